@@ -1,0 +1,7 @@
+//! kb-doc's single integration-test binary (one binary per crate keeps link time down).
+
+mod corpus;
+mod markdown;
+mod robustness;
+mod storage;
+mod support;
