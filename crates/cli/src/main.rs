@@ -1,1 +1,47 @@
-fn main() {}
+//! `kbridge`: the command-line entry point. It parses arguments with clap and wires the library
+//! crates together; it holds no format logic of its own (codecs live in `kb-doc`).
+//!
+//! It must never panic on user input: every failure is reported as `error: <what>: <why>: <what
+//! to do>` on stderr with a non-zero exit status.
+
+mod convert;
+mod format;
+mod walk;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Move knowledge between Confluence, Notion and databases without losing its shape.
+#[derive(Parser, Debug)]
+#[command(name = "kbridge", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Convert documents between Confluence storage XML, Markdown, plain text and the IR (offline).
+    ///
+    /// Every format is read into kbridge's document model (the IR) and written out of it.
+    /// Content the target cannot express is written as a readable fallback and listed in the
+    /// summary on stderr; `--strict` turns any such loss into an error.
+    #[command(after_help = convert::AFTER_HELP)]
+    Convert(convert::ConvertArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Convert(args) => convert::run(args),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The formats `kbridge convert` reads and writes.
+//!
+//! Adding a format (Notion block JSON comes next) means adding a variant to [`InputFormat`]
+//! and/or [`OutputFormat`] and filling in the arms the compiler then points at: name, file
+//! extensions, reader, writer. Nothing else in the CLI matches on formats.
+
+use std::path::Path;
+
+use clap::ValueEnum;
+use kb_doc::{Document, ReadError, Written};
+
+/// A format `convert` can read (`--from`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// Confluence storage format (XHTML-ish XML): `.xhtml`, `.xml`, `.html`.
+    Storage,
+    /// Markdown (GFM): `.md`, `.markdown`.
+    Markdown,
+    /// kbridge's document model (IR) as JSON: `.json`.
+    Ir,
+}
+
+/// A format `convert` can write (`--to`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Confluence storage format, written as `.xhtml`.
+    Storage,
+    /// Markdown (GFM), written as `.md`.
+    Markdown,
+    /// Plain text (what a search index sees), written as `.txt`.
+    Text,
+    /// kbridge's document model (IR) as pretty JSON, written as `.json`.
+    Ir,
+}
+
+impl InputFormat {
+    pub const ALL: &'static [InputFormat] = &[InputFormat::Storage, InputFormat::Markdown, InputFormat::Ir];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            InputFormat::Storage => "storage",
+            InputFormat::Markdown => "markdown",
+            InputFormat::Ir => "ir",
+        }
+    }
+
+    /// File extensions (lower case, without the dot) read as this format.
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            InputFormat::Storage => &["xhtml", "xml", "html"],
+            InputFormat::Markdown => &["md", "markdown"],
+            InputFormat::Ir => &["json"],
+        }
+    }
+
+    /// True when `path` has one of this format's extensions.
+    pub fn matches(self, path: &Path) -> bool {
+        extension(path).is_some_and(|e| self.extensions().contains(&e.as_str()))
+    }
+
+    /// The format a file's extension says it is in.
+    pub fn infer(path: &Path) -> Option<Self> {
+        Self::ALL.iter().copied().find(|f| f.matches(path))
+    }
+
+    /// Reads a whole input. Errors carry a 1-based line and column.
+    pub fn read(self, bytes: &[u8]) -> Result<Document, ReadError> {
+        match self {
+            InputFormat::Storage => kb_doc::storage::read_bytes(bytes),
+            InputFormat::Markdown => {
+                let text = utf8(self, bytes)?;
+                Ok(kb_doc::markdown::read(text))
+            }
+            InputFormat::Ir => {
+                let text = utf8(self, bytes)?;
+                serde_json::from_str::<Document>(text).map_err(|e| ir_error(text, &e))
+            }
+        }
+    }
+}
+
+impl OutputFormat {
+    pub const ALL: &'static [OutputFormat] =
+        &[OutputFormat::Storage, OutputFormat::Markdown, OutputFormat::Text, OutputFormat::Ir];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Storage => "storage",
+            OutputFormat::Markdown => "markdown",
+            OutputFormat::Text => "text",
+            OutputFormat::Ir => "ir",
+        }
+    }
+
+    /// The extension given to files written in this format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Storage => "xhtml",
+            OutputFormat::Markdown => "md",
+            OutputFormat::Text => "txt",
+            OutputFormat::Ir => "json",
+        }
+    }
+
+    /// Extensions recognised when inferring `--to` from an output file name.
+    fn recognised_extensions(self) -> &'static [&'static str] {
+        match self {
+            OutputFormat::Storage => &["xhtml", "xml", "html"],
+            OutputFormat::Markdown => &["md", "markdown"],
+            OutputFormat::Text => &["txt"],
+            OutputFormat::Ir => &["json"],
+        }
+    }
+
+    /// The format an output file's extension asks for.
+    pub fn infer(path: &Path) -> Option<Self> {
+        let ext = extension(path)?;
+        Self::ALL.iter().copied().find(|f| f.recognised_extensions().contains(&ext.as_str()))
+    }
+
+    /// Writes a document, listing what fell back. Only serialising the IR can fail.
+    pub fn write(self, doc: &Document) -> Result<Written, String> {
+        match self {
+            OutputFormat::Storage => Ok(kb_doc::storage::write_report(doc)),
+            OutputFormat::Markdown => Ok(kb_doc::markdown::write_report(doc)),
+            OutputFormat::Text => Ok(Written { output: kb_doc::text::to_text(doc), fallbacks: Vec::new() }),
+            OutputFormat::Ir => match serde_json::to_string_pretty(doc) {
+                Ok(mut json) => {
+                    json.push('\n');
+                    Ok(Written { output: json, fallbacks: Vec::new() })
+                }
+                Err(e) => Err(format!("cannot serialise the document as JSON: {e}")),
+            },
+        }
+    }
+}
+
+fn extension(path: &Path) -> Option<String> {
+    path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase)
+}
+
+fn utf8(format: InputFormat, bytes: &[u8]) -> Result<&str, ReadError> {
+    std::str::from_utf8(bytes).map_err(|e| ReadError::from_utf8(format.name(), bytes, e))
+}
+
+/// A serde_json error as a [`ReadError`] (serde_json counts lines and columns from 1).
+fn ir_error(text: &str, e: &serde_json::Error) -> ReadError {
+    let line = e.line().max(1);
+    let column = e.column().max(1);
+    // Byte offset of the reported position, for tools that want it.
+    let line_start = text
+        .match_indices('\n')
+        .nth(line.saturating_sub(2))
+        .map_or(0, |(i, _)| if line == 1 { 0 } else { i + 1 });
+    let offset = (line_start + column - 1).min(text.len());
+    // serde_json's message ends with " at line L column C": keep only the cause.
+    let full = e.to_string();
+    let cause = full.rsplit_once(" at line ").map_or(full.as_str(), |(c, _)| c);
+    ReadError {
+        format: "ir",
+        line,
+        column,
+        offset,
+        message: format!(
+            "{cause}: the input must be a kbridge IR document as written by `convert --to ir`"
+        ),
+    }
+}
