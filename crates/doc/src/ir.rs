@@ -437,6 +437,9 @@ pub struct Image {
     pub height: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caption: Option<Vec<Block>>,
+    /// Attributes of the `ac:caption` element (`ac:local-id`).
+    #[serde(default, skip_serializing_if = "Attrs::is_empty")]
+    pub caption_attrs: Attrs,
     /// Cloud's `<ac:adf-mark …/>` children (border…), one attribute bag each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub marks: Vec<Attrs>,

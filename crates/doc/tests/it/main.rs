@@ -5,3 +5,4 @@ mod markdown;
 mod robustness;
 mod storage;
 mod support;
+mod xmlnorm;

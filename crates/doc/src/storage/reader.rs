@@ -1,0 +1,971 @@
+//! Stage 2 of the storage reader: the element tree → IR.
+//!
+//! Two contexts: *block* (page body, list item, table cell, macro body…) and *inline* (inside a
+//! paragraph, heading, link body…). In block context, inline content that is not wrapped in a
+//! paragraph becomes [`Block::Plain`], and whitespace-only text between blocks is insignificant.
+//! Anything that does not fit the model becomes an [`Extension`]: macros keep their exact source,
+//! unknown elements keep their name, attributes and (parsed) children.
+
+use super::tree::{Elem, Node};
+use crate::ir::*;
+
+pub(crate) struct Ctx<'a> {
+    pub input: &'a str,
+}
+
+const FORMAT: &str = "storage";
+
+/// Elements that are inline content (everything else in block context is a block).
+fn is_inline_elem(e: &Elem) -> bool {
+    match e.name {
+        "strong" | "b" | "em" | "i" | "u" | "s" | "del" | "strike" | "code" | "tt" | "sub" | "sup" | "small"
+        | "big" | "span" | "a" | "br" | "ac:link" | "ac:emoticon" | "time" | "ac:placeholder"
+        | "ac:inline-comment-marker" | "img" | "font" | "abbr" | "cite" | "q" | "kbd" | "var" | "samp" | "mark"
+        | "ins" => true,
+        "ac:structured-macro" => matches!(
+            e.attr("ac:name").unwrap_or(""),
+            "status" | "anchor" | "jira" | "eazy-math-inline" | "mathinline" | "easy-math-inline"
+        ),
+        // An image inside mixed content stays inline; a standalone one is a block (decided by caller).
+        _ => false,
+    }
+}
+
+fn attrs_except(e: &Elem, skip: &[&str]) -> Attrs {
+    e.attrs
+        .iter()
+        .filter(|(k, _)| !skip.contains(k))
+        .map(|(k, v)| ((*k).to_string(), v.to_string()))
+        .collect()
+}
+
+fn all_attrs(e: &Elem) -> Attrs {
+    attrs_except(e, &[])
+}
+
+/// Splits a `style` attribute into its declarations.
+pub(crate) fn parse_style(style: &str) -> Vec<(String, String)> {
+    style
+        .split(';')
+        .filter_map(|d| {
+            let (k, v) = d.split_once(':')?;
+            let k = k.trim().to_ascii_lowercase();
+            let v = v.trim().to_string();
+            if k.is_empty() { None } else { Some((k, v)) }
+        })
+        .collect()
+}
+
+pub(crate) fn format_style(decls: &[(String, String)]) -> String {
+    decls.iter().map(|(k, v)| format!("{k}: {v};")).collect::<Vec<_>>().join(" ")
+}
+
+/// Takes the declarations named in `take` out of the element's style; the rest stays in `attrs`.
+fn take_style(attrs: &mut Attrs, take: &[&str]) -> Vec<(String, String)> {
+    let Some(style) = attrs.get("style") else { return Vec::new() };
+    let decls = parse_style(style);
+    let (taken, rest): (Vec<_>, Vec<_>) = decls.into_iter().partition(|(k, _)| take.contains(&k.as_str()));
+    if taken.is_empty() {
+        return taken;
+    }
+    if rest.is_empty() {
+        attrs.remove("style");
+    } else {
+        attrs.insert("style".into(), format_style(&rest));
+    }
+    taken
+}
+
+fn parse_align(v: &str) -> Option<Align> {
+    match v {
+        "left" => Some(Align::Left),
+        "center" => Some(Align::Center),
+        "right" => Some(Align::Right),
+        "justify" => Some(Align::Justify),
+        _ => None,
+    }
+}
+
+/// Reads the alignment out of a block's style; unknown values stay in the style.
+fn take_align(attrs: &mut Attrs) -> Option<Align> {
+    let style = attrs.get("style")?;
+    let decls = parse_style(style);
+    let (i, a) = decls
+        .iter()
+        .enumerate()
+        .find_map(|(i, (k, v))| (k == "text-align").then(|| parse_align(v).map(|a| (i, a))).flatten())?;
+    let rest: Vec<_> = decls.into_iter().enumerate().filter(|(j, _)| *j != i).map(|(_, d)| d).collect();
+    if rest.is_empty() {
+        attrs.remove("style");
+    } else {
+        attrs.insert("style".into(), format_style(&rest));
+    }
+    Some(a)
+}
+
+impl<'a> Ctx<'a> {
+    // ---------------------------------------------------------------- block context
+
+    pub fn blocks(&self, nodes: &[Node]) -> Vec<Block> {
+        let mut out = Vec::new();
+        let mut run: Vec<Inline> = Vec::new();
+        for n in nodes {
+            match n {
+                Node::Elem(e) if !is_inline_elem(e) && !self.is_inline_image(e, nodes) => {
+                    flush_run(&mut run, &mut out);
+                    out.push(self.block(e));
+                }
+                Node::Raw { kind, source } => {
+                    flush_run(&mut run, &mut out);
+                    out.push(Block::Extension(raw_extension(kind, source)));
+                }
+                _ => self.inline_node(n, &mut run),
+            }
+        }
+        flush_run(&mut run, &mut out);
+        out
+    }
+
+    /// An `ac:image` is a block unless it sits in a run of inline content (text around it).
+    fn is_inline_image(&self, e: &Elem, siblings: &[Node]) -> bool {
+        if e.name != "ac:image" {
+            return false;
+        }
+        // Find neighbours: inline when an adjacent sibling is non-whitespace text or an inline elem.
+        let idx = siblings.iter().position(|n| matches!(n, Node::Elem(x) if std::ptr::eq(x, e)));
+        let Some(i) = idx else { return false };
+        let neighbour_inline = |n: Option<&Node>| match n {
+            Some(Node::Text(t)) => !t.trim().is_empty(),
+            Some(Node::CData(_)) | Some(Node::Entity(_)) => true,
+            Some(Node::Elem(x)) => is_inline_elem(x),
+            _ => false,
+        };
+        neighbour_inline(i.checked_sub(1).and_then(|j| siblings.get(j))) || neighbour_inline(siblings.get(i + 1))
+    }
+
+    fn block(&self, e: &Elem) -> Block {
+        match e.name {
+            "p" => {
+                let mut attrs = all_attrs(e);
+                let align = take_align(&mut attrs);
+                Block::Paragraph { content: self.inlines(&e.children), align, attrs }
+            }
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                let mut attrs = all_attrs(e);
+                let align = take_align(&mut attrs);
+                let level = e.name.as_bytes()[1] - b'0';
+                Block::Heading { level, content: self.inlines(&e.children), align, attrs }
+            }
+            "ul" | "ol" => self.list(e).unwrap_or_else(|| self.element_ext(e)),
+            "blockquote" => Block::Quote { blocks: self.blocks(&e.children), attrs: all_attrs(e) },
+            "hr" if e.children.is_empty() => Block::Divider { attrs: all_attrs(e) },
+            "pre" => match e.text_only() {
+                Some(text) => {
+                    let mut attrs = all_attrs(e);
+                    attrs.insert("kb:tag".into(), "pre".into());
+                    Block::Code(Code {
+                        language: None,
+                        title: None,
+                        text,
+                        noformat: true,
+                        params: Params::new(),
+                        attrs,
+                    })
+                }
+                None => self.element_ext(e),
+            },
+            "table" => self.table(e).unwrap_or_else(|| self.element_ext(e)),
+            "ac:structured-macro" => self.macro_block(e),
+            "ac:task-list" => self.task_list(e).unwrap_or_else(|| self.source_ext(e, "element")),
+            "ac:layout" => self.layout(e).unwrap_or_else(|| self.source_ext(e, "element")),
+            "ac:image" => match self.image(e) {
+                Some(img) => Block::Image(img),
+                None => self.source_ext(e, "element"),
+            },
+            "ac:adf-extension" => self.adf_extension(e),
+            "ac:macro" => self.source_ext(e, "macro"),
+            _ => self.element_ext(e),
+        }
+    }
+
+    /// An element the IR does not model: name, attributes and parsed children, no source (the
+    /// writer rebuilds it, so changes to the children are kept).
+    fn element_ext(&self, e: &Elem) -> Block {
+        Block::Extension(Extension {
+            format: FORMAT.into(),
+            kind: "element".into(),
+            name: e.name.to_string(),
+            params: Params::new(),
+            body: self.blocks(&e.children),
+            text: None,
+            source: None,
+            attrs: all_attrs(e),
+        })
+    }
+
+    /// Something kept verbatim (a macro or element whose structure the IR cannot hold).
+    fn source_extension(&self, e: &Elem, kind: &str) -> Extension {
+        let body = match e.child("ac:rich-text-body") {
+            Some(b) => self.blocks(&b.children),
+            None if e.name.starts_with("ac:") && e.name != "ac:structured-macro" && e.name != "ac:macro" => {
+                self.blocks(&e.children)
+            }
+            None => Vec::new(),
+        };
+        let text = e.child("ac:plain-text-body").and_then(|b| b.text_only());
+        let mut params = Params::new();
+        for p in e.elems().filter(|c| c.name == "ac:parameter") {
+            if let Some(v) = p.text_only() {
+                params.set(p.attr("ac:name").unwrap_or(""), v);
+            }
+        }
+        let name = match e.name {
+            "ac:structured-macro" | "ac:macro" => e.attr("ac:name").unwrap_or("").to_string(),
+            n => n.to_string(),
+        };
+        Extension {
+            format: FORMAT.into(),
+            kind: kind.into(),
+            name,
+            params,
+            body,
+            text,
+            source: Some(e.source(self.input).to_string()),
+            attrs: Attrs::new(),
+        }
+    }
+
+    fn source_ext(&self, e: &Elem, kind: &str) -> Block {
+        Block::Extension(self.source_extension(e, kind))
+    }
+
+    fn list(&self, e: &Elem) -> Option<Block> {
+        if !e.only_elements() || e.elems().any(|c| c.name != "li") {
+            return None;
+        }
+        let mut attrs = all_attrs(e);
+        let start = match attrs.get("start").map(|s| s.parse::<u64>()) {
+            Some(Ok(n)) => {
+                attrs.remove("start");
+                Some(n)
+            }
+            _ => None,
+        };
+        let items = e
+            .elems()
+            .map(|li| ListItem { blocks: self.blocks(&li.children), attrs: all_attrs(li) })
+            .collect();
+        Some(Block::List(List { ordered: e.name == "ol", start, items, attrs }))
+    }
+
+    fn table(&self, e: &Elem) -> Option<Block> {
+        if !e.only_elements() {
+            return None;
+        }
+        let mut attrs = all_attrs(e);
+        let mut columns = None;
+        let mut rows = Vec::new();
+        let mut bare_rows = false;
+        let mut sections_seen = false;
+        for c in e.elems() {
+            match c.name {
+                "colgroup" => {
+                    if columns.is_some() || !c.attrs.is_empty() || !c.only_elements() {
+                        return None;
+                    }
+                    let mut cols = Vec::new();
+                    for col in c.elems() {
+                        if col.name != "col" || !col.children.is_empty() {
+                            return None;
+                        }
+                        cols.push(all_attrs(col));
+                    }
+                    columns = Some(cols);
+                }
+                "tbody" | "thead" | "tfoot" => {
+                    if !c.attrs.is_empty() || !c.only_elements() {
+                        return None;
+                    }
+                    sections_seen = true;
+                    let section = match c.name {
+                        "thead" => RowSection::Head,
+                        "tfoot" => RowSection::Foot,
+                        _ => RowSection::Body,
+                    };
+                    for tr in c.elems() {
+                        rows.push(self.row(tr, section)?);
+                    }
+                }
+                "tr" => {
+                    bare_rows = true;
+                    rows.push(self.row(c, RowSection::Body)?);
+                }
+                _ => return None,
+            }
+        }
+        if bare_rows {
+            if sections_seen {
+                return None;
+            }
+            attrs.insert("kb:bare-rows".into(), "true".into());
+        }
+        Some(Block::Table(Table { columns, rows, attrs }))
+    }
+
+    fn row(&self, tr: &Elem, section: RowSection) -> Option<TableRow> {
+        if tr.name != "tr" || !tr.only_elements() {
+            return None;
+        }
+        let mut cells = Vec::new();
+        for c in tr.elems() {
+            let header = match c.name {
+                "th" => true,
+                "td" => false,
+                _ => return None,
+            };
+            let mut attrs = all_attrs(c);
+            let mut span = |name: &str| match attrs.get(name).map(|v| v.parse::<u32>()) {
+                Some(Ok(n)) => {
+                    attrs.remove(name);
+                    Some(n)
+                }
+                _ => None,
+            };
+            let colspan = span("colspan");
+            let rowspan = span("rowspan");
+            cells.push(TableCell { header, colspan, rowspan, blocks: self.blocks(&c.children), attrs });
+        }
+        Some(TableRow { cells, section, attrs: all_attrs(tr) })
+    }
+
+    fn task_list(&self, e: &Elem) -> Option<Block> {
+        if !e.only_elements() {
+            return None;
+        }
+        let mut items = Vec::new();
+        for t in e.elems() {
+            if t.name != "ac:task" || !t.only_elements() {
+                return None;
+            }
+            let (mut id, mut uuid, mut done, mut body) = (None, None, None, None);
+            for c in t.elems() {
+                if !c.attrs.is_empty() {
+                    return None;
+                }
+                match c.name {
+                    "ac:task-id" if id.is_none() => id = Some(c.text_only()?),
+                    "ac:task-uuid" if uuid.is_none() => uuid = Some(c.text_only()?),
+                    "ac:task-status" if done.is_none() => {
+                        done = Some(match c.text_only()?.trim() {
+                            "complete" => true,
+                            "incomplete" => false,
+                            _ => return None,
+                        })
+                    }
+                    "ac:task-body" if body.is_none() => body = Some(self.blocks(&c.children)),
+                    _ => return None,
+                }
+            }
+            items.push(TaskItem { done: done?, id, uuid, body: body.unwrap_or_default(), attrs: all_attrs(t) });
+        }
+        Some(Block::TaskList { items, attrs: all_attrs(e) })
+    }
+
+    fn layout(&self, e: &Elem) -> Option<Block> {
+        if !e.only_elements() {
+            return None;
+        }
+        let mut sections = Vec::new();
+        for s in e.elems() {
+            if s.name != "ac:layout-section" || !s.only_elements() {
+                return None;
+            }
+            let kind = s.attr("ac:type").unwrap_or("").to_string();
+            let mut cells = Vec::new();
+            for c in s.elems() {
+                if c.name != "ac:layout-cell" {
+                    return None;
+                }
+                cells.push(LayoutCell { blocks: self.blocks(&c.children), width: None, attrs: all_attrs(c) });
+            }
+            sections.push(LayoutSection { kind, cells, attrs: attrs_except(s, &["ac:type"]) });
+        }
+        Some(Block::Layout(Layout { sections, attrs: all_attrs(e) }))
+    }
+
+    fn image(&self, e: &Elem) -> Option<Image> {
+        if !e.only_elements() {
+            return None;
+        }
+        let mut source = None;
+        let mut caption = None;
+        let mut caption_attrs = Attrs::new();
+        let mut marks = Vec::new();
+        for c in e.elems() {
+            match c.name {
+                "ri:attachment" if source.is_none() => {
+                    let (filename, container, attrs) = self.attachment(c)?;
+                    source = Some(ImageSource::Attachment { filename, container, attrs });
+                }
+                "ri:url" if source.is_none() => {
+                    if c.attrs.len() != 1 || !c.children.is_empty() {
+                        return None;
+                    }
+                    source = Some(ImageSource::Url { url: c.attr("ri:value")?.to_string() });
+                }
+                "ac:caption" if caption.is_none() => {
+                    caption = Some(self.blocks(&c.children));
+                    caption_attrs = all_attrs(c);
+                }
+                "ac:adf-mark" if c.children.is_empty() => marks.push(all_attrs(c)),
+                _ => return None,
+            }
+        }
+        let get = |k: &str| e.attr(k).map(str::to_string);
+        Some(Image {
+            source: source?,
+            alt: get("ac:alt"),
+            width: get("ac:width"),
+            height: get("ac:height"),
+            caption,
+            caption_attrs,
+            marks,
+            attrs: attrs_except(e, &["ac:alt", "ac:width", "ac:height"]),
+        })
+    }
+
+    /// `ri:attachment` → (filename, container, other attributes).
+    fn attachment(&self, c: &Elem) -> Option<(String, Option<Box<LinkTarget>>, Attrs)> {
+        if !c.only_elements() {
+            return None;
+        }
+        let filename = c.attr("ri:filename")?.to_string();
+        let mut container = None;
+        for k in c.elems() {
+            if container.is_some() {
+                return None;
+            }
+            container = Some(Box::new(self.resource(k)?));
+        }
+        Some((filename, container, attrs_except(c, &["ri:filename"])))
+    }
+
+    /// A resource identifier element (`ri:*`) → a symbolic target.
+    fn resource(&self, r: &Elem) -> Option<LinkTarget> {
+        let get = |k: &str| r.attr(k).map(str::to_string);
+        if r.name != "ri:attachment" && !r.children.is_empty() {
+            return None;
+        }
+        Some(match r.name {
+            "ri:page" => LinkTarget::Page {
+                title: get("ri:content-title"),
+                space_key: get("ri:space-key"),
+                id: get("ri:content-id"),
+                attrs: attrs_except(r, &["ri:content-title", "ri:space-key", "ri:content-id"]),
+            },
+            "ri:blog-post" => LinkTarget::BlogPost {
+                title: get("ri:content-title")?,
+                space_key: get("ri:space-key"),
+                posting_day: get("ri:posting-day"),
+                attrs: attrs_except(r, &["ri:content-title", "ri:space-key", "ri:posting-day"]),
+            },
+            "ri:attachment" => {
+                let (filename, container, attrs) = self.attachment(r)?;
+                LinkTarget::Attachment { filename, container, attrs }
+            }
+            "ri:user" => LinkTarget::User {
+                account_id: get("ri:account-id"),
+                userkey: get("ri:userkey"),
+                username: get("ri:username"),
+                attrs: attrs_except(r, &["ri:account-id", "ri:userkey", "ri:username"]),
+            },
+            "ri:space" => LinkTarget::Space { key: get("ri:space-key")?, attrs: attrs_except(r, &["ri:space-key"]) },
+            "ri:content-entity" => {
+                LinkTarget::Content { id: get("ri:content-id")?, attrs: attrs_except(r, &["ri:content-id"]) }
+            }
+            "ri:shortcut" => LinkTarget::Shortcut {
+                key: get("ri:key")?,
+                parameter: get("ri:parameter")?,
+                attrs: attrs_except(r, &["ri:key", "ri:parameter"]),
+            },
+            "ri:url" => {
+                if r.attrs.len() != 1 {
+                    return None;
+                }
+                LinkTarget::Url { url: get("ri:value")? }
+            }
+            _ => return None,
+        })
+    }
+
+    fn adf_extension(&self, e: &Elem) -> Block {
+        self.adf_panel(e).map(Block::Callout).unwrap_or_else(|| self.source_ext(e, "adf-extension"))
+    }
+
+    fn adf_panel(&self, e: &Elem) -> Option<Callout> {
+        if !e.attrs.is_empty() || !e.only_elements() {
+            return None;
+        }
+        let mut node = None;
+        let mut fallback = None;
+        for c in e.elems() {
+            match c.name {
+                "ac:adf-node" if node.is_none() => node = Some(c),
+                "ac:adf-fallback" if fallback.is_none() && c.attrs.is_empty() => {
+                    let src = c.source(self.input);
+                    // Keep the inner markup verbatim.
+                    let inner = src
+                        .strip_prefix("<ac:adf-fallback>")
+                        .and_then(|s| s.strip_suffix("</ac:adf-fallback>"))
+                        .unwrap_or("");
+                    fallback = Some(inner.to_string());
+                }
+                _ => return None,
+            }
+        }
+        let node = node?;
+        if node.attr("type") != Some("panel") || node.attrs.len() != 1 || !node.only_elements() {
+            return None;
+        }
+        let mut params = Params::new();
+        let mut blocks = None;
+        for c in node.elems() {
+            match c.name {
+                "ac:adf-attribute" if c.attrs.len() == 1 => params.set(c.attr("key")?, c.text_only()?),
+                "ac:adf-content" if blocks.is_none() && c.attrs.is_empty() => blocks = Some(self.blocks(&c.children)),
+                _ => return None,
+            }
+        }
+        let kind = CalloutKind::parse(params.get("panel-type")?)?;
+        params.remove("panel-type");
+        Some(Callout {
+            kind,
+            title: None,
+            icon: None,
+            blocks: blocks.unwrap_or_default(),
+            params,
+            form: CalloutForm::AdfPanel { fallback },
+            attrs: Attrs::new(),
+        })
+    }
+
+    // ---------------------------------------------------------------- macros
+
+    /// Splits a structured macro into parameters (text values; `None` when a parameter holds
+    /// markup or the macro has unexpected children), rich body and plain body.
+    fn macro_parts<'e>(&self, e: &'e Elem<'a>) -> Option<MacroParts<'e, 'a>> {
+        let mut parts = MacroParts { params: Params::new(), rich: None, plain: None, complex: Vec::new() };
+        for n in &e.children {
+            match n {
+                Node::Text(t) if t.trim().is_empty() => {}
+                Node::Elem(c) => match c.name {
+                    "ac:parameter" => {
+                        if c.attrs.len() != 1 {
+                            return None;
+                        }
+                        let name = c.attr("ac:name")?.to_string();
+                        match c.text_only() {
+                            Some(v) => parts.params.0.push((name, v)),
+                            None => parts.complex.push((name, c)),
+                        }
+                    }
+                    "ac:rich-text-body" if parts.rich.is_none() && c.attrs.is_empty() => parts.rich = Some(c),
+                    "ac:plain-text-body" if parts.plain.is_none() && c.attrs.is_empty() => {
+                        parts.plain = Some(c.text_only()?)
+                    }
+                    _ => return None,
+                },
+                _ => return None,
+            }
+        }
+        Some(parts)
+    }
+
+    fn macro_block(&self, e: &Elem) -> Block {
+        self.known_macro_block(e).unwrap_or_else(|| self.source_ext(e, "macro"))
+    }
+
+    fn known_macro_block(&self, e: &Elem) -> Option<Block> {
+        let name = e.attr("ac:name")?;
+        let mut p = self.macro_parts(e)?;
+        let attrs = attrs_except(e, &["ac:name"]);
+        let rich = |p: &MacroParts| p.rich.map(|r| self.blocks(&r.children));
+        Some(match name {
+            "info" | "note" | "tip" | "warning" | "panel" => {
+                if !p.complex.is_empty() || p.plain.is_some() {
+                    return None;
+                }
+                let blocks = rich(&p)?;
+                let title = p.params.remove("title");
+                Block::Callout(Callout {
+                    kind: CalloutKind::parse(name)?,
+                    title,
+                    icon: None,
+                    blocks,
+                    params: p.params,
+                    form: CalloutForm::Macro,
+                    attrs,
+                })
+            }
+            "code" | "noformat" => {
+                if !p.complex.is_empty() || p.rich.is_some() {
+                    return None;
+                }
+                let language = if name == "code" { p.params.remove("language") } else { None };
+                let title = p.params.remove("title");
+                Block::Code(Code {
+                    language,
+                    title,
+                    text: p.plain.take().unwrap_or_default(),
+                    noformat: name == "noformat",
+                    params: p.params,
+                    attrs,
+                })
+            }
+            "expand" => {
+                if !p.complex.is_empty() || p.plain.is_some() {
+                    return None;
+                }
+                let blocks = rich(&p)?;
+                Block::Expand(Expand { title: p.params.remove("title"), blocks, params: p.params, attrs })
+            }
+            "toc" | "detailssummary" => {
+                if !p.complex.is_empty() || p.plain.is_some() || p.rich.is_some() {
+                    return None;
+                }
+                let info = MacroInfo { params: p.params, attrs };
+                if name == "toc" { Block::Toc(info) } else { Block::PagePropertiesReport(info) }
+            }
+            "excerpt" | "details" => {
+                if !p.complex.is_empty() || p.plain.is_some() {
+                    return None;
+                }
+                let blocks = rich(&p)?;
+                if name == "excerpt" {
+                    Block::Excerpt(Excerpt { blocks, params: p.params, attrs })
+                } else {
+                    Block::PageProperties(PageProperties { blocks, params: p.params, attrs })
+                }
+            }
+            "children" => {
+                if p.plain.is_some() || p.rich.is_some() || p.complex.len() > 1 {
+                    return None;
+                }
+                let page = match p.complex.first() {
+                    Some((n, el)) if n == "page" => Some(self.param_link_target(el)?),
+                    Some(_) => return None,
+                    None => None,
+                };
+                Block::ChildPages(ChildPages { page, params: p.params, attrs })
+            }
+            "include" | "excerpt-include" => {
+                if p.plain.is_some() || p.rich.is_some() || p.complex.len() != 1 || p.complex[0].0 != "" {
+                    return None;
+                }
+                let target = self.param_link_target(p.complex[0].1)?;
+                Block::Include(Include { target, excerpt: name == "excerpt-include", params: p.params, attrs })
+            }
+            "view-file" => {
+                if p.plain.is_some() || p.rich.is_some() || p.complex.len() != 1 || p.complex[0].0 != "name" {
+                    return None;
+                }
+                let el = p.complex[0].1;
+                let only = single_child_elem(el)?;
+                if only.name != "ri:attachment" {
+                    return None;
+                }
+                let target = self.resource(only)?;
+                Block::File(FileRef { target, caption: None, params: p.params, attrs })
+            }
+            "easy-math-block" | "mathblock" => {
+                if !p.complex.is_empty() || p.rich.is_some() || p.plain.is_some() {
+                    return None;
+                }
+                let tex = p.params.remove("body")?;
+                Block::Math(Math { tex, macro_name: Some(name.to_string()), params: p.params, attrs })
+            }
+            _ => return None,
+        })
+    }
+
+    /// A parameter whose value is `<ac:link><ri:page …/></ac:link>` (or a bare `ri:*`).
+    fn param_link_target(&self, el: &Elem) -> Option<LinkTarget> {
+        let only = single_child_elem(el)?;
+        match only.name {
+            "ac:link" => {
+                if !only.attrs.is_empty() {
+                    return None;
+                }
+                let r = single_child_elem(only)?;
+                self.resource(r)
+            }
+            n if n.starts_with("ri:") => self.resource(only),
+            _ => None,
+        }
+    }
+
+    fn macro_inline(&self, e: &Elem) -> Inline {
+        self.known_macro_inline(e).unwrap_or_else(|| Inline::Extension(self.source_extension(e, "macro")))
+    }
+
+    fn known_macro_inline(&self, e: &Elem) -> Option<Inline> {
+        let name = e.attr("ac:name")?;
+        let mut p = self.macro_parts(e)?;
+        if !p.complex.is_empty() || p.rich.is_some() || p.plain.is_some() {
+            return None;
+        }
+        let attrs = attrs_except(e, &["ac:name"]);
+        Some(match name {
+            "status" => {
+                let text = p.params.remove("title").unwrap_or_default();
+                let colour = p.params.remove("colour");
+                Inline::Status(Status { text, colour, params: p.params, attrs })
+            }
+            "anchor" => {
+                let name = p.params.remove("")?;
+                Inline::Anchor { name, params: p.params, attrs }
+            }
+            "jira" => Inline::Jira(MacroInfo { params: p.params, attrs }),
+            "eazy-math-inline" | "easy-math-inline" | "mathinline" => {
+                let tex = p.params.remove("body")?;
+                Inline::Math(Math { tex, macro_name: Some(name.to_string()), params: p.params, attrs })
+            }
+            _ => return None,
+        })
+    }
+
+    // ---------------------------------------------------------------- inline context
+
+    pub fn inlines(&self, nodes: &[Node]) -> Vec<Inline> {
+        let mut out = Vec::new();
+        for n in nodes {
+            self.inline_node(n, &mut out);
+        }
+        out
+    }
+
+    fn inline_node(&self, n: &Node, out: &mut Vec<Inline>) {
+        match n {
+            Node::Text(t) => push_text(out, t),
+            Node::CData(t) => push_text(out, t),
+            Node::Entity(name) => out.push(Inline::Extension(Extension {
+                format: FORMAT.into(),
+                kind: "entity".into(),
+                name: (*name).to_string(),
+                params: Params::new(),
+                body: Vec::new(),
+                text: None,
+                source: Some(format!("&{name};")),
+                attrs: Attrs::new(),
+            })),
+            Node::Raw { kind, source } => out.push(Inline::Extension(raw_extension(kind, source))),
+            Node::Elem(e) => out.push(self.inline_elem(e)),
+        }
+    }
+
+    fn mark(&self, e: &Elem, mark: Mark, canonical: &str) -> Inline {
+        let mut attrs = all_attrs(e);
+        if e.name != canonical {
+            attrs.insert("kb:tag".into(), e.name.to_string());
+        }
+        Inline::Mark { mark, content: self.inlines(&e.children), attrs }
+    }
+
+    fn inline_elem(&self, e: &Elem) -> Inline {
+        match e.name {
+            "strong" | "b" => self.mark(e, Mark::Strong, "strong"),
+            "em" | "i" => self.mark(e, Mark::Emphasis, "em"),
+            "u" => self.mark(e, Mark::Underline, "u"),
+            "s" | "del" | "strike" => self.mark(e, Mark::Strike, "s"),
+            "code" | "tt" => self.mark(e, Mark::Code, "code"),
+            "sub" => self.mark(e, Mark::Subscript, "sub"),
+            "sup" => self.mark(e, Mark::Superscript, "sup"),
+            "small" => self.mark(e, Mark::Small, "small"),
+            "big" => self.mark(e, Mark::Big, "big"),
+            "ac:inline-comment-marker" => match e.attr("ac:ref") {
+                Some(r) => Inline::Mark {
+                    mark: Mark::InlineComment { id: r.to_string() },
+                    content: self.inlines(&e.children),
+                    attrs: attrs_except(e, &["ac:ref"]),
+                },
+                None => self.inline_element_ext(e),
+            },
+            "span" => {
+                let mut attrs = all_attrs(e);
+                let taken = take_style(&mut attrs, &["color", "background-color", "text-decoration"]);
+                let mut style = SpanStyle::default();
+                let mut leftover = Vec::new();
+                for (k, v) in taken {
+                    match k.as_str() {
+                        "color" if style.color.is_none() => style.color = Some(v),
+                        "background-color" if style.background.is_none() => style.background = Some(v),
+                        "text-decoration"
+                            if !style.strike
+                                && !style.underline
+                                && v.split_whitespace().all(|w| w == "line-through" || w == "underline") =>
+                        {
+                            style.strike = v.split_whitespace().any(|w| w == "line-through");
+                            style.underline = v.split_whitespace().any(|w| w == "underline");
+                        }
+                        _ => leftover.push((k, v)),
+                    }
+                }
+                if !leftover.is_empty() {
+                    // Keep what we could not model, in front of any remaining declarations.
+                    let mut all = leftover;
+                    if let Some(rest) = attrs.get("style") {
+                        all.extend(parse_style(rest));
+                    }
+                    attrs.insert("style".into(), format_style(&all));
+                }
+                Inline::Span { style, content: self.inlines(&e.children), attrs }
+            }
+            "a" => match e.attr("href") {
+                Some(href) => Inline::Link(Link {
+                    target: LinkTarget::Url { url: href.to_string() },
+                    anchor: None,
+                    content: self.inlines(&e.children),
+                    plain_body: false,
+                    attrs: attrs_except(e, &["href"]),
+                }),
+                None => self.inline_element_ext(e),
+            },
+            "br" if e.children.is_empty() => Inline::Break { attrs: all_attrs(e) },
+            "time" if e.children.is_empty() && e.attr("datetime").is_some() => Inline::Date {
+                date: e.attr("datetime").unwrap_or_default().to_string(),
+                attrs: attrs_except(e, &["datetime"]),
+            },
+            "ac:emoticon" if e.children.is_empty() => {
+                let get = |k: &str| e.attr(k).map(str::to_string);
+                Inline::Emoji(Emoji {
+                    text: get("ac:emoji-fallback"),
+                    shortname: get("ac:emoji-shortname"),
+                    name: get("ac:name"),
+                    id: get("ac:emoji-id"),
+                    attrs: attrs_except(e, &["ac:emoji-fallback", "ac:emoji-shortname", "ac:name", "ac:emoji-id"]),
+                })
+            }
+            "ac:placeholder" => match e.text_only() {
+                Some(text) => Inline::Placeholder { text, attrs: all_attrs(e) },
+                None => self.inline_element_ext(e),
+            },
+            "ac:link" => self.link(e).unwrap_or_else(|| Inline::Extension(self.source_extension(e, "element"))),
+            "ac:image" => match self.image(e) {
+                Some(img) => Inline::Image(img),
+                None => Inline::Extension(self.source_extension(e, "element")),
+            },
+            "ac:structured-macro" => self.macro_inline(e),
+            "ac:macro" => Inline::Extension(self.source_extension(e, "macro")),
+            "ac:adf-extension" | "ac:task-list" | "ac:layout" => {
+                Inline::Extension(self.source_extension(e, "element"))
+            }
+            _ => self.inline_element_ext(e),
+        }
+    }
+
+    /// An unknown element in inline context: kept by name and attributes, children parsed as
+    /// blocks (so block elements inside a paragraph survive too).
+    fn inline_element_ext(&self, e: &Elem) -> Inline {
+        Inline::Extension(Extension {
+            format: FORMAT.into(),
+            kind: "element".into(),
+            name: e.name.to_string(),
+            params: Params::new(),
+            body: self.blocks(&e.children),
+            text: None,
+            source: None,
+            attrs: all_attrs(e),
+        })
+    }
+
+    fn link(&self, e: &Elem) -> Option<Inline> {
+        if !e.only_elements() {
+            return None;
+        }
+        let mut target = None;
+        let mut content = None;
+        let mut plain_body = false;
+        for c in e.elems() {
+            match c.name {
+                n if n.starts_with("ri:") && target.is_none() => target = Some(self.resource(c)?),
+                "ac:plain-text-link-body" if content.is_none() && c.attrs.is_empty() => {
+                    let t = c.text_only()?;
+                    plain_body = true;
+                    content = Some(if t.is_empty() { Vec::new() } else { vec![Inline::Text { text: t }] });
+                }
+                "ac:link-body" if content.is_none() && c.attrs.is_empty() => content = Some(self.inlines(&c.children)),
+                _ => return None,
+            }
+        }
+        let mut attrs = attrs_except(e, &["ac:anchor"]);
+        let anchor = e.attr("ac:anchor").map(str::to_string);
+        let target = match target {
+            Some(LinkTarget::Url { url }) => {
+                attrs.insert("kb:form".into(), "ri:url".into());
+                LinkTarget::Url { url }
+            }
+            Some(t) => t,
+            None => LinkTarget::SamePage,
+        };
+        if content.as_ref().is_some_and(|c| c.is_empty()) && !plain_body {
+            // `<ac:link-body></ac:link-body>` — remember the empty body.
+            attrs.insert("kb:empty-body".into(), "true".into());
+        }
+        Some(Inline::Link(Link { target, anchor, content: content.unwrap_or_default(), plain_body, attrs }))
+    }
+}
+
+struct MacroParts<'e, 'a> {
+    params: Params,
+    rich: Option<&'e Elem<'a>>,
+    plain: Option<String>,
+    /// Parameters whose value holds markup (`ri:page`, `ac:link`…).
+    complex: Vec<(String, &'e Elem<'a>)>,
+}
+
+fn single_child_elem<'e, 'a>(e: &'e Elem<'a>) -> Option<&'e Elem<'a>> {
+    if !e.only_elements() {
+        return None;
+    }
+    let mut it = e.elems();
+    let first = it.next()?;
+    if it.next().is_some() { None } else { Some(first) }
+}
+
+fn raw_extension(kind: &str, source: &str) -> Extension {
+    Extension {
+        format: FORMAT.into(),
+        kind: kind.to_string(),
+        name: kind.to_string(),
+        params: Params::new(),
+        body: Vec::new(),
+        text: None,
+        source: Some(source.to_string()),
+        attrs: Attrs::new(),
+    }
+}
+
+fn push_text(out: &mut Vec<Inline>, t: &str) {
+    if t.is_empty() {
+        return;
+    }
+    if let Some(Inline::Text { text }) = out.last_mut() {
+        text.push_str(t);
+    } else {
+        out.push(Inline::Text { text: t.to_string() });
+    }
+}
+
+/// Ends a run of inline content in block context: a whitespace-only run is insignificant.
+fn flush_run(run: &mut Vec<Inline>, out: &mut Vec<Block>) {
+    if run.is_empty() {
+        return;
+    }
+    let all_ws = run.iter().all(|i| matches!(i, Inline::Text { text } if text.trim().is_empty()));
+    if all_ws {
+        run.clear();
+        return;
+    }
+    out.push(Block::Plain { content: std::mem::take(run) });
+}
+

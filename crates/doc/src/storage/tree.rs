@@ -1,0 +1,278 @@
+//! Stage 1 of the storage reader: quick-xml events → a small tree borrowing from the input.
+//!
+//! The tree keeps each element's byte span so that an unmodelled macro can keep its exact
+//! source. Building is iterative (an explicit stack), bounded by [`MAX_DEPTH`], so hostile
+//! nesting gives an error instead of a stack overflow.
+
+use std::borrow::Cow;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::escape::{resolve_html5_entity, resolve_predefined_entity};
+
+use crate::ReadError;
+
+/// Deepest element nesting accepted. Real pages stay far below (a few dozen levels).
+pub const MAX_DEPTH: usize = 256;
+
+/// HTML void elements: accepted without a closing tag (`<br>`), a stray `</br>` is ignored.
+const VOID: &[&str] = &[
+    "br", "hr", "img", "col", "input", "meta", "link", "area", "base", "wbr", "source", "track", "embed", "param",
+];
+
+#[derive(Debug)]
+pub(crate) enum Node<'a> {
+    Elem(Elem<'a>),
+    Text(Cow<'a, str>),
+    /// A `<![CDATA[…]]>` section (its raw content).
+    CData(&'a str),
+    /// An entity the reader cannot resolve, kept verbatim (`name` without `&`/`;`).
+    Entity(&'a str),
+    /// Comment, processing instruction or DOCTYPE: kept verbatim.
+    Raw { kind: &'static str, source: &'a str },
+}
+
+#[derive(Debug)]
+pub(crate) struct Elem<'a> {
+    pub name: &'a str,
+    pub attrs: Vec<(&'a str, Cow<'a, str>)>,
+    pub children: Vec<Node<'a>>,
+    /// Byte span of the whole element in the input (start tag to end of end tag).
+    pub start: usize,
+    pub end: usize,
+}
+
+impl<'a> Elem<'a> {
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_ref())
+    }
+
+    /// Child elements (ignores text and other nodes).
+    pub fn elems(&self) -> impl Iterator<Item = &Elem<'a>> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Elem(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    pub fn child(&self, name: &str) -> Option<&Elem<'a>> {
+        self.elems().find(|e| e.name == name)
+    }
+
+    /// True when every non-element child is whitespace-only text.
+    pub fn only_elements(&self) -> bool {
+        self.children.iter().all(|n| match n {
+            Node::Elem(_) => true,
+            Node::Text(t) => t.trim().is_empty(),
+            _ => false,
+        })
+    }
+
+    /// Concatenated text and CDATA content of direct children; `None` when there are
+    /// child elements or unresolvable entities.
+    pub fn text_only(&self) -> Option<String> {
+        let mut s = String::new();
+        for n in &self.children {
+            match n {
+                Node::Text(t) => s.push_str(t),
+                Node::CData(t) => s.push_str(t),
+                _ => return None,
+            }
+        }
+        Some(s)
+    }
+
+    /// The element's exact source text.
+    pub fn source<'s>(&self, input: &'s str) -> &'s str {
+        &input[self.start..self.end]
+    }
+}
+
+fn resolve_entity(name: &str) -> Option<&'static str> {
+    resolve_predefined_entity(name).or_else(|| resolve_html5_entity(name))
+}
+
+fn start_elem<'a>(input: &'a str, e: &BytesStart<'a>, start: usize) -> Result<Elem<'a>, ReadError> {
+    let raw = e.name();
+    // `BytesStart` borrows from the input for `Reader::from_str`; recover the slice with the
+    // input's lifetime by position.
+    let name = borrow_from(input, raw.0, start)?;
+    let mut attrs = Vec::new();
+    for a in e.attributes().with_checks(false) {
+        let a = a.map_err(|err| ReadError::at("storage", input, start, format!("bad attribute in <{name}>: {err}")))?;
+        let key = borrow_from(input, a.key.0, start)?;
+        let value = a
+            .normalized_value_with(quick_xml::XmlVersion::Implicit1_0, 4, resolve_entity)
+            .map_err(|err| {
+                ReadError::at("storage", input, start, format!("bad value of attribute {key} in <{name}>: {err}"))
+            })?;
+        let value = match value {
+            Cow::Borrowed(v) => Cow::Borrowed(borrow_from(input, v, start)?),
+            Cow::Owned(v) => Cow::Owned(v),
+        };
+        attrs.push((key, value));
+    }
+    Ok(Elem { name, attrs, children: Vec::new(), start, end: start })
+}
+
+/// Re-borrows `s` (a slice of `input` obtained through a shorter-lived borrow) with the input's
+/// lifetime.
+fn borrow_from<'a>(input: &'a str, s: &str, at: usize) -> Result<&'a str, ReadError> {
+    let base = input.as_ptr() as usize;
+    let p = s.as_ptr() as usize;
+    if p >= base && p + s.len() <= base + input.len() {
+        let off = p - base;
+        Ok(&input[off..off + s.len()])
+    } else {
+        Err(ReadError::at("storage", input, at, "internal: name not borrowed from input"))
+    }
+}
+
+fn push_text<'a>(children: &mut Vec<Node<'a>>, t: Cow<'a, str>) {
+    if t.is_empty() {
+        return;
+    }
+    if let Some(Node::Text(prev)) = children.last_mut() {
+        prev.to_mut().push_str(&t);
+    } else {
+        children.push(Node::Text(t));
+    }
+}
+
+/// Parses a storage fragment into a forest of nodes.
+pub(crate) fn parse(input: &str) -> Result<Vec<Node<'_>>, ReadError> {
+    let mut reader = quick_xml::Reader::from_str(input);
+    {
+        let cfg = reader.config_mut();
+        cfg.check_end_names = false;
+        cfg.trim_text(false);
+        cfg.expand_empty_elements = false;
+        cfg.allow_unmatched_ends = true;
+        // A bare `&` ("R&D") is kept as text rather than failing the whole page.
+        cfg.allow_dangling_amp = true;
+    }
+    let mut root: Vec<Node> = Vec::new();
+    let mut stack: Vec<Elem> = Vec::new();
+    macro_rules! children {
+        () => {
+            match stack.last_mut() {
+                Some(e) => &mut e.children,
+                None => &mut root,
+            }
+        };
+    }
+    loop {
+        let pos = reader.buffer_position() as usize;
+        let ev = match reader.read_event() {
+            Ok(ev) => ev,
+            Err(err) => {
+                let at = reader.error_position() as usize;
+                return Err(ReadError::at("storage", input, at, format!("malformed XML: {err}")));
+            }
+        };
+        let end_pos = reader.buffer_position() as usize;
+        match ev {
+            Event::Start(e) => {
+                let el = start_elem(input, &e, pos)?;
+                if VOID.contains(&el.name) {
+                    let mut el = el;
+                    el.end = end_pos;
+                    children!().push(Node::Elem(el));
+                    continue;
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(ReadError::at(
+                        "storage",
+                        input,
+                        pos,
+                        format!(
+                            "elements nested deeper than {MAX_DEPTH} levels at <{}>; no real page nests this deep, \
+                             so the body is probably malformed (check for unclosed tags)",
+                            el.name
+                        ),
+                    ));
+                }
+                stack.push(el);
+            }
+            Event::Empty(e) => {
+                let mut el = start_elem(input, &e, pos)?;
+                el.end = end_pos;
+                children!().push(Node::Elem(el));
+            }
+            Event::End(e) => {
+                let name = e.name();
+                let name = name.0;
+                match stack.last() {
+                    Some(top) if top.name == name => {
+                        let mut el = stack.pop().expect("checked non-empty");
+                        el.end = end_pos;
+                        children!().push(Node::Elem(el));
+                    }
+                    _ if VOID.contains(&name) => {}
+                    Some(top) => {
+                        let open = ReadError::at("storage", input, top.start, "");
+                        return Err(ReadError::at(
+                            "storage",
+                            input,
+                            pos,
+                            format!(
+                                "closing tag </{name}> does not match the open <{}> from line {}, column {}; \
+                                 close the elements in order",
+                                top.name, open.line, open.column
+                            ),
+                        ));
+                    }
+                    None => {
+                        return Err(ReadError::at(
+                            "storage",
+                            input,
+                            pos,
+                            format!("closing tag </{name}> without an opening tag; remove it or add <{name}>"),
+                        ));
+                    }
+                }
+            }
+            Event::Text(t) => {
+                let s = borrow_from(input, &t, pos)?;
+                push_text(children!(), Cow::Borrowed(s));
+            }
+            Event::CData(t) => {
+                let s = borrow_from(input, &t, pos)?;
+                children!().push(Node::CData(s));
+            }
+            Event::GeneralRef(r) => {
+                if r.is_char_ref() {
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) => push_text(children!(), Cow::Owned(c.to_string())),
+                        _ => {
+                            return Err(ReadError::at(
+                                "storage",
+                                input,
+                                pos,
+                                format!("invalid character reference &{};", &*r),
+                            ));
+                        }
+                    }
+                } else if let Some(v) = resolve_entity(&r) {
+                    push_text(children!(), Cow::Borrowed(v));
+                } else {
+                    let name = borrow_from(input, &r, pos)?;
+                    children!().push(Node::Entity(name));
+                }
+            }
+            Event::Comment(_) => children!().push(Node::Raw { kind: "comment", source: &input[pos..end_pos] }),
+            Event::PI(_) => children!().push(Node::Raw { kind: "processing-instruction", source: &input[pos..end_pos] }),
+            Event::Decl(_) => children!().push(Node::Raw { kind: "xml-declaration", source: &input[pos..end_pos] }),
+            Event::DocType(_) => children!().push(Node::Raw { kind: "doctype", source: &input[pos..end_pos] }),
+            Event::Eof => break,
+        }
+    }
+    if let Some(top) = stack.last() {
+        return Err(ReadError::at(
+            "storage",
+            input,
+            top.start,
+            format!("<{}> is never closed; add </{}> where it ends", top.name, top.name),
+        ));
+    }
+    Ok(root)
+}
