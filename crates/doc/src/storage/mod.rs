@@ -21,9 +21,9 @@ use crate::{Document, ReadError, Written};
 
 /// Reads a storage-format body fragment (as `body.storage.value` holds it).
 pub fn read(input: &str) -> Result<Document, ReadError> {
-    let nodes = tree::parse(input)?;
-    let ctx = reader::Ctx { input };
-    Ok(Document { blocks: ctx.blocks(&nodes) })
+    let tree = tree::parse(input)?;
+    let ctx = reader::Ctx { input, t: &tree };
+    Ok(Document { blocks: ctx.blocks(tree.roots()) })
 }
 
 /// Reads raw bytes, failing with a position when they are not UTF-8.

@@ -6,24 +6,25 @@
 //! Anything that does not fit the model becomes an [`Extension`]: macros keep their exact source,
 //! unknown elements keep their name, attributes and (parsed) children.
 
-use super::tree::{Elem, Node};
+use super::tree::{Elem, Node, Tree};
 use crate::ir::*;
 
 pub(crate) struct Ctx<'a> {
     pub input: &'a str,
+    pub t: &'a Tree<'a>,
 }
 
 const FORMAT: &str = "storage";
 
 /// Elements that are inline content (everything else in block context is a block).
-fn is_inline_elem(e: &Elem) -> bool {
+fn is_inline_elem(t: &Tree, e: &Elem) -> bool {
     match e.name {
         "strong" | "b" | "em" | "i" | "u" | "s" | "del" | "strike" | "code" | "tt" | "sub" | "sup" | "small"
         | "big" | "span" | "a" | "br" | "ac:link" | "ac:emoticon" | "time" | "ac:placeholder"
         | "ac:inline-comment-marker" | "img" | "font" | "abbr" | "cite" | "q" | "kbd" | "var" | "samp" | "mark"
         | "ins" => true,
         "ac:structured-macro" => matches!(
-            e.attr("ac:name").unwrap_or(""),
+            t.attr(e, "ac:name").unwrap_or(""),
             "status" | "anchor" | "jira" | "eazy-math-inline" | "mathinline" | "easy-math-inline"
         ),
         // An image inside mixed content stays inline; a standalone one is a block (decided by caller).
@@ -31,16 +32,15 @@ fn is_inline_elem(e: &Elem) -> bool {
     }
 }
 
-fn attrs_except(e: &Elem, skip: &[&str]) -> Attrs {
-    e.attrs
-        .iter()
+fn attrs_except(t: &Tree, e: &Elem, skip: &[&str]) -> Attrs {
+    t.attrs(e).iter()
         .filter(|(k, _)| !skip.contains(k))
         .map(|(k, v)| ((*k).to_string(), v.to_string()))
         .collect()
 }
 
-fn all_attrs(e: &Elem) -> Attrs {
-    attrs_except(e, &[])
+fn all_attrs(t: &Tree, e: &Elem) -> Attrs {
+    attrs_except(t, e, &[])
 }
 
 /// Splits a `style` attribute into its declarations.
@@ -111,7 +111,7 @@ impl<'a> Ctx<'a> {
         let mut run: Vec<Inline> = Vec::new();
         for n in nodes {
             match n {
-                Node::Elem(e) if !is_inline_elem(e) && !self.is_inline_image(e, nodes) => {
+                Node::Elem(e) if !is_inline_elem(self.t, e) && !self.is_inline_image(e, nodes) => {
                     flush_run(&mut run, &mut out);
                     out.push(self.block(e));
                 }
@@ -137,7 +137,7 @@ impl<'a> Ctx<'a> {
         let neighbour_inline = |n: Option<&Node>| match n {
             Some(Node::Text(t)) => !t.trim().is_empty(),
             Some(Node::CData(_)) | Some(Node::Entity(_)) => true,
-            Some(Node::Elem(x)) => is_inline_elem(x),
+            Some(Node::Elem(x)) => is_inline_elem(self.t, x),
             _ => false,
         };
         neighbour_inline(i.checked_sub(1).and_then(|j| siblings.get(j))) || neighbour_inline(siblings.get(i + 1))
@@ -146,22 +146,22 @@ impl<'a> Ctx<'a> {
     fn block(&self, e: &Elem) -> Block {
         match e.name {
             "p" => {
-                let mut attrs = all_attrs(e);
+                let mut attrs = all_attrs(self.t, e);
                 let align = take_align(&mut attrs);
-                Block::Paragraph { content: self.inlines(&e.children), align, attrs }
+                Block::Paragraph { content: self.inlines(self.t.kids(e)), align, attrs }
             }
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
-                let mut attrs = all_attrs(e);
+                let mut attrs = all_attrs(self.t, e);
                 let align = take_align(&mut attrs);
                 let level = e.name.as_bytes()[1] - b'0';
-                Block::Heading { level, content: self.inlines(&e.children), align, attrs }
+                Block::Heading { level, content: self.inlines(self.t.kids(e)), align, attrs }
             }
             "ul" | "ol" => self.list(e).unwrap_or_else(|| self.element_ext(e)),
-            "blockquote" => Block::Quote { blocks: self.blocks(&e.children), attrs: all_attrs(e) },
-            "hr" if e.children.is_empty() => Block::Divider { attrs: all_attrs(e) },
-            "pre" => match e.text_only() {
+            "blockquote" => Block::Quote { blocks: self.blocks(self.t.kids(e)), attrs: all_attrs(self.t, e) },
+            "hr" if !e.has_kids() => Block::Divider { attrs: all_attrs(self.t, e) },
+            "pre" => match self.t.text_only(e) {
                 Some(text) => {
-                    let mut attrs = all_attrs(e);
+                    let mut attrs = all_attrs(self.t, e);
                     attrs.insert("kb:tag".into(), "pre".into());
                     Block::Code(Code {
                         language: None,
@@ -196,31 +196,31 @@ impl<'a> Ctx<'a> {
             kind: "element".into(),
             name: e.name.to_string(),
             params: Params::new(),
-            body: self.blocks(&e.children),
+            body: self.blocks(self.t.kids(e)),
             text: None,
             source: None,
-            attrs: all_attrs(e),
+            attrs: all_attrs(self.t, e),
         })
     }
 
     /// Something kept verbatim (a macro or element whose structure the IR cannot hold).
     fn source_extension(&self, e: &Elem, kind: &str) -> Extension {
-        let body = match e.child("ac:rich-text-body") {
-            Some(b) => self.blocks(&b.children),
+        let body = match self.t.child(e, "ac:rich-text-body") {
+            Some(b) => self.blocks(self.t.kids(b)),
             None if e.name.starts_with("ac:") && e.name != "ac:structured-macro" && e.name != "ac:macro" => {
-                self.blocks(&e.children)
+                self.blocks(self.t.kids(e))
             }
             None => Vec::new(),
         };
-        let text = e.child("ac:plain-text-body").and_then(|b| b.text_only());
+        let text = self.t.child(e, "ac:plain-text-body").and_then(|b| self.t.text_only(b));
         let mut params = Params::new();
-        for p in e.elems().filter(|c| c.name == "ac:parameter") {
-            if let Some(v) = p.text_only() {
-                params.set(p.attr("ac:name").unwrap_or(""), v);
+        for p in self.t.elems(e).filter(|c| c.name == "ac:parameter") {
+            if let Some(v) = self.t.text_only(p) {
+                params.set(self.t.attr(p, "ac:name").unwrap_or(""), v);
             }
         }
         let name = match e.name {
-            "ac:structured-macro" | "ac:macro" => e.attr("ac:name").unwrap_or("").to_string(),
+            "ac:structured-macro" | "ac:macro" => self.t.attr(e, "ac:name").unwrap_or("").to_string(),
             n => n.to_string(),
         };
         Extension {
@@ -240,10 +240,10 @@ impl<'a> Ctx<'a> {
     }
 
     fn list(&self, e: &Elem) -> Option<Block> {
-        if !e.only_elements() || e.elems().any(|c| c.name != "li") {
+        if !self.t.only_elements(e) || self.t.elems(e).any(|c| c.name != "li") {
             return None;
         }
-        let mut attrs = all_attrs(e);
+        let mut attrs = all_attrs(self.t, e);
         let start = match attrs.get("start").map(|s| s.parse::<u64>()) {
             Some(Ok(n)) => {
                 attrs.remove("start");
@@ -251,39 +251,40 @@ impl<'a> Ctx<'a> {
             }
             _ => None,
         };
-        let items = e
-            .elems()
-            .map(|li| ListItem { blocks: self.blocks(&li.children), attrs: all_attrs(li) })
+        let items = self
+            .t
+            .elems(e)
+            .map(|li| ListItem { blocks: self.blocks(self.t.kids(li)), attrs: all_attrs(self.t, li) })
             .collect();
         Some(Block::List(List { ordered: e.name == "ol", start, items, attrs }))
     }
 
     fn table(&self, e: &Elem) -> Option<Block> {
-        if !e.only_elements() {
+        if !self.t.only_elements(e) {
             return None;
         }
-        let mut attrs = all_attrs(e);
+        let mut attrs = all_attrs(self.t, e);
         let mut columns = None;
         let mut rows = Vec::new();
         let mut bare_rows = false;
         let mut sections_seen = false;
-        for c in e.elems() {
+        for c in self.t.elems(e) {
             match c.name {
                 "colgroup" => {
-                    if columns.is_some() || !c.attrs.is_empty() || !c.only_elements() {
+                    if columns.is_some() || !(c.attr_count() == 0) || !self.t.only_elements(c) {
                         return None;
                     }
                     let mut cols = Vec::new();
-                    for col in c.elems() {
-                        if col.name != "col" || !col.children.is_empty() {
+                    for col in self.t.elems(c) {
+                        if col.name != "col" || !!col.has_kids() {
                             return None;
                         }
-                        cols.push(all_attrs(col));
+                        cols.push(all_attrs(self.t, col));
                     }
                     columns = Some(cols);
                 }
                 "tbody" | "thead" | "tfoot" => {
-                    if !c.attrs.is_empty() || !c.only_elements() {
+                    if !(c.attr_count() == 0) || !self.t.only_elements(c) {
                         return None;
                     }
                     sections_seen = true;
@@ -292,7 +293,7 @@ impl<'a> Ctx<'a> {
                         "tfoot" => RowSection::Foot,
                         _ => RowSection::Body,
                     };
-                    for tr in c.elems() {
+                    for tr in self.t.elems(c) {
                         rows.push(self.row(tr, section)?);
                     }
                 }
@@ -313,17 +314,17 @@ impl<'a> Ctx<'a> {
     }
 
     fn row(&self, tr: &Elem, section: RowSection) -> Option<TableRow> {
-        if tr.name != "tr" || !tr.only_elements() {
+        if tr.name != "tr" || !self.t.only_elements(tr) {
             return None;
         }
         let mut cells = Vec::new();
-        for c in tr.elems() {
+        for c in self.t.elems(tr) {
             let header = match c.name {
                 "th" => true,
                 "td" => false,
                 _ => return None,
             };
-            let mut attrs = all_attrs(c);
+            let mut attrs = all_attrs(self.t, c);
             let mut span = |name: &str| match attrs.get(name).map(|v| v.parse::<u32>()) {
                 Some(Ok(n)) => {
                     attrs.remove(name);
@@ -333,95 +334,95 @@ impl<'a> Ctx<'a> {
             };
             let colspan = span("colspan");
             let rowspan = span("rowspan");
-            cells.push(TableCell { header, colspan, rowspan, blocks: self.blocks(&c.children), attrs });
+            cells.push(TableCell { header, colspan, rowspan, blocks: self.blocks(self.t.kids(c)), attrs });
         }
-        Some(TableRow { cells, section, attrs: all_attrs(tr) })
+        Some(TableRow { cells, section, attrs: all_attrs(self.t, tr) })
     }
 
     fn task_list(&self, e: &Elem) -> Option<Block> {
-        if !e.only_elements() {
+        if !self.t.only_elements(e) {
             return None;
         }
         let mut items = Vec::new();
-        for t in e.elems() {
-            if t.name != "ac:task" || !t.only_elements() {
+        for t in self.t.elems(e) {
+            if t.name != "ac:task" || !self.t.only_elements(t) {
                 return None;
             }
             let (mut id, mut uuid, mut done, mut body) = (None, None, None, None);
-            for c in t.elems() {
-                if !c.attrs.is_empty() {
+            for c in self.t.elems(t) {
+                if !(c.attr_count() == 0) {
                     return None;
                 }
                 match c.name {
-                    "ac:task-id" if id.is_none() => id = Some(c.text_only()?),
-                    "ac:task-uuid" if uuid.is_none() => uuid = Some(c.text_only()?),
+                    "ac:task-id" if id.is_none() => id = Some(self.t.text_only(c)?),
+                    "ac:task-uuid" if uuid.is_none() => uuid = Some(self.t.text_only(c)?),
                     "ac:task-status" if done.is_none() => {
-                        done = Some(match c.text_only()?.trim() {
+                        done = Some(match self.t.text_only(c)?.trim() {
                             "complete" => true,
                             "incomplete" => false,
                             _ => return None,
                         })
                     }
-                    "ac:task-body" if body.is_none() => body = Some(self.blocks(&c.children)),
+                    "ac:task-body" if body.is_none() => body = Some(self.blocks(self.t.kids(c))),
                     _ => return None,
                 }
             }
-            items.push(TaskItem { done: done?, id, uuid, body: body.unwrap_or_default(), attrs: all_attrs(t) });
+            items.push(TaskItem { done: done?, id, uuid, body: body.unwrap_or_default(), attrs: all_attrs(self.t, t) });
         }
-        Some(Block::TaskList { items, attrs: all_attrs(e) })
+        Some(Block::TaskList { items, attrs: all_attrs(self.t, e) })
     }
 
     fn layout(&self, e: &Elem) -> Option<Block> {
-        if !e.only_elements() {
+        if !self.t.only_elements(e) {
             return None;
         }
         let mut sections = Vec::new();
-        for s in e.elems() {
-            if s.name != "ac:layout-section" || !s.only_elements() {
+        for s in self.t.elems(e) {
+            if s.name != "ac:layout-section" || !self.t.only_elements(s) {
                 return None;
             }
-            let kind = s.attr("ac:type").unwrap_or("").to_string();
+            let kind = self.t.attr(s, "ac:type").unwrap_or("").to_string();
             let mut cells = Vec::new();
-            for c in s.elems() {
+            for c in self.t.elems(s) {
                 if c.name != "ac:layout-cell" {
                     return None;
                 }
-                cells.push(LayoutCell { blocks: self.blocks(&c.children), width: None, attrs: all_attrs(c) });
+                cells.push(LayoutCell { blocks: self.blocks(self.t.kids(c)), width: None, attrs: all_attrs(self.t, c) });
             }
-            sections.push(LayoutSection { kind, cells, attrs: attrs_except(s, &["ac:type"]) });
+            sections.push(LayoutSection { kind, cells, attrs: attrs_except(self.t, s, &["ac:type"]) });
         }
-        Some(Block::Layout(Layout { sections, attrs: all_attrs(e) }))
+        Some(Block::Layout(Layout { sections, attrs: all_attrs(self.t, e) }))
     }
 
     fn image(&self, e: &Elem) -> Option<Image> {
-        if !e.only_elements() {
+        if !self.t.only_elements(e) {
             return None;
         }
         let mut source = None;
         let mut caption = None;
         let mut caption_attrs = Attrs::new();
         let mut marks = Vec::new();
-        for c in e.elems() {
+        for c in self.t.elems(e) {
             match c.name {
                 "ri:attachment" if source.is_none() => {
                     let (filename, container, attrs) = self.attachment(c)?;
                     source = Some(ImageSource::Attachment { filename, container, attrs });
                 }
                 "ri:url" if source.is_none() => {
-                    if c.attrs.len() != 1 || !c.children.is_empty() {
+                    if c.attr_count() != 1 || !!c.has_kids() {
                         return None;
                     }
-                    source = Some(ImageSource::Url { url: c.attr("ri:value")?.to_string() });
+                    source = Some(ImageSource::Url { url: self.t.attr(c, "ri:value")?.to_string() });
                 }
                 "ac:caption" if caption.is_none() => {
-                    caption = Some(self.blocks(&c.children));
-                    caption_attrs = all_attrs(c);
+                    caption = Some(self.blocks(self.t.kids(c)));
+                    caption_attrs = all_attrs(self.t, c);
                 }
-                "ac:adf-mark" if c.children.is_empty() => marks.push(all_attrs(c)),
+                "ac:adf-mark" if !c.has_kids() => marks.push(all_attrs(self.t, c)),
                 _ => return None,
             }
         }
-        let get = |k: &str| e.attr(k).map(str::to_string);
+        let get = |k: &str| self.t.attr(e, k).map(str::to_string);
         Some(Image {
             source: source?,
             alt: get("ac:alt"),
@@ -430,30 +431,30 @@ impl<'a> Ctx<'a> {
             caption,
             caption_attrs,
             marks,
-            attrs: attrs_except(e, &["ac:alt", "ac:width", "ac:height"]),
+            attrs: attrs_except(self.t, e, &["ac:alt", "ac:width", "ac:height"]),
         })
     }
 
     /// `ri:attachment` → (filename, container, other attributes).
     fn attachment(&self, c: &Elem) -> Option<(String, Option<Box<LinkTarget>>, Attrs)> {
-        if !c.only_elements() {
+        if !self.t.only_elements(c) {
             return None;
         }
-        let filename = c.attr("ri:filename")?.to_string();
+        let filename = self.t.attr(c, "ri:filename")?.to_string();
         let mut container = None;
-        for k in c.elems() {
+        for k in self.t.elems(c) {
             if container.is_some() {
                 return None;
             }
             container = Some(Box::new(self.resource(k)?));
         }
-        Some((filename, container, attrs_except(c, &["ri:filename"])))
+        Some((filename, container, attrs_except(self.t, c, &["ri:filename"])))
     }
 
     /// A resource identifier element (`ri:*`) → a symbolic target.
     fn resource(&self, r: &Elem) -> Option<LinkTarget> {
-        let get = |k: &str| r.attr(k).map(str::to_string);
-        if r.name != "ri:attachment" && !r.children.is_empty() {
+        let get = |k: &str| self.t.attr(r, k).map(str::to_string);
+        if r.name != "ri:attachment" && !!r.has_kids() {
             return None;
         }
         Some(match r.name {
@@ -461,13 +462,13 @@ impl<'a> Ctx<'a> {
                 title: get("ri:content-title"),
                 space_key: get("ri:space-key"),
                 id: get("ri:content-id"),
-                attrs: attrs_except(r, &["ri:content-title", "ri:space-key", "ri:content-id"]),
+                attrs: attrs_except(self.t, r, &["ri:content-title", "ri:space-key", "ri:content-id"]),
             },
             "ri:blog-post" => LinkTarget::BlogPost {
                 title: get("ri:content-title")?,
                 space_key: get("ri:space-key"),
                 posting_day: get("ri:posting-day"),
-                attrs: attrs_except(r, &["ri:content-title", "ri:space-key", "ri:posting-day"]),
+                attrs: attrs_except(self.t, r, &["ri:content-title", "ri:space-key", "ri:posting-day"]),
             },
             "ri:attachment" => {
                 let (filename, container, attrs) = self.attachment(r)?;
@@ -477,19 +478,19 @@ impl<'a> Ctx<'a> {
                 account_id: get("ri:account-id"),
                 userkey: get("ri:userkey"),
                 username: get("ri:username"),
-                attrs: attrs_except(r, &["ri:account-id", "ri:userkey", "ri:username"]),
+                attrs: attrs_except(self.t, r, &["ri:account-id", "ri:userkey", "ri:username"]),
             },
-            "ri:space" => LinkTarget::Space { key: get("ri:space-key")?, attrs: attrs_except(r, &["ri:space-key"]) },
+            "ri:space" => LinkTarget::Space { key: get("ri:space-key")?, attrs: attrs_except(self.t, r, &["ri:space-key"]) },
             "ri:content-entity" => {
-                LinkTarget::Content { id: get("ri:content-id")?, attrs: attrs_except(r, &["ri:content-id"]) }
+                LinkTarget::Content { id: get("ri:content-id")?, attrs: attrs_except(self.t, r, &["ri:content-id"]) }
             }
             "ri:shortcut" => LinkTarget::Shortcut {
                 key: get("ri:key")?,
                 parameter: get("ri:parameter")?,
-                attrs: attrs_except(r, &["ri:key", "ri:parameter"]),
+                attrs: attrs_except(self.t, r, &["ri:key", "ri:parameter"]),
             },
             "ri:url" => {
-                if r.attrs.len() != 1 {
+                if r.attr_count() != 1 {
                     return None;
                 }
                 LinkTarget::Url { url: get("ri:value")? }
@@ -503,15 +504,15 @@ impl<'a> Ctx<'a> {
     }
 
     fn adf_panel(&self, e: &Elem) -> Option<Callout> {
-        if !e.attrs.is_empty() || !e.only_elements() {
+        if !(e.attr_count() == 0) || !self.t.only_elements(e) {
             return None;
         }
         let mut node = None;
         let mut fallback = None;
-        for c in e.elems() {
+        for c in self.t.elems(e) {
             match c.name {
                 "ac:adf-node" if node.is_none() => node = Some(c),
-                "ac:adf-fallback" if fallback.is_none() && c.attrs.is_empty() => {
+                "ac:adf-fallback" if fallback.is_none() && (c.attr_count() == 0) => {
                     let src = c.source(self.input);
                     // Keep the inner markup verbatim.
                     let inner = src
@@ -524,15 +525,15 @@ impl<'a> Ctx<'a> {
             }
         }
         let node = node?;
-        if node.attr("type") != Some("panel") || node.attrs.len() != 1 || !node.only_elements() {
+        if self.t.attr(node, "type") != Some("panel") || node.attr_count() != 1 || !self.t.only_elements(node) {
             return None;
         }
         let mut params = Params::new();
         let mut blocks = None;
-        for c in node.elems() {
+        for c in self.t.elems(node) {
             match c.name {
-                "ac:adf-attribute" if c.attrs.len() == 1 => params.set(c.attr("key")?, c.text_only()?),
-                "ac:adf-content" if blocks.is_none() && c.attrs.is_empty() => blocks = Some(self.blocks(&c.children)),
+                "ac:adf-attribute" if c.attr_count() == 1 => params.set(self.t.attr(c, "key")?, self.t.text_only(c)?),
+                "ac:adf-content" if blocks.is_none() && (c.attr_count() == 0) => blocks = Some(self.blocks(self.t.kids(c))),
                 _ => return None,
             }
         }
@@ -555,23 +556,23 @@ impl<'a> Ctx<'a> {
     /// markup or the macro has unexpected children), rich body and plain body.
     fn macro_parts<'e>(&self, e: &'e Elem<'a>) -> Option<MacroParts<'e, 'a>> {
         let mut parts = MacroParts { params: Params::new(), rich: None, plain: None, complex: Vec::new() };
-        for n in &e.children {
+        for n in self.t.kids(e) {
             match n {
                 Node::Text(t) if t.trim().is_empty() => {}
                 Node::Elem(c) => match c.name {
                     "ac:parameter" => {
-                        if c.attrs.len() != 1 {
+                        if c.attr_count() != 1 {
                             return None;
                         }
-                        let name = c.attr("ac:name")?.to_string();
-                        match c.text_only() {
+                        let name = self.t.attr(c, "ac:name")?.to_string();
+                        match self.t.text_only(c) {
                             Some(v) => parts.params.0.push((name, v)),
                             None => parts.complex.push((name, c)),
                         }
                     }
-                    "ac:rich-text-body" if parts.rich.is_none() && c.attrs.is_empty() => parts.rich = Some(c),
-                    "ac:plain-text-body" if parts.plain.is_none() && c.attrs.is_empty() => {
-                        parts.plain = Some(c.text_only()?)
+                    "ac:rich-text-body" if parts.rich.is_none() && (c.attr_count() == 0) => parts.rich = Some(c),
+                    "ac:plain-text-body" if parts.plain.is_none() && (c.attr_count() == 0) => {
+                        parts.plain = Some(self.t.text_only(c)?)
                     }
                     _ => return None,
                 },
@@ -586,10 +587,10 @@ impl<'a> Ctx<'a> {
     }
 
     fn known_macro_block(&self, e: &Elem) -> Option<Block> {
-        let name = e.attr("ac:name")?;
+        let name = self.t.attr(e, "ac:name")?;
         let mut p = self.macro_parts(e)?;
-        let attrs = attrs_except(e, &["ac:name"]);
-        let rich = |p: &MacroParts| p.rich.map(|r| self.blocks(&r.children));
+        let attrs = attrs_except(self.t, e, &["ac:name"]);
+        let rich = |p: &MacroParts| p.rich.map(|r| self.blocks(self.t.kids(r)));
         Some(match name {
             "info" | "note" | "tip" | "warning" | "panel" => {
                 if !p.complex.is_empty() || p.plain.is_some() {
@@ -670,7 +671,7 @@ impl<'a> Ctx<'a> {
                     return None;
                 }
                 let el = p.complex[0].1;
-                let only = single_child_elem(el)?;
+                let only = single_child_elem(self.t, el)?;
                 if only.name != "ri:attachment" {
                     return None;
                 }
@@ -690,13 +691,13 @@ impl<'a> Ctx<'a> {
 
     /// A parameter whose value is `<ac:link><ri:page …/></ac:link>` (or a bare `ri:*`).
     fn param_link_target(&self, el: &Elem) -> Option<LinkTarget> {
-        let only = single_child_elem(el)?;
+        let only = single_child_elem(self.t, el)?;
         match only.name {
             "ac:link" => {
-                if !only.attrs.is_empty() {
+                if !(only.attr_count() == 0) {
                     return None;
                 }
-                let r = single_child_elem(only)?;
+                let r = single_child_elem(self.t, only)?;
                 self.resource(r)
             }
             n if n.starts_with("ri:") => self.resource(only),
@@ -709,12 +710,12 @@ impl<'a> Ctx<'a> {
     }
 
     fn known_macro_inline(&self, e: &Elem) -> Option<Inline> {
-        let name = e.attr("ac:name")?;
+        let name = self.t.attr(e, "ac:name")?;
         let mut p = self.macro_parts(e)?;
         if !p.complex.is_empty() || p.rich.is_some() || p.plain.is_some() {
             return None;
         }
-        let attrs = attrs_except(e, &["ac:name"]);
+        let attrs = attrs_except(self.t, e, &["ac:name"]);
         Some(match name {
             "status" => {
                 let text = p.params.remove("title").unwrap_or_default();
@@ -764,11 +765,11 @@ impl<'a> Ctx<'a> {
     }
 
     fn mark(&self, e: &Elem, mark: Mark, canonical: &str) -> Inline {
-        let mut attrs = all_attrs(e);
+        let mut attrs = all_attrs(self.t, e);
         if e.name != canonical {
             attrs.insert("kb:tag".into(), e.name.to_string());
         }
-        Inline::Mark { mark, content: self.inlines(&e.children), attrs }
+        Inline::Mark { mark, content: self.inlines(self.t.kids(e)), attrs }
     }
 
     fn inline_elem(&self, e: &Elem) -> Inline {
@@ -782,16 +783,16 @@ impl<'a> Ctx<'a> {
             "sup" => self.mark(e, Mark::Superscript, "sup"),
             "small" => self.mark(e, Mark::Small, "small"),
             "big" => self.mark(e, Mark::Big, "big"),
-            "ac:inline-comment-marker" => match e.attr("ac:ref") {
+            "ac:inline-comment-marker" => match self.t.attr(e, "ac:ref") {
                 Some(r) => Inline::Mark {
                     mark: Mark::InlineComment { id: r.to_string() },
-                    content: self.inlines(&e.children),
-                    attrs: attrs_except(e, &["ac:ref"]),
+                    content: self.inlines(self.t.kids(e)),
+                    attrs: attrs_except(self.t, e, &["ac:ref"]),
                 },
                 None => self.inline_element_ext(e),
             },
             "span" => {
-                let mut attrs = all_attrs(e);
+                let mut attrs = all_attrs(self.t, e);
                 let taken = take_style(&mut attrs, &["color", "background-color", "text-decoration"]);
                 let mut style = SpanStyle::default();
                 let mut leftover = Vec::new();
@@ -818,35 +819,35 @@ impl<'a> Ctx<'a> {
                     }
                     attrs.insert("style".into(), format_style(&all));
                 }
-                Inline::Span { style, content: self.inlines(&e.children), attrs }
+                Inline::Span { style, content: self.inlines(self.t.kids(e)), attrs }
             }
-            "a" => match e.attr("href") {
+            "a" => match self.t.attr(e, "href") {
                 Some(href) => Inline::Link(Link {
                     target: LinkTarget::Url { url: href.to_string() },
                     anchor: None,
-                    content: self.inlines(&e.children),
+                    content: self.inlines(self.t.kids(e)),
                     plain_body: false,
-                    attrs: attrs_except(e, &["href"]),
+                    attrs: attrs_except(self.t, e, &["href"]),
                 }),
                 None => self.inline_element_ext(e),
             },
-            "br" if e.children.is_empty() => Inline::Break { attrs: all_attrs(e) },
-            "time" if e.children.is_empty() && e.attr("datetime").is_some() => Inline::Date {
-                date: e.attr("datetime").unwrap_or_default().to_string(),
-                attrs: attrs_except(e, &["datetime"]),
+            "br" if !e.has_kids() => Inline::Break { attrs: all_attrs(self.t, e) },
+            "time" if !e.has_kids() && self.t.attr(e, "datetime").is_some() => Inline::Date {
+                date: self.t.attr(e, "datetime").unwrap_or_default().to_string(),
+                attrs: attrs_except(self.t, e, &["datetime"]),
             },
-            "ac:emoticon" if e.children.is_empty() => {
-                let get = |k: &str| e.attr(k).map(str::to_string);
+            "ac:emoticon" if !e.has_kids() => {
+                let get = |k: &str| self.t.attr(e, k).map(str::to_string);
                 Inline::Emoji(Emoji {
                     text: get("ac:emoji-fallback"),
                     shortname: get("ac:emoji-shortname"),
                     name: get("ac:name"),
                     id: get("ac:emoji-id"),
-                    attrs: attrs_except(e, &["ac:emoji-fallback", "ac:emoji-shortname", "ac:name", "ac:emoji-id"]),
+                    attrs: attrs_except(self.t, e, &["ac:emoji-fallback", "ac:emoji-shortname", "ac:name", "ac:emoji-id"]),
                 })
             }
-            "ac:placeholder" => match e.text_only() {
-                Some(text) => Inline::Placeholder { text, attrs: all_attrs(e) },
+            "ac:placeholder" => match self.t.text_only(e) {
+                Some(text) => Inline::Placeholder { text, attrs: all_attrs(self.t, e) },
                 None => self.inline_element_ext(e),
             },
             "ac:link" => self.link(e).unwrap_or_else(|| Inline::Extension(self.source_extension(e, "element"))),
@@ -871,34 +872,34 @@ impl<'a> Ctx<'a> {
             kind: "element".into(),
             name: e.name.to_string(),
             params: Params::new(),
-            body: self.blocks(&e.children),
+            body: self.blocks(self.t.kids(e)),
             text: None,
             source: None,
-            attrs: all_attrs(e),
+            attrs: all_attrs(self.t, e),
         })
     }
 
     fn link(&self, e: &Elem) -> Option<Inline> {
-        if !e.only_elements() {
+        if !self.t.only_elements(e) {
             return None;
         }
         let mut target = None;
         let mut content = None;
         let mut plain_body = false;
-        for c in e.elems() {
+        for c in self.t.elems(e) {
             match c.name {
                 n if n.starts_with("ri:") && target.is_none() => target = Some(self.resource(c)?),
-                "ac:plain-text-link-body" if content.is_none() && c.attrs.is_empty() => {
-                    let t = c.text_only()?;
+                "ac:plain-text-link-body" if content.is_none() && (c.attr_count() == 0) => {
+                    let t = self.t.text_only(c)?;
                     plain_body = true;
                     content = Some(if t.is_empty() { Vec::new() } else { vec![Inline::Text { text: t }] });
                 }
-                "ac:link-body" if content.is_none() && c.attrs.is_empty() => content = Some(self.inlines(&c.children)),
+                "ac:link-body" if content.is_none() && (c.attr_count() == 0) => content = Some(self.inlines(self.t.kids(c))),
                 _ => return None,
             }
         }
-        let mut attrs = attrs_except(e, &["ac:anchor"]);
-        let anchor = e.attr("ac:anchor").map(str::to_string);
+        let mut attrs = attrs_except(self.t, e, &["ac:anchor"]);
+        let anchor = self.t.attr(e, "ac:anchor").map(str::to_string);
         let target = match target {
             Some(LinkTarget::Url { url }) => {
                 attrs.insert("kb:form".into(), "ri:url".into());
@@ -923,11 +924,11 @@ struct MacroParts<'e, 'a> {
     complex: Vec<(String, &'e Elem<'a>)>,
 }
 
-fn single_child_elem<'e, 'a>(e: &'e Elem<'a>) -> Option<&'e Elem<'a>> {
-    if !e.only_elements() {
+fn single_child_elem<'e, 'a>(t: &'e Tree<'a>, e: &'e Elem<'a>) -> Option<&'e Elem<'a>> {
+    if !t.only_elements(e) {
         return None;
     }
-    let mut it = e.elems();
+    let mut it = t.elems(e);
     let first = it.next()?;
     if it.next().is_some() { None } else { Some(first) }
 }

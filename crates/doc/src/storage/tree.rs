@@ -34,33 +34,56 @@ pub(crate) enum Node<'a> {
 #[derive(Debug)]
 pub(crate) struct Elem<'a> {
     pub name: &'a str,
-    pub attrs: Vec<(&'a str, Cow<'a, str>)>,
-    pub children: Vec<Node<'a>>,
+    /// Range in [`Tree::attrs`].
+    attrs: (u32, u32),
+    /// Range in [`Tree::nodes`].
+    kids: (u32, u32),
     /// Byte span of the whole element in the input (start tag to end of end tag).
     pub start: usize,
     pub end: usize,
 }
 
-impl<'a> Elem<'a> {
-    pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_ref())
+/// The parsed fragment: all nodes in one arena (an element's children are a contiguous range),
+/// all attributes in another.
+#[derive(Debug)]
+pub(crate) struct Tree<'a> {
+    nodes: Vec<Node<'a>>,
+    attrs: Vec<(&'a str, Cow<'a, str>)>,
+    roots: (u32, u32),
+}
+
+impl<'a> Tree<'a> {
+    pub fn roots(&self) -> &[Node<'a>] {
+        &self.nodes[self.roots.0 as usize..self.roots.1 as usize]
+    }
+
+    pub fn kids(&self, e: &Elem<'a>) -> &[Node<'a>] {
+        &self.nodes[e.kids.0 as usize..e.kids.1 as usize]
+    }
+
+    pub fn attrs(&self, e: &Elem<'a>) -> &[(&'a str, Cow<'a, str>)] {
+        &self.attrs[e.attrs.0 as usize..e.attrs.1 as usize]
+    }
+
+    pub fn attr(&self, e: &Elem<'a>, name: &str) -> Option<&str> {
+        self.attrs(e).iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_ref())
     }
 
     /// Child elements (ignores text and other nodes).
-    pub fn elems(&self) -> impl Iterator<Item = &Elem<'a>> {
-        self.children.iter().filter_map(|n| match n {
+    pub fn elems<'t>(&'t self, e: &Elem<'a>) -> impl Iterator<Item = &'t Elem<'a>> {
+        self.kids(e).iter().filter_map(|n| match n {
             Node::Elem(e) => Some(e),
             _ => None,
         })
     }
 
-    pub fn child(&self, name: &str) -> Option<&Elem<'a>> {
-        self.elems().find(|e| e.name == name)
+    pub fn child<'t>(&'t self, e: &Elem<'a>, name: &str) -> Option<&'t Elem<'a>> {
+        self.elems(e).find(|c| c.name == name)
     }
 
     /// True when every non-element child is whitespace-only text.
-    pub fn only_elements(&self) -> bool {
-        self.children.iter().all(|n| match n {
+    pub fn only_elements(&self, e: &Elem<'a>) -> bool {
+        self.kids(e).iter().all(|n| match n {
             Node::Elem(_) => true,
             Node::Text(t) => t.trim().is_empty(),
             _ => false,
@@ -69,9 +92,9 @@ impl<'a> Elem<'a> {
 
     /// Concatenated text and CDATA content of direct children; `None` when there are
     /// child elements or unresolvable entities.
-    pub fn text_only(&self) -> Option<String> {
+    pub fn text_only(&self, e: &Elem<'a>) -> Option<String> {
         let mut s = String::new();
-        for n in &self.children {
+        for n in self.kids(e) {
             match n {
                 Node::Text(t) => s.push_str(t),
                 Node::CData(t) => s.push_str(t),
@@ -79,6 +102,16 @@ impl<'a> Elem<'a> {
             }
         }
         Some(s)
+    }
+}
+
+impl Elem<'_> {
+    pub fn has_kids(&self) -> bool {
+        self.kids.1 > self.kids.0
+    }
+
+    pub fn attr_count(&self) -> usize {
+        (self.attrs.1 - self.attrs.0) as usize
     }
 
     /// The element's exact source text.
@@ -91,12 +124,17 @@ fn resolve_entity(name: &str) -> Option<&'static str> {
     resolve_predefined_entity(name).or_else(|| resolve_html5_entity(name))
 }
 
-fn start_elem<'a>(input: &'a str, e: &BytesStart<'a>, start: usize) -> Result<Elem<'a>, ReadError> {
+fn start_elem<'a>(
+    input: &'a str,
+    e: &BytesStart<'a>,
+    start: usize,
+    attrs: &mut Vec<(&'a str, Cow<'a, str>)>,
+) -> Result<Elem<'a>, ReadError> {
     let raw = e.name();
     // `BytesStart` borrows from the input for `Reader::from_str`; recover the slice with the
     // input's lifetime by position.
     let name = borrow_from(input, raw.0, start)?;
-    let mut attrs = Vec::new();
+    let first = attrs.len() as u32;
     for a in e.attributes().with_checks(false) {
         let a = a.map_err(|err| ReadError::at("storage", input, start, format!("bad attribute in <{name}>: {err}")))?;
         let key = borrow_from(input, a.key.0, start)?;
@@ -111,7 +149,7 @@ fn start_elem<'a>(input: &'a str, e: &BytesStart<'a>, start: usize) -> Result<El
         };
         attrs.push((key, value));
     }
-    Ok(Elem { name, attrs, children: Vec::new(), start, end: start })
+    Ok(Elem { name, attrs: (first, attrs.len() as u32), kids: (0, 0), start, end: start })
 }
 
 /// Re-borrows `s` (a slice of `input` obtained through a shorter-lived borrow) with the input's
@@ -127,19 +165,21 @@ fn borrow_from<'a>(input: &'a str, s: &str, at: usize) -> Result<&'a str, ReadEr
     }
 }
 
-fn push_text<'a>(children: &mut Vec<Node<'a>>, t: Cow<'a, str>) {
+fn push_text<'a>((children, start): (&mut Vec<Node<'a>>, usize), t: Cow<'a, str>) {
     if t.is_empty() {
         return;
     }
-    if let Some(Node::Text(prev)) = children.last_mut() {
-        prev.to_mut().push_str(&t);
-    } else {
-        children.push(Node::Text(t));
+    if children.len() > start {
+        if let Some(Node::Text(prev)) = children.last_mut() {
+            prev.to_mut().push_str(&t);
+            return;
+        }
     }
+    children.push(Node::Text(t));
 }
 
 /// Parses a storage fragment into a forest of nodes.
-pub(crate) fn parse(input: &str) -> Result<Vec<Node<'_>>, ReadError> {
+pub(crate) fn parse(input: &str) -> Result<Tree<'_>, ReadError> {
     let mut reader = quick_xml::Reader::from_str(input);
     {
         let cfg = reader.config_mut();
@@ -150,14 +190,15 @@ pub(crate) fn parse(input: &str) -> Result<Vec<Node<'_>>, ReadError> {
         // A bare `&` ("R&D") is kept as text rather than failing the whole page.
         cfg.allow_dangling_amp = true;
     }
-    let mut root: Vec<Node> = Vec::new();
-    let mut stack: Vec<Elem> = Vec::new();
+    // Children of all open elements live in one scratch stack; an element's children are moved
+    // out in one exact-size allocation when it closes (no per-element vector growth).
+    let mut scratch: Vec<Node> = Vec::new();
+    let mut arena: Vec<Node> = Vec::with_capacity(input.len() / 16);
+    let mut attr_arena: Vec<(&str, Cow<str>)> = Vec::with_capacity(input.len() / 64);
+    let mut stack: Vec<(Elem, usize)> = Vec::new();
     macro_rules! children {
         () => {
-            match stack.last_mut() {
-                Some(e) => &mut e.children,
-                None => &mut root,
-            }
+            (&mut scratch, stack.last().map_or(0, |(_, start)| *start))
         };
     }
     loop {
@@ -172,11 +213,11 @@ pub(crate) fn parse(input: &str) -> Result<Vec<Node<'_>>, ReadError> {
         let end_pos = reader.buffer_position() as usize;
         match ev {
             Event::Start(e) => {
-                let el = start_elem(input, &e, pos)?;
+                let el = start_elem(input, &e, pos, &mut attr_arena)?;
                 if VOID.contains(&el.name) {
                     let mut el = el;
                     el.end = end_pos;
-                    children!().push(Node::Elem(el));
+                    children!().0.push(Node::Elem(el));
                     continue;
                 }
                 if stack.len() >= MAX_DEPTH {
@@ -191,21 +232,25 @@ pub(crate) fn parse(input: &str) -> Result<Vec<Node<'_>>, ReadError> {
                         ),
                     ));
                 }
-                stack.push(el);
+                let start = scratch.len();
+                stack.push((el, start));
             }
             Event::Empty(e) => {
-                let mut el = start_elem(input, &e, pos)?;
+                let mut el = start_elem(input, &e, pos, &mut attr_arena)?;
                 el.end = end_pos;
-                children!().push(Node::Elem(el));
+                children!().0.push(Node::Elem(el));
             }
             Event::End(e) => {
                 let name = e.name();
                 let name = name.0;
-                match stack.last() {
+                match stack.last().map(|(top, _)| top) {
                     Some(top) if top.name == name => {
-                        let mut el = stack.pop().expect("checked non-empty");
+                        let (mut el, start) = stack.pop().expect("checked non-empty");
                         el.end = end_pos;
-                        children!().push(Node::Elem(el));
+                        let first = arena.len() as u32;
+                        arena.extend(scratch.drain(start..));
+                        el.kids = (first, arena.len() as u32);
+                        scratch.push(Node::Elem(el));
                     }
                     _ if VOID.contains(&name) => {}
                     Some(top) => {
@@ -237,7 +282,7 @@ pub(crate) fn parse(input: &str) -> Result<Vec<Node<'_>>, ReadError> {
             }
             Event::CData(t) => {
                 let s = borrow_from(input, &t, pos)?;
-                children!().push(Node::CData(s));
+                children!().0.push(Node::CData(s));
             }
             Event::GeneralRef(r) => {
                 if r.is_char_ref() {
@@ -256,17 +301,17 @@ pub(crate) fn parse(input: &str) -> Result<Vec<Node<'_>>, ReadError> {
                     push_text(children!(), Cow::Borrowed(v));
                 } else {
                     let name = borrow_from(input, &r, pos)?;
-                    children!().push(Node::Entity(name));
+                    children!().0.push(Node::Entity(name));
                 }
             }
-            Event::Comment(_) => children!().push(Node::Raw { kind: "comment", source: &input[pos..end_pos] }),
-            Event::PI(_) => children!().push(Node::Raw { kind: "processing-instruction", source: &input[pos..end_pos] }),
-            Event::Decl(_) => children!().push(Node::Raw { kind: "xml-declaration", source: &input[pos..end_pos] }),
-            Event::DocType(_) => children!().push(Node::Raw { kind: "doctype", source: &input[pos..end_pos] }),
+            Event::Comment(_) => children!().0.push(Node::Raw { kind: "comment", source: &input[pos..end_pos] }),
+            Event::PI(_) => children!().0.push(Node::Raw { kind: "processing-instruction", source: &input[pos..end_pos] }),
+            Event::Decl(_) => children!().0.push(Node::Raw { kind: "xml-declaration", source: &input[pos..end_pos] }),
+            Event::DocType(_) => children!().0.push(Node::Raw { kind: "doctype", source: &input[pos..end_pos] }),
             Event::Eof => break,
         }
     }
-    if let Some(top) = stack.last() {
+    if let Some((top, _)) = stack.last() {
         return Err(ReadError::at(
             "storage",
             input,
@@ -274,5 +319,8 @@ pub(crate) fn parse(input: &str) -> Result<Vec<Node<'_>>, ReadError> {
             format!("<{}> is never closed; add </{}> where it ends", top.name, top.name),
         ));
     }
-    Ok(root)
+    let first = arena.len() as u32;
+    arena.extend(scratch);
+    let roots = (first, arena.len() as u32);
+    Ok(Tree { nodes: arena, attrs: attr_arena, roots })
 }

@@ -182,6 +182,24 @@ pub fn first_diff(a: &[N], b: &[N]) -> Option<String> {
     walk(a, b, "")
 }
 
+/// All attribute values of a body, space-separated.
+pub fn attribute_values(input: &str) -> String {
+    fn collect(nodes: &[N], out: &mut String) {
+        for n in nodes {
+            if let N::E { attrs, children, .. } = n {
+                for (_, v) in attrs {
+                    out.push(' ');
+                    out.push_str(v);
+                }
+                collect(children, out);
+            }
+        }
+    }
+    let mut s = String::new();
+    collect(&parse(input), &mut s);
+    s
+}
+
 /// Plain text of a body, independent of the storage reader: all text and CDATA, with element
 /// boundaries of block-level elements as whitespace, whitespace collapsed.
 pub fn plain_text(input: &str) -> String {
