@@ -324,7 +324,14 @@ fn the_readme_command_prints_markdown() {
         Some(&root),
     );
     assert_eq!(r.status, 0, "{}", r.stderr);
-    for needle in ["## Purpose", "## Procedure", "orders database", "promote-replica.sh", "```"] {
+    for heading in ["Purpose", "Procedure", "Expected timings", "Follow-up"] {
+        assert!(
+            r.stdout.lines().any(|l| (l.starts_with("## ") || l.starts_with("### ")) && l.ends_with(heading)),
+            "markdown lacks the heading {heading:?}:\n{}",
+            r.stdout
+        );
+    }
+    for needle in ["orders database", "promote-replica.sh", "```", "pg_ctl promote", "OPS-1482"] {
         assert!(r.stdout.contains(needle), "markdown lacks {needle:?}:\n{}", r.stdout);
     }
     assert!(r.stderr.contains("roadmap-planner"), "the summary names the Extension:\n{}", r.stderr);
