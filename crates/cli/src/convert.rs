@@ -219,7 +219,10 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<bool> {
             eprintln!("{json}");
         } else {
             std::fs::write(path, json + "\n").with_context(|| {
-                format!("{}: cannot write the JSON summary: check the folder exists and is writable", path.display())
+                format!(
+                    "{}: cannot write the JSON summary: check the folder exists and is writable",
+                    path.display()
+                )
             })?;
         }
     }
@@ -324,7 +327,11 @@ fn plan(args: &ConvertArgs) -> anyhow::Result<Plan> {
             jobs.push(Job { source: Source::File(src), display, sink });
         }
         for (path, err) in listing.errors {
-            jobs.push(Job { source: Source::File(path.clone()), display: path.display().to_string(), sink: Err(err) });
+            jobs.push(Job {
+                source: Source::File(path.clone()),
+                display: path.display().to_string(),
+                sink: Err(err),
+            });
         }
         let skipped = listing.skipped.iter().map(|p| input.join(p).display().to_string()).collect();
         return Ok(Plan { from, to, jobs, skipped, dir: Some(input.to_path_buf()) });
@@ -353,7 +360,11 @@ fn plan(args: &ConvertArgs) -> anyhow::Result<Plan> {
     Ok(Plan {
         from,
         to,
-        jobs: vec![Job { source: Source::File(input.to_path_buf()), display: input.display().to_string(), sink: Ok(sink) }],
+        jobs: vec![Job {
+            source: Source::File(input.to_path_buf()),
+            display: input.display().to_string(),
+            sink: Ok(sink),
+        }],
         skipped: Vec::new(),
         dir: None,
     })
@@ -374,7 +385,11 @@ fn resolve_to(
     }
     match output {
         Some(o) => OutputFormat::infer(o).with_context(|| {
-            format!("{}: cannot tell the output format from the file extension: pass --to {}", o.display(), outputs())
+            format!(
+                "{}: cannot tell the output format from the file extension: pass --to {}",
+                o.display(),
+                outputs()
+            )
         }),
         None => bail!("pass --to {} to say what to write", outputs()),
     }
@@ -460,7 +475,10 @@ fn convert_one(job: &Job, from: InputFormat, to: OutputFormat, strict: bool) -> 
         Ok(doc) => doc,
         Err(e) => {
             return (
-                report.failed(format!("{e} (fix the input there, or check that --from {} is right)", from.name())),
+                report.failed(format!(
+                    "{e} (fix the input there, or check that --from {} is right)",
+                    from.name()
+                )),
                 false,
             );
         }
@@ -649,12 +667,8 @@ fn print_totals(summary: &Summary, from: InputFormat, dir: Option<&Path>) {
             from.extensions().join(", .")
         );
     }
-    let mut line = format!(
-        "converted {} {} → {}",
-        plural(summary.converted, "file", "files"),
-        summary.from,
-        summary.to
-    );
+    let mut line =
+        format!("converted {} {} → {}", plural(summary.converted, "file", "files"), summary.from, summary.to);
     let mut extra = Vec::new();
     if summary.failed > 0 {
         extra.push(format!("{} failed", summary.failed));

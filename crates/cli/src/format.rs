@@ -161,8 +161,6 @@ fn ir_error(text: &str, e: &serde_json::Error) -> ReadError {
         line,
         column,
         offset,
-        message: format!(
-            "{cause}: the input must be a kbridge IR document as written by `convert --to ir`"
-        ),
+        message: format!("{cause}: the input must be a kbridge IR document as written by `convert --to ir`"),
     }
 }

@@ -154,10 +154,7 @@ mod tests {
         let doc = Document {
             blocks: vec![
                 Block::Quote { blocks: vec![inner], attrs: Attrs::new() },
-                Block::Extension(ext(
-                    "outer",
-                    vec![Block::Extension(ext("nested", vec![]))],
-                )),
+                Block::Extension(ext("outer", vec![Block::Extension(ext("nested", vec![]))])),
                 Block::Divider { attrs: Attrs::new() },
             ],
         };

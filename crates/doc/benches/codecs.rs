@@ -116,7 +116,9 @@ fn codecs(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("bare_quick_xml_scan");
     g.throughput(Throughput::Bytes(total));
-    g.bench_function("corpus", |b| b.iter(|| w.storage.iter().map(|(_, s)| scan(black_box(s))).sum::<usize>()));
+    g.bench_function("corpus", |b| {
+        b.iter(|| w.storage.iter().map(|(_, s)| scan(black_box(s))).sum::<usize>())
+    });
     g.finish();
 
     let mut g = c.benchmark_group("storage_read");

@@ -358,6 +358,15 @@ fn runbook_keeps_the_unknown_macro_as_an_extension_and_writes_it_back() {
 }
 
 #[test]
+fn ir_written_by_convert_reads_back_callouts() {
+    // A callout as `--to ir` writes it (the default storage-macro form is not serialised).
+    let callout = br#"{"blocks":[{"type":"callout","kind":"info","blocks":[]}]}"#;
+    let r = run_with(&["convert", "--from", "ir", "--to", "ir"], Some(callout), None);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert_eq!(json(&r.stdout), json(std::str::from_utf8(callout).unwrap()));
+}
+
+#[test]
 fn storage_ir_storage_is_stable() {
     let dir = tempfile::tempdir().unwrap();
     let src = examples().join("runbook.xhtml");
@@ -396,7 +405,15 @@ fn strict_refuses_extensions_and_names_them() {
 
 #[test]
 fn strict_refuses_markdown_fallbacks_of_the_runbook() {
-    let r = run(&["convert", "--from", "storage", "--to", "markdown", "--strict", p(&examples().join("runbook.xhtml"))]);
+    let r = run(&[
+        "convert",
+        "--from",
+        "storage",
+        "--to",
+        "markdown",
+        "--strict",
+        p(&examples().join("runbook.xhtml")),
+    ]);
     assert_eq!(r.status, 1, "{}", r.stderr);
     assert!(r.stderr.contains("fallback"), "{}", r.stderr);
     assert!(r.stdout.is_empty(), "nothing is written for a refused file");
@@ -404,7 +421,8 @@ fn strict_refuses_markdown_fallbacks_of_the_runbook() {
 
 #[test]
 fn strict_accepts_a_plain_document() {
-    let r = run_with(&["convert", "--from", "storage", "--to", "ir", "--strict"], Some(PLAIN.as_bytes()), None);
+    let r =
+        run_with(&["convert", "--from", "storage", "--to", "ir", "--strict"], Some(PLAIN.as_bytes()), None);
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert!(types_of(&r.stdout).contains(&"heading".to_string()), "{}", r.stdout);
 }

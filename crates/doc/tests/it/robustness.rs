@@ -40,8 +40,10 @@ fn storage_target(bytes: &[u8]) {
         Ok(doc) => {
             let written = storage::write(&doc);
             if let Err(e) = storage::read(&written) {
-                panic!("the storage writer produced output its reader rejects: {e}\n--- input\n{}\n--- written\n{written}",
-                    String::from_utf8_lossy(bytes));
+                panic!(
+                    "the storage writer produced output its reader rejects: {e}\n--- input\n{}\n--- written\n{written}",
+                    String::from_utf8_lossy(bytes)
+                );
             }
             // The other writers must cope with whatever the reader produced.
             let _ = markdown::write(&doc);
@@ -58,7 +60,9 @@ fn markdown_target(bytes: &[u8]) {
     let _ = markdown::read(&md);
     let xml = storage::write(&doc);
     if let Err(e) = storage::read(&xml) {
-        panic!("storage written from Markdown does not read back: {e}\n--- markdown\n{input}\n--- written\n{xml}");
+        panic!(
+            "storage written from Markdown does not read back: {e}\n--- markdown\n{input}\n--- written\n{xml}"
+        );
     }
 }
 
@@ -78,9 +82,38 @@ const SNIPPET: &str = r#"<h2 local-id="a1">Rollback &amp; recovery</h2>
 
 /// Fragments inserted at random places: the characters and tokens that break XML.
 const TOKENS: &[&str] = &[
-    "<", ">", "&", ";", "\"", "'", "]]>", "<![CDATA[", "</p>", "<p>", "</li>", "<li>", "</ac:structured-macro>",
-    "<ac:rich-text-body>", "</td>", "<!--", "-->", "&nbsp;", "&bogus;", "&#xD800;", "&#0;", "=", "/>", "<?x?>",
-    "<!DOCTYPE x>", "\n", "\u{0}", "é", "ac:", "<ri:page ri:content-title=\"", "<br", "<ul>",
+    "<",
+    ">",
+    "&",
+    ";",
+    "\"",
+    "'",
+    "]]>",
+    "<![CDATA[",
+    "</p>",
+    "<p>",
+    "</li>",
+    "<li>",
+    "</ac:structured-macro>",
+    "<ac:rich-text-body>",
+    "</td>",
+    "<!--",
+    "-->",
+    "&nbsp;",
+    "&bogus;",
+    "&#xD800;",
+    "&#0;",
+    "=",
+    "/>",
+    "<?x?>",
+    "<!DOCTYPE x>",
+    "\n",
+    "\u{0}",
+    "é",
+    "ac:",
+    "<ri:page ri:content-title=\"",
+    "<br",
+    "<ul>",
 ];
 
 #[derive(Clone, Debug)]
@@ -91,7 +124,8 @@ enum Edit {
 
 fn edit() -> impl Strategy<Value = Edit> {
     prop_oneof![
-        (any::<prop::sample::Index>(), any::<prop::sample::Index>()).prop_map(|(at, token)| Edit::Insert { at, token }),
+        (any::<prop::sample::Index>(), any::<prop::sample::Index>())
+            .prop_map(|(at, token)| Edit::Insert { at, token }),
         (any::<prop::sample::Index>(), 1usize..12).prop_map(|(at, len)| Edit::Delete { at, len }),
     ]
 }
@@ -207,12 +241,17 @@ fn unclosed_tags() {
 
 #[test]
 fn stray_ampersands_and_unknown_entities() {
-    for input in ["<p>ok</p>\n<p>fish & chips</p>", "<p>ok</p>\n<p>&bogus; entity</p>", "<p>ok</p>\n<p>a &#xZZ; b</p>"] {
+    for input in
+        ["<p>ok</p>\n<p>fish & chips</p>", "<p>ok</p>\n<p>&bogus; entity</p>", "<p>ok</p>\n<p>a &#xZZ; b</p>"]
+    {
         match storage::read(input) {
             Ok(doc) => {
                 // Lenient: the text must survive.
                 let t = text::to_text(&doc);
-                assert!(t.contains("ok") && (t.contains("chips") || t.contains("entity") || t.contains(" b")), "{input:?} → {t:?}");
+                assert!(
+                    t.contains("ok") && (t.contains("chips") || t.contains("entity") || t.contains(" b")),
+                    "{input:?} → {t:?}"
+                );
             }
             Err(e) => {
                 check_error(&e, input.as_bytes());
@@ -254,13 +293,17 @@ fn deep_storage(name: &'static str, open: &'static str, close: &'static str) {
             Err(e) => {
                 check_error(&e, input.as_bytes());
                 let m = e.message.to_lowercase();
-                assert!(m.contains("depth") || m.contains("deep") || m.contains("nest"), "{name}: the error must name the depth: {e}");
+                assert!(
+                    m.contains("depth") || m.contains("deep") || m.contains("nest"),
+                    "{name}: the error must name the depth: {e}"
+                );
             }
             Ok(doc) => {
                 // Preserved: the text is still there and every writer copes.
                 let written = storage::write(&doc);
                 assert!(written.contains("deep"), "{name}: the innermost text was dropped");
-                storage::read(&written).unwrap_or_else(|e| panic!("{name}: written storage does not read back: {e}"));
+                storage::read(&written)
+                    .unwrap_or_else(|e| panic!("{name}: written storage does not read back: {e}"));
                 let _ = markdown::write(&doc);
                 assert!(text::to_text(&doc).contains("deep"));
                 drop(doc);
