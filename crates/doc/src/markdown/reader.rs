@@ -142,7 +142,10 @@ impl<'a> Reader<'a> {
                 out.push(code_block(kind, text));
             }
             Tag::HtmlBlock => {
-                let source = self.raw_text_until_end();
+                let mut source = self.raw_text_until_end();
+                // One final line feed, however the input ended.
+                source.truncate(source.trim_end_matches(['\n', '\r']).len());
+                source.push('\n');
                 out.push(Block::Extension(html_extension(source)));
             }
             Tag::List(start) => {

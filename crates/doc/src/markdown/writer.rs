@@ -81,6 +81,18 @@ struct ICtx {
     table: bool,
     /// Inside link text: a nested link is written as its text.
     in_link: bool,
+    /// Delimiter characters of the enclosing marks still open (`*`, `_`, `~`): a nested mark
+    /// must not reuse them, or its delimiters could close the outer one.
+    open: [bool; 3],
+}
+
+fn delim_slot(c: Option<char>) -> Option<usize> {
+    match c {
+        Some('*') => Some(0),
+        Some('_') => Some(1),
+        Some('~') => Some(2),
+        _ => None,
+    }
 }
 
 #[derive(Default)]
@@ -128,9 +140,15 @@ fn escape_text(t: &str, start: bool, end: bool, ctx: ICtx, out: &mut String) {
         let next = it.peek().map(|&(_, n)| n);
         let at_line_end = match next {
             None => end,
-            Some('\n') | Some('\r') => !ctx.single_line,
+            Some('\n') => !ctx.single_line,
             _ => false,
         };
+        if c == '\n' && !ctx.single_line && (line_start || at_line_end) {
+            // An empty line would end the paragraph, a final line feed would be stripped.
+            out.push_str("&#10;");
+            line_start = false;
+            continue;
+        }
         if line_start {
             line_start = false;
             match c {
@@ -178,6 +196,8 @@ fn escape_text(t: &str, start: bool, end: bool, ctx: ICtx, out: &mut String) {
             ' ' if at_line_end => out.push_str("&#32;"),
             '\t' if at_line_end => out.push_str("&#9;"),
             '&' if looks_like_entity(&t[i + 1..]) => out.push_str("\\&"),
+            // `!` right before a link would make it an image.
+            '!' if next.is_none() => out.push_str("\\!"),
             c if always_escaped(c) => {
                 out.push('\\');
                 out.push(c);
@@ -289,22 +309,70 @@ fn braces_balanced(tex: &str) -> bool {
     depth == 0
 }
 
-/// `$tex$` reads back as the same inline math.
-fn inline_math_ok(tex: &str) -> bool {
+/// Every `$` in `tex` is backslash-escaped or inside braces (so it does not end the span).
+fn dollars_escaped(tex: &str) -> bool {
+    let mut depth = 0usize;
+    let mut it = tex.chars();
+    while let Some(c) = it.next() {
+        match c {
+            '\\' => {
+                it.next();
+            }
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            '$' if depth == 0 => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+/// `$tex$` reads back as the same inline math. A line feed is allowed (not on one-line
+/// contexts) when the next line cannot start a block and no whitespace surrounds it.
+fn inline_math_ok(tex: &str, single_line: bool) -> bool {
     let first = tex.chars().next();
     let last = tex.chars().last();
+    let lines_ok = !tex.contains('\n')
+        || !single_line
+            && tex
+                .split('\n')
+                .enumerate()
+                .all(|(i, line)| !line.ends_with(|c: char| c.is_whitespace()) && (i == 0 || !may_start_block(line)));
     first.is_some_and(|c| !c.is_ascii_whitespace())
-        && last.is_some_and(|c| !c.is_ascii_whitespace() && c != '\\')
-        && !tex.contains(['$', '\n', '\r'])
+        && last.is_some_and(|c| !c.is_ascii_whitespace())
+        && tex.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 0
+        && !tex.contains('\r')
+        && dollars_escaped(tex)
+        && lines_ok
         && braces_balanced(tex)
+}
+
+/// Whether a paragraph continuation line starting like `line` could start a block (or be a
+/// setext underline) instead.
+fn may_start_block(line: &str) -> bool {
+    let b = line.as_bytes();
+    let Some(&c) = b.first() else { return true };
+    let then_space = |i: usize| b.get(i).is_none_or(|c| *c == b' ' || *c == b'\t');
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    c.is_ascii_whitespace()
+        || matches!(c, b'#' | b'>' | b'<' | b'|' | b'`' | b'~' | b'=')
+        || (matches!(c, b'-' | b'+' | b'*' | b'_') && (then_space(1) || b.iter().all(|&x| x == c || x == b' ')))
+        || (digits > 0 && matches!(b.get(digits), Some(b'.') | Some(b')')) && then_space(digits + 1))
+}
+
+/// Like [`may_start_block`] for a line of raw HTML, whose indentation is kept as written.
+fn raw_line_may_start_block(line: &str) -> bool {
+    let trimmed = line.trim_start_matches([' ', '\t']);
+    let indent: usize = line[..line.len() - trimmed.len()].chars().map(|c| if c == '\t' { 4 } else { 1 }).sum();
+    trimmed.is_empty() || indent < 4 && may_start_block(trimmed)
 }
 
 /// `$$tex$$` (a paragraph of its own) reads back as the same display math.
 fn display_math_ok(tex: &str) -> bool {
     !tex.is_empty()
-        && !tex.ends_with('\\')
-        && !tex.contains(['$', '\n', '\r'])
-        && !tex.starts_with(|c: char| c.is_ascii_whitespace())
+        && tex.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 0
+        && !tex.contains(['\n', '\r'])
+        && dollars_escaped(tex)
         && braces_balanced(tex)
 }
 
@@ -830,7 +898,7 @@ impl Writer {
             .get("kb:align")
             .map(|a| a.split(',').map(|s| s.trim().to_string()).collect())
             .unwrap_or_default();
-        let ctx = ICtx { single_line: true, table: true, in_link: false };
+        let ctx = ICtx { single_line: true, table: true, ..ICtx::default() };
         let mut out = String::new();
         for (ri, row) in t.rows.iter().enumerate() {
             if ri > 0 {
@@ -910,7 +978,7 @@ impl Writer {
 
     fn image_block(&mut self, img: &Image) -> String {
         let mut out = String::new();
-        self.image(img, &mut out);
+        self.image(img, &mut out, ICtx::default());
         if let Some(cap) = &img.caption {
             let content = blocks_as_inlines(cap);
             if !content.is_empty() {
@@ -967,13 +1035,13 @@ impl Writer {
                 escape_text(&text::inlines_to_text(std::slice::from_ref(x)), start, end, ctx, out);
                 continue;
             }
-            self.inline(x, out, ctx, start, end, next_after, next.is_none() && after.ch.is_none());
+            self.inline(x, out, ctx, start, end, next_after, next.is_none());
         }
         self.depth -= 1;
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn inline(&mut self, x: &Inline, out: &mut String, ctx: ICtx, start: bool, end: bool, after: After, last_in_block: bool) {
+    fn inline(&mut self, x: &Inline, out: &mut String, ctx: ICtx, start: bool, end: bool, after: After, last: bool) {
         match x {
             Inline::Text { text } => escape_text(text, start, end, ctx, out),
             Inline::Mark { mark, content, .. } => self.mark(mark, content, out, ctx, after),
@@ -983,7 +1051,7 @@ impl Writer {
                 self.html_wrap("span", &open, content, out, ctx);
             }
             Inline::Link(l) => self.link(l, out, ctx, start, end, after),
-            Inline::Image(img) => self.image(img, out),
+            Inline::Image(img) => self.image(img, out, ctx),
             Inline::Emoji(e) => {
                 let t = e
                     .text
@@ -1005,21 +1073,31 @@ impl Writer {
                 escape_text(date, start, end, ctx, out);
             }
             Inline::Break { .. } => {
-                if ctx.single_line || start && out.is_empty() || last_in_block {
+                // A backslash break needs text on both sides (and one before `]` after a
+                // delimiter run is not read as a break): else `<br>`.
+                if ctx.single_line || start && out.is_empty() || last {
                     out.push_str("<br>");
                 } else {
                     out.push_str("\\\n");
                 }
             }
             Inline::Math(m) => {
-                if inline_math_ok(&m.tex) && !out.ends_with('$') {
-                    out.push('$');
+                let delim = if inline_math_ok(&m.tex, ctx.single_line) {
+                    Some("$")
+                } else if display_math_ok(&m.tex) || m.tex.is_empty() {
+                    // `$$…$$` inside a paragraph is inline math too.
+                    Some("$$")
+                } else {
+                    None
+                };
+                if let Some(d) = delim {
+                    out.push_str(d);
                     if ctx.table {
                         out.push_str(&m.tex.replace('|', "\\|"));
                     } else {
                         out.push_str(&m.tex);
                     }
-                    out.push('$');
+                    out.push_str(d);
                 } else {
                     self.fallback("math", "a code span", false);
                     self.code_span_text(&format!("${}$", m.tex.replace(['\n', '\r'], " ")), out, ctx);
@@ -1041,7 +1119,12 @@ impl Writer {
             Inline::Extension(x) => {
                 if x.format == "markdown" {
                     if let Some(src) = &x.source {
-                        out.push_str(src);
+                        if ctx.single_line || src.split('\n').skip(1).any(raw_line_may_start_block) {
+                            // Raw HTML spanning lines: inside a tag a line feed is a space.
+                            out.push_str(&src.replace(['\n', '\r'], " "));
+                        } else {
+                            out.push_str(src);
+                        }
                         return;
                     }
                 }
@@ -1062,7 +1145,7 @@ impl Writer {
             Mark::Small => self.html_wrap("small", "", content, out, ctx),
             Mark::Big => self.html_wrap("big", "", content, out, ctx),
             Mark::Code => match content {
-                [Inline::Text { text }] if !text.is_empty() && !text.contains(['\n', '\r']) => {
+                [Inline::Text { text }] if !text.is_empty() && !text.contains(['\n', '\r']) && !out.ends_with('`') => {
                     self.code_span_text(text, out, ctx)
                 }
                 _ => self.html_wrap("code", "", content, out, ctx),
@@ -1081,7 +1164,11 @@ impl Writer {
         if let Some(d) = pick_delimiter(cands, content, out, after, ctx) {
             out.push_str(d);
             let ch = d.chars().next();
-            self.inlines(content, out, ctx, After { cls: Cls::Punct, ch });
+            let mut inner = ctx;
+            if let Some(i) = delim_slot(ch) {
+                inner.open[i] = true;
+            }
+            self.inlines(content, out, inner, After { cls: Cls::Punct, ch });
             out.push_str(d);
         } else {
             self.html_wrap(tag, "", content, out, ctx);
@@ -1160,14 +1247,14 @@ impl Writer {
         out.push(')');
     }
 
-    fn image(&mut self, img: &Image, out: &mut String) {
+    fn image(&mut self, img: &Image, out: &mut String, ctx: ICtx) {
         let src = match &img.source {
             ImageSource::Url { url } => url.clone(),
             ImageSource::Attachment { filename, .. } => encode_path(filename),
         };
         out.push_str("![");
         if let Some(alt) = &img.alt {
-            escape_text(alt, true, true, ICtx { in_link: true, ..ICtx::default() }, out);
+            escape_text(alt, true, true, ICtx { in_link: true, ..ctx }, out);
         }
         out.push_str("](");
         out.push_str(&dest(&src));
@@ -1270,7 +1357,7 @@ fn first_info(x: &Inline, boundary: bool, ctx: ICtx) -> (Cls, Option<char>) {
         if always_escaped(c) || c == '&' || c == '\r' {
             return (Cls::Punct, None);
         }
-        if c == '\n' && ctx.single_line {
+        if c == '\n' && (ctx.single_line || boundary) {
             return (Cls::Punct, Some('&'));
         }
         return (classify(c), Some(c));
@@ -1295,8 +1382,8 @@ fn last_cls(x: &Inline, ctx: ICtx) -> Cls {
     if let Some(t) = text_like(x) {
         let Some(c) = t.chars().last() else { return Cls::Other };
         return match c {
-            ' ' | '\t' | '\r' => Cls::Punct, // a character reference ends with `;`
-            '\n' if ctx.single_line => Cls::Punct,
+            // A character reference (`&#32;`, `&#10;`…) ends with `;`.
+            ' ' | '\t' | '\r' | '\n' => Cls::Punct,
             c => classify(c),
         };
     }
@@ -1339,7 +1426,7 @@ fn pick_delimiter(cands: &[&'static str], content: &[Inline], out: &str, after: 
     let space_or_punct = |c: Cls| matches!(c, Cls::Space | Cls::Punct);
     for &d in cands {
         let dc = d.chars().next();
-        if prev_ch == dc || after.ch == dc {
+        if prev_ch == dc || after.ch == dc || delim_slot(dc).is_some_and(|i| ctx.open[i]) {
             continue;
         }
         let mut left = match first {
