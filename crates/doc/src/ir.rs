@@ -249,7 +249,7 @@ impl CalloutKind {
 
 /// How a callout was (or will be) expressed in Confluence storage.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "form")]
+#[serde(rename_all = "snake_case", tag = "kind")]
 pub enum CalloutForm {
     /// `<ac:structured-macro ac:name="info|note|tip|warning|panel">`.
     #[default]
@@ -274,7 +274,7 @@ pub struct Callout {
     /// Remaining macro parameters / ADF attributes, in source order.
     #[serde(default, skip_serializing_if = "Params::is_empty")]
     pub params: Params,
-    #[serde(default, skip_serializing_if = "is_default_form", flatten)]
+    #[serde(default, skip_serializing_if = "is_default_form")]
     pub form: CalloutForm,
     #[serde(default, skip_serializing_if = "Attrs::is_empty")]
     pub attrs: Attrs,

@@ -31,6 +31,13 @@ fn corpus_storage_reads_and_round_trips_to_a_fixed_point() {
                 continue;
             }
         };
+        // The IR's JSON form (what `convert --to ir` prints) reads back to the same IR.
+        let json = serde_json::to_string(&ir1).unwrap();
+        match serde_json::from_str::<kb_doc::Document>(&json) {
+            Ok(back) if back == ir1 => {}
+            Ok(_) => failures.push(format!("{name}: IR JSON does not read back to the same IR")),
+            Err(e) => failures.push(format!("{name}: IR JSON does not read back: {e}")),
+        }
         let out = storage::write(&ir1);
         let ir2 = match storage::read(&out) {
             Ok(d) => d,

@@ -616,6 +616,10 @@ proptest! {
     fn storage_write_then_read_is_identity(doc in document()) {
         let out = storage::write(&doc);
         let back = storage::read(&out).map_err(|e| TestCaseError::fail(format!("{e}\n{out}")))?;
-        prop_assert_eq!(back, doc, "written: {}", out);
+        prop_assert_eq!(&back, &doc, "written: {}", out);
+        // The JSON form of the IR round-trips too.
+        let json = serde_json::to_string(&doc).unwrap();
+        let from_json: Document = serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{e}\n{json}")))?;
+        prop_assert_eq!(from_json, doc);
     }
 }
