@@ -3,6 +3,7 @@
 mod corpus;
 mod markdown;
 mod robustness;
+mod snapshots;
 mod storage;
 mod support;
 mod xmlnorm;
