@@ -63,9 +63,9 @@ fn block_text(b: &Block, depth: usize) -> String {
         return deep_text(b);
     }
     match b {
-        Block::Paragraph { content, .. } | Block::Plain { content } | Block::Heading { content, .. } => {
-            inline_seq(content, depth)
-        }
+        Block::Paragraph { content, .. }
+        | Block::Plain { content }
+        | Block::Heading { content, .. } => inline_seq(content, depth),
         Block::List(l) => {
             let mut s = String::new();
             for item in &l.items {
@@ -108,7 +108,11 @@ fn block_text(b: &Block, depth: usize) -> String {
             push_line(&mut s, &sub(&e.blocks, depth));
             s
         }
-        Block::Image(img) => img.caption.as_ref().map(|c| sub(c, depth)).unwrap_or_default(),
+        Block::Image(img) => img
+            .caption
+            .as_ref()
+            .map(|c| sub(c, depth))
+            .unwrap_or_default(),
         Block::File(f) => match &f.caption {
             Some(c) if !c.is_empty() => inline_seq(c, depth),
             _ => target_text(&f.target, None),
@@ -117,7 +121,10 @@ fn block_text(b: &Block, depth: usize) -> String {
             Some(c) if !c.is_empty() => inline_seq(c, depth),
             _ => e.url.clone(),
         },
-        Block::Toc(_) | Block::ChildPages(_) | Block::PagePropertiesReport(_) | Block::Include(_) => String::new(),
+        Block::Toc(_)
+        | Block::ChildPages(_)
+        | Block::PagePropertiesReport(_)
+        | Block::Include(_) => String::new(),
         Block::Excerpt(e) => sub(&e.blocks, depth),
         Block::PageProperties(p) => sub(&p.blocks, depth),
         Block::Extension(x) => extension_text(x, depth),
@@ -127,7 +134,11 @@ fn block_text(b: &Block, depth: usize) -> String {
 fn table_text(t: &Table, depth: usize) -> String {
     let mut s = String::new();
     for row in &t.rows {
-        let cells: Vec<String> = row.cells.iter().map(|c| sub(&c.blocks, depth).replace('\n', " ")).collect();
+        let cells: Vec<String> = row
+            .cells
+            .iter()
+            .map(|c| sub(&c.blocks, depth).replace('\n', " "))
+            .collect();
         let line = cells.join("\t");
         if !line.trim().is_empty() {
             push_line(&mut s, &line);
@@ -157,7 +168,9 @@ fn push_inlines(xs: &[Inline], out: &mut String, depth: usize) {
         }
         match x {
             Inline::Text { text } => out.push_str(text),
-            Inline::Mark { content, .. } | Inline::Span { content, .. } => push_inlines(content, out, depth + 1),
+            Inline::Mark { content, .. } | Inline::Span { content, .. } => {
+                push_inlines(content, out, depth + 1)
+            }
             Inline::Link(l) => {
                 if l.content.is_empty() {
                     out.push_str(&target_text(&l.target, l.anchor.as_deref()));
@@ -194,12 +207,21 @@ fn push_inlines(xs: &[Inline], out: &mut String, depth: usize) {
 fn target_text(t: &LinkTarget, anchor: Option<&str>) -> String {
     match t {
         LinkTarget::Url { url } => url.clone(),
-        LinkTarget::Page { title, id, .. } => title.clone().or_else(|| id.clone()).unwrap_or_default(),
+        LinkTarget::Page { title, id, .. } => {
+            title.clone().or_else(|| id.clone()).unwrap_or_default()
+        }
         LinkTarget::BlogPost { title, .. } => title.clone(),
         LinkTarget::Attachment { filename, .. } => filename.clone(),
-        LinkTarget::User { account_id, userkey, username, .. } => {
-            username.clone().or_else(|| userkey.clone()).or_else(|| account_id.clone()).unwrap_or_default()
-        }
+        LinkTarget::User {
+            account_id,
+            userkey,
+            username,
+            ..
+        } => username
+            .clone()
+            .or_else(|| userkey.clone())
+            .or_else(|| account_id.clone())
+            .unwrap_or_default(),
         LinkTarget::Space { key, .. } => key.clone(),
         LinkTarget::Content { id, .. } => id.clone(),
         LinkTarget::Shortcut { parameter, .. } => parameter.clone(),
@@ -245,13 +267,17 @@ fn walk<'a>(stack: &mut Vec<Item<'a>>, out: &mut String) {
                 Inline::Mark { content, .. } | Inline::Span { content, .. } => {
                     stack.extend(content.iter().rev().map(Item::Inline));
                 }
-                Inline::Link(l) if !l.content.is_empty() => stack.extend(l.content.iter().rev().map(Item::Inline)),
+                Inline::Link(l) if !l.content.is_empty() => {
+                    stack.extend(l.content.iter().rev().map(Item::Inline))
+                }
                 Inline::Image(img) => {
                     if let Some(c) = &img.caption {
                         stack.extend(c.iter().rev().map(Item::Block));
                     }
                 }
-                Inline::Extension(x) if x.text.is_none() => stack.extend(x.body.iter().rev().map(Item::Block)),
+                Inline::Extension(x) if x.text.is_none() => {
+                    stack.extend(x.body.iter().rev().map(Item::Block))
+                }
                 other => {
                     let mut s = String::new();
                     push_inlines(std::slice::from_ref(other), &mut s, 0);
@@ -260,17 +286,26 @@ fn walk<'a>(stack: &mut Vec<Item<'a>>, out: &mut String) {
             },
             Item::Block(b) => {
                 let children: Vec<&'a Block> = match b {
-                    Block::Paragraph { content, .. } | Block::Plain { content } | Block::Heading { content, .. } => {
+                    Block::Paragraph { content, .. }
+                    | Block::Plain { content }
+                    | Block::Heading { content, .. } => {
                         stack.push(Item::Line);
                         stack.extend(content.iter().rev().map(Item::Inline));
                         stack.push(Item::Line);
                         continue;
                     }
                     Block::List(l) => l.items.iter().flat_map(|i| i.blocks.iter()).collect(),
-                    Block::TaskList { items, .. } => items.iter().flat_map(|i| i.body.iter()).collect(),
+                    Block::TaskList { items, .. } => {
+                        items.iter().flat_map(|i| i.body.iter()).collect()
+                    }
                     Block::Quote { blocks, .. } => blocks.iter().collect(),
                     Block::Callout(c) => c.blocks.iter().collect(),
-                    Block::Table(t) => t.rows.iter().flat_map(|r| r.cells.iter()).flat_map(|c| c.blocks.iter()).collect(),
+                    Block::Table(t) => t
+                        .rows
+                        .iter()
+                        .flat_map(|r| r.cells.iter())
+                        .flat_map(|c| c.blocks.iter())
+                        .collect(),
                     Block::Layout(l) => l
                         .sections
                         .iter()
@@ -307,24 +342,43 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> Block {
-        Block::Paragraph { content: vec![Inline::text(s)], align: None, attrs: Attrs::new() }
+        Block::Paragraph {
+            content: vec![Inline::text(s)],
+            align: None,
+            attrs: Attrs::new(),
+        }
     }
 
     fn plain(s: &str) -> Block {
-        Block::Plain { content: vec![Inline::text(s)] }
+        Block::Plain {
+            content: vec![Inline::text(s)],
+        }
     }
 
     fn cell(s: &str) -> TableCell {
-        TableCell { header: false, colspan: None, rowspan: None, blocks: vec![plain(s)], attrs: Attrs::new() }
+        TableCell {
+            header: false,
+            colspan: None,
+            rowspan: None,
+            blocks: vec![plain(s)],
+            attrs: Attrs::new(),
+        }
     }
 
     #[test]
     fn blocks_are_lines() {
         let doc = Document {
             blocks: vec![
-                Block::Heading { level: 1, content: vec![Inline::text("Title")], align: None, attrs: Attrs::new() },
+                Block::Heading {
+                    level: 1,
+                    content: vec![Inline::text("Title")],
+                    align: None,
+                    attrs: Attrs::new(),
+                },
                 p("one"),
-                Block::Divider { attrs: Attrs::new() },
+                Block::Divider {
+                    attrs: Attrs::new(),
+                },
                 p("two"),
             ],
         };
@@ -352,15 +406,41 @@ mod tests {
                 plain_body: false,
                 attrs: Attrs::new(),
             }),
-            Inline::Break { attrs: Attrs::new() },
-            Inline::Status(Status { text: "DONE".into(), colour: None, params: Params::new(), attrs: Attrs::new() }),
-            Inline::Emoji(Emoji { text: Some("🙂".into()), ..Emoji::default() }),
-            Inline::Emoji(Emoji { shortname: Some(":x:".into()), ..Emoji::default() }),
-            Inline::Date { date: "2024-01-02".into(), attrs: Attrs::new() },
-            Inline::Placeholder { text: "type here".into(), attrs: Attrs::new() },
-            Inline::Anchor { name: "a".into(), params: Params::new(), attrs: Attrs::new() },
+            Inline::Break {
+                attrs: Attrs::new(),
+            },
+            Inline::Status(Status {
+                text: "DONE".into(),
+                colour: None,
+                params: Params::new(),
+                attrs: Attrs::new(),
+            }),
+            Inline::Emoji(Emoji {
+                text: Some("🙂".into()),
+                ..Emoji::default()
+            }),
+            Inline::Emoji(Emoji {
+                shortname: Some(":x:".into()),
+                ..Emoji::default()
+            }),
+            Inline::Date {
+                date: "2024-01-02".into(),
+                attrs: Attrs::new(),
+            },
+            Inline::Placeholder {
+                text: "type here".into(),
+                attrs: Attrs::new(),
+            },
+            Inline::Anchor {
+                name: "a".into(),
+                params: Params::new(),
+                attrs: Attrs::new(),
+            },
         ];
-        assert_eq!(inlines_to_text(&content), "a b Home site\nDONE🙂:x:2024-01-02");
+        assert_eq!(
+            inlines_to_text(&content),
+            "a b Home site\nDONE🙂:x:2024-01-02"
+        );
     }
 
     #[test]
@@ -369,16 +449,30 @@ mod tests {
             ordered: true,
             start: None,
             items: vec![
-                ListItem { blocks: vec![plain("a")], attrs: Attrs::new() },
-                ListItem { blocks: vec![plain("b"), p("c")], attrs: Attrs::new() },
+                ListItem {
+                    blocks: vec![plain("a")],
+                    attrs: Attrs::new(),
+                },
+                ListItem {
+                    blocks: vec![plain("b"), p("c")],
+                    attrs: Attrs::new(),
+                },
             ],
             attrs: Attrs::new(),
         });
         let table = Block::Table(Table {
             columns: None,
             rows: vec![
-                TableRow { cells: vec![cell("k"), cell("v")], section: RowSection::Body, attrs: Attrs::new() },
-                TableRow { cells: vec![cell("x"), cell("y\nz")], section: RowSection::Body, attrs: Attrs::new() },
+                TableRow {
+                    cells: vec![cell("k"), cell("v")],
+                    section: RowSection::Body,
+                    attrs: Attrs::new(),
+                },
+                TableRow {
+                    cells: vec![cell("x"), cell("y\nz")],
+                    section: RowSection::Body,
+                    attrs: Attrs::new(),
+                },
             ],
             attrs: Attrs::new(),
         });
@@ -410,7 +504,9 @@ mod tests {
             attrs: Attrs::new(),
         });
         let img = Block::Image(Image {
-            source: ImageSource::Url { url: "https://x/a.png".into() },
+            source: ImageSource::Url {
+                url: "https://x/a.png".into(),
+            },
             alt: Some("alt".into()),
             width: None,
             height: None,
@@ -419,15 +515,31 @@ mod tests {
             marks: vec![],
             attrs: Attrs::new(),
         });
-        let doc = Document { blocks: vec![list, table, callout, ext, code, img, Block::Toc(MacroInfo::default())] };
-        assert_eq!(to_text(&doc), "a\nb\nc\nk\tv\nx\ty z\nHeads up\ninside\nraw body\nfn x() {}\ncap");
+        let doc = Document {
+            blocks: vec![
+                list,
+                table,
+                callout,
+                ext,
+                code,
+                img,
+                Block::Toc(MacroInfo::default()),
+            ],
+        };
+        assert_eq!(
+            to_text(&doc),
+            "a\nb\nc\nk\tv\nx\ty z\nHeads up\ninside\nraw body\nfn x() {}\ncap"
+        );
     }
 
     #[test]
     fn deep_nesting_keeps_text() {
         let mut b = p("deep");
         for _ in 0..5000 {
-            b = Block::Quote { blocks: vec![b], attrs: Attrs::new() };
+            b = Block::Quote {
+                blocks: vec![b],
+                attrs: Attrs::new(),
+            };
         }
         let doc = Document { blocks: vec![b] };
         let t = std::thread::Builder::new()

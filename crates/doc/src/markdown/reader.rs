@@ -4,7 +4,9 @@
 //! spans together) is flattened into the deepest container, so hostile input cannot overflow
 //! the stack and the IR handed to writers stays shallow.
 
-use pulldown_cmark::{Alignment, BlockQuoteKind, CodeBlockKind, Event, LinkType, Options, Parser, Tag};
+use pulldown_cmark::{
+    Alignment, BlockQuoteKind, CodeBlockKind, Event, LinkType, Options, Parser, Tag,
+};
 
 use crate::ir::*;
 
@@ -21,13 +23,19 @@ pub(crate) fn options() -> Options {
 
 pub(crate) fn read(input: &str) -> Document {
     let events: Vec<Event<'_>> = Parser::new_ext(input, options()).collect();
-    let mut r = Reader { ev: events, i: 0, depth: 0 };
+    let mut r = Reader {
+        ev: events,
+        i: 0,
+        depth: 0,
+    };
     let mut blocks = Vec::new();
     // A stray End at top level cannot happen (events are balanced), but never loop forever.
     while r.i < r.ev.len() {
         blocks.extend(r.blocks());
     }
-    Document { blocks: fold_details(blocks) }
+    Document {
+        blocks: fold_details(blocks),
+    }
 }
 
 struct Reader<'a> {
@@ -106,7 +114,9 @@ impl<'a> Reader<'a> {
                     }
                     break;
                 }
-                Event::Rule => out.push(Block::Divider { attrs: Attrs::new() }),
+                Event::Rule => out.push(Block::Divider {
+                    attrs: Attrs::new(),
+                }),
                 Event::Start(tag) => {
                     if self.depth > MAX_DEPTH && is_container_start(&tag) {
                         flat += 1;
@@ -131,7 +141,12 @@ impl<'a> Reader<'a> {
             }
             Tag::Heading { level, .. } => {
                 let content = self.inlines_until_end();
-                out.push(Block::Heading { level: level as u8, content, align: None, attrs: Attrs::new() });
+                out.push(Block::Heading {
+                    level: level as u8,
+                    content,
+                    align: None,
+                    attrs: Attrs::new(),
+                });
             }
             Tag::BlockQuote(kind) => {
                 let blocks = fold_details(self.blocks());
@@ -189,7 +204,9 @@ impl<'a> Reader<'a> {
                 Event::End(_) if level == 0 => break,
                 Event::End(_) => level -= 1,
                 Event::Start(_) => level += 1,
-                Event::Text(t) | Event::Html(t) | Event::InlineHtml(t) | Event::Code(t) => s.push_str(&t),
+                Event::Text(t) | Event::Html(t) | Event::InlineHtml(t) | Event::Code(t) => {
+                    s.push_str(&t)
+                }
                 _ => {}
             }
         }
@@ -213,7 +230,13 @@ impl<'a> Reader<'a> {
             return Block::TaskList {
                 items: items
                     .into_iter()
-                    .map(|(t, body)| TaskItem { done: t == Some(true), id: None, uuid: None, body, attrs: Attrs::new() })
+                    .map(|(t, body)| TaskItem {
+                        done: t == Some(true),
+                        id: None,
+                        uuid: None,
+                        body,
+                        attrs: Attrs::new(),
+                    })
                     .collect(),
                 attrs: Attrs::new(),
             };
@@ -224,7 +247,10 @@ impl<'a> Reader<'a> {
                 if let Some(done) = t {
                     prepend_marker_text(&mut blocks, done);
                 }
-                ListItem { blocks, attrs: Attrs::new() }
+                ListItem {
+                    blocks,
+                    attrs: Attrs::new(),
+                }
             })
             .collect();
         Block::List(List {
@@ -279,7 +305,11 @@ impl<'a> Reader<'a> {
                 .collect();
             attrs.insert("kb:align".into(), v.join(","));
         }
-        Table { columns: None, rows, attrs }
+        Table {
+            columns: None,
+            rows,
+            attrs,
+        }
     }
 
     fn row(&mut self, header: bool) -> TableRow {
@@ -288,14 +318,28 @@ impl<'a> Reader<'a> {
             match ev {
                 Event::Start(Tag::TableCell) => {
                     let content = self.inlines_until_end();
-                    let blocks = if content.is_empty() { vec![] } else { vec![Block::Plain { content }] };
-                    cells.push(TableCell { header, colspan: None, rowspan: None, blocks, attrs: Attrs::new() });
+                    let blocks = if content.is_empty() {
+                        vec![]
+                    } else {
+                        vec![Block::Plain { content }]
+                    };
+                    cells.push(TableCell {
+                        header,
+                        colspan: None,
+                        rowspan: None,
+                        blocks,
+                        attrs: Attrs::new(),
+                    });
                 }
                 Event::End(_) => break,
                 _ => {}
             }
         }
-        TableRow { cells, section: RowSection::Body, attrs: Attrs::new() }
+        TableRow {
+            cells,
+            section: RowSection::Body,
+            attrs: Attrs::new(),
+        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -315,8 +359,7 @@ impl<'a> Reader<'a> {
         self.depth += 1;
         let mut c = Collector::default();
         let mut flat = 0usize;
-        loop {
-            let Some(ev) = self.peek() else { break };
+        while let Some(ev) = self.peek() {
             if !until_end && flat == 0 && is_block_event(ev) {
                 break;
             }
@@ -339,7 +382,9 @@ impl<'a> Reader<'a> {
                     self.start_inline(tag, &mut c);
                 }
                 Event::Text(t) => c.text(&t),
-                Event::Code(t) => c.push(Inline::mark(Mark::Code, vec![Inline::text(t.to_string())])),
+                Event::Code(t) => {
+                    c.push(Inline::mark(Mark::Code, vec![Inline::text(t.to_string())]))
+                }
                 Event::InlineMath(t) => c.push(Inline::Math(math(t.to_string()))),
                 Event::DisplayMath(t) => {
                     let mut m = math(t.to_string());
@@ -349,7 +394,9 @@ impl<'a> Reader<'a> {
                 Event::Html(t) | Event::InlineHtml(t) => c.html(&t),
                 Event::FootnoteReference(t) => c.text(&format!("[^{t}]")),
                 Event::SoftBreak => c.text("\n"),
-                Event::HardBreak => c.push(Inline::Break { attrs: Attrs::new() }),
+                Event::HardBreak => c.push(Inline::Break {
+                    attrs: Attrs::new(),
+                }),
                 Event::Rule => {}
                 Event::TaskListMarker(done) => c.text(if done { "[x] " } else { "[ ] " }),
             }
@@ -365,15 +412,26 @@ impl<'a> Reader<'a> {
             Tag::Strikethrough => c.push(Inline::mark(Mark::Strike, self.inlines_until_end())),
             Tag::Superscript => c.push(Inline::mark(Mark::Superscript, self.inlines_until_end())),
             Tag::Subscript => c.push(Inline::mark(Mark::Subscript, self.inlines_until_end())),
-            Tag::Link { link_type, dest_url, .. } => {
-                let content = self.inlines_until_end();
+            Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            } => {
+                // Links do not nest: an inner link (an autolink in link text) keeps its text.
+                let content = unlink(self.inlines_until_end());
                 let url = if link_type == LinkType::Email && !dest_url.contains(':') {
                     format!("mailto:{dest_url}")
                 } else {
                     dest_url.to_string()
                 };
                 let (target, anchor) = link_target(&url);
-                c.push(Inline::Link(Link { target, anchor, content, plain_body: false, attrs: Attrs::new() }));
+                c.push(Inline::Link(Link {
+                    target,
+                    anchor,
+                    content,
+                    plain_body: false,
+                    attrs: Attrs::new(),
+                }));
             }
             Tag::Image { dest_url, .. } => {
                 let content = self.inlines_until_end();
@@ -391,11 +449,60 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Replaces links inside `xs` by their content (the depth is bounded by [`MAX_DEPTH`]).
+fn unlink(xs: Vec<Inline>) -> Vec<Inline> {
+    fn has_link(xs: &[Inline]) -> bool {
+        xs.iter().any(|x| match x {
+            Inline::Link(_) => true,
+            Inline::Mark { content, .. } | Inline::Span { content, .. } => has_link(content),
+            _ => false,
+        })
+    }
+    if !has_link(&xs) {
+        return xs;
+    }
+    let mut out = Vec::with_capacity(xs.len());
+    for x in xs {
+        match x {
+            Inline::Link(l) => {
+                for y in unlink(l.content) {
+                    push_merged(&mut out, y);
+                }
+            }
+            Inline::Mark {
+                mark,
+                content,
+                attrs,
+            } => out.push(Inline::Mark {
+                mark,
+                content: unlink(content),
+                attrs,
+            }),
+            Inline::Span {
+                style,
+                content,
+                attrs,
+            } => out.push(Inline::Span {
+                style,
+                content: unlink(content),
+                attrs,
+            }),
+            other => push_merged(&mut out, other),
+        }
+    }
+    out
+}
+
 /// Attribute marking a math span read from `$$…$$` (removed before the IR is returned).
 const DISPLAY: &str = "kb:display";
 
 fn math(tex: String) -> Math {
-    Math { tex, macro_name: None, params: Params::new(), attrs: Attrs::new() }
+    Math {
+        tex,
+        macro_name: None,
+        params: Params::new(),
+        attrs: Attrs::new(),
+    }
 }
 
 /// A paragraph (or a tight item's text) with the block forms Markdown has no other syntax
@@ -408,13 +515,24 @@ fn inline_block(mut content: Vec<Inline>, plain: bool) -> Block {
                 return Block::Image(img);
             }
         }
-        [Inline::Image(_), Inline::Text { text }, Inline::Mark { mark: Mark::Emphasis, .. }] if text == "\n" => {
+        [
+            Inline::Image(_),
+            Inline::Text { text },
+            Inline::Mark {
+                mark: Mark::Emphasis,
+                ..
+            },
+        ] if text == "\n" => {
             if let (Some(Inline::Mark { content: cap, .. }), _, Some(Inline::Image(mut img))) =
                 (content.pop(), content.pop(), content.pop())
             {
                 let mut cap = cap;
                 strip_display(&mut cap);
-                img.caption = Some(vec![Block::Paragraph { content: cap, align: None, attrs: Attrs::new() }]);
+                img.caption = Some(vec![Block::Paragraph {
+                    content: cap,
+                    align: None,
+                    attrs: Attrs::new(),
+                }]);
                 return Block::Image(img);
             }
         }
@@ -428,7 +546,15 @@ fn inline_block(mut content: Vec<Inline>, plain: bool) -> Block {
         _ => {}
     }
     strip_display(&mut content);
-    if plain { Block::Plain { content } } else { Block::Paragraph { content, align: None, attrs: Attrs::new() } }
+    if plain {
+        Block::Plain { content }
+    } else {
+        Block::Paragraph {
+            content,
+            align: None,
+            attrs: Attrs::new(),
+        }
+    }
 }
 
 fn strip_display(xs: &mut Vec<Inline>) {
@@ -467,32 +593,44 @@ fn quote(kind: Option<BlockQuoteKind>, mut blocks: Vec<Block>) -> Block {
         return callout(kind, blocks);
     }
     // `> **Note:** …`, the writer's callout form.
-    if let Some(Block::Paragraph { content, .. }) = blocks.first_mut() {
-        if let Some(kind) = label_kind(content) {
-            content.remove(0);
-            match content.first_mut() {
-                Some(Inline::Text { text }) if text.starts_with(' ') => {
-                    text.remove(0);
-                    if text.is_empty() {
-                        content.remove(0);
-                    }
+    if let Some(Block::Paragraph { content, .. }) = blocks.first_mut()
+        && let Some(kind) = label_kind(content)
+    {
+        content.remove(0);
+        match content.first_mut() {
+            Some(Inline::Text { text }) if text.starts_with(' ') => {
+                text.remove(0);
+                if text.is_empty() {
+                    content.remove(0);
                 }
-                _ => {}
             }
-            if content.is_empty() {
-                blocks.remove(0);
-            }
-            return callout(kind, blocks);
+            _ => {}
         }
+        if content.is_empty() {
+            blocks.remove(0);
+        }
+        return callout(kind, blocks);
     }
-    Block::Quote { blocks, attrs: Attrs::new() }
+    Block::Quote {
+        blocks,
+        attrs: Attrs::new(),
+    }
 }
 
 /// The callout kind named by a paragraph starting with `**Label:**` (and then a space or
 /// nothing).
 fn label_kind(content: &[Inline]) -> Option<CalloutKind> {
-    let Some(Inline::Mark { mark: Mark::Strong, content: inner, attrs }) = content.first() else { return None };
-    let [Inline::Text { text }] = inner.as_slice() else { return None };
+    let Some(Inline::Mark {
+        mark: Mark::Strong,
+        content: inner,
+        attrs,
+    }) = content.first()
+    else {
+        return None;
+    };
+    let [Inline::Text { text }] = inner.as_slice() else {
+        return None;
+    };
     if !attrs.is_empty() {
         return None;
     }
@@ -526,7 +664,14 @@ fn code_block(kind: CodeBlockKind<'_>, mut text: String) -> Block {
     if language.as_deref() == Some("math") && title.is_none() {
         return Block::Math(math(text));
     }
-    Block::Code(Code { language, title, text, noformat: false, params: Params::new(), attrs: Attrs::new() })
+    Block::Code(Code {
+        language,
+        title,
+        text,
+        noformat: false,
+        params: Params::new(),
+        attrs: Attrs::new(),
+    })
 }
 
 /// `lang title="x"` → (language, title).
@@ -541,7 +686,11 @@ fn parse_info(info: &str) -> (Option<String>, Option<String>) {
             rest = &info[..pos];
         }
     }
-    let language = rest.split_whitespace().next().filter(|l| !l.contains('=')).map(str::to_string);
+    let language = rest
+        .split_whitespace()
+        .next()
+        .filter(|l| !l.contains('='))
+        .map(str::to_string);
     (language, title)
 }
 
@@ -566,18 +715,28 @@ fn html_name(source: &str) -> String {
     }
     let s = s.strip_prefix('<').unwrap_or("");
     let s = s.strip_prefix('/').unwrap_or(s);
-    s.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>().to_ascii_lowercase()
+    s.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect::<String>()
+        .to_ascii_lowercase()
 }
 
 // ---------------------------------------------------------------------------------------------
 // Links and images
 
 fn has_scheme(s: &str) -> bool {
-    let Some(colon) = s.find(':') else { return false };
+    let Some(colon) = s.find(':') else {
+        return false;
+    };
     let scheme = &s[..colon];
     !scheme.is_empty()
-        && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+        && scheme
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
 }
 
 /// Decodes `%XX` escapes (invalid ones stay as they are; invalid UTF-8 is replaced).
@@ -609,7 +768,10 @@ pub(crate) fn percent_decode(s: &str) -> String {
 fn link_target(url: &str) -> (LinkTarget, Option<String>) {
     if let Some(a) = url.strip_prefix('#') {
         let a = percent_decode(a);
-        return (LinkTarget::SamePage, if a.is_empty() { None } else { Some(a) });
+        return (
+            LinkTarget::SamePage,
+            if a.is_empty() { None } else { Some(a) },
+        );
     }
     if url.is_empty() || has_scheme(url) || url.starts_with(['/', '?', '\\']) {
         return (LinkTarget::url(url), None);
@@ -630,14 +792,29 @@ fn link_target(url: &str) -> (LinkTarget, Option<String>) {
             ["..", key, _] => Some(percent_decode(key)),
             _ => None,
         };
-        return (LinkTarget::Page { title: Some(title), space_key, id: None, attrs: Attrs::new() }, anchor);
+        return (
+            LinkTarget::Page {
+                title: Some(title),
+                space_key,
+                id: None,
+                attrs: Attrs::new(),
+            },
+            anchor,
+        );
     }
     if path.is_empty() || path.contains('/') {
         return (LinkTarget::url(url), None);
     }
     let name = percent_decode(path);
     if path.contains('.') {
-        (LinkTarget::Attachment { filename: name, container: None, attrs: Attrs::new() }, anchor)
+        (
+            LinkTarget::Attachment {
+                filename: name,
+                container: None,
+                attrs: Attrs::new(),
+            },
+            anchor,
+        )
     } else {
         (LinkTarget::page_titled(name), anchor)
     }
@@ -645,10 +822,16 @@ fn link_target(url: &str) -> (LinkTarget, Option<String>) {
 
 fn image(url: &str, alt: String) -> Image {
     let source = if url.is_empty() || has_scheme(url) || url.starts_with(['/', '?', '#', '\\']) {
-        ImageSource::Url { url: url.to_string() }
+        ImageSource::Url {
+            url: url.to_string(),
+        }
     } else {
         let path = url.strip_prefix("./").unwrap_or(url);
-        ImageSource::Attachment { filename: percent_decode(path), container: None, attrs: Attrs::new() }
+        ImageSource::Attachment {
+            filename: percent_decode(path),
+            container: None,
+            attrs: Attrs::new(),
+        }
     };
     Image {
         source,
@@ -741,9 +924,15 @@ impl Collector {
             return;
         };
         match tag {
-            HtmlTag::Open { name, attrs, self_closing } => {
+            HtmlTag::Open {
+                name,
+                attrs,
+                self_closing,
+            } => {
                 if name == "br" {
-                    self.push(Inline::Break { attrs: Attrs::new() });
+                    self.push(Inline::Break {
+                        attrs: Attrs::new(),
+                    });
                     return;
                 }
                 if self_closing || self.stack.len() >= MAX_DEPTH {
@@ -782,7 +971,12 @@ impl Collector {
                         return;
                     }
                 };
-                self.stack.push(Frame { tag: name, raw: source.to_string(), kind, content: Vec::new() });
+                self.stack.push(Frame {
+                    tag: name,
+                    raw: source.to_string(),
+                    kind,
+                    content: Vec::new(),
+                });
             }
             HtmlTag::Close { name } => {
                 let Some(pos) = self.stack.iter().rposition(|f| f.tag == name) else {
@@ -795,14 +989,33 @@ impl Collector {
                 }
                 let Some(f) = self.stack.pop() else { return };
                 let inline = match f.kind {
-                    FrameKind::Mark(m) => vec![Inline::Mark { mark: m, content: f.content, attrs: Attrs::new() }],
-                    FrameKind::Span(style, attrs) => vec![Inline::Span { style, content: f.content, attrs }],
+                    FrameKind::Mark(m) => vec![Inline::Mark {
+                        mark: m,
+                        content: f.content,
+                        attrs: Attrs::new(),
+                    }],
+                    FrameKind::Span(style, attrs) => vec![Inline::Span {
+                        style,
+                        content: f.content,
+                        attrs,
+                    }],
                     FrameKind::Link(href) => {
                         let (target, anchor) = link_target(&href);
-                        vec![Inline::Link(Link { target, anchor, content: f.content, plain_body: false, attrs: Attrs::new() })]
+                        let content = unlink(f.content);
+                        vec![Inline::Link(Link {
+                            target,
+                            anchor,
+                            content,
+                            plain_body: false,
+                            attrs: Attrs::new(),
+                        })]
                     }
                     FrameKind::Anchor(name) => {
-                        let mut v = vec![Inline::Anchor { name, params: Params::new(), attrs: Attrs::new() }];
+                        let mut v = vec![Inline::Anchor {
+                            name,
+                            params: Params::new(),
+                            attrs: Attrs::new(),
+                        }];
                         v.extend(f.content);
                         v
                     }
@@ -833,8 +1046,14 @@ impl Collector {
 }
 
 enum HtmlTag {
-    Open { name: String, attrs: Vec<(String, String)>, self_closing: bool },
-    Close { name: String },
+    Open {
+        name: String,
+        attrs: Vec<(String, String)>,
+        self_closing: bool,
+    },
+    Close {
+        name: String,
+    },
 }
 
 /// Parses one HTML tag (`<name a="v" b='v' c=v d>`, `</name>`, `<name/>`).
@@ -846,13 +1065,17 @@ fn parse_tag(s: &str) -> Option<HtmlTag> {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return None;
         }
-        return Some(HtmlTag::Close { name: name.to_ascii_lowercase() });
+        return Some(HtmlTag::Close {
+            name: name.to_ascii_lowercase(),
+        });
     }
     let (inner, self_closing) = match inner.strip_suffix('/') {
         Some(i) => (i, true),
         None => (inner, false),
     };
-    let name_len = inner.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).unwrap_or(inner.len());
+    let name_len = inner
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or(inner.len());
     if name_len == 0 {
         return None;
     }
@@ -864,7 +1087,9 @@ fn parse_tag(s: &str) -> Option<HtmlTag> {
         if rest.is_empty() {
             break;
         }
-        let n = rest.find(|c: char| c.is_whitespace() || c == '=').unwrap_or(rest.len());
+        let n = rest
+            .find(|c: char| c.is_whitespace() || c == '=')
+            .unwrap_or(rest.len());
         if n == 0 {
             return None;
         }
@@ -888,7 +1113,11 @@ fn parse_tag(s: &str) -> Option<HtmlTag> {
             attrs.push((key, String::new()));
         }
     }
-    Some(HtmlTag::Open { name, attrs, self_closing })
+    Some(HtmlTag::Open {
+        name,
+        attrs,
+        self_closing,
+    })
 }
 
 /// Decodes the character references an HTML attribute may hold (numeric and the basic named
@@ -952,9 +1181,12 @@ fn parse_style(css: &str) -> (SpanStyle, String) {
         let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
         match k.as_str() {
             "color" if style.color.is_none() => style.color = Some(v.to_string()),
-            "background-color" if style.background.is_none() => style.background = Some(v.to_string()),
+            "background-color" if style.background.is_none() => {
+                style.background = Some(v.to_string())
+            }
             "text-decoration" | "text-decoration-line"
-                if v.split_whitespace().all(|w| w == "underline" || w == "line-through")
+                if v.split_whitespace()
+                    .all(|w| w == "underline" || w == "line-through")
                     && !style.strike
                     && !style.underline =>
             {
@@ -975,11 +1207,18 @@ fn parse_style(css: &str) -> (SpanStyle, String) {
 fn prepend_marker_text(blocks: &mut Vec<Block>, done: bool) {
     let marker = if done { "[x] " } else { "[ ] " };
     match blocks.first_mut() {
-        Some(Block::Plain { content }) | Some(Block::Paragraph { content, .. }) => match content.first_mut() {
-            Some(Inline::Text { text }) => text.insert_str(0, marker),
-            _ => content.insert(0, Inline::text(marker)),
-        },
-        _ => blocks.insert(0, Block::Plain { content: vec![Inline::text(marker.trim_end())] }),
+        Some(Block::Plain { content }) | Some(Block::Paragraph { content, .. }) => {
+            match content.first_mut() {
+                Some(Inline::Text { text }) => text.insert_str(0, marker),
+                _ => content.insert(0, Inline::text(marker)),
+            }
+        }
+        _ => blocks.insert(
+            0,
+            Block::Plain {
+                content: vec![Inline::text(marker.trim_end())],
+            },
+        ),
     }
 }
 
@@ -1018,21 +1257,26 @@ fn fold_details(blocks: Vec<Block>) -> Vec<Block> {
     let mut stack: Vec<(Option<String>, Vec<Block>, Block)> = Vec::new();
     let mut out: Vec<Block> = Vec::new();
     for b in blocks {
-        if let Some(title) = details_open(&b) {
-            if stack.len() < MAX_DEPTH {
-                stack.push((title, Vec::new(), b));
-                continue;
-            }
+        if let Some(title) = details_open(&b)
+            && stack.len() < MAX_DEPTH
+        {
+            stack.push((title, Vec::new(), b));
+            continue;
         }
-        if details_close(&b) {
-            if let Some((title, inner, _)) = stack.pop() {
-                let e = Block::Expand(Expand { title, blocks: inner, params: Params::new(), attrs: Attrs::new() });
-                match stack.last_mut() {
-                    Some((_, v, _)) => v.push(e),
-                    None => out.push(e),
-                }
-                continue;
+        if details_close(&b)
+            && let Some((title, inner, _)) = stack.pop()
+        {
+            let e = Block::Expand(Expand {
+                title,
+                blocks: inner,
+                params: Params::new(),
+                attrs: Attrs::new(),
+            });
+            match stack.last_mut() {
+                Some((_, v, _)) => v.push(e),
+                None => out.push(e),
             }
+            continue;
         }
         match stack.last_mut() {
             Some((_, v, _)) => v.push(b),
@@ -1064,9 +1308,19 @@ mod tests {
     #[test]
     fn targets() {
         assert_eq!(link_target("#x").0, LinkTarget::SamePage);
-        assert_eq!(link_target("https://a/b#c"), (LinkTarget::url("https://a/b#c"), None));
-        assert_eq!(link_target("My%20Page.md#s"), (LinkTarget::page_titled("My Page"), Some("s".into())));
-        assert!(matches!(link_target("../ENG/X.md").0, LinkTarget::Page { space_key: Some(ref k), .. } if k == "ENG"));
-        assert!(matches!(link_target("a%20b.pdf").0, LinkTarget::Attachment { ref filename, .. } if filename == "a b.pdf"));
+        assert_eq!(
+            link_target("https://a/b#c"),
+            (LinkTarget::url("https://a/b#c"), None)
+        );
+        assert_eq!(
+            link_target("My%20Page.md#s"),
+            (LinkTarget::page_titled("My Page"), Some("s".into()))
+        );
+        assert!(
+            matches!(link_target("../ENG/X.md").0, LinkTarget::Page { space_key: Some(ref k), .. } if k == "ENG")
+        );
+        assert!(
+            matches!(link_target("a%20b.pdf").0, LinkTarget::Attachment { ref filename, .. } if filename == "a b.pdf")
+        );
     }
 }

@@ -25,7 +25,10 @@ pub(crate) fn write(doc: &Document) -> Written {
     if !output.is_empty() {
         output.push('\n');
     }
-    Written { output, fallbacks: w.fallbacks }
+    Written {
+        output,
+        fallbacks: w.fallbacks,
+    }
 }
 
 /// How the blocks of one container are separated.
@@ -70,7 +73,10 @@ struct After {
     ch: Option<char>,
 }
 
-const END: After = After { cls: Cls::Space, ch: None };
+const END: After = After {
+    cls: Cls::Space,
+    ch: None,
+};
 
 /// Inline rendering context.
 #[derive(Clone, Copy, Default, Debug)]
@@ -105,7 +111,10 @@ struct Writer {
 
 /// Characters escaped with a backslash wherever they appear in text.
 fn always_escaped(c: char) -> bool {
-    matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '~' | '$' | '|')
+    matches!(
+        c,
+        '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '~' | '$' | '|'
+    )
 }
 
 /// Characters escaped at the start of a line (block markers).
@@ -160,12 +169,13 @@ fn escape_text(t: &str, start: bool, end: bool, ctx: ICtx, out: &mut String) {
                     out.push_str("&#9;");
                     continue;
                 }
-                c if line_start_escaped(c) => {
+                // Block markers only matter on real lines (not in headings or table cells).
+                c if line_start_escaped(c) && !ctx.single_line => {
                     out.push('\\');
                     out.push(c);
                     continue;
                 }
-                '0'..='9' => {
+                '0'..='9' if !ctx.single_line => {
                     // `12.` / `12)` would start an ordered list.
                     let rest = &t[i..];
                     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
@@ -229,7 +239,11 @@ pub(crate) fn encode_path(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         let keep = if c.is_ascii() {
-            c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '!' | '\'' | '+' | ',' | ';' | '=' | '@')
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    '-' | '.' | '_' | '~' | '!' | '\'' | '+' | ',' | ';' | '=' | '@'
+                )
         } else {
             !c.is_whitespace() && !c.is_control()
         };
@@ -248,8 +262,14 @@ pub(crate) fn encode_path(s: &str) -> String {
 /// A link destination as Markdown source: `<…>` when the URL has spaces, brackets or
 /// parentheses, else the URL with backslash escapes.
 fn dest(url: &str) -> String {
-    let url: String = url.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }).collect();
-    let pointy = url.is_empty() || url.chars().any(|c| c == ' ' || c.is_control() || matches!(c, '<' | '>' | '(' | ')'));
+    let url: String = url
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .collect();
+    let pointy = url.is_empty()
+        || url
+            .chars()
+            .any(|c| c == ' ' || c.is_control() || matches!(c, '<' | '>' | '(' | ')'));
     let mut o = String::with_capacity(url.len() + 2);
     if pointy {
         o.push('<');
@@ -272,17 +292,27 @@ fn dest(url: &str) -> String {
 
 /// True when `url` can be written as an autolink `<url>` and read back unchanged.
 fn autolinkable(url: &str) -> bool {
-    let Some(colon) = url.find(':') else { return false };
+    let Some(colon) = url.find(':') else {
+        return false;
+    };
     let scheme = &url[..colon];
     let scheme_ok = (2..=32).contains(&scheme.len())
-        && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
+        && scheme
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
     scheme_ok
         && url.len() > colon + 1
         && !url.chars().any(|c| {
             c.is_whitespace()
                 || c.is_control()
-                || matches!(c, '<' | '>' | '|' | '`' | '\\' | '&' | '$' | '*' | '_' | '~' | '[' | ']')
+                || matches!(
+                    c,
+                    '<' | '>' | '|' | '`' | '\\' | '&' | '$' | '*' | '_' | '~' | '[' | ']'
+                )
         })
 }
 
@@ -334,10 +364,9 @@ fn inline_math_ok(tex: &str, single_line: bool) -> bool {
     let last = tex.chars().last();
     let lines_ok = !tex.contains('\n')
         || !single_line
-            && tex
-                .split('\n')
-                .enumerate()
-                .all(|(i, line)| !line.ends_with(|c: char| c.is_whitespace()) && (i == 0 || !may_start_block(line)));
+            && tex.split('\n').enumerate().all(|(i, line)| {
+                !line.ends_with(|c: char| c.is_whitespace()) && (i == 0 || !may_start_block(line))
+            });
     first.is_some_and(|c| !c.is_ascii_whitespace())
         && last.is_some_and(|c| !c.is_ascii_whitespace())
         && tex.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 0
@@ -356,14 +385,20 @@ fn may_start_block(line: &str) -> bool {
     let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
     c.is_ascii_whitespace()
         || matches!(c, b'#' | b'>' | b'<' | b'|' | b'`' | b'~' | b'=')
-        || (matches!(c, b'-' | b'+' | b'*' | b'_') && (then_space(1) || b.iter().all(|&x| x == c || x == b' ')))
-        || (digits > 0 && matches!(b.get(digits), Some(b'.') | Some(b')')) && then_space(digits + 1))
+        || (matches!(c, b'-' | b'+' | b'*' | b'_')
+            && (then_space(1) || b.iter().all(|&x| x == c || x == b' ')))
+        || (digits > 0
+            && matches!(b.get(digits), Some(b'.') | Some(b')'))
+            && then_space(digits + 1))
 }
 
 /// Like [`may_start_block`] for a line of raw HTML, whose indentation is kept as written.
 fn raw_line_may_start_block(line: &str) -> bool {
     let trimmed = line.trim_start_matches([' ', '\t']);
-    let indent: usize = line[..line.len() - trimmed.len()].chars().map(|c| if c == '\t' { 4 } else { 1 }).sum();
+    let indent: usize = line[..line.len() - trimmed.len()]
+        .chars()
+        .map(|c| if c == '\t' { 4 } else { 1 })
+        .sum();
     trimmed.is_empty() || indent < 4 && may_start_block(trimmed)
 }
 
@@ -413,12 +448,22 @@ fn prefix_lines(body: &str, first: &str, rest: &str) -> String {
 pub(crate) fn target_label(t: &LinkTarget, anchor: Option<&str>) -> String {
     match t {
         LinkTarget::Url { url } => url.clone(),
-        LinkTarget::Page { title, id, .. } => title.clone().or_else(|| id.clone()).unwrap_or_else(|| "page".into()),
+        LinkTarget::Page { title, id, .. } => title
+            .clone()
+            .or_else(|| id.clone())
+            .unwrap_or_else(|| "page".into()),
         LinkTarget::BlogPost { title, .. } => title.clone(),
         LinkTarget::Attachment { filename, .. } => filename.clone(),
-        LinkTarget::User { account_id, userkey, username, .. } => {
-            username.clone().or_else(|| userkey.clone()).or_else(|| account_id.clone()).unwrap_or_else(|| "user".into())
-        }
+        LinkTarget::User {
+            account_id,
+            userkey,
+            username,
+            ..
+        } => username
+            .clone()
+            .or_else(|| userkey.clone())
+            .or_else(|| account_id.clone())
+            .unwrap_or_else(|| "user".into()),
         LinkTarget::Space { key, .. } => key.clone(),
         LinkTarget::Content { id, .. } => id.clone(),
         LinkTarget::Shortcut { key, parameter, .. } => format!("{key}:{parameter}"),
@@ -455,15 +500,27 @@ fn target_dest(t: &LinkTarget, anchor: Option<&str>) -> Option<String> {
             return Some(s);
         }
         LinkTarget::SamePage => String::new(),
-        LinkTarget::Page { title: Some(title), space_key, .. } => page(space_key.as_deref(), title),
-        LinkTarget::Page { title: None, id: Some(id), .. } => format!("?pageId={}", encode_path(id)),
+        LinkTarget::Page {
+            title: Some(title),
+            space_key,
+            ..
+        } => page(space_key.as_deref(), title),
+        LinkTarget::Page {
+            title: None,
+            id: Some(id),
+            ..
+        } => format!("?pageId={}", encode_path(id)),
         LinkTarget::Page { .. } => String::new(),
-        LinkTarget::BlogPost { title, space_key, .. } => page(space_key.as_deref(), title),
+        LinkTarget::BlogPost {
+            title, space_key, ..
+        } => page(space_key.as_deref(), title),
         LinkTarget::Attachment { filename, .. } => encode_path(filename),
         LinkTarget::User { .. } => return None,
         LinkTarget::Space { key, .. } => format!("../{}/", encode_path(key)),
         LinkTarget::Content { id, .. } => format!("?contentId={}", encode_path(id)),
-        LinkTarget::Shortcut { key, parameter, .. } => format!("{}:{}", encode_path(key), encode_path(parameter)),
+        LinkTarget::Shortcut { key, parameter, .. } => {
+            format!("{}:{}", encode_path(key), encode_path(parameter))
+        }
     };
     frag(&mut s);
     if s.is_empty() {
@@ -476,10 +533,10 @@ fn callout_label(c: &Callout) -> String {
     if let Some(t) = c.title.as_deref().filter(|t| !t.trim().is_empty()) {
         return t.to_string();
     }
-    if c.kind == CalloutKind::Panel {
-        if let Some(i) = c.icon.as_deref().filter(|i| !i.trim().is_empty()) {
-            return i.to_string();
-        }
+    if c.kind == CalloutKind::Panel
+        && let Some(i) = c.icon.as_deref().filter(|i| !i.trim().is_empty())
+    {
+        return i.to_string();
     }
     kind_label(c.kind).to_string()
 }
@@ -525,7 +582,11 @@ fn span_css(style: &SpanStyle, attrs: &Attrs) -> String {
 /// block (rather than continuing the paragraph).
 fn interrupts_paragraph(b: &Block) -> bool {
     match b {
-        Block::Heading { .. } | Block::Code(_) | Block::Quote { .. } | Block::Callout(_) | Block::Expand(_) => true,
+        Block::Heading { .. }
+        | Block::Code(_)
+        | Block::Quote { .. }
+        | Block::Callout(_)
+        | Block::Expand(_) => true,
         Block::Table(t) => !t.rows.is_empty(),
         Block::TaskList { items, .. } => !items.is_empty(),
         Block::List(l) => {
@@ -538,12 +599,17 @@ fn interrupts_paragraph(b: &Block) -> bool {
 
 /// Whether a block ends so that the next line starts a new block on its own.
 fn closed_block(b: &Block) -> bool {
-    matches!(b, Block::Heading { .. } | Block::Code(_) | Block::Divider { .. })
+    matches!(
+        b,
+        Block::Heading { .. } | Block::Code(_) | Block::Divider { .. }
+    )
 }
 
 /// True when a pipe table expresses `t` exactly.
 fn simple_table(t: &Table) -> bool {
-    let Some(head) = t.rows.first() else { return false };
+    let Some(head) = t.rows.first() else {
+        return false;
+    };
     let n = head.cells.len();
     if n == 0 {
         return false;
@@ -556,11 +622,10 @@ fn simple_table(t: &Table) -> bool {
                 c.header == (ri == 0)
                     && c.colspan.unwrap_or(1) == 1
                     && c.rowspan.unwrap_or(1) == 1
-                    && match c.blocks.as_slice() {
-                        [] => true,
-                        [Block::Plain { .. }] | [Block::Paragraph { .. }] => true,
-                        _ => false,
-                    }
+                    && matches!(
+                        c.blocks.as_slice(),
+                        [] | [Block::Plain { .. }] | [Block::Paragraph { .. }]
+                    )
             })
     })
 }
@@ -573,9 +638,18 @@ fn cell_inlines(c: &TableCell) -> &[Inline] {
 }
 
 impl Writer {
-    fn fallback(&mut self, node: impl Into<String>, rendered_as: impl Into<String>, extension: bool) {
+    fn fallback(
+        &mut self,
+        node: impl Into<String>,
+        rendered_as: impl Into<String>,
+        extension: bool,
+    ) {
         if !self.quiet {
-            self.fallbacks.push(Fallback { node: node.into(), rendered_as: rendered_as.into(), extension });
+            self.fallbacks.push(Fallback {
+                node: node.into(),
+                rendered_as: rendered_as.into(),
+                extension,
+            });
         }
     }
 
@@ -604,8 +678,13 @@ impl Writer {
                 out.push_str(match mode {
                     Mode::Loose => "\n\n",
                     Mode::Tight => {
-                        let both_plain = matches!(p, Block::Plain { .. }) && matches!(b, Block::Plain { .. });
-                        if !both_plain && (closed_block(p) || interrupts_paragraph(b)) { "\n" } else { "\n\n" }
+                        let both_plain =
+                            matches!(p, Block::Plain { .. }) && matches!(b, Block::Plain { .. });
+                        if !both_plain && (closed_block(p) || interrupts_paragraph(b)) {
+                            "\n"
+                        } else {
+                            "\n\n"
+                        }
                     }
                 });
             }
@@ -617,7 +696,11 @@ impl Writer {
     }
 
     fn too_deep(&mut self, b: &Block) -> String {
-        self.fallback("deep nesting", format!("plain text below depth {MAX_DEPTH}"), false);
+        self.fallback(
+            "deep nesting",
+            format!("plain text below depth {MAX_DEPTH}"),
+            false,
+        );
         let t = text::blocks_to_text(std::slice::from_ref(b));
         let mut out = String::new();
         escape_text(&t, true, true, ICtx::default(), &mut out);
@@ -625,7 +708,12 @@ impl Writer {
     }
 
     /// Renders one block; returns the text and, for lists, the marker used.
-    fn block(&mut self, b: &Block, mode: Mode, last_marker: Option<char>) -> (String, Option<char>) {
+    fn block(
+        &mut self,
+        b: &Block,
+        mode: Mode,
+        last_marker: Option<char>,
+    ) -> (String, Option<char>) {
         let s = match b {
             Block::Paragraph { content, .. } | Block::Plain { content } => self.paragraph(content),
             Block::Heading { level, content, .. } => self.heading(*level, content),
@@ -656,7 +744,11 @@ impl Writer {
             Block::Table(t) => self.table(t),
             Block::Layout(l) => {
                 self.fallback("layout", "the cells' content one after the other", false);
-                let all = l.sections.iter().flat_map(|s| s.cells.iter()).flat_map(|c| c.blocks.iter());
+                let all = l
+                    .sections
+                    .iter()
+                    .flat_map(|s| s.cells.iter())
+                    .flat_map(|c| c.blocks.iter());
                 self.blocks(all, Mode::Loose)
             }
             Block::Expand(e) => self.expand(e),
@@ -707,8 +799,20 @@ impl Writer {
                 self.blocks(e.blocks.iter(), mode)
             }
             Block::Include(inc) => {
-                self.fallback(if inc.excerpt { "excerpt_include" } else { "include" }, "an italic note linking the page", false);
-                let what = if inc.excerpt { "Excerpt included from " } else { "Content included from " };
+                self.fallback(
+                    if inc.excerpt {
+                        "excerpt_include"
+                    } else {
+                        "include"
+                    },
+                    "an italic note linking the page",
+                    false,
+                );
+                let what = if inc.excerpt {
+                    "Excerpt included from "
+                } else {
+                    "Content included from "
+                };
                 let content = vec![
                     Inline::text(what),
                     Inline::Link(Link {
@@ -728,7 +832,8 @@ impl Writer {
             Block::PagePropertiesReport(m) => {
                 self.fallback("page_properties_report", "an italic note", false);
                 let mut t = "Page properties report".to_string();
-                let params: Vec<String> = m.params.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                let params: Vec<String> =
+                    m.params.iter().map(|(k, v)| format!("{k}: {v}")).collect();
                 if !params.is_empty() {
                     t.push_str(" (");
                     t.push_str(&params.join(", "));
@@ -751,11 +856,21 @@ impl Writer {
         let level = level.clamp(1, 6) as usize;
         let mut out = "#".repeat(level);
         let mut body = String::new();
-        self.inlines(content, &mut body, ICtx { single_line: true, ..ICtx::default() }, END);
-        if body.ends_with('#') {
-            // A closing sequence would be stripped.
-            body.pop();
-            body.push_str("\\#");
+        self.inlines(
+            content,
+            &mut body,
+            ICtx {
+                single_line: true,
+                ..ICtx::default()
+            },
+            END,
+        );
+        if let Some(rest) = body.strip_suffix('#') {
+            // A closing sequence would be stripped (unless the `#` is escaped already).
+            if rest.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 0 {
+                body.pop();
+                body.push_str("\\#");
+            }
         }
         if !body.is_empty() {
             out.push(' ');
@@ -769,7 +884,11 @@ impl Writer {
             self.fallback("list", "nothing (an empty list)", false);
             return String::new();
         }
-        let tight = !l.items.iter().any(|i| i.blocks.iter().any(|b| matches!(b, Block::Paragraph { .. })));
+        let tight = !l.items.iter().any(|i| {
+            i.blocks
+                .iter()
+                .any(|b| matches!(b, Block::Paragraph { .. }))
+        });
         let mode = if tight { Mode::Tight } else { Mode::Loose };
         let len = l.items.len() as u64;
         let start = l.start.unwrap_or(1).min(999_999_999u64.saturating_sub(len));
@@ -778,7 +897,11 @@ impl Writer {
             if i > 0 {
                 out.push_str(if tight { "\n" } else { "\n\n" });
             }
-            let m = if l.ordered { format!("{}{} ", start + i as u64, marker) } else { format!("{marker} ") };
+            let m = if l.ordered {
+                format!("{}{} ", start + i as u64, marker)
+            } else {
+                format!("{marker} ")
+            };
             let body = self.blocks(item.blocks.iter(), mode);
             out.push_str(&item_text(&m, m.len(), &body));
         }
@@ -790,7 +913,9 @@ impl Writer {
             self.fallback("task_list", "nothing (an empty task list)", false);
             return String::new();
         }
-        let tight = !items.iter().any(|i| i.body.iter().any(|b| matches!(b, Block::Paragraph { .. })));
+        let tight = !items
+            .iter()
+            .any(|i| i.body.iter().any(|b| matches!(b, Block::Paragraph { .. })));
         let mode = if tight { Mode::Tight } else { Mode::Loose };
         let mut out = String::new();
         for (i, item) in items.iter().enumerate() {
@@ -806,7 +931,11 @@ impl Writer {
 
     fn callout(&mut self, c: &Callout) -> String {
         let label = callout_label(c);
-        self.fallback(format!("callout:{}", c.kind.as_str()), format!("a blockquote labelled **{label}:**"), false);
+        self.fallback(
+            format!("callout:{}", c.kind.as_str()),
+            format!("a blockquote labelled **{label}:**"),
+            false,
+        );
         let strong = Inline::mark(Mark::Strong, vec![Inline::text(format!("{label}:"))]);
         let inner = match c.blocks.split_first() {
             Some((Block::Paragraph { content, .. } | Block::Plain { content }, rest)) => {
@@ -889,7 +1018,11 @@ impl Writer {
             return String::new();
         }
         if !simple_table(t) {
-            self.fallback("table", "an HTML <table> (spans, header column or block content)", false);
+            self.fallback(
+                "table",
+                "an HTML <table> (spans, header column or block content)",
+                false,
+            );
             return self.html_table(t);
         }
         let ncols = t.rows[0].cells.len();
@@ -898,7 +1031,11 @@ impl Writer {
             .get("kb:align")
             .map(|a| a.split(',').map(|s| s.trim().to_string()).collect())
             .unwrap_or_default();
-        let ctx = ICtx { single_line: true, table: true, ..ICtx::default() };
+        let ctx = ICtx {
+            single_line: true,
+            table: true,
+            ..ICtx::default()
+        };
         let mut out = String::new();
         for (ri, row) in t.rows.iter().enumerate() {
             if ri > 0 {
@@ -983,17 +1120,22 @@ impl Writer {
             let content = blocks_as_inlines(cap);
             if !content.is_empty() {
                 out.push('\n');
-                self.inlines(&[Inline::mark(Mark::Emphasis, content)], &mut out, ICtx::default(), END);
+                self.inlines(
+                    &[Inline::mark(Mark::Emphasis, content)],
+                    &mut out,
+                    ICtx::default(),
+                    END,
+                );
             }
         }
         out
     }
 
     fn extension_block(&mut self, x: &Extension, mode: Mode) -> String {
-        if x.format == "markdown" {
-            if let Some(src) = &x.source {
-                return src.trim_end_matches(['\n', '\r']).to_string();
-            }
+        if x.format == "markdown"
+            && let Some(src) = &x.source
+        {
+            return src.trim_end_matches(['\n', '\r']).to_string();
         }
         let family = match x.format.as_str() {
             "storage" => "confluence",
@@ -1001,14 +1143,22 @@ impl Writer {
         };
         let info = format!("{family}-{}:{}", x.kind, x.name).replace(['\n', '\r', '`', ' '], "-");
         if let Some(t) = &x.text {
-            self.fallback(format!("extension:{}:{}", x.kind, x.name), "a fenced block holding its text", true);
+            self.fallback(
+                format!("extension:{}:{}", x.kind, x.name),
+                "a fenced block holding its text",
+                true,
+            );
             return fenced(&info, t);
         }
         if !x.body.is_empty() {
             self.fallback(format!("extension:{}:{}", x.kind, x.name), "its body", true);
             return self.blocks(x.body.iter(), mode);
         }
-        self.fallback(format!("extension:{}:{}", x.kind, x.name), "a fenced block holding its source", true);
+        self.fallback(
+            format!("extension:{}:{}", x.kind, x.name),
+            "a fenced block holding its source",
+            true,
+        );
         fenced(&info, x.source.as_deref().unwrap_or(""))
     }
 
@@ -1031,8 +1181,18 @@ impl Writer {
                 Some(n) => first_after(n, ctx),
             };
             if self.depth > MAX_DEPTH {
-                self.fallback("deep nesting", format!("plain text below depth {MAX_DEPTH}"), false);
-                escape_text(&text::inlines_to_text(std::slice::from_ref(x)), start, end, ctx, out);
+                self.fallback(
+                    "deep nesting",
+                    format!("plain text below depth {MAX_DEPTH}"),
+                    false,
+                );
+                escape_text(
+                    &text::inlines_to_text(std::slice::from_ref(x)),
+                    start,
+                    end,
+                    ctx,
+                    out,
+                );
                 continue;
             }
             self.inline(x, out, ctx, start, end, next_after, next.is_none());
@@ -1041,13 +1201,30 @@ impl Writer {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn inline(&mut self, x: &Inline, out: &mut String, ctx: ICtx, start: bool, end: bool, after: After, last: bool) {
+    fn inline(
+        &mut self,
+        x: &Inline,
+        out: &mut String,
+        ctx: ICtx,
+        start: bool,
+        end: bool,
+        after: After,
+        last: bool,
+    ) {
         match x {
             Inline::Text { text } => escape_text(text, start, end, ctx, out),
             Inline::Mark { mark, content, .. } => self.mark(mark, content, out, ctx, after),
-            Inline::Span { style, content, attrs } => {
+            Inline::Span {
+                style,
+                content,
+                attrs,
+            } => {
                 let css = span_css(style, attrs);
-                let open = if css.is_empty() { String::new() } else { format!(" style=\"{}\"", escape_html(&css)) };
+                let open = if css.is_empty() {
+                    String::new()
+                } else {
+                    format!(" style=\"{}\"", escape_html(&css))
+                };
                 self.html_wrap("span", &open, content, out, ctx);
             }
             Inline::Link(l) => self.link(l, out, ctx, start, end, after),
@@ -1056,7 +1233,15 @@ impl Writer {
                 let t = e
                     .text
                     .clone()
-                    .or_else(|| e.shortname.as_ref().map(|s| if s.starts_with(':') { s.clone() } else { format!(":{s}:") }))
+                    .or_else(|| {
+                        e.shortname.as_ref().map(|s| {
+                            if s.starts_with(':') {
+                                s.clone()
+                            } else {
+                                format!(":{s}:")
+                            }
+                        })
+                    })
                     .or_else(|| e.name.as_ref().map(|n| format!(":{n}:")))
                     .or_else(|| e.id.clone())
                     .unwrap_or_default();
@@ -1100,7 +1285,11 @@ impl Writer {
                     out.push_str(d);
                 } else {
                     self.fallback("math", "a code span", false);
-                    self.code_span_text(&format!("${}$", m.tex.replace(['\n', '\r'], " ")), out, ctx);
+                    self.code_span_text(
+                        &format!("${}$", m.tex.replace(['\n', '\r'], " ")),
+                        out,
+                        ctx,
+                    );
                 }
             }
             Inline::Anchor { name, .. } => {
@@ -1110,23 +1299,29 @@ impl Writer {
             }
             Inline::Placeholder { text, .. } => {
                 self.fallback("placeholder", "italic text", false);
-                self.mark(&Mark::Emphasis, &[Inline::text(text.clone())], out, ctx, after);
+                self.mark(
+                    &Mark::Emphasis,
+                    &[Inline::text(text.clone())],
+                    out,
+                    ctx,
+                    after,
+                );
             }
             Inline::Jira(m) => {
                 self.fallback("jira", "the issue key as text", false);
                 escape_text(&jira_text(m), start, end, ctx, out);
             }
             Inline::Extension(x) => {
-                if x.format == "markdown" {
-                    if let Some(src) = &x.source {
-                        if ctx.single_line || src.split('\n').skip(1).any(raw_line_may_start_block) {
-                            // Raw HTML spanning lines: inside a tag a line feed is a space.
-                            out.push_str(&src.replace(['\n', '\r'], " "));
-                        } else {
-                            out.push_str(src);
-                        }
-                        return;
+                if x.format == "markdown"
+                    && let Some(src) = &x.source
+                {
+                    if ctx.single_line || src.split('\n').skip(1).any(raw_line_may_start_block) {
+                        // Raw HTML spanning lines: inside a tag a line feed is a space.
+                        out.push_str(&src.replace(['\n', '\r'], " "));
+                    } else {
+                        out.push_str(src);
                     }
+                    return;
                 }
                 self.fallback(format!("extension:{}:{}", x.kind, x.name), "its text", true);
                 escape_text(&inline_extension_text(x), start, end, ctx, out);
@@ -1145,13 +1340,19 @@ impl Writer {
             Mark::Small => self.html_wrap("small", "", content, out, ctx),
             Mark::Big => self.html_wrap("big", "", content, out, ctx),
             Mark::Code => match content {
-                [Inline::Text { text }] if !text.is_empty() && !text.contains(['\n', '\r']) && !out.ends_with('`') => {
+                [Inline::Text { text }]
+                    if !text.is_empty() && !text.contains(['\n', '\r']) && !out.ends_with('`') =>
+                {
                     self.code_span_text(text, out, ctx)
                 }
                 _ => self.html_wrap("code", "", content, out, ctx),
             },
             Mark::InlineComment { .. } => {
-                self.fallback("inline_comment", "its text (the comment marker is dropped)", false);
+                self.fallback(
+                    "inline_comment",
+                    "its text (the comment marker is dropped)",
+                    false,
+                );
                 self.inlines(content, out, ctx, after);
             }
         }
@@ -1160,7 +1361,15 @@ impl Writer {
     /// Writes a mark with a delimiter run when the flanking rules guarantee it reads back,
     /// else as an HTML element.
     #[allow(clippy::too_many_arguments)]
-    fn delimited(&mut self, cands: &[&'static str], tag: &str, content: &[Inline], out: &mut String, ctx: ICtx, after: After) {
+    fn delimited(
+        &mut self,
+        cands: &[&'static str],
+        tag: &str,
+        content: &[Inline],
+        out: &mut String,
+        ctx: ICtx,
+        after: After,
+    ) {
         if let Some(d) = pick_delimiter(cands, content, out, after, ctx) {
             out.push_str(d);
             let ch = d.chars().next();
@@ -1168,26 +1377,53 @@ impl Writer {
             if let Some(i) = delim_slot(ch) {
                 inner.open[i] = true;
             }
-            self.inlines(content, out, inner, After { cls: Cls::Punct, ch });
+            self.inlines(
+                content,
+                out,
+                inner,
+                After {
+                    cls: Cls::Punct,
+                    ch,
+                },
+            );
             out.push_str(d);
         } else {
             self.html_wrap(tag, "", content, out, ctx);
         }
     }
 
-    fn html_wrap(&mut self, tag: &str, attrs: &str, content: &[Inline], out: &mut String, ctx: ICtx) {
+    fn html_wrap(
+        &mut self,
+        tag: &str,
+        attrs: &str,
+        content: &[Inline],
+        out: &mut String,
+        ctx: ICtx,
+    ) {
         out.push('<');
         out.push_str(tag);
         out.push_str(attrs);
         out.push('>');
-        self.inlines(content, out, ctx, After { cls: Cls::Punct, ch: Some('<') });
+        self.inlines(
+            content,
+            out,
+            ctx,
+            After {
+                cls: Cls::Punct,
+                ch: Some('<'),
+            },
+        );
         out.push_str("</");
         out.push_str(tag);
         out.push('>');
     }
 
     fn code_span_text(&mut self, text: &str, out: &mut String, ctx: ICtx) {
-        let t = if ctx.table { text.replace('|', "\\|") } else { text.to_string() };
+        let t = if ctx.table {
+            text.replace('|', "\\|")
+        } else {
+            text.to_string()
+        };
         let n = longest_run(&t, '`') + 1;
         let fence = "`".repeat(n);
         let pad = t.starts_with('`')
@@ -1204,11 +1440,25 @@ impl Writer {
         out.push_str(&fence);
     }
 
-    fn link(&mut self, l: &Link, out: &mut String, ctx: ICtx, start: bool, end: bool, after: After) {
+    fn link(
+        &mut self,
+        l: &Link,
+        out: &mut String,
+        ctx: ICtx,
+        start: bool,
+        end: bool,
+        after: After,
+    ) {
         if let LinkTarget::User { .. } = l.target {
             self.fallback("mention:user", "@name text", false);
             if l.content.is_empty() {
-                escape_text(&format!("@{}", target_label(&l.target, None)), start, end, ctx, out);
+                escape_text(
+                    &format!("@{}", target_label(&l.target, None)),
+                    start,
+                    end,
+                    ctx,
+                    out,
+                );
             } else {
                 self.inlines(&l.content, out, ctx, after);
             }
@@ -1217,30 +1467,48 @@ impl Writer {
         if ctx.in_link {
             // Links cannot nest: keep the text.
             if l.content.is_empty() {
-                escape_text(&target_label(&l.target, l.anchor.as_deref()), start, end, ctx, out);
+                escape_text(
+                    &target_label(&l.target, l.anchor.as_deref()),
+                    start,
+                    end,
+                    ctx,
+                    out,
+                );
             } else {
                 self.inlines(&l.content, out, ctx, after);
             }
             return;
         }
-        let Some(d) = target_dest(&l.target, l.anchor.as_deref()) else { return };
-        if l.content.is_empty() {
-            if let LinkTarget::Url { .. } = l.target {
-                if autolinkable(&d) {
-                    out.push('<');
-                    out.push_str(&d);
-                    out.push('>');
-                    return;
-                }
-            }
+        let Some(d) = target_dest(&l.target, l.anchor.as_deref()) else {
+            return;
+        };
+        if l.content.is_empty()
+            && let LinkTarget::Url { .. } = l.target
+            && autolinkable(&d)
+        {
+            out.push('<');
+            out.push_str(&d);
+            out.push('>');
+            return;
         }
         out.push('[');
-        let inner = ICtx { in_link: true, ..ctx };
+        let inner = ICtx {
+            in_link: true,
+            ..ctx
+        };
         if l.content.is_empty() {
             let label = target_label(&l.target, l.anchor.as_deref());
             escape_text(&label, true, true, inner, out);
         } else {
-            self.inlines(&l.content, out, inner, After { cls: Cls::Punct, ch: Some(']') });
+            self.inlines(
+                &l.content,
+                out,
+                inner,
+                After {
+                    cls: Cls::Punct,
+                    ch: Some(']'),
+                },
+            );
         }
         out.push_str("](");
         out.push_str(&dest(&d));
@@ -1254,7 +1522,16 @@ impl Writer {
         };
         out.push_str("![");
         if let Some(alt) = &img.alt {
-            escape_text(alt, true, true, ICtx { in_link: true, ..ctx }, out);
+            escape_text(
+                alt,
+                true,
+                true,
+                ICtx {
+                    in_link: true,
+                    ..ctx
+                },
+                out,
+            );
         }
         out.push_str("](");
         out.push_str(&dest(&src));
@@ -1312,17 +1589,25 @@ fn blocks_as_inlines(blocks: &[Block]) -> Vec<Inline> {
     let mut out: Vec<Inline> = Vec::new();
     for b in blocks {
         let part: Vec<Inline> = match b {
-            Block::Paragraph { content, .. } | Block::Plain { content } | Block::Heading { content, .. } => content.clone(),
+            Block::Paragraph { content, .. }
+            | Block::Plain { content }
+            | Block::Heading { content, .. } => content.clone(),
             other => {
                 let t = text::blocks_to_text(std::slice::from_ref(other));
-                if t.is_empty() { vec![] } else { vec![Inline::text(t)] }
+                if t.is_empty() {
+                    vec![]
+                } else {
+                    vec![Inline::text(t)]
+                }
             }
         };
         if part.is_empty() {
             continue;
         }
         if !out.is_empty() {
-            out.push(Inline::Break { attrs: Attrs::new() });
+            out.push(Inline::Break {
+                attrs: Attrs::new(),
+            });
         }
         out.extend(part);
     }
@@ -1341,7 +1626,9 @@ fn text_like(x: &Inline) -> Option<String> {
             .or_else(|| e.shortname.as_ref().map(|_| ":".to_string()))
             .or_else(|| e.name.as_ref().map(|_| ":".to_string()))
             .or_else(|| e.id.clone()),
-        Inline::Extension(x) if !(x.format == "markdown" && x.source.is_some()) => Some(inline_extension_text(x)),
+        Inline::Extension(x) if !(x.format == "markdown" && x.source.is_some()) => {
+            Some(inline_extension_text(x))
+        }
         _ => None,
     }
 }
@@ -1349,10 +1636,16 @@ fn text_like(x: &Inline) -> Option<String> {
 /// Class and character of the first character `x` is written with (at the start of a span).
 fn first_info(x: &Inline, boundary: bool, ctx: ICtx) -> (Cls, Option<char>) {
     if let Some(t) = text_like(x) {
-        let Some(c) = t.chars().next() else { return (Cls::Other, None) };
+        let Some(c) = t.chars().next() else {
+            return (Cls::Other, None);
+        };
         if boundary && (c == ' ' || c == '\t' || line_start_escaped(c) || c.is_ascii_digit()) {
             // `&#32;`, `\#`, or digits (a following `.` gets the backslash).
-            return if c.is_ascii_digit() { (Cls::Word, Some(c)) } else { (Cls::Punct, Some('\\')) };
+            return if c.is_ascii_digit() {
+                (Cls::Word, Some(c))
+            } else {
+                (Cls::Punct, Some('\\'))
+            };
         }
         if always_escaped(c) || c == '&' || c == '\r' {
             return (Cls::Punct, None);
@@ -1363,7 +1656,11 @@ fn first_info(x: &Inline, boundary: bool, ctx: ICtx) -> (Cls, Option<char>) {
         return (classify(c), Some(c));
     }
     match x {
-        Inline::Link(Link { target: LinkTarget::User { .. }, content, .. }) => match content.first() {
+        Inline::Link(Link {
+            target: LinkTarget::User { .. },
+            content,
+            ..
+        }) => match content.first() {
             Some(f) => first_info(f, boundary, ctx),
             None => (Cls::Punct, Some('@')),
         },
@@ -1380,7 +1677,9 @@ fn first_info(x: &Inline, boundary: bool, ctx: ICtx) -> (Cls, Option<char>) {
 /// Class of the last character `x` is written with (at the end of a span).
 fn last_cls(x: &Inline, ctx: ICtx) -> Cls {
     if let Some(t) = text_like(x) {
-        let Some(c) = t.chars().last() else { return Cls::Other };
+        let Some(c) = t.chars().last() else {
+            return Cls::Other;
+        };
         return match c {
             // A character reference (`&#32;`, `&#10;`…) ends with `;`.
             ' ' | '\t' | '\r' | '\n' => Cls::Punct,
@@ -1388,7 +1687,11 @@ fn last_cls(x: &Inline, ctx: ICtx) -> Cls {
         };
     }
     match x {
-        Inline::Link(Link { target: LinkTarget::User { .. }, content, .. }) => match content.last() {
+        Inline::Link(Link {
+            target: LinkTarget::User { .. },
+            content,
+            ..
+        }) => match content.last() {
             Some(l) => last_cls(l, ctx),
             None => Cls::Other,
         },
@@ -1415,7 +1718,13 @@ fn first_after(x: &Inline, ctx: ICtx) -> After {
 
 /// Picks a delimiter that the flanking rules make open before `content` and close after it,
 /// given what precedes (`out`) and what follows (`after`). `None`: write HTML instead.
-fn pick_delimiter(cands: &[&'static str], content: &[Inline], out: &str, after: After, ctx: ICtx) -> Option<&'static str> {
+fn pick_delimiter(
+    cands: &[&'static str],
+    content: &[Inline],
+    out: &str,
+    after: After,
+    ctx: ICtx,
+) -> Option<&'static str> {
     let (first, last) = match (content.first(), content.last()) {
         (Some(f), Some(l)) => (first_info(f, true, ctx).0, last_cls(l, ctx)),
         _ => return None,

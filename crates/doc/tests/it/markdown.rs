@@ -16,7 +16,11 @@ fn mark(m: Mark, content: Vec<Inline>) -> Inline {
 }
 
 fn p(content: Vec<Inline>) -> Block {
-    Block::Paragraph { content, align: None, attrs: Attrs::new() }
+    Block::Paragraph {
+        content,
+        align: None,
+        attrs: Attrs::new(),
+    }
 }
 
 fn pt(s: &str) -> Block {
@@ -28,35 +32,74 @@ fn plain(content: Vec<Inline>) -> Block {
 }
 
 fn h(level: u8, content: Vec<Inline>) -> Block {
-    Block::Heading { level, content, align: None, attrs: Attrs::new() }
+    Block::Heading {
+        level,
+        content,
+        align: None,
+        attrs: Attrs::new(),
+    }
 }
 
 fn link(target: LinkTarget, anchor: Option<&str>, content: Vec<Inline>) -> Inline {
-    Inline::Link(Link { target, anchor: anchor.map(str::to_string), content, plain_body: false, attrs: Attrs::new() })
+    Inline::Link(Link {
+        target,
+        anchor: anchor.map(str::to_string),
+        content,
+        plain_body: false,
+        attrs: Attrs::new(),
+    })
 }
 
 fn item(blocks: Vec<Block>) -> ListItem {
-    ListItem { blocks, attrs: Attrs::new() }
+    ListItem {
+        blocks,
+        attrs: Attrs::new(),
+    }
 }
 
 fn list(ordered: bool, start: Option<u64>, items: Vec<ListItem>) -> Block {
-    Block::List(List { ordered, start, items, attrs: Attrs::new() })
+    Block::List(List {
+        ordered,
+        start,
+        items,
+        attrs: Attrs::new(),
+    })
 }
 
 fn task(done: bool, body: Vec<Block>) -> TaskItem {
-    TaskItem { done, id: None, uuid: None, body, attrs: Attrs::new() }
+    TaskItem {
+        done,
+        id: None,
+        uuid: None,
+        body,
+        attrs: Attrs::new(),
+    }
 }
 
 fn cell(header: bool, blocks: Vec<Block>) -> TableCell {
-    TableCell { header, colspan: None, rowspan: None, blocks, attrs: Attrs::new() }
+    TableCell {
+        header,
+        colspan: None,
+        rowspan: None,
+        blocks,
+        attrs: Attrs::new(),
+    }
 }
 
 fn row(cells: Vec<TableCell>) -> TableRow {
-    TableRow { cells, section: RowSection::Body, attrs: Attrs::new() }
+    TableRow {
+        cells,
+        section: RowSection::Body,
+        attrs: Attrs::new(),
+    }
 }
 
 fn table(rows: Vec<TableRow>) -> Block {
-    Block::Table(Table { columns: None, rows, attrs: Attrs::new() })
+    Block::Table(Table {
+        columns: None,
+        rows,
+        attrs: Attrs::new(),
+    })
 }
 
 fn code(language: Option<&str>, title: Option<&str>, text: &str) -> Block {
@@ -71,7 +114,12 @@ fn code(language: Option<&str>, title: Option<&str>, text: &str) -> Block {
 }
 
 fn math(tex: &str) -> Math {
-    Math { tex: tex.to_string(), macro_name: None, params: Params::new(), attrs: Attrs::new() }
+    Math {
+        tex: tex.to_string(),
+        macro_name: None,
+        params: Params::new(),
+        attrs: Attrs::new(),
+    }
 }
 
 fn image(source: ImageSource, alt: Option<&str>, caption: Option<Vec<Block>>) -> Image {
@@ -88,7 +136,11 @@ fn image(source: ImageSource, alt: Option<&str>, caption: Option<Vec<Block>>) ->
 }
 
 fn attachment(name: &str) -> ImageSource {
-    ImageSource::Attachment { filename: name.to_string(), container: None, attrs: Attrs::new() }
+    ImageSource::Attachment {
+        filename: name.to_string(),
+        container: None,
+        attrs: Attrs::new(),
+    }
 }
 
 fn callout(kind: CalloutKind, title: Option<&str>, blocks: Vec<Block>) -> Block {
@@ -104,7 +156,12 @@ fn callout(kind: CalloutKind, title: Option<&str>, blocks: Vec<Block>) -> Block 
 }
 
 fn expand(title: Option<&str>, blocks: Vec<Block>) -> Block {
-    Block::Expand(Expand { title: title.map(str::to_string), blocks, params: Params::new(), attrs: Attrs::new() })
+    Block::Expand(Expand {
+        title: title.map(str::to_string),
+        blocks,
+        params: Params::new(),
+        attrs: Attrs::new(),
+    })
 }
 
 fn ext(format: &str, kind: &str, name: &str) -> Extension {
@@ -155,14 +212,27 @@ fn fallback_nodes(w: &Written) -> Vec<&str> {
 fn paragraphs_and_headings() {
     round_trips(vec![pt("Hello"), pt("world")], "Hello\n\nworld\n");
     round_trips(
-        vec![h(1, vec![t("One")]), h(3, vec![t("Three "), mark(Mark::Emphasis, vec![t("it")])]), h(6, vec![])],
+        vec![
+            h(1, vec![t("One")]),
+            h(3, vec![t("Three "), mark(Mark::Emphasis, vec![t("it")])]),
+            h(6, vec![]),
+        ],
         "# One\n\n### Three *it*\n\n######\n",
     );
     // A closing `#` sequence and line breaks inside a heading.
     round_trips(vec![h(2, vec![t("C#")])], "## C\\#\n");
     round_trips(vec![h(2, vec![t("a #")])], "## a \\#\n");
     round_trips(
-        vec![h(2, vec![t("a"), Inline::Break { attrs: Attrs::new() }, t("b\nc")])],
+        vec![h(
+            2,
+            vec![
+                t("a"),
+                Inline::Break {
+                    attrs: Attrs::new(),
+                },
+                t("b\nc"),
+            ],
+        )],
         "## a<br>b&#10;c\n",
     );
     // Levels out of range are clamped.
@@ -180,14 +250,31 @@ fn plain_renders_like_a_paragraph() {
 #[test]
 fn bullet_and_ordered_lists() {
     round_trips(
-        vec![list(false, None, vec![item(vec![plain(vec![t("a")])]), item(vec![plain(vec![t("b")])])])],
+        vec![list(
+            false,
+            None,
+            vec![
+                item(vec![plain(vec![t("a")])]),
+                item(vec![plain(vec![t("b")])]),
+            ],
+        )],
         "- a\n- b\n",
     );
     round_trips(
-        vec![list(true, Some(3), vec![item(vec![plain(vec![t("three")])]), item(vec![plain(vec![t("four")])])])],
+        vec![list(
+            true,
+            Some(3),
+            vec![
+                item(vec![plain(vec![t("three")])]),
+                item(vec![plain(vec![t("four")])]),
+            ],
+        )],
         "3. three\n4. four\n",
     );
-    round_trips(vec![list(true, None, vec![item(vec![plain(vec![t("one")])])])], "1. one\n");
+    round_trips(
+        vec![list(true, None, vec![item(vec![plain(vec![t("one")])])])],
+        "1. one\n",
+    );
     // Nested, tight.
     round_trips(
         vec![list(
@@ -195,24 +282,48 @@ fn bullet_and_ordered_lists() {
             None,
             vec![item(vec![
                 plain(vec![t("outer")]),
-                list(true, None, vec![item(vec![plain(vec![t("inner")])]), item(vec![plain(vec![t("second")])])]),
+                list(
+                    true,
+                    None,
+                    vec![
+                        item(vec![plain(vec![t("inner")])]),
+                        item(vec![plain(vec![t("second")])]),
+                    ],
+                ),
             ])],
         )],
         "- outer\n  1. inner\n  2. second\n",
     );
     // Loose: items hold paragraphs.
     round_trips(
-        vec![list(false, None, vec![item(vec![pt("a"), pt("a2")]), item(vec![pt("b")])])],
+        vec![list(
+            false,
+            None,
+            vec![item(vec![pt("a"), pt("a2")]), item(vec![pt("b")])],
+        )],
         "- a\n\n  a2\n\n- b\n",
     );
     // Ten items: continuation lines follow each marker's width.
-    let items: Vec<ListItem> =
-        (0..10).map(|i| item(vec![plain(vec![t(&format!("i{i}"))]), code(None, None, "x")])).collect();
+    let items: Vec<ListItem> = (0..10)
+        .map(|i| {
+            item(vec![
+                plain(vec![t(&format!("i{i}"))]),
+                code(None, None, "x"),
+            ])
+        })
+        .collect();
     let out = markdown::write(&doc(vec![list(true, Some(1), items.clone())]));
     assert!(out.contains("10. i9\n    ```\n    x\n    ```"), "{out}");
     assert_eq!(markdown::read(&out), doc(vec![list(true, None, items)]));
     // An empty item.
-    round_trips(vec![list(false, None, vec![item(vec![]), item(vec![plain(vec![t("b")])])])], "-\n- b\n");
+    round_trips(
+        vec![list(
+            false,
+            None,
+            vec![item(vec![]), item(vec![plain(vec![t("b")])])],
+        )],
+        "-\n- b\n",
+    );
 }
 
 #[test]
@@ -224,7 +335,10 @@ fn adjacent_lists_get_different_markers() {
     let o1 = list(true, None, vec![item(vec![plain(vec![t("x")])])]);
     let o2 = list(true, Some(2), vec![item(vec![plain(vec![t("y")])])]);
     round_trips(vec![o1, o2], "1. x\n\n2) y\n");
-    let tasks = Block::TaskList { items: vec![task(false, vec![plain(vec![t("t")])])], attrs: Attrs::new() };
+    let tasks = Block::TaskList {
+        items: vec![task(false, vec![plain(vec![t("t")])])],
+        attrs: Attrs::new(),
+    };
     round_trips(vec![a, tasks], "- a\n\n* [ ] t\n");
 }
 
@@ -234,37 +348,71 @@ fn task_lists() {
         vec![Block::TaskList {
             items: vec![
                 task(false, vec![plain(vec![t("todo")])]),
-                task(true, vec![plain(vec![t("done")]), list(false, None, vec![item(vec![plain(vec![t("sub")])])])]),
+                task(
+                    true,
+                    vec![
+                        plain(vec![t("done")]),
+                        list(false, None, vec![item(vec![plain(vec![t("sub")])])]),
+                    ],
+                ),
             ],
             attrs: Attrs::new(),
         }],
         "- [ ] todo\n- [x] done\n  - sub\n",
     );
     round_trips(
-        vec![Block::TaskList { items: vec![task(false, vec![pt("a")]), task(true, vec![pt("b")])], attrs: Attrs::new() }],
+        vec![Block::TaskList {
+            items: vec![task(false, vec![pt("a")]), task(true, vec![pt("b")])],
+            attrs: Attrs::new(),
+        }],
         "- [ ] a\n\n- [x] b\n",
     );
     // Text that looks like a check box is escaped.
-    round_trips(vec![list(false, None, vec![item(vec![plain(vec![t("[x] not a task")])])])], "- \\[x\\] not a task\n");
+    round_trips(
+        vec![list(
+            false,
+            None,
+            vec![item(vec![plain(vec![t("[x] not a task")])])],
+        )],
+        "- \\[x\\] not a task\n",
+    );
 }
 
 #[test]
 fn quotes_and_nested_blocks() {
     round_trips(
-        vec![Block::Quote { blocks: vec![pt("a"), code(None, None, "x\n\ny"), pt("b")], attrs: Attrs::new() }],
+        vec![Block::Quote {
+            blocks: vec![pt("a"), code(None, None, "x\n\ny"), pt("b")],
+            attrs: Attrs::new(),
+        }],
         "> a\n>\n> ```\n> x\n>\n> y\n> ```\n>\n> b\n",
     );
     // Two quotes in a row stay two quotes.
-    let q = |s: &str| Block::Quote { blocks: vec![pt(s)], attrs: Attrs::new() };
+    let q = |s: &str| Block::Quote {
+        blocks: vec![pt(s)],
+        attrs: Attrs::new(),
+    };
     round_trips(vec![q("one"), q("two")], "> one\n\n> two\n");
-    round_trips(vec![Block::Quote { blocks: vec![q("deeper")], attrs: Attrs::new() }], "> > deeper\n");
+    round_trips(
+        vec![Block::Quote {
+            blocks: vec![q("deeper")],
+            attrs: Attrs::new(),
+        }],
+        "> > deeper\n",
+    );
 }
 
 #[test]
 fn code_blocks() {
-    round_trips(vec![code(Some("rust"), None, "fn main() {}")], "```rust\nfn main() {}\n```\n");
+    round_trips(
+        vec![code(Some("rust"), None, "fn main() {}")],
+        "```rust\nfn main() {}\n```\n",
+    );
     round_trips(vec![code(None, None, "")], "```\n```\n");
-    round_trips(vec![code(None, None, "trailing\n")], "```\ntrailing\n\n```\n");
+    round_trips(
+        vec![code(None, None, "trailing\n")],
+        "```\ntrailing\n\n```\n",
+    );
     // Fences longer than any backtick run inside; the title as an info-string attribute.
     round_trips(
         vec![code(Some("md"), Some("Read me.md"), "```js\nx\n```")],
@@ -278,12 +426,34 @@ fn code_blocks() {
 #[test]
 fn tables_pipe_form() {
     let d = table(vec![
-        row(vec![cell(true, vec![plain(vec![t("Name")])]), cell(true, vec![plain(vec![t("Value")])])]),
+        row(vec![
+            cell(true, vec![plain(vec![t("Name")])]),
+            cell(true, vec![plain(vec![t("Value")])]),
+        ]),
         row(vec![
             cell(false, vec![plain(vec![t("a|b")])]),
-            cell(false, vec![plain(vec![mark(Mark::Code, vec![t("x|y")]), t(" "), mark(Mark::Strong, vec![t("z")])])]),
+            cell(
+                false,
+                vec![plain(vec![
+                    mark(Mark::Code, vec![t("x|y")]),
+                    t(" "),
+                    mark(Mark::Strong, vec![t("z")]),
+                ])],
+            ),
         ]),
-        row(vec![cell(false, vec![]), cell(false, vec![plain(vec![t(" pad "), Inline::Break { attrs: Attrs::new() }, t("2")])])]),
+        row(vec![
+            cell(false, vec![]),
+            cell(
+                false,
+                vec![plain(vec![
+                    t(" pad "),
+                    Inline::Break {
+                        attrs: Attrs::new(),
+                    },
+                    t("2"),
+                ])],
+            ),
+        ]),
     ]);
     round_trips(
         vec![d],
@@ -292,18 +462,33 @@ fn tables_pipe_form() {
     // Alignment.
     let mut aligned = Table {
         columns: None,
-        rows: vec![row(vec![cell(true, vec![plain(vec![t("l")])]), cell(true, vec![plain(vec![t("c")])]), cell(true, vec![plain(vec![t("n")])])])],
+        rows: vec![row(vec![
+            cell(true, vec![plain(vec![t("l")])]),
+            cell(true, vec![plain(vec![t("c")])]),
+            cell(true, vec![plain(vec![t("n")])]),
+        ])],
         attrs: Attrs::new(),
     };
-    aligned.attrs.insert("kb:align".into(), "left,center,".into());
-    round_trips(vec![Block::Table(aligned)], "| l | c | n |\n| :-- | :-: | --- |\n");
+    aligned
+        .attrs
+        .insert("kb:align".into(), "left,center,".into());
+    round_trips(
+        vec![Block::Table(aligned)],
+        "| l | c | n |\n| :-- | :-: | --- |\n",
+    );
 }
 
 #[test]
 fn tables_html_fallback() {
     // No header row.
-    let d = table(vec![row(vec![cell(false, vec![plain(vec![t("a")])]), cell(false, vec![])])]);
-    let w = writes(vec![d], "<table>\n<tr>\n<td>\n\na\n\n</td>\n<td></td>\n</tr>\n</table>\n");
+    let d = table(vec![row(vec![
+        cell(false, vec![plain(vec![t("a")])]),
+        cell(false, vec![]),
+    ])]);
+    let w = writes(
+        vec![d],
+        "<table>\n<tr>\n<td>\n\na\n\n</td>\n<td></td>\n</tr>\n</table>\n",
+    );
     assert_eq!(fallback_nodes(&w), ["table"]);
     // Spans and block content.
     let mut spanning = cell(true, vec![pt("wide")]);
@@ -311,7 +496,10 @@ fn tables_html_fallback() {
     let d = table(vec![
         row(vec![spanning]),
         row(vec![
-            cell(false, vec![list(false, None, vec![item(vec![plain(vec![t("x")])])])]),
+            cell(
+                false,
+                vec![list(false, None, vec![item(vec![plain(vec![t("x")])])])],
+            ),
             cell(false, vec![plain(vec![t("y")])]),
         ]),
     ]);
@@ -321,34 +509,70 @@ fn tables_html_fallback() {
     );
     // The Markdown inside the cells is still Markdown when read.
     let back = markdown::read("<table>\n<tr>\n<td>\n\n**b**\n\n</td>\n</tr>\n</table>\n");
-    assert!(back.blocks.contains(&p(vec![mark(Mark::Strong, vec![t("b")])])), "{back:?}");
+    assert!(
+        back.blocks
+            .contains(&p(vec![mark(Mark::Strong, vec![t("b")])])),
+        "{back:?}"
+    );
 }
 
 #[test]
 fn divider_math_and_toc() {
-    round_trips(vec![pt("a"), Block::Divider { attrs: Attrs::new() }, pt("b")], "a\n\n---\n\nb\n");
+    round_trips(
+        vec![
+            pt("a"),
+            Block::Divider {
+                attrs: Attrs::new(),
+            },
+            pt("b"),
+        ],
+        "a\n\n---\n\nb\n",
+    );
     round_trips(vec![Block::Math(math("E = mc^2"))], "$$E = mc^2$$\n");
     // TeX that `$$…$$` cannot hold goes in a ```math block.
-    round_trips(vec![Block::Math(math("a\n\nb $x$"))], "```math\na\n\nb $x$\n```\n");
+    round_trips(
+        vec![Block::Math(math("a\n\nb $x$"))],
+        "```math\na\n\nb $x$\n```\n",
+    );
     let w = writes(vec![Block::Toc(MacroInfo::default())], "[TOC]\n");
     assert_eq!(fallback_nodes(&w), ["toc"]);
-    assert_eq!(markdown::read("[TOC]\n"), doc(vec![Block::Toc(MacroInfo::default())]));
+    assert_eq!(
+        markdown::read("[TOC]\n"),
+        doc(vec![Block::Toc(MacroInfo::default())])
+    );
 }
 
 #[test]
 fn images() {
     round_trips(
-        vec![Block::Image(image(ImageSource::Url { url: "https://x.org/a.png".into() }, Some("A *b*"), None))],
+        vec![Block::Image(image(
+            ImageSource::Url {
+                url: "https://x.org/a.png".into(),
+            },
+            Some("A *b*"),
+            None,
+        ))],
         "![A \\*b\\*](https://x.org/a.png)\n",
     );
     // Attachments: the file name as a relative path; the caption as an italic line.
     round_trips(
-        vec![Block::Image(image(attachment("my pic (1).png"), None, Some(vec![p(vec![t("The "), mark(Mark::Strong, vec![t("caption")])])])))],
+        vec![Block::Image(image(
+            attachment("my pic (1).png"),
+            None,
+            Some(vec![p(vec![
+                t("The "),
+                mark(Mark::Strong, vec![t("caption")]),
+            ])]),
+        ))],
         "![](my%20pic%20%281%29.png)\n*The __caption__*\n",
     );
     // Inline images.
     inline_round_trips(
-        vec![t("see "), Inline::Image(image(attachment("a.png"), Some("alt"), None)), t(" here")],
+        vec![
+            t("see "),
+            Inline::Image(image(attachment("a.png"), Some("alt"), None)),
+            t(" here"),
+        ],
         "see ![alt](a.png) here",
     );
 }
@@ -356,28 +580,61 @@ fn images() {
 #[test]
 fn callouts_fall_back_to_labelled_quotes() {
     let w = writes(
-        vec![callout(CalloutKind::Warning, None, vec![pt("Careful."), pt("Really.")])],
+        vec![callout(
+            CalloutKind::Warning,
+            None,
+            vec![pt("Careful."), pt("Really.")],
+        )],
         "> **Warning:** Careful.\n>\n> Really.\n",
     );
     assert_eq!(fallback_nodes(&w), ["callout:warning"]);
     // The label is the title when there is one.
-    writes(vec![callout(CalloutKind::Info, Some("Heads up"), vec![pt("x")])], "> **Heads up:** x\n");
+    writes(
+        vec![callout(CalloutKind::Info, Some("Heads up"), vec![pt("x")])],
+        "> **Heads up:** x\n",
+    );
     // A callout not starting with a paragraph gets the label on a line of its own.
-    writes(vec![callout(CalloutKind::Tip, None, vec![code(None, None, "x")])], "> **Tip:**\n>\n> ```\n> x\n> ```\n");
+    writes(
+        vec![callout(CalloutKind::Tip, None, vec![code(None, None, "x")])],
+        "> **Tip:**\n>\n> ```\n> x\n> ```\n",
+    );
     // The writer's form (label = kind) reads back as a callout.
-    for kind in [CalloutKind::Info, CalloutKind::Note, CalloutKind::Tip, CalloutKind::Warning, CalloutKind::Error, CalloutKind::Success] {
-        let d = doc(vec![callout(kind, None, vec![p(vec![t("x "), mark(Mark::Emphasis, vec![t("y")])]), code(None, None, "z")])]);
+    for kind in [
+        CalloutKind::Info,
+        CalloutKind::Note,
+        CalloutKind::Tip,
+        CalloutKind::Warning,
+        CalloutKind::Error,
+        CalloutKind::Success,
+    ] {
+        let d = doc(vec![callout(
+            kind,
+            None,
+            vec![
+                p(vec![t("x "), mark(Mark::Emphasis, vec![t("y")])]),
+                code(None, None, "z"),
+            ],
+        )]);
         assert_eq!(markdown::read(&markdown::write(&d)), d);
     }
     // GitHub alerts read as callouts too.
-    assert_eq!(markdown::read("> [!WARNING]\n> Hot.\n"), doc(vec![callout(CalloutKind::Warning, None, vec![pt("Hot.")])]));
+    assert_eq!(
+        markdown::read("> [!WARNING]\n> Hot.\n"),
+        doc(vec![callout(CalloutKind::Warning, None, vec![pt("Hot.")])])
+    );
     // Bold text that is not a kind label stays a quote.
-    assert!(matches!(markdown::read("> **Heads up:** x\n").blocks[0], Block::Quote { .. }));
+    assert!(matches!(
+        markdown::read("> **Heads up:** x\n").blocks[0],
+        Block::Quote { .. }
+    ));
 }
 
 #[test]
 fn expands_become_details() {
-    let d = vec![expand(Some("More <info>"), vec![pt("inside"), expand(None, vec![pt("deeper")])])];
+    let d = vec![expand(
+        Some("More <info>"),
+        vec![pt("inside"), expand(None, vec![pt("deeper")])],
+    )];
     let out = "<details>\n<summary>More &lt;info&gt;</summary>\n\ninside\n\n<details>\n\ndeeper\n\n</details>\n\n</details>\n";
     let w = writes(d.clone(), out);
     assert_eq!(fallback_nodes(&w), ["expand", "expand"]);
@@ -386,11 +643,23 @@ fn expands_become_details() {
 
 #[test]
 fn layouts_write_cells_in_order() {
-    let cellb = |s: &str| LayoutCell { blocks: vec![pt(s)], width: None, attrs: Attrs::new() };
+    let cellb = |s: &str| LayoutCell {
+        blocks: vec![pt(s)],
+        width: None,
+        attrs: Attrs::new(),
+    };
     let l = Block::Layout(Layout {
         sections: vec![
-            LayoutSection { kind: "two_equal".into(), cells: vec![cellb("left"), cellb("right")], attrs: Attrs::new() },
-            LayoutSection { kind: "single".into(), cells: vec![cellb("below")], attrs: Attrs::new() },
+            LayoutSection {
+                kind: "two_equal".into(),
+                cells: vec![cellb("left"), cellb("right")],
+                attrs: Attrs::new(),
+            },
+            LayoutSection {
+                kind: "single".into(),
+                cells: vec![cellb("below")],
+                attrs: Attrs::new(),
+            },
         ],
         attrs: Attrs::new(),
     });
@@ -400,16 +669,43 @@ fn layouts_write_cells_in_order() {
 
 #[test]
 fn confluence_macros_fall_back_readably() {
-    let page = LinkTarget::Page { title: Some("Runbook".into()), space_key: Some("OPS".into()), id: None, attrs: Attrs::new() };
+    let page = LinkTarget::Page {
+        title: Some("Runbook".into()),
+        space_key: Some("OPS".into()),
+        id: None,
+        attrs: Attrs::new(),
+    };
     let mut report = MacroInfo::default();
     report.params.set("cql", "label = \"kb\"");
     let w = writes(
         vec![
-            Block::ChildPages(ChildPages { page: None, params: Params::new(), attrs: Attrs::new() }),
-            Block::ChildPages(ChildPages { page: Some(page.clone()), params: Params::new(), attrs: Attrs::new() }),
-            Block::Include(Include { target: page.clone(), excerpt: false, params: Params::new(), attrs: Attrs::new() }),
-            Block::Include(Include { target: page, excerpt: true, params: Params::new(), attrs: Attrs::new() }),
-            Block::Excerpt(Excerpt { blocks: vec![pt("the gist")], params: Params::new(), attrs: Attrs::new() }),
+            Block::ChildPages(ChildPages {
+                page: None,
+                params: Params::new(),
+                attrs: Attrs::new(),
+            }),
+            Block::ChildPages(ChildPages {
+                page: Some(page.clone()),
+                params: Params::new(),
+                attrs: Attrs::new(),
+            }),
+            Block::Include(Include {
+                target: page.clone(),
+                excerpt: false,
+                params: Params::new(),
+                attrs: Attrs::new(),
+            }),
+            Block::Include(Include {
+                target: page,
+                excerpt: true,
+                params: Params::new(),
+                attrs: Attrs::new(),
+            }),
+            Block::Excerpt(Excerpt {
+                blocks: vec![pt("the gist")],
+                params: Params::new(),
+                attrs: Attrs::new(),
+            }),
             Block::PagePropertiesReport(report),
         ],
         "*Child pages*\n\n\
@@ -421,23 +717,42 @@ fn confluence_macros_fall_back_readably() {
     );
     assert_eq!(
         fallback_nodes(&w),
-        ["child_pages", "child_pages", "include", "excerpt_include", "excerpt", "page_properties_report"]
+        [
+            "child_pages",
+            "child_pages",
+            "include",
+            "excerpt_include",
+            "excerpt",
+            "page_properties_report"
+        ]
     );
     // Page properties: their table.
     let props = PageProperties::from_rows(vec![("Owner".into(), vec![plain(vec![t("Ana")])])]);
-    let w = writes(vec![Block::PageProperties(props)], "<table>\n<tr>\n<th>\n\nOwner\n\n</th>\n<td>\n\nAna\n\n</td>\n</tr>\n</table>\n");
+    let w = writes(
+        vec![Block::PageProperties(props)],
+        "<table>\n<tr>\n<th>\n\nOwner\n\n</th>\n<td>\n\nAna\n\n</td>\n</tr>\n</table>\n",
+    );
     assert_eq!(fallback_nodes(&w), ["page_properties", "table"]);
 }
 
 #[test]
 fn files_and_embeds_become_links() {
     let file = Block::File(FileRef {
-        target: LinkTarget::Attachment { filename: "spec v2.pdf".into(), container: None, attrs: Attrs::new() },
+        target: LinkTarget::Attachment {
+            filename: "spec v2.pdf".into(),
+            container: None,
+            attrs: Attrs::new(),
+        },
         caption: None,
         params: Params::new(),
         attrs: Attrs::new(),
     });
-    let embed = Block::Embed(Embed { url: "https://youtu.be/x".into(), kind: "video".into(), caption: None, attrs: Attrs::new() });
+    let embed = Block::Embed(Embed {
+        url: "https://youtu.be/x".into(),
+        kind: "video".into(),
+        caption: None,
+        attrs: Attrs::new(),
+    });
     let captioned = Block::Embed(Embed {
         url: "https://example.org/(x)".into(),
         kind: "bookmark".into(),
@@ -448,13 +763,20 @@ fn files_and_embeds_become_links() {
         vec![file, embed, captioned],
         "[spec v2.pdf](spec%20v2.pdf)\n\n<https://youtu.be/x>\n\n[Example](<https://example.org/(x)>)\n",
     );
-    assert_eq!(fallback_nodes(&w), ["file", "embed:video", "embed:bookmark"]);
+    assert_eq!(
+        fallback_nodes(&w),
+        ["file", "embed:video", "embed:bookmark"]
+    );
     // The file link reads back as a link to the attachment.
     let back = markdown::read("[spec v2.pdf](spec%20v2.pdf)\n");
     assert_eq!(
         back,
         doc(vec![p(vec![link(
-            LinkTarget::Attachment { filename: "spec v2.pdf".into(), container: None, attrs: Attrs::new() },
+            LinkTarget::Attachment {
+                filename: "spec v2.pdf".into(),
+                container: None,
+                attrs: Attrs::new()
+            },
             None,
             vec![t("spec v2.pdf")]
         )])])
@@ -474,17 +796,30 @@ fn extensions() {
     let mut unknown = ext("notion", "block", "synced_block");
     unknown.source = Some("{\"type\":\"synced_block\"}".into());
     let w = writes(
-        vec![Block::Extension(jira), Block::Extension(section), Block::Extension(unknown)],
+        vec![
+            Block::Extension(jira),
+            Block::Extension(section),
+            Block::Extension(unknown),
+        ],
         "```confluence-macro:jira\nPROJ-1 `x`\n```\n\ninside\n\n```notion-block:synced_block\n{\"type\":\"synced_block\"}\n```\n",
     );
     assert_eq!(
-        w.fallbacks.iter().map(|f| (f.node.as_str(), f.extension)).collect::<Vec<_>>(),
-        [("extension:macro:jira", true), ("extension:macro:section", true), ("extension:block:synced_block", true)]
+        w.fallbacks
+            .iter()
+            .map(|f| (f.node.as_str(), f.extension))
+            .collect::<Vec<_>>(),
+        [
+            ("extension:macro:jira", true),
+            ("extension:macro:section", true),
+            ("extension:block:synced_block", true)
+        ]
     );
     // Markdown's own extensions (raw HTML) are reproduced verbatim, without a fallback.
     let html = "<div align=\"center\">\n  <b>hi</b>\n</div>\n";
     let d = markdown::read(html);
-    assert!(matches!(&d.blocks[0], Block::Extension(x) if x.format == "markdown" && x.kind == "html" && x.name == "div"));
+    assert!(
+        matches!(&d.blocks[0], Block::Extension(x) if x.format == "markdown" && x.kind == "html" && x.name == "div")
+    );
     let w = markdown::write_report(&d);
     assert_eq!(w.output, html);
     assert!(w.fallbacks.is_empty());
@@ -518,17 +853,60 @@ fn marks() {
         "<u>u</u><sub>2</sub><sup>3</sup><small>s</small><big>B</big>",
     );
     // Nesting.
-    inline_round_trips(vec![mark(Mark::Strong, vec![mark(Mark::Emphasis, vec![t("both")])])], "**_both_**");
-    inline_round_trips(vec![mark(Mark::Emphasis, vec![mark(Mark::Strong, vec![t("both")])])], "*__both__*");
-    inline_round_trips(vec![t("in"), mark(Mark::Strong, vec![t("side")]), t("word")], "in**side**word");
+    inline_round_trips(
+        vec![mark(
+            Mark::Strong,
+            vec![mark(Mark::Emphasis, vec![t("both")])],
+        )],
+        "**_both_**",
+    );
+    inline_round_trips(
+        vec![mark(
+            Mark::Emphasis,
+            vec![mark(Mark::Strong, vec![t("both")])],
+        )],
+        "*__both__*",
+    );
+    inline_round_trips(
+        vec![t("in"), mark(Mark::Strong, vec![t("side")]), t("word")],
+        "in**side**word",
+    );
     // Where delimiters would not parse back, HTML.
-    inline_round_trips(vec![t("a"), mark(Mark::Strong, vec![t("\"q\"")]), t("b")], "a<strong>\"q\"</strong>b");
-    inline_round_trips(vec![mark(Mark::Emphasis, vec![t(" pad ")])], "*&#32;pad&#32;*");
-    inline_round_trips(vec![mark(Mark::Strong, vec![t("a")]), mark(Mark::Strong, vec![t("b")])], "**a**__b__");
-    inline_round_trips(vec![mark(Mark::Emphasis, vec![t("a")]), mark(Mark::Emphasis, vec![t("b")]), mark(Mark::Emphasis, vec![t("c")])], "*a*_b_*c*");
-    inline_round_trips(vec![mark(Mark::Code, vec![t("a")]), mark(Mark::Code, vec![t("b")])], "`a`<code>b</code>");
+    inline_round_trips(
+        vec![t("a"), mark(Mark::Strong, vec![t("\"q\"")]), t("b")],
+        "a<strong>\"q\"</strong>b",
+    );
+    inline_round_trips(
+        vec![mark(Mark::Emphasis, vec![t(" pad ")])],
+        "*&#32;pad&#32;*",
+    );
+    inline_round_trips(
+        vec![
+            mark(Mark::Strong, vec![t("a")]),
+            mark(Mark::Strong, vec![t("b")]),
+        ],
+        "**a**__b__",
+    );
+    inline_round_trips(
+        vec![
+            mark(Mark::Emphasis, vec![t("a")]),
+            mark(Mark::Emphasis, vec![t("b")]),
+            mark(Mark::Emphasis, vec![t("c")]),
+        ],
+        "*a*_b_*c*",
+    );
+    inline_round_trips(
+        vec![
+            mark(Mark::Code, vec![t("a")]),
+            mark(Mark::Code, vec![t("b")]),
+        ],
+        "`a`<code>b</code>",
+    );
     inline_round_trips(vec![mark(Mark::Strong, vec![])], "<strong></strong>");
-    inline_round_trips(vec![t("x"), mark(Mark::Strike, vec![t("y")]), t("z")], "x~~y~~z");
+    inline_round_trips(
+        vec![t("x"), mark(Mark::Strike, vec![t("y")]), t("z")],
+        "x~~y~~z",
+    );
 }
 
 #[test]
@@ -539,13 +917,22 @@ fn code_spans() {
     inline_round_trips(vec![mark(Mark::Code, vec![t("  ")])], "`  `");
     inline_round_trips(vec![mark(Mark::Code, vec![t("*not em*")])], "`*not em*`");
     // What a code span cannot hold: HTML.
-    inline_round_trips(vec![mark(Mark::Code, vec![t("two\nlines")])], "<code>two\nlines</code>");
-    inline_round_trips(vec![mark(Mark::Code, vec![mark(Mark::Strong, vec![t("b")])])], "<code>**b**</code>");
+    inline_round_trips(
+        vec![mark(Mark::Code, vec![t("two\nlines")])],
+        "<code>two\nlines</code>",
+    );
+    inline_round_trips(
+        vec![mark(Mark::Code, vec![mark(Mark::Strong, vec![t("b")])])],
+        "<code>**b**</code>",
+    );
 }
 
 #[test]
 fn escaping() {
-    inline_round_trips(vec![t("*a* _b_ `c` [d](e) <f> ~g~ $h$ a|b \\ &amp; &")], "\\*a\\* \\_b\\_ \\`c\\` \\[d\\](e) \\<f> \\~g\\~ \\$h\\$ a\\|b \\\\ \\&amp; &");
+    inline_round_trips(
+        vec![t("*a* _b_ `c` [d](e) <f> ~g~ $h$ a|b \\ &amp; &")],
+        "\\*a\\* \\_b\\_ \\`c\\` \\[d\\](e) \\<f> \\~g\\~ \\$h\\$ a\\|b \\\\ \\&amp; &",
+    );
     // Block markers at line starts.
     for (text, md) in [
         ("# no heading", "\\# no heading"),
@@ -565,7 +952,16 @@ fn escaping() {
     }
     // …and after line breaks.
     inline_round_trips(vec![t("a\n# b\n---\n  c")], "a\n\\# b\n\\---\n&#32; c");
-    inline_round_trips(vec![t("a"), Inline::Break { attrs: Attrs::new() }, t("- b")], "a\\\n\\- b");
+    inline_round_trips(
+        vec![
+            t("a"),
+            Inline::Break {
+                attrs: Attrs::new(),
+            },
+            t("- b"),
+        ],
+        "a\\\n\\- b",
+    );
     // Spaces that would be stripped, line feeds that would end the paragraph.
     inline_round_trips(vec![t(" lead and trail ")], "&#32;lead and trail&#32;");
     inline_round_trips(vec![t("two  \nspaces")], "two &#32;\nspaces");
@@ -578,7 +974,9 @@ fn escaping() {
 
 #[test]
 fn hard_breaks() {
-    let br = || Inline::Break { attrs: Attrs::new() };
+    let br = || Inline::Break {
+        attrs: Attrs::new(),
+    };
     inline_round_trips(vec![t("a"), br(), t("b")], "a\\\nb");
     inline_round_trips(vec![t("a  "), br(), t("b")], "a &#32;\\\nb");
     inline_round_trips(vec![t("a"), br(), br(), t("b")], "a\\\n\\\nb");
@@ -586,27 +984,89 @@ fn hard_breaks() {
     inline_round_trips(vec![br(), t("a")], "<br>a");
     inline_round_trips(vec![t("a"), br()], "a<br>");
     // Inside a list item, continuation lines are indented.
-    round_trips(vec![list(false, None, vec![item(vec![plain(vec![t("a"), br(), t("b")])])])], "- a\\\n  b\n");
+    round_trips(
+        vec![list(
+            false,
+            None,
+            vec![item(vec![plain(vec![t("a"), br(), t("b")])])],
+        )],
+        "- a\\\n  b\n",
+    );
 }
 
 #[test]
 fn links() {
-    inline_round_trips(vec![link(LinkTarget::url("https://example.org/a_b*c"), None, vec![t("site")])], "[site](https://example.org/a_b*c)");
-    inline_round_trips(vec![link(LinkTarget::url("https://example.org/a b"), None, vec![t("space")])], "[space](<https://example.org/a b>)");
-    inline_round_trips(vec![link(LinkTarget::url("https://x.org/p(1)"), None, vec![t("paren")])], "[paren](<https://x.org/p(1)>)");
-    inline_round_trips(vec![link(LinkTarget::url("https://x.org/?a=1&amp;b"), None, vec![t("amp")])], "[amp](https://x.org/?a=1\\&amp;b)");
-    inline_round_trips(vec![link(LinkTarget::SamePage, Some("Section 2"), vec![t("below")])], "[below](#Section%202)");
-    inline_round_trips(vec![link(LinkTarget::page_titled("Release notes"), None, vec![t("notes")])], "[notes](Release%20notes.md)");
     inline_round_trips(
         vec![link(
-            LinkTarget::Page { title: Some("Home".into()), space_key: Some("ENG".into()), id: None, attrs: Attrs::new() },
+            LinkTarget::url("https://example.org/a_b*c"),
+            None,
+            vec![t("site")],
+        )],
+        "[site](https://example.org/a_b*c)",
+    );
+    inline_round_trips(
+        vec![link(
+            LinkTarget::url("https://example.org/a b"),
+            None,
+            vec![t("space")],
+        )],
+        "[space](<https://example.org/a b>)",
+    );
+    inline_round_trips(
+        vec![link(
+            LinkTarget::url("https://x.org/p(1)"),
+            None,
+            vec![t("paren")],
+        )],
+        "[paren](<https://x.org/p(1)>)",
+    );
+    inline_round_trips(
+        vec![link(
+            LinkTarget::url("https://x.org/?a=1&amp;b"),
+            None,
+            vec![t("amp")],
+        )],
+        "[amp](https://x.org/?a=1\\&amp;b)",
+    );
+    inline_round_trips(
+        vec![link(
+            LinkTarget::SamePage,
+            Some("Section 2"),
+            vec![t("below")],
+        )],
+        "[below](#Section%202)",
+    );
+    inline_round_trips(
+        vec![link(
+            LinkTarget::page_titled("Release notes"),
+            None,
+            vec![t("notes")],
+        )],
+        "[notes](Release%20notes.md)",
+    );
+    inline_round_trips(
+        vec![link(
+            LinkTarget::Page {
+                title: Some("Home".into()),
+                space_key: Some("ENG".into()),
+                id: None,
+                attrs: Attrs::new(),
+            },
             Some("top"),
             vec![mark(Mark::Strong, vec![t("home")])],
         )],
         "[**home**](../ENG/Home.md#top)",
     );
     inline_round_trips(
-        vec![link(LinkTarget::Attachment { filename: "data.csv".into(), container: None, attrs: Attrs::new() }, None, vec![t("data")])],
+        vec![link(
+            LinkTarget::Attachment {
+                filename: "data.csv".into(),
+                container: None,
+                attrs: Attrs::new(),
+            },
+            None,
+            vec![t("data")],
+        )],
         "[data](data.csv)",
     );
     // Empty link text: the target's name.
@@ -617,17 +1077,46 @@ fn links() {
         t(" "),
         link(LinkTarget::SamePage, Some("anchor"), vec![]),
         t(" "),
-        link(LinkTarget::Attachment { filename: "a_b.txt".into(), container: None, attrs: Attrs::new() }, None, vec![]),
+        link(
+            LinkTarget::Attachment {
+                filename: "a_b.txt".into(),
+                container: None,
+                attrs: Attrs::new(),
+            },
+            None,
+            vec![],
+        ),
         t(" "),
-        link(LinkTarget::Page { title: None, space_key: None, id: Some("123".into()), attrs: Attrs::new() }, None, vec![]),
+        link(
+            LinkTarget::Page {
+                title: None,
+                space_key: None,
+                id: Some("123".into()),
+                attrs: Attrs::new(),
+            },
+            None,
+            vec![],
+        ),
     ])]));
     assert_eq!(
         out,
         "<https://example.org> [Some page](Some%20page.md) [anchor](#anchor) [a\\_b.txt](a_b.txt) [123](?pageId=123)\n"
     );
     // User mentions are text.
-    let user = LinkTarget::User { account_id: Some("5b10ac".into()), userkey: None, username: Some("ana".into()), attrs: Attrs::new() };
-    let w = writes(vec![p(vec![link(user.clone(), None, vec![]), t(" and "), link(user, None, vec![t("@Ana Lima")])])], "@ana and @Ana Lima\n");
+    let user = LinkTarget::User {
+        account_id: Some("5b10ac".into()),
+        userkey: None,
+        username: Some("ana".into()),
+        attrs: Attrs::new(),
+    };
+    let w = writes(
+        vec![p(vec![
+            link(user.clone(), None, vec![]),
+            t(" and "),
+            link(user, None, vec![t("@Ana Lima")]),
+        ])],
+        "@ana and @Ana Lima\n",
+    );
     assert_eq!(fallback_nodes(&w), ["mention:user", "mention:user"]);
 }
 
@@ -635,17 +1124,38 @@ fn links() {
 fn other_inlines() {
     let w = writes(
         vec![p(vec![
-            Inline::Emoji(Emoji { text: Some("🙂".into()), shortname: Some(":slight_smile:".into()), ..Emoji::default() }),
+            Inline::Emoji(Emoji {
+                text: Some("🙂".into()),
+                shortname: Some(":slight_smile:".into()),
+                ..Emoji::default()
+            }),
             t(" "),
-            Inline::Emoji(Emoji { shortname: Some(":thumbs_up:".into()), ..Emoji::default() }),
+            Inline::Emoji(Emoji {
+                shortname: Some(":thumbs_up:".into()),
+                ..Emoji::default()
+            }),
             t(" "),
-            Inline::Emoji(Emoji { name: Some("tick".into()), ..Emoji::default() }),
+            Inline::Emoji(Emoji {
+                name: Some("tick".into()),
+                ..Emoji::default()
+            }),
             t(" "),
-            Inline::Status(Status { text: "IN PROGRESS".into(), colour: Some("Blue".into()), params: Params::new(), attrs: Attrs::new() }),
+            Inline::Status(Status {
+                text: "IN PROGRESS".into(),
+                colour: Some("Blue".into()),
+                params: Params::new(),
+                attrs: Attrs::new(),
+            }),
             t(" "),
-            Inline::Date { date: "2026-01-02".into(), attrs: Attrs::new() },
+            Inline::Date {
+                date: "2026-01-02".into(),
+                attrs: Attrs::new(),
+            },
             t(" "),
-            Inline::Placeholder { text: "Type here".into(), attrs: Attrs::new() },
+            Inline::Placeholder {
+                text: "Type here".into(),
+                attrs: Attrs::new(),
+            },
             t(" "),
             Inline::Jira({
                 let mut m = MacroInfo::default();
@@ -655,17 +1165,46 @@ fn other_inlines() {
         ])],
         "🙂 :thumbs\\_up: :tick: **\\[IN PROGRESS\\]** 2026-01-02 *Type here* PROJ-12\n",
     );
-    assert_eq!(fallback_nodes(&w), ["emoji", "emoji", "emoji", "status", "date", "placeholder", "jira"]);
+    assert_eq!(
+        fallback_nodes(&w),
+        [
+            "emoji",
+            "emoji",
+            "emoji",
+            "status",
+            "date",
+            "placeholder",
+            "jira"
+        ]
+    );
     // Math and anchors round-trip.
-    inline_round_trips(vec![t("area "), Inline::Math(math("\\pi r^2")), t(" here")], "area $\\pi r^2$ here");
-    inline_round_trips(vec![Inline::Anchor { name: "sec-1".into(), params: Params::new(), attrs: Attrs::new() }, t("Section")], "<a id=\"sec-1\"></a>Section");
+    inline_round_trips(
+        vec![t("area "), Inline::Math(math("\\pi r^2")), t(" here")],
+        "area $\\pi r^2$ here",
+    );
+    inline_round_trips(
+        vec![
+            Inline::Anchor {
+                name: "sec-1".into(),
+                params: Params::new(),
+                attrs: Attrs::new(),
+            },
+            t("Section"),
+        ],
+        "<a id=\"sec-1\"></a>Section",
+    );
     // Inline math `$…$` cannot hold: a code span.
     let w = writes(vec![p(vec![Inline::Math(math(" x$ "))])], "`$ x$ $`\n");
     assert_eq!(fallback_nodes(&w), ["math"]);
     // Coloured spans.
     inline_round_trips(
         vec![Inline::Span {
-            style: SpanStyle { color: Some("#ff0000".into()), background: None, strike: false, underline: true },
+            style: SpanStyle {
+                color: Some("#ff0000".into()),
+                background: None,
+                strike: false,
+                underline: true,
+            },
             content: vec![t("red")],
             attrs: Attrs::new(),
         }],
@@ -680,6 +1219,24 @@ fn other_inlines() {
     let w = markdown::write_report(&d);
     assert_eq!(w.output, "a <kbd>K</kbd> <!-- note -->\n");
     assert!(w.fallbacks.is_empty());
+}
+
+#[test]
+fn inline_comment_markers_keep_their_text() {
+    let w = writes(
+        vec![p(vec![
+            t("see "),
+            mark(Mark::InlineComment { id: "c1".into() }, vec![t("this")]),
+        ])],
+        "see this\n",
+    );
+    assert_eq!(fallback_nodes(&w), ["inline_comment"]);
+}
+
+#[test]
+fn headings_and_cells_need_no_block_marker_escapes() {
+    round_trips(vec![h(3, vec![t("1. Install")])], "### 1. Install\n");
+    round_trips(vec![h(2, vec![t("- > + = x")])], "## - > + = x\n");
 }
 
 #[test]
@@ -710,11 +1267,27 @@ fn reads_common_markdown() {
                 t(" and "),
                 mark(Mark::Code, vec![t("code")]),
                 t(".\nNext line."),
-                Inline::Break { attrs: Attrs::new() },
+                Inline::Break {
+                    attrs: Attrs::new()
+                },
                 t("Broken."),
             ]),
-            list(false, None, vec![item(vec![plain(vec![t("a")])]), item(vec![plain(vec![t("b")])])]),
-            list(true, Some(10), vec![item(vec![plain(vec![t("ten")])]), item(vec![plain(vec![t("eleven")])])]),
+            list(
+                false,
+                None,
+                vec![
+                    item(vec![plain(vec![t("a")])]),
+                    item(vec![plain(vec![t("b")])])
+                ]
+            ),
+            list(
+                true,
+                Some(10),
+                vec![
+                    item(vec![plain(vec![t("ten")])]),
+                    item(vec![plain(vec![t("eleven")])])
+                ]
+            ),
         ])
     );
 }
@@ -727,7 +1300,11 @@ fn reads_setext_headings_indented_code_and_autolinks() {
             h(1, vec![t("Title")]),
             code(None, None, "indented"),
             p(vec![
-                link(LinkTarget::url("mailto:a@b.c"), None, vec![t("mailto:a@b.c")]),
+                link(
+                    LinkTarget::url("mailto:a@b.c"),
+                    None,
+                    vec![t("mailto:a@b.c")]
+                ),
                 t(" "),
                 link(LinkTarget::url("mailto:a@b.c"), None, vec![t("a@b.c")]),
             ]),
@@ -741,36 +1318,56 @@ fn reads_tables() {
     let mut expected = Table {
         columns: None,
         rows: vec![
-            row(vec![cell(true, vec![plain(vec![t("a")])]), cell(true, vec![plain(vec![t("b")])])]),
-            row(vec![cell(false, vec![plain(vec![t("1")])]), cell(false, vec![])]),
+            row(vec![
+                cell(true, vec![plain(vec![t("a")])]),
+                cell(true, vec![plain(vec![t("b")])]),
+            ]),
+            row(vec![
+                cell(false, vec![plain(vec![t("1")])]),
+                cell(false, vec![]),
+            ]),
         ],
         attrs: Attrs::new(),
     };
-    expected.attrs.insert("kb:align".into(), "left,right".into());
+    expected
+        .attrs
+        .insert("kb:align".into(), "left,right".into());
     assert_eq!(markdown::read(md), doc(vec![Block::Table(expected)]));
 }
 
 #[test]
 fn reads_inline_html() {
     assert_eq!(
-        markdown::read("H<sub>2</sub>O, <b>bold <i>it</i></b>, <s>x</s>, <span style=\"color: red; font-size: 2em\">c</span>, <a href=\"https://x.org\">x</a>, <br/>, <u>never closed\n"),
+        markdown::read(
+            "H<sub>2</sub>O, <b>bold <i>it</i></b>, <s>x</s>, <span style=\"color: red; font-size: 2em\">c</span>, <a href=\"https://x.org\">x</a>, <br/>, <u>never closed\n"
+        ),
         doc(vec![p(vec![
             t("H"),
             mark(Mark::Subscript, vec![t("2")]),
             t("O, "),
-            mark(Mark::Strong, vec![t("bold "), mark(Mark::Emphasis, vec![t("it")])]),
+            mark(
+                Mark::Strong,
+                vec![t("bold "), mark(Mark::Emphasis, vec![t("it")])]
+            ),
             t(", "),
             mark(Mark::Strike, vec![t("x")]),
             t(", "),
             Inline::Span {
-                style: SpanStyle { color: Some("red".into()), ..SpanStyle::default() },
+                style: SpanStyle {
+                    color: Some("red".into()),
+                    ..SpanStyle::default()
+                },
                 content: vec![t("c")],
-                attrs: [("style".to_string(), "font-size: 2em".to_string())].into_iter().collect(),
+                attrs: [("style".to_string(), "font-size: 2em".to_string())]
+                    .into_iter()
+                    .collect(),
             },
             t(", "),
             link(LinkTarget::url("https://x.org"), None, vec![t("x")]),
             t(", "),
-            Inline::Break { attrs: Attrs::new() },
+            Inline::Break {
+                attrs: Attrs::new()
+            },
             t(", "),
             Inline::Extension(Extension {
                 format: "markdown".into(),
@@ -787,21 +1384,32 @@ fn reads_inline_html() {
     );
     // A closing tag without an opening one is kept verbatim.
     let d = markdown::read("a </em> b\n");
-    assert!(matches!(&d.blocks[0], Block::Paragraph { content, .. } if matches!(&content[1], Inline::Extension(x) if x.source.as_deref() == Some("</em>"))));
+    assert!(
+        matches!(&d.blocks[0], Block::Paragraph { content, .. } if matches!(&content[1], Inline::Extension(x) if x.source.as_deref() == Some("</em>")))
+    );
 }
 
 #[test]
 fn reads_mixed_task_lists_as_lists() {
     assert_eq!(
         markdown::read("- [ ] task\n- plain\n"),
-        doc(vec![list(false, None, vec![item(vec![plain(vec![t("[ ] task")])]), item(vec![plain(vec![t("plain")])])])])
+        doc(vec![list(
+            false,
+            None,
+            vec![
+                item(vec![plain(vec![t("[ ] task")])]),
+                item(vec![plain(vec![t("plain")])])
+            ]
+        )])
     );
 }
 
 #[test]
 fn reads_html_blocks_and_footnote_references_as_text() {
     let d = markdown::read("<!-- hidden -->\n\ntext[^1]\n");
-    assert!(matches!(&d.blocks[0], Block::Extension(x) if x.name == "comment" && x.source.as_deref() == Some("<!-- hidden -->\n")));
+    assert!(
+        matches!(&d.blocks[0], Block::Extension(x) if x.name == "comment" && x.source.as_deref() == Some("<!-- hidden -->\n"))
+    );
     assert_eq!(d.blocks[1], pt("text[^1]"));
 }
 
@@ -864,7 +1472,9 @@ fn deep_nesting_is_flattened_not_overflowed() {
 
 #[test]
 fn corpus_markdown_reads_to_a_fixed_point() {
-    let Some(dir) = crate::support::corpus_dir("confluence-storage/md2conf") else { return };
+    let Some(dir) = crate::support::corpus_dir("confluence-storage/md2conf") else {
+        return;
+    };
     let files = crate::support::files_with_suffix(&dir, ".source.md");
     assert!(!files.is_empty());
     let mut failures = Vec::new();
@@ -876,7 +1486,11 @@ fn corpus_markdown_reads_to_a_fixed_point() {
         if d1 != d2 {
             let j1 = serde_json::to_string_pretty(&d1).unwrap();
             let j2 = serde_json::to_string_pretty(&d2).unwrap();
-            let line = j1.lines().zip(j2.lines()).position(|(a, b)| a != b).unwrap_or(0);
+            let line = j1
+                .lines()
+                .zip(j2.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
             failures.push(format!(
                 "{}: first differing JSON line {line}: {:?} vs {:?}\n--- written\n{out}",
                 f.display(),
@@ -929,14 +1543,32 @@ fn link_target() -> impl Strategy<Value = (LinkTarget, Option<String>)> {
     prop_oneof![
         url().prop_map(|u| (LinkTarget::url(u), None)),
         text_strategy().prop_map(|a| (LinkTarget::SamePage, Some(a))),
-        (text_strategy(), proptest::option::of(word()), proptest::option::of(word())).prop_map(|(title, space, anchor)| (
-            LinkTarget::Page { title: Some(title), space_key: space, id: None, attrs: Attrs::new() },
-            anchor
-        )),
-        ("[a-z ]{1,5}\\.(pdf|png|csv|txt)", proptest::option::of(word())).prop_map(|(f, a)| (
-            LinkTarget::Attachment { filename: f, container: None, attrs: Attrs::new() },
-            a
-        )),
+        (
+            text_strategy(),
+            proptest::option::of(word()),
+            proptest::option::of(word())
+        )
+            .prop_map(|(title, space, anchor)| (
+                LinkTarget::Page {
+                    title: Some(title),
+                    space_key: space,
+                    id: None,
+                    attrs: Attrs::new()
+                },
+                anchor
+            )),
+        (
+            "[a-z ]{1,5}\\.(pdf|png|csv|txt)",
+            proptest::option::of(word())
+        )
+            .prop_map(|(f, a)| (
+                LinkTarget::Attachment {
+                    filename: f,
+                    container: None,
+                    attrs: Attrs::new()
+                },
+                a
+            )),
     ]
 }
 
@@ -954,16 +1586,36 @@ fn inline_strategy() -> impl Strategy<Value = Inline> {
                     Just(Mark::Superscript),
                     Just(Mark::Small),
                     Just(Mark::Big),
+                    Just(Mark::Code),
                 ],
                 content.clone()
             )
                 .prop_map(|(m, c)| mark(m, c)),
-            (link_target(), prop::collection::vec(inner, 1..3)).prop_map(|((target, anchor), c)| {
-                Inline::Link(Link { target, anchor, content: strip_links(c), plain_body: false, attrs: Attrs::new() })
-            }),
-            (proptest::option::of("#[0-9a-f]{6}|red"), proptest::option::of("yellow"), any::<bool>(), any::<bool>(), content)
+            (link_target(), prop::collection::vec(inner, 1..3)).prop_map(
+                |((target, anchor), c)| {
+                    Inline::Link(Link {
+                        target,
+                        anchor,
+                        content: strip_links(c),
+                        plain_body: false,
+                        attrs: Attrs::new(),
+                    })
+                }
+            ),
+            (
+                proptest::option::of("#[0-9a-f]{6}|red"),
+                proptest::option::of("yellow"),
+                any::<bool>(),
+                any::<bool>(),
+                content
+            )
                 .prop_map(|(color, background, strike, underline, c)| Inline::Span {
-                    style: SpanStyle { color, background, strike, underline },
+                    style: SpanStyle {
+                        color,
+                        background,
+                        strike,
+                        underline
+                    },
                     content: c,
                     attrs: Attrs::new(),
                 }),
@@ -976,8 +1628,24 @@ fn strip_links(xs: Vec<Inline>) -> Vec<Inline> {
     xs.into_iter()
         .flat_map(|x| match x {
             Inline::Link(l) => strip_links(l.content),
-            Inline::Mark { mark, content, attrs } => vec![Inline::Mark { mark, content: strip_links(content), attrs }],
-            Inline::Span { style, content, attrs } => vec![Inline::Span { style, content: strip_links(content), attrs }],
+            Inline::Mark {
+                mark,
+                content,
+                attrs,
+            } => vec![Inline::Mark {
+                mark,
+                content: strip_links(content),
+                attrs,
+            }],
+            Inline::Span {
+                style,
+                content,
+                attrs,
+            } => vec![Inline::Span {
+                style,
+                content: strip_links(content),
+                attrs,
+            }],
             other => vec![other],
         })
         .collect()
@@ -1000,24 +1668,56 @@ fn leaf_block() -> impl Strategy<Value = Block> {
               proptest::option::of(inlines()))
             .prop_map(|(src, alt, cap)| Block::Image(image(src, alt.as_deref(), cap.map(|c| vec![p(c)])))),
         1 => table_strategy(),
+        1 => prop_oneof![Just(("div", "<div align=\"center\">\n  <b>x</b>\n</div>\n")), Just(("comment", "<!-- note -->\n")), Just(("hr", "<hr>\n"))]
+            .prop_map(|(name, src)| Block::Extension(Extension {
+                format: "markdown".into(),
+                kind: "html".into(),
+                name: name.into(),
+                params: Params::new(),
+                body: vec![],
+                text: None,
+                source: Some(src.to_string()),
+                attrs: Attrs::new(),
+            })),
     ]
 }
 
 fn table_strategy() -> impl Strategy<Value = Block> {
-    (1usize..4, 0usize..3, proptest::option::of(prop::collection::vec(prop_oneof![Just(""), Just("left"), Just("center"), Just("right")], 3)))
+    (
+        1usize..4,
+        0usize..3,
+        proptest::option::of(prop::collection::vec(
+            prop_oneof![Just(""), Just("left"), Just("center"), Just("right")],
+            3,
+        )),
+    )
         .prop_flat_map(|(cols, body_rows, align)| {
-            let cell_content = prop::collection::vec(proptest::option::of(prop::collection::vec(inline_strategy(), 1..3)), cols);
-            (prop::collection::vec(cell_content, body_rows + 1), Just(align), Just(cols))
+            let cell_content = prop::collection::vec(
+                proptest::option::of(prop::collection::vec(inline_strategy(), 1..3)),
+                cols,
+            );
+            (
+                prop::collection::vec(cell_content, body_rows + 1),
+                Just(align),
+                Just(cols),
+            )
         })
         .prop_map(|(rows, align, cols)| {
             let rows = rows
                 .into_iter()
                 .enumerate()
                 .map(|(ri, cells)| {
-                    row(cells.into_iter().map(|c| cell(ri == 0, c.map(|c| vec![plain(c)]).unwrap_or_default())).collect())
+                    row(cells
+                        .into_iter()
+                        .map(|c| cell(ri == 0, c.map(|c| vec![plain(c)]).unwrap_or_default()))
+                        .collect())
                 })
                 .collect();
-            let mut t = Table { columns: None, rows, attrs: Attrs::new() };
+            let mut t = Table {
+                columns: None,
+                rows,
+                attrs: Attrs::new(),
+            };
             if let Some(a) = align.filter(|a| a[..cols].iter().any(|x| !x.is_empty())) {
                 t.attrs.insert("kb:align".into(), a[..cols].join(","));
             }
@@ -1027,8 +1727,8 @@ fn table_strategy() -> impl Strategy<Value = Block> {
 
 fn block_strategy() -> impl Strategy<Value = Block> {
     leaf_block().prop_recursive(3, 32, 4, |inner| {
-        let tight_item = (inlines(), proptest::option::of(inner.clone()))
-            .prop_map(|(c, nested)| {
+        let tight_item =
+            (inlines(), proptest::option::of(inner.clone())).prop_map(|(c, nested)| {
                 let mut blocks = vec![plain(c)];
                 // Only blocks that can follow an item's text on the next line keep a list tight.
                 match nested {
@@ -1037,7 +1737,9 @@ fn block_strategy() -> impl Strategy<Value = Block> {
                         l.start = None;
                         blocks.push(Block::List(l));
                     }
-                    Some(b @ (Block::Code(_) | Block::Heading { .. } | Block::Quote { .. })) => blocks.push(b),
+                    Some(b @ (Block::Code(_) | Block::Heading { .. } | Block::Quote { .. })) => {
+                        blocks.push(b)
+                    }
                     _ => {}
                 }
                 item(blocks)
@@ -1047,20 +1749,50 @@ fn block_strategy() -> impl Strategy<Value = Block> {
             item(blocks)
         });
         prop_oneof![
-            (any::<bool>(), proptest::option::of(0u64..20), prop::collection::vec(tight_item, 1..4))
-                .prop_map(|(ordered, start, items)| list(ordered, if ordered { start.filter(|&s| s != 1) } else { None }, items)),
-            (any::<bool>(), prop::collection::vec(loose_item, 1..3)).prop_map(|(ordered, items)| list(ordered, None, items)),
-            prop::collection::vec((any::<bool>(), inlines()), 1..4).prop_map(|items| Block::TaskList {
-                items: items.into_iter().map(|(d, c)| task(d, vec![plain(c)])).collect(),
-                attrs: Attrs::new(),
-            }),
-            prop::collection::vec(inner.clone(), 0..3).prop_map(|blocks| Block::Quote { blocks, attrs: Attrs::new() }),
             (
-                prop_oneof![Just(CalloutKind::Info), Just(CalloutKind::Note), Just(CalloutKind::Warning), Just(CalloutKind::Panel)],
+                any::<bool>(),
+                proptest::option::of(0u64..20),
+                prop::collection::vec(tight_item, 1..4)
+            )
+                .prop_map(|(ordered, start, items)| list(
+                    ordered,
+                    if ordered {
+                        start.filter(|&s| s != 1)
+                    } else {
+                        None
+                    },
+                    items
+                )),
+            (any::<bool>(), prop::collection::vec(loose_item, 1..3))
+                .prop_map(|(ordered, items)| list(ordered, None, items)),
+            prop::collection::vec((any::<bool>(), inlines()), 1..4).prop_map(|items| {
+                Block::TaskList {
+                    items: items
+                        .into_iter()
+                        .map(|(d, c)| task(d, vec![plain(c)]))
+                        .collect(),
+                    attrs: Attrs::new(),
+                }
+            }),
+            prop::collection::vec(inner.clone(), 0..3).prop_map(|blocks| Block::Quote {
+                blocks,
+                attrs: Attrs::new()
+            }),
+            (
+                prop_oneof![
+                    Just(CalloutKind::Info),
+                    Just(CalloutKind::Note),
+                    Just(CalloutKind::Warning),
+                    Just(CalloutKind::Panel)
+                ],
                 prop::collection::vec(inner.clone(), 0..3)
             )
                 .prop_map(|(k, blocks)| callout(k, None, blocks)),
-            (proptest::option::of(text_strategy()), prop::collection::vec(inner, 0..3)).prop_map(|(title, blocks)| expand(title.as_deref(), blocks)),
+            (
+                proptest::option::of(text_strategy()),
+                prop::collection::vec(inner, 0..3)
+            )
+                .prop_map(|(title, blocks)| expand(title.as_deref(), blocks)),
         ]
     })
 }
@@ -1072,8 +1804,24 @@ fn canonical(doc: Document) -> Document {
         let mut out: Vec<Inline> = Vec::new();
         for x in xs {
             let x = match x {
-                Inline::Mark { mark, content, attrs } => Inline::Mark { mark, content: inl(content), attrs },
-                Inline::Span { style, content, attrs } => Inline::Span { style, content: inl(content), attrs },
+                Inline::Mark {
+                    mark,
+                    content,
+                    attrs,
+                } => Inline::Mark {
+                    mark,
+                    content: inl(content),
+                    attrs,
+                },
+                Inline::Span {
+                    style,
+                    content,
+                    attrs,
+                } => Inline::Span {
+                    style,
+                    content: inl(content),
+                    attrs,
+                },
                 Inline::Link(mut l) => {
                     l.content = inl(l.content);
                     Inline::Link(l)
@@ -1081,7 +1829,8 @@ fn canonical(doc: Document) -> Document {
                 Inline::Text { text } if text.is_empty() => continue,
                 other => other,
             };
-            if let (Some(Inline::Text { text: prev }), Inline::Text { text }) = (out.last_mut(), &x) {
+            if let (Some(Inline::Text { text: prev }), Inline::Text { text }) = (out.last_mut(), &x)
+            {
                 prev.push_str(text);
                 continue;
             }
@@ -1105,9 +1854,29 @@ fn canonical(doc: Document) -> Document {
     }
     fn block(b: Block) -> Block {
         match b {
-            Block::Paragraph { content, align, attrs } => Block::Paragraph { content: para(content), align, attrs },
-            Block::Plain { content } => Block::Plain { content: para(content) },
-            Block::Heading { level, content, align, attrs } => Block::Heading { level, content: inl(content), align, attrs },
+            Block::Paragraph {
+                content,
+                align,
+                attrs,
+            } => Block::Paragraph {
+                content: para(content),
+                align,
+                attrs,
+            },
+            Block::Plain { content } => Block::Plain {
+                content: para(content),
+            },
+            Block::Heading {
+                level,
+                content,
+                align,
+                attrs,
+            } => Block::Heading {
+                level,
+                content: inl(content),
+                align,
+                attrs,
+            },
             Block::List(mut l) => {
                 for i in &mut l.items {
                     i.blocks = blocks(std::mem::take(&mut i.blocks));
@@ -1120,7 +1889,10 @@ fn canonical(doc: Document) -> Document {
                 }
                 Block::TaskList { items, attrs }
             }
-            Block::Quote { blocks: bs, attrs } => Block::Quote { blocks: blocks(bs), attrs },
+            Block::Quote { blocks: bs, attrs } => Block::Quote {
+                blocks: blocks(bs),
+                attrs,
+            },
             Block::Callout(mut c) => {
                 c.blocks = blocks(c.blocks);
                 Block::Callout(c)
@@ -1144,7 +1916,9 @@ fn canonical(doc: Document) -> Document {
             other => other,
         }
     }
-    Document { blocks: blocks(doc.blocks) }
+    Document {
+        blocks: blocks(doc.blocks),
+    }
 }
 
 fn doc_strategy() -> impl Strategy<Value = Document> {
