@@ -34,7 +34,7 @@ pub(crate) fn read(input: &str) -> Document {
         blocks.extend(r.blocks());
     }
     Document {
-        blocks: fold_details(blocks),
+        blocks: fold_html(blocks, 0),
     }
 }
 
@@ -149,7 +149,7 @@ impl<'a> Reader<'a> {
                 });
             }
             Tag::BlockQuote(kind) => {
-                let blocks = fold_details(self.blocks());
+                let blocks = fold_html(self.blocks(), self.depth);
                 out.push(quote(kind, blocks));
             }
             Tag::CodeBlock(kind) => {
@@ -219,7 +219,7 @@ impl<'a> Reader<'a> {
             match ev {
                 Event::Start(Tag::Item) => {
                     let task = self.take_task_marker();
-                    let blocks = fold_details(self.blocks());
+                    let blocks = fold_html(self.blocks(), self.depth);
                     items.push((task, blocks));
                 }
                 Event::End(_) => break,
@@ -1223,6 +1223,216 @@ fn prepend_marker_text(blocks: &mut Vec<Block>, done: bool) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// HTML blocks around Markdown: `<table>` … `</table>` → Table, `<details>` … → Expand.
+
+/// Folds the HTML constructs the writer wraps around Markdown (tables with Markdown cells,
+/// `<details>`) back into IR blocks. Anything that does not have exactly their shape stays as
+/// it was.
+/// `depth`: the nesting the blocks are at (folding nests them further, up to [`MAX_DEPTH`]).
+fn fold_html(blocks: Vec<Block>, depth: usize) -> Vec<Block> {
+    fold_details(fold_tables(blocks, depth), depth)
+}
+
+fn html_source(b: &Block) -> Option<&str> {
+    match b {
+        Block::Extension(x) if x.format == "markdown" && x.kind == "html" => x.source.as_deref(),
+        _ => None,
+    }
+}
+
+enum Tok {
+    Open(String, Vec<(String, String)>),
+    Close(String),
+    Text(String),
+}
+
+/// Splits an HTML block into tags and text; `None` for comments and anything not a plain tag.
+fn html_tokens(src: &str) -> Option<Vec<Tok>> {
+    let mut toks = Vec::new();
+    let mut rest = src;
+    while !rest.is_empty() {
+        match rest.find('<') {
+            Some(0) => {
+                let end = rest.find('>')?;
+                match parse_tag(&rest[..=end])? {
+                    HtmlTag::Open { name, attrs, .. } => toks.push(Tok::Open(name, attrs)),
+                    HtmlTag::Close { name } => toks.push(Tok::Close(name)),
+                }
+                rest = &rest[end + 1..];
+            }
+            Some(pos) => {
+                toks.push(Tok::Text(decode_entities(&rest[..pos])));
+                rest = &rest[pos..];
+            }
+            None => {
+                toks.push(Tok::Text(decode_entities(rest)));
+                rest = "";
+            }
+        }
+    }
+    Some(toks)
+}
+
+fn fold_tables(blocks: Vec<Block>, depth: usize) -> Vec<Block> {
+    let starts_table = |b: &Block| {
+        html_source(b).is_some_and(|s| s.trim_start().to_ascii_lowercase().starts_with("<table"))
+    };
+    if !blocks.iter().any(starts_table) {
+        return blocks;
+    }
+    let mut out = Vec::with_capacity(blocks.len());
+    let mut i = 0;
+    while i < blocks.len() {
+        if starts_table(&blocks[i])
+            && let Some((table, used)) = html_table(&blocks[i..], depth + 1)
+        {
+            out.push(table);
+            i += used;
+            continue;
+        }
+        out.push(blocks[i].clone());
+        i += 1;
+    }
+    out
+}
+
+/// An HTML table spread over HTML blocks with Markdown blocks in its cells; returns the table
+/// and how many blocks it used.
+fn html_table(blocks: &[Block], depth: usize) -> Option<(Block, usize)> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    struct Cell {
+        cell: TableCell,
+        blocks: Vec<Block>,
+        text: String,
+    }
+    let mut rows: Vec<TableRow> = Vec::new();
+    let mut row: Option<Vec<TableCell>> = None;
+    let mut cell: Option<Cell> = None;
+    let mut section = RowSection::Body;
+    let mut open = false;
+    let mut k = 0;
+    while k < blocks.len() {
+        let b = &blocks[k];
+        k += 1;
+        let Some(src) = html_source(b) else {
+            // Markdown between the tags belongs to the open cell.
+            cell.as_mut()?.blocks.push(b.clone());
+            continue;
+        };
+        if let Some(c) = cell.as_mut() {
+            let head = src.trim_start().to_ascii_lowercase();
+            if head.starts_with("<table") {
+                // A table in a cell.
+                let (inner, used) = html_table(&blocks[k - 1..], depth + 1)?;
+                c.blocks.push(inner);
+                k += used - 1;
+                continue;
+            }
+            let structural = [
+                "</td", "</th", "<td", "<th", "<tr", "</tr", "</table", "<tbody", "</tbody",
+                "<thead", "</thead", "<tfoot", "</tfoot",
+            ];
+            if !structural.iter().any(|t| head.starts_with(t)) {
+                // Other HTML in a cell is the cell's content.
+                c.blocks.push(b.clone());
+                continue;
+            }
+        }
+        let toks = html_tokens(src)?;
+        let mut closed = false;
+        for tok in toks {
+            if closed {
+                match tok {
+                    Tok::Text(t) if t.trim().is_empty() => continue,
+                    _ => return None,
+                }
+            }
+            match tok {
+                Tok::Text(t) => match cell.as_mut() {
+                    Some(c) => c.text.push_str(&t),
+                    None if t.trim().is_empty() => {}
+                    None => return None,
+                },
+                Tok::Open(name, attrs) => match name.as_str() {
+                    "table" if !open => open = true,
+                    "thead" | "tbody" | "tfoot" if open && row.is_none() => {
+                        section = match name.as_str() {
+                            "thead" => RowSection::Head,
+                            "tfoot" => RowSection::Foot,
+                            _ => RowSection::Body,
+                        };
+                    }
+                    "tr" if open && row.is_none() => row = Some(Vec::new()),
+                    "th" | "td" if row.is_some() && cell.is_none() => {
+                        let span = |k: &str| {
+                            attrs
+                                .iter()
+                                .find(|(n, _)| n == k)
+                                .and_then(|(_, v)| v.trim().parse::<u32>().ok())
+                                .filter(|&v| v != 1)
+                        };
+                        let rest: Attrs = attrs
+                            .iter()
+                            .filter(|(n, _)| n != "colspan" && n != "rowspan")
+                            .cloned()
+                            .collect();
+                        cell = Some(Cell {
+                            cell: TableCell {
+                                header: name == "th",
+                                colspan: span("colspan"),
+                                rowspan: span("rowspan"),
+                                blocks: vec![],
+                                attrs: rest,
+                            },
+                            blocks: vec![],
+                            text: String::new(),
+                        });
+                    }
+                    _ => return None,
+                },
+                Tok::Close(name) => match name.as_str() {
+                    "th" | "td" => {
+                        let mut c = cell.take()?;
+                        let text = c.text.trim();
+                        if !text.is_empty() {
+                            if !c.blocks.is_empty() {
+                                return None;
+                            }
+                            c.blocks.push(Block::Plain {
+                                content: vec![Inline::text(text)],
+                            });
+                        }
+                        c.cell.blocks = fold_html(c.blocks, depth + 1);
+                        row.as_mut()?.push(c.cell);
+                    }
+                    "tr" if cell.is_none() => {
+                        let cells = row.take()?;
+                        rows.push(TableRow {
+                            cells,
+                            section,
+                            attrs: Attrs::new(),
+                        });
+                    }
+                    "thead" | "tbody" | "tfoot" if row.is_none() => section = RowSection::Body,
+                    "table" if row.is_none() && cell.is_none() && open => closed = true,
+                    _ => return None,
+                },
+            }
+        }
+        if closed {
+            let table = Table {
+                columns: None,
+                rows,
+                attrs: Attrs::new(),
+            };
+            return Some((Block::Table(table), k));
+        }
+    }
+    None
+}
+
 // `<details><summary>…</summary>` … `</details>` HTML blocks around Markdown → Expand.
 
 /// The title of an opening `<details>` HTML block: `Some(None)` without a summary, `None` when
@@ -1249,21 +1459,25 @@ fn details_close(b: &Block) -> bool {
         && x.source.as_deref().map(str::trim) == Some("</details>"))
 }
 
-fn fold_details(blocks: Vec<Block>) -> Vec<Block> {
+fn fold_details(blocks: Vec<Block>, depth: usize) -> Vec<Block> {
     if !blocks.iter().any(details_close) {
         return blocks;
     }
     // Stack of open <details>: (title, blocks collected so far, the opening block).
     let mut stack: Vec<(Option<String>, Vec<Block>, Block)> = Vec::new();
     let mut out: Vec<Block> = Vec::new();
+    // Openers past MAX_DEPTH, kept raw with their closers.
+    let mut skipped = 0usize;
     for b in blocks {
-        if let Some(title) = details_open(&b)
-            && stack.len() < MAX_DEPTH
-        {
-            stack.push((title, Vec::new(), b));
-            continue;
-        }
-        if details_close(&b)
+        if let Some(title) = details_open(&b) {
+            if stack.len() + depth < MAX_DEPTH {
+                stack.push((title, Vec::new(), b));
+                continue;
+            }
+            skipped += 1;
+        } else if details_close(&b) && skipped > 0 {
+            skipped -= 1;
+        } else if details_close(&b)
             && let Some((title, inner, _)) = stack.pop()
         {
             let e = Block::Expand(Expand {

@@ -382,14 +382,19 @@ fn may_start_block(line: &str) -> bool {
     let b = line.as_bytes();
     let Some(&c) = b.first() else { return true };
     let then_space = |i: usize| b.get(i).is_none_or(|c| *c == b' ' || *c == b'\t');
+    // Only `c` and spaces (a thematic break or a setext underline).
+    let only = |c: u8| b.iter().all(|&x| x == c || x == b' ' || x == b'\t');
     let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
-    c.is_ascii_whitespace()
-        || matches!(c, b'#' | b'>' | b'<' | b'|' | b'`' | b'~' | b'=')
-        || (matches!(c, b'-' | b'+' | b'*' | b'_')
-            && (then_space(1) || b.iter().all(|&x| x == c || x == b' ')))
-        || (digits > 0
-            && matches!(b.get(digits), Some(b'.') | Some(b')'))
-            && then_space(digits + 1))
+    match c {
+        b' ' | b'\t' | b'#' | b'>' | b'<' | b'|' => true,
+        b'`' => line.starts_with("```"),
+        b'~' => line.starts_with("~~~"),
+        b'=' => only(b'='),
+        b'-' | b'+' | b'*' => then_space(1) || only(c),
+        b'_' => only(b'_'),
+        b'0'..=b'9' => matches!(b.get(digits), Some(b'.') | Some(b')')) && then_space(digits + 1),
+        _ => false,
+    }
 }
 
 /// Like [`may_start_block`] for a line of raw HTML, whose indentation is kept as written.

@@ -478,6 +478,37 @@ fn tables_pipe_form() {
     );
 }
 
+fn w_out(b: &Block) -> String {
+    markdown::write(&doc(vec![b.clone()]))
+}
+
+/// A table only HTML can hold: spans, a header column, block content, an empty cell and a
+/// table in a cell.
+fn d_complex() -> Block {
+    let mut wide = cell(true, vec![pt("wide")]);
+    wide.colspan = Some(2);
+    let mut tall = cell(true, vec![pt("tall")]);
+    tall.rowspan = Some(2);
+    let inner = table(vec![row(vec![cell(false, vec![pt("in")])])]);
+    table(vec![
+        row(vec![wide]),
+        row(vec![
+            tall,
+            cell(
+                false,
+                vec![
+                    list(false, None, vec![item(vec![plain(vec![t("x")])])]),
+                    inner,
+                ],
+            ),
+        ]),
+        row(vec![
+            cell(false, vec![]),
+            cell(false, vec![expand(Some("more"), vec![pt("hidden")])]),
+        ]),
+    ])
+}
+
 #[test]
 fn tables_html_fallback() {
     // No header row.
@@ -507,12 +538,43 @@ fn tables_html_fallback() {
         vec![d],
         "<table>\n<tr>\n<th colspan=\"2\">\n\nwide\n\n</th>\n</tr>\n<tr>\n<td>\n\n- x\n\n</td>\n<td>\n\ny\n\n</td>\n</tr>\n</table>\n",
     );
+    // …and reads back as the same table (cells hold paragraphs: blank lines around them).
+    let back = markdown::read(&w_out(&d_complex()));
+    assert_eq!(back, doc(vec![d_complex()]));
     // The Markdown inside the cells is still Markdown when read.
     let back = markdown::read("<table>\n<tr>\n<td>\n\n**b**\n\n</td>\n</tr>\n</table>\n");
+    assert_eq!(
+        back,
+        doc(vec![table(vec![row(vec![cell(
+            false,
+            vec![p(vec![mark(Mark::Strong, vec![t("b")])])]
+        )])])])
+    );
+    // Hand-written HTML tables with text cells read as tables too…
+    let mut head = Table {
+        columns: None,
+        rows: vec![
+            TableRow {
+                cells: vec![cell(true, vec![plain(vec![t("k")])])],
+                section: RowSection::Head,
+                attrs: Attrs::new(),
+            },
+            row(vec![cell(false, vec![plain(vec![t("a & b")])])]),
+        ],
+        attrs: Attrs::new(),
+    };
+    assert_eq!(
+        markdown::read(
+            "<table><thead><tr><th>k</th></tr></thead>\n<tbody><tr><td> a &amp; b </td></tr></tbody></table>\n"
+        ),
+        doc(vec![Block::Table(head.clone())])
+    );
+    // …but HTML that is not only a table's structure stays HTML.
+    head.rows.clear();
+    let d = markdown::read("<table><tr><td><b>x</b></td></tr></table>\n");
     assert!(
-        back.blocks
-            .contains(&p(vec![mark(Mark::Strong, vec![t("b")])])),
-        "{back:?}"
+        matches!(&d.blocks[0], Block::Extension(x) if x.name == "table"),
+        "{d:?}"
     );
 }
 
@@ -1725,6 +1787,34 @@ fn table_strategy() -> impl Strategy<Value = Block> {
         })
 }
 
+/// Tables only HTML can hold (the writer falls back to `<table>` with Markdown cells).
+fn html_table_strategy(
+    inner: impl Strategy<Value = Block> + Clone,
+) -> impl Strategy<Value = Block> {
+    let cell_s = (
+        any::<bool>(),
+        proptest::option::of(2u32..4),
+        proptest::option::of(2u32..4),
+        prop::collection::vec(inner, 0..2),
+    )
+        .prop_map(|(header, colspan, rowspan, blocks)| TableCell {
+            header,
+            colspan,
+            rowspan,
+            blocks,
+            attrs: Attrs::new(),
+        });
+    prop::collection::vec(prop::collection::vec(cell_s, 1..3).prop_map(row), 1..3).prop_map(
+        |mut rows| {
+            // Make sure a pipe table cannot hold it: the first cell is a data cell.
+            if let Some(c) = rows.first_mut().and_then(|r| r.cells.first_mut()) {
+                c.header = false;
+            }
+            table(rows)
+        },
+    )
+}
+
 fn block_strategy() -> impl Strategy<Value = Block> {
     leaf_block().prop_recursive(3, 32, 4, |inner| {
         let tight_item =
@@ -1790,9 +1880,10 @@ fn block_strategy() -> impl Strategy<Value = Block> {
                 .prop_map(|(k, blocks)| callout(k, None, blocks)),
             (
                 proptest::option::of(text_strategy()),
-                prop::collection::vec(inner, 0..3)
+                prop::collection::vec(inner.clone(), 0..3)
             )
                 .prop_map(|(title, blocks)| expand(title.as_deref(), blocks)),
+            html_table_strategy(inner),
         ]
     })
 }
