@@ -11,6 +11,8 @@
 //! flanking rules guarantee they parse back as written; otherwise the mark is written as inline
 //! HTML (`<strong>`, `<em>`, `<del>`), which the reader also understands.
 
+use std::borrow::Cow;
+
 use crate::ir::*;
 use crate::report::{Fallback, Written};
 use crate::text;
@@ -1084,6 +1086,19 @@ impl Writer {
                     out.push_str(&format!(" rowspan=\"{r}\""));
                 }
                 out.push('>');
+                if let [Block::Plain { content }] = cell.blocks.as_slice()
+                    && let [Inline::Text { text }] = content.as_slice()
+                    && !text.is_empty()
+                    && text.trim() == text
+                    && !text.contains(['\n', '\r'])
+                {
+                    // Text directly in the cell (`<td>x</td>`), as the reader reads it back.
+                    out.push_str(&escape_html(text));
+                    out.push_str("</");
+                    out.push_str(tag);
+                    out.push('>');
+                    continue;
+                }
                 let body = self.blocks(cell.blocks.iter(), Mode::Loose);
                 if !body.is_empty() {
                     out.push_str("\n\n");
@@ -1620,19 +1635,18 @@ fn blocks_as_inlines(blocks: &[Block]) -> Vec<Inline> {
 }
 
 /// The plain string a text-like inline is written from (escaped as text), if it is one.
-fn text_like(x: &Inline) -> Option<String> {
+fn text_like(x: &Inline) -> Option<Cow<'_, str>> {
     match x {
-        Inline::Text { text } => Some(text.clone()),
-        Inline::Date { date, .. } => Some(date.clone()),
-        Inline::Jira(m) => Some(jira_text(m)),
-        Inline::Emoji(e) => e
-            .text
-            .clone()
-            .or_else(|| e.shortname.as_ref().map(|_| ":".to_string()))
-            .or_else(|| e.name.as_ref().map(|_| ":".to_string()))
-            .or_else(|| e.id.clone()),
+        Inline::Text { text } => Some(Cow::Borrowed(text)),
+        Inline::Date { date, .. } => Some(Cow::Borrowed(date)),
+        Inline::Jira(m) => Some(Cow::Owned(jira_text(m))),
+        Inline::Emoji(e) => match (&e.text, &e.shortname, &e.name, &e.id) {
+            (Some(t), ..) => Some(Cow::Borrowed(t)),
+            (None, Some(_), ..) | (None, None, Some(_), _) => Some(Cow::Borrowed(":")),
+            (None, None, None, id) => id.as_deref().map(Cow::Borrowed),
+        },
         Inline::Extension(x) if !(x.format == "markdown" && x.source.is_some()) => {
-            Some(inline_extension_text(x))
+            Some(Cow::Owned(inline_extension_text(x)))
         }
         _ => None,
     }

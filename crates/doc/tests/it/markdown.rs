@@ -511,16 +511,28 @@ fn d_complex() -> Block {
 
 #[test]
 fn tables_html_fallback() {
-    // No header row.
+    // No header row. Plain text stays on the tag's line; other content is Markdown between
+    // blank lines.
     let d = table(vec![row(vec![
-        cell(false, vec![plain(vec![t("a")])]),
+        cell(false, vec![plain(vec![t("a < b")])]),
         cell(false, vec![]),
+        cell(false, vec![pt("para")]),
+        cell(
+            false,
+            vec![plain(vec![t("x "), mark(Mark::Strong, vec![t("y")])])],
+        ),
     ])]);
     let w = writes(
-        vec![d],
-        "<table>\n<tr>\n<td>\n\na\n\n</td>\n<td></td>\n</tr>\n</table>\n",
+        vec![d.clone()],
+        "<table>\n<tr>\n<td>a &lt; b</td>\n<td></td>\n<td>\n\npara\n\n</td>\n<td>\n\nx **y**\n\n</td>\n</tr>\n</table>\n",
     );
     assert_eq!(fallback_nodes(&w), ["table"]);
+    // The last cell's Plain comes back as a paragraph (Markdown between blank lines).
+    let mut expected = d;
+    if let Block::Table(tb) = &mut expected {
+        tb.rows[0].cells[3].blocks = vec![p(vec![t("x "), mark(Mark::Strong, vec![t("y")])])];
+    }
+    assert_eq!(markdown::read(&w.output), doc(vec![expected]));
     // Spans and block content.
     let mut spanning = cell(true, vec![pt("wide")]);
     spanning.colspan = Some(2);
@@ -536,7 +548,7 @@ fn tables_html_fallback() {
     ]);
     writes(
         vec![d],
-        "<table>\n<tr>\n<th colspan=\"2\">\n\nwide\n\n</th>\n</tr>\n<tr>\n<td>\n\n- x\n\n</td>\n<td>\n\ny\n\n</td>\n</tr>\n</table>\n",
+        "<table>\n<tr>\n<th colspan=\"2\">\n\nwide\n\n</th>\n</tr>\n<tr>\n<td>\n\n- x\n\n</td>\n<td>y</td>\n</tr>\n</table>\n",
     );
     // …and reads back as the same table (cells hold paragraphs: blank lines around them).
     let back = markdown::read(&w_out(&d_complex()));
@@ -792,7 +804,7 @@ fn confluence_macros_fall_back_readably() {
     let props = PageProperties::from_rows(vec![("Owner".into(), vec![plain(vec![t("Ana")])])]);
     let w = writes(
         vec![Block::PageProperties(props)],
-        "<table>\n<tr>\n<th>\n\nOwner\n\n</th>\n<td>\n\nAna\n\n</td>\n</tr>\n</table>\n",
+        "<table>\n<tr>\n<th>Owner</th>\n<td>Ana</td>\n</tr>\n</table>\n",
     );
     assert_eq!(fallback_nodes(&w), ["page_properties", "table"]);
 }
@@ -1795,7 +1807,11 @@ fn html_table_strategy(
         any::<bool>(),
         proptest::option::of(2u32..4),
         proptest::option::of(2u32..4),
-        prop::collection::vec(inner, 0..2),
+        prop_oneof![
+            3 => prop::collection::vec(inner, 0..2),
+            // Text right in the cell.
+            1 => "[a-z<>&\"*]{1,5}( [a-z]{1,4})?".prop_map(|s| vec![plain(vec![t(&s)])]),
+        ],
     )
         .prop_map(|(header, colspan, rowspan, blocks)| TableCell {
             header,
