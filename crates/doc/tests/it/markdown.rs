@@ -1578,6 +1578,41 @@ fn corpus_markdown_reads_to_a_fixed_point() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// Confluence pages written as Markdown keep their text: every word of the page's plain text is
+/// in the plain text of the Markdown read back (fallbacks may add words: labels, brackets).
+#[test]
+fn corpus_storage_pages_keep_their_text_through_markdown() {
+    let Some(dir) = crate::support::corpus_dir("confluence-storage/real-cloud") else {
+        return;
+    };
+    let files = crate::support::files_with_suffix(&dir, ".xhtml");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for f in &files {
+        let src = std::fs::read_to_string(f).unwrap();
+        let Ok(d) = storage::read(&src) else { continue };
+        checked += 1;
+        let md = markdown::write(&d);
+        let back = text::to_text(&markdown::read(&md));
+        let haystack: String = back.split_whitespace().collect::<Vec<_>>().join(" ");
+        let original = text::to_text(&d);
+        let missing: Vec<&str> = original
+            .split_whitespace()
+            .filter(|w| !haystack.contains(w))
+            .take(5)
+            .collect();
+        if !missing.is_empty() {
+            failures.push(format!("{}: missing {missing:?}", f.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        checked * 10 >= files.len() * 9,
+        "only {checked} of {} pages read",
+        files.len()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Property: read(write(doc)) == doc over Markdown's expressible subset
 
