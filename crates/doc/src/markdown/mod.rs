@@ -36,6 +36,8 @@
 //!   with one `Plain` text) or Markdown between blank lines; both read back as a table (cells
 //!   with Markdown content hold `Paragraph`s, not `Plain`s). Hand-written HTML tables whose
 //!   cells hold only text read as tables too;
+//! - YAML front matter (`---` … `---` at the very start) is an [`Extension`](crate::Extension)
+//!   (`kind: "front_matter"`, `name: "yaml"`, its YAML as `text`), written back verbatim;
 //! - inline HTML `<u>`, `<sub>`, `<sup>`, `<small>`, `<big>`, `<code>`, `<strong>`/`<b>`,
 //!   `<em>`/`<i>`, `<del>`/`<s>`, `<span style>`, `<a href>`, `<a id>` (anchor) and `<br>` read as
 //!   the corresponding IR nodes; other HTML is kept verbatim as an [`Extension`](crate::Extension)

@@ -22,13 +22,14 @@ pub(crate) fn options() -> Options {
 }
 
 pub(crate) fn read(input: &str) -> Document {
+    let (front, input) = split_front_matter(input);
     let events: Vec<Event<'_>> = Parser::new_ext(input, options()).collect();
     let mut r = Reader {
         ev: events,
         i: 0,
         depth: 0,
     };
-    let mut blocks = Vec::new();
+    let mut blocks: Vec<Block> = front.map(Block::Extension).into_iter().collect();
     // A stray End at top level cannot happen (events are balanced), but never loop forever.
     while r.i < r.ev.len() {
         blocks.extend(r.blocks());
@@ -36,6 +37,44 @@ pub(crate) fn read(input: &str) -> Document {
     Document {
         blocks: fold_html(blocks, 0),
     }
+}
+
+/// YAML front matter (`---` … `---` or `...` at the very start) → an extension keeping it, and
+/// the rest of the input.
+fn split_front_matter(input: &str) -> (Option<Extension>, &str) {
+    let body = input.strip_prefix('\u{feff}').unwrap_or(input);
+    let mut lines = body.split_inclusive('\n');
+    let Some(first) = lines.next() else {
+        return (None, input);
+    };
+    if first.trim_end() != "---" || !first.ends_with('\n') {
+        return (None, input);
+    }
+    let mut end = first.len();
+    let mut yaml = String::new();
+    for (n, line) in lines.enumerate() {
+        let bare = line.trim_end();
+        if n == 0 && bare.is_empty() {
+            return (None, input);
+        }
+        if n > 0 && (bare == "---" || bare == "...") {
+            let source = format!("{}{}\n", &body[..end], bare);
+            let x = Extension {
+                format: "markdown".into(),
+                kind: "front_matter".into(),
+                name: "yaml".into(),
+                params: Params::new(),
+                body: vec![],
+                text: Some(yaml),
+                source: Some(source),
+                attrs: Attrs::new(),
+            };
+            return (Some(x), &body[end + line.len()..]);
+        }
+        yaml.push_str(line);
+        end += line.len();
+    }
+    (None, input)
 }
 
 struct Reader<'a> {

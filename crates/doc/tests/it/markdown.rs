@@ -1488,6 +1488,31 @@ fn reads_html_blocks_and_footnote_references_as_text() {
 }
 
 #[test]
+fn front_matter_is_kept() {
+    let md = "---\ntitle: Runbook\nlabels: [ops]\n---\n\n# Body\n";
+    let d = markdown::read(md);
+    let Block::Extension(x) = &d.blocks[0] else {
+        panic!("{d:?}")
+    };
+    assert_eq!(
+        (x.format.as_str(), x.kind.as_str(), x.name.as_str()),
+        ("markdown", "front_matter", "yaml")
+    );
+    assert_eq!(x.text.as_deref(), Some("title: Runbook\nlabels: [ops]\n"));
+    assert_eq!(d.blocks[1], h(1, vec![t("Body")]));
+    assert_eq!(markdown::write(&d), md);
+    // Only at the very start, and never empty.
+    assert!(matches!(
+        markdown::read("x\n\n---\na\n---\n").blocks[1],
+        Block::Divider { .. }
+    ));
+    assert!(matches!(
+        markdown::read("---\n\na\n---\n").blocks[0],
+        Block::Divider { .. }
+    ));
+}
+
+#[test]
 fn reader_is_total() {
     for input in [
         "\0",
