@@ -4,6 +4,7 @@
 //! It must never panic on user input: every failure is reported as `error: <what>: <why>: <what
 //! to do>` on stderr with a non-zero exit status.
 
+mod bench;
 mod convert;
 mod format;
 mod walk;
@@ -29,12 +30,15 @@ enum Command {
     /// summary on stderr; `--strict` turns any such loss into an error.
     #[command(after_help = convert::AFTER_HELP)]
     Convert(convert::ConvertArgs),
+    /// Benchmarks that print JSON (speed and memory targets live here, never in tests).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Convert(args) => convert::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

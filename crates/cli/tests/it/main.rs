@@ -465,3 +465,27 @@ fn markdown_directory_to_storage() {
     let two = std::fs::read_to_string(out.join("two/two.xhtml")).unwrap();
     assert!(two.contains("<em>words</em>"), "{two}");
 }
+
+/// `kbridge bench codecs` runs each size in a child process and reports JSON whose figures are
+/// consistent with the sizes asked for (no speed is asserted: benchmarks are never timed tests).
+#[test]
+fn bench_codecs_prints_json_per_size() {
+    let r = run(&["bench", "codecs", "--sizes", "1,2"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("bench prints JSON");
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for (run, mib) in runs.iter().zip([1u64, 2]) {
+        let bytes = run["input_bytes"].as_u64().unwrap();
+        assert!(bytes >= mib * 1024 * 1024 && bytes < (mib + 1) * 1024 * 1024, "{run}");
+        assert!(run["storage_read_mib_s"].as_f64().unwrap() > 0.0);
+        assert!(run["written_storage_bytes"].as_u64().unwrap() > bytes / 2);
+        if cfg!(target_os = "linux") {
+            assert!(run["peak_rss_bytes"].as_u64().unwrap() >= run["rss_before_read_bytes"].as_u64().unwrap());
+        }
+    }
+    // A bad input is refused with the file named.
+    let r = run(&["bench", "codecs", "--sizes", "1", "--input", "/nonexistent/body.xhtml"]);
+    assert_ne!(r.status, 0);
+    assert!(r.stderr.contains("/nonexistent/body.xhtml"), "{}", r.stderr);
+}

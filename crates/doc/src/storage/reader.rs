@@ -109,9 +109,9 @@ impl<'a> Ctx<'a> {
     pub fn blocks(&self, nodes: &[Node]) -> Vec<Block> {
         let mut out = Vec::new();
         let mut run: Vec<Inline> = Vec::new();
-        for n in nodes {
+        for (i, n) in nodes.iter().enumerate() {
             match n {
-                Node::Elem(e) if !is_inline_elem(self.t, e) && !self.is_inline_image(e, nodes) => {
+                Node::Elem(e) if !is_inline_elem(self.t, e) && !self.is_inline_image(e, nodes, i) => {
                     flush_run(&mut run, &mut out);
                     out.push(self.block(e));
                 }
@@ -127,13 +127,11 @@ impl<'a> Ctx<'a> {
     }
 
     /// An `ac:image` is a block unless it sits in a run of inline content (text around it).
-    fn is_inline_image(&self, e: &Elem, siblings: &[Node]) -> bool {
+    fn is_inline_image(&self, e: &Elem, siblings: &[Node], i: usize) -> bool {
         if e.name != "ac:image" {
             return false;
         }
-        // Find neighbours: inline when an adjacent sibling is non-whitespace text or an inline elem.
-        let idx = siblings.iter().position(|n| matches!(n, Node::Elem(x) if std::ptr::eq(x, e)));
-        let Some(i) = idx else { return false };
+        // Inline when an adjacent sibling is non-whitespace text or an inline element.
         let neighbour_inline = |n: Option<&Node>| match n {
             Some(Node::Text(t)) => !t.trim().is_empty(),
             Some(Node::CData(_)) | Some(Node::Entity(_)) => true,
@@ -738,7 +736,7 @@ impl<'a> Ctx<'a> {
     // ---------------------------------------------------------------- inline context
 
     pub fn inlines(&self, nodes: &[Node]) -> Vec<Inline> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(nodes.len());
         for n in nodes {
             self.inline_node(n, &mut out);
         }
