@@ -704,7 +704,7 @@ impl Writer {
 
     fn too_deep(&mut self, b: &Block) -> String {
         self.fallback(
-            "deep nesting",
+            "deep_nesting",
             format!("plain text below depth {MAX_DEPTH}"),
             false,
         );
@@ -1202,7 +1202,7 @@ impl Writer {
             };
             if self.depth > MAX_DEPTH {
                 self.fallback(
-                    "deep nesting",
+                    "deep_nesting",
                     format!("plain text below depth {MAX_DEPTH}"),
                     false,
                 );
