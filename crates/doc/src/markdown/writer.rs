@@ -359,22 +359,41 @@ fn dollars_escaped(tex: &str) -> bool {
     true
 }
 
-/// `$tex$` reads back as the same inline math. A line feed is allowed (not on one-line
-/// contexts) when the next line cannot start a block and no whitespace surrounds it.
+/// Whether the lines after the first of a math span's raw text (followed by `closer`) stay in
+/// the paragraph: a line feed is allowed (not on one-line contexts) when the next line cannot
+/// start a block.
+fn math_lines_ok(tex: &str, closer: &str, single_line: bool) -> bool {
+    if !tex.contains('\n') {
+        return true;
+    }
+    let n = tex.split('\n').count();
+    !single_line
+        && tex.split('\n').enumerate().skip(1).all(|(i, line)| {
+            let line = if i + 1 == n {
+                format!("{line}{closer}")
+            } else {
+                line.to_string()
+            };
+            !line.starts_with('\t') && !raw_line_may_start_block(&line)
+        })
+}
+
+/// `$tex$` reads back as the same inline math (its text is raw, whitespace included).
 fn inline_math_ok(tex: &str, single_line: bool) -> bool {
     let first = tex.chars().next();
     let last = tex.chars().last();
-    let lines_ok = !tex.contains('\n')
-        || !single_line
-            && tex.split('\n').enumerate().all(|(i, line)| {
-                !line.ends_with(|c: char| c.is_whitespace()) && (i == 0 || !may_start_block(line))
-            });
     first.is_some_and(|c| !c.is_ascii_whitespace())
         && last.is_some_and(|c| !c.is_ascii_whitespace())
-        && tex.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 0
+        && math_text_ok(tex)
+        && math_lines_ok(tex, "$", single_line)
+}
+
+/// Rules for any math span's text: no unescaped `$` outside braces, balanced braces, no final
+/// escaping backslash, no carriage return.
+fn math_text_ok(tex: &str) -> bool {
+    tex.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 0
         && !tex.contains('\r')
         && dollars_escaped(tex)
-        && lines_ok
         && braces_balanced(tex)
 }
 
@@ -388,7 +407,14 @@ fn may_start_block(line: &str) -> bool {
     let only = |c: u8| b.iter().all(|&x| x == c || x == b' ' || x == b'\t');
     let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
     match c {
-        b' ' | b'\t' | b'#' | b'>' | b'<' | b'|' => true,
+        b' ' | b'\t' | b'>' | b'|' => true,
+        b'#' => {
+            let hashes = b.iter().take_while(|&&x| x == b'#').count();
+            hashes <= 6 && then_space(hashes)
+        }
+        b'<' => b
+            .get(1)
+            .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'/' | b'!' | b'?')),
         b'`' => line.starts_with("```"),
         b'~' => line.starts_with("~~~"),
         b'=' => only(b'='),
@@ -409,13 +435,10 @@ fn raw_line_may_start_block(line: &str) -> bool {
     trimmed.is_empty() || indent < 4 && may_start_block(trimmed)
 }
 
-/// `$$tex$$` (a paragraph of its own) reads back as the same display math.
-fn display_math_ok(tex: &str) -> bool {
-    !tex.is_empty()
-        && tex.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 0
-        && !tex.contains(['\n', '\r'])
-        && dollars_escaped(tex)
-        && braces_balanced(tex)
+/// `$$tex$$` (a paragraph of its own, or inside a paragraph) reads back as the same display
+/// math.
+fn display_math_ok(tex: &str, single_line: bool) -> bool {
+    !tex.is_empty() && math_text_ok(tex) && math_lines_ok(tex, "$$", single_line)
 }
 
 fn longest_run(s: &str, ch: char) -> usize {
@@ -1004,7 +1027,7 @@ impl Writer {
     }
 
     fn math_block(&mut self, m: &Math) -> String {
-        if display_math_ok(&m.tex) {
+        if !m.tex.contains('\n') && display_math_ok(&m.tex, true) {
             format!("$${}$$", m.tex)
         } else {
             let n = (longest_run(&m.tex, '`') + 1).max(3);
@@ -1289,7 +1312,7 @@ impl Writer {
             Inline::Math(m) => {
                 let delim = if inline_math_ok(&m.tex, ctx.single_line) {
                     Some("$")
-                } else if display_math_ok(&m.tex) || m.tex.is_empty() {
+                } else if display_math_ok(&m.tex, ctx.single_line) || m.tex.is_empty() {
                     // `$$…$$` inside a paragraph is inline math too.
                     Some("$$")
                 } else {

@@ -1296,6 +1296,20 @@ fn other_inlines() {
 }
 
 #[test]
+fn math_spanning_lines() {
+    // Math text is raw: a line feed is fine unless the next line would start a block.
+    inline_round_trips(
+        vec![t("a "), Inline::Math(math("x +\n  y"))],
+        "a $x +\n  y$",
+    );
+    inline_round_trips(vec![Inline::Math(math("x\n*"))], "$x\n*$");
+    let w = writes(vec![p(vec![Inline::Math(math("x\n- y"))])], "`$x - y$`\n");
+    assert_eq!(fallback_nodes(&w), ["math"]);
+    // `$$…$$` inside a paragraph is inline math too (for TeX `$…$` cannot hold).
+    inline_round_trips(vec![t("see "), Inline::Math(math(" x "))], "see $$ x $$");
+}
+
+#[test]
 fn inline_comment_markers_keep_their_text() {
     let w = writes(
         vec![p(vec![
