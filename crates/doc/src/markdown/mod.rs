@@ -15,9 +15,9 @@
 //!   list tight unless one of its items directly holds a `Paragraph`. Outside list items,
 //!   `Plain` is written like a paragraph and reads back as `Paragraph`;
 //! - an ordered list starting at 1 has `start: None`;
-//! - pipe-table cells hold one `Plain` (or nothing when empty); every row is in the body section; the
-//!   first row is the header row (`header: true` cells); column alignment is the table attribute
-//!   `kb:align` (`"left,,center,right"`);
+//! - pipe-table cells hold one `Plain` (or nothing when empty); every row is in the body
+//!   section; the first row is the header row (`header: true` cells); column alignment is the
+//!   table attribute `kb:align` (`"left,,center,right"`);
 //! - a paragraph that is only an image is a [`Block::Image`] (an italic line right after it is
 //!   its caption, one `Paragraph`); only `$$…$$` is a [`Block::Math`]; only `[TOC]` is a
 //!   [`Block::Toc`];
