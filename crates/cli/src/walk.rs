@@ -146,7 +146,7 @@ mod tests {
         let inner = Block::Paragraph {
             content: vec![
                 Inline::text("a"),
-                Inline::mark(kb_doc::Mark::Strong, vec![Inline::Extension(ext("inline-one", vec![]))]),
+                Inline::mark(kb_doc::Mark::Strong, vec![Inline::extension(ext("inline-one", vec![]))]),
             ],
             align: None,
             attrs: Attrs::new(),

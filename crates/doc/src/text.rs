@@ -391,7 +391,7 @@ mod tests {
             Inline::text("a "),
             Inline::mark(Mark::Strong, vec![Inline::text("b")]),
             Inline::text(" "),
-            Inline::Link(Link {
+            Inline::link(Link {
                 target: LinkTarget::page_titled("Home"),
                 anchor: None,
                 content: vec![],
@@ -399,7 +399,7 @@ mod tests {
                 attrs: Attrs::new(),
             }),
             Inline::text(" "),
-            Inline::Link(Link {
+            Inline::link(Link {
                 target: LinkTarget::url("https://x"),
                 anchor: None,
                 content: vec![Inline::text("site")],
@@ -409,17 +409,17 @@ mod tests {
             Inline::Break {
                 attrs: Attrs::new(),
             },
-            Inline::Status(Status {
+            Inline::status(Status {
                 text: "DONE".into(),
                 colour: None,
                 params: Params::new(),
                 attrs: Attrs::new(),
             }),
-            Inline::Emoji(Emoji {
+            Inline::emoji(Emoji {
                 text: Some("🙂".into()),
                 ..Emoji::default()
             }),
-            Inline::Emoji(Emoji {
+            Inline::emoji(Emoji {
                 shortname: Some(":x:".into()),
                 ..Emoji::default()
             }),

@@ -424,11 +424,11 @@ impl<'a> Reader<'a> {
                 Event::Code(t) => {
                     c.push(Inline::mark(Mark::Code, vec![Inline::text(t.to_string())]))
                 }
-                Event::InlineMath(t) => c.push(Inline::Math(math(t.to_string()))),
+                Event::InlineMath(t) => c.push(Inline::math(math(t.to_string()))),
                 Event::DisplayMath(t) => {
                     let mut m = math(t.to_string());
                     m.attrs.insert(DISPLAY.into(), "true".into());
-                    c.push(Inline::Math(m));
+                    c.push(Inline::math(m));
                 }
                 Event::Html(t) | Event::InlineHtml(t) => c.html(&t),
                 Event::FootnoteReference(t) => c.text(&format!("[^{t}]")),
@@ -464,7 +464,7 @@ impl<'a> Reader<'a> {
                     dest_url.to_string()
                 };
                 let (target, anchor) = link_target(&url);
-                c.push(Inline::Link(Link {
+                c.push(Inline::link(Link {
                     target,
                     anchor,
                     content,
@@ -475,7 +475,7 @@ impl<'a> Reader<'a> {
             Tag::Image { dest_url, .. } => {
                 let content = self.inlines_until_end();
                 let alt = crate::text::inlines_to_text(&content);
-                c.push(Inline::Image(image(&dest_url, alt)));
+                c.push(Inline::image(image(&dest_url, alt)));
             }
             // Block tags inside inline content do not happen; keep their text.
             _ => {
@@ -551,7 +551,7 @@ fn inline_block(mut content: Vec<Inline>, plain: bool) -> Block {
     match content.as_slice() {
         [Inline::Image(_)] => {
             if let Some(Inline::Image(img)) = content.pop() {
-                return Block::Image(img);
+                return Block::Image(*img);
             }
         }
         [
@@ -572,13 +572,13 @@ fn inline_block(mut content: Vec<Inline>, plain: bool) -> Block {
                     align: None,
                     attrs: Attrs::new(),
                 }]);
-                return Block::Image(img);
+                return Block::Image(*img);
             }
         }
         [Inline::Math(m)] if m.attrs.contains_key(DISPLAY) => {
             if let Some(Inline::Math(mut m)) = content.pop() {
                 m.attrs.remove(DISPLAY);
-                return Block::Math(m);
+                return Block::Math(*m);
             }
         }
         [Inline::Text { text }] if text == "[TOC]" => return Block::Toc(MacroInfo::default()),
@@ -945,7 +945,7 @@ impl Collector {
 
     fn raw(&mut self, source: &str) {
         let name = html_name(source);
-        self.push(Inline::Extension(Extension {
+        self.push(Inline::extension(Extension {
             format: "markdown".into(),
             kind: "html".into(),
             name,
@@ -1034,14 +1034,14 @@ impl Collector {
                         attrs: Attrs::new(),
                     }],
                     FrameKind::Span(style, attrs) => vec![Inline::Span {
-                        style,
+                        style: Box::new(style),
                         content: f.content,
                         attrs,
                     }],
                     FrameKind::Link(href) => {
                         let (target, anchor) = link_target(&href);
                         let content = unlink(f.content);
-                        vec![Inline::Link(Link {
+                        vec![Inline::link(Link {
                             target,
                             anchor,
                             content,

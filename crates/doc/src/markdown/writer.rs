@@ -785,7 +785,7 @@ impl Writer {
             Block::Image(img) => self.image_block(img),
             Block::File(f) => {
                 self.fallback("file", "a link to the file", false);
-                let link = Inline::Link(Link {
+                let link = Inline::link(Link {
                     target: f.target.clone(),
                     anchor: None,
                     content: f.caption.clone().unwrap_or_default(),
@@ -796,7 +796,7 @@ impl Writer {
             }
             Block::Embed(e) => {
                 self.fallback(format!("embed:{}", e.kind), "a link to the URL", false);
-                let link = Inline::Link(Link {
+                let link = Inline::link(Link {
                     target: LinkTarget::url(e.url.clone()),
                     anchor: None,
                     content: e.caption.clone().unwrap_or_default(),
@@ -814,7 +814,7 @@ impl Writer {
                 let mut content = vec![Inline::text("Child pages")];
                 if let Some(p) = &c.page {
                     content.push(Inline::text(" of "));
-                    content.push(Inline::Link(Link {
+                    content.push(Inline::link(Link {
                         target: p.clone(),
                         anchor: None,
                         content: vec![],
@@ -845,7 +845,7 @@ impl Writer {
                 };
                 let content = vec![
                     Inline::text(what),
-                    Inline::Link(Link {
+                    Inline::link(Link {
                         target: inc.target.clone(),
                         anchor: None,
                         content: vec![],
@@ -1698,11 +1698,7 @@ fn first_info(x: &Inline, boundary: bool, ctx: ICtx) -> (Cls, Option<char>) {
         return (classify(c), Some(c));
     }
     match x {
-        Inline::Link(Link {
-            target: LinkTarget::User { .. },
-            content,
-            ..
-        }) => match content.first() {
+        Inline::Link(l) if matches!(l.target, LinkTarget::User { .. }) => match l.content.first() {
             Some(f) => first_info(f, boundary, ctx),
             None => (Cls::Punct, Some('@')),
         },
@@ -1729,11 +1725,7 @@ fn last_cls(x: &Inline, ctx: ICtx) -> Cls {
         };
     }
     match x {
-        Inline::Link(Link {
-            target: LinkTarget::User { .. },
-            content,
-            ..
-        }) => match content.last() {
+        Inline::Link(l) if matches!(l.target, LinkTarget::User { .. }) => match l.content.last() {
             Some(l) => last_cls(l, ctx),
             None => Cls::Other,
         },

@@ -704,7 +704,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn macro_inline(&self, e: &Elem) -> Inline {
-        self.known_macro_inline(e).unwrap_or_else(|| Inline::Extension(self.source_extension(e, "macro")))
+        self.known_macro_inline(e).unwrap_or_else(|| Inline::extension(self.source_extension(e, "macro")))
     }
 
     fn known_macro_inline(&self, e: &Elem) -> Option<Inline> {
@@ -718,7 +718,7 @@ impl<'a> Ctx<'a> {
             "status" => {
                 let text = p.params.remove("title").unwrap_or_default();
                 let colour = p.params.remove("colour");
-                Inline::Status(Status { text, colour, params: p.params, attrs })
+                Inline::status(Status { text, colour, params: p.params, attrs })
             }
             "anchor" => {
                 let name = p.params.remove("")?;
@@ -727,7 +727,7 @@ impl<'a> Ctx<'a> {
             "jira" => Inline::Jira(MacroInfo { params: p.params, attrs }),
             "eazy-math-inline" | "easy-math-inline" | "mathinline" => {
                 let tex = p.params.remove("body")?;
-                Inline::Math(Math { tex, macro_name: Some(name.to_string()), params: p.params, attrs })
+                Inline::math(Math { tex, macro_name: Some(name.to_string()), params: p.params, attrs })
             }
             _ => return None,
         })
@@ -747,7 +747,7 @@ impl<'a> Ctx<'a> {
         match n {
             Node::Text(t) => push_text(out, t),
             Node::CData(t) => push_text(out, t),
-            Node::Entity(name) => out.push(Inline::Extension(Extension {
+            Node::Entity(name) => out.push(Inline::extension(Extension {
                 format: FORMAT.into(),
                 kind: "entity".into(),
                 name: (*name).to_string(),
@@ -757,7 +757,7 @@ impl<'a> Ctx<'a> {
                 source: Some(format!("&{name};")),
                 attrs: Attrs::new(),
             })),
-            Node::Raw { kind, source } => out.push(Inline::Extension(raw_extension(kind, source))),
+            Node::Raw { kind, source } => out.push(Inline::extension(raw_extension(kind, source))),
             Node::Elem(e) => out.push(self.inline_elem(e)),
         }
     }
@@ -817,10 +817,10 @@ impl<'a> Ctx<'a> {
                     }
                     attrs.insert("style".into(), format_style(&all));
                 }
-                Inline::Span { style, content: self.inlines(self.t.kids(e)), attrs }
+                Inline::Span { style: Box::new(style), content: self.inlines(self.t.kids(e)), attrs }
             }
             "a" => match self.t.attr(e, "href") {
-                Some(href) => Inline::Link(Link {
+                Some(href) => Inline::link(Link {
                     target: LinkTarget::Url { url: href.to_string() },
                     anchor: None,
                     content: self.inlines(self.t.kids(e)),
@@ -836,7 +836,7 @@ impl<'a> Ctx<'a> {
             },
             "ac:emoticon" if !e.has_kids() => {
                 let get = |k: &str| self.t.attr(e, k).map(str::to_string);
-                Inline::Emoji(Emoji {
+                Inline::emoji(Emoji {
                     text: get("ac:emoji-fallback"),
                     shortname: get("ac:emoji-shortname"),
                     name: get("ac:name"),
@@ -848,15 +848,15 @@ impl<'a> Ctx<'a> {
                 Some(text) => Inline::Placeholder { text, attrs: all_attrs(self.t, e) },
                 None => self.inline_element_ext(e),
             },
-            "ac:link" => self.link(e).unwrap_or_else(|| Inline::Extension(self.source_extension(e, "element"))),
+            "ac:link" => self.link(e).unwrap_or_else(|| Inline::extension(self.source_extension(e, "element"))),
             "ac:image" => match self.image(e) {
-                Some(img) => Inline::Image(img),
-                None => Inline::Extension(self.source_extension(e, "element")),
+                Some(img) => Inline::image(img),
+                None => Inline::extension(self.source_extension(e, "element")),
             },
             "ac:structured-macro" => self.macro_inline(e),
-            "ac:macro" => Inline::Extension(self.source_extension(e, "macro")),
+            "ac:macro" => Inline::extension(self.source_extension(e, "macro")),
             "ac:adf-extension" | "ac:task-list" | "ac:layout" => {
-                Inline::Extension(self.source_extension(e, "element"))
+                Inline::extension(self.source_extension(e, "element"))
             }
             _ => self.inline_element_ext(e),
         }
@@ -865,7 +865,7 @@ impl<'a> Ctx<'a> {
     /// An unknown element in inline context: kept by name and attributes, children parsed as
     /// blocks (so block elements inside a paragraph survive too).
     fn inline_element_ext(&self, e: &Elem) -> Inline {
-        Inline::Extension(Extension {
+        Inline::extension(Extension {
             format: FORMAT.into(),
             kind: "element".into(),
             name: e.name.to_string(),
@@ -910,7 +910,7 @@ impl<'a> Ctx<'a> {
             // `<ac:link-body></ac:link-body>` — remember the empty body.
             attrs.insert("kb:empty-body".into(), "true".into());
         }
-        Some(Inline::Link(Link { target, anchor, content: content.unwrap_or_default(), plain_body, attrs }))
+        Some(Inline::link(Link { target, anchor, content: content.unwrap_or_default(), plain_body, attrs }))
     }
 }
 

@@ -41,7 +41,7 @@ fn h(level: u8, content: Vec<Inline>) -> Block {
 }
 
 fn link(target: LinkTarget, anchor: Option<&str>, content: Vec<Inline>) -> Inline {
-    Inline::Link(Link {
+    Inline::link(Link {
         target,
         anchor: anchor.map(str::to_string),
         content,
@@ -644,7 +644,7 @@ fn images() {
     inline_round_trips(
         vec![
             t("see "),
-            Inline::Image(image(attachment("a.png"), Some("alt"), None)),
+            Inline::image(image(attachment("a.png"), Some("alt"), None)),
             t(" here"),
         ],
         "see ![alt](a.png) here",
@@ -1198,23 +1198,23 @@ fn links() {
 fn other_inlines() {
     let w = writes(
         vec![p(vec![
-            Inline::Emoji(Emoji {
+            Inline::emoji(Emoji {
                 text: Some("🙂".into()),
                 shortname: Some(":slight_smile:".into()),
                 ..Emoji::default()
             }),
             t(" "),
-            Inline::Emoji(Emoji {
+            Inline::emoji(Emoji {
                 shortname: Some(":thumbs_up:".into()),
                 ..Emoji::default()
             }),
             t(" "),
-            Inline::Emoji(Emoji {
+            Inline::emoji(Emoji {
                 name: Some("tick".into()),
                 ..Emoji::default()
             }),
             t(" "),
-            Inline::Status(Status {
+            Inline::status(Status {
                 text: "IN PROGRESS".into(),
                 colour: Some("Blue".into()),
                 params: Params::new(),
@@ -1253,7 +1253,7 @@ fn other_inlines() {
     );
     // Math and anchors round-trip.
     inline_round_trips(
-        vec![t("area "), Inline::Math(math("\\pi r^2")), t(" here")],
+        vec![t("area "), Inline::math(math("\\pi r^2")), t(" here")],
         "area $\\pi r^2$ here",
     );
     inline_round_trips(
@@ -1268,17 +1268,17 @@ fn other_inlines() {
         "<a id=\"sec-1\"></a>Section",
     );
     // Inline math `$…$` cannot hold: a code span.
-    let w = writes(vec![p(vec![Inline::Math(math(" x$ "))])], "`$ x$ $`\n");
+    let w = writes(vec![p(vec![Inline::math(math(" x$ "))])], "`$ x$ $`\n");
     assert_eq!(fallback_nodes(&w), ["math"]);
     // Coloured spans.
     inline_round_trips(
         vec![Inline::Span {
-            style: SpanStyle {
+            style: Box::new(SpanStyle {
                 color: Some("#ff0000".into()),
                 background: None,
                 strike: false,
                 underline: true,
-            },
+            }),
             content: vec![t("red")],
             attrs: Attrs::new(),
         }],
@@ -1287,7 +1287,7 @@ fn other_inlines() {
     // Inline extensions: Markdown's own verbatim, others as text.
     let mut x = ext("storage", "macro", "unknown-inline");
     x.text = Some("value".into());
-    let w = writes(vec![p(vec![t("a "), Inline::Extension(x)])], "a value\n");
+    let w = writes(vec![p(vec![t("a "), Inline::extension(x)])], "a value\n");
     assert!(w.fallbacks[0].extension);
     let d = markdown::read("a <kbd>K</kbd> <!-- note -->\n");
     let w = markdown::write_report(&d);
@@ -1299,14 +1299,14 @@ fn other_inlines() {
 fn math_spanning_lines() {
     // Math text is raw: a line feed is fine unless the next line would start a block.
     inline_round_trips(
-        vec![t("a "), Inline::Math(math("x +\n  y"))],
+        vec![t("a "), Inline::math(math("x +\n  y"))],
         "a $x +\n  y$",
     );
-    inline_round_trips(vec![Inline::Math(math("x\n*"))], "$x\n*$");
-    let w = writes(vec![p(vec![Inline::Math(math("x\n- y"))])], "`$x - y$`\n");
+    inline_round_trips(vec![Inline::math(math("x\n*"))], "$x\n*$");
+    let w = writes(vec![p(vec![Inline::math(math("x\n- y"))])], "`$x - y$`\n");
     assert_eq!(fallback_nodes(&w), ["math"]);
     // `$$…$$` inside a paragraph is inline math too (for TeX `$…$` cannot hold).
-    inline_round_trips(vec![t("see "), Inline::Math(math(" x "))], "see $$ x $$");
+    inline_round_trips(vec![t("see "), Inline::math(math(" x "))], "see $$ x $$");
 }
 
 #[test]
@@ -1441,10 +1441,10 @@ fn reads_inline_html() {
             mark(Mark::Strike, vec![t("x")]),
             t(", "),
             Inline::Span {
-                style: SpanStyle {
+                style: Box::new(SpanStyle {
                     color: Some("red".into()),
                     ..SpanStyle::default()
-                },
+                }),
                 content: vec![t("c")],
                 attrs: [("style".to_string(), "font-size: 2em".to_string())]
                     .into_iter()
@@ -1457,7 +1457,7 @@ fn reads_inline_html() {
                 attrs: Attrs::new()
             },
             t(", "),
-            Inline::Extension(Extension {
+            Inline::extension(Extension {
                 format: "markdown".into(),
                 kind: "html".into(),
                 name: "u".into(),
@@ -1679,11 +1679,11 @@ fn leaf_inline() -> impl Strategy<Value = Inline> {
         8 => text_strategy().prop_map(Inline::text),
         2 => "[a-z *`|\\\\_<$#-]{1,8}".prop_map(|s| mark(Mark::Code, vec![t(&s)])),
         1 => Just(Inline::Break { attrs: Attrs::new() }),
-        1 => "\\\\?[a-z]{1,3}(\\^\\{[0-9]\\}| [+=] [a-z]|\\\\\\$){0,2}".prop_map(|s| Inline::Math(math(&s))),
+        1 => "\\\\?[a-z]{1,3}(\\^\\{[0-9]\\}| [+=] [a-z]|\\\\\\$){0,2}".prop_map(|s| Inline::math(math(&s))),
         1 => word().prop_map(|n| Inline::Anchor { name: n, params: Params::new(), attrs: Attrs::new() }),
         1 => (prop_oneof![url().prop_map(|u| ImageSource::Url { url: u }), text_strategy().prop_map(|f| attachment(&f))],
               proptest::option::of(text_strategy()))
-            .prop_map(|(src, alt)| Inline::Image(image(src, alt.as_deref(), None))),
+            .prop_map(|(src, alt)| Inline::image(image(src, alt.as_deref(), None))),
     ]
 }
 
@@ -1741,7 +1741,7 @@ fn inline_strategy() -> impl Strategy<Value = Inline> {
                 .prop_map(|(m, c)| mark(m, c)),
             (link_target(), prop::collection::vec(inner, 1..3)).prop_map(
                 |((target, anchor), c)| {
-                    Inline::Link(Link {
+                    Inline::link(Link {
                         target,
                         anchor,
                         content: strip_links(c),
@@ -1758,12 +1758,12 @@ fn inline_strategy() -> impl Strategy<Value = Inline> {
                 content
             )
                 .prop_map(|(color, background, strike, underline, c)| Inline::Span {
-                    style: SpanStyle {
+                    style: Box::new(SpanStyle {
                         color,
                         background,
                         strike,
                         underline
-                    },
+                    }),
                     content: c,
                     attrs: Attrs::new(),
                 }),

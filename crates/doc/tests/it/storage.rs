@@ -78,7 +78,7 @@ fn colour_and_strike_spans() {
     let styles: Vec<&SpanStyle> = inl
         .iter()
         .filter_map(|i| match i {
-            Inline::Span { style, .. } => Some(style),
+            Inline::Span { style, .. } => Some(&**style),
             _ => None,
         })
         .collect();
@@ -150,7 +150,7 @@ fn every_link_target_and_body_form() {
     let links: Vec<&Link> = inl
         .iter()
         .filter_map(|i| match i {
-            Inline::Link(l) => Some(l),
+            Inline::Link(l) => Some(&**l),
             _ => None,
         })
         .collect();
@@ -216,8 +216,8 @@ fn emoticons_placeholders_comments_markers() {
     let inl = para_inlines(one(
         r#"<p><ac:emoticon ac:name="tick" /> <ac:emoticon ac:emoji-fallback="💡" ac:emoji-id="1f4a1" ac:emoji-shortname=":bulb:" ac:name="light-on" /> <ac:placeholder ac:type="mention">Type @</ac:placeholder> <ac:inline-comment-marker ac:ref="c0ffee">marked</ac:inline-comment-marker><br /></p>"#,
     ));
-    assert!(matches!(&inl[0], Inline::Emoji(Emoji { name: Some(n), .. }) if n == "tick"));
-    assert!(matches!(&inl[2], Inline::Emoji(Emoji { shortname: Some(s), text: Some(t), .. }) if s == ":bulb:" && t == "💡"));
+    assert!(matches!(&inl[0], Inline::Emoji(e) if e.name.as_deref() == Some("tick")));
+    assert!(matches!(&inl[2], Inline::Emoji(e) if e.shortname.as_deref() == Some(":bulb:") && e.text.as_deref() == Some("💡")));
     assert!(matches!(&inl[4], Inline::Placeholder { text, attrs } if text == "Type @" && attrs["ac:type"] == "mention"));
     assert!(matches!(&inl[6], Inline::Mark { mark: Mark::InlineComment { id }, .. } if id == "c0ffee"));
     assert!(matches!(&inl[7], Inline::Break { .. }));
@@ -295,7 +295,7 @@ fn common_macros() {
     let inl = para_inlines(one(
         r#"<p><ac:structured-macro ac:name="status" ac:schema-version="1"><ac:parameter ac:name="title">IN PROGRESS</ac:parameter><ac:parameter ac:name="colour">Blue</ac:parameter><ac:parameter ac:name="subtle">true</ac:parameter></ac:structured-macro><ac:structured-macro ac:name="anchor"><ac:parameter ac:name="">top</ac:parameter></ac:structured-macro><ac:structured-macro ac:name="jira"><ac:parameter ac:name="server">System JIRA</ac:parameter><ac:parameter ac:name="key">ABC-12</ac:parameter></ac:structured-macro></p>"#,
     ));
-    assert!(matches!(&inl[0], Inline::Status(Status { text, colour: Some(c), .. }) if text == "IN PROGRESS" && c == "Blue"));
+    assert!(matches!(&inl[0], Inline::Status(s) if s.text == "IN PROGRESS" && s.colour.as_deref() == Some("Blue")));
     assert!(matches!(&inl[1], Inline::Anchor { name, .. } if name == "top"));
     assert!(matches!(&inl[2], Inline::Jira(m) if m.params.get("key") == Some("ABC-12")));
 }
@@ -422,6 +422,7 @@ fn attrs() -> impl Strategy<Value = Attrs> {
         "[a-z0-9<&\" ]{0,6}",
         0..2,
     )
+    .prop_map(|m| m.into_iter().collect())
 }
 
 fn leaf_inline() -> impl Strategy<Value = Inline> {
@@ -430,13 +431,13 @@ fn leaf_inline() -> impl Strategy<Value = Inline> {
         1 => Just(Inline::Break { attrs: Attrs::new() }),
         1 => "[0-9]{4}-[0-9]{2}-[0-9]{2}".prop_map(|d| Inline::Date { date: d, attrs: Attrs::new() }),
         1 => (txt(), proptest::option::of(prop_oneof![Just("Green".to_string()), Just("Red".to_string())]))
-            .prop_map(|(t, c)| Inline::Status(Status { text: t, colour: c, params: Params::new(), attrs: Attrs::new() })),
-        1 => "[a-z]{1,8}".prop_map(|n| Inline::Emoji(Emoji { name: Some(n), ..Default::default() })),
+            .prop_map(|(t, c)| Inline::status(Status { text: t, colour: c, params: Params::new(), attrs: Attrs::new() })),
+        1 => "[a-z]{1,8}".prop_map(|n| Inline::emoji(Emoji { name: Some(n), ..Default::default() })),
         1 => txt().prop_map(|n| Inline::Anchor { name: n, params: Params::new(), attrs: Attrs::new() }),
-        1 => (txt(), txt()).prop_map(|(t, u)| Inline::Link(Link {
+        1 => (txt(), txt()).prop_map(|(t, u)| Inline::link(Link {
             target: LinkTarget::page_titled(u), anchor: None, content: vec![Inline::text(t)], plain_body: true, attrs: Attrs::new(),
         })),
-        1 => txt().prop_map(|u| Inline::Link(Link {
+        1 => txt().prop_map(|u| Inline::link(Link {
             target: LinkTarget::User { account_id: Some(u), userkey: None, username: None, attrs: Attrs::new() },
             anchor: None, content: vec![], plain_body: false, attrs: Attrs::new(),
         })),
@@ -463,11 +464,11 @@ fn inline() -> impl Strategy<Value = Inline> {
                 .prop_map(|(mark, content, attrs)| Inline::Mark { mark, content, attrs }),
             (proptest::option::of("#[0-9a-f]{6}"), proptest::option::of("#[0-9a-f]{6}"), any::<bool>(), content.clone())
                 .prop_map(|(color, background, strike, content)| Inline::Span {
-                    style: SpanStyle { color, background, strike, underline: false },
+                    style: Box::new(SpanStyle { color, background, strike, underline: false }),
                     content,
                     attrs: Attrs::new()
                 }),
-            (txt(), content).prop_map(|(u, content)| Inline::Link(Link {
+            (txt(), content).prop_map(|(u, content)| Inline::link(Link {
                 target: LinkTarget::url(format!("https://example.com/{u}")),
                 anchor: None,
                 content,
