@@ -13,6 +13,8 @@
 //! Attribute keys starting with `kb:` are kbridge's own hints (for example `kb:tag = "b"` on a
 //! [`Mark::Strong`] read from `<b>`), never written as attributes by any writer.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// Unmodelled attributes of a node, by their name in the source format (`local-id`,
@@ -23,14 +25,29 @@ use serde::{Deserialize, Serialize};
 /// like a `BTreeMap`; the API mirrors the parts of it that kbridge uses. Serialized as a JSON
 /// object.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Attrs(Vec<(String, String)>);
+pub struct Attrs(Vec<(Cow<'static, str>, String)>);
+
+/// Attribute names common enough in real bodies to be shared rather than allocated per node.
+const COMMON_KEYS: &[&str] = &[
+    "local-id", "ac:local-id", "ac:macro-id", "ac:schema-version", "data-layout", "ri:version-at-save",
+    "ac:original-width", "ac:original-height", "ac:layout", "ac:align", "ac:custom-width", "key", "size", "color",
+    "style", "data-highlight-colour", "data-table-width", "ac:card-appearance", "ac:breakout-mode",
+    "ac:breakout-width", "class", "data-card-appearance", "ac:border", "ac:title", "ac:thumbnail",
+];
+
+fn intern(key: &str) -> Cow<'static, str> {
+    match COMMON_KEYS.iter().find(|k| **k == key) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(key.to_string()),
+    }
+}
 
 impl Attrs {
     pub const fn new() -> Self {
         Attrs(Vec::new())
     }
     fn find(&self, key: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+        self.0.binary_search_by(|(k, _)| k.as_ref().cmp(key))
     }
     pub fn get(&self, key: &str) -> Option<&String> {
         self.find(key).ok().map(|i| &self.0[i].1)
@@ -43,7 +60,7 @@ impl Attrs {
         match self.find(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
             Err(i) => {
-                self.0.insert(i, (key, value));
+                self.0.insert(i, (intern_owned(key), value));
                 None
             }
         }
@@ -58,8 +75,33 @@ impl Attrs {
         self.0.len()
     }
     /// Pairs in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.0.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &String)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+    /// Builds a bag from borrowed names (common names are shared, not allocated).
+    pub fn from_pairs<'k>(pairs: impl Iterator<Item = (&'k str, String)>) -> Self {
+        let (lo, hi) = pairs.size_hint();
+        let mut v: Vec<(Cow<'static, str>, String)> = Vec::with_capacity(hi.unwrap_or(lo));
+        for (k, val) in pairs {
+            v.push((intern(k), val));
+        }
+        Self::from_vec(v)
+    }
+    fn from_vec(mut v: Vec<(Cow<'static, str>, String)>) -> Self {
+        if !v.is_sorted_by(|a, b| a.0 < b.0) {
+            // Last value wins for a repeated key, as with a map.
+            v.reverse();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v.dedup_by(|a, b| a.0 == b.0);
+        }
+        Attrs(v)
+    }
+}
+
+fn intern_owned(key: String) -> Cow<'static, str> {
+    match COMMON_KEYS.iter().find(|k| **k == key) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(key),
     }
 }
 
@@ -75,21 +117,18 @@ impl std::ops::Index<&str> for Attrs {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Attrs {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut v: Vec<(String, String)> = iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
-        // Last value wins for a repeated key, as with a map.
-        v.reverse();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v.dedup_by(|a, b| a.0 == b.0);
-        v.shrink_to_fit();
-        Attrs(v)
+        Self::from_vec(iter.into_iter().map(|(k, v)| (intern_owned(k.into()), v.into())).collect())
     }
 }
 
 impl<'a> IntoIterator for &'a Attrs {
-    type Item = (&'a String, &'a String);
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, String)>, fn(&'a (String, String)) -> (&'a String, &'a String)>;
+    type Item = (&'a str, &'a String);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (Cow<'static, str>, String)>,
+        fn(&'a (Cow<'static, str>, String)) -> (&'a str, &'a String),
+    >;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(k, v)| (k, v))
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
     }
 }
 

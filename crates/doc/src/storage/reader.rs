@@ -33,10 +33,11 @@ fn is_inline_elem(t: &Tree, e: &Elem) -> bool {
 }
 
 fn attrs_except(t: &Tree, e: &Elem, skip: &[&str]) -> Attrs {
-    t.attrs(e).iter()
-        .filter(|(k, _)| !skip.contains(k))
-        .map(|(k, v)| ((*k).to_string(), v.to_string()))
-        .collect()
+    let all = t.attrs(e);
+    if all.is_empty() {
+        return Attrs::new();
+    }
+    Attrs::from_pairs(all.iter().filter(|(k, _)| !skip.contains(k)).map(|(k, v)| (*k, v.to_string())))
 }
 
 fn all_attrs(t: &Tree, e: &Elem) -> Attrs {

@@ -193,8 +193,11 @@ pub(crate) fn parse(input: &str) -> Result<Tree<'_>, ReadError> {
     // Children of all open elements live in one scratch stack; an element's children are moved
     // out in one exact-size allocation when it closes (no per-element vector growth).
     let mut scratch: Vec<Node> = Vec::new();
-    let mut arena: Vec<Node> = Vec::with_capacity(input.len() / 16);
-    let mut attr_arena: Vec<(&str, Cow<str>)> = Vec::with_capacity(input.len() / 64);
+    // Every node is an element or the text before a tag: twice the number of `<` bounds the
+    // node count, so the arena never reallocates (untouched capacity costs no memory).
+    let tags = input.bytes().filter(|&b| b == b'<').count();
+    let mut arena: Vec<Node> = Vec::with_capacity(2 * tags + 1);
+    let mut attr_arena: Vec<(&str, Cow<str>)> = Vec::with_capacity(tags);
     let mut stack: Vec<(Elem, usize)> = Vec::new();
     macro_rules! children {
         () => {

@@ -85,7 +85,7 @@ impl W {
     /// Writes the bag, skipping kbridge hints (`kb:*`) and keys in `skip`.
     fn attrs(&mut self, a: &Attrs, skip: &[&str]) {
         for (k, v) in a {
-            if k.starts_with("kb:") || skip.contains(&k.as_str()) {
+            if k.starts_with("kb:") || skip.contains(&k) {
                 continue;
             }
             self.attr(k, v);
