@@ -171,7 +171,16 @@ fn push_text<'a>((children, start): (&mut Vec<Node<'a>>, usize), t: Cow<'a, str>
     }
     if children.len() > start {
         if let Some(Node::Text(prev)) = children.last_mut() {
-            prev.to_mut().push_str(&t);
+            match prev {
+                Cow::Owned(s) => s.push_str(&t),
+                Cow::Borrowed(b) => {
+                    // Entities split text runs (`a &gt; b`): leave room for the rest of the run.
+                    let mut s = String::with_capacity(b.len() + t.len() + 32);
+                    s.push_str(b);
+                    s.push_str(&t);
+                    *prev = Cow::Owned(s);
+                }
+            }
             return;
         }
     }
