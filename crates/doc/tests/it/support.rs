@@ -18,7 +18,11 @@ pub fn corpus_dir(sub: &str) -> Option<PathBuf> {
             dir.display()
         );
     }
-    eprintln!(
+    // Written to the stderr handle directly: the test harness captures `eprintln!` of passing
+    // tests, and a skip must be visible.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
         "SKIPPED: shared corpus {} not found (it exists only beside the kbridge repository in CI); \
          set KBRIDGE_REQUIRE_CORPUS=1 to make this a failure",
         dir.display()
