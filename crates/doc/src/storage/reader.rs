@@ -270,12 +270,12 @@ impl<'a> Ctx<'a> {
         for c in self.t.elems(e) {
             match c.name {
                 "colgroup" => {
-                    if columns.is_some() || !(c.attr_count() == 0) || !self.t.only_elements(c) {
+                    if columns.is_some() || (c.attr_count() != 0) || !self.t.only_elements(c) {
                         return None;
                     }
                     let mut cols = Vec::new();
                     for col in self.t.elems(c) {
-                        if col.name != "col" || !!col.has_kids() {
+                        if col.name != "col" || col.has_kids() {
                             return None;
                         }
                         cols.push(all_attrs(self.t, col));
@@ -283,7 +283,7 @@ impl<'a> Ctx<'a> {
                     columns = Some(cols);
                 }
                 "tbody" | "thead" | "tfoot" => {
-                    if !(c.attr_count() == 0) || !self.t.only_elements(c) {
+                    if (c.attr_count() != 0) || !self.t.only_elements(c) {
                         return None;
                     }
                     sections_seen = true;
@@ -349,7 +349,7 @@ impl<'a> Ctx<'a> {
             }
             let (mut id, mut uuid, mut done, mut body) = (None, None, None, None);
             for c in self.t.elems(t) {
-                if !(c.attr_count() == 0) {
+                if c.attr_count() != 0 {
                     return None;
                 }
                 match c.name {
@@ -408,7 +408,7 @@ impl<'a> Ctx<'a> {
                     source = Some(ImageSource::Attachment { filename, container, attrs });
                 }
                 "ri:url" if source.is_none() => {
-                    if c.attr_count() != 1 || !!c.has_kids() {
+                    if c.attr_count() != 1 || c.has_kids() {
                         return None;
                     }
                     source = Some(ImageSource::Url { url: self.t.attr(c, "ri:value")?.to_string() });
@@ -453,7 +453,7 @@ impl<'a> Ctx<'a> {
     /// A resource identifier element (`ri:*`) → a symbolic target.
     fn resource(&self, r: &Elem) -> Option<LinkTarget> {
         let get = |k: &str| self.t.attr(r, k).map(str::to_string);
-        if r.name != "ri:attachment" && !!r.has_kids() {
+        if r.name != "ri:attachment" && r.has_kids() {
             return None;
         }
         Some(match r.name {
@@ -503,7 +503,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn adf_panel(&self, e: &Elem) -> Option<Callout> {
-        if !(e.attr_count() == 0) || !self.t.only_elements(e) {
+        if (e.attr_count() != 0) || !self.t.only_elements(e) {
             return None;
         }
         let mut node = None;
@@ -511,7 +511,7 @@ impl<'a> Ctx<'a> {
         for c in self.t.elems(e) {
             match c.name {
                 "ac:adf-node" if node.is_none() => node = Some(c),
-                "ac:adf-fallback" if fallback.is_none() && (c.attr_count() == 0) => {
+                "ac:adf-fallback" if fallback.is_none() && c.attr_count() == 0 => {
                     let src = c.source(self.input);
                     // Keep the inner markup verbatim.
                     let inner = src
@@ -532,7 +532,7 @@ impl<'a> Ctx<'a> {
         for c in self.t.elems(node) {
             match c.name {
                 "ac:adf-attribute" if c.attr_count() == 1 => params.set(self.t.attr(c, "key")?, self.t.text_only(c)?),
-                "ac:adf-content" if blocks.is_none() && (c.attr_count() == 0) => blocks = Some(self.blocks(self.t.kids(c))),
+                "ac:adf-content" if blocks.is_none() && c.attr_count() == 0 => blocks = Some(self.blocks(self.t.kids(c))),
                 _ => return None,
             }
         }
@@ -569,8 +569,8 @@ impl<'a> Ctx<'a> {
                             None => parts.complex.push((name, c)),
                         }
                     }
-                    "ac:rich-text-body" if parts.rich.is_none() && (c.attr_count() == 0) => parts.rich = Some(c),
-                    "ac:plain-text-body" if parts.plain.is_none() && (c.attr_count() == 0) => {
+                    "ac:rich-text-body" if parts.rich.is_none() && c.attr_count() == 0 => parts.rich = Some(c),
+                    "ac:plain-text-body" if parts.plain.is_none() && c.attr_count() == 0 => {
                         parts.plain = Some(self.t.text_only(c)?)
                     }
                     _ => return None,
@@ -659,7 +659,7 @@ impl<'a> Ctx<'a> {
                 Block::ChildPages(ChildPages { page, params: p.params, attrs })
             }
             "include" | "excerpt-include" => {
-                if p.plain.is_some() || p.rich.is_some() || p.complex.len() != 1 || p.complex[0].0 != "" {
+                if p.plain.is_some() || p.rich.is_some() || p.complex.len() != 1 || !p.complex[0].0.is_empty() {
                     return None;
                 }
                 let target = self.param_link_target(p.complex[0].1)?;
@@ -693,7 +693,7 @@ impl<'a> Ctx<'a> {
         let only = single_child_elem(self.t, el)?;
         match only.name {
             "ac:link" => {
-                if !(only.attr_count() == 0) {
+                if only.attr_count() != 0 {
                     return None;
                 }
                 let r = single_child_elem(self.t, only)?;
@@ -888,12 +888,12 @@ impl<'a> Ctx<'a> {
         for c in self.t.elems(e) {
             match c.name {
                 n if n.starts_with("ri:") && target.is_none() => target = Some(self.resource(c)?),
-                "ac:plain-text-link-body" if content.is_none() && (c.attr_count() == 0) => {
+                "ac:plain-text-link-body" if content.is_none() && c.attr_count() == 0 => {
                     let t = self.t.text_only(c)?;
                     plain_body = true;
                     content = Some(if t.is_empty() { Vec::new() } else { vec![Inline::Text { text: t }] });
                 }
-                "ac:link-body" if content.is_none() && (c.attr_count() == 0) => content = Some(self.inlines(self.t.kids(c))),
+                "ac:link-body" if content.is_none() && c.attr_count() == 0 => content = Some(self.inlines(self.t.kids(c))),
                 _ => return None,
             }
         }

@@ -169,8 +169,8 @@ fn push_text<'a>((children, start): (&mut Vec<Node<'a>>, usize), t: Cow<'a, str>
     if t.is_empty() {
         return;
     }
-    if children.len() > start {
-        if let Some(Node::Text(prev)) = children.last_mut() {
+    if children.len() > start
+        && let Some(Node::Text(prev)) = children.last_mut() {
             match prev {
                 Cow::Owned(s) => s.push_str(&t),
                 Cow::Borrowed(b) => {
@@ -183,7 +183,6 @@ fn push_text<'a>((children, start): (&mut Vec<Node<'a>>, usize), t: Cow<'a, str>
             }
             return;
         }
-    }
     children.push(Node::Text(t));
 }
 

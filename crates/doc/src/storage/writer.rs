@@ -844,8 +844,8 @@ impl W {
     }
 
     fn link(&mut self, l: &Link) {
-        if let LinkTarget::Url { url } = &l.target {
-            if l.attrs.get("kb:form").map(String::as_str) != Some("ri:url") {
+        if let LinkTarget::Url { url } = &l.target
+            && l.attrs.get("kb:form").map(String::as_str) != Some("ri:url") {
                 self.open("a");
                 let mut href = url.clone();
                 if let Some(a) = &l.anchor {
@@ -862,7 +862,6 @@ impl W {
                 }
                 return;
             }
-        }
         self.open("ac:link");
         self.opt_attr("ac:anchor", l.anchor.as_deref());
         self.attrs(&l.attrs, &["ac:anchor"]);

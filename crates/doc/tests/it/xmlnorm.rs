@@ -46,12 +46,15 @@ fn norm_style(v: &str) -> String {
 }
 
 /// Parses a fragment into normalised nodes. Panics on malformed input (tests only).
+/// An open element while parsing: name, attributes, children so far.
+type Open = (String, Vec<(String, String)>, Vec<N>);
+
 pub fn parse(input: &str) -> Vec<N> {
     let mut r = quick_xml::Reader::from_str(input);
     r.config_mut().check_end_names = false;
     r.config_mut().allow_dangling_amp = true;
-    let mut stack: Vec<(String, Vec<(String, String)>, Vec<N>)> = vec![("#root".into(), vec![], vec![])];
-    let push_text = |stack: &mut Vec<(String, Vec<(String, String)>, Vec<N>)>, t: &str| {
+    let mut stack: Vec<Open> = vec![("#root".into(), vec![], vec![])];
+    let push_text = |stack: &mut Vec<Open>, t: &str| {
         let ch = &mut stack.last_mut().unwrap().2;
         if let Some(N::T(prev)) = ch.last_mut() {
             prev.push_str(t);
