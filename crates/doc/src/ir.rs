@@ -134,32 +134,13 @@ impl<'a> IntoIterator for &'a Attrs {
 
 impl Serialize for Attrs {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
+        serialize_pairs(self.0.iter().map(|(k, v)| (k.as_ref(), v)), s)
     }
 }
 
 impl<'de> Deserialize<'de> for Attrs {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Attrs;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object of attribute names to string values")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Attrs, A::Error> {
-                let mut v = Vec::new();
-                while let Some((k, val)) = a.next_entry::<String, String>()? {
-                    v.push((k, val));
-                }
-                Ok(v.into_iter().collect())
-            }
-        }
-        d.deserialize_map(V)
+        deserialize_pairs(d, "attribute").map(|v| v.into_iter().collect())
     }
 }
 
@@ -200,34 +181,50 @@ impl Params {
     }
 }
 
+/// Serializes ordered name/value pairs as a JSON object.
+fn serialize_pairs<'a, S: serde::Serializer>(
+    pairs: impl ExactSizeIterator<Item = (&'a str, &'a String)>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(pairs.len()))?;
+    for (k, v) in pairs {
+        m.serialize_entry(k, v)?;
+    }
+    m.end()
+}
+
+/// Reads a JSON object of string values as pairs, in document order.
+fn deserialize_pairs<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    what: &'static str,
+) -> Result<Vec<(String, String)>, D::Error> {
+    struct V(&'static str);
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<(String, String)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "an object of {} names to string values", self.0)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            let mut v = Vec::new();
+            while let Some((k, val)) = a.next_entry::<String, String>()? {
+                v.push((k, val));
+            }
+            Ok(v)
+        }
+    }
+    d.deserialize_map(V(what))
+}
+
 impl Serialize for Params {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
+        serialize_pairs(self.0.iter().map(|(k, v)| (k.as_str(), v)), s)
     }
 }
 
 impl<'de> Deserialize<'de> for Params {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Params;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object of parameter names to string values")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Params, A::Error> {
-                let mut v = Vec::new();
-                while let Some((k, val)) = a.next_entry::<String, String>()? {
-                    v.push((k, val));
-                }
-                Ok(Params(v))
-            }
-        }
-        d.deserialize_map(V)
+        deserialize_pairs(d, "parameter").map(Params)
     }
 }
 
@@ -789,6 +786,25 @@ impl LinkTarget {
     }
     pub fn page_titled(title: impl Into<String>) -> Self {
         LinkTarget::Page { title: Some(title.into()), space_key: None, id: None, attrs: Attrs::new() }
+    }
+
+    /// A readable name for the target, for a link without text: the page title (else its id),
+    /// file name, URL, user name (else key, else account id), space key, content id, the
+    /// shortcut's parameter (an issue key), or the anchor for a same-page link.
+    pub fn name(&self, anchor: Option<&str>) -> Option<String> {
+        match self {
+            LinkTarget::Url { url } => Some(url.clone()),
+            LinkTarget::Page { title, id, .. } => title.clone().or_else(|| id.clone()),
+            LinkTarget::BlogPost { title, .. } => Some(title.clone()),
+            LinkTarget::Attachment { filename, .. } => Some(filename.clone()),
+            LinkTarget::User { account_id, userkey, username, .. } => {
+                username.clone().or_else(|| userkey.clone()).or_else(|| account_id.clone())
+            }
+            LinkTarget::Space { key, .. } => Some(key.clone()),
+            LinkTarget::Content { id, .. } => Some(id.clone()),
+            LinkTarget::Shortcut { parameter, .. } => Some(parameter.clone()),
+            LinkTarget::SamePage => anchor.map(str::to_string),
+        }
     }
 }
 

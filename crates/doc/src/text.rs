@@ -205,28 +205,7 @@ fn push_inlines(xs: &[Inline], out: &mut String, depth: usize) {
 
 /// What an empty link shows: the target's title, file name, URL…
 fn target_text(t: &LinkTarget, anchor: Option<&str>) -> String {
-    match t {
-        LinkTarget::Url { url } => url.clone(),
-        LinkTarget::Page { title, id, .. } => {
-            title.clone().or_else(|| id.clone()).unwrap_or_default()
-        }
-        LinkTarget::BlogPost { title, .. } => title.clone(),
-        LinkTarget::Attachment { filename, .. } => filename.clone(),
-        LinkTarget::User {
-            account_id,
-            userkey,
-            username,
-            ..
-        } => username
-            .clone()
-            .or_else(|| userkey.clone())
-            .or_else(|| account_id.clone())
-            .unwrap_or_default(),
-        LinkTarget::Space { key, .. } => key.clone(),
-        LinkTarget::Content { id, .. } => id.clone(),
-        LinkTarget::Shortcut { parameter, .. } => parameter.clone(),
-        LinkTarget::SamePage => anchor.unwrap_or_default().to_string(),
-    }
+    t.name(anchor).unwrap_or_default()
 }
 
 // -------------------------------------------------------------------------------------------

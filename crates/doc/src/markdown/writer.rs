@@ -476,29 +476,14 @@ fn prefix_lines(body: &str, first: &str, rest: &str) -> String {
 
 /// A readable name for a link target (empty link text, file cards, includes).
 pub(crate) fn target_label(t: &LinkTarget, anchor: Option<&str>) -> String {
-    match t {
-        LinkTarget::Url { url } => url.clone(),
-        LinkTarget::Page { title, id, .. } => title
-            .clone()
-            .or_else(|| id.clone())
-            .unwrap_or_else(|| "page".into()),
-        LinkTarget::BlogPost { title, .. } => title.clone(),
-        LinkTarget::Attachment { filename, .. } => filename.clone(),
-        LinkTarget::User {
-            account_id,
-            userkey,
-            username,
-            ..
-        } => username
-            .clone()
-            .or_else(|| userkey.clone())
-            .or_else(|| account_id.clone())
-            .unwrap_or_else(|| "user".into()),
-        LinkTarget::Space { key, .. } => key.clone(),
-        LinkTarget::Content { id, .. } => id.clone(),
-        LinkTarget::Shortcut { key, parameter, .. } => format!("{key}:{parameter}"),
-        LinkTarget::SamePage => anchor.unwrap_or("").to_string(),
-    }
+    t.name(anchor).unwrap_or_else(|| {
+        match t {
+            LinkTarget::User { .. } => "user",
+            LinkTarget::Page { .. } => "page",
+            _ => "",
+        }
+        .to_string()
+    })
 }
 
 /// The Markdown destination of a link target, or `None` when it is not a link (a user).

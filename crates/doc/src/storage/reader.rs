@@ -190,7 +190,14 @@ impl<'a> Ctx<'a> {
     /// An element the IR does not model: name, attributes and parsed children, no source (the
     /// writer rebuilds it, so changes to the children are kept).
     fn element_ext(&self, e: &Elem) -> Block {
-        Block::Extension(Extension {
+        Block::Extension(self.element_extension(e))
+    }
+
+    /// An unknown element: name, attributes and parsed children (blocks, so block elements
+    /// inside a paragraph survive too), no source: the writer rebuilds it, so changes to the
+    /// children are kept.
+    fn element_extension(&self, e: &Elem) -> Extension {
+        Extension {
             format: FORMAT.into(),
             kind: "element".into(),
             name: e.name.to_string(),
@@ -199,7 +206,7 @@ impl<'a> Ctx<'a> {
             text: None,
             source: None,
             attrs: all_attrs(self.t, e),
-        })
+        }
     }
 
     /// Something kept verbatim (a macro or element whose structure the IR cannot hold).
@@ -863,19 +870,8 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// An unknown element in inline context: kept by name and attributes, children parsed as
-    /// blocks (so block elements inside a paragraph survive too).
     fn inline_element_ext(&self, e: &Elem) -> Inline {
-        Inline::extension(Extension {
-            format: FORMAT.into(),
-            kind: "element".into(),
-            name: e.name.to_string(),
-            params: Params::new(),
-            body: self.blocks(self.t.kids(e)),
-            text: None,
-            source: None,
-            attrs: all_attrs(self.t, e),
-        })
+        Inline::extension(self.element_extension(e))
     }
 
     fn link(&self, e: &Elem) -> Option<Inline> {
