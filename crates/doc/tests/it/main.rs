@@ -2,6 +2,7 @@
 
 mod corpus;
 mod markdown;
+mod notion;
 mod robustness;
 mod snapshots;
 mod storage;

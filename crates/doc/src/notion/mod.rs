@@ -1,0 +1,19 @@
+//! Notion: models of the API's JSON (blocks, rich text, pages, properties, databases), a reader
+//! from Notion block trees and page properties into the IR, and a writer from the IR into
+//! request payloads shaped to Notion's limits (an ordered *append plan*).
+//!
+//! Like every codec here it is pure: no HTTP, no clock. The Notion client (a later crate) fetches
+//! blocks and their children, and executes append plans; it reuses [`model`].
+//!
+//! IR conventions for Notion-specific facts (attribute keys start with `notion:`; other formats'
+//! writers ignore them): `notion:id` (the block id), `notion:color` (a block or text colour name),
+//! `notion:block` (the Notion block type behind an IR node whose type does not say it:
+//! `child_page`, `child_database`, `link_to_page`, `synced_block`, `toggle_heading`…),
+//! `notion:mention` (`page`, `database`, `link_preview`, `link_mention`, `template_mention`).
+
+pub mod model;
+mod reader;
+mod writer;
+
+pub use reader::{database_report, properties_to_ir, read_blocks, read_json, read_page};
+pub use writer::*;
