@@ -167,6 +167,45 @@ fn codecs(c: &mut Criterion) {
         });
         g.finish();
     }
+
+    // Notion JSON → IR → storage, over the corpus's block fixtures (their own JSON bytes).
+    let notion = notion_blocks();
+    if !notion.is_empty() {
+        let n_total: u64 = notion.iter().map(|s| s.len() as u64).sum();
+        eprintln!("workload: {} Notion block files, {n_total} bytes", notion.len());
+        let mut g = c.benchmark_group("notion_to_storage");
+        g.throughput(Throughput::Bytes(n_total));
+        g.bench_function("corpus_blocks", |b| {
+            b.iter(|| {
+                for s in &notion {
+                    if let Ok(doc) = kb_doc::notion::read_json(black_box(s)) {
+                        black_box(storage::write(&doc));
+                    }
+                }
+            })
+        });
+        g.finish();
+        let mut g = c.benchmark_group("notion_read");
+        g.throughput(Throughput::Bytes(n_total));
+        g.bench_function("corpus_blocks", |b| {
+            b.iter(|| {
+                for s in &notion {
+                    let _ = black_box(kb_doc::notion::read_json(black_box(s)));
+                }
+            })
+        });
+        g.finish();
+    }
+}
+
+/// The Notion corpus's block fixtures (`../shared/corpus/notion-api/*/Blocks/*.json`).
+fn notion_blocks() -> Vec<String> {
+    let root = repo_root().join("../shared/corpus/notion-api/notion-renderer/Blocks");
+    let v: Vec<String> = files(&root, ".json").iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect();
+    if v.is_empty() {
+        eprintln!("note: {} not found; the Notion benchmarks are skipped", root.display());
+    }
+    v
 }
 
 criterion_group!(benches, codecs);
