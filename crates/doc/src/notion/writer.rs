@@ -1882,11 +1882,18 @@ impl Conv {
                 out.push(b);
                 return;
             }
-            let kids = self.blocks(&x.body, depth + 1);
+            let mut kids = self.blocks(&x.body, depth + 1);
+            if kids.is_empty()
+                && let Some(t) = x.text.as_deref().filter(|t| !t.is_empty())
+            {
+                let mut r = Runs::default();
+                push_text(&mut r, t, &Style::default(), None);
+                self.text_block("paragraph", r, BlockData::default(), Vec::new(), &mut kids);
+            }
             let how = if kids.is_empty() {
                 "nothing (Notion cannot create it through the API)"
             } else {
-                "its children (Notion cannot create the block itself through the API)"
+                "its text and children (Notion cannot create the block itself through the API)"
             };
             self.fb_ext(format!("extension:notion:{}", x.name), how);
             out.extend(kids);
@@ -1927,6 +1934,9 @@ impl Conv {
             d.children = None;
             d.columns = None;
             d.table_rows = None;
+            // Fields the block type's request shape does not have (response-only, or a
+            // renderer's additions) would fail validation.
+            d.extra = Map::new();
             if d.rich_text.is_none()
                 && let Some(t) = d.text.take()
             {
@@ -2029,7 +2039,11 @@ impl Conv {
                                 time_zone: attrs.get("notion:time_zone").cloned(),
                             },
                         };
-                        push_mention(r, mention, st, None);
+                        let shown = match attrs.get("notion:end") {
+                            Some(e) => format!("{date} → {e}"),
+                            None => date.clone(),
+                        };
+                        push_mention(r, mention, st, Some(shown));
                     } else {
                         self.fb("date", "its text (not an ISO 8601 date)");
                         push_text(r, date, st, link);

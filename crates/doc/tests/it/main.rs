@@ -3,6 +3,7 @@
 mod corpus;
 mod markdown;
 mod notion;
+mod notion_writer;
 mod robustness;
 mod snapshots;
 mod storage;
