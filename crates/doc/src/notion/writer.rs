@@ -381,10 +381,27 @@ struct ReqData<'a>(&'a NBlock);
 
 impl Serialize for ReqData<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let fields = match &self.0.data {
+        let mut fields = match &self.0.data {
             Some(d) => serde_json::to_value(d).map_err(serde::ser::Error::custom)?,
             None => Value::Object(Map::new()),
         };
+        // Requests may leave out `annotations` when they are all default: a third of the bytes
+        // of plain text runs.
+        if let Value::Object(m) = &mut fields {
+            for (k, v) in m.iter_mut() {
+                match (k.as_str(), v) {
+                    ("rich_text" | "caption", Value::Array(items)) => items.iter_mut().for_each(plain_annotations),
+                    ("cells", Value::Array(cells)) => {
+                        for c in cells {
+                            if let Value::Array(items) = c {
+                                items.iter_mut().for_each(plain_annotations);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
         let mut m = s.serialize_map(None)?;
         if let Value::Object(fields) = &fields {
             for (k, v) in fields {
@@ -395,6 +412,17 @@ impl Serialize for ReqData<'_> {
             m.serialize_entry("children", &Children(&self.0.children))?;
         }
         m.end()
+    }
+}
+
+/// Drops a rich-text item's `annotations` when they are the defaults.
+fn plain_annotations(item: &mut Value) {
+    if let Value::Object(m) = item
+        && m.get("annotations").is_some_and(|a| {
+            serde_json::from_value::<Annotations>(a.clone()).is_ok_and(|a| a.is_plain())
+        })
+    {
+        m.remove("annotations");
     }
 }
 
@@ -476,18 +504,38 @@ fn min_cost(s: &SizedBlock) -> (usize, usize) {
     }
 }
 
+/// What is left of a request's limits. `reserved` is held back for children that must still be
+/// created (the columns of a column list being filled): optional children do not get it.
 struct Budget {
     blocks: usize,
     bytes: usize,
+    reserved: (usize, usize),
 }
 
 impl Budget {
+    fn new() -> Self {
+        Budget { blocks: MAX_BLOCKS, bytes: PAYLOAD_BUDGET - BODY_OVERHEAD, reserved: (0, 0) }
+    }
     fn fits(&self, blocks: usize, bytes: usize) -> bool {
-        blocks <= self.blocks && bytes <= self.bytes
+        blocks + self.reserved.0 <= self.blocks && bytes + self.reserved.1 <= self.bytes
     }
     fn spend(&mut self, blocks: usize, bytes: usize) {
         self.blocks = self.blocks.saturating_sub(blocks);
         self.bytes = self.bytes.saturating_sub(bytes);
+    }
+    fn reserve(&mut self, (blocks, bytes): (usize, usize)) {
+        self.reserved = (self.reserved.0 + blocks, self.reserved.1 + bytes);
+    }
+    fn release(&mut self, (blocks, bytes): (usize, usize)) {
+        self.reserved = (self.reserved.0.saturating_sub(blocks), self.reserved.1.saturating_sub(bytes));
+    }
+}
+
+/// What a column needs at creation: itself and its first block.
+fn column_min(c: &SizedBlock) -> (usize, usize) {
+    match c.kids.first() {
+        Some(f) => (2, CHILD_OVERHEAD + c.own + CHILD_OVERHEAD + f.own),
+        None => (1, CHILD_OVERHEAD + c.own),
     }
 }
 
@@ -507,7 +555,7 @@ pub fn chunk(blocks: Vec<NBlock>, parent: &PlanParent) -> Vec<Request> {
     while let Some(mut task) = queue.pop_front() {
         while !task.items.is_empty() {
             let req = requests.len();
-            let mut budget = Budget { blocks: MAX_BLOCKS, bytes: PAYLOAD_BUDGET - BODY_OVERHEAD };
+            let mut budget = Budget::new();
             let mut children: Vec<NBlock> = Vec::new();
             let mut deferred: Vec<Task> = Vec::new();
             while children.len() < MAX_CHILDREN {
@@ -557,6 +605,12 @@ fn take(node: SizedBlock, level: usize, path: Vec<usize>, req: usize, budget: &m
     budget.spend(1, own);
     let mut kids: VecDeque<SizedBlock> = kids.into();
     let mut taken: Vec<NBlock> = Vec::new();
+    let columns = block.kind == "column_list";
+    if columns && level < MAX_NESTING {
+        // Every column must be created with its first block: hold their room back while the
+        // earlier columns take optional blocks.
+        kids.iter().take(MAX_CHILDREN).for_each(|c| budget.reserve(column_min(c)));
+    }
     if level < MAX_NESTING {
         while taken.len() < MAX_CHILDREN {
             let Some(c) = kids.front() else { break };
@@ -566,6 +620,9 @@ fn take(node: SizedBlock, level: usize, path: Vec<usize>, req: usize, budget: &m
                 "column_list" => true,
                 _ => false,
             };
+            if columns {
+                budget.release(column_min(c));
+            }
             if !required {
                 let (b, by) = min_cost(c);
                 if level + 1 + need(&c.block.kind) > MAX_NESTING || !budget.fits(b, by + CHILD_OVERHEAD) {
