@@ -22,10 +22,15 @@ Examples:
   kbridge convert --to ir examples/runbook.xhtml -o runbook.json
   kbridge convert --from storage --to markdown exported-space/ -o markdown/
   cat page.md | kbridge convert --from markdown --to storage --strict
+  kbridge convert --from notion --to storage blocks.json
+  kbridge convert --to notion examples/runbook.xhtml -o runbook.notion.json
 
 File extensions: storage .xhtml (also reads .xml, .html), markdown .md (also reads .markdown),
-text .txt, ir .json. A directory is converted recursively into OUTPUT, mirroring its tree;
-files without an extension of the --from format are listed as skipped.
+text .txt, ir .json, notion .notion.json (Notion API JSON in, an append plan out: the requests
+that create the page's blocks within Notion's limits, plus files to upload, child pages to
+create and fallbacks). A plain .json file is read as IR: pass --from notion for Notion JSON.
+A directory is converted recursively into OUTPUT, mirroring its tree; files without an
+extension of the --from format are listed as skipped.
 
 Exit status: 0 when every file converted; 1 when any file failed to read or write, or was
 refused by --strict; 2 on a usage error.";
@@ -313,7 +318,7 @@ fn plan(args: &ConvertArgs) -> anyhow::Result<Plan> {
         for rel in listing.files {
             let src = input.join(&rel);
             let display = src.display().to_string();
-            let dest = out_dir.join(&rel).with_extension(to.extension());
+            let dest = with_format_extension(&out_dir.join(&rel), from, to);
             let sink = match claimed.get(&dest) {
                 Some(first) => Err(format!(
                     "would write {} too, which {first} already writes: rename one of the two inputs",
@@ -352,8 +357,8 @@ fn plan(args: &ConvertArgs) -> anyhow::Result<Plan> {
         None => (Sink::Stdout, resolve_to(args.to, None, &outputs)?),
         Some(o) if o.is_dir() || ends_with_separator(o) => {
             let to = resolve_to(args.to, None, &outputs)?;
-            let stem = input.file_stem().unwrap_or(input.as_os_str());
-            (Sink::File(o.join(stem).with_extension(to.extension())), to)
+            let name = Path::new(input.file_name().unwrap_or(input.as_os_str()));
+            (Sink::File(with_format_extension(&o.join(name), from, to)), to)
         }
         Some(o) => (Sink::File(o.to_path_buf()), resolve_to(args.to, Some(o), &outputs)?),
     };
@@ -368,6 +373,15 @@ fn plan(args: &ConvertArgs) -> anyhow::Result<Plan> {
         skipped: Vec::new(),
         dir: None,
     })
+}
+
+/// `path` with the input format's extension replaced by the output's (`a.notion.json` →
+/// `a.xhtml`, `a.xhtml` → `a.notion.json`).
+fn with_format_extension(path: &Path, from: InputFormat, to: OutputFormat) -> PathBuf {
+    let mut s = from.strip_extension(path).into_os_string();
+    s.push(".");
+    s.push(to.extension());
+    PathBuf::from(s)
 }
 
 fn ends_with_separator(p: &Path) -> bool {

@@ -1,8 +1,11 @@
 //! The formats `kbridge convert` reads and writes.
 //!
-//! Adding a format (Notion block JSON comes next) means adding a variant to [`InputFormat`]
-//! and/or [`OutputFormat`] and filling in the arms the compiler then points at: name, file
-//! extensions, reader, writer. Nothing else in the CLI matches on formats.
+//! Adding a format means adding a variant to [`InputFormat`] and/or [`OutputFormat`] and filling
+//! in the arms the compiler then points at: name, file extensions, reader, writer. Nothing else in
+//! the CLI matches on formats.
+//!
+//! Notion JSON shares `.json` with the IR, so it is only inferred from the double extension
+//! `.notion.json`; anything else needs `--from notion` / `--to notion`.
 
 use std::path::Path;
 
@@ -18,6 +21,9 @@ pub enum InputFormat {
     Markdown,
     /// kbridge's document model (IR) as JSON: `.json`.
     Ir,
+    /// Notion API JSON: a block-children list response, a block, an array of blocks, or a page
+    /// object with a `children` tree: `.notion.json`.
+    Notion,
 }
 
 /// A format `convert` can write (`--to`).
@@ -31,16 +37,21 @@ pub enum OutputFormat {
     Text,
     /// kbridge's document model (IR) as pretty JSON, written as `.json`.
     Ir,
+    /// The Notion append plan (requests that create the page's blocks within Notion's limits)
+    /// as pretty JSON, written as `.notion.json`.
+    Notion,
 }
 
 impl InputFormat {
-    pub const ALL: &'static [InputFormat] = &[InputFormat::Storage, InputFormat::Markdown, InputFormat::Ir];
+    pub const ALL: &'static [InputFormat] =
+        &[InputFormat::Storage, InputFormat::Markdown, InputFormat::Ir, InputFormat::Notion];
 
     pub fn name(self) -> &'static str {
         match self {
             InputFormat::Storage => "storage",
             InputFormat::Markdown => "markdown",
             InputFormat::Ir => "ir",
+            InputFormat::Notion => "notion",
         }
     }
 
@@ -50,12 +61,27 @@ impl InputFormat {
             InputFormat::Storage => &["xhtml", "xml", "html"],
             InputFormat::Markdown => &["md", "markdown"],
             InputFormat::Ir => &["json"],
+            InputFormat::Notion => &["notion.json"],
         }
     }
 
-    /// True when `path` has one of this format's extensions.
+    /// True when `path` has one of this format's extensions (`.notion.json` is Notion's, not
+    /// the IR's).
     pub fn matches(self, path: &Path) -> bool {
-        extension(path).is_some_and(|e| self.extensions().contains(&e.as_str()))
+        match self {
+            InputFormat::Notion => is_notion_json(path),
+            InputFormat::Ir => !is_notion_json(path) && extension(path).is_some_and(|e| e == "json"),
+            _ => extension(path).is_some_and(|e| self.extensions().contains(&e.as_str())),
+        }
+    }
+
+    /// The file name of `path` without this format's extension (`page.notion.json` → `page`).
+    pub fn strip_extension(self, path: &Path) -> std::path::PathBuf {
+        if self == InputFormat::Notion && is_notion_json(path) {
+            // `page.notion.json` → `page.notion` → `page`
+            return path.with_extension("").with_extension("");
+        }
+        path.with_extension("")
     }
 
     /// The format a file's extension says it is in.
@@ -75,13 +101,14 @@ impl InputFormat {
                 let text = utf8(self, bytes)?;
                 serde_json::from_str::<Document>(text).map_err(|e| ir_error(text, &e))
             }
+            InputFormat::Notion => kb_doc::notion::read_json(utf8(self, bytes)?),
         }
     }
 }
 
 impl OutputFormat {
     pub const ALL: &'static [OutputFormat] =
-        &[OutputFormat::Storage, OutputFormat::Markdown, OutputFormat::Text, OutputFormat::Ir];
+        &[OutputFormat::Storage, OutputFormat::Markdown, OutputFormat::Text, OutputFormat::Ir, OutputFormat::Notion];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -89,6 +116,7 @@ impl OutputFormat {
             OutputFormat::Markdown => "markdown",
             OutputFormat::Text => "text",
             OutputFormat::Ir => "ir",
+            OutputFormat::Notion => "notion",
         }
     }
 
@@ -99,6 +127,7 @@ impl OutputFormat {
             OutputFormat::Markdown => "md",
             OutputFormat::Text => "txt",
             OutputFormat::Ir => "json",
+            OutputFormat::Notion => "notion.json",
         }
     }
 
@@ -109,11 +138,15 @@ impl OutputFormat {
             OutputFormat::Markdown => &["md", "markdown"],
             OutputFormat::Text => &["txt"],
             OutputFormat::Ir => &["json"],
+            OutputFormat::Notion => &[],
         }
     }
 
     /// The format an output file's extension asks for.
     pub fn infer(path: &Path) -> Option<Self> {
+        if is_notion_json(path) {
+            return Some(OutputFormat::Notion);
+        }
         let ext = extension(path)?;
         Self::ALL.iter().copied().find(|f| f.recognised_extensions().contains(&ext.as_str()))
     }
@@ -131,8 +164,17 @@ impl OutputFormat {
                 }
                 Err(e) => Err(format!("cannot serialise the document as JSON: {e}")),
             },
+            // A plan for a new page: the first request is the `POST /v1/pages` that creates it.
+            OutputFormat::Notion => Ok(kb_doc::notion::write_report(doc)),
         }
     }
+}
+
+/// `*.notion.json` (any case).
+fn is_notion_json(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.len() > ".notion.json".len() && n.to_ascii_lowercase().ends_with(".notion.json"))
 }
 
 fn extension(path: &Path) -> Option<String> {

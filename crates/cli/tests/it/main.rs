@@ -489,3 +489,144 @@ fn bench_codecs_prints_json_per_size() {
     assert_ne!(r.status, 0);
     assert!(r.stderr.contains("/nonexistent/body.xhtml"), "{}", r.stderr);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Notion: API JSON in (`--from notion`), the append plan out (`--to notion`)
+
+/// A block-children list response: a heading, a paragraph with a bold run, a to-do.
+const NOTION_LIST: &str = r#"{"object":"list","results":[
+ {"object":"block","id":"b1","type":"heading_2","has_children":false,"heading_2":{"rich_text":[{"type":"text","text":{"content":"Backups"},"plain_text":"Backups"}],"is_toggleable":false,"color":"default"}},
+ {"object":"block","id":"b2","type":"paragraph","has_children":false,"paragraph":{"rich_text":[
+   {"type":"text","text":{"content":"Nightly at "},"plain_text":"Nightly at "},
+   {"type":"text","text":{"content":"02:00"},"annotations":{"bold":true,"italic":false,"strikethrough":false,"underline":false,"code":false,"color":"default"},"plain_text":"02:00"}],"color":"default"}},
+ {"object":"block","id":"b3","type":"to_do","has_children":false,"to_do":{"rich_text":[{"type":"text","text":{"content":"check the restore"},"plain_text":"check the restore"}],"checked":true,"color":"default"}}
+],"next_cursor":null,"has_more":false}"#;
+
+#[test]
+fn help_lists_notion() {
+    let r = run(&["convert", "--help"]);
+    assert_eq!(r.status, 0);
+    assert!(r.stdout.contains("notion") && r.stdout.contains(".notion.json"), "{}", r.stdout);
+}
+
+#[test]
+fn notion_json_converts_to_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("page.json");
+    write(&file, NOTION_LIST);
+    let r = run(&["convert", "--from", "notion", "--to", "storage", p(&file)]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("<h2>Backups</h2>"), "{}", r.stdout);
+    assert!(r.stdout.contains("<strong>02:00</strong>"), "{}", r.stdout);
+    assert!(r.stdout.contains("ac:task"), "{}", r.stdout);
+    let r = run(&["convert", "--from", "notion", "--to", "markdown", p(&file)]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("## Backups") && r.stdout.contains("**02:00**") && r.stdout.contains("- [x]"), "{}", r.stdout);
+    let r = run_with(&["convert", "--from", "notion", "--to", "text"], Some(NOTION_LIST.as_bytes()), None);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("Nightly at 02:00"), "{}", r.stdout);
+    let r = run_with(&["convert", "--from", "notion", "--to", "ir"], Some(NOTION_LIST.as_bytes()), None);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(types_of(&r.stdout).contains(&"task_list".to_string()), "{}", r.stdout);
+}
+
+#[test]
+fn plain_json_is_ir_and_notion_json_is_notion() {
+    let dir = tempfile::tempdir().unwrap();
+    // Without --from, a `.json` file is IR: Notion JSON there fails with a hint.
+    let file = dir.path().join("page.json");
+    write(&file, NOTION_LIST);
+    let r = run(&["convert", "--to", "markdown", p(&file)]);
+    assert_eq!(r.status, 1);
+    assert!(r.stderr.contains("--from ir"), "{}", r.stderr);
+    // `.notion.json` is inferred, for input and output; the output name drops `.notion.json`.
+    let file = dir.path().join("page.notion.json");
+    write(&file, NOTION_LIST);
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let r = run(&["convert", "--to", "markdown", p(&file), "-o", p(&out)]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(std::fs::read_to_string(out.join("page.md")).unwrap().contains("## Backups"));
+    let plan = dir.path().join("again.notion.json");
+    let r = run(&["convert", "--from", "markdown", p(&out.join("page.md")), "-o", p(&plan)]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let j = json(&std::fs::read_to_string(&plan).unwrap());
+    assert_eq!(j["requests"][0]["method"], "POST");
+    // A directory run with --from notion takes `.notion.json` files only.
+    let tree = dir.path().join("tree");
+    write(&tree.join("a.notion.json"), NOTION_LIST);
+    write(&tree.join("sub/b.notion.json"), NOTION_LIST);
+    write(&tree.join("c.json"), "{}");
+    let md = dir.path().join("md");
+    let r = run(&["convert", "--from", "notion", "--to", "markdown", p(&tree), "-o", p(&md)]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(md.join("a.md").is_file() && md.join("sub/b.md").is_file());
+    assert!(r.stderr.contains("skipped 1 file") && r.stderr.contains(".notion.json"), "{}", r.stderr);
+}
+
+#[test]
+fn bad_notion_json_names_the_place() {
+    let r = run_with(&["convert", "--from", "notion", "--to", "markdown"], Some(b"{\"object\":\"list\",\"results\":[{\"type\":"), None);
+    assert_eq!(r.status, 1);
+    assert!(r.stderr.contains("notion: line 1"), "{}", r.stderr);
+    let r = run_with(
+        &["convert", "--from", "notion", "--to", "markdown"],
+        Some(br#"[{"object":"block","id":"x1","type":"paragraph","paragraph":{"rich_text":7}}]"#),
+        None,
+    );
+    assert_eq!(r.status, 1);
+    assert!(r.stderr.contains("x1") && r.stderr.contains("rich_text"), "{}", r.stderr);
+}
+
+#[test]
+fn runbook_to_notion_is_an_append_plan_with_its_fallbacks() {
+    let r = run(&["convert", "--from", "storage", "--to", "notion", p(&examples().join("runbook.xhtml"))]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let j = json(&r.stdout);
+    assert_eq!(j["parent"]["type"], "new_page");
+    let requests = j["requests"].as_array().unwrap();
+    assert_eq!(requests[0]["method"], "POST");
+    assert_eq!(requests[0]["path"], "/v1/pages");
+    for req in requests {
+        let body = serde_json::to_vec(&req["body"]).unwrap();
+        assert!(body.len() <= 500_000);
+        assert!(req["body"]["children"].as_array().unwrap().len() <= 100);
+    }
+    let first: Vec<&str> =
+        requests[0]["body"]["children"].as_array().unwrap().iter().map(|b| b["type"].as_str().unwrap()).collect();
+    for kind in ["table", "table_of_contents", "heading_2", "callout", "column_list", "numbered_list_item", "code", "image"] {
+        assert!(first.contains(&kind) || r.stdout.contains(&format!("\"type\": \"{kind}\"")), "no {kind} in {first:?}");
+    }
+    let fallbacks: Vec<&str> = j["fallbacks"].as_array().unwrap().iter().map(|f| f["node"].as_str().unwrap()).collect();
+    for node in ["extension:macro:roadmap-planner", "jira", "status"] {
+        assert!(fallbacks.contains(&node), "{node} not in {fallbacks:?}");
+        assert!(r.stderr.contains(node), "the summary lists {node}:\n{}", r.stderr);
+    }
+    assert_eq!(j["attachments"][0]["source"]["filename"], "orders-db-after-promotion.png");
+    assert!(r.stderr.contains("converted 1 file storage → notion"), "{}", r.stderr);
+}
+
+#[test]
+fn strict_refuses_notion_fallbacks() {
+    let r = run(&["convert", "--strict", "--to", "notion", p(&examples().join("runbook.xhtml"))]);
+    assert_eq!(r.status, 1);
+    assert!(r.stdout.is_empty());
+    assert!(r.stderr.contains("--strict") && r.stderr.contains("in notion"), "{}", r.stderr);
+    // A document Notion holds exactly passes.
+    let r = run_with(&["convert", "--strict", "--from", "markdown", "--to", "notion"], Some(b"# Title\n\nSome **bold** text.\n"), None);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let j = json(&r.stdout);
+    assert_eq!(j["requests"][0]["body"]["children"][0]["type"], "heading_1");
+    assert!(j["fallbacks"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn notion_to_notion_keeps_the_blocks() {
+    let r = run_with(&["convert", "--from", "notion", "--to", "notion"], Some(NOTION_LIST.as_bytes()), None);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let j = json(&r.stdout);
+    let kinds: Vec<&str> =
+        j["requests"][0]["body"]["children"].as_array().unwrap().iter().map(|b| b["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["heading_2", "paragraph", "to_do"]);
+    assert_eq!(j["requests"][0]["body"]["children"][2]["to_do"]["checked"], true);
+}
