@@ -41,39 +41,47 @@
 //! following `toggle_heading` expand), bulleted/numbered lists (`list_start_index`,
 //! `list_format`), to-do, quote, callout with an emoji or URL icon and colour, toggle (title
 //! text), code (language, caption), equation, divider, table of contents, table (header row and
-//! column), column list (width ratios), image/file/pdf/video/audio/embed/bookmark with external
+//! column), column list (width ratios; up to [`MAX_COLUMNS`] columns), image/file/pdf/video/audio/embed/bookmark with external
 //! or `file_upload` sources, link to page (page or database), synced block (original and
 //! duplicate), breadcrumb/template/tab re-emitted from their source, rich text with all
 //! annotations, text and background colours, links (URLs and `/<id>` page links), page, database,
 //! user, date, template and custom-emoji mentions, inline equations.
 //!
-//! **Approximate** (kept, with the change named): Confluence colours become the nearest Notion
-//! colour; a span with both a colour and a background keeps the colour (reported once); a
-//! callout without icon gets its kind's emoji and colour (info ℹ️ blue, note 📝 grey, tip 💡
-//! grey, warning ⚠️ yellow, error ❗ red, success ✅ green); a callout title becomes a bold first
-//! line (reported); several paragraphs in a table cell become lines of one cell; a column with
-//! no block gets an empty paragraph; headings 5–6 become `heading_4` (reported); a heading's
-//! alignment, image sizes and alt text are not kept; Confluence code languages get their Notion
-//! names (`cpp` → `c++`, `js` → `javascript`…); Confluence layouts' sidebar kinds give width
-//! ratios; Notion-hosted files (expiring URLs) are re-uploaded ([`AppendPlan::attachments`]).
+//! **Approximate** (kept, with the change named; not reported unless said): a callout without
+//! icon gets its kind's emoji and colour (info ℹ️ blue, note 📝 grey, tip 💡 grey, warning ⚠️
+//! yellow, error ❗ red, success ✅ green; a panel's `bgColor` gives the nearest background);
+//! several paragraphs in a table cell become lines of one cell; a column with no block gets an
+//! empty paragraph; image sizes and alt text are not kept; Confluence code languages get their
+//! Notion names (`cpp` → `c++`, `js` → `javascript`…); Confluence sidebar layouts give width
+//! ratios; Notion-hosted files (expiring URLs) are uploaded again
+//! ([`AppendPlan::attachments`]); CSS colours become the nearest Notion colour (reported once:
+//! `span:color`), and a span with both a colour and a background keeps the colour (reported once:
+//! `span:background`); a toggle's title is plain text.
 //!
-//! **Fallback** (reported, readable stand-in): headings 5–6, spans (`colspan`/`rowspan` become
-//! empty cells), non-text table-cell content (its plain text), a layout with more than
-//! [`MAX_COLUMNS`] cells (the rest merged into the last column), nested layouts (cells one after
-//! the other), paragraph alignment, subscript/superscript/small/big/inline-comment marks (their
-//! text), anchors (nothing), statuses (`[TEXT]` on the status colour), Jira macros (the key as
-//! text), placeholders (italic grey text), emoji without a character (`:shortname:`), dates that
-//! are not ISO 8601 (text), links to pages without a Notion id, to attachments, blog posts,
-//! spaces, content, shortcuts, same-page anchors or users without a Notion id (their text),
-//! link previews and link mentions (a text link / a bookmark), inline images (an image block
-//! after the paragraph), unknown code languages (`plain text`), over-long equations (LaTeX
-//! code), child pages and child databases (not created by append: listed in
-//! [`AppendPlan::subpages`]), Confluence excerpts (their content), includes and `children`
-//! macros (a note paragraph), Page Properties (their table; the engine sets the page's
-//! properties), Page Properties Reports (a link to the database when known, else a note),
-//! Notion blocks the API cannot create (`unsupported`, `meeting_notes`…: skipped, their
-//! children kept), other formats' extensions (a `code` block captioned `confluence macro:
-//! NAME` holding its text or source, else its content).
+//! **Fallback** (reported, readable stand-in): headings 5–6 (`heading_4`), a callout's title (a
+//! bold first line), paragraph and heading alignment (dropped), table-cell spans (empty cells
+//! beside the spanning cell), non-text table-cell content (its plain text), a layout with more
+//! than [`MAX_COLUMNS`] cells (the rest merged into the last column), nested layouts (cells one
+//! after the other), a column whose first block is a table or too big (an empty paragraph before
+//! it), a table of contents' parameters (dropped), subscript/superscript/small/big/inline-comment
+//! marks (their text, reported once each), anchors (nothing, once), statuses (`[TEXT]` on the
+//! status colour), Jira macros (the key as text), placeholders (italic grey text), emoji without
+//! a character (`:shortname:`), dates that are not ISO 8601 (text), links to pages without a
+//! Notion id, to attachments, blog posts, spaces, content, shortcuts, same-page anchors, users
+//! without a Notion id, or to relative or over-long URLs (their text), link previews and link
+//! mentions (a text link / a bookmark), inline images (an image block after the paragraph; their
+//! text in cells and captions), unknown code languages (`plain text`), over-long equations
+//! (LaTeX code, code text inline), text over 100 rich-text items (continued in further blocks,
+//! `<node>:long_text`), cut cell and caption text, child pages and child databases (not created
+//! by append: listed in [`AppendPlan::subpages`]), Confluence excerpts (their content), includes
+//! and `children` macros (a note or link paragraph), Page Properties (their table; the engine
+//! sets the page's properties), Page Properties Reports (a link to the database when known,
+//! else a note), Notion blocks the API cannot create (`unsupported`, `meeting_notes`…: their
+//! text and children), other formats' extensions (a `code` block captioned `confluence macro:
+//! NAME` holding its text, else its content, else a code block of its source).
+//!
+//! Ids are symbolic and never invented: page and user links need Notion ids (the engine maps
+//! Confluence ids first); `notion:id` attributes are not written.
 //!
 //! Nothing here panics on any IR: nesting deeper than 40 blocks (or 64 inline levels) is written
 //! as text.
@@ -115,6 +123,9 @@ pub const MAX_PAYLOAD_BYTES: usize = 500_000;
 /// `POST /v1/pages`.
 pub const PAYLOAD_BUDGET: usize = 450_000;
 /// Most columns kbridge puts in a column list; the cells past it go into the last column.
+///
+/// Notion documents no limit, and a real page of the corpus has eight columns: this is a
+/// readability choice (Confluence layouts have at most five cells), not an API limit.
 pub const MAX_COLUMNS: usize = 5;
 
 /// JSON bytes of one block's rich-text array before it continues in another block.
