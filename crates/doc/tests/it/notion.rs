@@ -489,3 +489,27 @@ fn corpus_notion_through_storage_keeps_text_marks_links_and_structure() {
     assert!(checked >= 14, "only {checked} fixtures are made of exact blocks");
     assert!(failures.is_empty(), "{} fixtures changed:\n{}", failures.len(), failures.join("\n"));
 }
+
+#[test]
+fn rich_text_through_storage_back_to_notion() {
+    let src = json!([block("p", "paragraph", json!({"rich_text": [
+        rt_ann("bold ", json!({"bold": true})),
+        rt_ann("bold italic", json!({"bold": true, "italic": true})),
+        rt_ann("red", json!({"color": "red"})),
+        rt_ann("hl", json!({"color": "yellow_background", "underline": true})),
+        rt_ann("gone", json!({"strikethrough": true})),
+        rt_ann("x()", json!({"code": true})),
+        {"type": "text", "text": {"content": "site", "link": {"url": "https://example.com"}}, "annotations": {"bold": true}, "plain_text": "site"},
+        {"type": "mention", "mention": {"type": "user", "user": {"object": "user", "id": "u1"}}, "plain_text": "@Ada"},
+        {"type": "mention", "mention": {"type": "page", "page": {"id": "pg1"}}, "plain_text": "Roadmap"},
+        {"type": "mention", "mention": {"type": "date", "date": {"start": "2026-01-02"}}, "plain_text": "2026-01-02"},
+    ]}))]);
+    let originals: Vec<model::Block> = serde_json::from_value(src).unwrap();
+    let ir = notion::read_blocks(&originals);
+    let direct = notion::blocks(&ir).blocks;
+    let via = notion::blocks(&storage::read(&storage::write(&ir)).unwrap()).blocks;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    fingerprint(&direct.iter().collect::<Vec<_>>(), 0, &mut a);
+    fingerprint(&via.iter().collect::<Vec<_>>(), 0, &mut b);
+    assert_eq!(a, b);
+}
