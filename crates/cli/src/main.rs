@@ -7,6 +7,7 @@
 mod bench;
 mod convert;
 mod format;
+mod sim;
 mod walk;
 
 use std::process::ExitCode;
@@ -32,6 +33,14 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Benchmarks that print JSON (speed and memory targets live here, never in tests).
     Bench(bench::BenchArgs),
+    /// Run the local API twins (Confluence Cloud) on loopback until Ctrl-C.
+    ///
+    /// A deterministic site (spaces, page trees, blog posts, versions, comments, attachments,
+    /// labels, properties, tasks, restrictions, groups) is generated from --seed and served under
+    /// /wiki/api/v2 and /wiki/rest/api with Basic auth, cursor pagination, rate limits and an
+    /// optional fault plan. See docs/sim.md.
+    #[command(after_help = sim::AFTER_HELP)]
+    Sim(sim::SimArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +48,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Convert(args) => convert::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Sim(args) => sim::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,0 +1,169 @@
+//! `kbridge sim`: runs the local API twins (Confluence Cloud today) on loopback until Ctrl-C.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use kb_sim::{Corpus, Credential, FaultPlan, RateLimits, SimConfig, WorkspaceConfig};
+
+pub const AFTER_HELP: &str = "\
+Examples:
+  kbridge sim                                  # a small site on a free port
+  kbridge sim --seed 7 --pages 10000 --port 8089
+  kbridge sim --corpus ../shared/corpus/confluence-storage/real-cloud
+  kbridge sim --faults 429=0.05,503=0.02,reset=0.01,slow=0.02:2s,truncate=0.005
+  kbridge sim --rate-limit realistic           # Atlassian's per-endpoint burst limits
+
+Point a Confluence client at the printed base URL (…/wiki) with Basic auth (email:api_token).
+Introspection: GET /__sim/stats, GET /__sim/confluence/dataset, POST /__sim/reset (docs/sim.md).";
+
+#[derive(Args, Debug)]
+pub struct SimArgs {
+    /// Port to listen on (0 = a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Address to listen on. The twin has no TLS and fixed test credentials: keep it on loopback.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Seed of the generated workspace and of the fault plan (same seed, same site).
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Number of spaces.
+    #[arg(long, default_value_t = 3)]
+    spaces: usize,
+    /// Number of pages in all spaces together (homepages included).
+    #[arg(long, default_value_t = 60)]
+    pages: usize,
+    /// Maximum depth of a page below its space homepage.
+    #[arg(long, default_value_t = 4)]
+    depth: usize,
+    /// Maximum number of children per page.
+    #[arg(long, default_value_t = 6)]
+    fanout: usize,
+    /// Blog posts per space.
+    #[arg(long, default_value_t = 3)]
+    blogposts: usize,
+    /// Users besides the three fixed accounts.
+    #[arg(long, default_value_t = 9)]
+    users: usize,
+    /// Take page bodies from the .xhtml/.xml/.html files of this folder instead of generating
+    /// them (e.g. ../shared/corpus/confluence-storage/real-cloud).
+    #[arg(long)]
+    corpus: Option<PathBuf>,
+    /// Fault plan, e.g. 429=0.05,503=0.02,reset=0.01,slow=0.02:2s,truncate=0.005.
+    #[arg(long, default_value = "")]
+    faults: String,
+    /// Per-endpoint rate limits: `realistic`, or e.g. get=100,put=50/10,GET:/wiki/api/v2/pages=5.
+    #[arg(long, default_value = "")]
+    rate_limit: String,
+    /// API token of the admin account (admin@example.com); default kbridge-sim-token.
+    #[arg(long, env = "KBRIDGE_SIM_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Print the start-up information as one JSON line on stdout (for scripts).
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: SimArgs) -> Result<bool> {
+    let faults: FaultPlan = args.faults.parse().context("--faults")?;
+    let rate_limits: RateLimits = args.rate_limit.parse().context("--rate-limit")?;
+    let corpus = match &args.corpus {
+        Some(dir) => Some(Arc::new(
+            Corpus::load(dir).with_context(|| "--corpus: check the folder holds storage files")?,
+        )),
+        None => None,
+    };
+    let mut credentials = SimConfig::default_credentials();
+    if let Some(t) = &args.token {
+        anyhow::ensure!(!t.is_empty(), "--token: the token must not be empty");
+        credentials[0] = Credential {
+            token: t.clone(),
+            ..credentials[0].clone()
+        };
+    }
+    let cfg = SimConfig {
+        bind: SocketAddr::new(args.bind, args.port),
+        workspace: WorkspaceConfig {
+            seed: args.seed,
+            spaces: args.spaces,
+            pages: args.pages,
+            depth: args.depth,
+            fanout: args.fanout,
+            blogposts_per_space: args.blogposts,
+            users: args.users,
+            corpus,
+            ..WorkspaceConfig::default()
+        },
+        credentials,
+        faults,
+        rate_limits,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let started = Instant::now();
+        let handle = kb_sim::start(cfg.clone()).await.context("cannot start the Confluence twin; try another --port")?;
+        let ready = started.elapsed();
+        let (spaces, pages, blogposts, attachments, comments) = {
+            let data = handle.sim.confluence.read();
+            let d = &data.d;
+            let count = |k| d.contents.values().filter(|c| c.kind == k).count();
+            (
+                d.spaces.len(),
+                count(kb_sim::model::ContentKind::Page),
+                count(kb_sim::model::ContentKind::Blogpost),
+                d.attachments.len(),
+                d.comments.len(),
+            )
+        };
+        let base = handle.confluence_url();
+        if args.json {
+            let creds: Vec<_> = handle
+                .credentials()
+                .iter()
+                .map(|c| serde_json::json!({"email": c.email, "token": c.token, "licensed": c.licensed}))
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "confluence": {"base_url": base, "site_url": handle.url(), "credentials": creds},
+                    "introspection": format!("{}/__sim", handle.url()),
+                    "ready_ms": ready.as_millis() as u64,
+                    "seed": args.seed,
+                    "spaces": spaces, "pages": pages, "blogposts": blogposts, "attachments": attachments, "comments": comments,
+                })
+            );
+        } else {
+            println!(
+                "kbridge sim: Confluence Cloud twin ready in {:.2} s (seed {}: {spaces} spaces, {pages} pages, {blogposts} blog posts, {attachments} attachments, {comments} comments)",
+                ready.as_secs_f64(),
+                args.seed
+            );
+            println!("  Confluence base URL  {base}");
+            println!("  REST v2              {base}/api/v2");
+            println!("  REST v1              {base}/rest/api");
+            println!("  credentials (Basic auth, email:api_token):");
+            for (c, what) in handle.credentials().iter().zip(["admin", "guest: outside every page restriction", "no Confluence access: 403"]) {
+                println!("    {}:{}  ({what})", c.email, c.token);
+            }
+            println!("  introspection        {}/__sim/stats, {}/__sim/confluence/dataset, POST {}/__sim/reset", handle.url(), handle.url(), handle.url());
+            if !cfg.faults.is_empty() {
+                println!("  fault plan           {}", cfg.faults);
+            }
+            if !cfg.rate_limits.is_empty() {
+                println!("  rate limits          {}", args.rate_limit);
+            }
+            println!("Press Ctrl-C to stop.");
+        }
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+        handle.shutdown().await;
+        Ok(true)
+    })
+}

@@ -1,0 +1,437 @@
+//! The Confluence Cloud twin: REST v2 under `/wiki/api/v2`, the v1 endpoints still needed under
+//! `/wiki/rest/api`, attachment downloads under `/wiki/download`, all behind Basic auth.
+//!
+//! State is one [`Dataset`] and its [`Index`] behind a `RwLock`: reads share it, writes take it
+//! briefly and rebuild the index. `docs/sim.md` lists every endpoint and what it implements.
+
+pub mod admin;
+pub mod api;
+pub mod cql;
+pub mod render;
+pub mod v1;
+pub mod v2;
+mod write;
+
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use axum::Router;
+use axum::routing::{delete, get, post, put};
+use base64::Engine as _;
+
+use crate::model::{Dataset, Index, Status, Subjects};
+use crate::server::Sim;
+use api::ApiError;
+
+/// An account the twin accepts: `Authorization: Basic base64(email:token)`.
+#[derive(Clone, Debug)]
+pub struct Credential {
+    pub email: String,
+    pub token: String,
+    /// The account in the dataset (index into `Dataset::users`).
+    pub user: usize,
+    /// False for an account without Confluence access: every request answers 403.
+    pub licensed: bool,
+}
+
+/// The authenticated account of a request.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub account_id: String,
+    /// Ids of the groups the account is in.
+    pub groups: Vec<String>,
+}
+
+pub fn admits(s: &Subjects, c: &Caller) -> bool {
+    s.is_empty() || s.users.contains(&c.account_id) || s.groups.iter().any(|g| c.groups.contains(g))
+}
+
+/// The dataset and its lookups.
+pub struct Data {
+    pub d: Dataset,
+    pub ix: Index,
+}
+
+impl Data {
+    pub fn new(d: Dataset) -> Data {
+        let ix = Index::build(&d);
+        Data { d, ix }
+    }
+
+    pub fn reindex(&mut self) {
+        self.ix = Index::build(&self.d);
+    }
+
+    /// Whether `caller` may see content `id`: its own read restriction and every ancestor's
+    /// must admit them (view restrictions are inherited).
+    pub fn can_view(&self, caller: &Caller, id: u64) -> bool {
+        let mut cur = Some(id);
+        let mut hops = 0;
+        while let Some(i) = cur {
+            let Some(c) = self.d.contents.get(&i) else {
+                return false;
+            };
+            if !admits(&c.restrictions.read, caller) {
+                return false;
+            }
+            cur = c.parent_id;
+            hops += 1;
+            if hops > 10_000 {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether `caller` may change content `id` (view, plus the content's update restriction).
+    pub fn can_edit(&self, caller: &Caller, id: u64) -> bool {
+        self.can_view(caller, id)
+            && self
+                .d
+                .contents
+                .get(&id)
+                .is_some_and(|c| admits(&c.restrictions.update, caller))
+    }
+
+    /// Visibility of anything with a container: content, attachments and comments.
+    pub fn can_view_any(&self, caller: &Caller, id: u64) -> bool {
+        if self.d.contents.contains_key(&id) {
+            return self.can_view(caller, id);
+        }
+        if let Some(a) = self.d.attachments.get(&id) {
+            return self.can_view(caller, a.container_id);
+        }
+        if let Some(c) = self.d.comments.get(&id) {
+            return self.can_view_any(caller, c.container_id);
+        }
+        false
+    }
+
+    /// Content that exists for API purposes (purged content is gone from the map).
+    pub fn live(&self, id: u64) -> bool {
+        self.d
+            .contents
+            .get(&id)
+            .is_some_and(|c| c.status != Status::Deleted)
+    }
+}
+
+/// The Confluence twin's state.
+pub struct Confluence {
+    data: RwLock<Data>,
+    initial: Arc<Dataset>,
+    pub credentials: Vec<Credential>,
+    clock: Mutex<i64>,
+}
+
+impl Confluence {
+    pub fn new(d: Dataset, credentials: Vec<Credential>) -> Confluence {
+        let initial = Arc::new(d.clone());
+        Confluence {
+            data: RwLock::new(Data::new(d)),
+            initial,
+            credentials,
+            clock: Mutex::new(0),
+        }
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, Data> {
+        self.data.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn write(&self) -> RwLockWriteGuard<'_, Data> {
+        self.data.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Back to the generated dataset.
+    pub fn reset(&self) {
+        *self.write() = Data::new((*self.initial).clone());
+    }
+
+    /// Now, in ms, strictly increasing across calls (two writes never share a timestamp, so
+    /// `lastmodified` windows and `modified-date` sorts are unambiguous).
+    pub fn now(&self) -> i64 {
+        let mut last = self.clock.lock().unwrap_or_else(|e| e.into_inner());
+        let t = crate::time::now_ms().max(*last + 1);
+        *last = t;
+        t
+    }
+
+    /// Checks `Authorization: Basic …` against the configured accounts. The token is compared
+    /// and dropped; it is never logged or stored elsewhere.
+    pub fn authenticate(&self, header: Option<&str>) -> Result<Caller, ApiError> {
+        let header = header.ok_or_else(ApiError::unauthorized)?;
+        let (scheme, rest) = header.split_once(' ').ok_or_else(ApiError::unauthorized)?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return Err(ApiError::unauthorized());
+        }
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .map_err(|_| ApiError::unauthorized())?;
+        let raw = String::from_utf8(raw).map_err(|_| ApiError::unauthorized())?;
+        let (email, token) = raw.split_once(':').ok_or_else(ApiError::unauthorized)?;
+        let cred = self
+            .credentials
+            .iter()
+            .find(|c| {
+                c.email.eq_ignore_ascii_case(email)
+                    && constant_time_eq(c.token.as_bytes(), token.as_bytes())
+            })
+            .ok_or_else(ApiError::unauthorized)?;
+        if !cred.licensed {
+            return Err(ApiError::forbidden(
+                "Current user not permitted to use Confluence",
+            ));
+        }
+        let data = self.read();
+        let user = data
+            .d
+            .users
+            .get(cred.user)
+            .ok_or_else(ApiError::unauthorized)?;
+        let groups = data
+            .d
+            .groups
+            .iter()
+            .filter(|g| g.members.contains(&user.account_id))
+            .map(|g| g.id.clone())
+            .collect();
+        Ok(Caller {
+            account_id: user.account_id.clone(),
+            groups,
+        })
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Every Confluence route (paths relative to the server root).
+pub fn routes() -> Router<Arc<Sim>> {
+    const V2: &str = "/wiki/api/v2";
+    Router::new()
+        // spaces
+        .route(&format!("{V2}/spaces"), get(v2::spaces))
+        .route(&format!("{V2}/spaces/{{id}}"), get(v2::space))
+        .route(&format!("{V2}/spaces/{{id}}/pages"), get(v2::space_pages))
+        .route(
+            &format!("{V2}/spaces/{{id}}/blogposts"),
+            get(v2::space_blogposts),
+        )
+        .route(&format!("{V2}/spaces/{{id}}/labels"), get(v2::space_labels))
+        .route(
+            &format!("{V2}/spaces/{{id}}/content/labels"),
+            get(v2::space_content_labels),
+        )
+        .route(
+            &format!("{V2}/spaces/{{id}}/permissions"),
+            get(v2::space_permissions),
+        )
+        .route(
+            &format!("{V2}/spaces/{{id}}/properties"),
+            get(v2::space_properties).post(write::create_space_property),
+        )
+        .route(
+            &format!("{V2}/spaces/{{id}}/properties/{{pid}}"),
+            get(v2::space_property),
+        )
+        // pages
+        .route(
+            &format!("{V2}/pages"),
+            get(v2::pages).post(write::create_page),
+        )
+        .route(
+            &format!("{V2}/pages/{{id}}"),
+            get(v2::page)
+                .put(write::update_page)
+                .delete(write::delete_page),
+        )
+        .route(
+            &format!("{V2}/pages/{{id}}/versions"),
+            get(v2::content_versions),
+        )
+        .route(
+            &format!("{V2}/pages/{{id}}/versions/{{n}}"),
+            get(v2::content_version),
+        )
+        .route(
+            &format!("{V2}/pages/{{id}}/attachments"),
+            get(v2::content_attachments),
+        )
+        .route(
+            &format!("{V2}/pages/{{id}}/labels"),
+            get(v2::content_labels),
+        )
+        .route(
+            &format!("{V2}/pages/{{id}}/properties"),
+            get(v2::content_properties).post(write::create_property),
+        )
+        .route(
+            &format!("{V2}/pages/{{id}}/properties/{{pid}}"),
+            get(v2::content_property)
+                .put(write::update_property)
+                .delete(write::delete_property),
+        )
+        .route(
+            &format!("{V2}/pages/{{id}}/footer-comments"),
+            get(v2::content_footer_comments),
+        )
+        .route(
+            &format!("{V2}/pages/{{id}}/inline-comments"),
+            get(v2::content_inline_comments),
+        )
+        .route(
+            &format!("{V2}/pages/{{id}}/children"),
+            get(v2::page_children),
+        )
+        .route(
+            &format!("{V2}/pages/{{id}}/direct-children"),
+            get(v2::direct_children),
+        )
+        .route(
+            &format!("{V2}/pages/{{id}}/descendants"),
+            get(v2::descendants),
+        )
+        .route(&format!("{V2}/pages/{{id}}/ancestors"), get(v2::ancestors))
+        // blog posts
+        .route(
+            &format!("{V2}/blogposts"),
+            get(v2::blogposts).post(write::create_blogpost),
+        )
+        .route(
+            &format!("{V2}/blogposts/{{id}}"),
+            get(v2::blogpost)
+                .put(write::update_blogpost)
+                .delete(write::delete_blogpost),
+        )
+        .route(
+            &format!("{V2}/blogposts/{{id}}/versions"),
+            get(v2::content_versions),
+        )
+        .route(
+            &format!("{V2}/blogposts/{{id}}/versions/{{n}}"),
+            get(v2::content_version),
+        )
+        .route(
+            &format!("{V2}/blogposts/{{id}}/attachments"),
+            get(v2::content_attachments),
+        )
+        .route(
+            &format!("{V2}/blogposts/{{id}}/labels"),
+            get(v2::content_labels),
+        )
+        .route(
+            &format!("{V2}/blogposts/{{id}}/properties"),
+            get(v2::content_properties).post(write::create_property),
+        )
+        .route(
+            &format!("{V2}/blogposts/{{id}}/properties/{{pid}}"),
+            get(v2::content_property)
+                .put(write::update_property)
+                .delete(write::delete_property),
+        )
+        .route(
+            &format!("{V2}/blogposts/{{id}}/footer-comments"),
+            get(v2::content_footer_comments),
+        )
+        .route(
+            &format!("{V2}/blogposts/{{id}}/inline-comments"),
+            get(v2::content_inline_comments),
+        )
+        // folders
+        .route(&format!("{V2}/folders"), post(write::create_folder))
+        .route(
+            &format!("{V2}/folders/{{id}}"),
+            get(v2::folder).delete(write::delete_folder),
+        )
+        .route(
+            &format!("{V2}/folders/{{id}}/direct-children"),
+            get(v2::direct_children),
+        )
+        .route(
+            &format!("{V2}/folders/{{id}}/descendants"),
+            get(v2::descendants),
+        )
+        .route(
+            &format!("{V2}/folders/{{id}}/ancestors"),
+            get(v2::ancestors),
+        )
+        // attachments, labels, comments, tasks
+        .route(&format!("{V2}/attachments"), get(v2::attachments))
+        .route(&format!("{V2}/attachments/{{id}}"), get(v2::attachment))
+        .route(&format!("{V2}/labels"), get(v2::labels))
+        .route(
+            &format!("{V2}/footer-comments"),
+            get(v2::footer_comments).post(write::create_footer_comment),
+        )
+        .route(
+            &format!("{V2}/footer-comments/{{id}}"),
+            get(v2::footer_comment),
+        )
+        .route(
+            &format!("{V2}/footer-comments/{{id}}/children"),
+            get(v2::comment_children),
+        )
+        .route(&format!("{V2}/inline-comments"), get(v2::inline_comments))
+        .route(
+            &format!("{V2}/inline-comments/{{id}}"),
+            get(v2::inline_comment),
+        )
+        .route(
+            &format!("{V2}/inline-comments/{{id}}/children"),
+            get(v2::comment_children),
+        )
+        .route(&format!("{V2}/tasks"), get(v2::tasks))
+        .route(&format!("{V2}/tasks/{{id}}"), get(v2::task))
+        // v1
+        .route("/wiki/rest/api/content/search", get(v1::search))
+        .route("/wiki/rest/api/group", get(v1::groups))
+        .route("/wiki/rest/api/group/by-id", get(v1::group_by_id))
+        .route(
+            "/wiki/rest/api/group/{id}/membersByGroupId",
+            get(v1::group_members),
+        )
+        .route("/wiki/rest/api/user", get(v1::user))
+        .route("/wiki/rest/api/user/current", get(v1::current_user))
+        .route(
+            "/wiki/rest/api/content/{id}/restriction",
+            get(v1::restrictions),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}/restriction/byOperation",
+            get(v1::restrictions_by_operation),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}/restriction/byOperation/{op}",
+            get(v1::restriction_for_operation),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}/label",
+            get(v1::labels)
+                .post(v1::add_labels)
+                .delete(v1::remove_label_query),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}/label/{label}",
+            delete(v1::remove_label),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}/move/{position}/{target}",
+            put(v1::move_page),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}/child/attachment",
+            get(v1::list_attachments)
+                .post(v1::upload_attachments)
+                .put(v1::upload_attachments),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}/child/attachment/{att}/data",
+            post(v1::upload_attachment_data),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}/child/attachment/{att}/download",
+            get(v1::download_v1),
+        )
+        .route("/wiki/download/attachments/{id}/{name}", get(v1::download))
+}

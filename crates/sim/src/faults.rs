@@ -1,0 +1,212 @@
+//! The fault plan: what fraction of requests fail, and how.
+//!
+//! `--faults 429=0.05,503=0.02,reset=0.01,slow=0.02:2s,truncate=0.005` reads as: 5 % of
+//! requests answer 429 (with `Retry-After`), 2 % answer 503, 1 % have their connection reset
+//! with no answer, 2 % are answered after 2 s, 0.5 % send half their body and close. Any status
+//! 400–599 can be listed (`500=0.01`). One draw per request decides at most one fault, from the
+//! seed and the request's sequence number, so a run with the same seed and the same request
+//! order fails the same requests.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::rng::{Rng, mix};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultKind {
+    /// Answer with this status (429 and 503 carry `Retry-After`).
+    Status(u16),
+    /// Reset the TCP connection without answering.
+    Reset,
+    /// Answer normally after this delay.
+    Slow(Duration),
+    /// Send the headers and half of the body, then close the connection.
+    Truncate,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub probability: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FaultPlan {
+    pub faults: Vec<Fault>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error(
+    "bad fault plan entry {entry:?}: {why} (expected e.g. 429=0.05,503=0.02,reset=0.01,slow=0.02:2s,truncate=0.005)"
+)]
+pub struct FaultPlanError {
+    pub entry: String,
+    pub why: String,
+}
+
+/// `2s`, `150ms`, `1.5s`, `1m`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        return None;
+    };
+    let v: f64 = num.parse().ok()?;
+    (v.is_finite() && v >= 0.0).then(|| Duration::from_secs_f64(v * mult))
+}
+
+impl FromStr for FaultPlan {
+    type Err = FaultPlanError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut faults = Vec::new();
+        for entry in s.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let err = |why: &str| FaultPlanError {
+                entry: entry.to_string(),
+                why: why.to_string(),
+            };
+            let (name, rest) = entry.split_once('=').ok_or_else(|| err("missing '='"))?;
+            let (p, param) = match rest.split_once(':') {
+                Some((p, x)) => (p, Some(x)),
+                None => (rest, None),
+            };
+            let probability: f64 = p
+                .trim()
+                .parse()
+                .map_err(|_| err("the probability is not a number"))?;
+            if !(0.0..=1.0).contains(&probability) {
+                return Err(err("the probability must be between 0 and 1"));
+            }
+            let kind = match name.trim() {
+                "reset" => FaultKind::Reset,
+                "truncate" => FaultKind::Truncate,
+                "slow" => FaultKind::Slow(
+                    param
+                        .and_then(parse_duration)
+                        .ok_or_else(|| err("slow needs a delay, e.g. slow=0.02:2s"))?,
+                ),
+                code => match code.parse::<u16>() {
+                    Ok(c @ 400..=599) => FaultKind::Status(c),
+                    _ => {
+                        return Err(err(
+                            "unknown fault; use a status 400-599, reset, slow or truncate",
+                        ));
+                    }
+                },
+            };
+            if param.is_some() && !matches!(kind, FaultKind::Slow(_)) {
+                return Err(err("only slow takes a parameter"));
+            }
+            faults.push(Fault { kind, probability });
+        }
+        let total: f64 = faults.iter().map(|f| f.probability).sum();
+        if total > 1.0 + 1e-9 {
+            return Err(FaultPlanError {
+                entry: s.to_string(),
+                why: format!("the probabilities add up to {total}, more than 1"),
+            });
+        }
+        Ok(FaultPlan { faults })
+    }
+}
+
+impl fmt::Display for FaultPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .faults
+            .iter()
+            .map(|x| match x.kind {
+                FaultKind::Status(c) => format!("{c}={}", x.probability),
+                FaultKind::Reset => format!("reset={}", x.probability),
+                FaultKind::Truncate => format!("truncate={}", x.probability),
+                FaultKind::Slow(d) => format!("slow={}:{}ms", x.probability, d.as_millis()),
+            })
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+impl FaultPlan {
+    pub fn is_empty(&self) -> bool {
+        self.faults.iter().all(|f| f.probability == 0.0)
+    }
+
+    /// The fault for request number `seq` under `seed`, if any.
+    pub fn decide(&self, seed: u64, seq: u64) -> Option<FaultKind> {
+        if self.faults.is_empty() {
+            return None;
+        }
+        let u = Rng::new(mix(seed ^ 0xfa17_fa17_fa17_fa17) ^ mix(seq)).unit();
+        let mut acc = 0.0;
+        for f in &self.faults {
+            acc += f.probability;
+            if u < acc {
+                return Some(f.kind);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_plan() {
+        let p: FaultPlan = "429=0.05,503=0.02,reset=0.01,slow=0.02:2s,truncate=0.005"
+            .parse()
+            .unwrap();
+        assert_eq!(p.faults.len(), 5);
+        assert_eq!(p.faults[3].kind, FaultKind::Slow(Duration::from_secs(2)));
+        assert_eq!(
+            p.to_string(),
+            "429=0.05,503=0.02,reset=0.01,slow=0.02:2000ms,truncate=0.005"
+        );
+        assert_eq!(p.to_string().parse::<FaultPlan>().unwrap(), p);
+    }
+
+    #[test]
+    fn rejects_bad_plans() {
+        for bad in [
+            "429",
+            "429=x",
+            "429=1.5",
+            "200=0.1",
+            "teapot=0.1",
+            "slow=0.1",
+            "slow=0.1:fast",
+            "reset=0.1:2s",
+            "429=0.6,503=0.6",
+        ] {
+            assert!(bad.parse::<FaultPlan>().is_err(), "{bad}");
+        }
+        assert!("".parse::<FaultPlan>().unwrap().is_empty());
+    }
+
+    #[test]
+    fn draws_are_deterministic_and_follow_the_probabilities() {
+        let p: FaultPlan = "429=0.1,503=0.05".parse().unwrap();
+        let a: Vec<_> = (0..10_000).map(|i| p.decide(7, i)).collect();
+        let b: Vec<_> = (0..10_000).map(|i| p.decide(7, i)).collect();
+        assert_eq!(a, b);
+        let c: Vec<_> = (0..10_000).map(|i| p.decide(8, i)).collect();
+        assert_ne!(a, c);
+        let n429 = a
+            .iter()
+            .filter(|f| **f == Some(FaultKind::Status(429)))
+            .count();
+        let n503 = a
+            .iter()
+            .filter(|f| **f == Some(FaultKind::Status(503)))
+            .count();
+        assert!((800..1200).contains(&n429), "{n429}");
+        assert!((350..650).contains(&n503), "{n503}");
+    }
+}

@@ -1,0 +1,161 @@
+//! The fault plan and the rate limits are enforced: 429 with `Retry-After`, 503, slow answers,
+//! reset connections, truncated bodies, deterministic by seed.
+
+use std::time::{Duration, Instant};
+
+use kb_sim::{SimConfig, WorkspaceConfig};
+use serde_json::json;
+
+use crate::support::{ADMIN, Twin};
+
+async fn with_faults(plan: &str, seed: u64) -> Twin {
+    Twin::start(SimConfig {
+        faults: plan.parse().unwrap(),
+        workspace: WorkspaceConfig {
+            seed,
+            pages: 20,
+            ..WorkspaceConfig::default()
+        },
+        ..SimConfig::default()
+    })
+    .await
+}
+
+async fn statuses(twin: &Twin, n: usize) -> Vec<u16> {
+    let mut v = Vec::new();
+    for _ in 0..n {
+        v.push(twin.get("/wiki/api/v2/spaces").await.status.as_u16());
+    }
+    v
+}
+
+#[tokio::test]
+async fn faults_429_and_503_carry_retry_after_and_are_deterministic() {
+    let twin = with_faults("429=1", 7).await;
+    let r = twin.get("/wiki/api/v2/pages").await;
+    assert_eq!(r.status, 429);
+    let ra: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3).contains(&ra));
+    assert_eq!(r.json["errors"][0]["code"], "TOO_MANY_REQUESTS");
+    // Introspection is never faulted, and counts what the clients saw.
+    let stats = twin
+        .http
+        .get(twin.url("/__sim/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(stats["requests"][0]["status"], 429);
+    assert_eq!(stats["requests"][0]["route"], "/wiki/api/v2/pages");
+    assert_eq!(
+        twin.handle
+            .sim
+            .stats
+            .count("GET", "/wiki/api/v2/pages", 429),
+        1
+    );
+
+    let a = statuses(&with_faults("503=0.4", 11).await, 60).await;
+    let b = statuses(&with_faults("503=0.4", 11).await, 60).await;
+    let c = statuses(&with_faults("503=0.4", 12).await, 60).await;
+    assert_eq!(a, b, "same seed, same faults");
+    assert_ne!(a, c, "another seed, other faults");
+    let n503 = a.iter().filter(|s| **s == 503).count();
+    assert!((10..=40).contains(&n503), "about 40 % of 60: {n503}");
+    assert!(a.iter().all(|s| *s == 200 || *s == 503));
+    let t = with_faults("503=1", 1).await;
+    let r = t.get("/wiki/rest/api/group").await;
+    assert_eq!(r.status, 503);
+    assert!(r.headers.contains_key("retry-after"));
+    assert_eq!(r.json["statusCode"], 503, "v1 paths fail in the v1 shape");
+}
+
+#[tokio::test]
+async fn slow_reset_and_truncate() {
+    let twin = with_faults("slow=1:150ms", 7).await;
+    let t0 = Instant::now();
+    assert_eq!(twin.get("/wiki/api/v2/spaces").await.status, 200);
+    assert!(t0.elapsed() >= Duration::from_millis(150));
+
+    let twin = with_faults("reset=1", 7).await;
+    let err = twin
+        .http
+        .get(twin.url("/wiki/api/v2/spaces"))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .send()
+        .await;
+    assert!(err.is_err(), "a reset connection gives no answer: {err:?}");
+
+    let twin = with_faults("truncate=1", 7).await;
+    let r = twin
+        .http
+        .get(twin.url("/wiki/api/v2/pages?body-format=storage"))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let announced = r.content_length().unwrap();
+    assert!(announced > 0);
+    assert!(r.bytes().await.is_err(), "the body stops half way");
+
+    // The plan can be changed at run time.
+    let set = twin.admin_post("/__sim/faults", &json!({"plan": ""})).await;
+    assert_eq!(set["plan"], "");
+    assert_eq!(twin.get("/wiki/api/v2/spaces").await.status, 200);
+    let bad = twin
+        .http
+        .post(twin.url("/__sim/faults"))
+        .json(&json!({"plan": "418=2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn per_endpoint_burst_limits_answer_429_with_retry_after() {
+    let twin = Twin::start(SimConfig {
+        rate_limits: "GET:/wiki/api/v2/spaces=5".parse().unwrap(),
+        ..SimConfig::default()
+    })
+    .await;
+    let mut remaining = Vec::new();
+    for _ in 0..5 {
+        let r = twin.get("/wiki/api/v2/spaces").await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.headers["x-ratelimit-limit"], "5");
+        remaining.push(
+            r.headers["x-ratelimit-remaining"]
+                .to_str()
+                .unwrap()
+                .parse::<u32>()
+                .unwrap(),
+        );
+    }
+    assert_eq!(remaining, vec![4, 3, 2, 1, 0]);
+    let r = twin.get("/wiki/api/v2/spaces").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.headers["retry-after"], "1");
+    assert_eq!(r.headers["x-ratelimit-nearlimit"], "true");
+    assert!(
+        r.headers["x-ratelimit-reset"]
+            .to_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    // Other endpoints have their own buckets (and this one is not limited at all).
+    let r = twin.get("/wiki/api/v2/pages").await;
+    assert_eq!(r.status, 200);
+    assert!(!r.headers.contains_key("x-ratelimit-limit"));
+
+    // A fast refill: 20/s with a burst of 1 is back after 50 ms.
+    twin.admin_post("/__sim/rate-limits", &json!({"spec": "get=20/1"}))
+        .await;
+    assert_eq!(twin.get("/wiki/api/v2/pages").await.status, 200);
+    assert_eq!(twin.get("/wiki/api/v2/pages").await.status, 429);
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert_eq!(twin.get("/wiki/api/v2/pages").await.status, 200);
+}

@@ -1,0 +1,11 @@
+//! kb-sim's integration tests (one test binary): real HTTP over loopback against twins started
+//! in-process on `127.0.0.1:0`, with a real client (reqwest, plain HTTP).
+
+mod auth;
+mod contract;
+mod cql;
+mod faults;
+mod generator;
+mod pagination;
+mod support;
+mod writes;
