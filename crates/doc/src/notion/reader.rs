@@ -197,8 +197,10 @@ impl R {
         match b.kind.as_str() {
             "paragraph" => {
                 out.push(Block::Paragraph { content: inlines(d.rich()), align: None, attrs });
+                // Children of a paragraph are indented under it; deeper levels already carry
+                // their depth from the inner paragraph.
                 for mut c in kids() {
-                    set_attr(&mut c, "notion:indent", "1");
+                    bump_indent(&mut c);
                     out.push(c);
                 }
             }
@@ -308,13 +310,13 @@ impl R {
                 }))
             }
             "video" | "audio" | "embed" | "bookmark" | "link_preview" => {
-                let url = match (&d.url, d.source()) {
-                    (Some(u), _) => u.clone(),
-                    (None, Some(s)) => {
-                        attrs.insert("notion:source".into(), source_kind(&s).into());
-                        s.url().unwrap_or_default().to_string()
+                let url = match &d.url {
+                    Some(u) => u.clone(),
+                    None => {
+                        let (url, source) = media(d);
+                        attrs.insert("notion:source".into(), source);
+                        url
                     }
-                    (None, None) => String::new(),
                 };
                 out.push(Block::Embed(Embed {
                     url,
@@ -422,8 +424,16 @@ fn link_paragraph(target: LinkTarget, link_attrs: Attrs, attrs: Attrs) -> Block 
     }
 }
 
-fn set_attr(b: &mut Block, k: &str, v: &str) {
-    let a = match b {
+/// Adds one level to a block's `notion:indent`.
+fn bump_indent(b: &mut Block) {
+    if let Some(a) = attrs_mut(b) {
+        let n = a.get("notion:indent").and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+        a.insert("notion:indent".into(), (n + 1).to_string());
+    }
+}
+
+fn attrs_mut(b: &mut Block) -> Option<&mut Attrs> {
+    Some(match b {
         Block::Paragraph { attrs, .. } | Block::Heading { attrs, .. } | Block::Quote { attrs, .. } => attrs,
         Block::TaskList { attrs, .. } | Block::Divider { attrs } => attrs,
         Block::List(l) => &mut l.attrs,
@@ -442,9 +452,8 @@ fn set_attr(b: &mut Block, k: &str, v: &str) {
         Block::Include(i) => &mut i.attrs,
         Block::PageProperties(p) => &mut p.attrs,
         Block::Extension(e) => &mut e.attrs,
-        Block::Plain { .. } => return,
-    };
-    a.insert(k.to_string(), v.to_string());
+        Block::Plain { .. } => return None,
+    })
 }
 
 /// A block the IR does not model, kept whole (its JSON without children) with its children read.

@@ -513,3 +513,22 @@ fn rich_text_through_storage_back_to_notion() {
     fingerprint(&via.iter().collect::<Vec<_>>(), 0, &mut b);
     assert_eq!(a, b);
 }
+
+#[test]
+fn nested_paragraph_children_keep_their_depth_and_uploads_their_id() {
+    let para = |id: &str, t: &str| block(id, "paragraph", json!({"rich_text": [rt(t)]}));
+    let doc = read(json!([with_children(para("a", "top"), vec![with_children(para("b", "one"), vec![para("c", "two")])])]));
+    let depth = |i: usize| match &doc.blocks[i] {
+        Block::Paragraph { attrs, .. } => attrs.get("notion:indent").cloned(),
+        _ => None,
+    };
+    assert_eq!((depth(0), depth(1), depth(2)), (None, Some("1".into()), Some("2".into())));
+    // The writer nests them back.
+    let back = notion::blocks(&doc).blocks;
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].children.len(), 1);
+    assert_eq!(back[0].children[0].children.len(), 1);
+    // A video uploaded through the API keeps its upload id.
+    let doc = read(json!([block("v", "video", json!({"type": "file_upload", "file_upload": {"id": "up-1"}, "caption": []}))]));
+    assert!(matches!(&doc.blocks[0], Block::Embed(e) if e.url == "file_upload:up-1" && e.attrs["notion:source"] == "file_upload"));
+}
