@@ -783,6 +783,7 @@ impl Gen<'_> {
                 labels: Vec::new(),
                 properties: Vec::new(),
                 restrictions: Restrictions::default(),
+                modified_at: 0,
             },
         );
         id

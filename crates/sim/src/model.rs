@@ -221,6 +221,10 @@ pub struct Content {
     pub labels: Vec<u64>,
     pub properties: Vec<Property>,
     pub restrictions: Restrictions,
+    /// A copy of the current version's `created_at`, kept beside the hot fields for listings
+    /// that sort or filter by modification time; refreshed by [`Dataset::refresh`].
+    #[serde(skip)]
+    pub modified_at: i64,
 }
 
 impl Content {
@@ -406,6 +410,13 @@ impl Dataset {
         id
     }
 
+    /// Recomputes derived fields ([`Content::modified_at`]) after changes.
+    pub fn refresh(&mut self) {
+        for c in self.contents.values_mut() {
+            c.modified_at = c.last_modified();
+        }
+    }
+
     /// The ground truth as JSON; `bodies = false` leaves out body texts (useful for big sets).
     pub fn to_json(&self, bodies: bool) -> serde_json::Value {
         let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
@@ -444,6 +455,9 @@ pub struct Index {
     pub attachments: HashMap<u64, Vec<u64>>,
     /// Space key → space id.
     pub space_keys: HashMap<String, u64>,
+    /// Content id → the content on its path (itself and its ancestors) with a read restriction;
+    /// content with none on its path is absent (visible to every licensed user).
+    pub guards: HashMap<u64, Vec<u64>>,
 }
 
 impl Index {
@@ -472,6 +486,25 @@ impl Index {
         }
         for s in &d.spaces {
             ix.space_keys.insert(s.key.clone(), s.id);
+        }
+        for c in d.contents.values() {
+            let mut guards = Vec::new();
+            let mut cur = Some(c.id);
+            let mut hops = 0;
+            while let Some(i) = cur {
+                let Some(x) = d.contents.get(&i) else { break };
+                if !x.restrictions.read.is_empty() {
+                    guards.push(i);
+                }
+                cur = x.parent_id;
+                hops += 1;
+                if hops > 10_000 {
+                    break;
+                }
+            }
+            if !guards.is_empty() {
+                ix.guards.insert(c.id, guards);
+            }
         }
         ix
     }

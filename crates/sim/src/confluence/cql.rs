@@ -8,7 +8,7 @@
 //! `title` or `id`, `ASC`/`DESC`. Dates are UTC and minute-precise, as the real service
 //! (whose users' time zone is UTC here).
 
-use crate::model::{ContentKind, Dataset};
+use crate::model::{Content, ContentKind, Dataset};
 
 #[derive(Clone, Debug, PartialEq)]
 enum Tok {
@@ -446,42 +446,41 @@ impl Query {
         v
     }
 
-    pub fn matches(&self, d: &Dataset, id: u64) -> bool {
-        self.expr.as_ref().is_none_or(|e| eval(e, d, id))
+    pub fn matches(&self, d: &Dataset, c: &Content) -> bool {
+        self.expr.as_ref().is_none_or(|e| eval(e, d, c))
     }
 }
 
-fn eval(e: &Expr, d: &Dataset, id: u64) -> bool {
+fn eval(e: &Expr, d: &Dataset, c: &Content) -> bool {
     match e {
-        Expr::And(a, b) => eval(a, d, id) && eval(b, d, id),
-        Expr::Or(a, b) => eval(a, d, id) || eval(b, d, id),
-        Expr::Not(a) => !eval(a, d, id),
+        Expr::And(a, b) => eval(a, d, c) && eval(b, d, c),
+        Expr::Or(a, b) => eval(a, d, c) || eval(b, d, c),
+        Expr::Not(a) => !eval(a, d, c),
         Expr::In {
             field,
             values,
             negated,
-        } => values.iter().any(|v| cmp(d, id, field, "=", v)) != *negated,
-        Expr::Cmp { field, op, value } => cmp(d, id, field, op, value),
+        } => values.iter().any(|v| cmp(d, c, field, "=", v)) != *negated,
+        Expr::Cmp { field, op, value } => cmp(d, c, field, op, value),
     }
 }
 
-fn cmp(d: &Dataset, id: u64, field: &str, op: &str, value: &Value) -> bool {
-    let Some(c) = d.contents.get(&id) else {
-        return false;
-    };
-    let text = |v: &Value| match v {
-        Value::Text(t) => t.clone(),
-        Value::Date(_) => String::new(),
-    };
+fn cmp(d: &Dataset, c: &Content, field: &str, op: &str, value: &Value) -> bool {
+    fn text(v: &Value) -> &str {
+        match v {
+            Value::Text(t) => t.as_str(),
+            Value::Date(_) => "",
+        }
+    }
     let eq = |b: bool| if op == "!=" || op == "!~" { !b } else { b };
     match field {
-        "type" => eq(c.kind.as_str().eq_ignore_ascii_case(&text(value))),
+        "type" => eq(c.kind.as_str().eq_ignore_ascii_case(text(value))),
         "space" => eq(d
             .space(c.space_id)
-            .is_some_and(|s| s.key.eq_ignore_ascii_case(&text(value)))),
+            .is_some_and(|s| s.key.eq_ignore_ascii_case(text(value)))),
         "space.id" => eq(c.space_id.to_string() == text(value)),
         "id" => eq(c.id.to_string() == text(value)),
-        "parent" => eq(c.parent_id.map(|p| p.to_string()) == Some(text(value))),
+        "parent" => eq(c.parent_id.is_some_and(|p| p.to_string() == text(value))),
         "ancestor" => {
             let target = text(value);
             let mut cur = c.parent_id;
@@ -519,7 +518,7 @@ fn cmp(d: &Dataset, id: u64, field: &str, op: &str, value: &Value) -> bool {
             let t = if field == "created" {
                 c.created_at
             } else {
-                c.last_modified()
+                c.modified_at
             };
             match op {
                 "=" => t / 60_000 == v / 60_000,

@@ -45,41 +45,94 @@ pub fn admits(s: &Subjects, c: &Caller) -> bool {
     s.is_empty() || s.users.contains(&c.account_id) || s.groups.iter().any(|g| c.groups.contains(g))
 }
 
+/// A fast hasher for numeric ids (the default SipHash is most of a listing's time).
+#[derive(Clone, Copy, Default)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ *b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0 ^ x)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+}
+
+pub type IdSet = std::collections::HashSet<u64, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// The content one caller may not see (read restrictions on it or an ancestor).
+#[derive(Clone)]
+pub struct Hidden(Arc<IdSet>);
+
+impl Hidden {
+    /// Whether content `id` (known to exist) is visible.
+    pub fn sees(&self, id: u64) -> bool {
+        self.0.is_empty() || !self.0.contains(&id)
+    }
+}
+
 /// The dataset and its lookups.
 pub struct Data {
     pub d: Dataset,
     pub ix: Index,
+    /// Per account: what it cannot see; cleared on every change.
+    hidden: Mutex<std::collections::HashMap<String, Arc<IdSet>>>,
 }
 
 impl Data {
-    pub fn new(d: Dataset) -> Data {
+    pub fn new(mut d: Dataset) -> Data {
+        d.refresh();
         let ix = Index::build(&d);
-        Data { d, ix }
+        Data {
+            d,
+            ix,
+            hidden: Mutex::new(Default::default()),
+        }
     }
 
+    /// Rebuilds the lookups and derived fields; every write ends with it.
     pub fn reindex(&mut self) {
+        self.d.refresh();
         self.ix = Index::build(&self.d);
+        self.hidden
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// What `caller` cannot see, computed once per caller and change.
+    pub fn hidden(&self, caller: &Caller) -> Hidden {
+        let mut cache = self.hidden.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = cache.get(&caller.account_id) {
+            return Hidden(h.clone());
+        }
+        let mut set = IdSet::default();
+        for (id, gs) in &self.ix.guards {
+            if !gs.iter().all(|g| {
+                self.d
+                    .contents
+                    .get(g)
+                    .is_some_and(|c| admits(&c.restrictions.read, caller))
+            }) {
+                set.insert(*id);
+            }
+        }
+        let set = Arc::new(set);
+        cache.insert(caller.account_id.clone(), set.clone());
+        Hidden(set)
     }
 
     /// Whether `caller` may see content `id`: its own read restriction and every ancestor's
     /// must admit them (view restrictions are inherited).
     pub fn can_view(&self, caller: &Caller, id: u64) -> bool {
-        let mut cur = Some(id);
-        let mut hops = 0;
-        while let Some(i) = cur {
-            let Some(c) = self.d.contents.get(&i) else {
-                return false;
-            };
-            if !admits(&c.restrictions.read, caller) {
-                return false;
-            }
-            cur = c.parent_id;
-            hops += 1;
-            if hops > 10_000 {
-                return false;
-            }
-        }
-        true
+        self.d.contents.contains_key(&id) && self.hidden(caller).sees(id)
     }
 
     /// Whether `caller` may change content `id` (view, plus the content's update restriction).
@@ -94,14 +147,19 @@ impl Data {
 
     /// Visibility of anything with a container: content, attachments and comments.
     pub fn can_view_any(&self, caller: &Caller, id: u64) -> bool {
+        self.sees_any(&self.hidden(caller), id)
+    }
+
+    /// [`Data::can_view_any`] with the caller's [`Hidden`] set fetched once (listings).
+    pub fn sees_any(&self, hidden: &Hidden, id: u64) -> bool {
         if self.d.contents.contains_key(&id) {
-            return self.can_view(caller, id);
+            return hidden.sees(id);
         }
         if let Some(a) = self.d.attachments.get(&id) {
-            return self.can_view(caller, a.container_id);
+            return self.d.contents.contains_key(&a.container_id) && hidden.sees(a.container_id);
         }
         if let Some(c) = self.d.comments.get(&id) {
-            return self.can_view_any(caller, c.container_id);
+            return self.sees_any(hidden, c.container_id);
         }
         false
     }

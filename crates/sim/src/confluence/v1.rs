@@ -390,20 +390,21 @@ pub async fn search(ctx: Ctx) -> R {
     }
     let data = conf.read();
     let d = &data.d;
+    let hidden = data.hidden(&ctx.caller);
     let mut hits: Vec<&Content> = d
         .contents
         .values()
         .filter(|c| {
             super::cql::searchable(c.kind)
                 && c.status == Status::Current
-                && query.matches(d, c.id)
-                && data.can_view(&ctx.caller, c.id)
+                && query.matches(d, c)
+                && hidden.sees(c.id)
         })
         .collect();
-    hits.sort_by(|a, b| {
+    let cmp = |a: &&Content, b: &&Content| {
         for (f, desc) in &query.order {
             let o = match f.as_str() {
-                "lastmodified" => a.last_modified().cmp(&b.last_modified()),
+                "lastmodified" => a.modified_at.cmp(&b.modified_at),
                 "created" => a.created_at.cmp(&b.created_at),
                 "title" => a.title.cmp(&b.title),
                 _ => a.id.cmp(&b.id),
@@ -414,8 +415,15 @@ pub async fn search(ctx: Ctx) -> R {
             }
         }
         a.id.cmp(&b.id)
-    });
+    };
+    // Only the first start + limit need to be in order.
     let total = hits.len();
+    let need = start.saturating_add(limit);
+    if need < hits.len() {
+        hits.select_nth_unstable_by(need, cmp);
+        hits.truncate(need);
+    }
+    hits.sort_by(cmp);
     let page: Vec<&Content> = hits.into_iter().skip(start).take(limit).collect();
     let more = start + page.len() < total && limit > 0;
     let results = page

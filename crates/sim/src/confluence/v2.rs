@@ -28,7 +28,7 @@ fn sort(q: &Query, allowed: &[&str], default: &str) -> Result<(String, bool), Ap
 fn content_key(c: &Content, field: &str) -> Key {
     let v = match field {
         "created-date" => SortVal::I(c.created_at),
-        "modified-date" => SortVal::I(c.last_modified()),
+        "modified-date" => SortVal::I(c.modified_at),
         "title" => SortVal::S(c.title.clone()),
         "child-position" => SortVal::I(c.position as i64),
         _ => SortVal::I(c.id as i64),
@@ -109,6 +109,31 @@ fn list_content(ctx: &Ctx, kind: ContentKind, space: Option<u64>) -> R {
     {
         return Err(ApiError::not_found());
     }
+    let live_only = q.get("subtype") == Some("live");
+    let hidden = data.hidden(&ctx.caller);
+    let keep = |c: &Content| {
+        !(c.kind != kind
+            || !status.contains(&c.status)
+            || (!ids.is_empty() && !ids.contains(&c.id))
+            || (!space_ids.is_empty() && !space_ids.contains(&c.space_id))
+            || title.as_ref().is_some_and(|t| *t != c.title)
+            || (root_only && c.parent_id.is_some())
+            || live_only)
+            && hidden.sees(c.id)
+    };
+    if field == "id" {
+        let after = ctx.id_cursor()?;
+        let (page, next) = ctx.take_page(
+            id_range(&d.contents, after, desc).filter(|c| keep(c)),
+            |c| c.id,
+            limit,
+        );
+        let results = page
+            .into_iter()
+            .map(|c| render::content(d, c, c.current(), fmt, true))
+            .collect();
+        return ctx.list(results, next, limit);
+    }
     let mut items = Vec::new();
     for c in d.contents.values() {
         if c.kind != kind
@@ -117,11 +142,11 @@ fn list_content(ctx: &Ctx, kind: ContentKind, space: Option<u64>) -> R {
             || (!space_ids.is_empty() && !space_ids.contains(&c.space_id))
             || title.as_ref().is_some_and(|t| *t != c.title)
             || (root_only && c.parent_id.is_some())
-            || q.get("subtype") == Some("live")
+            || live_only
         {
             continue;
         }
-        if !data.can_view(&ctx.caller, c.id) {
+        if !hidden.sees(c.id) {
             continue;
         }
         items.push((content_key(c, &field), c));
@@ -525,8 +550,9 @@ pub async fn content_version(ctx: Ctx, Path((id, n)): Path<(String, String)>) ->
     ok(render::detailed_version(c, v))
 }
 
-fn attachment_list<'a>(ctx: &Ctx, data: &'a Data, ids: impl Iterator<Item = &'a Attachment>) -> R {
+fn attachment_list(ctx: &Ctx, data: &Data, source: Source<'_>) -> R {
     let q = &ctx.q;
+    let d = &data.d;
     let limit = q.limit(50, 250)?;
     let mut status: Vec<Status> = q
         .list_of("status", &["current", "archived", "trashed"])?
@@ -538,31 +564,75 @@ fn attachment_list<'a>(ctx: &Ctx, data: &'a Data, ids: impl Iterator<Item = &'a 
     }
     let media = q.get("mediaType").map(str::to_string);
     let filename = q.get("filename").map(str::to_string);
+    let sorted = q.get("sort").is_some();
     let (field, desc) = sort(q, &["created-date", "modified-date"], "created-date")?;
-    let mut items = Vec::new();
-    for a in ids {
-        if !status.contains(&a.status)
-            || media.as_ref().is_some_and(|m| *m != a.media_type)
-            || filename.as_ref().is_some_and(|f| *f != a.title)
-            || !data.can_view(&ctx.caller, a.container_id)
-        {
-            continue;
+    let hidden = data.hidden(&ctx.caller);
+    let keep = |a: &Attachment| {
+        status.contains(&a.status)
+            && media.as_ref().is_none_or(|m| *m == a.media_type)
+            && filename.as_ref().is_none_or(|f| *f == a.title)
+            && data.d.contents.contains_key(&a.container_id)
+            && hidden.sees(a.container_id)
+    };
+    let (page, next) = if !sorted {
+        // Default order: by id, read from the cursor on.
+        let after = ctx.id_cursor()?;
+        match source {
+            Source::All => ctx.take_page(
+                id_range(&d.attachments, after, false).filter(|a| keep(a)),
+                |a| a.id,
+                limit,
+            ),
+            Source::Ids(ids) => ctx.take_page(
+                ids_after(ids, after)
+                    .iter()
+                    .filter_map(|i| d.attachments.get(i))
+                    .filter(|a| keep(a)),
+                |a| a.id,
+                limit,
+            ),
         }
-        let key = if field == "modified-date" {
-            a.current().created_at
-        } else {
-            a.created_at
-        };
-        items.push(((SortVal::I(key), a.id), a));
-    }
-    let (page, next) = ctx.paginate(items, desc, limit)?;
+    } else {
+        let items = source
+            .iter(&d.attachments)
+            .filter(|a| keep(a))
+            .map(|a| {
+                let key = if field == "modified-date" {
+                    a.current().created_at
+                } else {
+                    a.created_at
+                };
+                ((SortVal::I(key), a.id), a)
+            })
+            .collect();
+        ctx.paginate(items, desc, limit)?
+    };
     ctx.list(
         page.into_iter()
-            .map(|a| render::attachment(&data.d, a, a.current()))
+            .map(|a| render::attachment(d, a, a.current()))
             .collect(),
         next,
         limit,
     )
+}
+
+/// Where a listing's candidates come from: a whole id-keyed map, or a sorted id list.
+#[derive(Clone, Copy)]
+pub(super) enum Source<'a> {
+    All,
+    Ids(&'a [u64]),
+}
+
+impl<'a> Source<'a> {
+    fn iter<V>(
+        self,
+        m: &'a std::collections::BTreeMap<u64, V>,
+    ) -> Box<dyn Iterator<Item = &'a V> + 'a> {
+        match self {
+            Source::All => Box::new(m.values()),
+            Source::Ids(ids) => Box::new(ids.iter().filter_map(move |i| m.get(i))),
+        }
+    }
 }
 
 pub async fn content_attachments(ctx: Ctx, Path(id): Path<String>) -> R {
@@ -571,16 +641,12 @@ pub async fn content_attachments(ctx: Ctx, Path(id): Path<String>) -> R {
     find(&data, &ctx, id, kind_of(&ctx.path))?;
     let empty = Vec::new();
     let ids = data.ix.attachments.get(&id).unwrap_or(&empty);
-    attachment_list(
-        &ctx,
-        &data,
-        ids.iter().filter_map(|a| data.d.attachments.get(a)),
-    )
+    attachment_list(&ctx, &data, Source::Ids(ids))
 }
 
 pub async fn attachments(ctx: Ctx) -> R {
     let data = ctx.conf().read();
-    attachment_list(&ctx, &data, data.d.attachments.values())
+    attachment_list(&ctx, &data, Source::All)
 }
 
 /// An attachment id as the API spells it: `att123` or `123`.
@@ -668,14 +734,15 @@ pub async fn content_property(ctx: Ctx, Path((id, pid)): Path<(String, String)>)
 }
 
 /// Comment listings: `roots` are the candidates, already restricted to one container or not.
-fn comment_list<'a>(
+fn comment_list(
     ctx: &Ctx,
-    data: &'a Data,
-    cands: impl Iterator<Item = &'a Comment>,
+    data: &Data,
+    source: Source<'_>,
     kind: CommentKind,
     shape: CommentShape,
 ) -> R {
     let q = &ctx.q;
+    let d = &data.d;
     let limit = q.limit(25, 250)?;
     let fmt = body_format(q, "body-format", LIST_BODY_FORMATS)?;
     let mut status: Vec<Status> = q
@@ -704,31 +771,53 @@ fn comment_list<'a>(
     } else {
         Vec::new()
     };
+    let sorted = q.get("sort").is_some();
     let (field, desc) = sort(q, COMMENT_SORTS, "created-date")?;
-    let mut items = Vec::new();
-    for c in cands {
-        if c.kind != kind
-            || !status.contains(&c.status)
-            || (!resolution.is_empty()
-                && !c
-                    .resolution_status
+    let hidden = data.hidden(&ctx.caller);
+    let keep = |c: &Comment| {
+        c.kind == kind
+            && status.contains(&c.status)
+            && (resolution.is_empty()
+                || c.resolution_status
                     .as_ref()
                     .is_some_and(|r| resolution.contains(r)))
-            || !data.can_view_any(&ctx.caller, c.container_id)
-        {
-            continue;
+            && data.sees_any(&hidden, c.container_id)
+    };
+    let (page, next) = if !sorted {
+        let after = ctx.id_cursor()?;
+        match source {
+            Source::All => ctx.take_page(
+                id_range(&d.comments, after, false).filter(|c| keep(c)),
+                |c| c.id,
+                limit,
+            ),
+            Source::Ids(ids) => ctx.take_page(
+                ids_after(ids, after)
+                    .iter()
+                    .filter_map(|i| d.comments.get(i))
+                    .filter(|c| keep(c)),
+                |c| c.id,
+                limit,
+            ),
         }
-        let k = if field == "modified-date" {
-            c.current().created_at
-        } else {
-            c.created_at
-        };
-        items.push(((SortVal::I(k), c.id), c));
-    }
-    let (page, next) = ctx.paginate(items, desc, limit)?;
+    } else {
+        let items = source
+            .iter(&d.comments)
+            .filter(|c| keep(c))
+            .map(|c| {
+                let k = if field == "modified-date" {
+                    c.current().created_at
+                } else {
+                    c.created_at
+                };
+                ((SortVal::I(k), c.id), c)
+            })
+            .collect();
+        ctx.paginate(items, desc, limit)?
+    };
     ctx.list(
         page.into_iter()
-            .map(|c| render::comment(&data.d, c, fmt, shape))
+            .map(|c| render::comment(d, c, fmt, shape))
             .collect(),
         next,
         limit,
@@ -744,7 +833,7 @@ fn container_comments(ctx: &Ctx, id: &str, kind: CommentKind) -> R {
     comment_list(
         ctx,
         &data,
-        ids.iter().filter_map(|c| data.d.comments.get(c)),
+        Source::Ids(ids),
         kind,
         CommentShape::OfContainer,
     )
@@ -763,7 +852,7 @@ pub async fn footer_comments(ctx: Ctx) -> R {
     comment_list(
         &ctx,
         &data,
-        data.d.comments.values(),
+        Source::All,
         CommentKind::Footer,
         CommentShape::Full,
     )
@@ -774,7 +863,7 @@ pub async fn inline_comments(ctx: Ctx) -> R {
     comment_list(
         &ctx,
         &data,
-        data.d.comments.values(),
+        Source::All,
         CommentKind::Inline,
         CommentShape::Full,
     )
@@ -828,13 +917,7 @@ pub async fn comment_children(ctx: Ctx, Path(id): Path<String>) -> R {
         .ok_or_else(ApiError::not_found)?;
     let empty = Vec::new();
     let ids = data.ix.replies.get(&id).unwrap_or(&empty);
-    comment_list(
-        &ctx,
-        &data,
-        ids.iter().filter_map(|c| data.d.comments.get(c)),
-        kind,
-        CommentShape::Reply,
-    )
+    comment_list(&ctx, &data, Source::Ids(ids), kind, CommentShape::Reply)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -317,6 +317,7 @@ fn create_content(ctx: &Ctx, bytes: &[u8], kind: ContentKind) -> R {
             labels: Vec::new(),
             properties: Vec::new(),
             restrictions: Restrictions::default(),
+            modified_at: 0,
         },
     );
     sync_tasks(&mut data.d, id, &body, &who, now);
@@ -660,6 +661,7 @@ pub async fn create_folder(ctx: Ctx, bytes: Bytes) -> R {
             labels: Vec::new(),
             properties: Vec::new(),
             restrictions: Restrictions::default(),
+            modified_at: 0,
         },
     );
     data.reindex();
