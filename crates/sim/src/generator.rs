@@ -84,9 +84,10 @@ pub struct Corpus {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CorpusError {
-    #[error("cannot read corpus folder {path}: {source}")]
+    #[error("cannot read corpus folder {path}")]
     Io {
         path: String,
+        #[source]
         source: std::io::Error,
     },
     #[error("corpus folder {0} holds no .xhtml, .xml or .html files")]
@@ -1288,13 +1289,16 @@ impl Gen<'_> {
                 }
                 2 => blocks.push(self.list(r, si, title, ctx)),
                 3 => blocks.push(self.table(r)),
-                4 => blocks.push(Block::Code(Code {
-                    language: Some(r.pick(LANGS).to_string()),
-                    title: None,
-                    text: code_sample(r),
-                    noformat: false,
-                    params: Params::new(),
-                    attrs: Attrs::new(),
+                4 => blocks.push(Block::Code({
+                    let language = r.word(LANGS);
+                    Code {
+                        language: Some(language.to_string()),
+                        title: None,
+                        text: code_sample(r, language),
+                        noformat: false,
+                        params: Params::new(),
+                        attrs: Attrs::new(),
+                    }
                 })),
                 5 => {
                     let kind = *r.pick(&[
@@ -1677,13 +1681,18 @@ fn ascii_slug(s: &str, sep: char) -> String {
     out.trim_end_matches(sep).to_string()
 }
 
-fn code_sample(r: &mut Rng) -> String {
+fn code_sample(r: &mut Rng, language: &str) -> String {
     let n = r.below(1000);
-    match r.below(3) {
-        0 => format!(
+    match language {
+        "rust" => format!(
             "fn main() {{\n    let retries = {n};\n    println!(\"retries: {{retries}}\");\n}}\n"
         ),
-        1 => format!("SELECT id, title\n  FROM pages\n WHERE version > {n}\n ORDER BY id;\n"),
+        "python" => format!("def retries():\n    return {n}\n"),
+        "sql" => format!("SELECT id, title\n  FROM pages\n WHERE version > {n}\n ORDER BY id;\n"),
+        "yaml" => format!("service:\n  name: ingest\n  retries: {n}\n"),
+        "json" => format!("{{\"retries\": {n}, \"backoff\": \"exponential\"}}\n"),
+        "java" => format!("class Retry {{\n  static final int MAX = {n};\n}}\n"),
+        "go" => format!("package main\n\nconst maxRetries = {n}\n"),
         _ => format!(
             "curl -u \"$EMAIL:$TOKEN\" \\\n  \"https://example.atlassian.net/wiki/api/v2/pages?limit={}\"\n",
             1 + n % 250

@@ -277,6 +277,7 @@ impl Drop for BackgroundSim {
 fn app(sim: Arc<Sim>) -> Router {
     let twin = confluence::routes()
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             sim.clone(),
             twin_layer,
@@ -286,6 +287,16 @@ fn app(sim: Arc<Sim>) -> Router {
         .merge(confluence::admin::routes())
         .merge(twin)
         .with_state(sim)
+}
+
+async fn method_not_allowed(req: Request) -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("Method {} is not allowed here", req.method()),
+    )
+    .flavor(Flavor::of_path(req.uri().path()))
+    .into_response()
 }
 
 async fn not_found(req: Request) -> Response {

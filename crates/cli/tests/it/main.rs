@@ -5,6 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+mod sim;
+
 const KBRIDGE: &str = env!("CARGO_BIN_EXE_kbridge");
 
 /// A storage body with a heading, a paragraph and one macro kbridge does not model.
