@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Convert documents between Confluence storage XML, Markdown, plain text and the IR (offline).
+    /// Convert documents between Confluence storage XML, Markdown, Notion JSON, plain text and the IR (offline).
     ///
     /// Every format is read into kbridge's document model (the IR) and written out of it.
     /// Content the target cannot express is written as a readable fallback and listed in the
