@@ -480,21 +480,37 @@ impl Ctx {
     }
 
     /// A v2 list answer: `results`, `_links {next?, base}` and the `Link` header.
-    pub fn list(
+    pub fn list<T: serde::Serialize>(
         &self,
-        results: Vec<Value>,
+        results: Vec<T>,
         next: Option<String>,
         limit: usize,
     ) -> Result<Response, ApiError> {
-        let mut links = serde_json::Map::new();
-        let next = next.map(|c| self.next_link(limit, &c));
-        if let Some(n) = &next {
-            links.insert("next".into(), Value::String(n.clone()));
+        #[derive(serde::Serialize)]
+        struct Links<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            next: Option<&'a str>,
+            base: &'a str,
         }
-        links.insert("base".into(), Value::String(self.base.clone()));
-        let mut r = json_response(
-            StatusCode::OK,
-            &json!({"results": results, "_links": links}),
+        #[derive(serde::Serialize)]
+        struct List<'a, T> {
+            results: Vec<T>,
+            #[serde(rename = "_links")]
+            links: Links<'a>,
+        }
+        let next = next.map(|c| self.next_link(limit, &c));
+        let body = serde_json::to_vec(&List {
+            results,
+            links: Links {
+                next: next.as_deref(),
+                base: &self.base,
+            },
+        })
+        .unwrap_or_default();
+        let mut r = (StatusCode::OK, body).into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json;charset=UTF-8"),
         );
         if let Some(n) = next
             && let Ok(v) = HeaderValue::from_str(&format!(

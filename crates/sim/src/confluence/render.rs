@@ -2,6 +2,9 @@
 //! `PageSingle`, `BlogPostBulk`, `SpaceBulk`, `AttachmentBulk`, `FooterCommentModel`, `Task`…).
 //! Fields the spec does not mark nullable are left out rather than sent as `null`.
 
+use std::fmt;
+
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::api::BodyFormat;
@@ -37,16 +40,7 @@ pub fn body(v: &str, fmt: Option<BodyFormat>) -> Value {
 /// Confluence's tiny link: the id's little-endian bytes in base64, `/`→`-`, `+`→`_`, trailing
 /// `A`s and padding dropped.
 pub fn tinyui(id: u64) -> String {
-    use base64::Engine as _;
-    let bytes = id.to_le_bytes();
-    let n = bytes
-        .iter()
-        .rposition(|b| *b != 0)
-        .map_or(1, |i| i + 1)
-        .max(4);
-    let s = base64::engine::general_purpose::STANDARD.encode(&bytes[..n]);
-    let s = s.replace('/', "-").replace('+', "_");
-    format!("/x/{}", s.trim_end_matches('=').trim_end_matches('A'))
+    TinyUi(id).to_string()
 }
 
 /// A title as it appears in a web UI path (`Release+notes`).
@@ -55,30 +49,15 @@ pub fn title_slug(t: &str) -> String {
 }
 
 pub fn webui(d: &Dataset, c: &Content) -> String {
-    let key = d.space(c.space_id).map(|s| s.key.as_str()).unwrap_or("");
-    match c.kind {
-        ContentKind::Page => format!("/spaces/{key}/pages/{}/{}", c.id, title_slug(&c.title)),
-        ContentKind::Blogpost => {
-            let p = crate::time::parts(c.created_at);
-            format!(
-                "/spaces/{key}/blog/{:04}/{:02}/{:02}/{}/{}",
-                p.year,
-                p.month,
-                p.day,
-                c.id,
-                title_slug(&c.title)
-            )
-        }
-        ContentKind::Folder => format!("/spaces/{key}/folder/{}", c.id),
+    WebUi {
+        key: space_key(d, c),
+        c,
     }
+    .to_string()
 }
 
-fn content_links(d: &Dataset, c: &Content) -> Value {
-    json!({
-        "webui": webui(d, c),
-        "editui": format!("/pages/resumedraft.action?draftId={}", c.id),
-        "tinyui": tinyui(c.id),
-    })
+fn space_key<'a>(d: &'a Dataset, c: &Content) -> &'a str {
+    d.space(c.space_id).map(|s| s.key.as_str()).unwrap_or("")
 }
 
 pub fn parent_type(d: &Dataset, c: &Content) -> Option<&'static str> {
@@ -87,75 +66,234 @@ pub fn parent_type(d: &Dataset, c: &Content) -> Option<&'static str> {
         .map(|p| p.kind.as_str())
 }
 
-/// `PageBulk` (lists) or the common part of `PageSingle`, at version `v`.
-pub fn page(
-    d: &Dataset,
-    c: &Content,
-    v: &Version,
-    fmt: Option<BodyFormat>,
-    include_version: bool,
-) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), sid(c.id));
-    m.insert(
-        "status".into(),
-        json!(if v.number == c.current().number {
-            c.status.as_str()
-        } else {
-            "historical"
-        }),
-    );
-    m.insert("title".into(), json!(v.title));
-    m.insert("spaceId".into(), sid(c.space_id));
-    if let Some(p) = c.parent_id {
-        m.insert("parentId".into(), sid(p));
-        if let Some(t) = parent_type(d, c) {
-            m.insert("parentType".into(), json!(t));
+// ---------------------------------------------------------------------------------------------
+// Typed output for the hot shapes: serialized straight to the response, no intermediate
+// `Value` and no allocation per field.
+
+macro_rules! display_as_str {
+    ($t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+    };
+}
+
+/// An id as a JSON string.
+pub struct Sid(pub u64);
+
+impl fmt::Display for Sid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+display_as_str!(Sid);
+
+/// A timestamp as `2024-07-30T08:52:50.426Z`.
+pub struct Iso(pub i64);
+
+impl fmt::Display for Iso {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = crate::time::parts(self.0);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            p.year, p.month, p.day, p.hour, p.minute, p.second, p.milli
+        )
+    }
+}
+display_as_str!(Iso);
+
+pub struct WebUi<'a> {
+    key: &'a str,
+    c: &'a Content,
+}
+
+impl fmt::Display for WebUi<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (key, c) = (self.key, self.c);
+        match c.kind {
+            ContentKind::Page => write!(f, "/spaces/{key}/pages/{}/", c.id)?,
+            ContentKind::Blogpost => {
+                let p = crate::time::parts(c.created_at);
+                write!(
+                    f,
+                    "/spaces/{key}/blog/{:04}/{:02}/{:02}/{}/",
+                    p.year, p.month, p.day, c.id
+                )?
+            }
+            ContentKind::Folder => return write!(f, "/spaces/{key}/folder/{}", c.id),
+        }
+        for piece in form_urlencoded::byte_serialize(c.title.as_bytes()) {
+            f.write_str(piece)?;
+        }
+        Ok(())
+    }
+}
+display_as_str!(WebUi<'_>);
+
+pub struct EditUi(u64);
+
+impl fmt::Display for EditUi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/pages/resumedraft.action?draftId={}", self.0)
+    }
+}
+display_as_str!(EditUi);
+
+pub struct TinyUi(u64);
+
+impl fmt::Display for TinyUi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use base64::Engine as _;
+        let bytes = self.0.to_le_bytes();
+        let n = bytes
+            .iter()
+            .rposition(|b| *b != 0)
+            .map_or(1, |i| i + 1)
+            .max(4);
+        let mut buf = [0u8; 12];
+        let len = base64::engine::general_purpose::STANDARD
+            .encode_slice(&bytes[..n], &mut buf)
+            .unwrap_or(0);
+        let enc = std::str::from_utf8(&buf[..len]).unwrap_or("");
+        f.write_str("/x/")?;
+        for ch in enc.trim_end_matches('=').trim_end_matches('A').chars() {
+            fmt::Write::write_char(
+                f,
+                match ch {
+                    '/' => '-',
+                    '+' => '_',
+                    c => c,
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
+
+display_as_str!(TinyUi);
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionOut<'a> {
+    created_at: Iso,
+    message: &'a str,
+    number: u32,
+    minor_edit: bool,
+    author_id: &'a str,
+}
+
+impl<'a> VersionOut<'a> {
+    pub fn of(v: &'a Version) -> Self {
+        VersionOut {
+            created_at: Iso(v.created_at),
+            message: &v.message,
+            number: v.number,
+            minor_edit: v.minor_edit,
+            author_id: &v.author_id,
         }
     }
-    m.insert("position".into(), json!(c.position));
-    m.insert("authorId".into(), json!(c.author_id));
-    m.insert("ownerId".into(), json!(c.owner_id));
-    m.insert("lastOwnerId".into(), Value::Null);
-    m.insert("createdAt".into(), json!(iso(c.created_at)));
-    if include_version {
-        m.insert("version".into(), version(v));
-    }
-    m.insert("body".into(), body(v.body.as_str(), fmt));
-    m.insert("_links".into(), content_links(d, c));
-    Value::Object(m)
 }
 
-/// `BlogPostBulk` / the common part of `BlogPostSingle`.
-pub fn blogpost(
-    d: &Dataset,
-    c: &Content,
-    v: &Version,
+#[derive(Serialize)]
+pub struct StorageOut<'a> {
+    representation: &'static str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct BodyOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    storage: Option<StorageOut<'a>>,
+}
+
+impl<'a> BodyOut<'a> {
+    pub fn of(v: &'a str, fmt: Option<BodyFormat>) -> Self {
+        BodyOut {
+            storage: fmt.map(|_| StorageOut {
+                representation: "storage",
+                value: v,
+            }),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ContentLinks<'a> {
+    webui: WebUi<'a>,
+    editui: EditUi,
+    tinyui: TinyUi,
+}
+
+/// `PageBulk` / `BlogPostBulk` and the common part of `PageSingle` / `BlogPostSingle`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContentOut<'a> {
+    id: Sid,
+    status: &'static str,
+    title: &'a str,
+    space_id: Sid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_id: Option<Sid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    position: Option<i32>,
+    author_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner_id: Option<&'a str>,
+    /// `null` on pages (nullable in the spec), absent on blog posts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_owner_id: Option<()>,
+    created_at: Iso,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<VersionOut<'a>>,
+    body: BodyOut<'a>,
+    #[serde(rename = "_links")]
+    links: ContentLinks<'a>,
+}
+
+/// A page or blog post at version `v`.
+pub fn content_out<'a>(
+    d: &'a Dataset,
+    c: &'a Content,
+    v: &'a Version,
     fmt: Option<BodyFormat>,
     include_version: bool,
-) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), sid(c.id));
-    m.insert(
-        "status".into(),
-        json!(if v.number == c.current().number {
+) -> ContentOut<'a> {
+    let page = c.kind != ContentKind::Blogpost;
+    ContentOut {
+        id: Sid(c.id),
+        status: if v.number == c.current().number {
             c.status.as_str()
         } else {
             "historical"
-        }),
-    );
-    m.insert("title".into(), json!(v.title));
-    m.insert("spaceId".into(), sid(c.space_id));
-    m.insert("authorId".into(), json!(c.author_id));
-    m.insert("createdAt".into(), json!(iso(c.created_at)));
-    if include_version {
-        m.insert("version".into(), version(v));
+        },
+        title: &v.title,
+        space_id: Sid(c.space_id),
+        parent_id: if page { c.parent_id.map(Sid) } else { None },
+        parent_type: if page { parent_type(d, c) } else { None },
+        position: page.then_some(c.position),
+        author_id: &c.author_id,
+        owner_id: page.then_some(c.owner_id.as_str()),
+        last_owner_id: page.then_some(()),
+        created_at: Iso(c.created_at),
+        version: include_version.then(|| VersionOut::of(v)),
+        body: BodyOut::of(v.body.as_str(), fmt),
+        links: ContentLinks {
+            webui: WebUi {
+                key: space_key(d, c),
+                c,
+            },
+            editui: EditUi(c.id),
+            tinyui: TinyUi(c.id),
+        },
     }
-    m.insert("body".into(), body(v.body.as_str(), fmt));
-    m.insert("_links".into(), content_links(d, c));
-    Value::Object(m)
 }
 
+/// [`content_out`] as a `Value`, for single answers that get more fields.
 pub fn content(
     d: &Dataset,
     c: &Content,
@@ -163,10 +301,7 @@ pub fn content(
     fmt: Option<BodyFormat>,
     include_version: bool,
 ) -> Value {
-    match c.kind {
-        ContentKind::Blogpost => blogpost(d, c, v, fmt, include_version),
-        _ => page(d, c, v, fmt, include_version),
-    }
+    serde_json::to_value(content_out(d, c, v, fmt, include_version)).unwrap_or(Value::Null)
 }
 
 /// `FolderSingle`.

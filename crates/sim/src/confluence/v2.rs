@@ -130,8 +130,8 @@ fn list_content(ctx: &Ctx, kind: ContentKind, space: Option<u64>) -> R {
         );
         let results = page
             .into_iter()
-            .map(|c| render::content(d, c, c.current(), fmt, true))
-            .collect();
+            .map(|c| render::content_out(d, c, c.current(), fmt, true))
+            .collect::<Vec<_>>();
         return ctx.list(results, next, limit);
     }
     let mut items = Vec::new();
@@ -154,8 +154,8 @@ fn list_content(ctx: &Ctx, kind: ContentKind, space: Option<u64>) -> R {
     let (page, next) = ctx.paginate(items, desc, limit)?;
     let results = page
         .into_iter()
-        .map(|c| render::content(d, c, c.current(), fmt, true))
-        .collect();
+        .map(|c| render::content_out(d, c, c.current(), fmt, true))
+        .collect::<Vec<_>>();
     ctx.list(results, next, limit)
 }
 
