@@ -399,7 +399,45 @@ pub fn space_permission(p: &SpacePermission) -> Value {
     })
 }
 
-fn media_type_description(mt: &str) -> &'static str {
+/// `/pages/viewpageattachments.action?pageId=…&preview=%2F…%2F…`.
+struct AttachmentWebUi(u64, u64);
+
+impl fmt::Display for AttachmentWebUi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "/pages/viewpageattachments.action?pageId={}&preview=%2F{}%2F{}",
+            self.0, self.0, self.1
+        )
+    }
+}
+display_as_str!(AttachmentWebUi);
+
+/// `/download/attachments/{container}/{name}?version=…&modificationDate=…&api=v2`.
+struct Download<'a>(&'a Attachment, &'a AttachmentVersion);
+
+impl fmt::Display for Download<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (a, v) = (self.0, self.1);
+        write!(f, "/download/attachments/{}/", a.container_id)?;
+        for piece in form_urlencoded::byte_serialize(a.title.as_bytes()) {
+            f.write_str(if piece == "+" { "%20" } else { piece })?;
+        }
+        write!(
+            f,
+            "?version={}&modificationDate={}&api=v2",
+            v.number, v.created_at
+        )
+    }
+}
+display_as_str!(Download<'_>);
+
+/// The relative (to `/wiki`) download path of an attachment version.
+pub fn download_link(a: &Attachment, v: &AttachmentVersion) -> String {
+    Download(a, v).to_string()
+}
+
+pub fn media_type_description(mt: &str) -> &'static str {
     match mt {
         "image/png" => "PNG Image",
         "image/jpeg" => "JPEG Image",
@@ -411,58 +449,96 @@ fn media_type_description(mt: &str) -> &'static str {
     }
 }
 
-/// The relative (to `/wiki`) download path of an attachment version.
-pub fn download_link(a: &Attachment, v: &AttachmentVersion) -> String {
-    let name: String = form_urlencoded::byte_serialize(a.title.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20");
-    format!(
-        "/download/attachments/{}/{}?version={}&modificationDate={}&api=v2",
-        a.container_id, name, v.number, v.created_at
-    )
+#[derive(Serialize)]
+struct AttachmentLinks<'a> {
+    webui: AttachmentWebUi,
+    download: Download<'a>,
 }
 
-/// `AttachmentBulk` / the common part of `AttachmentSingle`.
+/// `AttachmentBulk` and the common part of `AttachmentSingle`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentOut<'a> {
+    id: AttId,
+    status: &'static str,
+    title: &'a str,
+    created_at: Iso,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page_id: Option<Sid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blog_post_id: Option<Sid>,
+    media_type: &'a str,
+    media_type_description: &'static str,
+    comment: &'a str,
+    file_id: &'a str,
+    file_size: usize,
+    webui_link: AttachmentWebUi,
+    download_link: Download<'a>,
+    version: AttachmentVersionOut<'a>,
+    #[serde(rename = "_links")]
+    links: AttachmentLinks<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AttachmentVersionOut<'a> {
+    created_at: Iso,
+    message: &'a str,
+    number: u32,
+    minor_edit: bool,
+    author_id: &'a str,
+}
+
+/// An attachment id as the API spells it (`att123`).
+pub struct AttId(pub u64);
+
+impl fmt::Display for AttId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "att{}", self.0)
+    }
+}
+display_as_str!(AttId);
+
+pub fn attachment_out<'a>(
+    d: &Dataset,
+    a: &'a Attachment,
+    v: &'a AttachmentVersion,
+) -> AttachmentOut<'a> {
+    let blog = d
+        .contents
+        .get(&a.container_id)
+        .is_some_and(|c| c.kind == ContentKind::Blogpost);
+    AttachmentOut {
+        id: AttId(a.id),
+        status: a.status.as_str(),
+        title: &a.title,
+        created_at: Iso(a.created_at),
+        page_id: (!blog).then_some(Sid(a.container_id)),
+        blog_post_id: blog.then_some(Sid(a.container_id)),
+        media_type: &a.media_type,
+        media_type_description: media_type_description(&a.media_type),
+        comment: &a.comment,
+        file_id: &a.file_id,
+        file_size: v.bytes.0.len(),
+        webui_link: AttachmentWebUi(a.container_id, a.id),
+        download_link: Download(a, v),
+        version: AttachmentVersionOut {
+            created_at: Iso(v.created_at),
+            message: &v.message,
+            number: v.number,
+            minor_edit: v.minor_edit,
+            author_id: &v.author_id,
+        },
+        links: AttachmentLinks {
+            webui: AttachmentWebUi(a.container_id, a.id),
+            download: Download(a, v),
+        },
+    }
+}
+
+/// [`attachment_out`] as a `Value`.
 pub fn attachment(d: &Dataset, a: &Attachment, v: &AttachmentVersion) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(att_id(a.id)));
-    m.insert("status".into(), json!(a.status.as_str()));
-    m.insert("title".into(), json!(a.title));
-    m.insert("createdAt".into(), json!(iso(a.created_at)));
-    match d.contents.get(&a.container_id).map(|c| c.kind) {
-        Some(ContentKind::Blogpost) => m.insert("blogPostId".into(), sid(a.container_id)),
-        _ => m.insert("pageId".into(), sid(a.container_id)),
-    };
-    m.insert("mediaType".into(), json!(a.media_type));
-    m.insert(
-        "mediaTypeDescription".into(),
-        json!(media_type_description(&a.media_type)),
-    );
-    m.insert("comment".into(), json!(a.comment));
-    m.insert("fileId".into(), json!(a.file_id));
-    m.insert("fileSize".into(), json!(v.bytes.0.len()));
-    let webui = format!(
-        "/pages/viewpageattachments.action?pageId={}&preview=%2F{}%2F{}",
-        a.container_id, a.container_id, a.id
-    );
-    let download = download_link(a, v);
-    m.insert("webuiLink".into(), json!(webui));
-    m.insert("downloadLink".into(), json!(download));
-    m.insert(
-        "version".into(),
-        json!({
-            "createdAt": iso(v.created_at),
-            "message": v.message,
-            "number": v.number,
-            "minorEdit": v.minor_edit,
-            "authorId": v.author_id,
-        }),
-    );
-    m.insert(
-        "_links".into(),
-        json!({"webui": webui, "download": download}),
-    );
-    Value::Object(m)
+    serde_json::to_value(attachment_out(d, a, v)).unwrap_or(Value::Null)
 }
 
 /// Which comment schema to answer with: the spec has one per listing.
@@ -476,57 +552,124 @@ pub enum CommentShape {
     Reply,
 }
 
-pub fn comment(d: &Dataset, c: &Comment, fmt: Option<BodyFormat>, shape: CommentShape) -> Value {
+struct CommentTitle<'a>(Option<&'a str>);
+
+impl fmt::Display for CommentTitle<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Re: {}", self.0.unwrap_or("attachment"))
+    }
+}
+display_as_str!(CommentTitle<'_>);
+
+struct CommentWebUi<'a> {
+    container: Option<WebUi<'a>>,
+    id: u64,
+}
+
+impl fmt::Display for CommentWebUi<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.container {
+            Some(w) => write!(f, "{w}?focusedCommentId={}", self.id),
+            None => write!(
+                f,
+                "/pages/viewpageattachments.action?focusedCommentId={}",
+                self.id
+            ),
+        }
+    }
+}
+display_as_str!(CommentWebUi<'_>);
+
+#[derive(Serialize)]
+struct CommentLinks<'a> {
+    webui: CommentWebUi<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InlineProps<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inline_marker_ref: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inline_original_selection: Option<&'a str>,
+}
+
+/// The comment shapes (`FooterCommentModel`, `PageCommentModel`, `ChildrenCommentModel`, the
+/// inline variants…); which fields appear depends on [`CommentShape`].
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommentOut<'a> {
+    id: Sid,
+    status: &'static str,
+    title: CommentTitle<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page_id: Option<Sid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blog_post_id: Option<Sid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachment_id: Option<AttId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_comment_id: Option<Sid>,
+    version: VersionOut<'a>,
+    body: BodyOut<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolution_status: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<InlineProps<'a>>,
+    #[serde(rename = "_links")]
+    links: CommentLinks<'a>,
+}
+
+pub fn comment_out<'a>(
+    d: &'a Dataset,
+    c: &'a Comment,
+    fmt: Option<BodyFormat>,
+    shape: CommentShape,
+) -> CommentOut<'a> {
     let container = d.contents.get(&c.container_id);
-    let title = container
-        .map(|p| format!("Re: {}", p.title))
-        .unwrap_or_else(|| "Re: attachment".into());
-    let mut m = Map::new();
-    m.insert("id".into(), sid(c.id));
-    m.insert("status".into(), json!(c.status.as_str()));
-    m.insert("title".into(), json!(title));
-    let container_key = match container.map(|p| p.kind) {
-        Some(ContentKind::Blogpost) => "blogPostId",
-        Some(_) => "pageId",
-        None => "attachmentId",
-    };
-    if shape != CommentShape::Reply {
-        let v = if container_key == "attachmentId" {
-            json!(att_id(c.container_id))
+    let with_container = shape != CommentShape::Reply;
+    let kind = container.map(|p| p.kind);
+    let inline = c.kind == CommentKind::Inline;
+    CommentOut {
+        id: Sid(c.id),
+        status: c.status.as_str(),
+        title: CommentTitle(container.map(|p| p.title.as_str())),
+        page_id: (with_container && matches!(kind, Some(ContentKind::Page | ContentKind::Folder)))
+            .then_some(Sid(c.container_id)),
+        blog_post_id: (with_container && kind == Some(ContentKind::Blogpost))
+            .then_some(Sid(c.container_id)),
+        attachment_id: (with_container && kind.is_none()).then_some(AttId(c.container_id)),
+        parent_comment_id: if shape != CommentShape::OfContainer {
+            c.parent_comment_id.map(Sid)
         } else {
-            sid(c.container_id)
-        };
-        m.insert(container_key.into(), v);
+            None
+        },
+        version: VersionOut::of(c.current()),
+        body: BodyOut::of(c.current().body.as_str(), fmt),
+        resolution_status: if inline {
+            c.resolution_status.as_deref()
+        } else {
+            None
+        },
+        properties: inline.then(|| InlineProps {
+            inline_marker_ref: c.marker_ref.as_deref(),
+            inline_original_selection: c.original_selection.as_deref(),
+        }),
+        links: CommentLinks {
+            webui: CommentWebUi {
+                container: container.map(|p| WebUi {
+                    key: space_key(d, p),
+                    c: p,
+                }),
+                id: c.id,
+            },
+        },
     }
-    if shape != CommentShape::OfContainer
-        && let Some(p) = c.parent_comment_id
-    {
-        m.insert("parentCommentId".into(), sid(p));
-    }
-    m.insert("version".into(), version(c.current()));
-    m.insert("body".into(), body(c.current().body.as_str(), fmt));
-    if c.kind == CommentKind::Inline {
-        if let Some(r) = &c.resolution_status {
-            m.insert("resolutionStatus".into(), json!(r));
-        }
-        let mut props = Map::new();
-        if let Some(r) = &c.marker_ref {
-            props.insert("inlineMarkerRef".into(), json!(r));
-        }
-        if let Some(s) = &c.original_selection {
-            props.insert("inlineOriginalSelection".into(), json!(s));
-        }
-        m.insert("properties".into(), Value::Object(props));
-    }
-    let webui = match container {
-        Some(p) => format!("{}?focusedCommentId={}", webui(d, p), c.id),
-        None => format!(
-            "/pages/viewpageattachments.action?focusedCommentId={}",
-            c.id
-        ),
-    };
-    m.insert("_links".into(), json!({"webui": webui}));
-    Value::Object(m)
+}
+
+/// [`comment_out`] as a `Value`.
+pub fn comment(d: &Dataset, c: &Comment, fmt: Option<BodyFormat>, shape: CommentShape) -> Value {
+    serde_json::to_value(comment_out(d, c, fmt, shape)).unwrap_or(Value::Null)
 }
 
 /// `Task`.

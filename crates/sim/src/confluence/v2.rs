@@ -609,8 +609,8 @@ fn attachment_list(ctx: &Ctx, data: &Data, source: Source<'_>) -> R {
     };
     ctx.list(
         page.into_iter()
-            .map(|a| render::attachment(d, a, a.current()))
-            .collect(),
+            .map(|a| render::attachment_out(d, a, a.current()))
+            .collect::<Vec<_>>(),
         next,
         limit,
     )
@@ -817,8 +817,8 @@ fn comment_list(
     };
     ctx.list(
         page.into_iter()
-            .map(|c| render::comment(d, c, fmt, shape))
-            .collect(),
+            .map(|c| render::comment_out(d, c, fmt, shape))
+            .collect::<Vec<_>>(),
         next,
         limit,
     )
