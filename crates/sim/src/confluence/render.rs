@@ -651,7 +651,7 @@ pub fn comment_out<'a>(
         } else {
             None
         },
-        properties: inline.then(|| InlineProps {
+        properties: inline.then_some(InlineProps {
             inline_marker_ref: c.marker_ref.as_deref(),
             inline_original_selection: c.original_selection.as_deref(),
         }),
