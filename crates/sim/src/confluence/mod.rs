@@ -443,6 +443,11 @@ pub fn routes() -> Router<Arc<Sim>> {
         .route(&format!("{V2}/tasks/{{id}}"), get(v2::task))
         // v1
         .route("/wiki/rest/api/content/search", get(v1::search))
+        .route("/wiki/rest/api/search", get(v1::site_search))
+        .route("/wiki/rest/api/space", get(v1::spaces))
+        .route("/wiki/rest/api/space/{key}", get(v1::space))
+        .route("/wiki/rest/api/content", get(v1::contents))
+        .route("/wiki/rest/api/content/{id}", get(v1::content))
         .route("/wiki/rest/api/group", get(v1::groups))
         .route("/wiki/rest/api/group/by-id", get(v1::group_by_id))
         .route(

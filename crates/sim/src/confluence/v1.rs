@@ -353,12 +353,26 @@ fn content_v1(data: &Data, c: &Content, ex: &Expand, base: &str) -> Result<Value
 }
 
 /// `GET /wiki/rest/api/content/search?cql=…&expand=…`.
+/// Which v1 search answers: `content/search` (Content objects) or `search` (SearchResult
+/// wrappers around them).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SearchKind {
+    Content,
+    Site,
+}
+
+/// `GET /wiki/rest/api/content/search?cql=…&expand=…`.
 pub async fn search(ctx: Ctx) -> R {
-    let cql_text = ctx
-        .q
-        .get("cql")
-        .ok_or_else(|| ApiError::bad_request("CQL query parameter is required").v1())?
-        .to_string();
+    cql_search(&ctx, SearchKind::Content)
+}
+
+/// `GET /wiki/rest/api/search?cql=…` (the site search: each hit wraps its content).
+pub async fn site_search(ctx: Ctx) -> R {
+    cql_search(&ctx, SearchKind::Site)
+}
+
+fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
+    let cql_text = ctx.q.get("cql").ok_or_else(|| ApiError::bad_request("CQL query parameter is required").v1())?.to_string();
     // A `cursor` (from a `next` link) takes precedence over `start`.
     let (mut start, limit) = offsets(&ctx.q, 25, 250)?;
     if let Some(c) = ctx.q.get("cursor")
@@ -368,24 +382,15 @@ pub async fn search(ctx: Ctx) -> R {
     }
     let ex = Expand::parse(&ctx.q);
     let conf = ctx.conf();
-    let query = super::cql::parse(&cql_text, conf.now()).map_err(|e| {
-        ApiError::bad_request(format!("Could not parse cql : {cql_text} ({e})")).v1()
-    })?;
+    let query = super::cql::parse(&cql_text, conf.now())
+        .map_err(|e| ApiError::bad_request(format!("Could not parse cql : {cql_text} ({e})")).v1())?;
     for t in query.types() {
         match t.as_str() {
             "page" | "blogpost" => {}
-            "attachment" | "comment" | "folder" | "whiteboard" | "database" | "embed" => {
-                return Err(ApiError::not_implemented(format!(
-                    "kbridge sim: CQL type={t} is not implemented by the twin yet"
-                ))
-                .v1());
+            "attachment" | "comment" | "folder" | "whiteboard" | "database" | "embed" | "space" | "user" => {
+                return Err(ApiError::not_implemented(format!("kbridge sim: CQL type={t} is not implemented by the twin yet")).v1());
             }
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "Could not parse cql : unknown type {other}"
-                ))
-                .v1());
-            }
+            other => return Err(ApiError::bad_request(format!("Could not parse cql : unknown type {other}")).v1()),
         }
     }
     let data = conf.read();
@@ -394,12 +399,7 @@ pub async fn search(ctx: Ctx) -> R {
     let mut hits: Vec<&Content> = d
         .contents
         .values()
-        .filter(|c| {
-            super::cql::searchable(c.kind)
-                && c.status == Status::Current
-                && query.matches(d, c)
-                && hidden.sees(c.id)
-        })
+        .filter(|c| super::cql::searchable(c.kind) && c.status == Status::Current && query.matches(d, c) && hidden.sees(c.id))
         .collect();
     let cmp = |a: &&Content, b: &&Content| {
         for (f, desc) in &query.order {
@@ -426,24 +426,160 @@ pub async fn search(ctx: Ctx) -> R {
     hits.sort_by(cmp);
     let page: Vec<&Content> = hits.into_iter().skip(start).take(limit).collect();
     let more = start + page.len() < total && limit > 0;
-    let results = page
-        .iter()
-        .map(|c| content_v1(&data, c, &ex, &ctx.base))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut results = Vec::with_capacity(page.len());
+    for c in &page {
+        let content = content_v1(&data, c, &ex, &ctx.base)?;
+        results.push(match kind {
+            SearchKind::Content => content,
+            SearchKind::Site => {
+                let space = d.space(c.space_id);
+                json!({
+                    "content": content,
+                    "title": c.title,
+                    "excerpt": "",
+                    "url": render::webui(d, c),
+                    "resultGlobalContainer": {
+                        "title": space.map(|s| s.name.as_str()).unwrap_or(""),
+                        "displayUrl": format!("/spaces/{}", space.map(|s| s.key.as_str()).unwrap_or("")),
+                    },
+                    "breadcrumbs": [],
+                    "entityType": "content",
+                    "iconCssClass": format!("aui-icon content-type-{}", c.kind.as_str()),
+                    "lastModified": iso(c.modified_at),
+                    "friendlyLastModified": iso(c.modified_at),
+                    "score": 0.0,
+                })
+            }
+        });
+    }
     let mut extra = Map::new();
     extra.insert("totalSize".into(), json!(total));
     extra.insert("cqlQuery".into(), json!(cql_text));
     extra.insert("searchDuration".into(), json!(1));
     // Cloud's search `next` links carry a cursor; it encodes the next offset.
-    v1_list_cursor(
-        &ctx,
-        results,
-        start,
-        limit,
-        more,
-        extra,
-        more.then(|| encode_offset(start + limit)),
-    )
+    v1_list_cursor(ctx, results, start, limit, more, extra, more.then(|| encode_offset(start + limit)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spaces and content (deprecated on Cloud, still what many Python clients call)
+
+fn space_full_v1(data: &Data, s: &Space, ex: &Expand, base: &str) -> Result<Value, ApiError> {
+    let mut v = space_v1(s, base);
+    if ex.has("description") {
+        v["description"] = json!({"plain": {"value": s.description, "representation": "plain", "embeddedContent": []}});
+    }
+    if ex.has("homepage")
+        && let Some(h) = s.homepage_id.and_then(|h| data.d.contents.get(&h))
+    {
+        v["homepage"] = content_v1(data, h, &Expand(Vec::new()), base)?;
+    }
+    if ex.has("metadata.labels") {
+        let ls = labels_v1(&data.d, &s.labels);
+        v["metadata"] = json!({"labels": {"results": ls, "start": 0, "limit": 200, "size": ls.len()}});
+    }
+    Ok(v)
+}
+
+/// `GET /wiki/rest/api/space` (`spaceKey`, `type`, `status`, `label`, `start`, `limit`, `expand`).
+pub async fn spaces(ctx: Ctx) -> R {
+    let (start, limit) = offsets(&ctx.q, 25, 1000)?;
+    let keys = ctx.q.list("spaceKey");
+    let ids = v1(ctx.q.ids("spaceId"))?;
+    let kind = v1(ctx.q.one_of("type", &["global", "personal"]))?;
+    let status = v1(ctx.q.one_of("status", &["current", "archived"]))?;
+    let labels = ctx.q.list("label");
+    let ex = Expand::parse(&ctx.q);
+    let data = ctx.conf().read();
+    let d = &data.d;
+    let all: Vec<&Space> = d
+        .spaces
+        .iter()
+        .filter(|s| {
+            (keys.is_empty() || keys.contains(&s.key))
+                && (ids.is_empty() || ids.contains(&s.id))
+                && kind.as_ref().is_none_or(|k| *k == s.kind)
+                && status.as_ref().is_none_or(|st| st == s.status.as_str())
+                && (labels.is_empty() || s.labels.iter().any(|l| d.labels.get(l).is_some_and(|l| labels.contains(&l.name))))
+        })
+        .collect();
+    let results = all.iter().skip(start).take(limit).map(|s| space_full_v1(&data, s, &ex, &ctx.base)).collect::<Result<Vec<_>, _>>()?;
+    let more = start + results.len() < all.len() && limit > 0;
+    v1_list(&ctx, results, start, limit, more, Map::new())
+}
+
+/// `GET /wiki/rest/api/space/{spaceKey}`.
+pub async fn space(ctx: Ctx, Path(key): Path<String>) -> R {
+    let ex = Expand::parse(&ctx.q);
+    let data = ctx.conf().read();
+    let s = data.d.spaces.iter().find(|s| s.key == key).ok_or_else(|| ApiError::not_found_msg(format!("No space with key : {key}")).v1())?;
+    ok(space_full_v1(&data, s, &ex, &ctx.base)?)
+}
+
+/// `GET /wiki/rest/api/content` (`type`, `spaceKey`, `title`, `status`, `postingDay`, `expand`,
+/// `start`, `limit`), in id order.
+pub async fn contents(ctx: Ctx) -> R {
+    let (start, limit) = offsets(&ctx.q, 25, 1000)?;
+    if start > 100_000 {
+        return Err(ApiError::bad_request("Start of this size is no longer supported").v1());
+    }
+    let kind = match v1(ctx.q.one_of("type", &["page", "blogpost"]))?.as_deref() {
+        Some("blogpost") => ContentKind::Blogpost,
+        _ => ContentKind::Page,
+    };
+    let key = ctx.q.get("spaceKey").map(str::to_string);
+    let title = ctx.q.get("title").map(str::to_string);
+    let statuses: Vec<String> = ctx.q.list("status");
+    let posting_day = ctx.q.get("postingDay").map(str::to_string);
+    let ex = Expand::parse(&ctx.q);
+    let data = ctx.conf().read();
+    let d = &data.d;
+    let space_id = match &key {
+        Some(k) => Some(d.spaces.iter().find(|s| s.key == *k).map(|s| s.id).ok_or_else(|| ApiError::not_found_msg(format!("No space with key : {k}")).v1())?),
+        None => None,
+    };
+    let hidden = data.hidden(&ctx.caller);
+    let status_ok = |c: &Content| {
+        if statuses.is_empty() {
+            c.status == Status::Current
+        } else {
+            statuses.iter().any(|s| s == "any" && c.status != Status::Deleted || s == c.status.as_str())
+        }
+    };
+    let all: Vec<&Content> = d
+        .contents
+        .values()
+        .filter(|c| {
+            c.kind == kind
+                && status_ok(c)
+                && space_id.is_none_or(|s| s == c.space_id)
+                && title.as_ref().is_none_or(|t| *t == c.title)
+                && posting_day.as_ref().is_none_or(|p| crate::time::posting_day(c.created_at).replace('/', "-") == *p)
+                && hidden.sees(c.id)
+        })
+        .collect();
+    let results = all.iter().skip(start).take(limit).map(|c| content_v1(&data, c, &ex, &ctx.base)).collect::<Result<Vec<_>, _>>()?;
+    let more = start + results.len() < all.len() && limit > 0;
+    v1_list(&ctx, results, start, limit, more, Map::new())
+}
+
+/// `GET /wiki/rest/api/content/{id}` (`expand`, `status`).
+pub async fn content(ctx: Ctx, Path(id): Path<String>) -> R {
+    let statuses = ctx.q.list("status");
+    if let Some(v) = v1(ctx.q.int("version"))? {
+        return Err(ApiError::not_implemented(format!("kbridge sim: version={v} of v1 content is not implemented by the twin yet; use /wiki/api/v2/pages/{{id}}?version=")).v1());
+    }
+    let ex = Expand::parse(&ctx.q);
+    let data = ctx.conf().read();
+    let c = content_for(&data, &ctx, &id)?;
+    let ok_status = if statuses.is_empty() {
+        matches!(c.status, Status::Current | Status::Archived)
+    } else {
+        statuses.iter().any(|s| s == "any" || s == c.status.as_str())
+    };
+    if !ok_status {
+        return Err(ApiError::not_found_msg(format!("No content found with id: ContentId{{id={}}}", c.id)).v1());
+    }
+    ok(content_v1(&data, c, &ex, &ctx.base)?)
 }
 
 fn encode_offset(n: usize) -> String {

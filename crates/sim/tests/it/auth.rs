@@ -220,7 +220,9 @@ async fn bad_input_gets_a_400_never_a_crash() {
     );
     // Unknown routes, methods and ids.
     assert_eq!(twin.get("/wiki/api/v2/nothing-here").await.status, 404);
-    let r = twin.call_as(Some(ADMIN), Method::PATCH, "/wiki/api/v2/pages", None).await;
+    let r = twin
+        .call_as(Some(ADMIN), Method::PATCH, "/wiki/api/v2/pages", None)
+        .await;
     assert_eq!(r.status, 405);
     assert_eq!(r.json["errors"][0]["code"], "METHOD_NOT_ALLOWED");
     assert_eq!(twin.get("/wiki/api/v2/pages/1").await.status, 404);

@@ -8,4 +8,5 @@ mod faults;
 mod generator;
 mod pagination;
 mod support;
+mod v1;
 mod writes;
