@@ -259,8 +259,8 @@ pub enum BodyFormat {
     Storage,
 }
 
-/// Parses `body-format` (or `name`): `storage` is served; the other real representations are
-/// a 501 from the twin (not yet implemented); anything else is a 400.
+/// Parses `body-format` (or `name`): `storage` is served, `none` means no body; the other real
+/// representations are a 501 from the twin (not yet implemented); anything else is a 400.
 pub fn body_format(
     q: &Query,
     name: &str,
@@ -269,6 +269,8 @@ pub fn body_format(
     match q.get(name) {
         None => Ok(None),
         Some("storage") => Ok(Some(BodyFormat::Storage)),
+        // Not in the spec, but atlassian-python-api sends it to mean "no body".
+        Some("none") => Ok(None),
         Some(v) if allowed.contains(&v) => Err(ApiError::not_implemented(format!(
             "kbridge sim: {name}={v} is not implemented by the twin yet; use storage"
         ))),
