@@ -9,7 +9,10 @@ fuzz_target!(|data: &[u8]| {
     match kb_doc::storage::read_bytes(data) {
         Err(e) => {
             assert!(e.line >= 1 && e.column >= 1, "bad error position: {e:?}");
-            assert!(e.offset <= data.len(), "error offset beyond the input: {e:?}");
+            assert!(
+                e.offset <= data.len(),
+                "error offset beyond the input: {e:?}"
+            );
         }
         Ok(doc) => {
             let written = kb_doc::storage::write(&doc);

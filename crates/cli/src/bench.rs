@@ -65,7 +65,8 @@ fn peak_rss() -> Option<u64> {
 
 fn load(input: Option<&std::path::Path>) -> Result<String> {
     match input {
-        Some(p) => std::fs::read_to_string(p).with_context(|| format!("{}: cannot read the benchmark input", p.display())),
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("{}: cannot read the benchmark input", p.display())),
         None => Ok(SAMPLE.to_string()),
     }
 }
@@ -118,20 +119,31 @@ fn once(input: Option<std::path::PathBuf>, bytes: u64) -> Result<serde_json::Val
 }
 
 fn codecs(input: Option<std::path::PathBuf>, sizes: Vec<u64>) -> Result<bool> {
-    let exe = std::env::current_exe().context("cannot find the kbridge executable to run measurements")?;
+    let exe = std::env::current_exe()
+        .context("cannot find the kbridge executable to run measurements")?;
     let mut runs = Vec::new();
     for mib in &sizes {
         let mut cmd = Command::new(&exe);
-        cmd.args(["bench", "codecs-once", "--bytes", &(mib * 1024 * 1024).to_string()]);
+        cmd.args([
+            "bench",
+            "codecs-once",
+            "--bytes",
+            &(mib * 1024 * 1024).to_string(),
+        ]);
         if let Some(p) = &input {
             cmd.arg("--input").arg(p);
         }
-        let out = cmd.output().context("cannot run a benchmark child process")?;
+        let out = cmd
+            .output()
+            .context("cannot run a benchmark child process")?;
         if !out.status.success() {
-            bail!("benchmark at {mib} MiB failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            bail!(
+                "benchmark at {mib} MiB failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
-        let v: serde_json::Value =
-            serde_json::from_slice(&out.stdout).context("a benchmark child printed something that is not JSON")?;
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .context("a benchmark child printed something that is not JSON")?;
         eprintln!(
             "{mib:>4} MiB: read {:.0} MiB/s, peak {:.0} MiB",
             v["storage_read_mib_s"].as_f64().unwrap_or(0.0),
@@ -140,8 +152,13 @@ fn codecs(input: Option<std::path::PathBuf>, sizes: Vec<u64>) -> Result<bool> {
         runs.push(v);
     }
     // Linearity: the extra memory per input byte should stay flat as the input grows.
-    let ratios: Vec<f64> = runs.iter().filter_map(|r| r["peak_over_baseline_per_input_byte"].as_f64()).collect();
-    let (lo, hi) = ratios.iter().fold((f64::MAX, 0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+    let ratios: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| r["peak_over_baseline_per_input_byte"].as_f64())
+        .collect();
+    let (lo, hi) = ratios
+        .iter()
+        .fold((f64::MAX, 0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
     let report = json!({
         "benchmark": "codecs",
         "input": input.as_ref().map_or("examples/runbook.xhtml (built in)".to_string(), |p| p.display().to_string()),

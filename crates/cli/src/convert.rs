@@ -219,7 +219,8 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<bool> {
         print_totals(&summary, plan.from, plan.dir.as_deref());
     }
     if let Some(path) = &args.summary_json {
-        let json = serde_json::to_string_pretty(&summary).context("cannot serialise the summary")?;
+        let json =
+            serde_json::to_string_pretty(&summary).context("cannot serialise the summary")?;
         if json_to_stderr {
             eprintln!("{json}");
         } else {
@@ -259,7 +260,10 @@ fn plan(args: &ConvertArgs) -> anyhow::Result<Plan> {
             );
         }
         let Some(from) = args.from else {
-            bail!("reading stdin: pass --from {} to say what it holds", inputs());
+            bail!(
+                "reading stdin: pass --from {} to say what it holds",
+                inputs()
+            );
         };
         let sink = match output {
             None => Sink::Stdout,
@@ -275,7 +279,11 @@ fn plan(args: &ConvertArgs) -> anyhow::Result<Plan> {
         return Ok(Plan {
             from,
             to,
-            jobs: vec![Job { source: Source::Stdin, display: "<stdin>".into(), sink: Ok(sink) }],
+            jobs: vec![Job {
+                source: Source::Stdin,
+                display: "<stdin>".into(),
+                sink: Ok(sink),
+            }],
             skipped: Vec::new(),
             dir: None,
         });
@@ -283,7 +291,10 @@ fn plan(args: &ConvertArgs) -> anyhow::Result<Plan> {
 
     let meta = match std::fs::metadata(input) {
         Ok(meta) => meta,
-        Err(e) => bail!("{}: cannot open the input: {e}: check the path", input.display()),
+        Err(e) => bail!(
+            "{}: cannot open the input: {e}: check the path",
+            input.display()
+        ),
     };
 
     if meta.is_dir() {
@@ -295,7 +306,11 @@ fn plan(args: &ConvertArgs) -> anyhow::Result<Plan> {
             );
         };
         let Some(to) = args.to else {
-            bail!("{}: is a directory: pass --to {} to say what to write", input.display(), outputs());
+            bail!(
+                "{}: is a directory: pass --to {} to say what to write",
+                input.display(),
+                outputs()
+            );
         };
         let Some(out_dir) = output else {
             bail!(
@@ -329,7 +344,11 @@ fn plan(args: &ConvertArgs) -> anyhow::Result<Plan> {
                     Ok(Sink::File(dest))
                 }
             };
-            jobs.push(Job { source: Source::File(src), display, sink });
+            jobs.push(Job {
+                source: Source::File(src),
+                display,
+                sink,
+            });
         }
         for (path, err) in listing.errors {
             jobs.push(Job {
@@ -338,8 +357,18 @@ fn plan(args: &ConvertArgs) -> anyhow::Result<Plan> {
                 sink: Err(err),
             });
         }
-        let skipped = listing.skipped.iter().map(|p| input.join(p).display().to_string()).collect();
-        return Ok(Plan { from, to, jobs, skipped, dir: Some(input.to_path_buf()) });
+        let skipped = listing
+            .skipped
+            .iter()
+            .map(|p| input.join(p).display().to_string())
+            .collect();
+        return Ok(Plan {
+            from,
+            to,
+            jobs,
+            skipped,
+            dir: Some(input.to_path_buf()),
+        });
     }
 
     // A single file.
@@ -358,9 +387,15 @@ fn plan(args: &ConvertArgs) -> anyhow::Result<Plan> {
         Some(o) if o.is_dir() || ends_with_separator(o) => {
             let to = resolve_to(args.to, None, &outputs)?;
             let name = Path::new(input.file_name().unwrap_or(input.as_os_str()));
-            (Sink::File(with_format_extension(&o.join(name), from, to)), to)
+            (
+                Sink::File(with_format_extension(&o.join(name), from, to)),
+                to,
+            )
         }
-        Some(o) => (Sink::File(o.to_path_buf()), resolve_to(args.to, Some(o), &outputs)?),
+        Some(o) => (
+            Sink::File(o.to_path_buf()),
+            resolve_to(args.to, Some(o), &outputs)?,
+        ),
     };
     Ok(Plan {
         from,
@@ -385,7 +420,9 @@ fn with_format_extension(path: &Path, from: InputFormat, to: OutputFormat) -> Pa
 }
 
 fn ends_with_separator(p: &Path) -> bool {
-    p.as_os_str().to_string_lossy().ends_with(std::path::MAIN_SEPARATOR)
+    p.as_os_str()
+        .to_string_lossy()
+        .ends_with(std::path::MAIN_SEPARATOR)
         || p.as_os_str().to_string_lossy().ends_with('/')
 }
 
@@ -428,7 +465,9 @@ fn list_dir(root: &Path, skip: Option<&Path>, from: InputFormat) -> Listing {
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) => {
-                listing.errors.push((dir, format!("cannot list the folder: {e}")));
+                listing
+                    .errors
+                    .push((dir, format!("cannot list the folder: {e}")));
                 continue;
             }
         };
@@ -436,7 +475,9 @@ fn list_dir(root: &Path, skip: Option<&Path>, from: InputFormat) -> Listing {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
-                    listing.errors.push((dir.clone(), format!("cannot list the folder: {e}")));
+                    listing
+                        .errors
+                        .push((dir.clone(), format!("cannot list the folder: {e}")));
                     continue;
                 }
             };
@@ -501,7 +542,11 @@ fn convert_one(job: &Job, from: InputFormat, to: OutputFormat, strict: bool) -> 
 
     report.extensions = walk::extensions(&doc)
         .into_iter()
-        .map(|e| ExtensionRef { format: e.format.clone(), kind: e.kind.clone(), name: e.name.clone() })
+        .map(|e| ExtensionRef {
+            format: e.format.clone(),
+            kind: e.kind.clone(),
+            name: e.name.clone(),
+        })
         .collect();
 
     let written = match to.write(&doc) {
@@ -521,7 +566,10 @@ fn convert_one(job: &Job, from: InputFormat, to: OutputFormat, strict: bool) -> 
     match sink {
         Sink::Stdout => {
             let mut out = std::io::stdout().lock();
-            match out.write_all(written.output.as_bytes()).and_then(|()| out.flush()) {
+            match out
+                .write_all(written.output.as_bytes())
+                .and_then(|()| out.flush())
+            {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                     report.status = Status::Converted;
@@ -584,7 +632,11 @@ fn grouped_fallbacks(fallbacks: &[Fallback]) -> Vec<String> {
         .into_iter()
         .map(|key| {
             let n = counts[&key];
-            let times = if n > 1 { format!(" (×{n})") } else { String::new() };
+            let times = if n > 1 {
+                format!(" (×{n})")
+            } else {
+                String::new()
+            };
             format!("{} → {}{times}", key.0, key.1)
         })
         .collect()
@@ -605,7 +657,11 @@ fn grouped_extensions(exts: &[ExtensionRef]) -> Vec<String> {
         .into_iter()
         .map(|name| {
             let n = counts[&name];
-            if n > 1 { format!("{name} (×{n})") } else { name }
+            if n > 1 {
+                format!("{name} (×{n})")
+            } else {
+                name
+            }
         })
         .collect()
 }
@@ -660,7 +716,13 @@ fn print_totals(summary: &Summary, from: InputFormat, dir: Option<&Path>) {
     const SHOWN: usize = 10;
     if !summary.skipped.is_empty() {
         let more = summary.skipped.len().saturating_sub(SHOWN);
-        let mut list = summary.skipped.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+        let mut list = summary
+            .skipped
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
         if more > 0 {
             list.push_str(&format!(" and {more} more"));
         }
@@ -681,8 +743,12 @@ fn print_totals(summary: &Summary, from: InputFormat, dir: Option<&Path>) {
             from.extensions().join(", .")
         );
     }
-    let mut line =
-        format!("converted {} {} → {}", plural(summary.converted, "file", "files"), summary.from, summary.to);
+    let mut line = format!(
+        "converted {} {} → {}",
+        plural(summary.converted, "file", "files"),
+        summary.from,
+        summary.to
+    );
     let mut extra = Vec::new();
     if summary.failed > 0 {
         extra.push(format!("{} failed", summary.failed));

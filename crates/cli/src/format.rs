@@ -43,8 +43,12 @@ pub enum OutputFormat {
 }
 
 impl InputFormat {
-    pub const ALL: &'static [InputFormat] =
-        &[InputFormat::Storage, InputFormat::Markdown, InputFormat::Ir, InputFormat::Notion];
+    pub const ALL: &'static [InputFormat] = &[
+        InputFormat::Storage,
+        InputFormat::Markdown,
+        InputFormat::Ir,
+        InputFormat::Notion,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -70,7 +74,9 @@ impl InputFormat {
     pub fn matches(self, path: &Path) -> bool {
         match self {
             InputFormat::Notion => is_notion_json(path),
-            InputFormat::Ir => !is_notion_json(path) && extension(path).is_some_and(|e| e == "json"),
+            InputFormat::Ir => {
+                !is_notion_json(path) && extension(path).is_some_and(|e| e == "json")
+            }
             _ => extension(path).is_some_and(|e| self.extensions().contains(&e.as_str())),
         }
     }
@@ -107,8 +113,13 @@ impl InputFormat {
 }
 
 impl OutputFormat {
-    pub const ALL: &'static [OutputFormat] =
-        &[OutputFormat::Storage, OutputFormat::Markdown, OutputFormat::Text, OutputFormat::Ir, OutputFormat::Notion];
+    pub const ALL: &'static [OutputFormat] = &[
+        OutputFormat::Storage,
+        OutputFormat::Markdown,
+        OutputFormat::Text,
+        OutputFormat::Ir,
+        OutputFormat::Notion,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -148,7 +159,10 @@ impl OutputFormat {
             return Some(OutputFormat::Notion);
         }
         let ext = extension(path)?;
-        Self::ALL.iter().copied().find(|f| f.recognised_extensions().contains(&ext.as_str()))
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|f| f.recognised_extensions().contains(&ext.as_str()))
     }
 
     /// Writes a document, listing what fell back. Only serialising the IR can fail.
@@ -156,11 +170,17 @@ impl OutputFormat {
         match self {
             OutputFormat::Storage => Ok(kb_doc::storage::write_report(doc)),
             OutputFormat::Markdown => Ok(kb_doc::markdown::write_report(doc)),
-            OutputFormat::Text => Ok(Written { output: kb_doc::text::to_text(doc), fallbacks: Vec::new() }),
+            OutputFormat::Text => Ok(Written {
+                output: kb_doc::text::to_text(doc),
+                fallbacks: Vec::new(),
+            }),
             OutputFormat::Ir => match serde_json::to_string_pretty(doc) {
                 Ok(mut json) => {
                     json.push('\n');
-                    Ok(Written { output: json, fallbacks: Vec::new() })
+                    Ok(Written {
+                        output: json,
+                        fallbacks: Vec::new(),
+                    })
                 }
                 Err(e) => Err(format!("cannot serialise the document as JSON: {e}")),
             },
@@ -172,13 +192,15 @@ impl OutputFormat {
 
 /// `*.notion.json` (any case).
 fn is_notion_json(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.len() > ".notion.json".len() && n.to_ascii_lowercase().ends_with(".notion.json"))
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        n.len() > ".notion.json".len() && n.to_ascii_lowercase().ends_with(".notion.json")
+    })
 }
 
 fn extension(path: &Path) -> Option<String> {
-    path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase)
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
 }
 
 fn utf8(format: InputFormat, bytes: &[u8]) -> Result<&str, ReadError> {
@@ -197,12 +219,16 @@ fn ir_error(text: &str, e: &serde_json::Error) -> ReadError {
     let offset = (line_start + column - 1).min(text.len());
     // serde_json's message ends with " at line L column C": keep only the cause.
     let full = e.to_string();
-    let cause = full.rsplit_once(" at line ").map_or(full.as_str(), |(c, _)| c);
+    let cause = full
+        .rsplit_once(" at line ")
+        .map_or(full.as_str(), |(c, _)| c);
     ReadError {
         format: "ir",
         line,
         column,
         offset,
-        message: format!("{cause}: the input must be a kbridge IR document as written by `convert --to ir`"),
+        message: format!(
+            "{cause}: the input must be a kbridge IR document as written by `convert --to ir`"
+        ),
     }
 }

@@ -37,9 +37,9 @@ fn push_inlines<'a>(stack: &mut Vec<Node<'a>>, inlines: &'a [Inline]) {
 
 fn block<'a>(b: &'a Block, stack: &mut Vec<Node<'a>>, found: &mut Vec<&'a Extension>) {
     match b {
-        Block::Paragraph { content, .. } | Block::Plain { content } | Block::Heading { content, .. } => {
-            push_inlines(stack, content)
-        }
+        Block::Paragraph { content, .. }
+        | Block::Plain { content }
+        | Block::Heading { content, .. } => push_inlines(stack, content),
         Block::List(list) => {
             for item in list.items.iter().rev() {
                 push_blocks(stack, &item.blocks);
@@ -146,16 +146,24 @@ mod tests {
         let inner = Block::Paragraph {
             content: vec![
                 Inline::text("a"),
-                Inline::mark(kb_doc::Mark::Strong, vec![Inline::extension(ext("inline-one", vec![]))]),
+                Inline::mark(
+                    kb_doc::Mark::Strong,
+                    vec![Inline::extension(ext("inline-one", vec![]))],
+                ),
             ],
             align: None,
             attrs: Attrs::new(),
         };
         let doc = Document {
             blocks: vec![
-                Block::Quote { blocks: vec![inner], attrs: Attrs::new() },
+                Block::Quote {
+                    blocks: vec![inner],
+                    attrs: Attrs::new(),
+                },
                 Block::Extension(ext("outer", vec![Block::Extension(ext("nested", vec![]))])),
-                Block::Divider { attrs: Attrs::new() },
+                Block::Divider {
+                    attrs: Attrs::new(),
+                },
             ],
         };
         let names: Vec<_> = extensions(&doc).iter().map(|e| e.name.as_str()).collect();

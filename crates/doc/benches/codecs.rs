@@ -27,10 +27,16 @@ fn repo_root() -> PathBuf {
 }
 
 fn files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut v: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(suffix)))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(suffix))
+        })
         .collect();
     v.sort();
     v
@@ -55,11 +61,17 @@ fn load() -> Workload {
         );
         paths = files(&repo_root().join("examples"), ".xhtml");
     }
-    let read = |p: &PathBuf| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let read =
+        |p: &PathBuf| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     Workload {
         storage: paths
             .iter()
-            .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), read(p)))
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    read(p),
+                )
+            })
             .collect(),
         markdown: md_paths.iter().map(read).collect(),
     }
@@ -103,7 +115,9 @@ fn codecs(c: &mut Criterion) {
                 docs_bytes += body.len() as u64;
                 docs.push(doc);
             }
-            Err(e) => eprintln!("note: {name} does not read ({e}); left out of the writer benchmarks"),
+            Err(e) => {
+                eprintln!("note: {name} does not read ({e}); left out of the writer benchmarks")
+            }
         }
     }
     eprintln!(
@@ -117,7 +131,12 @@ fn codecs(c: &mut Criterion) {
     let mut g = c.benchmark_group("bare_quick_xml_scan");
     g.throughput(Throughput::Bytes(total));
     g.bench_function("corpus", |b| {
-        b.iter(|| w.storage.iter().map(|(_, s)| scan(black_box(s))).sum::<usize>())
+        b.iter(|| {
+            w.storage
+                .iter()
+                .map(|(_, s)| scan(black_box(s)))
+                .sum::<usize>()
+        })
     });
     g.finish();
 
@@ -172,7 +191,10 @@ fn codecs(c: &mut Criterion) {
     let notion = notion_blocks();
     if !notion.is_empty() {
         let n_total: u64 = notion.iter().map(|s| s.len() as u64).sum();
-        eprintln!("workload: {} Notion block files, {n_total} bytes", notion.len());
+        eprintln!(
+            "workload: {} Notion block files, {n_total} bytes",
+            notion.len()
+        );
         let mut g = c.benchmark_group("notion_to_storage");
         g.throughput(Throughput::Bytes(n_total));
         g.bench_function("corpus_blocks", |b| {
@@ -201,9 +223,15 @@ fn codecs(c: &mut Criterion) {
 /// The Notion corpus's block fixtures (`../shared/corpus/notion-api/*/Blocks/*.json`).
 fn notion_blocks() -> Vec<String> {
     let root = repo_root().join("../shared/corpus/notion-api/notion-renderer/Blocks");
-    let v: Vec<String> = files(&root, ".json").iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect();
+    let v: Vec<String> = files(&root, ".json")
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect();
     if v.is_empty() {
-        eprintln!("note: {} not found; the Notion benchmarks are skipped", root.display());
+        eprintln!(
+            "note: {} not found; the Notion benchmarks are skipped",
+            root.display()
+        );
     }
     v
 }

@@ -15,7 +15,12 @@ pub struct ReadError {
 
 impl ReadError {
     /// Builds an error at byte `offset` of `input`, computing line and column (in characters).
-    pub fn at(format: &'static str, input: &str, offset: usize, message: impl Into<String>) -> Self {
+    pub fn at(
+        format: &'static str,
+        input: &str,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> Self {
         let offset = offset.min(input.len());
         let mut cut = offset;
         while cut > 0 && !input.is_char_boundary(cut) {
@@ -25,7 +30,13 @@ impl ReadError {
         let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = before[line_start..].chars().count() + 1;
-        ReadError { format, line, column, offset, message: message.into() }
+        ReadError {
+            format,
+            line,
+            column,
+            offset,
+            message: message.into(),
+        }
     }
 
     /// Builds an error for bytes that are not UTF-8.

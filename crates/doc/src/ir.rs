@@ -29,10 +29,31 @@ pub struct Attrs(Vec<(Cow<'static, str>, String)>);
 
 /// Attribute names common enough in real bodies to be shared rather than allocated per node.
 const COMMON_KEYS: &[&str] = &[
-    "local-id", "ac:local-id", "ac:macro-id", "ac:schema-version", "data-layout", "ri:version-at-save",
-    "ac:original-width", "ac:original-height", "ac:layout", "ac:align", "ac:custom-width", "key", "size", "color",
-    "style", "data-highlight-colour", "data-table-width", "ac:card-appearance", "ac:breakout-mode",
-    "ac:breakout-width", "class", "data-card-appearance", "ac:border", "ac:title", "ac:thumbnail",
+    "local-id",
+    "ac:local-id",
+    "ac:macro-id",
+    "ac:schema-version",
+    "data-layout",
+    "ri:version-at-save",
+    "ac:original-width",
+    "ac:original-height",
+    "ac:layout",
+    "ac:align",
+    "ac:custom-width",
+    "key",
+    "size",
+    "color",
+    "style",
+    "data-highlight-colour",
+    "data-table-width",
+    "ac:card-appearance",
+    "ac:breakout-mode",
+    "ac:breakout-width",
+    "class",
+    "data-card-appearance",
+    "ac:border",
+    "ac:title",
+    "ac:thumbnail",
 ];
 
 fn intern(key: &str) -> Cow<'static, str> {
@@ -117,7 +138,11 @@ impl std::ops::Index<&str> for Attrs {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Attrs {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Self::from_vec(iter.into_iter().map(|(k, v)| (intern_owned(k.into()), v.into())).collect())
+        Self::from_vec(
+            iter.into_iter()
+                .map(|(k, v)| (intern_owned(k.into()), v.into()))
+                .collect(),
+        )
     }
 }
 
@@ -158,7 +183,10 @@ impl Params {
         Self(Vec::new())
     }
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
     /// Sets `name` (replacing an existing value in place, else appending).
     pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
@@ -205,7 +233,10 @@ fn deserialize_pairs<'de, D: serde::Deserializer<'de>>(
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             write!(f, "an object of {} names to string values", self.0)
         }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
             let mut v = Vec::new();
             while let Some((k, val)) = a.next_entry::<String, String>()? {
                 v.push((k, val));
@@ -257,7 +288,9 @@ pub enum Block {
     },
     /// Inline content that sits directly in a block container without a paragraph wrapper
     /// (text directly inside `<li>` or `<td>`, Pandoc's `Plain`).
-    Plain { content: Vec<Inline> },
+    Plain {
+        content: Vec<Inline>,
+    },
     Heading {
         /// 1–6.
         level: u8,
@@ -483,7 +516,11 @@ impl Table {
     }
     /// True when the first cell of every row is a header cell.
     pub fn has_header_column(&self) -> bool {
-        !self.rows.is_empty() && self.rows.iter().all(|r| r.cells.first().is_some_and(|c| c.header))
+        !self.rows.is_empty()
+            && self
+                .rows
+                .iter()
+                .all(|r| r.cells.first().is_some_and(|c| c.header))
     }
 }
 
@@ -672,17 +709,29 @@ impl PageProperties {
                         header: true,
                         colspan: None,
                         rowspan: None,
-                        blocks: vec![Block::Plain { content: vec![Inline::text(k)] }],
+                        blocks: vec![Block::Plain {
+                            content: vec![Inline::text(k)],
+                        }],
                         attrs: Attrs::new(),
                     },
-                    TableCell { header: false, colspan: None, rowspan: None, blocks: v, attrs: Attrs::new() },
+                    TableCell {
+                        header: false,
+                        colspan: None,
+                        rowspan: None,
+                        blocks: v,
+                        attrs: Attrs::new(),
+                    },
                 ],
                 section: RowSection::Body,
                 attrs: Attrs::new(),
             })
             .collect();
         PageProperties {
-            blocks: vec![Block::Table(Table { columns: None, rows, attrs: Attrs::new() })],
+            blocks: vec![Block::Table(Table {
+                columns: None,
+                rows,
+                attrs: Attrs::new(),
+            })],
             params: Params::new(),
             attrs: Attrs::new(),
         }
@@ -702,7 +751,9 @@ impl PageProperties {
             .filter(|r| r.cells.len() >= 2)
             .map(|r| {
                 (
-                    crate::text::blocks_to_text(&r.cells[0].blocks).trim().to_string(),
+                    crate::text::blocks_to_text(&r.cells[0].blocks)
+                        .trim()
+                        .to_string(),
                     r.cells[1].blocks.as_slice(),
                 )
             })
@@ -785,7 +836,12 @@ impl LinkTarget {
         LinkTarget::Url { url: url.into() }
     }
     pub fn page_titled(title: impl Into<String>) -> Self {
-        LinkTarget::Page { title: Some(title.into()), space_key: None, id: None, attrs: Attrs::new() }
+        LinkTarget::Page {
+            title: Some(title.into()),
+            space_key: None,
+            id: None,
+            attrs: Attrs::new(),
+        }
     }
 
     /// A readable name for the target, for a link without text: the page title (else its id),
@@ -797,9 +853,15 @@ impl LinkTarget {
             LinkTarget::Page { title, id, .. } => title.clone().or_else(|| id.clone()),
             LinkTarget::BlogPost { title, .. } => Some(title.clone()),
             LinkTarget::Attachment { filename, .. } => Some(filename.clone()),
-            LinkTarget::User { account_id, userkey, username, .. } => {
-                username.clone().or_else(|| userkey.clone()).or_else(|| account_id.clone())
-            }
+            LinkTarget::User {
+                account_id,
+                userkey,
+                username,
+                ..
+            } => username
+                .clone()
+                .or_else(|| userkey.clone())
+                .or_else(|| account_id.clone()),
             LinkTarget::Space { key, .. } => Some(key.clone()),
             LinkTarget::Content { id, .. } => Some(id.clone()),
             LinkTarget::Shortcut { parameter, .. } => Some(parameter.clone()),
@@ -822,7 +884,9 @@ pub enum Mark {
     Small,
     Big,
     /// An inline-comment anchor (`ac:inline-comment-marker ac:ref`, ADF `annotation`).
-    InlineComment { id: String },
+    InlineComment {
+        id: String,
+    },
 }
 
 /// Styles carried by a `<span style>` (colour, background, strike-through, underline).
@@ -931,13 +995,21 @@ impl Inline {
         Inline::Extension(Box::new(e))
     }
     pub fn span(style: SpanStyle, content: Vec<Inline>) -> Self {
-        Inline::Span { style: Box::new(style), content, attrs: Attrs::new() }
+        Inline::Span {
+            style: Box::new(style),
+            content,
+            attrs: Attrs::new(),
+        }
     }
     pub fn text(s: impl Into<String>) -> Self {
         Inline::Text { text: s.into() }
     }
     pub fn mark(mark: Mark, content: Vec<Inline>) -> Self {
-        Inline::Mark { mark, content, attrs: Attrs::new() }
+        Inline::Mark {
+            mark,
+            content,
+            attrs: Attrs::new(),
+        }
     }
 }
 
@@ -1021,6 +1093,10 @@ mod size_tests {
     /// variants small and box the rare large ones.
     #[test]
     fn inline_nodes_stay_small() {
-        assert!(std::mem::size_of::<Inline>() <= 80, "Inline is {} bytes", std::mem::size_of::<Inline>());
+        assert!(
+            std::mem::size_of::<Inline>() <= 80,
+            "Inline is {} bytes",
+            std::mem::size_of::<Inline>()
+        );
     }
 }

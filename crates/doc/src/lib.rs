@@ -17,6 +17,6 @@ pub mod report;
 pub mod storage;
 pub mod text;
 
-pub use ir::*;
 pub use error::ReadError;
+pub use ir::*;
 pub use report::{Fallback, Written};

@@ -30,7 +30,11 @@ struct Run {
 fn run_with(args: &[&str], stdin: Option<&[u8]>, cwd: Option<&Path>) -> Run {
     let mut cmd = Command::new(KBRIDGE);
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
@@ -39,10 +43,18 @@ fn run_with(args: &[&str], stdin: Option<&[u8]>, cwd: Option<&Path>) -> Run {
         let mut pipe = child.stdin.take().unwrap();
         // kbridge may refuse its arguments and exit before reading stdin: a closed pipe is fine.
         if let Err(e) = pipe.write_all(input) {
-            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "cannot write kbridge's stdin: {e}");
+            assert_eq!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe,
+                "cannot write kbridge's stdin: {e}"
+            );
         }
     }
-    let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
     Run {
         status: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -99,7 +111,16 @@ fn help_lists_convert_and_its_formats() {
     assert!(r.stdout.contains("convert"), "{}", r.stdout);
     let r = run(&["convert", "--help"]);
     assert_eq!(r.status, 0);
-    for word in ["--from", "--to", "--strict", "--summary-json", "storage", "markdown", "text", "ir"] {
+    for word in [
+        "--from",
+        "--to",
+        "--strict",
+        "--summary-json",
+        "storage",
+        "markdown",
+        "text",
+        "ir",
+    ] {
         assert!(r.stdout.contains(word), "help lacks {word}:\n{}", r.stdout);
     }
 }
@@ -133,14 +154,25 @@ fn unknown_extension_needs_from() {
     write(&file, PLAIN);
     let r = run(&["convert", "--to", "ir", p(&file)]);
     assert_eq!(r.status, 1);
-    assert!(r.stderr.contains("page.body") && r.stderr.contains("--from"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("page.body") && r.stderr.contains("--from"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn directory_needs_an_output_directory() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("a.xhtml"), PLAIN);
-    let r = run(&["convert", "--from", "storage", "--to", "markdown", p(dir.path())]);
+    let r = run(&[
+        "convert",
+        "--from",
+        "storage",
+        "--to",
+        "markdown",
+        p(dir.path()),
+    ]);
     assert_eq!(r.status, 1);
     assert!(r.stderr.contains("-o OUTPUT_DIR"), "{}", r.stderr);
 }
@@ -167,7 +199,11 @@ fn invalid_utf8_is_reported_with_file_line_and_column() {
     write(&file, b"<p>ok</p>\n<p>caf\xe9</p>\n");
     let r = run(&["convert", "--to", "ir", p(&file)]);
     assert_eq!(r.status, 1);
-    assert!(r.stderr.contains("latin1.xhtml: storage: line 2, column 7"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("latin1.xhtml: storage: line 2, column 7"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("UTF-8"), "{}", r.stderr);
     assert!(r.stdout.is_empty());
 }
@@ -176,16 +212,27 @@ fn invalid_utf8_is_reported_with_file_line_and_column() {
 fn invalid_ir_json_is_reported_with_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("doc.json");
-    write(&file, "{\n  \"blocks\": [\n    {\"type\": \"no_such_block\"}\n  ]\n}\n");
+    write(
+        &file,
+        "{\n  \"blocks\": [\n    {\"type\": \"no_such_block\"}\n  ]\n}\n",
+    );
     let r = run(&["convert", "--to", "markdown", p(&file)]);
     assert_eq!(r.status, 1);
-    assert!(r.stderr.contains("doc.json: ir: line 3, column"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("doc.json: ir: line 3, column"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("no_such_block"), "{}", r.stderr);
 }
 
 #[test]
 fn empty_ir_document_round_trips_through_ir() {
-    let r = run_with(&["convert", "--from", "ir", "--to", "ir"], Some(br#"{"blocks": []}"#), None);
+    let r = run_with(
+        &["convert", "--from", "ir", "--to", "ir"],
+        Some(br#"{"blocks": []}"#),
+        None,
+    );
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert_eq!(json(&r.stdout), json(r#"{"blocks": []}"#));
 }
@@ -213,15 +260,32 @@ fn directory_run_mirrors_the_tree_skips_others_and_goes_on_after_an_error() {
         p(&out),
         &format!("--summary-json={}", p(&summary)),
     ]);
-    assert_eq!(r.status, 1, "a failed file makes the run fail\n{}", r.stderr);
+    assert_eq!(
+        r.status, 1,
+        "a failed file makes the run fail\n{}",
+        r.stderr
+    );
     assert!(out.join("a.md").is_file());
     assert!(out.join("sub/deeper/b.md").is_file());
     assert!(out.join("sub/c.md").is_file());
     assert!(!out.join("bad.md").exists());
     assert!(!out.join("notes.md").exists());
-    assert!(r.stderr.contains("bad.xhtml: storage: line 1, column 4"), "{}", r.stderr);
-    assert!(r.stderr.contains("notes.txt") && r.stderr.contains("picture.png"), "{}", r.stderr);
-    assert!(r.stderr.contains("converted 3 files storage → markdown (1 failed, 2 skipped)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("bad.xhtml: storage: line 1, column 4"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("notes.txt") && r.stderr.contains("picture.png"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("converted 3 files storage → markdown (1 failed, 2 skipped)"),
+        "{}",
+        r.stderr
+    );
 
     let s = json(&std::fs::read_to_string(&summary).unwrap());
     assert_eq!(s["from"], "storage");
@@ -231,7 +295,10 @@ fn directory_run_mirrors_the_tree_skips_others_and_goes_on_after_an_error() {
     assert_eq!(s["skipped"].as_array().unwrap().len(), 2);
     let files = s["files"].as_array().unwrap();
     assert_eq!(files.len(), 4);
-    let bad = files.iter().find(|f| f["input"].as_str().unwrap().ends_with("bad.xhtml")).unwrap();
+    let bad = files
+        .iter()
+        .find(|f| f["input"].as_str().unwrap().ends_with("bad.xhtml"))
+        .unwrap();
     assert_eq!(bad["status"], "failed");
     assert!(bad["error"].as_str().unwrap().contains("UTF-8"));
 }
@@ -243,7 +310,16 @@ fn two_inputs_writing_the_same_output_are_refused() {
     write(&input.join("page.xhtml"), PLAIN);
     write(&input.join("page.xml"), PLAIN);
     let out = dir.path().join("out");
-    let r = run(&["convert", "--from", "storage", "--to", "text", p(&input), "-o", p(&out)]);
+    let r = run(&[
+        "convert",
+        "--from",
+        "storage",
+        "--to",
+        "text",
+        p(&input),
+        "-o",
+        p(&out),
+    ]);
     assert_eq!(r.status, 1);
     assert!(r.stderr.contains("already writes"), "{}", r.stderr);
     assert!(out.join("page.txt").is_file());
@@ -256,7 +332,16 @@ fn output_folder_inside_the_input_is_not_converted_again() {
     write(&input.join("a.xhtml"), PLAIN);
     let out = input.join("normalised");
     for _ in 0..2 {
-        let r = run(&["convert", "--from", "storage", "--to", "storage", p(&input), "-o", p(&out)]);
+        let r = run(&[
+            "convert",
+            "--from",
+            "storage",
+            "--to",
+            "storage",
+            p(&input),
+            "-o",
+            p(&out),
+        ]);
         assert_eq!(r.status, 0, "{}", r.stderr);
         assert!(r.stderr.contains("converted 1 file"), "{}", r.stderr);
     }
@@ -280,7 +365,15 @@ fn summary_json_on_stderr_is_json() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("page.xhtml");
     write(&file, PLAIN);
-    let r = run(&["convert", "--to", "ir", p(&file), "--summary-json", "-o", p(&dir.path().join("o.json"))]);
+    let r = run(&[
+        "convert",
+        "--to",
+        "ir",
+        p(&file),
+        "--summary-json",
+        "-o",
+        p(&dir.path().join("o.json")),
+    ]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     let s = json(&r.stderr);
     assert_eq!(s["converted"], 1);
@@ -292,7 +385,11 @@ fn summary_json_on_stderr_is_json() {
 
 #[test]
 fn storage_to_ir_has_a_heading_and_a_paragraph() {
-    let r = run_with(&["convert", "--from", "storage", "--to", "ir"], Some(PLAIN.as_bytes()), None);
+    let r = run_with(
+        &["convert", "--from", "storage", "--to", "ir"],
+        Some(PLAIN.as_bytes()),
+        None,
+    );
     assert_eq!(r.status, 0, "{}", r.stderr);
     let t = types_of(&r.stdout);
     assert!(t.contains(&"heading".to_string()), "{}", r.stdout);
@@ -308,15 +405,27 @@ fn markdown_from_stdin_to_storage() {
         None,
     );
     assert_eq!(r.status, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("<h1>") && r.stdout.contains("Title"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("<h1>") && r.stdout.contains("Title"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("<strong>bold</strong>"), "{}", r.stdout);
 }
 
 #[test]
 fn storage_to_text_keeps_the_words() {
-    let r = run_with(&["convert", "--from", "storage", "--to", "text"], Some(PLAIN.as_bytes()), None);
+    let r = run_with(
+        &["convert", "--from", "storage", "--to", "text"],
+        Some(PLAIN.as_bytes()),
+        None,
+    );
     assert_eq!(r.status, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("Backups") && r.stdout.contains("Nightly at 02:00"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Backups") && r.stdout.contains("Nightly at 02:00"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -324,22 +433,45 @@ fn the_readme_command_prints_markdown() {
     // `cargo run --release -- convert --from storage --to markdown examples/runbook.xhtml`
     let root = examples().join("..");
     let r = run_with(
-        &["convert", "--from", "storage", "--to", "markdown", "examples/runbook.xhtml"],
+        &[
+            "convert",
+            "--from",
+            "storage",
+            "--to",
+            "markdown",
+            "examples/runbook.xhtml",
+        ],
         None,
         Some(&root),
     );
     assert_eq!(r.status, 0, "{}", r.stderr);
     for heading in ["Purpose", "Procedure", "Expected timings", "Follow-up"] {
         assert!(
-            r.stdout.lines().any(|l| (l.starts_with("## ") || l.starts_with("### ")) && l.ends_with(heading)),
+            r.stdout
+                .lines()
+                .any(|l| (l.starts_with("## ") || l.starts_with("### ")) && l.ends_with(heading)),
             "markdown lacks the heading {heading:?}:\n{}",
             r.stdout
         );
     }
-    for needle in ["orders database", "promote-replica.sh", "```", "pg_ctl promote", "OPS-1482"] {
-        assert!(r.stdout.contains(needle), "markdown lacks {needle:?}:\n{}", r.stdout);
+    for needle in [
+        "orders database",
+        "promote-replica.sh",
+        "```",
+        "pg_ctl promote",
+        "OPS-1482",
+    ] {
+        assert!(
+            r.stdout.contains(needle),
+            "markdown lacks {needle:?}:\n{}",
+            r.stdout
+        );
     }
-    assert!(r.stderr.contains("roadmap-planner"), "the summary names the Extension:\n{}", r.stderr);
+    assert!(
+        r.stderr.contains("roadmap-planner"),
+        "the summary names the Extension:\n{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("converted 1 file"), "{}", r.stderr);
 }
 
@@ -347,18 +479,40 @@ fn the_readme_command_prints_markdown() {
 fn runbook_keeps_the_unknown_macro_as_an_extension_and_writes_it_back() {
     let dir = tempfile::tempdir().unwrap();
     let ir = dir.path().join("runbook.json");
-    let r = run(&["convert", "--to", "ir", p(&examples().join("runbook.xhtml")), "-o", p(&ir)]);
+    let r = run(&[
+        "convert",
+        "--to",
+        "ir",
+        p(&examples().join("runbook.xhtml")),
+        "-o",
+        p(&ir),
+    ]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     let ir_text = std::fs::read_to_string(&ir).unwrap();
-    assert!(types_of(&ir_text).contains(&"extension".to_string()), "{ir_text}");
+    assert!(
+        types_of(&ir_text).contains(&"extension".to_string()),
+        "{ir_text}"
+    );
     assert!(ir_text.contains("roadmap-planner"));
     assert!(r.stderr.contains("1 Extension node"), "{}", r.stderr);
 
     let back = dir.path().join("back.xhtml");
-    let r = run(&["convert", "--from", "ir", "--to", "storage", p(&ir), "-o", p(&back)]);
+    let r = run(&[
+        "convert",
+        "--from",
+        "ir",
+        "--to",
+        "storage",
+        p(&ir),
+        "-o",
+        p(&back),
+    ]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     let storage = std::fs::read_to_string(&back).unwrap();
-    assert!(storage.contains(r#"ac:name="roadmap-planner""#), "{storage}");
+    assert!(
+        storage.contains(r#"ac:name="roadmap-planner""#),
+        "{storage}"
+    );
     assert!(storage.contains("quarters"), "{storage}");
 }
 
@@ -366,7 +520,11 @@ fn runbook_keeps_the_unknown_macro_as_an_extension_and_writes_it_back() {
 fn ir_written_by_convert_reads_back_callouts() {
     // A callout as `--to ir` writes it (the default storage-macro form is not serialised).
     let callout = br#"{"blocks":[{"type":"callout","kind":"info","blocks":[]}]}"#;
-    let r = run_with(&["convert", "--from", "ir", "--to", "ir"], Some(callout), None);
+    let r = run_with(
+        &["convert", "--from", "ir", "--to", "ir"],
+        Some(callout),
+        None,
+    );
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert_eq!(json(&r.stdout), json(std::str::from_utf8(callout).unwrap()));
 }
@@ -378,8 +536,14 @@ fn storage_ir_storage_is_stable() {
     let ir1 = dir.path().join("1.json");
     let st = dir.path().join("2.xhtml");
     let ir2 = dir.path().join("3.json");
-    assert_eq!(run(&["convert", "--to", "ir", p(&src), "-o", p(&ir1)]).status, 0);
-    assert_eq!(run(&["convert", "--to", "storage", p(&ir1), "-o", p(&st)]).status, 0);
+    assert_eq!(
+        run(&["convert", "--to", "ir", p(&src), "-o", p(&ir1)]).status,
+        0
+    );
+    assert_eq!(
+        run(&["convert", "--to", "storage", p(&ir1), "-o", p(&st)]).status,
+        0
+    );
     let r = run(&["convert", "--to", "ir", p(&st), "-o", p(&ir2)]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert_eq!(
@@ -426,10 +590,17 @@ fn strict_refuses_markdown_fallbacks_of_the_runbook() {
 
 #[test]
 fn strict_accepts_a_plain_document() {
-    let r =
-        run_with(&["convert", "--from", "storage", "--to", "ir", "--strict"], Some(PLAIN.as_bytes()), None);
+    let r = run_with(
+        &["convert", "--from", "storage", "--to", "ir", "--strict"],
+        Some(PLAIN.as_bytes()),
+        None,
+    );
     assert_eq!(r.status, 0, "{}", r.stderr);
-    assert!(types_of(&r.stdout).contains(&"heading".to_string()), "{}", r.stdout);
+    assert!(
+        types_of(&r.stdout).contains(&"heading".to_string()),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -451,7 +622,11 @@ fn summary_json_lists_fallbacks_and_extensions_per_file() {
     let s = json(&r.stderr);
     let file = &s["files"][0];
     assert_eq!(file["status"], "converted");
-    assert!(!file["fallbacks"].as_array().unwrap().is_empty(), "{}", r.stderr);
+    assert!(
+        !file["fallbacks"].as_array().unwrap().is_empty(),
+        "{}",
+        r.stderr
+    );
     assert_eq!(file["extensions"][0]["name"], "roadmap-planner");
     assert_eq!(s["extensions"], 1);
 }
@@ -463,7 +638,16 @@ fn markdown_directory_to_storage() {
     write(&input.join("one.md"), "# One\n\n- a\n- b\n");
     write(&input.join("two/two.markdown"), "Two *words*.\n");
     let out = dir.path().join("xhtml");
-    let r = run(&["convert", "--from", "markdown", "--to", "storage", p(&input), "-o", p(&out)]);
+    let r = run(&[
+        "convert",
+        "--from",
+        "markdown",
+        "--to",
+        "storage",
+        p(&input),
+        "-o",
+        p(&out),
+    ]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     let one = std::fs::read_to_string(out.join("one.xhtml")).unwrap();
     assert!(one.contains("<h1>") && one.contains("<ul>"), "{one}");
@@ -482,15 +666,28 @@ fn bench_codecs_prints_json_per_size() {
     assert_eq!(runs.len(), 2);
     for (run, mib) in runs.iter().zip([1u64, 2]) {
         let bytes = run["input_bytes"].as_u64().unwrap();
-        assert!(bytes >= mib * 1024 * 1024 && bytes < (mib + 1) * 1024 * 1024, "{run}");
+        assert!(
+            bytes >= mib * 1024 * 1024 && bytes < (mib + 1) * 1024 * 1024,
+            "{run}"
+        );
         assert!(run["storage_read_mib_s"].as_f64().unwrap() > 0.0);
         assert!(run["written_storage_bytes"].as_u64().unwrap() > bytes / 2);
         if cfg!(target_os = "linux") {
-            assert!(run["peak_rss_bytes"].as_u64().unwrap() >= run["rss_before_read_bytes"].as_u64().unwrap());
+            assert!(
+                run["peak_rss_bytes"].as_u64().unwrap()
+                    >= run["rss_before_read_bytes"].as_u64().unwrap()
+            );
         }
     }
     // A bad input is refused with the file named.
-    let r = run(&["bench", "codecs", "--sizes", "1", "--input", "/nonexistent/body.xhtml"]);
+    let r = run(&[
+        "bench",
+        "codecs",
+        "--sizes",
+        "1",
+        "--input",
+        "/nonexistent/body.xhtml",
+    ]);
     assert_ne!(r.status, 0);
     assert!(r.stderr.contains("/nonexistent/body.xhtml"), "{}", r.stderr);
 }
@@ -511,7 +708,11 @@ const NOTION_LIST: &str = r#"{"object":"list","results":[
 fn help_lists_notion() {
     let r = run(&["convert", "--help"]);
     assert_eq!(r.status, 0);
-    assert!(r.stdout.contains("notion") && r.stdout.contains(".notion.json"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("notion") && r.stdout.contains(".notion.json"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -526,13 +727,31 @@ fn notion_json_converts_to_every_output() {
     assert!(r.stdout.contains("ac:task"), "{}", r.stdout);
     let r = run(&["convert", "--from", "notion", "--to", "markdown", p(&file)]);
     assert_eq!(r.status, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("## Backups") && r.stdout.contains("**02:00**") && r.stdout.contains("- [x]"), "{}", r.stdout);
-    let r = run_with(&["convert", "--from", "notion", "--to", "text"], Some(NOTION_LIST.as_bytes()), None);
+    assert!(
+        r.stdout.contains("## Backups")
+            && r.stdout.contains("**02:00**")
+            && r.stdout.contains("- [x]"),
+        "{}",
+        r.stdout
+    );
+    let r = run_with(
+        &["convert", "--from", "notion", "--to", "text"],
+        Some(NOTION_LIST.as_bytes()),
+        None,
+    );
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert!(r.stdout.contains("Nightly at 02:00"), "{}", r.stdout);
-    let r = run_with(&["convert", "--from", "notion", "--to", "ir"], Some(NOTION_LIST.as_bytes()), None);
+    let r = run_with(
+        &["convert", "--from", "notion", "--to", "ir"],
+        Some(NOTION_LIST.as_bytes()),
+        None,
+    );
     assert_eq!(r.status, 0, "{}", r.stderr);
-    assert!(types_of(&r.stdout).contains(&"task_list".to_string()), "{}", r.stdout);
+    assert!(
+        types_of(&r.stdout).contains(&"task_list".to_string()),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -551,9 +770,20 @@ fn plain_json_is_ir_and_notion_json_is_notion() {
     std::fs::create_dir(&out).unwrap();
     let r = run(&["convert", "--to", "markdown", p(&file), "-o", p(&out)]);
     assert_eq!(r.status, 0, "{}", r.stderr);
-    assert!(std::fs::read_to_string(out.join("page.md")).unwrap().contains("## Backups"));
+    assert!(
+        std::fs::read_to_string(out.join("page.md"))
+            .unwrap()
+            .contains("## Backups")
+    );
     let plan = dir.path().join("again.notion.json");
-    let r = run(&["convert", "--from", "markdown", p(&out.join("page.md")), "-o", p(&plan)]);
+    let r = run(&[
+        "convert",
+        "--from",
+        "markdown",
+        p(&out.join("page.md")),
+        "-o",
+        p(&plan),
+    ]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     let j = json(&std::fs::read_to_string(&plan).unwrap());
     assert_eq!(j["requests"][0]["method"], "POST");
@@ -563,15 +793,32 @@ fn plain_json_is_ir_and_notion_json_is_notion() {
     write(&tree.join("sub/b.notion.json"), NOTION_LIST);
     write(&tree.join("c.json"), "{}");
     let md = dir.path().join("md");
-    let r = run(&["convert", "--from", "notion", "--to", "markdown", p(&tree), "-o", p(&md)]);
+    let r = run(&[
+        "convert",
+        "--from",
+        "notion",
+        "--to",
+        "markdown",
+        p(&tree),
+        "-o",
+        p(&md),
+    ]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert!(md.join("a.md").is_file() && md.join("sub/b.md").is_file());
-    assert!(r.stderr.contains("skipped 1 file") && r.stderr.contains(".notion.json"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("skipped 1 file") && r.stderr.contains(".notion.json"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn bad_notion_json_names_the_place() {
-    let r = run_with(&["convert", "--from", "notion", "--to", "markdown"], Some(b"{\"object\":\"list\",\"results\":[{\"type\":"), None);
+    let r = run_with(
+        &["convert", "--from", "notion", "--to", "markdown"],
+        Some(b"{\"object\":\"list\",\"results\":[{\"type\":"),
+        None,
+    );
     assert_eq!(r.status, 1);
     assert!(r.stderr.contains("notion: line 1"), "{}", r.stderr);
     let r = run_with(
@@ -580,12 +827,23 @@ fn bad_notion_json_names_the_place() {
         None,
     );
     assert_eq!(r.status, 1);
-    assert!(r.stderr.contains("x1") && r.stderr.contains("rich_text"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("x1") && r.stderr.contains("rich_text"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn runbook_to_notion_is_an_append_plan_with_its_fallbacks() {
-    let r = run(&["convert", "--from", "storage", "--to", "notion", p(&examples().join("runbook.xhtml"))]);
+    let r = run(&[
+        "convert",
+        "--from",
+        "storage",
+        "--to",
+        "notion",
+        p(&examples().join("runbook.xhtml")),
+    ]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     let j = json(&r.stdout);
     assert_eq!(j["parent"]["type"], "new_page");
@@ -597,28 +855,76 @@ fn runbook_to_notion_is_an_append_plan_with_its_fallbacks() {
         assert!(body.len() <= 500_000);
         assert!(req["body"]["children"].as_array().unwrap().len() <= 100);
     }
-    let first: Vec<&str> =
-        requests[0]["body"]["children"].as_array().unwrap().iter().map(|b| b["type"].as_str().unwrap()).collect();
-    for kind in ["table", "table_of_contents", "heading_2", "callout", "column_list", "numbered_list_item", "code", "image"] {
-        assert!(first.contains(&kind) || r.stdout.contains(&format!("\"type\": \"{kind}\"")), "no {kind} in {first:?}");
+    let first: Vec<&str> = requests[0]["body"]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["type"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "table",
+        "table_of_contents",
+        "heading_2",
+        "callout",
+        "column_list",
+        "numbered_list_item",
+        "code",
+        "image",
+    ] {
+        assert!(
+            first.contains(&kind) || r.stdout.contains(&format!("\"type\": \"{kind}\"")),
+            "no {kind} in {first:?}"
+        );
     }
-    let fallbacks: Vec<&str> = j["fallbacks"].as_array().unwrap().iter().map(|f| f["node"].as_str().unwrap()).collect();
+    let fallbacks: Vec<&str> = j["fallbacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["node"].as_str().unwrap())
+        .collect();
     for node in ["extension:macro:roadmap-planner", "jira", "status"] {
         assert!(fallbacks.contains(&node), "{node} not in {fallbacks:?}");
-        assert!(r.stderr.contains(node), "the summary lists {node}:\n{}", r.stderr);
+        assert!(
+            r.stderr.contains(node),
+            "the summary lists {node}:\n{}",
+            r.stderr
+        );
     }
-    assert_eq!(j["attachments"][0]["source"]["filename"], "orders-db-after-promotion.png");
-    assert!(r.stderr.contains("converted 1 file storage → notion"), "{}", r.stderr);
+    assert_eq!(
+        j["attachments"][0]["source"]["filename"],
+        "orders-db-after-promotion.png"
+    );
+    assert!(
+        r.stderr.contains("converted 1 file storage → notion"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn strict_refuses_notion_fallbacks() {
-    let r = run(&["convert", "--strict", "--to", "notion", p(&examples().join("runbook.xhtml"))]);
+    let r = run(&[
+        "convert",
+        "--strict",
+        "--to",
+        "notion",
+        p(&examples().join("runbook.xhtml")),
+    ]);
     assert_eq!(r.status, 1);
     assert!(r.stdout.is_empty());
-    assert!(r.stderr.contains("--strict") && r.stderr.contains("in notion"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--strict") && r.stderr.contains("in notion"),
+        "{}",
+        r.stderr
+    );
     // A document Notion holds exactly passes.
-    let r = run_with(&["convert", "--strict", "--from", "markdown", "--to", "notion"], Some(b"# Title\n\nSome **bold** text.\n"), None);
+    let r = run_with(
+        &[
+            "convert", "--strict", "--from", "markdown", "--to", "notion",
+        ],
+        Some(b"# Title\n\nSome **bold** text.\n"),
+        None,
+    );
     assert_eq!(r.status, 0, "{}", r.stderr);
     let j = json(&r.stdout);
     assert_eq!(j["requests"][0]["body"]["children"][0]["type"], "heading_1");
@@ -627,11 +933,22 @@ fn strict_refuses_notion_fallbacks() {
 
 #[test]
 fn notion_to_notion_keeps_the_blocks() {
-    let r = run_with(&["convert", "--from", "notion", "--to", "notion"], Some(NOTION_LIST.as_bytes()), None);
+    let r = run_with(
+        &["convert", "--from", "notion", "--to", "notion"],
+        Some(NOTION_LIST.as_bytes()),
+        None,
+    );
     assert_eq!(r.status, 0, "{}", r.stderr);
     let j = json(&r.stdout);
-    let kinds: Vec<&str> =
-        j["requests"][0]["body"]["children"].as_array().unwrap().iter().map(|b| b["type"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = j["requests"][0]["body"]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["type"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["heading_2", "paragraph", "to_do"]);
-    assert_eq!(j["requests"][0]["body"]["children"][2]["to_do"]["checked"], true);
+    assert_eq!(
+        j["requests"][0]["body"]["children"][2]["to_do"]["checked"],
+        true
+    );
 }

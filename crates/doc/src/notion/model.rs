@@ -49,7 +49,12 @@ pub(crate) fn default_color() -> Color {
 
 impl Annotations {
     pub fn is_plain(&self) -> bool {
-        !self.bold && !self.italic && !self.strikethrough && !self.underline && !self.code && self.color == "default"
+        !self.bold
+            && !self.italic
+            && !self.strikethrough
+            && !self.underline
+            && !self.code
+            && self.color == "default"
     }
 }
 
@@ -88,14 +93,30 @@ pub struct IdRef {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Mention {
-    User { user: User },
-    Page { page: IdRef },
-    Database { database: IdRef },
-    Date { date: DateValue },
-    LinkPreview { link_preview: Map<String, Value> },
-    LinkMention { link_mention: Map<String, Value> },
-    TemplateMention { template_mention: Map<String, Value> },
-    CustomEmoji { custom_emoji: Map<String, Value> },
+    User {
+        user: User,
+    },
+    Page {
+        page: IdRef,
+    },
+    Database {
+        database: IdRef,
+    },
+    Date {
+        date: DateValue,
+    },
+    LinkPreview {
+        link_preview: Map<String, Value>,
+    },
+    LinkMention {
+        link_mention: Map<String, Value>,
+    },
+    TemplateMention {
+        template_mention: Map<String, Value>,
+    },
+    CustomEmoji {
+        custom_emoji: Map<String, Value>,
+    },
     #[serde(untagged)]
     Other(Map<String, Value>),
 }
@@ -104,9 +125,15 @@ pub enum Mention {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RichTextKind {
-    Text { text: TextContent },
-    Equation { equation: Equation },
-    Mention { mention: Mention },
+    Text {
+        text: TextContent,
+    },
+    Equation {
+        equation: Equation,
+    },
+    Mention {
+        mention: Mention,
+    },
     /// A rich-text type this version does not know, kept whole.
     #[serde(untagged)]
     Other(Map<String, Value>),
@@ -129,8 +156,16 @@ impl RichText {
     /// A plain text run.
     pub fn text(s: impl Into<String>) -> Self {
         RichText {
-            kind: RichTextKind::Text { text: TextContent { content: s.into(), link: None } },
-            annotations: Annotations { color: default_color(), ..Default::default() },
+            kind: RichTextKind::Text {
+                text: TextContent {
+                    content: s.into(),
+                    link: None,
+                },
+            },
+            annotations: Annotations {
+                color: default_color(),
+                ..Default::default()
+            },
             plain_text: None,
             href: None,
         }
@@ -152,9 +187,15 @@ impl RichText {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FileSource {
     /// Notion-hosted: a pre-signed URL valid for an hour.
-    File { file: HostedFile },
-    External { external: ExternalFile },
-    FileUpload { file_upload: IdRef },
+    File {
+        file: HostedFile,
+    },
+    External {
+        external: ExternalFile,
+    },
+    FileUpload {
+        file_upload: IdRef,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -279,7 +320,10 @@ pub struct BlockData {
 impl BlockData {
     /// The block's rich text in either spelling.
     pub fn rich(&self) -> &[RichText] {
-        self.rich_text.as_deref().or(self.text.as_deref()).unwrap_or(&[])
+        self.rich_text
+            .as_deref()
+            .or(self.text.as_deref())
+            .unwrap_or(&[])
     }
 
     /// The media source (`file`, `external`, `file_upload`), when the block has one.
@@ -288,9 +332,13 @@ impl BlockData {
             return Some(FileSource::File { file: f.clone() });
         }
         if let Some(e) = &self.external {
-            return Some(FileSource::External { external: e.clone() });
+            return Some(FileSource::External {
+                external: e.clone(),
+            });
         }
-        self.file_upload.clone().map(|u| FileSource::FileUpload { file_upload: u })
+        self.file_upload
+            .clone()
+            .map(|u| FileSource::FileUpload { file_upload: u })
     }
 }
 
@@ -319,7 +367,10 @@ impl Block {
     pub fn all_children(&self) -> Vec<&Block> {
         let mut v: Vec<&Block> = self.children.iter().collect();
         if let Some(d) = &self.data {
-            for list in [&d.children, &d.columns, &d.table_rows].into_iter().flatten() {
+            for list in [&d.children, &d.columns, &d.table_rows]
+                .into_iter()
+                .flatten()
+            {
                 v.extend(list.iter());
             }
         }
@@ -336,14 +387,20 @@ impl Serialize for Block {
         }
         m.insert("type".into(), Value::String(self.kind.clone()));
         if let Some(d) = &self.data {
-            m.insert(self.kind.clone(), serde_json::to_value(d).map_err(serde::ser::Error::custom)?);
+            m.insert(
+                self.kind.clone(),
+                serde_json::to_value(d).map_err(serde::ser::Error::custom)?,
+            );
         }
         m.insert("has_children".into(), Value::Bool(self.has_children));
         if self.in_trash {
             m.insert("in_trash".into(), Value::Bool(true));
         }
         if !self.children.is_empty() {
-            m.insert("children".into(), serde_json::to_value(&self.children).map_err(serde::ser::Error::custom)?);
+            m.insert(
+                "children".into(),
+                serde_json::to_value(&self.children).map_err(serde::ser::Error::custom)?,
+            );
         }
         m.serialize(s)
     }
@@ -356,31 +413,65 @@ impl<'de> Deserialize<'de> for Block {
         let id = match m.remove("id") {
             Some(Value::String(s)) => Some(s),
             None | Some(Value::Null) => None,
-            Some(other) => return Err(D::Error::custom(format!("block id must be a string, got {other}"))),
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "block id must be a string, got {other}"
+                )));
+            }
         };
-        let at = || id.as_deref().map(|i| format!("block {i}")).unwrap_or_else(|| "block".into());
+        let at = || {
+            id.as_deref()
+                .map(|i| format!("block {i}"))
+                .unwrap_or_else(|| "block".into())
+        };
         let kind = match m.remove("type") {
             Some(Value::String(s)) => s,
-            _ => return Err(D::Error::custom(format!("{}: missing string field `type`", at()))),
+            _ => {
+                return Err(D::Error::custom(format!(
+                    "{}: missing string field `type`",
+                    at()
+                )));
+            }
         };
         let data = match m.remove(&kind) {
             None => None,
             Some(v) => {
-                let d: BlockData = serde_path_to_error::deserialize(v)
-                    .map_err(|e| D::Error::custom(format!("{}: field `{kind}.{}`: {}", at(), e.path(), e.inner())))?;
+                let d: BlockData = serde_path_to_error::deserialize(v).map_err(|e| {
+                    D::Error::custom(format!(
+                        "{}: field `{kind}.{}`: {}",
+                        at(),
+                        e.path(),
+                        e.inner()
+                    ))
+                })?;
                 Some(d)
             }
         };
         let children = match m.remove("children") {
             None | Some(Value::Null) => Vec::new(),
-            Some(v) => serde_path_to_error::deserialize(v)
-                .map_err(|e| D::Error::custom(format!("{}: field `children.{}`: {}", at(), e.path(), e.inner())))?,
+            Some(v) => serde_path_to_error::deserialize(v).map_err(|e| {
+                D::Error::custom(format!(
+                    "{}: field `children.{}`: {}",
+                    at(),
+                    e.path(),
+                    e.inner()
+                ))
+            })?,
         };
-        let flag = |m: &mut Map<String, Value>, k: &str| matches!(m.remove(k), Some(Value::Bool(true)));
+        let flag =
+            |m: &mut Map<String, Value>, k: &str| matches!(m.remove(k), Some(Value::Bool(true)));
         let has_children = flag(&mut m, "has_children");
         let in_trash = flag(&mut m, "in_trash") | flag(&mut m, "archived");
         m.remove("object");
-        Ok(Block { id, kind, data, has_children, in_trash, children, extra: m })
+        Ok(Block {
+            id,
+            kind,
+            data,
+            has_children,
+            in_trash,
+            children,
+            extra: m,
+        })
     }
 }
 
@@ -504,7 +595,10 @@ pub mod indexmap_lite {
                 fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                     f.write_str("a JSON object")
                 }
-                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut a: A,
+                ) -> Result<Self::Value, A::Error> {
                     let mut v = Vec::new();
                     while let Some((k, val)) = a.next_entry::<String, V>()? {
                         v.push((k, val));

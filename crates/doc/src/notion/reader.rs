@@ -49,7 +49,10 @@ pub fn read_json(input: &str) -> Result<Document, ReadError> {
         Value::Array(_) => from_value(input, value)?,
         Value::Object(m) => match m.get("object").and_then(Value::as_str) {
             Some("list") => {
-                let results = m.get("results").cloned().unwrap_or(Value::Array(Vec::new()));
+                let results = m
+                    .get("results")
+                    .cloned()
+                    .unwrap_or(Value::Array(Vec::new()));
                 from_value(input, results)?
             }
             Some("page") => {
@@ -75,12 +78,20 @@ fn json_error(input: &str, e: &serde_json::Error) -> ReadError {
     let mut offset = 0;
     for (i, line) in input.split_inclusive('\n').enumerate() {
         if i + 1 == e.line() {
-            offset += line.char_indices().nth(e.column().saturating_sub(1)).map_or(line.len(), |(b, _)| b);
+            offset += line
+                .char_indices()
+                .nth(e.column().saturating_sub(1))
+                .map_or(line.len(), |(b, _)| b);
             break;
         }
         offset += line.len();
     }
-    ReadError::at(FORMAT, input, offset, format!("{e} (the input must be Notion API JSON)"))
+    ReadError::at(
+        FORMAT,
+        input,
+        offset,
+        format!("{e} (the input must be Notion API JSON)"),
+    )
 }
 
 fn from_value<T: serde::de::DeserializeOwned>(input: &str, v: Value) -> Result<T, ReadError> {
@@ -103,7 +114,9 @@ pub fn read_page(page: &model::Page) -> Document {
 /// Reads a sequence of sibling blocks (with their children) into a document.
 pub fn read_blocks(blocks: &[model::Block]) -> Document {
     let refs: Vec<&model::Block> = blocks.iter().collect();
-    Document { blocks: R.blocks(&refs) }
+    Document {
+        blocks: R.blocks(&refs),
+    }
 }
 
 struct R;
@@ -149,7 +162,9 @@ impl R {
     /// A container's blocks: its own rich text as a first `Plain` (always, so that a writer can
     /// tell it from a child paragraph), then its children.
     fn container(&self, b: &model::Block, d: &model::BlockData) -> Vec<Block> {
-        let mut v = vec![Block::Plain { content: inlines(d.rich()) }];
+        let mut v = vec![Block::Plain {
+            content: inlines(d.rich()),
+        }];
         v.extend(self.blocks(&b.all_children()));
         v
     }
@@ -162,10 +177,19 @@ impl R {
                 .iter()
                 .map(|b| {
                     let d = b.data.clone().unwrap_or_default();
-                    TaskItem { done: d.checked.unwrap_or(false), id: None, uuid: None, body: self.container(b, &d), attrs: base_attrs(b) }
+                    TaskItem {
+                        done: d.checked.unwrap_or(false),
+                        id: None,
+                        uuid: None,
+                        body: self.container(b, &d),
+                        attrs: base_attrs(b),
+                    }
                 })
                 .collect();
-            return Block::TaskList { items, attrs: Attrs::new() };
+            return Block::TaskList {
+                items,
+                attrs: Attrs::new(),
+            };
         }
         let ordered = first.kind == "numbered_list_item";
         let mut attrs = Attrs::new();
@@ -176,12 +200,19 @@ impl R {
             .iter()
             .map(|b| {
                 let d = b.data.clone().unwrap_or_default();
-                ListItem { blocks: self.container(b, &d), attrs: base_attrs(b) }
+                ListItem {
+                    blocks: self.container(b, &d),
+                    attrs: base_attrs(b),
+                }
             })
             .collect();
         Block::List(List {
             ordered,
-            start: if ordered { d0.and_then(|d| d.list_start_index).filter(|&n| n != 1) } else { None },
+            start: if ordered {
+                d0.and_then(|d| d.list_start_index).filter(|&n| n != 1)
+            } else {
+                None
+            },
             items,
             attrs,
         })
@@ -189,14 +220,22 @@ impl R {
 
     fn block(&self, b: &model::Block, out: &mut Vec<Block>) {
         let Some(d) = &b.data else {
-            out.push(Block::Extension(extension(b, "no payload under the key named by its type", Vec::new())));
+            out.push(Block::Extension(extension(
+                b,
+                "no payload under the key named by its type",
+                Vec::new(),
+            )));
             return;
         };
         let mut attrs = base_attrs(b);
         let kids = || self.blocks(&b.all_children());
         match b.kind.as_str() {
             "paragraph" => {
-                out.push(Block::Paragraph { content: inlines(d.rich()), align: None, attrs });
+                out.push(Block::Paragraph {
+                    content: inlines(d.rich()),
+                    align: None,
+                    attrs,
+                });
                 // Children of a paragraph are indented under it; deeper levels already carry
                 // their depth from the inner paragraph.
                 for mut c in kids() {
@@ -210,17 +249,30 @@ impl R {
                 if toggled {
                     attrs.insert("notion:toggleable".into(), "true".into());
                 }
-                out.push(Block::Heading { level, content: inlines(d.rich()), align: None, attrs });
+                out.push(Block::Heading {
+                    level,
+                    content: inlines(d.rich()),
+                    align: None,
+                    attrs,
+                });
                 let children = kids();
                 if toggled && !children.is_empty() {
                     let mut a = Attrs::new();
                     a.insert("notion:block".into(), "toggle_heading".into());
-                    out.push(Block::Expand(Expand { title: None, blocks: children, params: Params::new(), attrs: a }));
+                    out.push(Block::Expand(Expand {
+                        title: None,
+                        blocks: children,
+                        params: Params::new(),
+                        attrs: a,
+                    }));
                 } else {
                     out.extend(children);
                 }
             }
-            "quote" => out.push(Block::Quote { blocks: self.container(b, d), attrs }),
+            "quote" => out.push(Block::Quote {
+                blocks: self.container(b, d),
+                attrs,
+            }),
             "callout" => {
                 let icon = d.icon.as_ref().and_then(icon_text);
                 let kind = icon.as_deref().map_or(CalloutKind::Panel, callout_kind);
@@ -259,7 +311,10 @@ impl R {
                 attrs,
             })),
             "divider" => out.push(Block::Divider { attrs }),
-            "table_of_contents" => out.push(Block::Toc(MacroInfo { params: Params::new(), attrs })),
+            "table_of_contents" => out.push(Block::Toc(MacroInfo {
+                params: Params::new(),
+                attrs,
+            })),
             "table" => out.push(self.table(b, d, attrs)),
             "column_list" => {
                 let cells = b
@@ -272,7 +327,11 @@ impl R {
                     })
                     .collect();
                 out.push(Block::Layout(Layout {
-                    sections: vec![LayoutSection { kind: String::new(), cells, attrs: Attrs::new() }],
+                    sections: vec![LayoutSection {
+                        kind: String::new(),
+                        cells,
+                        attrs: Attrs::new(),
+                    }],
                     attrs,
                 }))
             }
@@ -280,7 +339,11 @@ impl R {
                 let (url, source) = media(d);
                 attrs.insert("notion:source".into(), source);
                 let caption = d.caption.as_deref().filter(|c| !c.is_empty()).map(|c| {
-                    vec![Block::Paragraph { content: inlines(c), align: None, attrs: Attrs::new() }]
+                    vec![Block::Paragraph {
+                        content: inlines(c),
+                        align: None,
+                        attrs: Attrs::new(),
+                    }]
                 });
                 out.push(Block::Image(Image {
                     source: ImageSource::Url { url },
@@ -348,26 +411,46 @@ impl R {
                 };
                 match id {
                     Some(id) => out.push(link_paragraph(
-                        LinkTarget::Page { title: None, space_key: None, id: Some(id), attrs: Attrs::new() },
+                        LinkTarget::Page {
+                            title: None,
+                            space_key: None,
+                            id: Some(id),
+                            attrs: Attrs::new(),
+                        },
                         link_attrs,
                         attrs,
                     )),
-                    None => out.push(Block::Extension(extension(b, "link_to_page without a page or database", Vec::new()))),
+                    None => out.push(Block::Extension(extension(
+                        b,
+                        "link_to_page without a page or database",
+                        Vec::new(),
+                    ))),
                 }
             }
             "synced_block" => {
                 attrs.insert("notion:block".into(), "synced_block".into());
-                let from = d.synced_from.as_ref().and_then(|m| m.get("block_id")).and_then(Value::as_str);
+                let from = d
+                    .synced_from
+                    .as_ref()
+                    .and_then(|m| m.get("block_id"))
+                    .and_then(Value::as_str);
                 match from {
                     None => {
                         let mut params = Params::new();
                         if let Some(id) = &b.id {
                             params.set("name", id.clone());
                         }
-                        out.push(Block::Excerpt(Excerpt { blocks: kids(), params, attrs }))
+                        out.push(Block::Excerpt(Excerpt {
+                            blocks: kids(),
+                            params,
+                            attrs,
+                        }))
                     }
                     Some(orig) => out.push(Block::Include(Include {
-                        target: LinkTarget::Content { id: orig.to_string(), attrs: Attrs::new() },
+                        target: LinkTarget::Content {
+                            id: orig.to_string(),
+                            attrs: Attrs::new(),
+                        },
                         excerpt: true,
                         params: Params::new(),
                         attrs,
@@ -394,7 +477,11 @@ impl R {
             .into_iter()
             .enumerate()
             .map(|(ri, r)| {
-                let cells = r.data.as_ref().and_then(|d| d.cells.clone()).unwrap_or_default();
+                let cells = r
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.cells.clone())
+                    .unwrap_or_default();
                 TableRow {
                     cells: cells
                         .iter()
@@ -403,7 +490,13 @@ impl R {
                             header: (col_header && ri == 0) || (row_header && ci == 0),
                             colspan: None,
                             rowspan: None,
-                            blocks: if c.is_empty() { Vec::new() } else { vec![Block::Plain { content: inlines(c) }] },
+                            blocks: if c.is_empty() {
+                                Vec::new()
+                            } else {
+                                vec![Block::Plain {
+                                    content: inlines(c),
+                                }]
+                            },
                             attrs: Attrs::new(),
                         })
                         .collect(),
@@ -412,13 +505,23 @@ impl R {
                 }
             })
             .collect();
-        Block::Table(Table { columns: None, rows, attrs })
+        Block::Table(Table {
+            columns: None,
+            rows,
+            attrs,
+        })
     }
 }
 
 fn link_paragraph(target: LinkTarget, link_attrs: Attrs, attrs: Attrs) -> Block {
     Block::Paragraph {
-        content: vec![Inline::link(Link { target, anchor: None, content: Vec::new(), plain_body: false, attrs: link_attrs })],
+        content: vec![Inline::link(Link {
+            target,
+            anchor: None,
+            content: Vec::new(),
+            plain_body: false,
+            attrs: link_attrs,
+        })],
         align: None,
         attrs,
     }
@@ -427,14 +530,19 @@ fn link_paragraph(target: LinkTarget, link_attrs: Attrs, attrs: Attrs) -> Block 
 /// Adds one level to a block's `notion:indent`.
 fn bump_indent(b: &mut Block) {
     if let Some(a) = attrs_mut(b) {
-        let n = a.get("notion:indent").and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+        let n = a
+            .get("notion:indent")
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0);
         a.insert("notion:indent".into(), (n + 1).to_string());
     }
 }
 
 fn attrs_mut(b: &mut Block) -> Option<&mut Attrs> {
     Some(match b {
-        Block::Paragraph { attrs, .. } | Block::Heading { attrs, .. } | Block::Quote { attrs, .. } => attrs,
+        Block::Paragraph { attrs, .. }
+        | Block::Heading { attrs, .. }
+        | Block::Quote { attrs, .. } => attrs,
         Block::TaskList { attrs, .. } | Block::Divider { attrs } => attrs,
         Block::List(l) => &mut l.attrs,
         Block::Callout(c) => &mut c.attrs,
@@ -465,7 +573,10 @@ fn extension(b: &model::Block, note: &str, body: Vec<Block>) -> Extension {
         d.columns = None;
         d.table_rows = None;
     }
-    let name = match (&b.kind[..], b.data.as_ref().and_then(|d| d.block_type.as_ref())) {
+    let name = match (
+        &b.kind[..],
+        b.data.as_ref().and_then(|d| d.block_type.as_ref()),
+    ) {
         ("unsupported", Some(t)) => format!("unsupported:{t}"),
         (k, _) => k.to_string(),
     };
@@ -473,7 +584,11 @@ fn extension(b: &model::Block, note: &str, body: Vec<Block>) -> Extension {
     if !note.is_empty() {
         attrs.insert("notion:problem".into(), note.into());
     }
-    let text = b.data.as_ref().map(|d| plain(d.rich())).filter(|t| !t.is_empty());
+    let text = b
+        .data
+        .as_ref()
+        .map(|d| plain(d.rich()))
+        .filter(|t| !t.is_empty());
     Extension {
         format: FORMAT.into(),
         kind: "block".into(),
@@ -497,8 +612,14 @@ fn source_kind(s: &FileSource) -> &'static str {
 /// URL and source kind of a media block.
 fn media(d: &model::BlockData) -> (String, String) {
     match d.source() {
-        Some(FileSource::FileUpload { file_upload }) => (format!("file_upload:{}", file_upload.id), "file_upload".into()),
-        Some(s) => (s.url().unwrap_or_default().to_string(), source_kind(&s).into()),
+        Some(FileSource::FileUpload { file_upload }) => (
+            format!("file_upload:{}", file_upload.id),
+            "file_upload".into(),
+        ),
+        Some(s) => (
+            s.url().unwrap_or_default().to_string(),
+            source_kind(&s).into(),
+        ),
         None => (d.url.clone().unwrap_or_default(), "external".into()),
     }
 }
@@ -508,7 +629,10 @@ fn icon_text(i: &Icon) -> Option<String> {
         Icon::Emoji { emoji } => Some(emoji.clone()),
         Icon::External { external } => Some(external.url.clone()),
         Icon::File { file } => Some(file.url.clone()),
-        Icon::CustomEmoji { custom_emoji } => custom_emoji.get("name").and_then(Value::as_str).map(|n| format!(":{n}:")),
+        Icon::CustomEmoji { custom_emoji } => custom_emoji
+            .get("name")
+            .and_then(Value::as_str)
+            .map(|n| format!(":{n}:")),
         Icon::Other(_) => None,
     }
 }
@@ -592,10 +716,23 @@ fn link_target(url: &str) -> (LinkTarget, Option<String>) {
         };
         let hex: String = id.chars().filter(|c| *c != '-').collect();
         if hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-            return (LinkTarget::Page { title: None, space_key: None, id: Some(id.to_string()), attrs: Attrs::new() }, anchor);
+            return (
+                LinkTarget::Page {
+                    title: None,
+                    space_key: None,
+                    id: Some(id.to_string()),
+                    attrs: Attrs::new(),
+                },
+                anchor,
+            );
         }
     }
-    (LinkTarget::Url { url: url.to_string() }, None)
+    (
+        LinkTarget::Url {
+            url: url.to_string(),
+        },
+        None,
+    )
 }
 
 fn run(r: &RichText) -> Run {
@@ -603,19 +740,34 @@ fn run(r: &RichText) -> Run {
     match &r.kind {
         RichTextKind::Text { text } => {
             let link = text.link.as_ref().map(|l| link_target(&l.url));
-            Run { wrappers: wrappers(&r.annotations, link), leaf: Inline::text(text.content.clone()) }
+            Run {
+                wrappers: wrappers(&r.annotations, link),
+                leaf: Inline::text(text.content.clone()),
+            }
         }
         RichTextKind::Equation { equation } => Run {
             wrappers: wrappers(&r.annotations, None),
-            leaf: Inline::math(Math { tex: equation.expression.clone(), macro_name: None, params: Params::new(), attrs: Attrs::new() }),
+            leaf: Inline::math(Math {
+                tex: equation.expression.clone(),
+                macro_name: None,
+                params: Params::new(),
+                attrs: Attrs::new(),
+            }),
         },
-        RichTextKind::Mention { mention } => Run { wrappers: wrappers(&r.annotations, None), leaf: mention_inline(mention, &plain_text) },
+        RichTextKind::Mention { mention } => Run {
+            wrappers: wrappers(&r.annotations, None),
+            leaf: mention_inline(mention, &plain_text),
+        },
         RichTextKind::Other(m) => Run {
             wrappers: Vec::new(),
             leaf: Inline::extension(Extension {
                 format: FORMAT.into(),
                 kind: "rich_text".into(),
-                name: m.get("type").and_then(Value::as_str).unwrap_or("unknown").to_string(),
+                name: m
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown")
+                    .to_string(),
                 params: Params::new(),
                 body: Vec::new(),
                 text: Some(plain_text),
@@ -637,7 +789,12 @@ fn mention_inline(m: &Mention, plain_text: &str) -> Inline {
         a.insert("notion:mention".into(), kind.into());
         let title = Some(plain_text.to_string()).filter(|t| !t.is_empty() && t != "Untitled");
         Inline::link(Link {
-            target: LinkTarget::Page { title, space_key: None, id: Some(id.to_string()), attrs: Attrs::new() },
+            target: LinkTarget::Page {
+                title,
+                space_key: None,
+                id: Some(id.to_string()),
+                attrs: Attrs::new(),
+            },
             anchor: None,
             content: Vec::new(),
             plain_body: false,
@@ -646,11 +803,21 @@ fn mention_inline(m: &Mention, plain_text: &str) -> Inline {
     };
     match m {
         Mention::User { user } => {
-            if let Some(n) = user.name.as_ref().or(Some(&plain_text.to_string())).filter(|n| !n.is_empty()) {
+            if let Some(n) = user
+                .name
+                .as_ref()
+                .or(Some(&plain_text.to_string()))
+                .filter(|n| !n.is_empty())
+            {
                 attrs.insert("notion:name".into(), n.trim_start_matches('@').to_string());
             }
             Inline::link(Link {
-                target: LinkTarget::User { account_id: Some(user.id.clone()), userkey: None, username: None, attrs: Attrs::new() },
+                target: LinkTarget::User {
+                    account_id: Some(user.id.clone()),
+                    userkey: None,
+                    username: None,
+                    attrs: Attrs::new(),
+                },
                 anchor: None,
                 content: Vec::new(),
                 plain_body: false,
@@ -666,20 +833,47 @@ fn mention_inline(m: &Mention, plain_text: &str) -> Inline {
             if let Some(z) = &date.time_zone {
                 attrs.insert("notion:time_zone".into(), z.clone());
             }
-            Inline::Date { date: date.start.clone(), attrs }
+            Inline::Date {
+                date: date.start.clone(),
+                attrs,
+            }
         }
         Mention::LinkPreview { link_preview: lp } | Mention::LinkMention { link_mention: lp } => {
-            let kind = if matches!(m, Mention::LinkPreview { .. }) { "link_preview" } else { "link_mention" };
+            let kind = if matches!(m, Mention::LinkPreview { .. }) {
+                "link_preview"
+            } else {
+                "link_mention"
+            };
             attrs.insert("notion:mention".into(), kind.into());
-            let url = str_of(lp, "url").or_else(|| str_of(lp, "href")).unwrap_or_default().to_string();
-            let content = if plain_text.is_empty() { Vec::new() } else { vec![Inline::text(plain_text)] };
-            Inline::link(Link { target: LinkTarget::Url { url }, anchor: None, content, plain_body: false, attrs })
+            let url = str_of(lp, "url")
+                .or_else(|| str_of(lp, "href"))
+                .unwrap_or_default()
+                .to_string();
+            let content = if plain_text.is_empty() {
+                Vec::new()
+            } else {
+                vec![Inline::text(plain_text)]
+            };
+            Inline::link(Link {
+                target: LinkTarget::Url { url },
+                anchor: None,
+                content,
+                plain_body: false,
+                attrs,
+            })
         }
-        Mention::TemplateMention { template_mention: t } => {
+        Mention::TemplateMention {
+            template_mention: t,
+        } => {
             attrs.insert("notion:mention".into(), "template_mention".into());
-            let value = str_of(t, "template_mention_date").or_else(|| str_of(t, "template_mention_user")).unwrap_or("");
+            let value = str_of(t, "template_mention_date")
+                .or_else(|| str_of(t, "template_mention_user"))
+                .unwrap_or("");
             attrs.insert("notion:template".into(), value.into());
-            Inline::Placeholder { text: plain_text.to_string(), attrs }
+            Inline::Placeholder {
+                text: plain_text.to_string(),
+                attrs,
+            }
         }
         Mention::CustomEmoji { custom_emoji: e } => {
             if let Some(u) = str_of(e, "url") {
@@ -731,9 +925,13 @@ fn build(runs: Vec<Run>, depth: usize) -> Vec<Inline> {
         }
         let content = build(group, depth + 1);
         out.push(match w {
-            Wrapper::Link(target, anchor) => {
-                Inline::link(Link { target, anchor, content, plain_body: false, attrs: Attrs::new() })
-            }
+            Wrapper::Link(target, anchor) => Inline::link(Link {
+                target,
+                anchor,
+                content,
+                plain_body: false,
+                attrs: Attrs::new(),
+            }),
             Wrapper::Color(c) => {
                 let mut style = SpanStyle::default();
                 match c.strip_suffix("_background") {
@@ -742,7 +940,11 @@ fn build(runs: Vec<Run>, depth: usize) -> Vec<Inline> {
                 }
                 let mut attrs = Attrs::new();
                 attrs.insert("notion:color".into(), c);
-                Inline::Span { style: Box::new(style), content, attrs }
+                Inline::Span {
+                    style: Box::new(style),
+                    content,
+                    attrs,
+                }
             }
             Wrapper::Mark(m) => Inline::mark(m, content),
         });
@@ -769,7 +971,11 @@ pub fn properties_to_ir(page: &model::Page) -> Option<PageProperties> {
         .filter(|(_, p)| p.kind != "title")
         .map(|(name, p)| {
             let content = property_inlines(p);
-            let blocks = if content.is_empty() { Vec::new() } else { vec![Block::Plain { content }] };
+            let blocks = if content.is_empty() {
+                Vec::new()
+            } else {
+                vec![Block::Plain { content }]
+            };
             (name.clone(), blocks)
         })
         .collect();
@@ -792,13 +998,22 @@ fn sep(out: &mut Vec<Inline>) {
 }
 
 fn user_link(u: &Value) -> Inline {
-    let id = u.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+    let id = u
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let mut attrs = Attrs::new();
     if let Some(n) = u.get("name").and_then(Value::as_str) {
         attrs.insert("notion:name".into(), n.into());
     }
     Inline::link(Link {
-        target: LinkTarget::User { account_id: Some(id), userkey: None, username: None, attrs: Attrs::new() },
+        target: LinkTarget::User {
+            account_id: Some(id),
+            userkey: None,
+            username: None,
+            attrs: Attrs::new(),
+        },
         anchor: None,
         content: Vec::new(),
         plain_body: false,
@@ -807,11 +1022,19 @@ fn user_link(u: &Value) -> Inline {
 }
 
 fn date_inlines(v: &Value) -> Vec<Inline> {
-    let Ok(d) = serde_json::from_value::<model::DateValue>(v.clone()) else { return Vec::new() };
-    let mut out = vec![Inline::Date { date: d.start, attrs: Attrs::new() }];
+    let Ok(d) = serde_json::from_value::<model::DateValue>(v.clone()) else {
+        return Vec::new();
+    };
+    let mut out = vec![Inline::Date {
+        date: d.start,
+        attrs: Attrs::new(),
+    }];
     if let Some(e) = d.end {
         out.push(Inline::text(" → "));
-        out.push(Inline::Date { date: e, attrs: Attrs::new() });
+        out.push(Inline::Date {
+            date: e,
+            attrs: Attrs::new(),
+        });
     }
     out
 }
@@ -836,12 +1059,19 @@ fn option_status(o: &Value) -> Option<Inline> {
         }
         .to_string()
     });
-    Some(Inline::status(Status { text: name, colour, params: Params::new(), attrs: Attrs::new() }))
+    Some(Inline::status(Status {
+        text: name,
+        colour,
+        params: Params::new(),
+        attrs: Attrs::new(),
+    }))
 }
 
 /// The value of one property as inline content.
 fn property_inlines(p: &model::PropertyValue) -> Vec<Inline> {
-    let Some(v) = p.value() else { return Vec::new() };
+    let Some(v) = p.value() else {
+        return Vec::new();
+    };
     value_inlines(&p.kind, v)
 }
 
@@ -883,7 +1113,9 @@ fn value_inlines(kind: &str, v: &Value) -> Vec<Inline> {
                     .unwrap_or_default();
                 sep(&mut out);
                 out.push(Inline::link(Link {
-                    target: LinkTarget::Url { url: url.to_string() },
+                    target: LinkTarget::Url {
+                        url: url.to_string(),
+                    },
                     anchor: None,
                     content: vec![Inline::text(name)],
                     plain_body: false,
@@ -891,7 +1123,11 @@ fn value_inlines(kind: &str, v: &Value) -> Vec<Inline> {
                 }));
             }
         }
-        "checkbox" => out.push(Inline::text(if v.as_bool() == Some(true) { "Yes" } else { "No" })),
+        "checkbox" => out.push(Inline::text(if v.as_bool() == Some(true) {
+            "Yes"
+        } else {
+            "No"
+        })),
         "url" => {
             if let Some(u) = v.as_str() {
                 out.push(Inline::link(Link {
@@ -921,7 +1157,10 @@ fn value_inlines(kind: &str, v: &Value) -> Vec<Inline> {
         }
         "created_time" | "last_edited_time" => {
             if let Some(t) = v.as_str() {
-                out.push(Inline::Date { date: t.to_string(), attrs: Attrs::new() });
+                out.push(Inline::Date {
+                    date: t.to_string(),
+                    attrs: Attrs::new(),
+                });
             }
         }
         "formula" => {
@@ -929,7 +1168,11 @@ fn value_inlines(kind: &str, v: &Value) -> Vec<Inline> {
             match (t, v.get(t)) {
                 ("string", Some(Value::String(s))) => out.push(Inline::text(s.clone())),
                 ("number", Some(n)) => out.push(Inline::text(number_text(n))),
-                ("boolean", Some(b)) => out.push(Inline::text(if b.as_bool() == Some(true) { "Yes" } else { "No" })),
+                ("boolean", Some(b)) => out.push(Inline::text(if b.as_bool() == Some(true) {
+                    "Yes"
+                } else {
+                    "No"
+                })),
                 ("date", Some(d)) => out = date_inlines(d),
                 _ => {}
             }
@@ -941,7 +1184,12 @@ fn value_inlines(kind: &str, v: &Value) -> Vec<Inline> {
                     let mut a = Attrs::new();
                     a.insert("notion:mention".into(), "page".into());
                     out.push(Inline::link(Link {
-                        target: LinkTarget::Page { title: None, space_key: None, id: Some(id.to_string()), attrs: Attrs::new() },
+                        target: LinkTarget::Page {
+                            title: None,
+                            space_key: None,
+                            id: Some(id.to_string()),
+                            attrs: Attrs::new(),
+                        },
                         anchor: None,
                         content: Vec::new(),
                         plain_body: false,
@@ -957,7 +1205,9 @@ fn value_inlines(kind: &str, v: &Value) -> Vec<Inline> {
                 ("date", Some(d)) => out = date_inlines(d),
                 ("array", Some(Value::Array(items))) => {
                     for item in items {
-                        let Some(k) = item.get("type").and_then(Value::as_str) else { continue };
+                        let Some(k) = item.get("type").and_then(Value::as_str) else {
+                            continue;
+                        };
                         if let Some(x) = item.get(k) {
                             let part = value_inlines(k, x);
                             if !part.is_empty() {
@@ -1015,7 +1265,17 @@ pub fn database_report(db: &model::Database) -> Block {
         .collect::<Vec<_>>()
         .join("-");
     let mut params = Params::new();
-    params.set("cql", format!("label = \"{}\"", if label.is_empty() { "notion-database" } else { &label }));
+    params.set(
+        "cql",
+        format!(
+            "label = \"{}\"",
+            if label.is_empty() {
+                "notion-database"
+            } else {
+                &label
+            }
+        ),
+    );
     let headings: Vec<&str> = db
         .properties
         .iter()

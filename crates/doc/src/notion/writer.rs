@@ -93,7 +93,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::model::{
-    self, Annotations, BlockData, DateValue, ExternalFile, Icon, IdRef, Mention, RichText, RichTextKind, TextContent,
+    self, Annotations, BlockData, DateValue, ExternalFile, Icon, IdRef, Mention, RichText,
+    RichTextKind, TextContent,
 };
 use crate::ir::{self, Attrs, Document, Inline, LinkTarget, Mark};
 use crate::report::{Fallback, Written};
@@ -150,29 +151,155 @@ const BODY_OVERHEAD: usize = 14;
 
 /// Block types `PATCH /v1/blocks/{id}/children` can create (SDK `BlockObjectRequest`).
 const CREATABLE: &[&str] = &[
-    "audio", "bookmark", "breadcrumb", "bulleted_list_item", "callout", "code", "column_list", "column", "divider",
-    "embed", "equation", "file", "heading_1", "heading_2", "heading_3", "heading_4", "image", "link_to_page",
-    "numbered_list_item", "paragraph", "pdf", "quote", "synced_block", "tab", "table", "table_row",
-    "table_of_contents", "template", "to_do", "toggle", "video",
+    "audio",
+    "bookmark",
+    "breadcrumb",
+    "bulleted_list_item",
+    "callout",
+    "code",
+    "column_list",
+    "column",
+    "divider",
+    "embed",
+    "equation",
+    "file",
+    "heading_1",
+    "heading_2",
+    "heading_3",
+    "heading_4",
+    "image",
+    "link_to_page",
+    "numbered_list_item",
+    "paragraph",
+    "pdf",
+    "quote",
+    "synced_block",
+    "tab",
+    "table",
+    "table_row",
+    "table_of_contents",
+    "template",
+    "to_do",
+    "toggle",
+    "video",
 ];
 
 /// Notion's code languages (SDK `LanguageRequest`).
 const LANGUAGES: &[&str] = &[
-    "abap", "abc", "agda", "arduino", "ascii art", "assembly", "bash", "basic", "bnf", "c", "c#", "c++", "clojure",
-    "coffeescript", "coq", "css", "dart", "dhall", "diff", "docker", "ebnf", "elixir", "elm", "erlang", "f#", "flow",
-    "fortran", "gherkin", "glsl", "go", "graphql", "groovy", "haskell", "hcl", "html", "idris", "java", "javascript",
-    "json", "julia", "kotlin", "latex", "less", "lisp", "livescript", "llvm ir", "lua", "makefile", "markdown",
-    "markup", "matlab", "mathematica", "mermaid", "nix", "notion formula", "objective-c", "ocaml", "pascal", "perl",
-    "php", "plain text", "powershell", "prolog", "protobuf", "purescript", "python", "r", "racket", "reason", "ruby",
-    "rust", "sass", "scala", "scheme", "scss", "shell", "smalltalk", "solidity", "sql", "swift", "toml",
-    "typescript", "vb.net", "verilog", "vhdl", "visual basic", "webassembly", "xml", "yaml", "java/c/c++/c#",
+    "abap",
+    "abc",
+    "agda",
+    "arduino",
+    "ascii art",
+    "assembly",
+    "bash",
+    "basic",
+    "bnf",
+    "c",
+    "c#",
+    "c++",
+    "clojure",
+    "coffeescript",
+    "coq",
+    "css",
+    "dart",
+    "dhall",
+    "diff",
+    "docker",
+    "ebnf",
+    "elixir",
+    "elm",
+    "erlang",
+    "f#",
+    "flow",
+    "fortran",
+    "gherkin",
+    "glsl",
+    "go",
+    "graphql",
+    "groovy",
+    "haskell",
+    "hcl",
+    "html",
+    "idris",
+    "java",
+    "javascript",
+    "json",
+    "julia",
+    "kotlin",
+    "latex",
+    "less",
+    "lisp",
+    "livescript",
+    "llvm ir",
+    "lua",
+    "makefile",
+    "markdown",
+    "markup",
+    "matlab",
+    "mathematica",
+    "mermaid",
+    "nix",
+    "notion formula",
+    "objective-c",
+    "ocaml",
+    "pascal",
+    "perl",
+    "php",
+    "plain text",
+    "powershell",
+    "prolog",
+    "protobuf",
+    "purescript",
+    "python",
+    "r",
+    "racket",
+    "reason",
+    "ruby",
+    "rust",
+    "sass",
+    "scala",
+    "scheme",
+    "scss",
+    "shell",
+    "smalltalk",
+    "solidity",
+    "sql",
+    "swift",
+    "toml",
+    "typescript",
+    "vb.net",
+    "verilog",
+    "vhdl",
+    "visual basic",
+    "webassembly",
+    "xml",
+    "yaml",
+    "java/c/c++/c#",
 ];
 
 /// Notion's colour names (text and background).
 const COLOR_NAMES: &[&str] = &[
-    "default", "gray", "brown", "orange", "yellow", "green", "blue", "purple", "pink", "red", "default_background",
-    "gray_background", "brown_background", "orange_background", "yellow_background", "green_background",
-    "blue_background", "purple_background", "pink_background", "red_background",
+    "default",
+    "gray",
+    "brown",
+    "orange",
+    "yellow",
+    "green",
+    "blue",
+    "purple",
+    "pink",
+    "red",
+    "default_background",
+    "gray_background",
+    "brown_background",
+    "orange_background",
+    "yellow_background",
+    "green_background",
+    "blue_background",
+    "purple_background",
+    "pink_background",
+    "red_background",
 ];
 
 // ============================================================================== public types
@@ -309,9 +436,20 @@ pub struct AppendPlan {
 
 /// The append plan for `doc` under `parent`.
 pub fn plan(doc: &Document, parent: PlanParent) -> AppendPlan {
-    let NotionBlocks { blocks, attachments, subpages, fallbacks } = blocks(doc);
+    let NotionBlocks {
+        blocks,
+        attachments,
+        subpages,
+        fallbacks,
+    } = blocks(doc);
     let requests = chunk(blocks, &parent);
-    AppendPlan { parent, requests, attachments, subpages, fallbacks }
+    AppendPlan {
+        parent,
+        requests,
+        attachments,
+        subpages,
+        fallbacks,
+    }
 }
 
 /// `kbridge convert --to notion`: the plan for a new page ([`PlanParent::NewPage`]) as pretty
@@ -320,7 +458,10 @@ pub fn write_report(doc: &Document) -> Written {
     let plan = plan(doc, PlanParent::NewPage);
     let mut output = serde_json::to_string_pretty(&plan).unwrap_or_default();
     output.push('\n');
-    Written { output, fallbacks: plan.fallbacks }
+    Written {
+        output,
+        fallbacks: plan.fallbacks,
+    }
 }
 
 /// Stage 1: the Notion block tree for `doc`, meeting every per-block limit and creation rule
@@ -329,7 +470,12 @@ pub fn blocks(doc: &Document) -> NotionBlocks {
     let mut c = Conv::default();
     let raw = c.blocks(&doc.blocks, 0);
     let blocks = c.finish(raw);
-    NotionBlocks { blocks, attachments: c.attachments, subpages: c.subpages, fallbacks: c.fallbacks }
+    NotionBlocks {
+        blocks,
+        attachments: c.attachments,
+        subpages: c.subpages,
+        fallbacks: c.fallbacks,
+    }
 }
 
 /// Inline content as Notion rich text: runs merged and split to [`MAX_TEXT`] (the array is not
@@ -337,7 +483,10 @@ pub fn blocks(doc: &Document) -> NotionBlocks {
 /// become their file name or URL as text.
 pub fn rich_text(inlines: &[Inline]) -> (Vec<RichText>, Vec<Fallback>) {
     let mut c = Conv::default();
-    let mut r = Runs { text_only: true, ..Runs::default() };
+    let mut r = Runs {
+        text_only: true,
+        ..Runs::default()
+    };
     c.inlines(inlines, &Style::default(), None, 0, &mut r);
     (split_long(r.items), c.fallbacks)
 }
@@ -401,7 +550,9 @@ impl Serialize for ReqData<'_> {
         if let Value::Object(m) = &mut fields {
             for (k, v) in m.iter_mut() {
                 match (k.as_str(), v) {
-                    ("rich_text" | "caption", Value::Array(items)) => items.iter_mut().for_each(plain_annotations),
+                    ("rich_text" | "caption", Value::Array(items)) => {
+                        items.iter_mut().for_each(plain_annotations)
+                    }
                     ("cells", Value::Array(cells)) => {
                         for c in cells {
                             if let Value::Array(items) = c {
@@ -461,7 +612,10 @@ fn own_len(b: &NBlock) -> usize {
     if b.children.is_empty() {
         json_len(&ReqBlock(b))
     } else {
-        let shallow = NBlock { children: Vec::new(), ..b.clone() };
+        let shallow = NBlock {
+            children: Vec::new(),
+            ..b.clone()
+        };
         json_len(&ReqBlock(&shallow))
     }
 }
@@ -479,7 +633,11 @@ fn sized(mut b: NBlock) -> SizedBlock {
     let kids = std::mem::take(&mut b.children);
     b.has_children = false;
     let own = json_len(&ReqBlock(&b));
-    SizedBlock { block: b, own, kids: kids.into_iter().map(sized).collect() }
+    SizedBlock {
+        block: b,
+        own,
+        kids: kids.into_iter().map(sized).collect(),
+    }
 }
 
 /// Levels of children a block must be created with.
@@ -525,7 +683,11 @@ struct Budget {
 
 impl Budget {
     fn new() -> Self {
-        Budget { blocks: MAX_BLOCKS, bytes: PAYLOAD_BUDGET - BODY_OVERHEAD, reserved: (0, 0) }
+        Budget {
+            blocks: MAX_BLOCKS,
+            bytes: PAYLOAD_BUDGET - BODY_OVERHEAD,
+            reserved: (0, 0),
+        }
     }
     fn fits(&self, blocks: usize, bytes: usize) -> bool {
         blocks + self.reserved.0 <= self.blocks && bytes + self.reserved.1 <= self.bytes
@@ -538,7 +700,10 @@ impl Budget {
         self.reserved = (self.reserved.0 + blocks, self.reserved.1 + bytes);
     }
     fn release(&mut self, (blocks, bytes): (usize, usize)) {
-        self.reserved = (self.reserved.0.saturating_sub(blocks), self.reserved.1.saturating_sub(bytes));
+        self.reserved = (
+            self.reserved.0.saturating_sub(blocks),
+            self.reserved.1.saturating_sub(bytes),
+        );
     }
 }
 
@@ -562,7 +727,10 @@ struct Task {
 pub fn chunk(blocks: Vec<NBlock>, parent: &PlanParent) -> Vec<Request> {
     let mut requests: Vec<Request> = Vec::new();
     let mut queue: VecDeque<Task> = VecDeque::new();
-    queue.push_back(Task { target: BlockRef::Parent, items: blocks.into_iter().map(sized).collect() });
+    queue.push_back(Task {
+        target: BlockRef::Parent,
+        items: blocks.into_iter().map(sized).collect(),
+    });
     while let Some(mut task) = queue.pop_front() {
         while !task.items.is_empty() {
             let req = requests.len();
@@ -570,12 +738,16 @@ pub fn chunk(blocks: Vec<NBlock>, parent: &PlanParent) -> Vec<Request> {
             let mut children: Vec<NBlock> = Vec::new();
             let mut deferred: Vec<Task> = Vec::new();
             while children.len() < MAX_CHILDREN {
-                let Some(front) = task.items.front() else { break };
+                let Some(front) = task.items.front() else {
+                    break;
+                };
                 let (b, by) = min_cost(front);
                 if !children.is_empty() && !budget.fits(b, by + 1) {
                     break;
                 }
-                let Some(node) = task.items.pop_front() else { break };
+                let Some(node) = task.items.pop_front() else {
+                    break;
+                };
                 budget.spend(0, 1);
                 let path = vec![children.len()];
                 children.push(take(node, 0, path, req, &mut budget, &mut deferred));
@@ -604,15 +776,28 @@ pub fn chunk(blocks: Vec<NBlock>, parent: &PlanParent) -> Vec<Request> {
 fn request_path(target: &BlockRef, create_page: bool, parent: &PlanParent) -> String {
     match (create_page, target, parent) {
         (true, _, _) => "/v1/pages".into(),
-        (false, BlockRef::Parent, PlanParent::PageId { page_id }) => format!("/v1/blocks/{page_id}/children"),
+        (false, BlockRef::Parent, PlanParent::PageId { page_id }) => {
+            format!("/v1/blocks/{page_id}/children")
+        }
         _ => "/v1/blocks/{id}/children".into(),
     }
 }
 
 /// Puts `node` at `level` of request `req` (at `path`) with as many of its children as the
 /// nesting, children and budget limits allow; the rest become a follow-up task.
-fn take(node: SizedBlock, level: usize, path: Vec<usize>, req: usize, budget: &mut Budget, deferred: &mut Vec<Task>) -> NBlock {
-    let SizedBlock { mut block, own, kids } = node;
+fn take(
+    node: SizedBlock,
+    level: usize,
+    path: Vec<usize>,
+    req: usize,
+    budget: &mut Budget,
+    deferred: &mut Vec<Task>,
+) -> NBlock {
+    let SizedBlock {
+        mut block,
+        own,
+        kids,
+    } = node;
     budget.spend(1, own);
     let mut kids: VecDeque<SizedBlock> = kids.into();
     let mut taken: Vec<NBlock> = Vec::new();
@@ -620,7 +805,9 @@ fn take(node: SizedBlock, level: usize, path: Vec<usize>, req: usize, budget: &m
     if columns && level < MAX_NESTING {
         // Every column must be created with its first block: hold their room back while the
         // earlier columns take optional blocks.
-        kids.iter().take(MAX_CHILDREN).for_each(|c| budget.reserve(column_min(c)));
+        kids.iter()
+            .take(MAX_CHILDREN)
+            .for_each(|c| budget.reserve(column_min(c)));
     }
     if level < MAX_NESTING {
         while taken.len() < MAX_CHILDREN {
@@ -636,7 +823,9 @@ fn take(node: SizedBlock, level: usize, path: Vec<usize>, req: usize, budget: &m
             }
             if !required {
                 let (b, by) = min_cost(c);
-                if level + 1 + need(&c.block.kind) > MAX_NESTING || !budget.fits(b, by + CHILD_OVERHEAD) {
+                if level + 1 + need(&c.block.kind) > MAX_NESTING
+                    || !budget.fits(b, by + CHILD_OVERHEAD)
+                {
                     break;
                 }
             }
@@ -648,7 +837,10 @@ fn take(node: SizedBlock, level: usize, path: Vec<usize>, req: usize, budget: &m
         }
     }
     if !kids.is_empty() {
-        deferred.push(Task { target: BlockRef::Created { request: req, path }, items: kids });
+        deferred.push(Task {
+            target: BlockRef::Created { request: req, path },
+            items: kids,
+        });
     }
     block.has_children = !taken.is_empty();
     block.children = taken;
@@ -670,7 +862,15 @@ fn nb(kind: &str, data: BlockData, children: Vec<NBlock>) -> NBlock {
 }
 
 fn paragraph(rich: Vec<RichText>, color: Option<String>) -> NBlock {
-    nb("paragraph", BlockData { rich_text: Some(rich), color, ..BlockData::default() }, Vec::new())
+    nb(
+        "paragraph",
+        BlockData {
+            rich_text: Some(rich),
+            color,
+            ..BlockData::default()
+        },
+        Vec::new(),
+    )
 }
 
 fn plain_rt(s: &str) -> RichText {
@@ -683,7 +883,9 @@ fn is_color(c: &str) -> bool {
 
 /// A block colour from `notion:color` (a Notion colour name other than `default`).
 fn color_attr(a: &Attrs) -> Option<String> {
-    a.get("notion:color").filter(|c| is_color(c) && !c.starts_with("default")).cloned()
+    a.get("notion:color")
+        .filter(|c| is_color(c) && !c.starts_with("default"))
+        .cloned()
 }
 
 fn attr<'a>(a: &'a Attrs, k: &str) -> Option<&'a str> {
@@ -748,7 +950,9 @@ fn kind_name(b: &ir::Block) -> &'static str {
 /// The blocks of a container: its text (a first `Plain` or `Paragraph`), and the rest.
 fn split_first(blocks: &[ir::Block]) -> (&[Inline], &[ir::Block]) {
     match blocks.split_first() {
-        Some((ir::Block::Plain { content } | ir::Block::Paragraph { content, .. }, rest)) => (content, rest),
+        Some((ir::Block::Plain { content } | ir::Block::Paragraph { content, .. }, rest)) => {
+            (content, rest)
+        }
         _ => (&[], blocks),
     }
 }
@@ -756,9 +960,11 @@ fn split_first(blocks: &[ir::Block]) -> (&[Inline], &[ir::Block]) {
 /// Types whose blocks take children in a request.
 fn takes_children(b: &NBlock) -> bool {
     match b.kind.as_str() {
-        "paragraph" | "bulleted_list_item" | "numbered_list_item" | "to_do" | "toggle" | "quote" | "callout"
-        | "column" | "column_list" | "table" | "tab" | "template" => true,
-        "heading_1" | "heading_2" | "heading_3" | "heading_4" => b.data.as_ref().is_some_and(|d| d.is_toggleable),
+        "paragraph" | "bulleted_list_item" | "numbered_list_item" | "to_do" | "toggle"
+        | "quote" | "callout" | "column" | "column_list" | "table" | "tab" | "template" => true,
+        "heading_1" | "heading_2" | "heading_3" | "heading_4" => {
+            b.data.as_ref().is_some_and(|d| d.is_toggleable)
+        }
         "synced_block" => b.data.as_ref().is_none_or(|d| d.synced_from.is_none()),
         _ => false,
     }
@@ -812,7 +1018,10 @@ fn push_text(r: &mut Runs, s: &str, st: &Style, link: Option<&str>) {
     }
     r.items.push(RichText {
         kind: RichTextKind::Text {
-            text: TextContent { content: s.to_string(), link: link.map(|u| model::Link { url: u.to_string() }) },
+            text: TextContent {
+                content: s.to_string(),
+                link: link.map(|u| model::Link { url: u.to_string() }),
+            },
         },
         annotations: ann,
         plain_text: None,
@@ -838,11 +1047,20 @@ fn split_long(items: Vec<RichText>) -> Vec<RichText> {
             out.push(it);
             continue;
         }
-        let RichText { kind, annotations, .. } = it;
-        let RichTextKind::Text { text } = kind else { continue };
+        let RichText {
+            kind, annotations, ..
+        } = it;
+        let RichTextKind::Text { text } = kind else {
+            continue;
+        };
         for piece in split_units(&text.content, MAX_TEXT) {
             out.push(RichText {
-                kind: RichTextKind::Text { text: TextContent { content: piece.to_string(), link: text.link.clone() } },
+                kind: RichTextKind::Text {
+                    text: TextContent {
+                        content: piece.to_string(),
+                        link: text.link.clone(),
+                    },
+                },
                 annotations: annotations.clone(),
                 plain_text: None,
                 href: None,
@@ -893,7 +1111,10 @@ fn split_units(s: &str, max: usize) -> Vec<&str> {
             if best == 0 || good_cut(rest, best) {
                 break;
             }
-            best = rest[..best].char_indices().next_back().map_or(0, |(i, _)| i);
+            best = rest[..best]
+                .char_indices()
+                .next_back()
+                .map_or(0, |(i, _)| i);
         }
         if best == 0 || !good_cut(rest, best) {
             best = cut;
@@ -947,7 +1168,9 @@ fn truncate(items: Vec<RichText>, max_bytes: usize) -> (Vec<RichText>, bool) {
                 room -= l;
                 end = i + c.len_utf8();
             }
-            if end > 0 && let RichTextKind::Text { text } = &mut it.kind {
+            if end > 0
+                && let RichTextKind::Text { text } = &mut it.kind
+            {
                 text.content = content[..end].to_string();
                 out.push(it);
             }
@@ -980,11 +1203,18 @@ fn parse_css(c: &str) -> Option<(u8, u8, u8)> {
         return Some((u(parts[0]), u(parts[1]), u(parts[2])));
     }
     if let Some(i) = c.find('#') {
-        let hex: String = c[i + 1..].chars().take_while(char::is_ascii_hexdigit).collect();
+        let hex: String = c[i + 1..]
+            .chars()
+            .take_while(char::is_ascii_hexdigit)
+            .collect();
         let h = |s: &str| u8::from_str_radix(s, 16).ok();
         return match hex.len() {
             3 | 4 => {
-                let d: Vec<u8> = hex.chars().take(3).filter_map(|ch| h(&format!("{ch}{ch}"))).collect();
+                let d: Vec<u8> = hex
+                    .chars()
+                    .take(3)
+                    .filter_map(|ch| h(&format!("{ch}{ch}")))
+                    .collect();
                 (d.len() == 3).then(|| (d[0], d[1], d[2]))
             }
             6 | 8 => Some((h(&hex[0..2])?, h(&hex[2..4])?, h(&hex[4..6])?)),
@@ -1035,13 +1265,19 @@ fn hsv((r, g, b): (u8, u8, u8)) -> (f64, f64, f64) {
 /// go by lightness and saturation (dark text → `default`, greyish → `gray`) and then by hue.
 fn nearest_color(css: &str, background: bool) -> Option<(String, bool)> {
     let rgb = parse_css(css)?;
-    let palette = super::reader::COLORS.iter().filter(|(n, _)| n.ends_with("_background") == background);
+    let palette = super::reader::COLORS
+        .iter()
+        .filter(|(n, _)| n.ends_with("_background") == background);
     if let Some((n, _)) = palette.clone().find(|(_, hex)| parse_hex(hex) == rgb) {
         return Some((n.to_string(), true));
     }
     let (h, s, v) = hsv(rgb);
     let grey = if background {
-        (s < 0.04).then_some(if v > 0.97 { "default" } else { "gray_background" })
+        (s < 0.04).then_some(if v > 0.97 {
+            "default"
+        } else {
+            "gray_background"
+        })
     } else if v < 0.35 {
         Some("default")
     } else {
@@ -1097,8 +1333,13 @@ fn link_ok(u: &str) -> bool {
     match u.split_once(':') {
         Some((scheme, rest)) => {
             !rest.is_empty()
-                && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+                && scheme
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
         }
         None => false,
     }
@@ -1118,19 +1359,25 @@ fn iso_date(d: &str) -> bool {
 
 /// Text that is an emoji (or a short emoji sequence), not a name or an id.
 fn looks_emoji(s: &str) -> bool {
-    !s.is_empty() && s.chars().count() <= 10 && s.chars().all(|c| !c.is_ascii() && !c.is_alphanumeric())
+    !s.is_empty()
+        && s.chars().count() <= 10
+        && s.chars().all(|c| !c.is_ascii() && !c.is_alphanumeric())
 }
 
 /// The Notion language for an IR code language, and whether it is known.
 fn notion_language(l: Option<&str>) -> (String, bool) {
-    let Some(l) = l.map(str::trim).filter(|l| !l.is_empty()) else { return ("plain text".into(), true) };
+    let Some(l) = l.map(str::trim).filter(|l| !l.is_empty()) else {
+        return ("plain text".into(), true);
+    };
     let low = l.to_ascii_lowercase();
     let mapped = match low.as_str() {
         "cpp" | "c++" | "cc" | "cxx" => "c++",
         "csharp" | "cs" | "c#" => "c#",
         "fsharp" | "fs" | "f#" => "f#",
         "objc" | "objectivec" | "objective-c" | "obj-c" => "objective-c",
-        "text" | "none" | "plain" | "plaintext" | "plain text" | "txt" | "nohighlight" => "plain text",
+        "text" | "none" | "plain" | "plaintext" | "plain text" | "txt" | "nohighlight" => {
+            "plain text"
+        }
         "js" | "jsx" | "node" => "javascript",
         "ts" | "tsx" => "typescript",
         "sh" | "zsh" | "console" | "shell-session" => "shell",
@@ -1180,16 +1427,27 @@ struct Conv {
 
 impl Conv {
     fn fb(&mut self, node: impl Into<String>, rendered_as: impl Into<String>) {
-        self.fallbacks.push(Fallback { node: node.into(), rendered_as: rendered_as.into(), extension: false });
+        self.fallbacks.push(Fallback {
+            node: node.into(),
+            rendered_as: rendered_as.into(),
+            extension: false,
+        });
     }
 
     fn fb_ext(&mut self, node: impl Into<String>, rendered_as: impl Into<String>) {
-        self.fallbacks.push(Fallback { node: node.into(), rendered_as: rendered_as.into(), extension: true });
+        self.fallbacks.push(Fallback {
+            node: node.into(),
+            rendered_as: rendered_as.into(),
+            extension: true,
+        });
     }
 
     /// Reports a fallback once per document.
     fn fb_once(&mut self, node: &str, rendered_as: &str) {
-        if self.once.insert((node.to_string(), rendered_as.to_string())) {
+        if self
+            .once
+            .insert((node.to_string(), rendered_as.to_string()))
+        {
             self.fb(node, rendered_as);
         }
     }
@@ -1201,7 +1459,10 @@ impl Conv {
         if depth > MAX_DEPTH {
             let t = text::blocks_to_text(bs);
             if !t.is_empty() {
-                self.fb_once("deep_nesting", "paragraphs of its text (nesting deeper than 40 blocks)");
+                self.fb_once(
+                    "deep_nesting",
+                    "paragraphs of its text (nesting deeper than 40 blocks)",
+                );
                 let mut r = Runs::default();
                 push_text(&mut r, &t, &Style::default(), None);
                 self.text_block("paragraph", r, BlockData::default(), Vec::new(), &mut out);
@@ -1223,9 +1484,25 @@ impl Conv {
                 _ => None,
             };
             match (b, toggle_children) {
-                (ir::Block::Heading { level, content, align, attrs }, Some(kids)) => {
+                (
+                    ir::Block::Heading {
+                        level,
+                        content,
+                        align,
+                        attrs,
+                    },
+                    Some(kids),
+                ) => {
                     step = 2;
-                    self.heading(*level, content, *align, attrs, Some(kids), depth, &mut produced);
+                    self.heading(
+                        *level,
+                        content,
+                        *align,
+                        attrs,
+                        Some(kids),
+                        depth,
+                        &mut produced,
+                    );
                 }
                 _ => self.block(b, depth, &mut produced),
             }
@@ -1235,7 +1512,10 @@ impl Conv {
                 .unwrap_or(0);
             if indent > 0 && !produced.is_empty() {
                 if let Err(p) = attach(&mut out, produced, indent) {
-                    self.fb_once("indented block", "a block after the paragraph (not its child)");
+                    self.fb_once(
+                        "indented block",
+                        "a block after the paragraph (not its child)",
+                    );
                     out.extend(p);
                 }
             } else {
@@ -1249,31 +1529,51 @@ impl Conv {
     fn block(&mut self, b: &ir::Block, depth: usize, out: &mut Vec<NBlock>) {
         use ir::Block as B;
         match b {
-            B::Paragraph { content, align, attrs } => {
+            B::Paragraph {
+                content,
+                align,
+                attrs,
+            } => {
                 if self.special_paragraph(content, attrs, out) {
                     return;
                 }
                 if matches!(align, Some(a) if *a != ir::Align::Left) {
-                    self.fb_once("paragraph:align", "a paragraph without alignment (Notion has none)");
+                    self.fb_once(
+                        "paragraph:align",
+                        "a paragraph without alignment (Notion has none)",
+                    );
                 }
                 let r = self.runs(content);
-                let data = BlockData { color: color_attr(attrs), ..BlockData::default() };
+                let data = BlockData {
+                    color: color_attr(attrs),
+                    ..BlockData::default()
+                };
                 self.text_block("paragraph", r, data, Vec::new(), out);
             }
             B::Plain { content } => {
                 let r = self.runs(content);
                 self.text_block("paragraph", r, BlockData::default(), Vec::new(), out);
             }
-            B::Heading { level, content, align, attrs } => {
-                self.heading(*level, content, *align, attrs, None, depth, out)
-            }
+            B::Heading {
+                level,
+                content,
+                align,
+                attrs,
+            } => self.heading(*level, content, *align, attrs, None, depth, out),
             B::List(l) => {
-                let kind = if l.ordered { "numbered_list_item" } else { "bulleted_list_item" };
+                let kind = if l.ordered {
+                    "numbered_list_item"
+                } else {
+                    "bulleted_list_item"
+                };
                 let format = attr(&l.attrs, "notion:list_format")
                     .filter(|f| matches!(*f, "numbers" | "letters" | "roman"))
                     .filter(|_| l.ordered);
                 for (i, item) in l.items.iter().enumerate() {
-                    let mut data = BlockData { color: color_attr(&item.attrs), ..BlockData::default() };
+                    let mut data = BlockData {
+                        color: color_attr(&item.attrs),
+                        ..BlockData::default()
+                    };
                     if l.ordered && i == 0 {
                         data.list_start_index = l.start.filter(|&s| s != 1);
                     }
@@ -1283,20 +1583,33 @@ impl Conv {
             }
             B::TaskList { items, .. } => {
                 for item in items {
-                    let data =
-                        BlockData { color: color_attr(&item.attrs), checked: Some(item.done), ..BlockData::default() };
+                    let data = BlockData {
+                        color: color_attr(&item.attrs),
+                        checked: Some(item.done),
+                        ..BlockData::default()
+                    };
                     self.container("to_do", data, &item.body, depth, out);
                 }
             }
             B::Quote { blocks, attrs } => {
-                let data = BlockData { color: color_attr(attrs), ..BlockData::default() };
+                let data = BlockData {
+                    color: color_attr(attrs),
+                    ..BlockData::default()
+                };
                 self.container("quote", data, blocks, depth, out);
             }
             B::Callout(c) => self.callout(c, depth, out),
             B::Code(c) => self.code(c, out),
             B::Math(m) => {
                 if utf16_len(&m.tex) <= MAX_EQUATION {
-                    out.push(nb("equation", BlockData { expression: Some(m.tex.clone()), ..BlockData::default() }, vec![]));
+                    out.push(nb(
+                        "equation",
+                        BlockData {
+                            expression: Some(m.tex.clone()),
+                            ..BlockData::default()
+                        },
+                        vec![],
+                    ));
                 } else {
                     self.fb("math", "a LaTeX code block (over 1000 characters)");
                     self.code_blocks(&m.tex, "latex".into(), None, out);
@@ -1311,7 +1624,10 @@ impl Conv {
                     push_text(&mut r, t, &Style::default(), None);
                 }
                 let children = self.blocks(&e.blocks, depth + 1);
-                let data = BlockData { color: color_attr(&e.attrs), ..BlockData::default() };
+                let data = BlockData {
+                    color: color_attr(&e.attrs),
+                    ..BlockData::default()
+                };
                 self.text_block("toggle", r, data, children, out);
             }
             B::Image(img) => self.image(img, out),
@@ -1321,10 +1637,20 @@ impl Conv {
                 if !m.params.is_empty() {
                     self.fb("toc", "a table of contents (its parameters are not kept)");
                 }
-                out.push(nb("table_of_contents", BlockData { color: color_attr(&m.attrs), ..BlockData::default() }, vec![]));
+                out.push(nb(
+                    "table_of_contents",
+                    BlockData {
+                        color: color_attr(&m.attrs),
+                        ..BlockData::default()
+                    },
+                    vec![],
+                ));
             }
             B::ChildPages(_) => {
-                self.fb("child_pages", "a note paragraph (Notion lists child pages as blocks of their own)");
+                self.fb(
+                    "child_pages",
+                    "a note paragraph (Notion lists child pages as blocks of their own)",
+                );
                 self.note("Child pages of this page (Confluence children macro)", out);
             }
             B::Excerpt(e) => {
@@ -1343,10 +1669,21 @@ impl Conv {
                     let mut from = Map::new();
                     from.insert("type".into(), Value::String("block_id".into()));
                     from.insert("block_id".into(), Value::String(id.clone()));
-                    out.push(nb("synced_block", BlockData { synced_from: Some(from), ..BlockData::default() }, vec![]));
+                    out.push(nb(
+                        "synced_block",
+                        BlockData {
+                            synced_from: Some(from),
+                            ..BlockData::default()
+                        },
+                        vec![],
+                    ));
                 }
                 (target, excerpt, _) => {
-                    let what = if excerpt { "excerpt_include" } else { "include" };
+                    let what = if excerpt {
+                        "excerpt_include"
+                    } else {
+                        "include"
+                    };
                     self.fb(what, "a paragraph linking to the included page");
                     let content = vec![
                         Inline::mark(Mark::Emphasis, vec![Inline::text("Included from ")]),
@@ -1363,24 +1700,35 @@ impl Conv {
                 }
             },
             B::PageProperties(p) => {
-                self.fb("page_properties", "its table (the engine sets the page's database properties)");
+                self.fb(
+                    "page_properties",
+                    "its table (the engine sets the page's database properties)",
+                );
                 out.extend(self.blocks(&p.blocks, depth + 1));
             }
-            B::PagePropertiesReport(m) => match m.attrs.get("notion:database").filter(|id| is_notion_id(id)) {
-                Some(id) => {
-                    self.fb("page_properties_report", "a link to the database");
-                    let data = BlockData {
-                        source_type: Some("database_id".into()),
-                        database_id: Some(id.clone()),
-                        ..BlockData::default()
-                    };
-                    out.push(nb("link_to_page", data, vec![]));
+            B::PagePropertiesReport(m) => {
+                match m.attrs.get("notion:database").filter(|id| is_notion_id(id)) {
+                    Some(id) => {
+                        self.fb("page_properties_report", "a link to the database");
+                        let data = BlockData {
+                            source_type: Some("database_id".into()),
+                            database_id: Some(id.clone()),
+                            ..BlockData::default()
+                        };
+                        out.push(nb("link_to_page", data, vec![]));
+                    }
+                    None => {
+                        self.fb(
+                            "page_properties_report",
+                            "a note paragraph (a Notion database view replaces it)",
+                        );
+                        self.note(
+                            "Page Properties Report (Confluence detailssummary macro)",
+                            out,
+                        );
+                    }
                 }
-                None => {
-                    self.fb("page_properties_report", "a note paragraph (a Notion database view replaces it)");
-                    self.note("Page Properties Report (Confluence detailssummary macro)", out);
-                }
-            },
+            }
             B::Extension(x) => self.extension(x, depth, out),
         }
     }
@@ -1388,33 +1736,67 @@ impl Conv {
     /// An italic grey note paragraph.
     fn note(&mut self, s: &str, out: &mut Vec<NBlock>) {
         let mut r = Runs::default();
-        let st = Style { italic: true, color: Some("gray".into()), ..Style::default() };
+        let st = Style {
+            italic: true,
+            color: Some("gray".into()),
+            ..Style::default()
+        };
         push_text(&mut r, s, &st, None);
         out.push(paragraph(r.items, None));
     }
 
     /// `link_to_page`, `child_page` and `child_database` paragraphs (one link to a page, marked
     /// with `notion:block`). True when handled.
-    fn special_paragraph(&mut self, content: &[Inline], attrs: &Attrs, out: &mut Vec<NBlock>) -> bool {
-        let [Inline::Link(l)] = content else { return false };
-        let LinkTarget::Page { id, title, .. } = &l.target else { return false };
+    fn special_paragraph(
+        &mut self,
+        content: &[Inline],
+        attrs: &Attrs,
+        out: &mut Vec<NBlock>,
+    ) -> bool {
+        let [Inline::Link(l)] = content else {
+            return false;
+        };
+        let LinkTarget::Page { id, title, .. } = &l.target else {
+            return false;
+        };
         let which = attr(attrs, "notion:block").or_else(|| attr(&l.attrs, "notion:block"));
         match which {
             Some("link_to_page") => {
-                let Some(id) = id.as_ref().filter(|i| is_notion_id(i)) else { return false };
+                let Some(id) = id.as_ref().filter(|i| is_notion_id(i)) else {
+                    return false;
+                };
                 let database = attr(&l.attrs, "notion:target") == Some("database");
                 let data = if database {
-                    BlockData { source_type: Some("database_id".into()), database_id: Some(id.clone()), ..BlockData::default() }
+                    BlockData {
+                        source_type: Some("database_id".into()),
+                        database_id: Some(id.clone()),
+                        ..BlockData::default()
+                    }
                 } else {
-                    BlockData { source_type: Some("page_id".into()), page_id: Some(id.clone()), ..BlockData::default() }
+                    BlockData {
+                        source_type: Some("page_id".into()),
+                        page_id: Some(id.clone()),
+                        ..BlockData::default()
+                    }
                 };
                 out.push(nb("link_to_page", data, vec![]));
                 true
             }
             Some(k @ ("child_page" | "child_database")) => {
-                let kind = if k == "child_page" { "page" } else { "database" };
-                self.subpages.push(Subpage { kind: kind.into(), title: title.clone(), id: id.clone() });
-                self.fb(k, "nothing here: listed in the plan's subpages (append cannot create it)");
+                let kind = if k == "child_page" {
+                    "page"
+                } else {
+                    "database"
+                };
+                self.subpages.push(Subpage {
+                    kind: kind.into(),
+                    title: title.clone(),
+                    id: id.clone(),
+                });
+                self.fb(
+                    k,
+                    "nothing here: listed in the plan's subpages (append cannot create it)",
+                );
                 true
             }
             _ => false,
@@ -1468,7 +1850,10 @@ impl Conv {
     }
 
     fn caption_blocks(&mut self, blocks: &[ir::Block]) -> Option<Vec<RichText>> {
-        let mut r = Runs { text_only: true, ..Runs::default() };
+        let mut r = Runs {
+            text_only: true,
+            ..Runs::default()
+        };
         for (i, b) in blocks.iter().enumerate() {
             if i > 0 {
                 push_text(&mut r, "\n", &Style::default(), None);
@@ -1477,21 +1862,36 @@ impl Conv {
                 ir::Block::Plain { content } | ir::Block::Paragraph { content, .. } => {
                     self.inlines(content, &Style::default(), None, 0, &mut r)
                 }
-                other => push_text(&mut r, &text::blocks_to_text(std::slice::from_ref(other)), &Style::default(), None),
+                other => push_text(
+                    &mut r,
+                    &text::blocks_to_text(std::slice::from_ref(other)),
+                    &Style::default(),
+                    None,
+                ),
             }
         }
         self.caption(r.items)
     }
 
     fn caption_inlines(&mut self, content: &[Inline]) -> Option<Vec<RichText>> {
-        let mut r = Runs { text_only: true, ..Runs::default() };
+        let mut r = Runs {
+            text_only: true,
+            ..Runs::default()
+        };
         self.inlines(content, &Style::default(), None, 0, &mut r);
         self.caption(r.items)
     }
 
     /// A text block: its rich text (continued in further blocks when too long), its children,
     /// and the images its text held.
-    fn text_block(&mut self, kind: &str, r: Runs, mut data: BlockData, children: Vec<NBlock>, out: &mut Vec<NBlock>) {
+    fn text_block(
+        &mut self,
+        kind: &str,
+        r: Runs,
+        mut data: BlockData,
+        children: Vec<NBlock>,
+        out: &mut Vec<NBlock>,
+    ) {
         let Runs { items, images, .. } = r;
         let mut chunks = self.fit(items, kind).into_iter();
         data.rich_text = Some(chunks.next().unwrap_or_default());
@@ -1515,7 +1915,14 @@ impl Conv {
 
     /// A list item, to-do or quote: the first `Plain`/`Paragraph` is its text, the rest its
     /// children.
-    fn container(&mut self, kind: &str, data: BlockData, blocks: &[ir::Block], depth: usize, out: &mut Vec<NBlock>) {
+    fn container(
+        &mut self,
+        kind: &str,
+        data: BlockData,
+        blocks: &[ir::Block],
+        depth: usize,
+        out: &mut Vec<NBlock>,
+    ) {
         let (content, rest) = split_first(blocks);
         let r = self.runs(content);
         let children = self.blocks(rest, depth + 1);
@@ -1539,16 +1946,29 @@ impl Conv {
             3 => "heading_3",
             4 => "heading_4",
             _ => {
-                self.fb(format!("heading:h{level}"), "heading_4 (Notion has four heading levels)");
+                self.fb(
+                    format!("heading:h{level}"),
+                    "heading_4 (Notion has four heading levels)",
+                );
                 "heading_4"
             }
         };
         if matches!(align, Some(a) if a != ir::Align::Left) {
-            self.fb_once("heading:align", "a heading without alignment (Notion has none)");
+            self.fb_once(
+                "heading:align",
+                "a heading without alignment (Notion has none)",
+            );
         }
-        let toggleable = attr(attrs, "notion:toggleable") == Some("true") || toggle_children.is_some();
-        let children = toggle_children.map(|bs| self.blocks(bs, depth + 1)).unwrap_or_default();
-        let data = BlockData { color: color_attr(attrs), is_toggleable: toggleable, ..BlockData::default() };
+        let toggleable =
+            attr(attrs, "notion:toggleable") == Some("true") || toggle_children.is_some();
+        let children = toggle_children
+            .map(|bs| self.blocks(bs, depth + 1))
+            .unwrap_or_default();
+        let data = BlockData {
+            color: color_attr(attrs),
+            is_toggleable: toggleable,
+            ..BlockData::default()
+        };
         let r = self.runs(content);
         self.text_block(kind, r, data, children, out);
     }
@@ -1567,10 +1987,15 @@ impl Conv {
             Some(Icon::Emoji { emoji: e.into() })
         };
         let icon = match c.icon.as_deref() {
-            Some(s) if external_ok(s) => Some(Icon::External { external: ExternalFile { url: s.into() } }),
+            Some(s) if external_ok(s) => Some(Icon::External {
+                external: ExternalFile { url: s.into() },
+            }),
             Some(s) if looks_emoji(s) => Some(Icon::Emoji { emoji: s.into() }),
             Some(_) => {
-                self.fb("callout:icon", "the panel kind's emoji (the icon is not an emoji or a URL)");
+                self.fb(
+                    "callout:icon",
+                    "the panel kind's emoji (the icon is not an emoji or a URL)",
+                );
                 kind_icon()
             }
             None => kind_icon(),
@@ -1599,13 +2024,19 @@ impl Conv {
             self.fb("callout:title", "a bold first line");
             inl.push(Inline::mark(Mark::Strong, vec![Inline::text(t.clone())]));
             if !content.is_empty() {
-                inl.push(Inline::Break { attrs: Attrs::new() });
+                inl.push(Inline::Break {
+                    attrs: Attrs::new(),
+                });
             }
         }
         inl.extend(content.iter().cloned());
         let r = self.runs(&inl);
         let children = self.blocks(rest, depth + 1);
-        let data = BlockData { icon, color, ..BlockData::default() };
+        let data = BlockData {
+            icon,
+            color,
+            ..BlockData::default()
+        };
         self.text_block("callout", r, data, children, out);
     }
 
@@ -1617,12 +2048,26 @@ impl Conv {
                 "a plain text code block (Notion has no such language)",
             );
         }
-        let caption = c.title.as_deref().filter(|t| !t.is_empty()).and_then(|t| self.caption(vec![plain_rt(t)]));
+        let caption = c
+            .title
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .and_then(|t| self.caption(vec![plain_rt(t)]));
         self.code_blocks(&c.text, language, caption, out);
     }
 
-    fn code_blocks(&mut self, text: &str, language: String, caption: Option<Vec<RichText>>, out: &mut Vec<NBlock>) {
-        let items = if text.is_empty() { Vec::new() } else { vec![plain_rt(text)] };
+    fn code_blocks(
+        &mut self,
+        text: &str,
+        language: String,
+        caption: Option<Vec<RichText>>,
+        out: &mut Vec<NBlock>,
+    ) {
+        let items = if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![plain_rt(text)]
+        };
         let mut caption = caption;
         for chunk in self.fit(items, "code") {
             let data = BlockData {
@@ -1684,7 +2129,10 @@ impl Conv {
             return;
         }
         if spans {
-            self.fb("table:span", "empty cells beside the spanning cell (Notion cells do not span)");
+            self.fb(
+                "table:span",
+                "empty cells beside the spanning cell (Notion cells do not span)",
+            );
         }
         let cell_bytes = (ROW_BYTES / width).min(RICH_TEXT_BYTES);
         let mut cut_any = false;
@@ -1700,7 +2148,14 @@ impl Conv {
                     })
                     .collect();
                 row.resize_with(width, Vec::new);
-                nb("table_row", BlockData { cells: Some(row), ..BlockData::default() }, Vec::new())
+                nb(
+                    "table_row",
+                    BlockData {
+                        cells: Some(row),
+                        ..BlockData::default()
+                    },
+                    Vec::new(),
+                )
             })
             .collect();
         if cut_any {
@@ -1722,7 +2177,10 @@ impl Conv {
 
     /// A table cell's rich text (not yet cut): paragraphs become lines, other blocks their text.
     fn cell(&mut self, blocks: &[ir::Block]) -> Vec<RichText> {
-        let mut r = Runs { text_only: true, ..Runs::default() };
+        let mut r = Runs {
+            text_only: true,
+            ..Runs::default()
+        };
         for (i, b) in blocks.iter().enumerate() {
             if i > 0 {
                 push_text(&mut r, "\n", &Style::default(), None);
@@ -1732,8 +2190,16 @@ impl Conv {
                     self.inlines(content, &Style::default(), None, 0, &mut r)
                 }
                 other => {
-                    self.fb(format!("table:cell:{}", kind_name(other)), "its plain text (Notion cells hold text only)");
-                    push_text(&mut r, &text::blocks_to_text(std::slice::from_ref(other)), &Style::default(), None);
+                    self.fb(
+                        format!("table:cell:{}", kind_name(other)),
+                        "its plain text (Notion cells hold text only)",
+                    );
+                    push_text(
+                        &mut r,
+                        &text::blocks_to_text(std::slice::from_ref(other)),
+                        &Style::default(),
+                        None,
+                    );
                 }
             }
         }
@@ -1752,7 +2218,10 @@ impl Conv {
                 }
                 n => {
                     if self.in_column {
-                        self.fb("layout", "its cells one after the other (Notion columns do not nest)");
+                        self.fb(
+                            "layout",
+                            "its cells one after the other (Notion columns do not nest)",
+                        );
                         for c in &s.cells {
                             let kids = self.blocks(&c.blocks, depth + 1);
                             out.extend(kids);
@@ -1788,12 +2257,23 @@ impl Conv {
                     if n > MAX_COLUMNS {
                         self.fb(
                             format!("layout:{n}_columns"),
-                            format!("{MAX_COLUMNS} columns, the cells past the fifth in the last one"),
+                            format!(
+                                "{MAX_COLUMNS} columns, the cells past the fifth in the last one"
+                            ),
                         );
                     }
                     let columns = cols
                         .into_iter()
-                        .map(|(w, kids)| nb("column", BlockData { width_ratio: w, ..BlockData::default() }, kids))
+                        .map(|(w, kids)| {
+                            nb(
+                                "column",
+                                BlockData {
+                                    width_ratio: w,
+                                    ..BlockData::default()
+                                },
+                                kids,
+                            )
+                        })
                         .collect();
                     out.push(nb("column_list", BlockData::default(), columns));
                 }
@@ -1808,10 +2288,17 @@ impl Conv {
             Some(c) => format!("kbridge-attachment:{c}/{filename}"),
             None => format!("kbridge-attachment:{filename}"),
         };
-        if !self.attachments.iter().any(|a| a.placeholder == placeholder) {
+        if !self
+            .attachments
+            .iter()
+            .any(|a| a.placeholder == placeholder)
+        {
             self.attachments.push(Attachment {
                 placeholder: placeholder.clone(),
-                source: AttachmentSource::Attachment { filename: filename.to_string(), container: container.cloned() },
+                source: AttachmentSource::Attachment {
+                    filename: filename.to_string(),
+                    container: container.cloned(),
+                },
             });
         }
         placeholder
@@ -1819,9 +2306,15 @@ impl Conv {
 
     fn hosted(&mut self, url: &str) -> String {
         let placeholder = format!("kbridge-url:{url}");
-        if !self.attachments.iter().any(|a| a.placeholder == placeholder) {
-            self.attachments
-                .push(Attachment { placeholder: placeholder.clone(), source: AttachmentSource::Url { url: url.into() } });
+        if !self
+            .attachments
+            .iter()
+            .any(|a| a.placeholder == placeholder)
+        {
+            self.attachments.push(Attachment {
+                placeholder: placeholder.clone(),
+                source: AttachmentSource::Url { url: url.into() },
+            });
         }
         placeholder
     }
@@ -1830,7 +2323,11 @@ impl Conv {
     /// (`file_upload:<id>`, or a Notion-hosted file to upload again) or an external URL.
     fn url_source(&mut self, url: &str, attrs: &Attrs) -> Option<BlockData> {
         match attr(attrs, "notion:source") {
-            Some("file_upload") if url.strip_prefix("file_upload:").is_some_and(|id| !id.is_empty()) => {
+            Some("file_upload")
+                if url
+                    .strip_prefix("file_upload:")
+                    .is_some_and(|id| !id.is_empty()) =>
+            {
                 Some(upload_data(url.trim_start_matches("file_upload:")))
             }
             Some("file") if !url.is_empty() => {
@@ -1847,7 +2344,13 @@ impl Conv {
     }
 
     /// A paragraph standing for a media block that cannot be written (its link, or its text).
-    fn media_paragraph(&mut self, node: &str, target: LinkTarget, caption: &[Inline], out: &mut Vec<NBlock>) {
+    fn media_paragraph(
+        &mut self,
+        node: &str,
+        target: LinkTarget,
+        caption: &[Inline],
+        out: &mut Vec<NBlock>,
+    ) {
         self.fb(node, "a paragraph with a link (no usable address)");
         let link = Inline::link(ir::Link {
             target,
@@ -1863,7 +2366,11 @@ impl Conv {
     fn image(&mut self, img: &ir::Image, out: &mut Vec<NBlock>) {
         let data = match &img.source {
             ir::ImageSource::Url { url } => self.url_source(url, &img.attrs),
-            ir::ImageSource::Attachment { filename, container, .. } => {
+            ir::ImageSource::Attachment {
+                filename,
+                container,
+                ..
+            } => {
                 let p = self.attachment(filename, container.as_deref());
                 Some(upload_data(&p))
             }
@@ -1874,7 +2381,9 @@ impl Conv {
                 out.push(nb("image", data, Vec::new()));
             }
             None => {
-                let ir::ImageSource::Url { url } = &img.source else { return };
+                let ir::ImageSource::Url { url } = &img.source else {
+                    return;
+                };
                 let alt: Vec<Inline> = img.alt.iter().map(|a| Inline::text(a.clone())).collect();
                 self.media_paragraph("image", LinkTarget::url(url.clone()), &alt, out);
             }
@@ -1882,10 +2391,18 @@ impl Conv {
     }
 
     fn file(&mut self, f: &ir::FileRef, out: &mut Vec<NBlock>) {
-        let kind = if attr(&f.attrs, "notion:block") == Some("pdf") { "pdf" } else { "file" };
+        let kind = if attr(&f.attrs, "notion:block") == Some("pdf") {
+            "pdf"
+        } else {
+            "file"
+        };
         let data = match &f.target {
             LinkTarget::Url { url } => self.url_source(url, &f.attrs),
-            LinkTarget::Attachment { filename, container, .. } => {
+            LinkTarget::Attachment {
+                filename,
+                container,
+                ..
+            } => {
                 let p = self.attachment(filename, container.as_deref());
                 Some(upload_data(&p))
             }
@@ -1910,7 +2427,10 @@ impl Conv {
             "embed" => ("embed", false),
             "bookmark" | "block" => ("bookmark", false),
             "link_preview" => {
-                self.fb("embed:link_preview", "a bookmark (link previews cannot be created)");
+                self.fb(
+                    "embed:link_preview",
+                    "a bookmark (link previews cannot be created)",
+                );
                 ("bookmark", false)
             }
             other => {
@@ -1922,7 +2442,10 @@ impl Conv {
         let data = if media {
             self.url_source(&e.url, &e.attrs)
         } else if external_ok(&e.url) {
-            Some(BlockData { url: Some(e.url.clone()), ..BlockData::default() })
+            Some(BlockData {
+                url: Some(e.url.clone()),
+                ..BlockData::default()
+            })
         } else {
             None
         };
@@ -1931,7 +2454,12 @@ impl Conv {
                 data.caption = self.caption_inlines(caption);
                 out.push(nb(kind, data, Vec::new()));
             }
-            None => self.media_paragraph(&format!("embed:{}", e.kind), LinkTarget::url(e.url.clone()), caption, out),
+            None => self.media_paragraph(
+                &format!("embed:{}", e.kind),
+                LinkTarget::url(e.url.clone()),
+                caption,
+                out,
+            ),
         }
     }
 
@@ -1939,7 +2467,10 @@ impl Conv {
 
     fn extension(&mut self, x: &ir::Extension, depth: usize, out: &mut Vec<NBlock>) {
         if x.format == "notion" {
-            let parsed = x.source.as_deref().and_then(|s| serde_json::from_str::<NBlock>(s).ok());
+            let parsed = x
+                .source
+                .as_deref()
+                .and_then(|s| serde_json::from_str::<NBlock>(s).ok());
             if let Some(b) = parsed
                 && CREATABLE.contains(&b.kind.as_str())
                 && b.data.is_some()
@@ -2026,7 +2557,10 @@ impl Conv {
             };
             d.rich_text = d.rich_text.take().map(clean);
             d.caption = d.caption.take().map(clean);
-            d.cells = d.cells.take().map(|cells| cells.into_iter().map(clean).collect());
+            d.cells = d
+                .cells
+                .take()
+                .map(|cells| cells.into_iter().map(clean).collect());
             if let Some(f) = d.file.take() {
                 let p = self.hosted(&f.url);
                 d.source_type = Some("file_upload".into());
@@ -2038,9 +2572,19 @@ impl Conv {
 
     // --------------------------------------------------------------------------- inlines
 
-    fn inlines(&mut self, xs: &[Inline], st: &Style, link: Option<&str>, depth: usize, r: &mut Runs) {
+    fn inlines(
+        &mut self,
+        xs: &[Inline],
+        st: &Style,
+        link: Option<&str>,
+        depth: usize,
+        r: &mut Runs,
+    ) {
         if depth > MAX_INLINE_DEPTH {
-            self.fb_once("deep_nesting", "its text (inline nesting deeper than 64 levels)");
+            self.fb_once(
+                "deep_nesting",
+                "its text (inline nesting deeper than 64 levels)",
+            );
             push_text(r, &text::inlines_to_text(xs), st, link);
             return;
         }
@@ -2055,17 +2599,28 @@ impl Conv {
                         Mark::Underline => s.underline = true,
                         Mark::Strike => s.strike = true,
                         Mark::Code => s.code = true,
-                        Mark::Subscript => self.fb_once("mark:subscript", "its text (Notion has no subscript)"),
-                        Mark::Superscript => self.fb_once("mark:superscript", "its text (Notion has no superscript)"),
-                        Mark::Small => self.fb_once("mark:small", "its text (Notion has no small text)"),
-                        Mark::Big => self.fb_once("mark:big", "its text (Notion has no big text)"),
-                        Mark::InlineComment { .. } => {
-                            self.fb_once("mark:inline_comment", "its text (comments are not carried over)")
+                        Mark::Subscript => {
+                            self.fb_once("mark:subscript", "its text (Notion has no subscript)")
                         }
+                        Mark::Superscript => {
+                            self.fb_once("mark:superscript", "its text (Notion has no superscript)")
+                        }
+                        Mark::Small => {
+                            self.fb_once("mark:small", "its text (Notion has no small text)")
+                        }
+                        Mark::Big => self.fb_once("mark:big", "its text (Notion has no big text)"),
+                        Mark::InlineComment { .. } => self.fb_once(
+                            "mark:inline_comment",
+                            "its text (comments are not carried over)",
+                        ),
                     }
                     self.inlines(content, &s, link, depth + 1, r);
                 }
-                Inline::Span { style, content, attrs } => {
+                Inline::Span {
+                    style,
+                    content,
+                    attrs,
+                } => {
                     let s = self.span_style(st, style, attrs);
                     self.inlines(content, &s, link, depth + 1, r);
                 }
@@ -2124,18 +2679,27 @@ impl Conv {
                     }
                     if utf16_len(&m.tex) <= MAX_EQUATION {
                         r.items.push(RichText {
-                            kind: RichTextKind::Equation { equation: model::Equation { expression: m.tex.clone() } },
+                            kind: RichTextKind::Equation {
+                                equation: model::Equation {
+                                    expression: m.tex.clone(),
+                                },
+                            },
                             annotations: st.ann(),
                             plain_text: None,
                             href: None,
                         });
                     } else {
                         self.fb("math:inline", "code text (over 1000 characters)");
-                        let s = Style { code: true, ..st.clone() };
+                        let s = Style {
+                            code: true,
+                            ..st.clone()
+                        };
                         push_text(r, &m.tex, &s, link);
                     }
                 }
-                Inline::Anchor { .. } => self.fb_once("anchor", "nothing (Notion has no named anchors)"),
+                Inline::Anchor { .. } => {
+                    self.fb_once("anchor", "nothing (Notion has no named anchors)")
+                }
                 Inline::Placeholder { text, attrs } => self.placeholder(text, attrs, st, link, r),
                 Inline::Jira(m) => {
                     self.fb("jira", "the issue key as text");
@@ -2148,7 +2712,10 @@ impl Conv {
                 }
                 Inline::Extension(x) => {
                     self.fb_ext(format!("extension:{}:{}", x.kind, x.name), "its text");
-                    let t = x.text.clone().unwrap_or_else(|| text::blocks_to_text(&x.body));
+                    let t = x
+                        .text
+                        .clone()
+                        .unwrap_or_else(|| text::blocks_to_text(&x.body));
                     push_text(r, &t, st, link);
                 }
             }
@@ -2168,7 +2735,10 @@ impl Conv {
             return s;
         }
         let fg = style.color.as_deref().map(|c| (c, nearest_color(c, false)));
-        let bg = style.background.as_deref().map(|c| (c, nearest_color(c, true)));
+        let bg = style
+            .background
+            .as_deref()
+            .map(|c| (c, nearest_color(c, true)));
         for (_, got) in fg.iter().chain(bg.iter()) {
             match got {
                 None => self.fb_once("span:color", "uncoloured text (colour not understood)"),
@@ -2181,7 +2751,10 @@ impl Conv {
         match (fg, bg) {
             (Some(f), Some(b)) => {
                 if b != "default" && f != "default" {
-                    self.fb_once("span:background", "the text colour only (a Notion run has one colour)");
+                    self.fb_once(
+                        "span:background",
+                        "the text colour only (a Notion run has one colour)",
+                    );
                 }
                 s.color = Some(if f == "default" { b } else { f });
             }
@@ -2194,7 +2767,9 @@ impl Conv {
     fn link(&mut self, l: &ir::Link, st: &Style, outer: Option<&str>, depth: usize, r: &mut Runs) {
         let named;
         let content: &[Inline] = if l.content.is_empty() {
-            named = [Inline::text(l.target.name(l.anchor.as_deref()).unwrap_or_default())];
+            named = [Inline::text(
+                l.target.name(l.anchor.as_deref()).unwrap_or_default(),
+            )];
             &named
         } else {
             &l.content
@@ -2205,8 +2780,13 @@ impl Conv {
         };
         match &l.target {
             LinkTarget::Url { url } => {
-                if let Some(m @ ("link_preview" | "link_mention")) = attr(&l.attrs, "notion:mention") {
-                    self.fb_once(&format!("mention:{m}"), "a text link (the API does not create link mentions)");
+                if let Some(m @ ("link_preview" | "link_mention")) =
+                    attr(&l.attrs, "notion:mention")
+                {
+                    self.fb_once(
+                        &format!("mention:{m}"),
+                        "a text link (the API does not create link mentions)",
+                    );
                 }
                 let u = match &l.anchor {
                     Some(a) if !url.contains('#') && !a.is_empty() => format!("{url}#{a}"),
@@ -2215,45 +2795,79 @@ impl Conv {
                 if link_ok(&u) {
                     self.inlines(content, st, Some(&u), depth + 1, r);
                 } else {
-                    text_only(self, "link", "its text (the URL is relative, empty or longer than 2000 characters)", r);
+                    text_only(
+                        self,
+                        "link",
+                        "its text (the URL is relative, empty or longer than 2000 characters)",
+                        r,
+                    );
                 }
             }
-            LinkTarget::Page { id: Some(id), title, .. } if is_notion_id(id) => {
-                match attr(&l.attrs, "notion:mention") {
-                    Some(k @ ("page" | "database")) => {
-                        let mention = if k == "page" {
-                            Mention::Page { page: IdRef { id: id.clone() } }
-                        } else {
-                            Mention::Database { database: IdRef { id: id.clone() } }
-                        };
-                        push_mention(r, mention, st, title.clone());
+            LinkTarget::Page {
+                id: Some(id),
+                title,
+                ..
+            } if is_notion_id(id) => match attr(&l.attrs, "notion:mention") {
+                Some(k @ ("page" | "database")) => {
+                    let mention = if k == "page" {
+                        Mention::Page {
+                            page: IdRef { id: id.clone() },
+                        }
+                    } else {
+                        Mention::Database {
+                            database: IdRef { id: id.clone() },
+                        }
+                    };
+                    push_mention(r, mention, st, title.clone());
+                }
+                _ => {
+                    let mut u = format!("/{}", id.replace('-', ""));
+                    if let Some(a) = l.anchor.as_ref().filter(|a| !a.is_empty()) {
+                        u.push('#');
+                        u.push_str(a);
                     }
-                    _ => {
-                        let mut u = format!("/{}", id.replace('-', ""));
-                        if let Some(a) = l.anchor.as_ref().filter(|a| !a.is_empty()) {
-                            u.push('#');
-                            u.push_str(a);
-                        }
-                        if link_ok(&u) {
-                            self.inlines(content, st, Some(&u), depth + 1, r);
-                        } else {
-                            text_only(self, "link:page", "its text (the anchor is not a Notion block id)", r);
-                        }
+                    if link_ok(&u) {
+                        self.inlines(content, st, Some(&u), depth + 1, r);
+                    } else {
+                        text_only(
+                            self,
+                            "link:page",
+                            "its text (the anchor is not a Notion block id)",
+                            r,
+                        );
                     }
                 }
-            }
-            LinkTarget::Page { .. } => {
-                text_only(self, "link:page", "its text (no Notion page id yet: the engine resolves links first)", r)
-            }
-            LinkTarget::User { account_id: Some(id), .. } if is_notion_id(id) => {
+            },
+            LinkTarget::Page { .. } => text_only(
+                self,
+                "link:page",
+                "its text (no Notion page id yet: the engine resolves links first)",
+                r,
+            ),
+            LinkTarget::User {
+                account_id: Some(id),
+                ..
+            } if is_notion_id(id) => {
                 let name = l.attrs.get("notion:name").map(|n| format!("@{n}"));
-                let user = model::User { id: id.clone(), name: None, extra: Map::new() };
+                let user = model::User {
+                    id: id.clone(),
+                    name: None,
+                    extra: Map::new(),
+                };
                 push_mention(r, Mention::User { user }, st, name);
             }
-            LinkTarget::User { .. } => {
-                text_only(self, "link:user", "its text (no Notion user id: the engine maps users first)", r)
-            }
-            LinkTarget::SamePage => text_only(self, "link:same_page", "its text (Notion has no named anchors)", r),
+            LinkTarget::User { .. } => text_only(
+                self,
+                "link:user",
+                "its text (no Notion user id: the engine maps users first)",
+                r,
+            ),
+            LinkTarget::SamePage => text_only(
+                self,
+                "link:same_page",
+                "its text (Notion has no named anchors)",
+                r,
+            ),
             LinkTarget::Attachment { .. } => text_only(self, "link:attachment", "its text", r),
             LinkTarget::BlogPost { .. } => text_only(self, "link:blog_post", "its text", r),
             LinkTarget::Space { .. } => text_only(self, "link:space", "its text", r),
@@ -2268,22 +2882,41 @@ impl Conv {
         {
             let mut m = Map::new();
             m.insert("id".into(), Value::String(id.clone()));
-            push_mention(r, Mention::CustomEmoji { custom_emoji: m }, st, e.shortname.clone());
+            push_mention(
+                r,
+                Mention::CustomEmoji { custom_emoji: m },
+                st,
+                e.shortname.clone(),
+            );
             return;
         }
         if let Some(t) = e.text.as_ref().filter(|t| !t.is_empty()) {
             push_text(r, t, st, link);
             return;
         }
-        let name = e.shortname.clone().or_else(|| e.name.as_ref().map(|n| format!(":{n}:")));
+        let name = e
+            .shortname
+            .clone()
+            .or_else(|| e.name.as_ref().map(|n| format!(":{n}:")));
         if let Some(n) = name {
             self.fb("emoji", "its :shortname: as text");
-            let n = if n.starts_with(':') { n } else { format!(":{n}:") };
+            let n = if n.starts_with(':') {
+                n
+            } else {
+                format!(":{n}:")
+            };
             push_text(r, &n, st, link);
         }
     }
 
-    fn placeholder(&mut self, t: &str, attrs: &Attrs, st: &Style, link: Option<&str>, r: &mut Runs) {
+    fn placeholder(
+        &mut self,
+        t: &str,
+        attrs: &Attrs,
+        st: &Style,
+        link: Option<&str>,
+        r: &mut Runs,
+    ) {
         if attr(attrs, "notion:mention") == Some("template_mention") {
             let mut m = Map::new();
             match attr(attrs, "notion:template") {
@@ -2299,7 +2932,14 @@ impl Conv {
             }
             if !m.is_empty() {
                 let plain = Some(t.to_string()).filter(|t| !t.is_empty());
-                push_mention(r, Mention::TemplateMention { template_mention: m }, st, plain);
+                push_mention(
+                    r,
+                    Mention::TemplateMention {
+                        template_mention: m,
+                    },
+                    st,
+                    plain,
+                );
                 return;
             }
         }
@@ -2307,7 +2947,11 @@ impl Conv {
             return;
         }
         self.fb("placeholder", "italic grey text");
-        let s = Style { italic: true, color: Some("gray".into()), ..st.clone() };
+        let s = Style {
+            italic: true,
+            color: Some("gray".into()),
+            ..st.clone()
+        };
         push_text(r, t, &s, link);
     }
 
@@ -2339,10 +2983,11 @@ impl Conv {
                         continue;
                     }
                     for c in &mut cols {
-                        let first_ok = c
-                            .children
-                            .first()
-                            .is_some_and(|f| need(&f.kind) == 0 && f.children.is_empty() && own_len(f) <= COLUMN_FIRST_BYTES);
+                        let first_ok = c.children.first().is_some_and(|f| {
+                            need(&f.kind) == 0
+                                && f.children.is_empty()
+                                && own_len(f) <= COLUMN_FIRST_BYTES
+                        });
                         if !first_ok {
                             if !c.children.is_empty() {
                                 self.fb_once(
@@ -2379,7 +3024,11 @@ impl Conv {
 }
 
 fn upload_data(id: &str) -> BlockData {
-    BlockData { source_type: Some("file_upload".into()), file_upload: Some(IdRef { id: id.into() }), ..BlockData::default() }
+    BlockData {
+        source_type: Some("file_upload".into()),
+        file_upload: Some(IdRef { id: id.into() }),
+        ..BlockData::default()
+    }
 }
 
 /// Background colour for a Confluence status colour.
@@ -2398,7 +3047,9 @@ fn status_color(c: Option<&str>) -> &'static str {
 /// blocks of `out` (the reader's `notion:indent` convention). Gives them back when there is no
 /// such paragraph.
 fn attach(out: &mut [NBlock], produced: Vec<NBlock>, indent: usize) -> Result<(), Vec<NBlock>> {
-    let Some(mut parent) = out.last_mut() else { return Err(produced) };
+    let Some(mut parent) = out.last_mut() else {
+        return Err(produced);
+    };
     for _ in 1..indent {
         match parent.children.last_mut() {
             Some(c) => parent = c,
@@ -2423,7 +3074,11 @@ mod tests {
         let parts = split_units(&s, 2000);
         assert!(parts.iter().all(|p| utf16_len(p) <= 2000));
         assert_eq!(parts.concat(), s);
-        assert_eq!(parts[0].len(), 1999, "the emoji does not fit in the first piece");
+        assert_eq!(
+            parts[0].len(),
+            1999,
+            "the emoji does not fit in the first piece"
+        );
         // an emoji + variation selector stays whole
         let s = "x".repeat(1999) + "\u{2764}\u{fe0f}";
         let parts = split_units(&s, 2000);
@@ -2432,14 +3087,41 @@ mod tests {
 
     #[test]
     fn css_colours() {
-        assert_eq!(nearest_color("rgb(191,38,0)", false).map(|c| c.0).as_deref(), Some("red"));
+        assert_eq!(
+            nearest_color("rgb(191,38,0)", false)
+                .map(|c| c.0)
+                .as_deref(),
+            Some("red")
+        );
         assert_eq!(nearest_color("#d44c47", false), Some(("red".into(), true)));
-        assert_eq!(nearest_color("#fdebec", true), Some(("red_background".into(), true)));
-        assert_eq!(nearest_color("rgb(222,235,255)", true).map(|c| c.0).as_deref(), Some("blue_background"));
-        assert_eq!(nearest_color("rgb(255,0,0)", true).map(|c| c.0).as_deref(), Some("red_background"));
-        assert_eq!(nearest_color("#ffffff", true).map(|c| c.0).as_deref(), Some("default"));
-        assert_eq!(nearest_color("var(--ds-background-accent-blue-subtlest, #e9f2ff)", true).map(|c| c.0).as_deref(), Some("blue_background"));
-        assert_eq!(nearest_color("#000", false).map(|c| c.0).as_deref(), Some("default"));
+        assert_eq!(
+            nearest_color("#fdebec", true),
+            Some(("red_background".into(), true))
+        );
+        assert_eq!(
+            nearest_color("rgb(222,235,255)", true)
+                .map(|c| c.0)
+                .as_deref(),
+            Some("blue_background")
+        );
+        assert_eq!(
+            nearest_color("rgb(255,0,0)", true).map(|c| c.0).as_deref(),
+            Some("red_background")
+        );
+        assert_eq!(
+            nearest_color("#ffffff", true).map(|c| c.0).as_deref(),
+            Some("default")
+        );
+        assert_eq!(
+            nearest_color("var(--ds-background-accent-blue-subtlest, #e9f2ff)", true)
+                .map(|c| c.0)
+                .as_deref(),
+            Some("blue_background")
+        );
+        assert_eq!(
+            nearest_color("#000", false).map(|c| c.0).as_deref(),
+            Some("default")
+        );
         for (css, want) in [
             ("rgb(255,86,48)", "red"),
             ("rgb(54,179,126)", "green"),
@@ -2449,7 +3131,11 @@ mod tests {
             ("rgb(23,43,77)", "default"),
             ("#ff8b00", "orange"),
         ] {
-            assert_eq!(nearest_color(css, false).map(|c| c.0).as_deref(), Some(want), "{css}");
+            assert_eq!(
+                nearest_color(css, false).map(|c| c.0).as_deref(),
+                Some(want),
+                "{css}"
+            );
         }
         assert_eq!(nearest_color("nonsense", false), None);
     }
@@ -2460,6 +3146,9 @@ mod tests {
         assert_eq!(notion_language(Some("cpp")), ("c++".into(), true));
         assert_eq!(notion_language(Some("csharp")), ("c#".into(), true));
         assert_eq!(notion_language(Some("bash")), ("bash".into(), true));
-        assert_eq!(notion_language(Some("brainfuck")), ("plain text".into(), false));
+        assert_eq!(
+            notion_language(Some("brainfuck")),
+            ("plain text".into(), false)
+        );
     }
 }

@@ -23,7 +23,9 @@ use crate::{Document, ReadError, Written};
 pub fn read(input: &str) -> Result<Document, ReadError> {
     let tree = tree::parse(input)?;
     let ctx = reader::Ctx { input, t: &tree };
-    Ok(Document { blocks: ctx.blocks(tree.roots()) })
+    Ok(Document {
+        blocks: ctx.blocks(tree.roots()),
+    })
 }
 
 /// Reads raw bytes, failing with a position when they are not UTF-8.
@@ -43,5 +45,8 @@ pub fn write(doc: &Document) -> String {
 pub fn write_report(doc: &Document) -> Written {
     let mut w = writer::W::new();
     w.blocks(&doc.blocks);
-    Written { output: w.out, fallbacks: w.fallbacks }
+    Written {
+        output: w.out,
+        fallbacks: w.fallbacks,
+    }
 }

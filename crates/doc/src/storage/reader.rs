@@ -19,9 +19,37 @@ const FORMAT: &str = "storage";
 /// Elements that are inline content (everything else in block context is a block).
 fn is_inline_elem(t: &Tree, e: &Elem) -> bool {
     match e.name {
-        "strong" | "b" | "em" | "i" | "u" | "s" | "del" | "strike" | "code" | "tt" | "sub" | "sup" | "small"
-        | "big" | "span" | "a" | "br" | "ac:link" | "ac:emoticon" | "time" | "ac:placeholder"
-        | "ac:inline-comment-marker" | "img" | "font" | "abbr" | "cite" | "q" | "kbd" | "var" | "samp" | "mark"
+        "strong"
+        | "b"
+        | "em"
+        | "i"
+        | "u"
+        | "s"
+        | "del"
+        | "strike"
+        | "code"
+        | "tt"
+        | "sub"
+        | "sup"
+        | "small"
+        | "big"
+        | "span"
+        | "a"
+        | "br"
+        | "ac:link"
+        | "ac:emoticon"
+        | "time"
+        | "ac:placeholder"
+        | "ac:inline-comment-marker"
+        | "img"
+        | "font"
+        | "abbr"
+        | "cite"
+        | "q"
+        | "kbd"
+        | "var"
+        | "samp"
+        | "mark"
         | "ins" => true,
         "ac:structured-macro" => matches!(
             t.attr(e, "ac:name").unwrap_or(""),
@@ -37,7 +65,11 @@ fn attrs_except(t: &Tree, e: &Elem, skip: &[&str]) -> Attrs {
     if all.is_empty() {
         return Attrs::new();
     }
-    Attrs::from_pairs(all.iter().filter(|(k, _)| !skip.contains(k)).map(|(k, v)| (*k, v.to_string())))
+    Attrs::from_pairs(
+        all.iter()
+            .filter(|(k, _)| !skip.contains(k))
+            .map(|(k, v)| (*k, v.to_string())),
+    )
 }
 
 fn all_attrs(t: &Tree, e: &Elem) -> Attrs {
@@ -58,14 +90,22 @@ pub(crate) fn parse_style(style: &str) -> Vec<(String, String)> {
 }
 
 pub(crate) fn format_style(decls: &[(String, String)]) -> String {
-    decls.iter().map(|(k, v)| format!("{k}: {v};")).collect::<Vec<_>>().join(" ")
+    decls
+        .iter()
+        .map(|(k, v)| format!("{k}: {v};"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Takes the declarations named in `take` out of the element's style; the rest stays in `attrs`.
 fn take_style(attrs: &mut Attrs, take: &[&str]) -> Vec<(String, String)> {
-    let Some(style) = attrs.get("style") else { return Vec::new() };
+    let Some(style) = attrs.get("style") else {
+        return Vec::new();
+    };
     let decls = parse_style(style);
-    let (taken, rest): (Vec<_>, Vec<_>) = decls.into_iter().partition(|(k, _)| take.contains(&k.as_str()));
+    let (taken, rest): (Vec<_>, Vec<_>) = decls
+        .into_iter()
+        .partition(|(k, _)| take.contains(&k.as_str()));
     if taken.is_empty() {
         return taken;
     }
@@ -91,11 +131,17 @@ fn parse_align(v: &str) -> Option<Align> {
 fn take_align(attrs: &mut Attrs) -> Option<Align> {
     let style = attrs.get("style")?;
     let decls = parse_style(style);
-    let (i, a) = decls
-        .iter()
+    let (i, a) = decls.iter().enumerate().find_map(|(i, (k, v))| {
+        (k == "text-align")
+            .then(|| parse_align(v).map(|a| (i, a)))
+            .flatten()
+    })?;
+    let rest: Vec<_> = decls
+        .into_iter()
         .enumerate()
-        .find_map(|(i, (k, v))| (k == "text-align").then(|| parse_align(v).map(|a| (i, a))).flatten())?;
-    let rest: Vec<_> = decls.into_iter().enumerate().filter(|(j, _)| *j != i).map(|(_, d)| d).collect();
+        .filter(|(j, _)| *j != i)
+        .map(|(_, d)| d)
+        .collect();
     if rest.is_empty() {
         attrs.remove("style");
     } else {
@@ -112,7 +158,9 @@ impl<'a> Ctx<'a> {
         let mut run: Vec<Inline> = Vec::new();
         for (i, n) in nodes.iter().enumerate() {
             match n {
-                Node::Elem(e) if !is_inline_elem(self.t, e) && !self.is_inline_image(e, nodes, i) => {
+                Node::Elem(e)
+                    if !is_inline_elem(self.t, e) && !self.is_inline_image(e, nodes, i) =>
+                {
                     flush_run(&mut run, &mut out);
                     out.push(self.block(e));
                 }
@@ -139,7 +187,8 @@ impl<'a> Ctx<'a> {
             Some(Node::Elem(x)) => is_inline_elem(self.t, x),
             _ => false,
         };
-        neighbour_inline(i.checked_sub(1).and_then(|j| siblings.get(j))) || neighbour_inline(siblings.get(i + 1))
+        neighbour_inline(i.checked_sub(1).and_then(|j| siblings.get(j)))
+            || neighbour_inline(siblings.get(i + 1))
     }
 
     fn block(&self, e: &Elem) -> Block {
@@ -147,17 +196,31 @@ impl<'a> Ctx<'a> {
             "p" => {
                 let mut attrs = all_attrs(self.t, e);
                 let align = take_align(&mut attrs);
-                Block::Paragraph { content: self.inlines(self.t.kids(e)), align, attrs }
+                Block::Paragraph {
+                    content: self.inlines(self.t.kids(e)),
+                    align,
+                    attrs,
+                }
             }
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 let mut attrs = all_attrs(self.t, e);
                 let align = take_align(&mut attrs);
                 let level = e.name.as_bytes()[1] - b'0';
-                Block::Heading { level, content: self.inlines(self.t.kids(e)), align, attrs }
+                Block::Heading {
+                    level,
+                    content: self.inlines(self.t.kids(e)),
+                    align,
+                    attrs,
+                }
             }
             "ul" | "ol" => self.list(e).unwrap_or_else(|| self.element_ext(e)),
-            "blockquote" => Block::Quote { blocks: self.blocks(self.t.kids(e)), attrs: all_attrs(self.t, e) },
-            "hr" if !e.has_kids() => Block::Divider { attrs: all_attrs(self.t, e) },
+            "blockquote" => Block::Quote {
+                blocks: self.blocks(self.t.kids(e)),
+                attrs: all_attrs(self.t, e),
+            },
+            "hr" if !e.has_kids() => Block::Divider {
+                attrs: all_attrs(self.t, e),
+            },
             "pre" => match self.t.text_only(e) {
                 Some(text) => {
                     let mut attrs = all_attrs(self.t, e);
@@ -175,8 +238,12 @@ impl<'a> Ctx<'a> {
             },
             "table" => self.table(e).unwrap_or_else(|| self.element_ext(e)),
             "ac:structured-macro" => self.macro_block(e),
-            "ac:task-list" => self.task_list(e).unwrap_or_else(|| self.source_ext(e, "element")),
-            "ac:layout" => self.layout(e).unwrap_or_else(|| self.source_ext(e, "element")),
+            "ac:task-list" => self
+                .task_list(e)
+                .unwrap_or_else(|| self.source_ext(e, "element")),
+            "ac:layout" => self
+                .layout(e)
+                .unwrap_or_else(|| self.source_ext(e, "element")),
             "ac:image" => match self.image(e) {
                 Some(img) => Block::Image(img),
                 None => self.source_ext(e, "element"),
@@ -213,12 +280,18 @@ impl<'a> Ctx<'a> {
     fn source_extension(&self, e: &Elem, kind: &str) -> Extension {
         let body = match self.t.child(e, "ac:rich-text-body") {
             Some(b) => self.blocks(self.t.kids(b)),
-            None if e.name.starts_with("ac:") && e.name != "ac:structured-macro" && e.name != "ac:macro" => {
+            None if e.name.starts_with("ac:")
+                && e.name != "ac:structured-macro"
+                && e.name != "ac:macro" =>
+            {
                 self.blocks(self.t.kids(e))
             }
             None => Vec::new(),
         };
-        let text = self.t.child(e, "ac:plain-text-body").and_then(|b| self.t.text_only(b));
+        let text = self
+            .t
+            .child(e, "ac:plain-text-body")
+            .and_then(|b| self.t.text_only(b));
         let mut params = Params::new();
         for p in self.t.elems(e).filter(|c| c.name == "ac:parameter") {
             if let Some(v) = self.t.text_only(p) {
@@ -226,7 +299,9 @@ impl<'a> Ctx<'a> {
             }
         }
         let name = match e.name {
-            "ac:structured-macro" | "ac:macro" => self.t.attr(e, "ac:name").unwrap_or("").to_string(),
+            "ac:structured-macro" | "ac:macro" => {
+                self.t.attr(e, "ac:name").unwrap_or("").to_string()
+            }
             n => n.to_string(),
         };
         Extension {
@@ -260,9 +335,17 @@ impl<'a> Ctx<'a> {
         let items = self
             .t
             .elems(e)
-            .map(|li| ListItem { blocks: self.blocks(self.t.kids(li)), attrs: all_attrs(self.t, li) })
+            .map(|li| ListItem {
+                blocks: self.blocks(self.t.kids(li)),
+                attrs: all_attrs(self.t, li),
+            })
             .collect();
-        Some(Block::List(List { ordered: e.name == "ol", start, items, attrs }))
+        Some(Block::List(List {
+            ordered: e.name == "ol",
+            start,
+            items,
+            attrs,
+        }))
     }
 
     fn table(&self, e: &Elem) -> Option<Block> {
@@ -316,7 +399,11 @@ impl<'a> Ctx<'a> {
             }
             attrs.insert("kb:bare-rows".into(), "true".into());
         }
-        Some(Block::Table(Table { columns, rows, attrs }))
+        Some(Block::Table(Table {
+            columns,
+            rows,
+            attrs,
+        }))
     }
 
     fn row(&self, tr: &Elem, section: RowSection) -> Option<TableRow> {
@@ -340,9 +427,19 @@ impl<'a> Ctx<'a> {
             };
             let colspan = span("colspan");
             let rowspan = span("rowspan");
-            cells.push(TableCell { header, colspan, rowspan, blocks: self.blocks(self.t.kids(c)), attrs });
+            cells.push(TableCell {
+                header,
+                colspan,
+                rowspan,
+                blocks: self.blocks(self.t.kids(c)),
+                attrs,
+            });
         }
-        Some(TableRow { cells, section, attrs: all_attrs(self.t, tr) })
+        Some(TableRow {
+            cells,
+            section,
+            attrs: all_attrs(self.t, tr),
+        })
     }
 
     fn task_list(&self, e: &Elem) -> Option<Block> {
@@ -373,9 +470,18 @@ impl<'a> Ctx<'a> {
                     _ => return None,
                 }
             }
-            items.push(TaskItem { done: done?, id, uuid, body: body.unwrap_or_default(), attrs: all_attrs(self.t, t) });
+            items.push(TaskItem {
+                done: done?,
+                id,
+                uuid,
+                body: body.unwrap_or_default(),
+                attrs: all_attrs(self.t, t),
+            });
         }
-        Some(Block::TaskList { items, attrs: all_attrs(self.t, e) })
+        Some(Block::TaskList {
+            items,
+            attrs: all_attrs(self.t, e),
+        })
     }
 
     fn layout(&self, e: &Elem) -> Option<Block> {
@@ -393,11 +499,22 @@ impl<'a> Ctx<'a> {
                 if c.name != "ac:layout-cell" {
                     return None;
                 }
-                cells.push(LayoutCell { blocks: self.blocks(self.t.kids(c)), width: None, attrs: all_attrs(self.t, c) });
+                cells.push(LayoutCell {
+                    blocks: self.blocks(self.t.kids(c)),
+                    width: None,
+                    attrs: all_attrs(self.t, c),
+                });
             }
-            sections.push(LayoutSection { kind, cells, attrs: attrs_except(self.t, s, &["ac:type"]) });
+            sections.push(LayoutSection {
+                kind,
+                cells,
+                attrs: attrs_except(self.t, s, &["ac:type"]),
+            });
         }
-        Some(Block::Layout(Layout { sections, attrs: all_attrs(self.t, e) }))
+        Some(Block::Layout(Layout {
+            sections,
+            attrs: all_attrs(self.t, e),
+        }))
     }
 
     fn image(&self, e: &Elem) -> Option<Image> {
@@ -412,13 +529,19 @@ impl<'a> Ctx<'a> {
             match c.name {
                 "ri:attachment" if source.is_none() => {
                     let (filename, container, attrs) = self.attachment(c)?;
-                    source = Some(ImageSource::Attachment { filename, container, attrs });
+                    source = Some(ImageSource::Attachment {
+                        filename,
+                        container,
+                        attrs,
+                    });
                 }
                 "ri:url" if source.is_none() => {
                     if c.attr_count() != 1 || c.has_kids() {
                         return None;
                     }
-                    source = Some(ImageSource::Url { url: self.t.attr(c, "ri:value")?.to_string() });
+                    source = Some(ImageSource::Url {
+                        url: self.t.attr(c, "ri:value")?.to_string(),
+                    });
                 }
                 "ac:caption" if caption.is_none() => {
                     caption = Some(self.blocks(self.t.kids(c)));
@@ -454,7 +577,11 @@ impl<'a> Ctx<'a> {
             }
             container = Some(Box::new(self.resource(k)?));
         }
-        Some((filename, container, attrs_except(self.t, c, &["ri:filename"])))
+        Some((
+            filename,
+            container,
+            attrs_except(self.t, c, &["ri:filename"]),
+        ))
     }
 
     /// A resource identifier element (`ri:*`) → a symbolic target.
@@ -468,17 +595,29 @@ impl<'a> Ctx<'a> {
                 title: get("ri:content-title"),
                 space_key: get("ri:space-key"),
                 id: get("ri:content-id"),
-                attrs: attrs_except(self.t, r, &["ri:content-title", "ri:space-key", "ri:content-id"]),
+                attrs: attrs_except(
+                    self.t,
+                    r,
+                    &["ri:content-title", "ri:space-key", "ri:content-id"],
+                ),
             },
             "ri:blog-post" => LinkTarget::BlogPost {
                 title: get("ri:content-title")?,
                 space_key: get("ri:space-key"),
                 posting_day: get("ri:posting-day"),
-                attrs: attrs_except(self.t, r, &["ri:content-title", "ri:space-key", "ri:posting-day"]),
+                attrs: attrs_except(
+                    self.t,
+                    r,
+                    &["ri:content-title", "ri:space-key", "ri:posting-day"],
+                ),
             },
             "ri:attachment" => {
                 let (filename, container, attrs) = self.attachment(r)?;
-                LinkTarget::Attachment { filename, container, attrs }
+                LinkTarget::Attachment {
+                    filename,
+                    container,
+                    attrs,
+                }
             }
             "ri:user" => LinkTarget::User {
                 account_id: get("ri:account-id"),
@@ -486,10 +625,14 @@ impl<'a> Ctx<'a> {
                 username: get("ri:username"),
                 attrs: attrs_except(self.t, r, &["ri:account-id", "ri:userkey", "ri:username"]),
             },
-            "ri:space" => LinkTarget::Space { key: get("ri:space-key")?, attrs: attrs_except(self.t, r, &["ri:space-key"]) },
-            "ri:content-entity" => {
-                LinkTarget::Content { id: get("ri:content-id")?, attrs: attrs_except(self.t, r, &["ri:content-id"]) }
-            }
+            "ri:space" => LinkTarget::Space {
+                key: get("ri:space-key")?,
+                attrs: attrs_except(self.t, r, &["ri:space-key"]),
+            },
+            "ri:content-entity" => LinkTarget::Content {
+                id: get("ri:content-id")?,
+                attrs: attrs_except(self.t, r, &["ri:content-id"]),
+            },
             "ri:shortcut" => LinkTarget::Shortcut {
                 key: get("ri:key")?,
                 parameter: get("ri:parameter")?,
@@ -499,14 +642,18 @@ impl<'a> Ctx<'a> {
                 if r.attr_count() != 1 {
                     return None;
                 }
-                LinkTarget::Url { url: get("ri:value")? }
+                LinkTarget::Url {
+                    url: get("ri:value")?,
+                }
             }
             _ => return None,
         })
     }
 
     fn adf_extension(&self, e: &Elem) -> Block {
-        self.adf_panel(e).map(Block::Callout).unwrap_or_else(|| self.source_ext(e, "adf-extension"))
+        self.adf_panel(e)
+            .map(Block::Callout)
+            .unwrap_or_else(|| self.source_ext(e, "adf-extension"))
     }
 
     fn adf_panel(&self, e: &Elem) -> Option<Callout> {
@@ -531,15 +678,22 @@ impl<'a> Ctx<'a> {
             }
         }
         let node = node?;
-        if self.t.attr(node, "type") != Some("panel") || node.attr_count() != 1 || !self.t.only_elements(node) {
+        if self.t.attr(node, "type") != Some("panel")
+            || node.attr_count() != 1
+            || !self.t.only_elements(node)
+        {
             return None;
         }
         let mut params = Params::new();
         let mut blocks = None;
         for c in self.t.elems(node) {
             match c.name {
-                "ac:adf-attribute" if c.attr_count() == 1 => params.set(self.t.attr(c, "key")?, self.t.text_only(c)?),
-                "ac:adf-content" if blocks.is_none() && c.attr_count() == 0 => blocks = Some(self.blocks(self.t.kids(c))),
+                "ac:adf-attribute" if c.attr_count() == 1 => {
+                    params.set(self.t.attr(c, "key")?, self.t.text_only(c)?)
+                }
+                "ac:adf-content" if blocks.is_none() && c.attr_count() == 0 => {
+                    blocks = Some(self.blocks(self.t.kids(c)))
+                }
                 _ => return None,
             }
         }
@@ -561,7 +715,12 @@ impl<'a> Ctx<'a> {
     /// Splits a structured macro into parameters (text values; `None` when a parameter holds
     /// markup or the macro has unexpected children), rich body and plain body.
     fn macro_parts<'e>(&self, e: &'e Elem<'a>) -> Option<MacroParts<'e, 'a>> {
-        let mut parts = MacroParts { params: Params::new(), rich: None, plain: None, complex: Vec::new() };
+        let mut parts = MacroParts {
+            params: Params::new(),
+            rich: None,
+            plain: None,
+            complex: Vec::new(),
+        };
         for n in self.t.kids(e) {
             match n {
                 Node::Text(t) if t.trim().is_empty() => {}
@@ -576,7 +735,9 @@ impl<'a> Ctx<'a> {
                             None => parts.complex.push((name, c)),
                         }
                     }
-                    "ac:rich-text-body" if parts.rich.is_none() && c.attr_count() == 0 => parts.rich = Some(c),
+                    "ac:rich-text-body" if parts.rich.is_none() && c.attr_count() == 0 => {
+                        parts.rich = Some(c)
+                    }
                     "ac:plain-text-body" if parts.plain.is_none() && c.attr_count() == 0 => {
                         parts.plain = Some(self.t.text_only(c)?)
                     }
@@ -589,7 +750,8 @@ impl<'a> Ctx<'a> {
     }
 
     fn macro_block(&self, e: &Elem) -> Block {
-        self.known_macro_block(e).unwrap_or_else(|| self.source_ext(e, "macro"))
+        self.known_macro_block(e)
+            .unwrap_or_else(|| self.source_ext(e, "macro"))
     }
 
     fn known_macro_block(&self, e: &Elem) -> Option<Block> {
@@ -618,7 +780,11 @@ impl<'a> Ctx<'a> {
                 if !p.complex.is_empty() || p.rich.is_some() {
                     return None;
                 }
-                let language = if name == "code" { p.params.remove("language") } else { None };
+                let language = if name == "code" {
+                    p.params.remove("language")
+                } else {
+                    None
+                };
                 let title = p.params.remove("title");
                 Block::Code(Code {
                     language,
@@ -634,14 +800,26 @@ impl<'a> Ctx<'a> {
                     return None;
                 }
                 let blocks = rich(&p)?;
-                Block::Expand(Expand { title: p.params.remove("title"), blocks, params: p.params, attrs })
+                Block::Expand(Expand {
+                    title: p.params.remove("title"),
+                    blocks,
+                    params: p.params,
+                    attrs,
+                })
             }
             "toc" | "detailssummary" => {
                 if !p.complex.is_empty() || p.plain.is_some() || p.rich.is_some() {
                     return None;
                 }
-                let info = MacroInfo { params: p.params, attrs };
-                if name == "toc" { Block::Toc(info) } else { Block::PagePropertiesReport(info) }
+                let info = MacroInfo {
+                    params: p.params,
+                    attrs,
+                };
+                if name == "toc" {
+                    Block::Toc(info)
+                } else {
+                    Block::PagePropertiesReport(info)
+                }
             }
             "excerpt" | "details" => {
                 if !p.complex.is_empty() || p.plain.is_some() {
@@ -649,9 +827,17 @@ impl<'a> Ctx<'a> {
                 }
                 let blocks = rich(&p)?;
                 if name == "excerpt" {
-                    Block::Excerpt(Excerpt { blocks, params: p.params, attrs })
+                    Block::Excerpt(Excerpt {
+                        blocks,
+                        params: p.params,
+                        attrs,
+                    })
                 } else {
-                    Block::PageProperties(PageProperties { blocks, params: p.params, attrs })
+                    Block::PageProperties(PageProperties {
+                        blocks,
+                        params: p.params,
+                        attrs,
+                    })
                 }
             }
             "children" => {
@@ -663,17 +849,34 @@ impl<'a> Ctx<'a> {
                     Some(_) => return None,
                     None => None,
                 };
-                Block::ChildPages(ChildPages { page, params: p.params, attrs })
+                Block::ChildPages(ChildPages {
+                    page,
+                    params: p.params,
+                    attrs,
+                })
             }
             "include" | "excerpt-include" => {
-                if p.plain.is_some() || p.rich.is_some() || p.complex.len() != 1 || !p.complex[0].0.is_empty() {
+                if p.plain.is_some()
+                    || p.rich.is_some()
+                    || p.complex.len() != 1
+                    || !p.complex[0].0.is_empty()
+                {
                     return None;
                 }
                 let target = self.param_link_target(p.complex[0].1)?;
-                Block::Include(Include { target, excerpt: name == "excerpt-include", params: p.params, attrs })
+                Block::Include(Include {
+                    target,
+                    excerpt: name == "excerpt-include",
+                    params: p.params,
+                    attrs,
+                })
             }
             "view-file" => {
-                if p.plain.is_some() || p.rich.is_some() || p.complex.len() != 1 || p.complex[0].0 != "name" {
+                if p.plain.is_some()
+                    || p.rich.is_some()
+                    || p.complex.len() != 1
+                    || p.complex[0].0 != "name"
+                {
                     return None;
                 }
                 let el = p.complex[0].1;
@@ -682,14 +885,24 @@ impl<'a> Ctx<'a> {
                     return None;
                 }
                 let target = self.resource(only)?;
-                Block::File(FileRef { target, caption: None, params: p.params, attrs })
+                Block::File(FileRef {
+                    target,
+                    caption: None,
+                    params: p.params,
+                    attrs,
+                })
             }
             "easy-math-block" | "mathblock" => {
                 if !p.complex.is_empty() || p.rich.is_some() || p.plain.is_some() {
                     return None;
                 }
                 let tex = p.params.remove("body")?;
-                Block::Math(Math { tex, macro_name: Some(name.to_string()), params: p.params, attrs })
+                Block::Math(Math {
+                    tex,
+                    macro_name: Some(name.to_string()),
+                    params: p.params,
+                    attrs,
+                })
             }
             _ => return None,
         })
@@ -712,7 +925,8 @@ impl<'a> Ctx<'a> {
     }
 
     fn macro_inline(&self, e: &Elem) -> Inline {
-        self.known_macro_inline(e).unwrap_or_else(|| Inline::extension(self.source_extension(e, "macro")))
+        self.known_macro_inline(e)
+            .unwrap_or_else(|| Inline::extension(self.source_extension(e, "macro")))
     }
 
     fn known_macro_inline(&self, e: &Elem) -> Option<Inline> {
@@ -726,16 +940,33 @@ impl<'a> Ctx<'a> {
             "status" => {
                 let text = p.params.remove("title").unwrap_or_default();
                 let colour = p.params.remove("colour");
-                Inline::status(Status { text, colour, params: p.params, attrs })
+                Inline::status(Status {
+                    text,
+                    colour,
+                    params: p.params,
+                    attrs,
+                })
             }
             "anchor" => {
                 let name = p.params.remove("")?;
-                Inline::Anchor { name, params: p.params, attrs }
+                Inline::Anchor {
+                    name,
+                    params: p.params,
+                    attrs,
+                }
             }
-            "jira" => Inline::Jira(MacroInfo { params: p.params, attrs }),
+            "jira" => Inline::Jira(MacroInfo {
+                params: p.params,
+                attrs,
+            }),
             "eazy-math-inline" | "easy-math-inline" | "mathinline" => {
                 let tex = p.params.remove("body")?;
-                Inline::math(Math { tex, macro_name: Some(name.to_string()), params: p.params, attrs })
+                Inline::math(Math {
+                    tex,
+                    macro_name: Some(name.to_string()),
+                    params: p.params,
+                    attrs,
+                })
             }
             _ => return None,
         })
@@ -775,7 +1006,11 @@ impl<'a> Ctx<'a> {
         if e.name != canonical {
             attrs.insert("kb:tag".into(), e.name.to_string());
         }
-        Inline::Mark { mark, content: self.inlines(self.t.kids(e)), attrs }
+        Inline::Mark {
+            mark,
+            content: self.inlines(self.t.kids(e)),
+            attrs,
+        }
     }
 
     fn inline_elem(&self, e: &Elem) -> Inline {
@@ -799,17 +1034,23 @@ impl<'a> Ctx<'a> {
             },
             "span" => {
                 let mut attrs = all_attrs(self.t, e);
-                let taken = take_style(&mut attrs, &["color", "background-color", "text-decoration"]);
+                let taken = take_style(
+                    &mut attrs,
+                    &["color", "background-color", "text-decoration"],
+                );
                 let mut style = SpanStyle::default();
                 let mut leftover = Vec::new();
                 for (k, v) in taken {
                     match k.as_str() {
                         "color" if style.color.is_none() => style.color = Some(v),
-                        "background-color" if style.background.is_none() => style.background = Some(v),
+                        "background-color" if style.background.is_none() => {
+                            style.background = Some(v)
+                        }
                         "text-decoration"
                             if !style.strike
                                 && !style.underline
-                                && v.split_whitespace().all(|w| w == "line-through" || w == "underline") =>
+                                && v.split_whitespace()
+                                    .all(|w| w == "line-through" || w == "underline") =>
                         {
                             style.strike = v.split_whitespace().any(|w| w == "line-through");
                             style.underline = v.split_whitespace().any(|w| w == "underline");
@@ -825,11 +1066,17 @@ impl<'a> Ctx<'a> {
                     }
                     attrs.insert("style".into(), format_style(&all));
                 }
-                Inline::Span { style: Box::new(style), content: self.inlines(self.t.kids(e)), attrs }
+                Inline::Span {
+                    style: Box::new(style),
+                    content: self.inlines(self.t.kids(e)),
+                    attrs,
+                }
             }
             "a" => match self.t.attr(e, "href") {
                 Some(href) => Inline::link(Link {
-                    target: LinkTarget::Url { url: href.to_string() },
+                    target: LinkTarget::Url {
+                        url: href.to_string(),
+                    },
                     anchor: None,
                     content: self.inlines(self.t.kids(e)),
                     plain_body: false,
@@ -837,7 +1084,9 @@ impl<'a> Ctx<'a> {
                 }),
                 None => self.inline_element_ext(e),
             },
-            "br" if !e.has_kids() => Inline::Break { attrs: all_attrs(self.t, e) },
+            "br" if !e.has_kids() => Inline::Break {
+                attrs: all_attrs(self.t, e),
+            },
             "time" if !e.has_kids() && self.t.attr(e, "datetime").is_some() => Inline::Date {
                 date: self.t.attr(e, "datetime").unwrap_or_default().to_string(),
                 attrs: attrs_except(self.t, e, &["datetime"]),
@@ -849,14 +1098,28 @@ impl<'a> Ctx<'a> {
                     shortname: get("ac:emoji-shortname"),
                     name: get("ac:name"),
                     id: get("ac:emoji-id"),
-                    attrs: attrs_except(self.t, e, &["ac:emoji-fallback", "ac:emoji-shortname", "ac:name", "ac:emoji-id"]),
+                    attrs: attrs_except(
+                        self.t,
+                        e,
+                        &[
+                            "ac:emoji-fallback",
+                            "ac:emoji-shortname",
+                            "ac:name",
+                            "ac:emoji-id",
+                        ],
+                    ),
                 })
             }
             "ac:placeholder" => match self.t.text_only(e) {
-                Some(text) => Inline::Placeholder { text, attrs: all_attrs(self.t, e) },
+                Some(text) => Inline::Placeholder {
+                    text,
+                    attrs: all_attrs(self.t, e),
+                },
                 None => self.inline_element_ext(e),
             },
-            "ac:link" => self.link(e).unwrap_or_else(|| Inline::extension(self.source_extension(e, "element"))),
+            "ac:link" => self
+                .link(e)
+                .unwrap_or_else(|| Inline::extension(self.source_extension(e, "element"))),
             "ac:image" => match self.image(e) {
                 Some(img) => Inline::image(img),
                 None => Inline::extension(self.source_extension(e, "element")),
@@ -887,9 +1150,15 @@ impl<'a> Ctx<'a> {
                 "ac:plain-text-link-body" if content.is_none() && c.attr_count() == 0 => {
                     let t = self.t.text_only(c)?;
                     plain_body = true;
-                    content = Some(if t.is_empty() { Vec::new() } else { vec![Inline::Text { text: t }] });
+                    content = Some(if t.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![Inline::Text { text: t }]
+                    });
                 }
-                "ac:link-body" if content.is_none() && c.attr_count() == 0 => content = Some(self.inlines(self.t.kids(c))),
+                "ac:link-body" if content.is_none() && c.attr_count() == 0 => {
+                    content = Some(self.inlines(self.t.kids(c)))
+                }
                 _ => return None,
             }
         }
@@ -907,7 +1176,13 @@ impl<'a> Ctx<'a> {
             // `<ac:link-body></ac:link-body>` — remember the empty body.
             attrs.insert("kb:empty-body".into(), "true".into());
         }
-        Some(Inline::link(Link { target, anchor, content: content.unwrap_or_default(), plain_body, attrs }))
+        Some(Inline::link(Link {
+            target,
+            anchor,
+            content: content.unwrap_or_default(),
+            plain_body,
+            attrs,
+        }))
     }
 }
 
@@ -925,7 +1200,11 @@ fn single_child_elem<'e, 'a>(t: &'e Tree<'a>, e: &'e Elem<'a>) -> Option<&'e Ele
     }
     let mut it = t.elems(e);
     let first = it.next()?;
-    if it.next().is_some() { None } else { Some(first) }
+    if it.next().is_some() {
+        None
+    } else {
+        Some(first)
+    }
 }
 
 fn raw_extension(kind: &str, source: &str) -> Extension {
@@ -948,7 +1227,9 @@ fn push_text(out: &mut Vec<Inline>, t: &str) {
     if let Some(Inline::Text { text }) = out.last_mut() {
         text.push_str(t);
     } else {
-        out.push(Inline::Text { text: t.to_string() });
+        out.push(Inline::Text {
+            text: t.to_string(),
+        });
     }
 }
 
@@ -957,11 +1238,14 @@ fn flush_run(run: &mut Vec<Inline>, out: &mut Vec<Block>) {
     if run.is_empty() {
         return;
     }
-    let all_ws = run.iter().all(|i| matches!(i, Inline::Text { text } if text.trim().is_empty()));
+    let all_ws = run
+        .iter()
+        .all(|i| matches!(i, Inline::Text { text } if text.trim().is_empty()));
     if all_ws {
         run.clear();
         return;
     }
-    out.push(Block::Plain { content: std::mem::take(run) });
+    out.push(Block::Plain {
+        content: std::mem::take(run),
+    });
 }
-

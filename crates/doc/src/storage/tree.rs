@@ -6,8 +6,8 @@
 
 use std::borrow::Cow;
 
-use quick_xml::events::{BytesStart, Event};
 use quick_xml::escape::{resolve_html5_entity, resolve_predefined_entity};
+use quick_xml::events::{BytesStart, Event};
 
 use crate::ReadError;
 
@@ -16,7 +16,8 @@ pub const MAX_DEPTH: usize = 256;
 
 /// HTML void elements: accepted without a closing tag (`<br>`), a stray `</br>` is ignored.
 const VOID: &[&str] = &[
-    "br", "hr", "img", "col", "input", "meta", "link", "area", "base", "wbr", "source", "track", "embed", "param",
+    "br", "hr", "img", "col", "input", "meta", "link", "area", "base", "wbr", "source", "track",
+    "embed", "param",
 ];
 
 #[derive(Debug)]
@@ -28,7 +29,10 @@ pub(crate) enum Node<'a> {
     /// An entity the reader cannot resolve, kept verbatim (`name` without `&`/`;`).
     Entity(&'a str),
     /// Comment, processing instruction or DOCTYPE: kept verbatim.
-    Raw { kind: &'static str, source: &'a str },
+    Raw {
+        kind: &'static str,
+        source: &'a str,
+    },
 }
 
 #[derive(Debug)]
@@ -66,7 +70,10 @@ impl<'a> Tree<'a> {
     }
 
     pub fn attr(&self, e: &Elem<'a>, name: &str) -> Option<&str> {
-        self.attrs(e).iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_ref())
+        self.attrs(e)
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_ref())
     }
 
     /// Child elements (ignores text and other nodes).
@@ -136,12 +143,24 @@ fn start_elem<'a>(
     let name = borrow_from(input, raw.0, start)?;
     let first = attrs.len() as u32;
     for a in e.attributes().with_checks(false) {
-        let a = a.map_err(|err| ReadError::at("storage", input, start, format!("bad attribute in <{name}>: {err}")))?;
+        let a = a.map_err(|err| {
+            ReadError::at(
+                "storage",
+                input,
+                start,
+                format!("bad attribute in <{name}>: {err}"),
+            )
+        })?;
         let key = borrow_from(input, a.key.0, start)?;
         let value = a
             .normalized_value_with(quick_xml::XmlVersion::Implicit1_0, 4, resolve_entity)
             .map_err(|err| {
-                ReadError::at("storage", input, start, format!("bad value of attribute {key} in <{name}>: {err}"))
+                ReadError::at(
+                    "storage",
+                    input,
+                    start,
+                    format!("bad value of attribute {key} in <{name}>: {err}"),
+                )
             })?;
         let value = match value {
             Cow::Borrowed(v) => Cow::Borrowed(borrow_from(input, v, start)?),
@@ -149,7 +168,13 @@ fn start_elem<'a>(
         };
         attrs.push((key, value));
     }
-    Ok(Elem { name, attrs: (first, attrs.len() as u32), kids: (0, 0), start, end: start })
+    Ok(Elem {
+        name,
+        attrs: (first, attrs.len() as u32),
+        kids: (0, 0),
+        start,
+        end: start,
+    })
 }
 
 /// Re-borrows `s` (a slice of `input` obtained through a shorter-lived borrow) with the input's
@@ -161,7 +186,12 @@ fn borrow_from<'a>(input: &'a str, s: &str, at: usize) -> Result<&'a str, ReadEr
         let off = p - base;
         Ok(&input[off..off + s.len()])
     } else {
-        Err(ReadError::at("storage", input, at, "internal: name not borrowed from input"))
+        Err(ReadError::at(
+            "storage",
+            input,
+            at,
+            "internal: name not borrowed from input",
+        ))
     }
 }
 
@@ -170,19 +200,20 @@ fn push_text<'a>((children, start): (&mut Vec<Node<'a>>, usize), t: Cow<'a, str>
         return;
     }
     if children.len() > start
-        && let Some(Node::Text(prev)) = children.last_mut() {
-            match prev {
-                Cow::Owned(s) => s.push_str(&t),
-                Cow::Borrowed(b) => {
-                    // Entities split text runs (`a &gt; b`): leave room for the rest of the run.
-                    let mut s = String::with_capacity(b.len() + t.len() + 32);
-                    s.push_str(b);
-                    s.push_str(&t);
-                    *prev = Cow::Owned(s);
-                }
+        && let Some(Node::Text(prev)) = children.last_mut()
+    {
+        match prev {
+            Cow::Owned(s) => s.push_str(&t),
+            Cow::Borrowed(b) => {
+                // Entities split text runs (`a &gt; b`): leave room for the rest of the run.
+                let mut s = String::with_capacity(b.len() + t.len() + 32);
+                s.push_str(b);
+                s.push_str(&t);
+                *prev = Cow::Owned(s);
             }
-            return;
         }
+        return;
+    }
     children.push(Node::Text(t));
 }
 
@@ -218,7 +249,12 @@ pub(crate) fn parse(input: &str) -> Result<Tree<'_>, ReadError> {
             Ok(ev) => ev,
             Err(err) => {
                 let at = reader.error_position() as usize;
-                return Err(ReadError::at("storage", input, at, format!("malformed XML: {err}")));
+                return Err(ReadError::at(
+                    "storage",
+                    input,
+                    at,
+                    format!("malformed XML: {err}"),
+                ));
             }
         };
         let end_pos = reader.buffer_position() as usize;
@@ -282,7 +318,9 @@ pub(crate) fn parse(input: &str) -> Result<Tree<'_>, ReadError> {
                             "storage",
                             input,
                             pos,
-                            format!("closing tag </{name}> without an opening tag; remove it or add <{name}>"),
+                            format!(
+                                "closing tag </{name}> without an opening tag; remove it or add <{name}>"
+                            ),
                         ));
                     }
                 }
@@ -315,10 +353,22 @@ pub(crate) fn parse(input: &str) -> Result<Tree<'_>, ReadError> {
                     children!().0.push(Node::Entity(name));
                 }
             }
-            Event::Comment(_) => children!().0.push(Node::Raw { kind: "comment", source: &input[pos..end_pos] }),
-            Event::PI(_) => children!().0.push(Node::Raw { kind: "processing-instruction", source: &input[pos..end_pos] }),
-            Event::Decl(_) => children!().0.push(Node::Raw { kind: "xml-declaration", source: &input[pos..end_pos] }),
-            Event::DocType(_) => children!().0.push(Node::Raw { kind: "doctype", source: &input[pos..end_pos] }),
+            Event::Comment(_) => children!().0.push(Node::Raw {
+                kind: "comment",
+                source: &input[pos..end_pos],
+            }),
+            Event::PI(_) => children!().0.push(Node::Raw {
+                kind: "processing-instruction",
+                source: &input[pos..end_pos],
+            }),
+            Event::Decl(_) => children!().0.push(Node::Raw {
+                kind: "xml-declaration",
+                source: &input[pos..end_pos],
+            }),
+            Event::DocType(_) => children!().0.push(Node::Raw {
+                kind: "doctype",
+                source: &input[pos..end_pos],
+            }),
             Event::Eof => break,
         }
     }
@@ -327,11 +377,18 @@ pub(crate) fn parse(input: &str) -> Result<Tree<'_>, ReadError> {
             "storage",
             input,
             top.start,
-            format!("<{}> is never closed; add </{}> where it ends", top.name, top.name),
+            format!(
+                "<{}> is never closed; add </{}> where it ends",
+                top.name, top.name
+            ),
         ));
     }
     let first = arena.len() as u32;
     arena.extend(scratch);
     let roots = (first, arena.len() as u32);
-    Ok(Tree { nodes: arena, attrs: attr_arena, roots })
+    Ok(Tree {
+        nodes: arena,
+        attrs: attr_arena,
+        roots,
+    })
 }

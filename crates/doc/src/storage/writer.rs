@@ -61,11 +61,23 @@ fn cdata(out: &mut String, s: &str) {
 
 impl W {
     pub fn new() -> Self {
-        W { out: String::new(), fallbacks: Vec::new() }
+        W {
+            out: String::new(),
+            fallbacks: Vec::new(),
+        }
     }
 
-    fn fallback(&mut self, node: impl Into<String>, rendered_as: impl Into<String>, extension: bool) {
-        self.fallbacks.push(Fallback { node: node.into(), rendered_as: rendered_as.into(), extension });
+    fn fallback(
+        &mut self,
+        node: impl Into<String>,
+        rendered_as: impl Into<String>,
+        extension: bool,
+    ) {
+        self.fallbacks.push(Fallback {
+            node: node.into(),
+            rendered_as: rendered_as.into(),
+            extension,
+        });
     }
 
     fn attr(&mut self, k: &str, v: &str) {
@@ -133,9 +145,18 @@ impl W {
 
     fn block(&mut self, b: &Block) {
         match b {
-            Block::Paragraph { content, align, attrs } => self.text_block("p", content, *align, attrs),
+            Block::Paragraph {
+                content,
+                align,
+                attrs,
+            } => self.text_block("p", content, *align, attrs),
             Block::Plain { content } => self.inlines(content),
-            Block::Heading { level, content, align, attrs } => {
+            Block::Heading {
+                level,
+                content,
+                align,
+                attrs,
+            } => {
                 let tag = format!("h{}", (*level).clamp(1, 6));
                 self.text_block(&tag, content, *align, attrs)
             }
@@ -166,7 +187,10 @@ impl W {
                     if let Some(u) = &t.uuid {
                         self.simple("ac:task-uuid", u);
                     }
-                    self.simple("ac:task-status", if t.done { "complete" } else { "incomplete" });
+                    self.simple(
+                        "ac:task-status",
+                        if t.done { "complete" } else { "incomplete" },
+                    );
                     self.container("ac:task-body", &Attrs::new(), &t.body);
                     self.close("ac:task");
                 }
@@ -201,7 +225,11 @@ impl W {
                     _ => "block",
                 };
                 if e.kind != "block" && e.kind != "embed" {
-                    self.fallback(format!("embed:{}", e.kind), format!("Smart Link ({appearance} card)"), false);
+                    self.fallback(
+                        format!("embed:{}", e.kind),
+                        format!("Smart Link ({appearance} card)"),
+                        false,
+                    );
                 }
                 self.out.push_str("<p>");
                 self.open("a");
@@ -234,7 +262,11 @@ impl W {
                 self.close("ac:structured-macro");
             }
             Block::Include(i) => {
-                let name = if i.excerpt { "excerpt-include" } else { "include" };
+                let name = if i.excerpt {
+                    "excerpt-include"
+                } else {
+                    "include"
+                };
                 self.macro_start(name, &i.attrs, &Params::new());
                 self.out.push_str("<ac:parameter ac:name=\"\">");
                 self.link_param(&i.target);
@@ -333,7 +365,8 @@ impl W {
             if c.title.is_some() {
                 self.fallback("callout.title", "first paragraph of an ADF panel", false);
             }
-            self.out.push_str("<ac:adf-extension><ac:adf-node type=\"panel\">");
+            self.out
+                .push_str("<ac:adf-extension><ac:adf-node type=\"panel\">");
             self.out.push_str("<ac:adf-attribute key=\"panel-type\">");
             self.text(c.kind.as_str());
             self.out.push_str("</ac:adf-attribute>");
@@ -394,7 +427,11 @@ impl W {
             params.set("title", t.clone());
         }
         params.0.extend(c.params.0.iter().cloned());
-        self.macro_start(if c.noformat { "noformat" } else { "code" }, &c.attrs, &params);
+        self.macro_start(
+            if c.noformat { "noformat" } else { "code" },
+            &c.attrs,
+            &params,
+        );
         self.out.push_str("<ac:plain-text-body>");
         cdata(&mut self.out, &c.text);
         self.out.push_str("</ac:plain-text-body>");
@@ -410,7 +447,11 @@ impl W {
                     "easy-math macro (needs a math app on the Confluence site)",
                     false,
                 );
-                if block { "easy-math-block" } else { "eazy-math-inline" }
+                if block {
+                    "easy-math-block"
+                } else {
+                    "eazy-math-inline"
+                }
             }
         };
         let mut params = Params::new();
@@ -523,9 +564,11 @@ impl W {
         self.attrs(&img.attrs, &["ac:alt", "ac:height", "ac:width"]);
         self.out.push('>');
         match &img.source {
-            ImageSource::Attachment { filename, container, attrs } => {
-                self.attachment(filename, container.as_deref(), attrs)
-            }
+            ImageSource::Attachment {
+                filename,
+                container,
+                attrs,
+            } => self.attachment(filename, container.as_deref(), attrs),
             ImageSource::Url { url } => {
                 self.out.push_str("<ri:url");
                 self.attr("ri:value", url);
@@ -565,7 +608,12 @@ impl W {
                 self.attr("ri:value", url);
                 self.out.push_str(" />");
             }
-            LinkTarget::Page { title, space_key, id, attrs } => {
+            LinkTarget::Page {
+                title,
+                space_key,
+                id,
+                attrs,
+            } => {
                 self.out.push_str("<ri:page");
                 self.opt_attr("ri:content-id", id.as_deref());
                 self.opt_attr("ri:content-title", title.as_deref());
@@ -573,7 +621,12 @@ impl W {
                 self.attrs(attrs, &[]);
                 self.out.push_str(" />");
             }
-            LinkTarget::BlogPost { title, space_key, posting_day, attrs } => {
+            LinkTarget::BlogPost {
+                title,
+                space_key,
+                posting_day,
+                attrs,
+            } => {
                 self.out.push_str("<ri:blog-post");
                 self.attr("ri:content-title", title);
                 self.opt_attr("ri:posting-day", posting_day.as_deref());
@@ -581,10 +634,17 @@ impl W {
                 self.attrs(attrs, &[]);
                 self.out.push_str(" />");
             }
-            LinkTarget::Attachment { filename, container, attrs } => {
-                self.attachment(filename, container.as_deref(), attrs)
-            }
-            LinkTarget::User { account_id, userkey, username, attrs } => {
+            LinkTarget::Attachment {
+                filename,
+                container,
+                attrs,
+            } => self.attachment(filename, container.as_deref(), attrs),
+            LinkTarget::User {
+                account_id,
+                userkey,
+                username,
+                attrs,
+            } => {
                 self.out.push_str("<ri:user");
                 self.opt_attr("ri:account-id", account_id.as_deref());
                 self.opt_attr("ri:userkey", userkey.as_deref());
@@ -604,7 +664,11 @@ impl W {
                 self.attrs(attrs, &[]);
                 self.out.push_str(" />");
             }
-            LinkTarget::Shortcut { key, parameter, attrs } => {
+            LinkTarget::Shortcut {
+                key,
+                parameter,
+                attrs,
+            } => {
                 self.out.push_str("<ri:shortcut");
                 self.attr("ri:key", key);
                 self.attr("ri:parameter", parameter);
@@ -728,7 +792,11 @@ impl W {
     fn inline(&mut self, i: &Inline) {
         match i {
             Inline::Text { text } => self.text(text),
-            Inline::Mark { mark, content, attrs } => {
+            Inline::Mark {
+                mark,
+                content,
+                attrs,
+            } => {
                 let (tag, extra): (&str, Option<(&str, &str)>) = match mark {
                     Mark::Strong => ("strong", None),
                     Mark::Emphasis => ("em", None),
@@ -739,9 +807,15 @@ impl W {
                     Mark::Superscript => ("sup", None),
                     Mark::Small => ("small", None),
                     Mark::Big => ("big", None),
-                    Mark::InlineComment { id } => ("ac:inline-comment-marker", Some(("ac:ref", id.as_str()))),
+                    Mark::InlineComment { id } => {
+                        ("ac:inline-comment-marker", Some(("ac:ref", id.as_str())))
+                    }
                 };
-                let tag = attrs.get("kb:tag").map(String::as_str).unwrap_or(tag).to_string();
+                let tag = attrs
+                    .get("kb:tag")
+                    .map(String::as_str)
+                    .unwrap_or(tag)
+                    .to_string();
                 self.open(&tag);
                 if let Some((k, v)) = extra {
                     self.attr(k, v);
@@ -755,7 +829,11 @@ impl W {
                     self.close(&tag);
                 }
             }
-            Inline::Span { style, content, attrs } => {
+            Inline::Span {
+                style,
+                content,
+                attrs,
+            } => {
                 self.open("span");
                 let mut decls = Vec::new();
                 if let Some(c) = &style.color {
@@ -765,7 +843,9 @@ impl W {
                     decls.push(("background-color".to_string(), c.clone()));
                 }
                 match (style.underline, style.strike) {
-                    (true, true) => decls.push(("text-decoration".into(), "underline line-through".into())),
+                    (true, true) => {
+                        decls.push(("text-decoration".into(), "underline line-through".into()))
+                    }
                     (true, false) => decls.push(("text-decoration".into(), "underline".into())),
                     (false, true) => decls.push(("text-decoration".into(), "line-through".into())),
                     (false, false) => {}
@@ -807,7 +887,11 @@ impl W {
                 self.out.push_str(" />");
             }
             Inline::Math(m) => self.math(m, false),
-            Inline::Anchor { name, params, attrs } => {
+            Inline::Anchor {
+                name,
+                params,
+                attrs,
+            } => {
                 let mut p = Params::new();
                 p.set("", name.clone());
                 p.0.extend(params.0.iter().cloned());
@@ -846,23 +930,24 @@ impl W {
 
     fn link(&mut self, l: &Link) {
         if let LinkTarget::Url { url } = &l.target
-            && l.attrs.get("kb:form").map(String::as_str) != Some("ri:url") {
-                self.open("a");
-                let mut href = url.clone();
-                if let Some(a) = &l.anchor {
-                    let _ = write!(href, "#{a}");
-                }
-                self.attr("href", &href);
-                self.attrs(&l.attrs, &["href"]);
-                if l.content.is_empty() {
-                    self.out.push_str(" />");
-                } else {
-                    self.out.push('>');
-                    self.inlines(&l.content);
-                    self.close("a");
-                }
-                return;
+            && l.attrs.get("kb:form").map(String::as_str) != Some("ri:url")
+        {
+            self.open("a");
+            let mut href = url.clone();
+            if let Some(a) = &l.anchor {
+                let _ = write!(href, "#{a}");
             }
+            self.attr("href", &href);
+            self.attrs(&l.attrs, &["href"]);
+            if l.content.is_empty() {
+                self.out.push_str(" />");
+            } else {
+                self.out.push('>');
+                self.inlines(&l.content);
+                self.close("a");
+            }
+            return;
+        }
         self.open("ac:link");
         self.opt_attr("ac:anchor", l.anchor.as_deref());
         self.attrs(&l.attrs, &["ac:anchor"]);

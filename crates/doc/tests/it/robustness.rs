@@ -17,8 +17,16 @@ use proptest::prelude::*;
 fn check_error(e: &ReadError, input: &[u8]) {
     assert!(e.line >= 1, "line must be ≥ 1: {e:?}");
     assert!(e.column >= 1, "column must be ≥ 1: {e:?}");
-    assert!(e.offset <= input.len(), "offset {} beyond the input ({} bytes): {e:?}", e.offset, input.len());
-    assert!(!e.message.is_empty(), "an error must say what is wrong: {e:?}");
+    assert!(
+        e.offset <= input.len(),
+        "offset {} beyond the input ({} bytes): {e:?}",
+        e.offset,
+        input.len()
+    );
+    assert!(
+        !e.message.is_empty(),
+        "an error must say what is wrong: {e:?}"
+    );
     // The line and column must be those of the offset (in the valid UTF-8 prefix).
     let valid = match std::str::from_utf8(input) {
         Ok(s) => s,
@@ -118,8 +126,14 @@ const TOKENS: &[&str] = &[
 
 #[derive(Clone, Debug)]
 enum Edit {
-    Insert { at: prop::sample::Index, token: prop::sample::Index },
-    Delete { at: prop::sample::Index, len: usize },
+    Insert {
+        at: prop::sample::Index,
+        token: prop::sample::Index,
+    },
+    Delete {
+        at: prop::sample::Index,
+        len: usize,
+    },
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
@@ -216,7 +230,10 @@ fn the_runbook_example_reads_and_survives_the_pipeline() {
 fn lenient_or_error_on_line(input: &str, line: usize) {
     match storage::read(input) {
         Ok(doc) => {
-            assert!(!doc.blocks.is_empty(), "{input:?}: read without error but the content was dropped");
+            assert!(
+                !doc.blocks.is_empty(),
+                "{input:?}: read without error but the content was dropped"
+            );
             storage_target(input.as_bytes());
         }
         Err(e) => {
@@ -241,15 +258,18 @@ fn unclosed_tags() {
 
 #[test]
 fn stray_ampersands_and_unknown_entities() {
-    for input in
-        ["<p>ok</p>\n<p>fish & chips</p>", "<p>ok</p>\n<p>&bogus; entity</p>", "<p>ok</p>\n<p>a &#xZZ; b</p>"]
-    {
+    for input in [
+        "<p>ok</p>\n<p>fish & chips</p>",
+        "<p>ok</p>\n<p>&bogus; entity</p>",
+        "<p>ok</p>\n<p>a &#xZZ; b</p>",
+    ] {
         match storage::read(input) {
             Ok(doc) => {
                 // Lenient: the text must survive.
                 let t = text::to_text(&doc);
                 assert!(
-                    t.contains("ok") && (t.contains("chips") || t.contains("entity") || t.contains(" b")),
+                    t.contains("ok")
+                        && (t.contains("chips") || t.contains("entity") || t.contains(" b")),
                     "{input:?} → {t:?}"
                 );
             }
@@ -269,7 +289,10 @@ fn invalid_utf8_is_located() {
     assert!(e.message.contains("UTF-8"), "{e}");
     assert_eq!((e.line, e.column, e.offset), (2, 7, 16), "{e}");
     assert_eq!(e.format, "storage");
-    assert!(e.to_string().starts_with("storage: line 2, column 7: "), "{e}");
+    assert!(
+        e.to_string().starts_with("storage: line 2, column 7: "),
+        "{e}"
+    );
 }
 
 /// Runs `f` on a thread with the default 2 MiB stack: a recursive reader or writer overflows it
@@ -301,7 +324,10 @@ fn deep_storage(name: &'static str, open: &'static str, close: &'static str) {
             Ok(doc) => {
                 // Preserved: the text is still there and every writer copes.
                 let written = storage::write(&doc);
-                assert!(written.contains("deep"), "{name}: the innermost text was dropped");
+                assert!(
+                    written.contains("deep"),
+                    "{name}: the innermost text was dropped"
+                );
                 storage::read(&written)
                     .unwrap_or_else(|e| panic!("{name}: written storage does not read back: {e}"));
                 let _ = markdown::write(&doc);
@@ -335,10 +361,14 @@ fn deep_markdown(name: &'static str, input: String) {
     on_small_stack(name, move || {
         let doc: Document = markdown::read(&input);
         let md = markdown::write(&doc);
-        assert!(md.contains("deep"), "{name}: the innermost text was dropped");
+        assert!(
+            md.contains("deep"),
+            "{name}: the innermost text was dropped"
+        );
         let _ = markdown::read(&md);
         let xml = storage::write(&doc);
-        storage::read(&xml).unwrap_or_else(|e| panic!("{name}: written storage does not read back: {e}"));
+        storage::read(&xml)
+            .unwrap_or_else(|e| panic!("{name}: written storage does not read back: {e}"));
         assert!(text::to_text(&doc).contains("deep"));
         drop(doc);
     });
@@ -358,8 +388,14 @@ fn markdown_nesting_10000_list_levels() {
 
 #[test]
 fn markdown_nesting_10000_emphasis_and_links() {
-    deep_markdown("markdown emphasis", format!("{}deep{}\n", "*_".repeat(DEPTH / 2), "_*".repeat(DEPTH / 2)));
-    deep_markdown("markdown links", format!("{}deep{}\n", "[".repeat(DEPTH), "](u)".repeat(DEPTH)));
+    deep_markdown(
+        "markdown emphasis",
+        format!("{}deep{}\n", "*_".repeat(DEPTH / 2), "_*".repeat(DEPTH / 2)),
+    );
+    deep_markdown(
+        "markdown links",
+        format!("{}deep{}\n", "[".repeat(DEPTH), "](u)".repeat(DEPTH)),
+    );
 }
 
 const BIG: usize = 50 * 1024 * 1024;

@@ -10,12 +10,17 @@ use kb_doc::{Document, markdown, storage};
 use crate::support::{corpus_dir, examples_dir};
 
 /// Keys whose string values are identifiers of the format, not prose.
-const KEEP: &[&str] = &["type", "kind", "mark", "format", "section", "colour", "language", "align", "form"];
+const KEEP: &[&str] = &[
+    "type", "kind", "mark", "format", "section", "colour", "language", "align", "form",
+];
 
 fn mask(v: &mut serde_json::Value, key: &str) {
     match v {
         serde_json::Value::String(s) if !KEEP.contains(&key) => {
-            *s = s.chars().map(|c| if c.is_alphabetic() { 'x' } else { c }).collect();
+            *s = s
+                .chars()
+                .map(|c| if c.is_alphabetic() { 'x' } else { c })
+                .collect();
         }
         serde_json::Value::Array(a) => a.iter_mut().for_each(|x| mask(x, key)),
         serde_json::Value::Object(m) => {
@@ -61,9 +66,12 @@ const PAGES: &[&str] = &[
 
 #[test]
 fn snapshot_corpus_pages_to_markdown_masked() {
-    let Some(root) = corpus_dir("confluence-storage") else { return };
+    let Some(root) = corpus_dir("confluence-storage") else {
+        return;
+    };
     for page in PAGES {
-        let src = std::fs::read_to_string(root.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        let src =
+            std::fs::read_to_string(root.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
         let doc = storage::read(&src).unwrap_or_else(|e| panic!("{page}: {e}"));
         let name = page.replace(['/', '.'], "_");
         insta::assert_snapshot!(name, markdown::write(&masked(&doc)));

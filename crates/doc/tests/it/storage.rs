@@ -14,7 +14,9 @@ fn round_trip(src: &str) -> Document {
     let ir2 = storage::read(&out).unwrap_or_else(|e| panic!("re-read failed: {e}\n{out}"));
     assert_eq!(ir, ir2, "not a fixed point\n--- written\n{out}");
     if let Some(d) = xmlnorm::first_diff(&xmlnorm::parse(src), &xmlnorm::parse(&out)) {
-        panic!("written storage differs from the source: {d}\n--- source\n{src}\n--- written\n{out}");
+        panic!(
+            "written storage differs from the source: {d}\n--- source\n{src}\n--- written\n{out}"
+        );
     }
     ir
 }
@@ -34,11 +36,23 @@ fn para_inlines(b: Block) -> Vec<Inline> {
 
 #[test]
 fn text_styles_headings_alignment() {
-    let b = one(r#"<p style="text-align: center;" local-id="p1">A <strong>b</strong> <em>c</em> <u>d</u> <s>e</s> <code>f</code> <sub>g</sub><sup>h</sup> <small>i</small> <big>j</big></p>"#);
-    let Block::Paragraph { content, align, attrs } = b else { panic!() };
+    let b = one(
+        r#"<p style="text-align: center;" local-id="p1">A <strong>b</strong> <em>c</em> <u>d</u> <s>e</s> <code>f</code> <sub>g</sub><sup>h</sup> <small>i</small> <big>j</big></p>"#,
+    );
+    let Block::Paragraph {
+        content,
+        align,
+        attrs,
+    } = b
+    else {
+        panic!()
+    };
     assert_eq!(align, Some(Align::Center));
     assert_eq!(attrs.get("local-id").map(String::as_str), Some("p1"));
-    assert!(!attrs.contains_key("style"), "a modelled style is not kept twice");
+    assert!(
+        !attrs.contains_key("style"),
+        "a modelled style is not kept twice"
+    );
     let marks: Vec<&Mark> = content
         .iter()
         .filter_map(|i| match i {
@@ -61,13 +75,21 @@ fn text_styles_headings_alignment() {
         ]
     );
     for level in 1..=6 {
-        let b = one(&format!("<h{level} style=\"text-align: right;\">T</h{level}>"));
-        assert!(matches!(b, Block::Heading { level: l, align: Some(Align::Right), .. } if l == level));
+        let b = one(&format!(
+            "<h{level} style=\"text-align: right;\">T</h{level}>"
+        ));
+        assert!(
+            matches!(b, Block::Heading { level: l, align: Some(Align::Right), .. } if l == level)
+        );
     }
     // Alternate spellings are kept.
     let inl = para_inlines(one("<p><b>x</b><i>y</i><del>z</del><tt>w</tt></p>"));
-    assert!(matches!(&inl[0], Inline::Mark { mark: Mark::Strong, attrs, .. } if attrs["kb:tag"] == "b"));
-    assert!(matches!(&inl[2], Inline::Mark { mark: Mark::Strike, attrs, .. } if attrs["kb:tag"] == "del"));
+    assert!(
+        matches!(&inl[0], Inline::Mark { mark: Mark::Strong, attrs, .. } if attrs["kb:tag"] == "b")
+    );
+    assert!(
+        matches!(&inl[2], Inline::Mark { mark: Mark::Strike, attrs, .. } if attrs["kb:tag"] == "del")
+    );
 }
 
 #[test]
@@ -88,7 +110,10 @@ fn colour_and_strike_spans() {
     match &inl[3] {
         Inline::Span { style, attrs, .. } => {
             assert_eq!(style.color.as_deref(), Some("red"));
-            assert_eq!(attrs["style"], "font-size: 12px;", "unmodelled declarations stay in the bag");
+            assert_eq!(
+                attrs["style"], "font-size: 12px;",
+                "unmodelled declarations stay in the bag"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -96,7 +121,9 @@ fn colour_and_strike_spans() {
 
 #[test]
 fn lists_with_start_and_mixed_content() {
-    let b = one(r#"<ol start="3"><li><p>one</p><ul><li>nested <strong>x</strong></li></ul></li><li>two</li></ol>"#);
+    let b = one(
+        r#"<ol start="3"><li><p>one</p><ul><li>nested <strong>x</strong></li></ul></li><li>two</li></ol>"#,
+    );
     let Block::List(l) = b else { panic!() };
     assert!(l.ordered);
     assert_eq!(l.start, Some(3));
@@ -118,7 +145,8 @@ fn tables_with_colgroup_spans_and_headers() {
     assert!(t.rows[2].cells[1].blocks.is_empty());
     assert_eq!(t.attrs["data-layout"], "default");
     // thead/tbody sections survive.
-    let Block::Table(t) = one("<table><thead><tr><th>h</th></tr></thead><tbody><tr><td>d</td></tr></tbody></table>")
+    let Block::Table(t) =
+        one("<table><thead><tr><th>h</th></tr></thead><tbody><tr><td>d</td></tr></tbody></table>")
     else {
         panic!()
     };
@@ -163,18 +191,39 @@ fn every_link_target_and_body_form() {
     assert!(
         matches!(&links[1].target, LinkTarget::Attachment { filename, container: Some(c), .. } if filename == "a b.pdf" && matches!(**c, LinkTarget::Page { .. }))
     );
-    assert!(matches!(links[2].target, LinkTarget::SamePage) && links[2].anchor.as_deref() == Some("sec"));
+    assert!(
+        matches!(links[2].target, LinkTarget::SamePage)
+            && links[2].anchor.as_deref() == Some("sec")
+    );
     assert!(links[3].content.is_empty() && links[3].anchor.as_deref() == Some("a2"));
     assert!(!links[4].plain_body && links[4].content.len() == 3);
-    assert!(matches!(&links[5].target, LinkTarget::User { account_id: Some(a), .. } if a == "557058:abc"));
-    assert!(matches!(&links[6].target, LinkTarget::User { userkey: Some(_), .. }));
-    assert!(matches!(&links[7].target, LinkTarget::BlogPost { posting_day: Some(_), .. }));
+    assert!(
+        matches!(&links[5].target, LinkTarget::User { account_id: Some(a), .. } if a == "557058:abc")
+    );
+    assert!(matches!(
+        &links[6].target,
+        LinkTarget::User {
+            userkey: Some(_),
+            ..
+        }
+    ));
+    assert!(matches!(
+        &links[7].target,
+        LinkTarget::BlogPost {
+            posting_day: Some(_),
+            ..
+        }
+    ));
     assert!(matches!(&links[8].target, LinkTarget::Space { key, .. } if key == "DOC"));
     assert!(matches!(&links[9].target, LinkTarget::Content { id, .. } if id == "123"));
-    assert!(matches!(&links[10].target, LinkTarget::Shortcut { key, parameter, .. } if key == "jira" && parameter == "ABC-1"));
+    assert!(
+        matches!(&links[10].target, LinkTarget::Shortcut { key, parameter, .. } if key == "jira" && parameter == "ABC-1")
+    );
     assert!(matches!(&links[11].target, LinkTarget::Url { url } if url == "https://example.com/x"));
     assert_eq!(links[12].attrs["ac:card-appearance"], "inline");
-    assert!(matches!(&links[13].target, LinkTarget::Url { url } if url == "https://example.com/?a=1&b=2"));
+    assert!(
+        matches!(&links[13].target, LinkTarget::Url { url } if url == "https://example.com/?a=1&b=2")
+    );
     assert_eq!(links[14].attrs["data-card-appearance"], "inline");
 }
 
@@ -184,7 +233,9 @@ fn images_attachment_url_caption_sizes() {
         r##"<ac:image ac:align="center" ac:layout="center" ac:alt="shot.png" ac:width="760" ac:height="400" ac:original-width="1355" ac:custom-width="true"><ri:attachment ri:filename="shot.png" ri:version-at-save="1" /><ac:caption ac:local-id="c1"><p>The <strong>caption</strong></p></ac:caption><ac:adf-mark key="border" size="2" color="#091e4224" /></ac:image>"##,
     );
     let Block::Image(img) = b else { panic!() };
-    assert!(matches!(&img.source, ImageSource::Attachment { filename, attrs, .. } if filename == "shot.png" && attrs["ri:version-at-save"] == "1"));
+    assert!(
+        matches!(&img.source, ImageSource::Attachment { filename, attrs, .. } if filename == "shot.png" && attrs["ri:version-at-save"] == "1")
+    );
     assert_eq!(img.alt.as_deref(), Some("shot.png"));
     assert_eq!(img.width.as_deref(), Some("760"));
     assert_eq!(img.height.as_deref(), Some("400"));
@@ -193,9 +244,17 @@ fn images_attachment_url_caption_sizes() {
     assert_eq!(img.caption_attrs["ac:local-id"], "c1");
     assert_eq!(img.marks[0]["key"], "border");
     let b = one(r#"<ac:image><ri:url ri:value="https://example.com/logo.png" /></ac:image>"#);
-    assert!(matches!(b, Block::Image(Image { source: ImageSource::Url { .. }, .. })));
+    assert!(matches!(
+        b,
+        Block::Image(Image {
+            source: ImageSource::Url { .. },
+            ..
+        })
+    ));
     // Inline image among text stays inline.
-    let inl = para_inlines(one(r#"<p>see <ac:image ac:height="16"><ri:attachment ri:filename="i.png" /></ac:image> here</p>"#));
+    let inl = para_inlines(one(
+        r#"<p>see <ac:image ac:height="16"><ri:attachment ri:filename="i.png" /></ac:image> here</p>"#,
+    ));
     assert!(matches!(inl[1], Inline::Image(_)));
 }
 
@@ -204,11 +263,19 @@ fn task_lists_with_status_and_dates() {
     let b = one(
         r#"<ac:task-list><ac:task><ac:task-id>1</ac:task-id><ac:task-uuid>u-1</ac:task-uuid><ac:task-status>complete</ac:task-status><ac:task-body><strong>Done</strong> by <ac:link><ri:user ri:account-id="a1" /></ac:link> on <time datetime="2026-10-26" /></ac:task-body></ac:task><ac:task><ac:task-id>2</ac:task-id><ac:task-status>incomplete</ac:task-status><ac:task-body>todo</ac:task-body></ac:task></ac:task-list>"#,
     );
-    let Block::TaskList { items, .. } = b else { panic!() };
+    let Block::TaskList { items, .. } = b else {
+        panic!()
+    };
     assert!(items[0].done && !items[1].done);
     assert_eq!(items[0].uuid.as_deref(), Some("u-1"));
-    let Block::Plain { content } = &items[0].body[0] else { panic!() };
-    assert!(content.iter().any(|i| matches!(i, Inline::Date { date, .. } if date == "2026-10-26")));
+    let Block::Plain { content } = &items[0].body[0] else {
+        panic!()
+    };
+    assert!(
+        content
+            .iter()
+            .any(|i| matches!(i, Inline::Date { date, .. } if date == "2026-10-26"))
+    );
 }
 
 #[test]
@@ -217,9 +284,15 @@ fn emoticons_placeholders_comments_markers() {
         r#"<p><ac:emoticon ac:name="tick" /> <ac:emoticon ac:emoji-fallback="💡" ac:emoji-id="1f4a1" ac:emoji-shortname=":bulb:" ac:name="light-on" /> <ac:placeholder ac:type="mention">Type @</ac:placeholder> <ac:inline-comment-marker ac:ref="c0ffee">marked</ac:inline-comment-marker><br /></p>"#,
     ));
     assert!(matches!(&inl[0], Inline::Emoji(e) if e.name.as_deref() == Some("tick")));
-    assert!(matches!(&inl[2], Inline::Emoji(e) if e.shortname.as_deref() == Some(":bulb:") && e.text.as_deref() == Some("💡")));
-    assert!(matches!(&inl[4], Inline::Placeholder { text, attrs } if text == "Type @" && attrs["ac:type"] == "mention"));
-    assert!(matches!(&inl[6], Inline::Mark { mark: Mark::InlineComment { id }, .. } if id == "c0ffee"));
+    assert!(
+        matches!(&inl[2], Inline::Emoji(e) if e.shortname.as_deref() == Some(":bulb:") && e.text.as_deref() == Some("💡"))
+    );
+    assert!(
+        matches!(&inl[4], Inline::Placeholder { text, attrs } if text == "Type @" && attrs["ac:type"] == "mention")
+    );
+    assert!(
+        matches!(&inl[6], Inline::Mark { mark: Mark::InlineComment { id }, .. } if id == "c0ffee")
+    );
     assert!(matches!(&inl[7], Inline::Break { .. }));
 }
 
@@ -238,13 +311,17 @@ fn layouts() {
 #[test]
 fn adf_extension_panels() {
     let src = r#"<ac:adf-extension><ac:adf-node type="panel"><ac:adf-attribute key="panel-type">note</ac:adf-attribute><ac:adf-attribute key="local-id">x1</ac:adf-attribute><ac:adf-content><p>purple</p></ac:adf-content></ac:adf-node><ac:adf-fallback><div class="panel"><p>purple</p></div></ac:adf-fallback></ac:adf-extension>"#;
-    let Block::Callout(c) = one(src) else { panic!() };
+    let Block::Callout(c) = one(src) else {
+        panic!()
+    };
     assert_eq!(c.kind, CalloutKind::Note);
     assert!(matches!(&c.form, CalloutForm::AdfPanel { fallback: Some(f) } if f.contains("panel")));
     assert_eq!(c.params.get("local-id"), Some("x1"));
     // Other ADF nodes are kept whole.
     let src = r#"<ac:adf-extension><ac:adf-node type="decision-list"><ac:adf-content><p>d</p></ac:adf-content></ac:adf-node></ac:adf-extension>"#;
-    let Block::Extension(e) = one(src) else { panic!() };
+    let Block::Extension(e) = one(src) else {
+        panic!()
+    };
     assert_eq!(e.kind, "adf-extension");
     assert_eq!(e.source.as_deref(), Some(src));
 }
@@ -260,7 +337,12 @@ fn common_macros() {
     assert_eq!(c.text, r#"if [ a < b ] && true; then echo "]]>"; fi"#);
     assert_eq!(c.params.get("linenumbers"), Some("true"));
     assert_eq!(c.attrs["ac:macro-id"], "m1");
-    assert!(matches!(one(r#"<ac:structured-macro ac:name="noformat"><ac:plain-text-body><![CDATA[raw]]></ac:plain-text-body></ac:structured-macro>"#), Block::Code(Code { noformat: true, .. })));
+    assert!(matches!(
+        one(
+            r#"<ac:structured-macro ac:name="noformat"><ac:plain-text-body><![CDATA[raw]]></ac:plain-text-body></ac:structured-macro>"#
+        ),
+        Block::Code(Code { noformat: true, .. })
+    ));
     for (name, kind) in [
         ("info", CalloutKind::Info),
         ("note", CalloutKind::Note),
@@ -273,15 +355,58 @@ fn common_macros() {
         ));
         assert!(matches!(b, Block::Callout(Callout { kind: k, title: Some(_), .. }) if k == kind));
     }
-    assert!(matches!(one(r#"<ac:structured-macro ac:name="expand"><ac:parameter ac:name="title">More</ac:parameter><ac:rich-text-body><p>x</p></ac:rich-text-body></ac:structured-macro>"#), Block::Expand(Expand { title: Some(_), .. })));
-    assert!(matches!(one(r#"<ac:structured-macro ac:name="toc"><ac:parameter ac:name="maxLevel">2</ac:parameter></ac:structured-macro>"#), Block::Toc(_)));
-    assert!(matches!(one(r#"<ac:structured-macro ac:name="excerpt"><ac:parameter ac:name="hidden">true</ac:parameter><ac:rich-text-body><p>x</p></ac:rich-text-body></ac:structured-macro>"#), Block::Excerpt(_)));
-    assert!(matches!(one(r#"<ac:structured-macro ac:name="include"><ac:parameter ac:name=""><ac:link><ri:page ri:content-title="Shared" ri:space-key="S" /></ac:link></ac:parameter></ac:structured-macro>"#), Block::Include(Include { excerpt: false, .. })));
-    assert!(matches!(one(r#"<ac:structured-macro ac:name="excerpt-include"><ac:parameter ac:name=""><ac:link><ri:page ri:content-title="Shared" /></ac:link></ac:parameter><ac:parameter ac:name="nopanel">true</ac:parameter></ac:structured-macro>"#), Block::Include(Include { excerpt: true, .. })));
-    assert!(matches!(one(r#"<ac:structured-macro ac:name="children"><ac:parameter ac:name="all">true</ac:parameter><ac:parameter ac:name="page"><ac:link><ri:page ri:content-title="Parent" /></ac:link></ac:parameter></ac:structured-macro>"#), Block::ChildPages(ChildPages { page: Some(_), .. })));
-    assert!(matches!(one(r#"<ac:structured-macro ac:name="children" />"#), Block::ChildPages(ChildPages { page: None, .. })));
-    assert!(matches!(one(r#"<ac:structured-macro ac:name="view-file"><ac:parameter ac:name="name"><ri:attachment ri:filename="spec.pdf" ri:version-at-save="1" /></ac:parameter><ac:parameter ac:name="height">250</ac:parameter></ac:structured-macro>"#), Block::File(_)));
-    assert!(matches!(one(r#"<ac:structured-macro ac:name="detailssummary" ac:schema-version="3"><ac:parameter ac:name="cql">label = "x"</ac:parameter></ac:structured-macro>"#), Block::PagePropertiesReport(_)));
+    assert!(matches!(
+        one(
+            r#"<ac:structured-macro ac:name="expand"><ac:parameter ac:name="title">More</ac:parameter><ac:rich-text-body><p>x</p></ac:rich-text-body></ac:structured-macro>"#
+        ),
+        Block::Expand(Expand { title: Some(_), .. })
+    ));
+    assert!(matches!(
+        one(
+            r#"<ac:structured-macro ac:name="toc"><ac:parameter ac:name="maxLevel">2</ac:parameter></ac:structured-macro>"#
+        ),
+        Block::Toc(_)
+    ));
+    assert!(matches!(
+        one(
+            r#"<ac:structured-macro ac:name="excerpt"><ac:parameter ac:name="hidden">true</ac:parameter><ac:rich-text-body><p>x</p></ac:rich-text-body></ac:structured-macro>"#
+        ),
+        Block::Excerpt(_)
+    ));
+    assert!(matches!(
+        one(
+            r#"<ac:structured-macro ac:name="include"><ac:parameter ac:name=""><ac:link><ri:page ri:content-title="Shared" ri:space-key="S" /></ac:link></ac:parameter></ac:structured-macro>"#
+        ),
+        Block::Include(Include { excerpt: false, .. })
+    ));
+    assert!(matches!(
+        one(
+            r#"<ac:structured-macro ac:name="excerpt-include"><ac:parameter ac:name=""><ac:link><ri:page ri:content-title="Shared" /></ac:link></ac:parameter><ac:parameter ac:name="nopanel">true</ac:parameter></ac:structured-macro>"#
+        ),
+        Block::Include(Include { excerpt: true, .. })
+    ));
+    assert!(matches!(
+        one(
+            r#"<ac:structured-macro ac:name="children"><ac:parameter ac:name="all">true</ac:parameter><ac:parameter ac:name="page"><ac:link><ri:page ri:content-title="Parent" /></ac:link></ac:parameter></ac:structured-macro>"#
+        ),
+        Block::ChildPages(ChildPages { page: Some(_), .. })
+    ));
+    assert!(matches!(
+        one(r#"<ac:structured-macro ac:name="children" />"#),
+        Block::ChildPages(ChildPages { page: None, .. })
+    ));
+    assert!(matches!(
+        one(
+            r#"<ac:structured-macro ac:name="view-file"><ac:parameter ac:name="name"><ri:attachment ri:filename="spec.pdf" ri:version-at-save="1" /></ac:parameter><ac:parameter ac:name="height">250</ac:parameter></ac:structured-macro>"#
+        ),
+        Block::File(_)
+    ));
+    assert!(matches!(
+        one(
+            r#"<ac:structured-macro ac:name="detailssummary" ac:schema-version="3"><ac:parameter ac:name="cql">label = "x"</ac:parameter></ac:structured-macro>"#
+        ),
+        Block::PagePropertiesReport(_)
+    ));
     let Block::PageProperties(pp) = one(
         r#"<ac:structured-macro ac:name="details"><ac:parameter ac:name="id">p1</ac:parameter><ac:rich-text-body><table><tbody><tr><th><p>Owner</p></th><td><p><ac:link><ri:user ri:account-id="a1" /></ac:link></p></td></tr><tr><th>Status</th><td><ac:structured-macro ac:name="status"><ac:parameter ac:name="title">DONE</ac:parameter><ac:parameter ac:name="colour">Green</ac:parameter></ac:structured-macro></td></tr></tbody></table></ac:rich-text-body></ac:structured-macro>"#,
     ) else {
@@ -295,7 +420,9 @@ fn common_macros() {
     let inl = para_inlines(one(
         r#"<p><ac:structured-macro ac:name="status" ac:schema-version="1"><ac:parameter ac:name="title">IN PROGRESS</ac:parameter><ac:parameter ac:name="colour">Blue</ac:parameter><ac:parameter ac:name="subtle">true</ac:parameter></ac:structured-macro><ac:structured-macro ac:name="anchor"><ac:parameter ac:name="">top</ac:parameter></ac:structured-macro><ac:structured-macro ac:name="jira"><ac:parameter ac:name="server">System JIRA</ac:parameter><ac:parameter ac:name="key">ABC-12</ac:parameter></ac:structured-macro></p>"#,
     ));
-    assert!(matches!(&inl[0], Inline::Status(s) if s.text == "IN PROGRESS" && s.colour.as_deref() == Some("Blue")));
+    assert!(
+        matches!(&inl[0], Inline::Status(s) if s.text == "IN PROGRESS" && s.colour.as_deref() == Some("Blue"))
+    );
     assert!(matches!(&inl[1], Inline::Anchor { name, .. } if name == "top"));
     assert!(matches!(&inl[2], Inline::Jira(m) if m.params.get("key") == Some("ABC-12")));
 }
@@ -303,17 +430,31 @@ fn common_macros() {
 #[test]
 fn unknown_macros_and_elements_round_trip_as_extensions() {
     let src = r#"<ac:structured-macro ac:name="roadmap-planner" ac:schema-version="1" ac:macro-id="r1"><ac:parameter ac:name="timeline">{"a":1}</ac:parameter><ac:parameter ac:name="page"><ri:page ri:content-title="X" /></ac:parameter><ac:rich-text-body><p>inside <strong>text</strong></p></ac:rich-text-body></ac:structured-macro>"#;
-    let Block::Extension(e) = one(src) else { panic!() };
-    assert_eq!((e.format.as_str(), e.kind.as_str(), e.name.as_str()), ("storage", "macro", "roadmap-planner"));
+    let Block::Extension(e) = one(src) else {
+        panic!()
+    };
+    assert_eq!(
+        (e.format.as_str(), e.kind.as_str(), e.name.as_str()),
+        ("storage", "macro", "roadmap-planner")
+    );
     assert_eq!(e.params.get("timeline"), Some(r#"{"a":1}"#));
     assert_eq!(e.source.as_deref(), Some(src));
     assert_eq!(text::blocks_to_text(&e.body).trim(), "inside text");
     // Legacy ac:macro, unknown XHTML elements, template variables.
-    assert!(matches!(one(r#"<ac:macro ac:name="excerpt-include"><ac:default-parameter>Page</ac:default-parameter></ac:macro>"#), Block::Extension(_)));
-    let Block::Extension(div) = one(r#"<div class="box"><p>in a div</p></div>"#) else { panic!() };
+    assert!(matches!(
+        one(
+            r#"<ac:macro ac:name="excerpt-include"><ac:default-parameter>Page</ac:default-parameter></ac:macro>"#
+        ),
+        Block::Extension(_)
+    ));
+    let Block::Extension(div) = one(r#"<div class="box"><p>in a div</p></div>"#) else {
+        panic!()
+    };
     assert_eq!((div.kind.as_str(), div.name.as_str()), ("element", "div"));
     assert!(div.source.is_none() && div.body.len() == 1);
-    round_trip(r#"<p>Name: <at:var at:name="MyText" /></p><at:declarations><at:string at:name="MyText" /></at:declarations>"#);
+    round_trip(
+        r#"<p>Name: <at:var at:name="MyText" /></p><at:declarations><at:string at:name="MyText" /></at:declarations>"#,
+    );
 }
 
 #[test]
@@ -323,15 +464,24 @@ fn fragments_as_the_api_returns_them() {
     let src = "<h2>Overview</h2>\n<p>a&nbsp;b &rarr; c &ldquo;q&rdquo; &mdash; &#8212; &#x2014; &lt;tag&gt; &amp;</p>\n<p>line<br />break<br/></p><hr /><p />";
     let d = round_trip(src);
     assert_eq!(d.blocks.len(), 5);
-    let Block::Paragraph { content, .. } = &d.blocks[1] else { panic!() };
-    assert_eq!(content, &vec![Inline::text("a\u{a0}b → c “q” — — — <tag> &")]);
+    let Block::Paragraph { content, .. } = &d.blocks[1] else {
+        panic!()
+    };
+    assert_eq!(
+        content,
+        &vec![Inline::text("a\u{a0}b → c “q” — — — <tag> &")]
+    );
     // HTML-style void elements without a slash are accepted too.
     let d = storage::read("<p>a<br>b</p><hr><p>c</p>").unwrap();
     assert_eq!(d.blocks.len(), 3);
-    assert!(matches!(&d.blocks[0], Block::Paragraph { content, .. } if matches!(content[1], Inline::Break { .. })));
+    assert!(
+        matches!(&d.blocks[0], Block::Paragraph { content, .. } if matches!(content[1], Inline::Break { .. }))
+    );
     // An unknown entity is kept verbatim.
     let d = round_trip("<p>x &bogus; y</p>");
-    let Block::Paragraph { content, .. } = &d.blocks[0] else { panic!() };
+    let Block::Paragraph { content, .. } = &d.blocks[0] else {
+        panic!()
+    };
     assert!(matches!(&content[1], Inline::Extension(e) if e.source.as_deref() == Some("&bogus;")));
 }
 
@@ -347,11 +497,18 @@ fn writer_splits_cdata_and_escapes() {
                 params: Params::new(),
                 attrs: Attrs::new(),
             }),
-            Block::Paragraph { content: vec![Inline::text("1 < 2 & 3 > 2")], align: None, attrs: Attrs::new() },
+            Block::Paragraph {
+                content: vec![Inline::text("1 < 2 & 3 > 2")],
+                align: None,
+                attrs: Attrs::new(),
+            },
         ],
     };
     let out = storage::write(&doc);
-    assert!(out.contains("<![CDATA[a ]]]]><![CDATA[> b ]]]]><![CDATA[>]]>"), "{out}");
+    assert!(
+        out.contains("<![CDATA[a ]]]]><![CDATA[> b ]]]]><![CDATA[>]]>"),
+        "{out}"
+    );
     assert!(out.contains("<p>1 &lt; 2 &amp; 3 &gt; 2</p>"), "{out}");
     assert!(!out.contains("xmlns"), "prefixes stay undeclared");
     assert_eq!(storage::read(&out).unwrap(), doc);
@@ -365,12 +522,21 @@ fn writer_fallbacks_are_reported() {
                 kind: CalloutKind::Error,
                 title: None,
                 icon: None,
-                blocks: vec![Block::Paragraph { content: vec![Inline::text("boom")], align: None, attrs: Attrs::new() }],
+                blocks: vec![Block::Paragraph {
+                    content: vec![Inline::text("boom")],
+                    align: None,
+                    attrs: Attrs::new(),
+                }],
                 params: Params::new(),
                 form: CalloutForm::Macro,
                 attrs: Attrs::new(),
             }),
-            Block::Math(Math { tex: "e^{i\\pi}".into(), macro_name: None, params: Params::new(), attrs: Attrs::new() }),
+            Block::Math(Math {
+                tex: "e^{i\\pi}".into(),
+                macro_name: None,
+                params: Params::new(),
+                attrs: Attrs::new(),
+            }),
             Block::Extension(Extension {
                 format: "notion".into(),
                 kind: "block".into(),
@@ -384,9 +550,18 @@ fn writer_fallbacks_are_reported() {
         ],
     };
     let w = storage::write_report(&doc);
-    assert!(w.output.contains(r#"<ac:adf-attribute key="panel-type">error</ac:adf-attribute>"#), "{}", w.output);
+    assert!(
+        w.output
+            .contains(r#"<ac:adf-attribute key="panel-type">error</ac:adf-attribute>"#),
+        "{}",
+        w.output
+    );
     assert!(w.fallbacks.iter().any(|f| f.node == "math"));
-    assert!(w.fallbacks.iter().any(|f| f.extension && f.node.contains("breadcrumb")));
+    assert!(
+        w.fallbacks
+            .iter()
+            .any(|f| f.extension && f.node.contains("breadcrumb"))
+    );
     let back = storage::read(&w.output).unwrap();
     assert!(matches!(&back.blocks[0], Block::Callout(c) if c.kind == CalloutKind::Error));
 }
@@ -395,7 +570,10 @@ fn writer_fallbacks_are_reported() {
 fn malformed_input_errors_name_the_place() {
     let e = storage::read("<p>one</p>\n<p>two <strong>x</p>").unwrap_err();
     assert_eq!((e.line, e.format), (2, "storage"));
-    assert!(e.message.contains("</p>") && e.message.contains("<strong>"), "{e}");
+    assert!(
+        e.message.contains("</p>") && e.message.contains("<strong>"),
+        "{e}"
+    );
     let e = storage::read("<p>open").unwrap_err();
     assert!(e.message.contains("never closed"), "{e}");
     assert_eq!((e.line, e.column), (1, 1));
@@ -413,7 +591,8 @@ fn malformed_input_errors_name_the_place() {
 
 /// Text that storage holds exactly (any XML character; no CR, which XML normalises).
 fn txt() -> impl Strategy<Value = String> {
-    proptest::string::string_regex("[a-zA-Z0-9 <>&\"'\\]\\[;:#*_`~|\u{a0}é한글💡.,!?-]{1,12}").unwrap()
+    proptest::string::string_regex("[a-zA-Z0-9 <>&\"'\\]\\[;:#*_`~|\u{a0}é한글💡.,!?-]{1,12}")
+        .unwrap()
 }
 
 fn attrs() -> impl Strategy<Value = Attrs> {
@@ -461,10 +640,24 @@ fn inline() -> impl Strategy<Value = Inline> {
                 content.clone(),
                 attrs()
             )
-                .prop_map(|(mark, content, attrs)| Inline::Mark { mark, content, attrs }),
-            (proptest::option::of("#[0-9a-f]{6}"), proptest::option::of("#[0-9a-f]{6}"), any::<bool>(), content.clone())
+                .prop_map(|(mark, content, attrs)| Inline::Mark {
+                    mark,
+                    content,
+                    attrs
+                }),
+            (
+                proptest::option::of("#[0-9a-f]{6}"),
+                proptest::option::of("#[0-9a-f]{6}"),
+                any::<bool>(),
+                content.clone()
+            )
                 .prop_map(|(color, background, strike, content)| Inline::Span {
-                    style: Box::new(SpanStyle { color, background, strike, underline: false }),
+                    style: Box::new(SpanStyle {
+                        color,
+                        background,
+                        strike,
+                        underline: false
+                    }),
                     content,
                     attrs: Attrs::new()
                 }),
@@ -484,8 +677,24 @@ fn canon(v: Vec<Inline>) -> Vec<Inline> {
     let mut out: Vec<Inline> = Vec::new();
     for i in v {
         let i = match i {
-            Inline::Mark { mark, content, attrs } => Inline::Mark { mark, content: canon(content), attrs },
-            Inline::Span { style, content, attrs } => Inline::Span { style, content: canon(content), attrs },
+            Inline::Mark {
+                mark,
+                content,
+                attrs,
+            } => Inline::Mark {
+                mark,
+                content: canon(content),
+                attrs,
+            },
+            Inline::Span {
+                style,
+                content,
+                attrs,
+            } => Inline::Span {
+                style,
+                content: canon(content),
+                attrs,
+            },
             Inline::Link(mut l) => {
                 l.content = canon(l.content);
                 Inline::Link(l)
@@ -505,8 +714,16 @@ fn inlines() -> impl Strategy<Value = Vec<Inline>> {
 }
 
 fn para() -> impl Strategy<Value = Block> {
-    (inlines(), proptest::option::of(prop_oneof![Just(Align::Center), Just(Align::Right)]), attrs())
-        .prop_map(|(content, align, attrs)| Block::Paragraph { content, align, attrs })
+    (
+        inlines(),
+        proptest::option::of(prop_oneof![Just(Align::Center), Just(Align::Right)]),
+        attrs(),
+    )
+        .prop_map(|(content, align, attrs)| Block::Paragraph {
+            content,
+            align,
+            attrs,
+        })
 }
 
 fn leaf_block() -> impl Strategy<Value = Block> {
@@ -545,68 +762,137 @@ fn no_adjacent_plain(v: Vec<Block>) -> Vec<Block> {
 
 fn block() -> impl Strategy<Value = Block> {
     leaf_block().prop_recursive(3, 24, 3, |inner| {
-        let blocks = proptest::collection::vec(prop_oneof![3 => inner, 1 => inlines().prop_map(|content| Block::Plain { content })], 1..3)
-            .prop_map(no_adjacent_plain);
+        let blocks = proptest::collection::vec(
+            prop_oneof![3 => inner, 1 => inlines().prop_map(|content| Block::Plain { content })],
+            1..3,
+        )
+        .prop_map(no_adjacent_plain);
         prop_oneof![
-            (any::<bool>(), proptest::option::of(1u64..20), proptest::collection::vec(blocks.clone(), 1..3)).prop_map(
-                |(ordered, start, items)| Block::List(List {
+            (
+                any::<bool>(),
+                proptest::option::of(1u64..20),
+                proptest::collection::vec(blocks.clone(), 1..3)
+            )
+                .prop_map(|(ordered, start, items)| Block::List(List {
                     ordered,
                     start: if ordered { start } else { None },
-                    items: items.into_iter().map(|blocks| ListItem { blocks, attrs: Attrs::new() }).collect(),
+                    items: items
+                        .into_iter()
+                        .map(|blocks| ListItem {
+                            blocks,
+                            attrs: Attrs::new()
+                        })
+                        .collect(),
                     attrs: Attrs::new()
-                })
-            ),
-            blocks.clone().prop_map(|blocks| Block::Quote { blocks, attrs: Attrs::new() }),
+                })),
+            blocks.clone().prop_map(|blocks| Block::Quote {
+                blocks,
+                attrs: Attrs::new()
+            }),
             (
-                prop_oneof![Just(CalloutKind::Info), Just(CalloutKind::Note), Just(CalloutKind::Tip), Just(CalloutKind::Warning)],
+                prop_oneof![
+                    Just(CalloutKind::Info),
+                    Just(CalloutKind::Note),
+                    Just(CalloutKind::Tip),
+                    Just(CalloutKind::Warning)
+                ],
                 proptest::option::of(txt()),
                 blocks.clone()
             )
                 .prop_map(|(kind, title, blocks)| Block::Callout(Callout {
-                    kind, title, icon: None, blocks, params: Params::new(), form: CalloutForm::Macro, attrs: Attrs::new()
-                })),
-            (proptest::option::of(txt()), blocks.clone()).prop_map(|(title, blocks)| Block::Expand(Expand {
-                title, blocks, params: Params::new(), attrs: Attrs::new()
-            })),
-            (1usize..3, 1usize..3, blocks.clone(), any::<bool>()).prop_map(|(r, c, cell, header)| Block::Table(Table {
-                columns: None,
-                rows: (0..r)
-                    .map(|ri| TableRow {
-                        cells: (0..c)
-                            .map(|_| TableCell { header: header && ri == 0, colspan: None, rowspan: None, blocks: cell.clone(), attrs: Attrs::new() })
-                            .collect(),
-                        section: RowSection::Body,
-                        attrs: Attrs::new()
-                    })
-                    .collect(),
-                attrs: Attrs::new()
-            })),
-            (proptest::collection::vec(blocks.clone(), 1..3), any::<bool>()).prop_map(|(cells, two)| Block::Layout(Layout {
-                sections: vec![LayoutSection {
-                    kind: if two { "two_equal".into() } else { "single".into() },
-                    cells: cells.into_iter().map(|blocks| LayoutCell { blocks, width: None, attrs: Attrs::new() }).collect(),
+                    kind,
+                    title,
+                    icon: None,
+                    blocks,
+                    params: Params::new(),
+                    form: CalloutForm::Macro,
                     attrs: Attrs::new()
-                }],
+                })),
+            (proptest::option::of(txt()), blocks.clone()).prop_map(
+                |(title, blocks)| Block::Expand(Expand {
+                    title,
+                    blocks,
+                    params: Params::new(),
+                    attrs: Attrs::new()
+                })
+            ),
+            (1usize..3, 1usize..3, blocks.clone(), any::<bool>()).prop_map(
+                |(r, c, cell, header)| Block::Table(Table {
+                    columns: None,
+                    rows: (0..r)
+                        .map(|ri| TableRow {
+                            cells: (0..c)
+                                .map(|_| TableCell {
+                                    header: header && ri == 0,
+                                    colspan: None,
+                                    rowspan: None,
+                                    blocks: cell.clone(),
+                                    attrs: Attrs::new()
+                                })
+                                .collect(),
+                            section: RowSection::Body,
+                            attrs: Attrs::new()
+                        })
+                        .collect(),
+                    attrs: Attrs::new()
+                })
+            ),
+            (
+                proptest::collection::vec(blocks.clone(), 1..3),
+                any::<bool>()
+            )
+                .prop_map(|(cells, two)| Block::Layout(Layout {
+                    sections: vec![LayoutSection {
+                        kind: if two {
+                            "two_equal".into()
+                        } else {
+                            "single".into()
+                        },
+                        cells: cells
+                            .into_iter()
+                            .map(|blocks| LayoutCell {
+                                blocks,
+                                width: None,
+                                attrs: Attrs::new()
+                            })
+                            .collect(),
+                        attrs: Attrs::new()
+                    }],
+                    attrs: Attrs::new()
+                })),
+            (proptest::collection::vec((any::<bool>(), inlines()), 1..3)).prop_map(|items| {
+                Block::TaskList {
+                    items: items
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (done, content))| TaskItem {
+                            done,
+                            id: Some((i + 1).to_string()),
+                            uuid: None,
+                            body: vec![Block::Plain { content }],
+                            attrs: Attrs::new(),
+                        })
+                        .collect(),
+                    attrs: Attrs::new(),
+                }
+            }),
+            blocks.prop_map(|blocks| Block::PageProperties(PageProperties {
+                blocks,
+                params: Params::new(),
                 attrs: Attrs::new()
             })),
-            (proptest::collection::vec((any::<bool>(), inlines()), 1..3)).prop_map(|items| Block::TaskList {
-                items: items
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, (done, content))| TaskItem {
-                        done, id: Some((i + 1).to_string()), uuid: None, body: vec![Block::Plain { content }], attrs: Attrs::new()
-                    })
-                    .collect(),
-                attrs: Attrs::new()
-            }),
-            blocks.prop_map(|blocks| Block::PageProperties(PageProperties { blocks, params: Params::new(), attrs: Attrs::new() })),
         ]
     })
 }
 
 fn document() -> impl Strategy<Value = Document> {
-    proptest::collection::vec(prop_oneof![4 => block(), 1 => inlines().prop_map(|content| Block::Plain { content })], 0..6)
-        .prop_map(|b| Document { blocks: no_adjacent_plain(b) })
+    proptest::collection::vec(
+        prop_oneof![4 => block(), 1 => inlines().prop_map(|content| Block::Plain { content })],
+        0..6,
+    )
+    .prop_map(|b| Document {
+        blocks: no_adjacent_plain(b),
+    })
 }
 
 proptest! {

@@ -8,15 +8,54 @@ use quick_xml::events::Event;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum N {
-    E { name: String, attrs: Vec<(String, String)>, children: Vec<N> },
+    E {
+        name: String,
+        attrs: Vec<(String, String)>,
+        children: Vec<N>,
+    },
     T(String),
 }
 
 const INLINE: &[&str] = &[
-    "strong", "b", "em", "i", "u", "s", "del", "strike", "code", "tt", "sub", "sup", "small", "big", "span", "a",
-    "br", "ac:link", "ac:emoticon", "time", "ac:placeholder", "ac:inline-comment-marker", "img", "ac:image",
-    "ac:structured-macro", "ac:plain-text-link-body", "ac:link-body", "ri:page", "ri:attachment", "ri:user",
-    "font", "abbr", "cite", "q", "kbd", "var", "samp", "mark", "ins",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "u",
+    "s",
+    "del",
+    "strike",
+    "code",
+    "tt",
+    "sub",
+    "sup",
+    "small",
+    "big",
+    "span",
+    "a",
+    "br",
+    "ac:link",
+    "ac:emoticon",
+    "time",
+    "ac:placeholder",
+    "ac:inline-comment-marker",
+    "img",
+    "ac:image",
+    "ac:structured-macro",
+    "ac:plain-text-link-body",
+    "ac:link-body",
+    "ri:page",
+    "ri:attachment",
+    "ri:user",
+    "font",
+    "abbr",
+    "cite",
+    "q",
+    "kbd",
+    "var",
+    "samp",
+    "mark",
+    "ins",
 ];
 
 fn resolve(name: &str) -> Option<String> {
@@ -38,7 +77,11 @@ fn norm_style(v: &str) -> String {
         .split(';')
         .filter_map(|x| {
             let (k, v) = x.split_once(':')?;
-            Some(format!("{}:{}", k.trim().to_ascii_lowercase(), v.split_whitespace().collect::<Vec<_>>().join(" ")))
+            Some(format!(
+                "{}:{}",
+                k.trim().to_ascii_lowercase(),
+                v.split_whitespace().collect::<Vec<_>>().join(" ")
+            ))
         })
         .collect();
     d.sort();
@@ -86,13 +129,21 @@ pub fn parse(input: &str) -> Vec<N> {
         match r.read_event().unwrap() {
             Event::Start(e) => stack.push((e.name().0.to_string(), attrs_of(&e), vec![])),
             Event::Empty(e) => {
-                let n = N::E { name: e.name().0.to_string(), attrs: attrs_of(&e), children: vec![] };
+                let n = N::E {
+                    name: e.name().0.to_string(),
+                    attrs: attrs_of(&e),
+                    children: vec![],
+                };
                 stack.last_mut().unwrap().2.push(n);
             }
             Event::End(_) => {
                 let (name, attrs, children) = stack.pop().unwrap();
                 let children = finish(&name, children);
-                stack.last_mut().unwrap().2.push(N::E { name, attrs, children });
+                stack.last_mut().unwrap().2.push(N::E {
+                    name,
+                    attrs,
+                    children,
+                });
             }
             Event::Text(t) => push_text(&mut stack, &t),
             Event::CData(t) => push_text(&mut stack, &t),
@@ -116,7 +167,11 @@ fn is_inline(n: &N) -> bool {
             "ac:image" => false,
             n if n.starts_with("ri:") => false,
             "ac:structured-macro" => attrs.iter().any(|(k, v)| {
-                k == "ac:name" && matches!(v.as_str(), "status" | "anchor" | "jira" | "eazy-math-inline")
+                k == "ac:name"
+                    && matches!(
+                        v.as_str(),
+                        "status" | "anchor" | "jira" | "eazy-math-inline"
+                    )
             }),
             n => INLINE.contains(&n),
         },
@@ -133,23 +188,54 @@ fn finish(parent: &str, children: Vec<N>) -> Vec<N> {
                 let next_inline = i + 1 < len && is_inline(&children[i + 1]);
                 let inline_parent = matches!(
                     parent,
-                    "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "strong" | "em" | "span" | "a" | "code"
-                        | "ac:link-body" | "ac:plain-text-link-body" | "ac:plain-text-body" | "ac:parameter"
-                        | "ac:task-id" | "ac:task-uuid" | "ac:task-status" | "pre" | "u" | "s" | "sub" | "sup"
-                        | "ac:placeholder" | "ac:adf-attribute"
+                    "p" | "h1"
+                        | "h2"
+                        | "h3"
+                        | "h4"
+                        | "h5"
+                        | "h6"
+                        | "strong"
+                        | "em"
+                        | "span"
+                        | "a"
+                        | "code"
+                        | "ac:link-body"
+                        | "ac:plain-text-link-body"
+                        | "ac:plain-text-body"
+                        | "ac:parameter"
+                        | "ac:task-id"
+                        | "ac:task-uuid"
+                        | "ac:task-status"
+                        | "pre"
+                        | "u"
+                        | "s"
+                        | "sub"
+                        | "sup"
+                        | "ac:placeholder"
+                        | "ac:adf-attribute"
                 );
                 inline_parent || prev_inline || next_inline
             }
             _ => true,
         })
         .collect();
-    let mut out: Vec<N> = children.into_iter().zip(keep).filter(|(_, k)| *k).map(|(n, _)| n).collect();
+    let mut out: Vec<N> = children
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(n, _)| n)
+        .collect();
     if parent == "ac:structured-macro" {
         // Macro parameters are a map: order is insignificant.
         out.sort_by_key(|n| match n {
-            N::E { name, attrs, .. } if name == "ac:parameter" => {
-                (0, attrs.iter().find(|(k, _)| k == "ac:name").map(|(_, v)| v.clone()).unwrap_or_default())
-            }
+            N::E { name, attrs, .. } if name == "ac:parameter" => (
+                0,
+                attrs
+                    .iter()
+                    .find(|(k, _)| k == "ac:name")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default(),
+            ),
             _ => (1, String::new()),
         });
     }
@@ -162,9 +248,18 @@ pub fn first_diff(a: &[N], b: &[N]) -> Option<String> {
         for i in 0..a.len().max(b.len()) {
             match (a.get(i), b.get(i)) {
                 (Some(x), Some(y)) if x == y => continue,
-                (Some(N::E { name: n1, attrs: a1, children: c1 }), Some(N::E { name: n2, attrs: a2, children: c2 }))
-                    if n1 == n2 =>
-                {
+                (
+                    Some(N::E {
+                        name: n1,
+                        attrs: a1,
+                        children: c1,
+                    }),
+                    Some(N::E {
+                        name: n2,
+                        attrs: a2,
+                        children: c2,
+                    }),
+                ) if n1 == n2 => {
                     if a1 != a2 {
                         return Some(format!("{path}/{n1}[{i}]: attributes {a1:?} != {a2:?}"));
                     }
@@ -173,7 +268,9 @@ pub fn first_diff(a: &[N], b: &[N]) -> Option<String> {
                 (x, y) => {
                     let show = |n: Option<&N>| match n {
                         None => "nothing".to_string(),
-                        Some(N::T(t)) => format!("text {:?}", t.chars().take(80).collect::<String>()),
+                        Some(N::T(t)) => {
+                            format!("text {:?}", t.chars().take(80).collect::<String>())
+                        }
                         Some(N::E { name, attrs, .. }) => format!("<{name} {attrs:?}>"),
                     };
                     return Some(format!("{path}[{i}]: {} != {}", show(x), show(y)));
@@ -189,7 +286,10 @@ pub fn first_diff(a: &[N], b: &[N]) -> Option<String> {
 pub fn attribute_values(input: &str) -> String {
     fn collect(nodes: &[N], out: &mut String) {
         for n in nodes {
-            if let N::E { attrs, children, .. } = n {
+            if let N::E {
+                attrs, children, ..
+            } = n
+            {
                 for (_, v) in attrs {
                     out.push(' ');
                     out.push_str(v);
@@ -230,13 +330,20 @@ pub fn plain_text(input: &str) -> String {
 
 #[test]
 fn normaliser_sees_real_differences_and_ignores_spelling() {
-    let a = parse(r#"<p style="color: red; text-align: center;">a&nbsp;b</p><ac:structured-macro ac:name="x"><ac:parameter ac:name="b">2</ac:parameter><ac:parameter ac:name="a">1</ac:parameter></ac:structured-macro>"#);
-    let b = parse("<p style=\"text-align:center;color:red\">a\u{a0}b</p>\n<ac:structured-macro ac:name=\"x\"><ac:parameter ac:name=\"a\">1</ac:parameter><ac:parameter ac:name=\"b\">2</ac:parameter></ac:structured-macro>");
+    let a = parse(
+        r#"<p style="color: red; text-align: center;">a&nbsp;b</p><ac:structured-macro ac:name="x"><ac:parameter ac:name="b">2</ac:parameter><ac:parameter ac:name="a">1</ac:parameter></ac:structured-macro>"#,
+    );
+    let b = parse(
+        "<p style=\"text-align:center;color:red\">a\u{a0}b</p>\n<ac:structured-macro ac:name=\"x\"><ac:parameter ac:name=\"a\">1</ac:parameter><ac:parameter ac:name=\"b\">2</ac:parameter></ac:structured-macro>",
+    );
     assert_eq!(first_diff(&a, &b), None);
     let c = parse(r#"<p style="text-align: center;">a b</p>"#);
     assert!(first_diff(&a, &c).is_some());
     let d = parse(r#"<p><strong>a</strong> <em>b</em></p>"#);
     let e = parse(r#"<p><strong>a</strong><em>b</em></p>"#);
-    assert!(first_diff(&d, &e).is_some(), "whitespace between inline elements is significant");
+    assert!(
+        first_diff(&d, &e).is_some(),
+        "whitespace between inline elements is significant"
+    );
     assert_eq!(plain_text("<p>a</p>\n<p>b <![CDATA[c]]></p>"), "a b c");
 }

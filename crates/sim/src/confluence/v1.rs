@@ -372,7 +372,11 @@ pub async fn site_search(ctx: Ctx) -> R {
 }
 
 fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
-    let cql_text = ctx.q.get("cql").ok_or_else(|| ApiError::bad_request("CQL query parameter is required").v1())?.to_string();
+    let cql_text = ctx
+        .q
+        .get("cql")
+        .ok_or_else(|| ApiError::bad_request("CQL query parameter is required").v1())?
+        .to_string();
     // A `cursor` (from a `next` link) takes precedence over `start`.
     let (mut start, limit) = offsets(&ctx.q, 25, 250)?;
     if let Some(c) = ctx.q.get("cursor")
@@ -382,15 +386,25 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
     }
     let ex = Expand::parse(&ctx.q);
     let conf = ctx.conf();
-    let query = super::cql::parse(&cql_text, conf.now())
-        .map_err(|e| ApiError::bad_request(format!("Could not parse cql : {cql_text} ({e})")).v1())?;
+    let query = super::cql::parse(&cql_text, conf.now()).map_err(|e| {
+        ApiError::bad_request(format!("Could not parse cql : {cql_text} ({e})")).v1()
+    })?;
     for t in query.types() {
         match t.as_str() {
             "page" | "blogpost" => {}
-            "attachment" | "comment" | "folder" | "whiteboard" | "database" | "embed" | "space" | "user" => {
-                return Err(ApiError::not_implemented(format!("kbridge sim: CQL type={t} is not implemented by the twin yet")).v1());
+            "attachment" | "comment" | "folder" | "whiteboard" | "database" | "embed" | "space"
+            | "user" => {
+                return Err(ApiError::not_implemented(format!(
+                    "kbridge sim: CQL type={t} is not implemented by the twin yet"
+                ))
+                .v1());
             }
-            other => return Err(ApiError::bad_request(format!("Could not parse cql : unknown type {other}")).v1()),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "Could not parse cql : unknown type {other}"
+                ))
+                .v1());
+            }
         }
     }
     let data = conf.read();
@@ -399,7 +413,12 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
     let mut hits: Vec<&Content> = d
         .contents
         .values()
-        .filter(|c| super::cql::searchable(c.kind) && c.status == Status::Current && query.matches(d, c) && hidden.sees(c.id))
+        .filter(|c| {
+            super::cql::searchable(c.kind)
+                && c.status == Status::Current
+                && query.matches(d, c)
+                && hidden.sees(c.id)
+        })
         .collect();
     let cmp = |a: &&Content, b: &&Content| {
         for (f, desc) in &query.order {
@@ -457,7 +476,15 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
     extra.insert("cqlQuery".into(), json!(cql_text));
     extra.insert("searchDuration".into(), json!(1));
     // Cloud's search `next` links carry a cursor; it encodes the next offset.
-    v1_list_cursor(ctx, results, start, limit, more, extra, more.then(|| encode_offset(start + limit)))
+    v1_list_cursor(
+        ctx,
+        results,
+        start,
+        limit,
+        more,
+        extra,
+        more.then(|| encode_offset(start + limit)),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -475,7 +502,8 @@ fn space_full_v1(data: &Data, s: &Space, ex: &Expand, base: &str) -> Result<Valu
     }
     if ex.has("metadata.labels") {
         let ls = labels_v1(&data.d, &s.labels);
-        v["metadata"] = json!({"labels": {"results": ls, "start": 0, "limit": 200, "size": ls.len()}});
+        v["metadata"] =
+            json!({"labels": {"results": ls, "start": 0, "limit": 200, "size": ls.len()}});
     }
     Ok(v)
 }
@@ -499,10 +527,18 @@ pub async fn spaces(ctx: Ctx) -> R {
                 && (ids.is_empty() || ids.contains(&s.id))
                 && kind.as_ref().is_none_or(|k| *k == s.kind)
                 && status.as_ref().is_none_or(|st| st == s.status.as_str())
-                && (labels.is_empty() || s.labels.iter().any(|l| d.labels.get(l).is_some_and(|l| labels.contains(&l.name))))
+                && (labels.is_empty()
+                    || s.labels
+                        .iter()
+                        .any(|l| d.labels.get(l).is_some_and(|l| labels.contains(&l.name))))
         })
         .collect();
-    let results = all.iter().skip(start).take(limit).map(|s| space_full_v1(&data, s, &ex, &ctx.base)).collect::<Result<Vec<_>, _>>()?;
+    let results = all
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|s| space_full_v1(&data, s, &ex, &ctx.base))
+        .collect::<Result<Vec<_>, _>>()?;
     let more = start + results.len() < all.len() && limit > 0;
     v1_list(&ctx, results, start, limit, more, Map::new())
 }
@@ -511,7 +547,12 @@ pub async fn spaces(ctx: Ctx) -> R {
 pub async fn space(ctx: Ctx, Path(key): Path<String>) -> R {
     let ex = Expand::parse(&ctx.q);
     let data = ctx.conf().read();
-    let s = data.d.spaces.iter().find(|s| s.key == key).ok_or_else(|| ApiError::not_found_msg(format!("No space with key : {key}")).v1())?;
+    let s = data
+        .d
+        .spaces
+        .iter()
+        .find(|s| s.key == key)
+        .ok_or_else(|| ApiError::not_found_msg(format!("No space with key : {key}")).v1())?;
     ok(space_full_v1(&data, s, &ex, &ctx.base)?)
 }
 
@@ -534,7 +575,13 @@ pub async fn contents(ctx: Ctx) -> R {
     let data = ctx.conf().read();
     let d = &data.d;
     let space_id = match &key {
-        Some(k) => Some(d.spaces.iter().find(|s| s.key == *k).map(|s| s.id).ok_or_else(|| ApiError::not_found_msg(format!("No space with key : {k}")).v1())?),
+        Some(k) => Some(
+            d.spaces
+                .iter()
+                .find(|s| s.key == *k)
+                .map(|s| s.id)
+                .ok_or_else(|| ApiError::not_found_msg(format!("No space with key : {k}")).v1())?,
+        ),
         None => None,
     };
     let hidden = data.hidden(&ctx.caller);
@@ -542,7 +589,9 @@ pub async fn contents(ctx: Ctx) -> R {
         if statuses.is_empty() {
             c.status == Status::Current
         } else {
-            statuses.iter().any(|s| s == "any" && c.status != Status::Deleted || s == c.status.as_str())
+            statuses
+                .iter()
+                .any(|s| s == "any" && c.status != Status::Deleted || s == c.status.as_str())
         }
     };
     let all: Vec<&Content> = d
@@ -553,11 +602,18 @@ pub async fn contents(ctx: Ctx) -> R {
                 && status_ok(c)
                 && space_id.is_none_or(|s| s == c.space_id)
                 && title.as_ref().is_none_or(|t| *t == c.title)
-                && posting_day.as_ref().is_none_or(|p| crate::time::posting_day(c.created_at).replace('/', "-") == *p)
+                && posting_day
+                    .as_ref()
+                    .is_none_or(|p| crate::time::posting_day(c.created_at).replace('/', "-") == *p)
                 && hidden.sees(c.id)
         })
         .collect();
-    let results = all.iter().skip(start).take(limit).map(|c| content_v1(&data, c, &ex, &ctx.base)).collect::<Result<Vec<_>, _>>()?;
+    let results = all
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|c| content_v1(&data, c, &ex, &ctx.base))
+        .collect::<Result<Vec<_>, _>>()?;
     let more = start + results.len() < all.len() && limit > 0;
     v1_list(&ctx, results, start, limit, more, Map::new())
 }
@@ -574,10 +630,16 @@ pub async fn content(ctx: Ctx, Path(id): Path<String>) -> R {
     let ok_status = if statuses.is_empty() {
         matches!(c.status, Status::Current | Status::Archived)
     } else {
-        statuses.iter().any(|s| s == "any" || s == c.status.as_str())
+        statuses
+            .iter()
+            .any(|s| s == "any" || s == c.status.as_str())
     };
     if !ok_status {
-        return Err(ApiError::not_found_msg(format!("No content found with id: ContentId{{id={}}}", c.id)).v1());
+        return Err(ApiError::not_found_msg(format!(
+            "No content found with id: ContentId{{id={}}}",
+            c.id
+        ))
+        .v1());
     }
     ok(content_v1(&data, c, &ex, &ctx.base)?)
 }

@@ -208,7 +208,9 @@ async fn bad_input_gets_a_400_never_a_crash() {
         assert!(shaped, "{path}: {}", r.json);
     }
     // `none` (sent by atlassian-python-api) means no body.
-    let r = twin.get("/wiki/api/v2/pages?limit=1&body-format=none").await;
+    let r = twin
+        .get("/wiki/api/v2/pages?limit=1&body-format=none")
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json["results"][0]["body"], serde_json::json!({}));
     // Not implemented yet is said plainly, not faked.
