@@ -835,6 +835,15 @@ impl LinkTarget {
     pub fn url(url: impl Into<String>) -> Self {
         LinkTarget::Url { url: url.into() }
     }
+    /// A user by account id (Cloud account id, or a Notion user id).
+    pub fn user(account_id: impl Into<String>) -> Self {
+        LinkTarget::User {
+            account_id: Some(account_id.into()),
+            userkey: None,
+            username: None,
+            attrs: Attrs::new(),
+        }
+    }
     pub fn page_titled(title: impl Into<String>) -> Self {
         LinkTarget::Page {
             title: Some(title.into()),
@@ -1026,6 +1035,20 @@ pub struct Link {
     pub plain_body: bool,
     #[serde(default, skip_serializing_if = "Attrs::is_empty")]
     pub attrs: Attrs,
+}
+
+impl Link {
+    /// A link to `target` with no text of its own (shown as the target's name), no anchor and no
+    /// attributes.
+    pub fn new(target: LinkTarget) -> Self {
+        Link {
+            target,
+            anchor: None,
+            content: Vec::new(),
+            plain_body: false,
+            attrs: Attrs::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ pub mod notion;
 pub mod report;
 pub mod storage;
 pub mod text;
+mod util;
 
 pub use error::ReadError;
 pub use ir::*;

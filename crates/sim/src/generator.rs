@@ -1640,18 +1640,7 @@ fn params(p: &[(&str, &str)]) -> Params {
 }
 
 fn mention(account_id: &str) -> Inline {
-    Inline::link(Link {
-        target: LinkTarget::User {
-            account_id: Some(account_id.into()),
-            userkey: None,
-            username: None,
-            attrs: Attrs::new(),
-        },
-        anchor: None,
-        content: Vec::new(),
-        plain_body: false,
-        attrs: Attrs::new(),
-    })
+    Inline::link(Link::new(LinkTarget::user(account_id)))
 }
 
 fn day_string(ms: i64) -> String {

@@ -764,18 +764,7 @@ fn html_name(source: &str) -> String {
 // Links and images
 
 fn has_scheme(s: &str) -> bool {
-    let Some(colon) = s.find(':') else {
-        return false;
-    };
-    let scheme = &s[..colon];
-    !scheme.is_empty()
-        && scheme
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+    crate::util::uri_scheme(s).is_some()
 }
 
 /// Decodes `%XX` escapes (invalid ones stay as they are; invalid UTF-8 is replaced).

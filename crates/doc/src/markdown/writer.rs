@@ -294,18 +294,11 @@ fn dest(url: &str) -> String {
 
 /// True when `url` can be written as an autolink `<url>` and read back unchanged.
 fn autolinkable(url: &str) -> bool {
-    let Some(colon) = url.find(':') else {
+    let Some(scheme) = crate::util::uri_scheme(url) else {
         return false;
     };
-    let scheme = &url[..colon];
-    let scheme_ok = (2..=32).contains(&scheme.len())
-        && scheme
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
+    let colon = scheme.len();
+    let scheme_ok = (2..=32).contains(&scheme.len());
     scheme_ok
         && url.len() > colon + 1
         && !url.chars().any(|c| {

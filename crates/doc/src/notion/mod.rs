@@ -15,5 +15,18 @@ pub mod model;
 mod reader;
 mod writer;
 
+/// True for a Notion id: 32 hex digits, dashes allowed anywhere (`2712e341-754a-…`).
+pub(crate) fn is_notion_id(id: &str) -> bool {
+    let mut n = 0;
+    for c in id.chars() {
+        match c {
+            '-' => {}
+            c if c.is_ascii_hexdigit() => n += 1,
+            _ => return false,
+        }
+    }
+    n == 32
+}
+
 pub use reader::{database_report, properties_to_ir, read_blocks, read_json, read_page};
 pub use writer::*;

@@ -714,8 +714,7 @@ fn link_target(url: &str) -> (LinkTarget, Option<String>) {
             Some((i, a)) => (i, Some(a.to_string())),
             None => (rest, None),
         };
-        let hex: String = id.chars().filter(|c| *c != '-').collect();
-        if hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        if super::is_notion_id(id) {
             return (
                 LinkTarget::Page {
                     title: None,
@@ -803,26 +802,12 @@ fn mention_inline(m: &Mention, plain_text: &str) -> Inline {
     };
     match m {
         Mention::User { user } => {
-            if let Some(n) = user
+            let name = user
                 .name
-                .as_ref()
-                .or(Some(&plain_text.to_string()))
-                .filter(|n| !n.is_empty())
-            {
-                attrs.insert("notion:name".into(), n.trim_start_matches('@').to_string());
-            }
-            Inline::link(Link {
-                target: LinkTarget::User {
-                    account_id: Some(user.id.clone()),
-                    userkey: None,
-                    username: None,
-                    attrs: Attrs::new(),
-                },
-                anchor: None,
-                content: Vec::new(),
-                plain_body: false,
-                attrs,
-            })
+                .as_deref()
+                .unwrap_or(plain_text)
+                .trim_start_matches('@');
+            user_link(&user.id, Some(name))
         }
         Mention::Page { page: p } => page(&p.id, "page"),
         Mention::Database { database } => page(&database.id, "database"),
@@ -997,28 +982,19 @@ fn sep(out: &mut Vec<Inline>) {
     }
 }
 
-fn user_link(u: &Value) -> Inline {
-    let id = u
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let mut attrs = Attrs::new();
-    if let Some(n) = u.get("name").and_then(Value::as_str) {
-        attrs.insert("notion:name".into(), n.into());
+/// A link to a Notion user, keeping the name Notion showed (`notion:name`).
+fn user_link(id: &str, name: Option<&str>) -> Inline {
+    let mut link = Link::new(LinkTarget::user(id));
+    if let Some(n) = name.filter(|n| !n.is_empty()) {
+        link.attrs.insert("notion:name".into(), n.into());
     }
-    Inline::link(Link {
-        target: LinkTarget::User {
-            account_id: Some(id),
-            userkey: None,
-            username: None,
-            attrs: Attrs::new(),
-        },
-        anchor: None,
-        content: Vec::new(),
-        plain_body: false,
-        attrs,
-    })
+    Inline::link(link)
+}
+
+/// A user object of a `people`/`created_by` property value.
+fn user_value(u: &Value) -> Inline {
+    let id = u.get("id").and_then(Value::as_str).unwrap_or_default();
+    user_link(id, u.get("name").and_then(Value::as_str))
 }
 
 fn date_inlines(v: &Value) -> Vec<Inline> {
@@ -1098,10 +1074,10 @@ fn value_inlines(kind: &str, v: &Value) -> Vec<Inline> {
         "people" => {
             for u in v.as_array().into_iter().flatten() {
                 sep(&mut out);
-                out.push(user_link(u));
+                out.push(user_value(u));
             }
         }
-        "created_by" | "last_edited_by" => out.push(user_link(v)),
+        "created_by" | "last_edited_by" => out.push(user_value(v)),
         "files" => {
             for f in v.as_array().into_iter().flatten() {
                 let name = f.get("name").and_then(Value::as_str).unwrap_or_default();

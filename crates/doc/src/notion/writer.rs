@@ -92,6 +92,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::is_notion_id;
 use super::model::{
     self, Annotations, BlockData, DateValue, ExternalFile, Icon, IdRef, Mention, RichText,
     RichTextKind, TextContent,
@@ -1310,17 +1311,6 @@ fn external_ok(u: &str) -> bool {
 }
 
 /// A Notion id: 32 hexadecimal digits, dashes allowed.
-fn is_notion_id(id: &str) -> bool {
-    let mut n = 0;
-    for c in id.chars() {
-        match c {
-            '-' => {}
-            c if c.is_ascii_hexdigit() => n += 1,
-            _ => return false,
-        }
-    }
-    n == 32
-}
 
 /// A URL a text link can hold: with a scheme, or a Notion page path (`/<id>`, `/<id>#<block>`).
 fn link_ok(u: &str) -> bool {
@@ -1330,19 +1320,7 @@ fn link_ok(u: &str) -> bool {
     if let Some(rest) = u.strip_prefix('/') {
         return is_notion_id(rest.split('#').next().unwrap_or_default());
     }
-    match u.split_once(':') {
-        Some((scheme, rest)) => {
-            !rest.is_empty()
-                && scheme
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic())
-                && scheme
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
-        }
-        None => false,
-    }
+    crate::util::uri_scheme(u).is_some_and(|scheme| u.len() > scheme.len() + 1)
 }
 
 /// `YYYY-MM-DD`, optionally followed by a time.
