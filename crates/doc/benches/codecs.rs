@@ -15,7 +15,7 @@
 //! Run: `cargo bench -p kb-doc --bench codecs` (see docs/benchmarks.md).
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kb_doc::{Document, markdown, storage};
@@ -26,22 +26,6 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut v: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.ends_with(suffix))
-        })
-        .collect();
-    v.sort();
-    v
-}
-
 struct Workload {
     /// (file name, storage body)
     storage: Vec<(String, String)>,
@@ -49,17 +33,20 @@ struct Workload {
 }
 
 fn load() -> Workload {
-    let corpus = repo_root().join("../shared/corpus/confluence-storage");
-    let mut paths = files(&corpus.join("real-cloud"), ".xhtml");
-    paths.extend(files(&corpus.join("md2conf"), ".xml"));
-    let md_paths = files(&corpus.join("md2conf"), ".md");
+    let corpus = kb_testkit::shared_path("corpus/confluence-storage");
+    let mut paths = kb_testkit::files_with_suffix(&corpus.join("real-cloud"), ".xhtml");
+    paths.extend(kb_testkit::files_with_suffix(
+        &corpus.join("md2conf"),
+        ".xml",
+    ));
+    let md_paths = kb_testkit::files_with_suffix(&corpus.join("md2conf"), ".md");
     if paths.is_empty() {
         eprintln!(
             "note: {} not found; benchmarking examples/*.xhtml instead (figures are not comparable \
              with docs/benchmarks.md)",
             corpus.display()
         );
-        paths = files(&repo_root().join("examples"), ".xhtml");
+        paths = kb_testkit::files_with_suffix(&repo_root().join("examples"), ".xhtml");
     }
     let read =
         |p: &PathBuf| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
@@ -222,8 +209,8 @@ fn codecs(c: &mut Criterion) {
 
 /// The Notion corpus's block fixtures (`../shared/corpus/notion-api/*/Blocks/*.json`).
 fn notion_blocks() -> Vec<String> {
-    let root = repo_root().join("../shared/corpus/notion-api/notion-renderer/Blocks");
-    let v: Vec<String> = files(&root, ".json")
+    let root = kb_testkit::shared_path("corpus/notion-api/notion-renderer/Blocks");
+    let v: Vec<String> = kb_testkit::files_with_suffix(&root, ".json")
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
         .collect();

@@ -183,56 +183,13 @@ pub fn ids(items: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// `../shared/reference/specs/<name>` from the repository root, if present.
-///
-/// A user's clone has no `../shared`: tests that need it skip with a visible message. When
-/// `KBRIDGE_REQUIRE_CORPUS=1` (set by `.ci/run`) a missing file is a failure instead.
+/// `../shared/reference/specs/<name>`, if present (see [`kb_testkit::shared`] for the skip and
+/// `KBRIDGE_REQUIRE_CORPUS` policy).
 pub fn spec_file(name: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/specs")
-        .join(name);
-    if p.is_file() {
-        return Some(p);
-    }
-    if std::env::var("KBRIDGE_REQUIRE_CORPUS").as_deref() == Ok("1") {
-        panic!(
-            "KBRIDGE_REQUIRE_CORPUS=1 but the shared spec {} is missing",
-            p.display()
-        );
-    }
-    // Written to the stderr handle directly: the test harness captures `eprintln!` of passing
-    // tests, and a skip must be visible.
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: shared spec {} not found (it exists only beside the kbridge repository in CI); \
-         set KBRIDGE_REQUIRE_CORPUS=1 to make this a failure",
-        p.display()
-    );
-    None
+    kb_testkit::shared(&format!("reference/specs/{name}"))
 }
 
-/// The shared real-world corpus folder `../shared/corpus/<sub>`, if present (skips visibly
-/// otherwise, fails under `KBRIDGE_REQUIRE_CORPUS=1`).
+/// The shared real-world corpus folder `../shared/corpus/<sub>`, if present.
 pub fn corpus_dir(sub: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus")
-        .join(sub);
-    if p.is_dir() {
-        return Some(p);
-    }
-    if std::env::var("KBRIDGE_REQUIRE_CORPUS").as_deref() == Ok("1") {
-        panic!(
-            "KBRIDGE_REQUIRE_CORPUS=1 but the shared corpus folder {} is missing",
-            p.display()
-        );
-    }
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: shared corpus {} not found (it exists only beside the kbridge repository in CI); \
-         set KBRIDGE_REQUIRE_CORPUS=1 to make this a failure",
-        p.display()
-    );
-    None
+    kb_testkit::shared(&format!("corpus/{sub}"))
 }
