@@ -56,6 +56,25 @@ fn v1_list(
     v1_list_cursor(ctx, results, start, limit, more, extra, None)
 }
 
+/// One offset page (`start`, `limit`) of `all`, each item rendered by `render`, as a v1 list.
+fn v1_page<T>(
+    ctx: &Ctx,
+    all: &[T],
+    start: usize,
+    limit: usize,
+    extra: Map<String, Value>,
+    render: impl FnMut(&T) -> Result<Value, ApiError>,
+) -> R {
+    let results = all
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(render)
+        .collect::<Result<Vec<_>, _>>()?;
+    let more = start + results.len() < all.len() && limit > 0;
+    v1_list(ctx, results, start, limit, more, extra)
+}
+
 /// [`v1_list`] whose `next` link also carries `next=true&cursor=…` (Cloud's search links).
 fn v1_list_cursor(
     ctx: &Ctx,
@@ -533,14 +552,9 @@ pub async fn spaces(ctx: Ctx) -> R {
                         .any(|l| d.labels.get(l).is_some_and(|l| labels.contains(&l.name))))
         })
         .collect();
-    let results = all
-        .iter()
-        .skip(start)
-        .take(limit)
-        .map(|s| space_full_v1(&data, s, &ex, &ctx.base))
-        .collect::<Result<Vec<_>, _>>()?;
-    let more = start + results.len() < all.len() && limit > 0;
-    v1_list(&ctx, results, start, limit, more, Map::new())
+    v1_page(&ctx, &all, start, limit, Map::new(), |s| {
+        space_full_v1(&data, s, &ex, &ctx.base)
+    })
 }
 
 /// `GET /wiki/rest/api/space/{spaceKey}`.
@@ -608,14 +622,9 @@ pub async fn contents(ctx: Ctx) -> R {
                 && hidden.sees(c.id)
         })
         .collect();
-    let results = all
-        .iter()
-        .skip(start)
-        .take(limit)
-        .map(|c| content_v1(&data, c, &ex, &ctx.base))
-        .collect::<Result<Vec<_>, _>>()?;
-    let more = start + results.len() < all.len() && limit > 0;
-    v1_list(&ctx, results, start, limit, more, Map::new())
+    v1_page(&ctx, &all, start, limit, Map::new(), |c| {
+        content_v1(&data, c, &ex, &ctx.base)
+    })
 }
 
 /// `GET /wiki/rest/api/content/{id}` (`expand`, `status`).
@@ -669,16 +678,11 @@ pub async fn groups(ctx: Ctx) -> R {
     v1(ctx.q.one_of("accessType", &["user", "admin", "site-admin"]))?;
     let data = ctx.conf().read();
     let all = &data.d.groups;
-    let results: Vec<Value> = all
-        .iter()
-        .skip(start)
-        .take(limit)
-        .map(|g| group_v1(g, &ctx.base))
-        .collect();
-    let more = start + results.len() < all.len() && limit > 0;
     let mut extra = Map::new();
     extra.insert("totalSize".into(), json!(all.len()));
-    v1_list(&ctx, results, start, limit, more, extra)
+    v1_page(&ctx, all, start, limit, extra, |g| {
+        Ok(group_v1(g, &ctx.base))
+    })
 }
 
 pub async fn group_by_id(ctx: Ctx) -> R {
@@ -711,19 +715,13 @@ pub async fn group_members(ctx: Ctx, Path(id): Path<String>) -> R {
         .iter()
         .find(|g| g.id == id)
         .ok_or_else(|| ApiError::not_found_msg(format!("No group with id {id}")).v1())?;
-    let results: Vec<Value> = g
-        .members
-        .iter()
-        .skip(start)
-        .take(limit)
-        .map(|a| user_v1(&data.d, a, &ctx.base))
-        .collect();
-    let more = start + results.len() < g.members.len() && limit > 0;
     let mut extra = Map::new();
     if total_size {
         extra.insert("totalSize".into(), json!(g.members.len()));
     }
-    v1_list(&ctx, results, start, limit, more, extra)
+    v1_page(&ctx, &g.members, start, limit, extra, |a| {
+        Ok(user_v1(&data.d, a, &ctx.base))
+    })
 }
 
 pub async fn user(ctx: Ctx) -> R {
@@ -811,10 +809,7 @@ pub async fn labels(ctx: Ctx, Path(id): Path<String>) -> R {
         .into_iter()
         .filter(|l| prefix.as_ref().is_none_or(|p| l["prefix"] == *p))
         .collect();
-    let total = all.len();
-    let results: Vec<Value> = all.into_iter().skip(start).take(limit).collect();
-    let more = start + results.len() < total && limit > 0;
-    v1_list(&ctx, results, start, limit, more, Map::new())
+    v1_page(&ctx, &all, start, limit, Map::new(), |l| Ok(l.clone()))
 }
 
 const LABEL_FORBIDDEN: &[char] = &[
@@ -1071,14 +1066,9 @@ pub async fn list_attachments(ctx: Ctx, Path(id): Path<String>) -> R {
                 && media.as_ref().is_none_or(|m| *m == a.media_type)
         })
         .collect();
-    let results: Vec<Value> = all
-        .iter()
-        .skip(start)
-        .take(limit)
-        .map(|a| attachment_v1(&data.d, a, &ctx.base))
-        .collect();
-    let more = start + results.len() < all.len() && limit > 0;
-    v1_list(&ctx, results, start, limit, more, Map::new())
+    v1_page(&ctx, &all, start, limit, Map::new(), |a| {
+        Ok(attachment_v1(&data.d, a, &ctx.base))
+    })
 }
 
 /// The XSRF check the real service does on multipart uploads.

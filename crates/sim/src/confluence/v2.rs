@@ -574,39 +574,18 @@ fn attachment_list(ctx: &Ctx, data: &Data, source: Source<'_>) -> R {
             && data.d.contents.contains_key(&a.container_id)
             && hidden.sees(a.container_id)
     };
-    let (page, next) = if !sorted {
-        // Default order: by id, read from the cursor on.
-        let after = ctx.id_cursor()?;
-        match source {
-            Source::All => ctx.take_page(
-                id_range(&d.attachments, after, false).filter(|a| keep(a)),
-                |a| a.id,
-                limit,
-            ),
-            Source::Ids(ids) => ctx.take_page(
-                ids_after(ids, after)
-                    .iter()
-                    .filter_map(|i| d.attachments.get(i))
-                    .filter(|a| keep(a)),
-                |a| a.id,
-                limit,
-            ),
-        }
-    } else {
-        let items = source
-            .iter(&d.attachments)
-            .filter(|a| keep(a))
-            .map(|a| {
-                let key = if field == "modified-date" {
-                    a.current().created_at
-                } else {
-                    a.created_at
-                };
-                ((SortVal::I(key), a.id), a)
-            })
-            .collect();
-        ctx.paginate(items, desc, limit)?
-    };
+    let modified = field == "modified-date";
+    let order = sorted.then_some((
+        |a: &Attachment| {
+            if modified {
+                a.current().created_at
+            } else {
+                a.created_at
+            }
+        },
+        desc,
+    ));
+    let (page, next) = source.page(ctx, &d.attachments, keep, |a| a.id, order, limit)?;
     ctx.list(
         page.into_iter()
             .map(|a| render::attachment_out(d, a, a.current()))
@@ -632,6 +611,44 @@ impl<'a> Source<'a> {
             Source::All => Box::new(m.values()),
             Source::Ids(ids) => Box::new(ids.iter().filter_map(move |i| m.get(i))),
         }
+    }
+
+    /// One page of the values that pass `keep`: in id order from the request's cursor on or,
+    /// with `order` (a date key and whether descending), sorted by that key; and the next
+    /// page's cursor.
+    fn page<V>(
+        self,
+        ctx: &Ctx,
+        m: &'a std::collections::BTreeMap<u64, V>,
+        keep: impl Fn(&V) -> bool,
+        id: impl Fn(&V) -> u64,
+        order: Option<(impl Fn(&V) -> i64, bool)>,
+        limit: usize,
+    ) -> Result<(Vec<&'a V>, Option<String>), ApiError> {
+        let Some((key, desc)) = order else {
+            let after = ctx.id_cursor()?;
+            return Ok(match self {
+                Source::All => ctx.take_page(
+                    id_range(m, after, false).filter(|v| keep(v)),
+                    |v| id(v),
+                    limit,
+                ),
+                Source::Ids(ids) => ctx.take_page(
+                    ids_after(ids, after)
+                        .iter()
+                        .filter_map(|i| m.get(i))
+                        .filter(|v| keep(v)),
+                    |v| id(v),
+                    limit,
+                ),
+            });
+        };
+        let items = self
+            .iter(m)
+            .filter(|v| keep(v))
+            .map(|v| ((SortVal::I(key(v)), id(v)), v))
+            .collect();
+        ctx.paginate(items, desc, limit)
     }
 }
 
@@ -783,38 +800,18 @@ fn comment_list(
                     .is_some_and(|r| resolution.contains(r)))
             && data.sees_any(&hidden, c.container_id)
     };
-    let (page, next) = if !sorted {
-        let after = ctx.id_cursor()?;
-        match source {
-            Source::All => ctx.take_page(
-                id_range(&d.comments, after, false).filter(|c| keep(c)),
-                |c| c.id,
-                limit,
-            ),
-            Source::Ids(ids) => ctx.take_page(
-                ids_after(ids, after)
-                    .iter()
-                    .filter_map(|i| d.comments.get(i))
-                    .filter(|c| keep(c)),
-                |c| c.id,
-                limit,
-            ),
-        }
-    } else {
-        let items = source
-            .iter(&d.comments)
-            .filter(|c| keep(c))
-            .map(|c| {
-                let k = if field == "modified-date" {
-                    c.current().created_at
-                } else {
-                    c.created_at
-                };
-                ((SortVal::I(k), c.id), c)
-            })
-            .collect();
-        ctx.paginate(items, desc, limit)?
-    };
+    let modified = field == "modified-date";
+    let order = sorted.then_some((
+        |c: &Comment| {
+            if modified {
+                c.current().created_at
+            } else {
+                c.created_at
+            }
+        },
+        desc,
+    ));
+    let (page, next) = source.page(ctx, &d.comments, keep, |c| c.id, order, limit)?;
     ctx.list(
         page.into_iter()
             .map(|c| render::comment_out(d, c, fmt, shape))

@@ -794,6 +794,36 @@ fn editable<'a>(
     Ok(data.d.contents.get_mut(&id).expect("found"))
 }
 
+/// Adds a new property (version 1) to `props`; 409 when `key` is taken on `owner`.
+fn add_property<'a>(
+    props: &'a mut Vec<Property>,
+    id: u64,
+    key: String,
+    value: Value,
+    author_id: String,
+    now: i64,
+    owner: &str,
+) -> Result<&'a Property, ApiError> {
+    if props.iter().any(|p| p.key == key) {
+        return Err(ApiError::conflict(format!(
+            "A property with key '{key}' already exists on {owner}"
+        )));
+    }
+    props.push(Property {
+        id,
+        key,
+        value,
+        version: PropertyVersion {
+            number: 1,
+            message: String::new(),
+            minor_edit: false,
+            author_id,
+            created_at: now,
+        },
+    });
+    Ok(props.last().expect("just pushed"))
+}
+
 pub async fn create_property(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> R {
     let id = path_id(&id)?;
     let kind = kind_of(&ctx.path);
@@ -805,25 +835,17 @@ pub async fn create_property(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> 
     let mut data = conf.write();
     let pid = data.d.alloc_aux_id();
     let c = editable(&mut data, &ctx, id, kind)?;
-    if c.properties.iter().any(|p| p.key == key) {
-        return Err(ApiError::conflict(format!(
-            "A property with key '{key}' already exists on content {id}"
-        )));
-    }
-    let p = Property {
-        id: pid,
+    let author = ctx.caller.account_id.clone();
+    let p = add_property(
+        &mut c.properties,
+        pid,
         key,
         value,
-        version: PropertyVersion {
-            number: 1,
-            message: String::new(),
-            minor_edit: false,
-            author_id: ctx.caller.account_id.clone(),
-            created_at: now,
-        },
-    };
-    let out = render::property(&p);
-    c.properties.push(p);
+        author,
+        now,
+        &format!("content {id}"),
+    )?;
+    let out = render::property(p);
     ok(out)
 }
 
@@ -901,25 +923,17 @@ pub async fn create_space_property(ctx: Ctx, Path(id): Path<String>, bytes: Byte
     let mut data = conf.write();
     let pid = data.d.alloc_aux_id();
     let s = data.d.space_mut(id).ok_or_else(ApiError::not_found)?;
-    if s.properties.iter().any(|p| p.key == key) {
-        return Err(ApiError::conflict(format!(
-            "A property with key '{key}' already exists on space {id}"
-        )));
-    }
-    let p = Property {
-        id: pid,
+    let author = ctx.caller.account_id.clone();
+    let p = add_property(
+        &mut s.properties,
+        pid,
         key,
         value,
-        version: PropertyVersion {
-            number: 1,
-            message: String::new(),
-            minor_edit: false,
-            author_id: ctx.caller.account_id.clone(),
-            created_at: now,
-        },
-    };
-    let out = render::space_property(&p);
-    s.properties.push(p);
+        author,
+        now,
+        &format!("space {id}"),
+    )?;
+    let out = render::space_property(p);
     let mut r = json_response(StatusCode::CREATED, &out);
     if let Ok(h) = HeaderValue::from_str(&format!("/wiki/api/v2/spaces/{id}/properties/{pid}")) {
         r.headers_mut().insert(header::LOCATION, h);
