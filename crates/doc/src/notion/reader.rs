@@ -126,10 +126,13 @@ fn base_attrs(b: &model::Block) -> Attrs {
     if let Some(id) = &b.id {
         a.insert("notion:id".into(), id.clone());
     }
-    if let Some(c) = b.data.as_ref().and_then(|d| d.color.as_ref()) {
-        if c != "default" {
-            a.insert("notion:color".into(), c.clone());
-        }
+    if let Some(c) = b
+        .data
+        .as_ref()
+        .and_then(|d| d.color.as_ref())
+        .filter(|c| *c != "default")
+    {
+        a.insert("notion:color".into(), c.clone());
     }
     a
 }

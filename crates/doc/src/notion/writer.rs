@@ -1310,8 +1310,6 @@ fn external_ok(u: &str) -> bool {
     is_http(u) && utf16_len(u) <= MAX_URL && !u.chars().any(char::is_whitespace)
 }
 
-/// A Notion id: 32 hexadecimal digits, dashes allowed.
-
 /// A URL a text link can hold: with a scheme, or a Notion page path (`/<id>`, `/<id>#<block>`).
 fn link_ok(u: &str) -> bool {
     if u.is_empty() || utf16_len(u) > MAX_URL || u.chars().any(char::is_whitespace) {
