@@ -11,7 +11,8 @@
 //!   Formats with flat annotated runs (Notion) flatten the tree and rebuild it in a canonical order.
 //!
 //! Attribute keys starting with `kb:` are kbridge's own hints (for example `kb:tag = "b"` on a
-//! [`Mark::Strong`] read from `<b>`), never written as attributes by any writer.
+//! [`Mark::Strong`] read from `<b>`) and keys starting with `notion:` are Notion facts kept for the
+//! Notion writer; [`Attrs::is_hint`] tells them apart and no writer emits them as attributes.
 
 use std::borrow::Cow;
 
@@ -66,6 +67,11 @@ fn intern(key: &str) -> Cow<'static, str> {
 impl Attrs {
     pub const fn new() -> Self {
         Attrs(Vec::new())
+    }
+    /// True for keys that are kbridge's notes rather than attributes of any format: `kb:` hints
+    /// and facts carried over from another format (`notion:`). Writers never emit them.
+    pub fn is_hint(key: &str) -> bool {
+        key.starts_with("kb:") || key.starts_with("notion:")
     }
     fn find(&self, key: &str) -> Result<usize, usize> {
         self.0.binary_search_by(|(k, _)| k.as_ref().cmp(key))

@@ -97,8 +97,7 @@ impl W {
     /// Writes the bag, skipping kbridge hints (`kb:*`) and keys in `skip`.
     fn attrs(&mut self, a: &Attrs, skip: &[&str]) {
         for (k, v) in a {
-            // `kb:` hints and other formats' facts (`notion:`) are not storage attributes.
-            if k.starts_with("kb:") || k.starts_with("notion:") || skip.contains(&k) {
+            if Attrs::is_hint(k) || skip.contains(&k) {
                 continue;
             }
             self.attr(k, v);
