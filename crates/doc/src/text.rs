@@ -370,13 +370,7 @@ mod tests {
             Inline::text("a "),
             Inline::mark(Mark::Strong, vec![Inline::text("b")]),
             Inline::text(" "),
-            Inline::link(Link {
-                target: LinkTarget::page_titled("Home"),
-                anchor: None,
-                content: vec![],
-                plain_body: false,
-                attrs: Attrs::new(),
-            }),
+            Inline::link(Link::new(LinkTarget::page_titled("Home"))),
             Inline::text(" "),
             Inline::link(Link {
                 target: LinkTarget::url("https://x"),

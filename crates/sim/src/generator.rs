@@ -1380,13 +1380,7 @@ impl Gen<'_> {
             if x < 0.25 {
                 if let Some(t) = self.other_title(r, si, own_title) {
                     out.push(Inline::text(" (see "));
-                    out.push(Inline::link(Link {
-                        target: t,
-                        anchor: None,
-                        content: Vec::new(),
-                        plain_body: false,
-                        attrs: Attrs::new(),
-                    }));
+                    out.push(Inline::link(Link::new(t)));
                     out.push(Inline::text(")"));
                 }
             } else if x < 0.38 {

@@ -792,13 +792,7 @@ impl Writer {
                 let mut content = vec![Inline::text("Child pages")];
                 if let Some(p) = &c.page {
                     content.push(Inline::text(" of "));
-                    content.push(Inline::link(Link {
-                        target: p.clone(),
-                        anchor: None,
-                        content: vec![],
-                        plain_body: false,
-                        attrs: Attrs::new(),
-                    }));
+                    content.push(Inline::link(Link::new(p.clone())));
                 }
                 self.paragraph(&[Inline::mark(Mark::Emphasis, content)])
             }
@@ -823,13 +817,7 @@ impl Writer {
                 };
                 let content = vec![
                     Inline::text(what),
-                    Inline::link(Link {
-                        target: inc.target.clone(),
-                        anchor: None,
-                        content: vec![],
-                        plain_body: false,
-                        attrs: Attrs::new(),
-                    }),
+                    Inline::link(Link::new(inc.target.clone())),
                 ];
                 self.paragraph(&[Inline::mark(Mark::Emphasis, content)])
             }

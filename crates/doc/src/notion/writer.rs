@@ -1663,13 +1663,7 @@ impl Conv {
                     self.fb(what, "a paragraph linking to the included page");
                     let content = vec![
                         Inline::mark(Mark::Emphasis, vec![Inline::text("Included from ")]),
-                        Inline::link(ir::Link {
-                            target: target.clone(),
-                            anchor: None,
-                            content: Vec::new(),
-                            plain_body: false,
-                            attrs: Attrs::new(),
-                        }),
+                        Inline::link(ir::Link::new(target.clone())),
                     ];
                     let r = self.runs(&content);
                     self.text_block("paragraph", r, BlockData::default(), Vec::new(), out);

@@ -706,13 +706,7 @@ impl W {
             other => {
                 self.fallback("file", "a paragraph with a link to the file", false);
                 self.out.push_str("<p>");
-                let link = Link {
-                    target: other.clone(),
-                    anchor: None,
-                    content: Vec::new(),
-                    plain_body: false,
-                    attrs: Attrs::new(),
-                };
+                let link = Link::new(other.clone());
                 self.link(&link);
                 self.out.push_str("</p>");
             }
