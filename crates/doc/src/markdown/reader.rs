@@ -22,6 +22,14 @@ pub(crate) fn options() -> Options {
 }
 
 pub(crate) fn read(input: &str) -> Document {
+    // CommonMark §2.3: U+0000 is replaced by U+FFFD (the writer cannot write it either).
+    let cleaned;
+    let input = if input.contains('\0') {
+        cleaned = input.replace('\0', "\u{FFFD}");
+        cleaned.as_str()
+    } else {
+        input
+    };
     let (front, input) = split_front_matter(input);
     let events: Vec<Event<'_>> = Parser::new_ext(input, options()).collect();
     let mut r = Reader {
