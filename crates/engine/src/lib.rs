@@ -3,3 +3,5 @@
 //! its checkpoint. Later: `migrate`, `sync`, `km`.
 //!
 //! It wires clients to the store; it must never speak HTTP itself or write SQL.
+
+pub mod extract;

@@ -1,0 +1,732 @@
+//! Pages and blog posts of one space: the bulk listing (first run), the CQL window and the
+//! trashed listing (incremental runs), the id sweep (`--reconcile`), then the details of what
+//! changed and the restrictions.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use kb_confluence::{ContentKind, ContentQuery, keys};
+use kb_store::{Batch, Expect, Filter, Row};
+use serde_json::{Value, json};
+
+use super::run::Ctx;
+use super::{ExtractError, Progress, Result};
+
+/// The two kinds of space content with the same life: pages and blog posts.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Kind {
+    pub table: &'static str,
+    pub api: ContentKind,
+    /// CQL `type`.
+    pub cql_type: &'static str,
+    /// The owner column of the sub-tables (`page_id`, `blog_post_id`).
+    pub owner: &'static str,
+    pub labels: &'static str,
+    pub versions: &'static str,
+    pub properties: &'static str,
+    /// Statuses listed (trashed included: the replica keeps them, as Confluence does).
+    pub statuses: &'static [&'static str],
+    /// `content_type` in `content_restrictions`.
+    pub restriction_type: &'static str,
+}
+
+pub(crate) const PAGES: Kind = Kind {
+    table: "pages",
+    api: ContentKind::Page,
+    cql_type: "page",
+    owner: "page_id",
+    labels: "page_labels",
+    versions: "page_versions",
+    properties: "page_content_properties",
+    statuses: &["current", "archived", "trashed"],
+    restriction_type: "page",
+};
+
+pub(crate) const BLOG_POSTS: Kind = Kind {
+    table: "blog_posts",
+    api: ContentKind::BlogPost,
+    cql_type: "blogpost",
+    owner: "blog_post_id",
+    labels: "blog_post_labels",
+    versions: "blog_post_versions",
+    properties: "blog_post_content_properties",
+    statuses: &["current", "trashed"],
+    restriction_type: "blogpost",
+};
+
+/// The space being read.
+#[derive(Clone, Debug)]
+pub(crate) struct SpaceRef {
+    pub id: String,
+    pub key: String,
+}
+
+/// The checkpoint of a listing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct ListState {
+    /// The listing finished at least once: later runs are incremental.
+    pub done: bool,
+    /// Where an unfinished listing resumes.
+    pub next: Option<String>,
+    /// The newest modification seen (epoch ms).
+    pub hwm: i64,
+}
+
+impl ListState {
+    pub fn from_json(v: Option<&Value>) -> ListState {
+        let Some(v) = v else {
+            return ListState::default();
+        };
+        ListState {
+            done: v.get("state").and_then(Value::as_str) == Some("done"),
+            next: v.get("next").and_then(Value::as_str).map(str::to_string),
+            hwm: v.get("hwm").and_then(Value::as_i64).unwrap_or(0),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "state": if self.done { "done" } else { "listing" },
+            "next": self.next,
+            "hwm": self.hwm,
+        })
+    }
+}
+
+/// The bulk listing of a kind.
+fn listing(
+    c: &kb_confluence::Confluence,
+    kind: Kind,
+    q: &ContentQuery,
+) -> Result<kb_confluence::Listing, kb_http::HttpError> {
+    match kind.api {
+        ContentKind::Page => c.pages(q),
+        _ => c.blogposts(q),
+    }
+}
+
+/// Epoch ms of an object's last modification (`version.createdAt`, else `createdAt`).
+pub(crate) fn modified_ms(v: &Value) -> i64 {
+    keys::version_created_at(v)
+        .or_else(|| v.get("createdAt").and_then(Value::as_str))
+        .and_then(kb_confluence::cql::parse_iso_ms)
+        .unwrap_or(0)
+}
+
+/// The stored (id → version) of a kind's rows in one space.
+async fn stored_versions(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<HashMap<String, i64>> {
+    let rows = ctx
+        .store
+        .select(
+            kind.table,
+            &["id", "version_number", "status"],
+            &Filter::all().eq("space_id", space.id.as_str()),
+        )
+        .await
+        .map_err(ExtractError::store(format!(
+            "reading the stored {} of space {}",
+            kind.table, space.key
+        )))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let id = r.first()?.as_str()?.to_string();
+            Some((id, r.get(1).and_then(Value::as_i64).unwrap_or(0)))
+        })
+        .collect())
+}
+
+/// Reads one kind of content of one space into the store. Returns the ids whose details
+/// (versions, labels, properties, restrictions) must be fetched and whether the structure
+/// changed (for the derived tables).
+pub(crate) async fn sync_space(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<Changes> {
+    let scope = ctx.scope(&space.id);
+    let cp_value = ctx
+        .store
+        .checkpoint(&scope, kind.table)
+        .await
+        .map_err(ExtractError::store("reading a checkpoint"))?;
+    let state = ListState::from_json(cp_value.as_ref());
+    let mut changes = if ctx.opts.full || !state.done {
+        let resume = if ctx.opts.full && state.done {
+            None
+        } else {
+            state.next.clone()
+        };
+        full_listing(ctx, kind, space, cp_value, resume, state.hwm).await?
+    } else {
+        ctx.report(|r| r.incremental = true);
+        incremental(ctx, kind, space, cp_value, state).await?
+    };
+    // Content whose stored details are older than its version: what this run changed, and
+    // what an interrupted run left behind.
+    let stored = stored_versions(ctx, kind, space).await?;
+    changes.changed = stale_details(ctx, kind, space, &stored).await?;
+    Ok(changes)
+}
+
+/// What a space's listing changed.
+#[derive(Default, Debug)]
+pub(crate) struct Changes {
+    /// Content whose details (versions, labels, properties) may be stale.
+    pub changed: Vec<String>,
+    /// Content whose restrictions come with this pass (CQL expansion), keyed by id.
+    pub restrictions: HashMap<String, Value>,
+    /// Whether parents, positions, titles or statuses may have changed (derived tables).
+    pub structure: bool,
+}
+
+async fn full_listing(
+    ctx: &Ctx,
+    kind: Kind,
+    space: &SpaceRef,
+    mut cp_value: Option<Value>,
+    resume: Option<String>,
+    hwm: i64,
+) -> Result<Changes> {
+    let scope = ctx.scope(&space.id);
+    let what = format!("{} of {}", kind.table, space.key);
+    ctx.progress(Progress::Phase { what: what.clone() });
+    let resumed = resume.is_some();
+    let q = ContentQuery::in_spaces(&[space.id.as_str()])
+        .statuses(kind.statuses)
+        .with_body();
+    let stream = listing(&ctx.client, kind, &q)
+    .map_err(ExtractError::http(format!("listing {what}")))?;
+    let mut stream = stream.resume(resume);
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut state = ListState {
+        done: false,
+        next: None,
+        hwm,
+    };
+    while let Some(page) = stream
+        .try_next()
+        .await
+        .map_err(ExtractError::http(format!("listing {what}")))?
+    {
+        let mut batch = Batch::new();
+        for item in &page.items {
+            let Some(id) = keys::id(item) else {
+                ctx.warn(format!("{what}: an item without an id was skipped: {item}"));
+                continue;
+            };
+            state.hwm = state.hwm.max(modified_ms(item));
+            seen.insert(id);
+            batch.upsert(Row::new(kind.table, item.clone()));
+        }
+        state.next = page.next.clone();
+        let value = state.to_json();
+        batch.checkpoint(&scope, kind.table, expect(&cp_value), value.clone());
+        ctx.commit(&batch, &what).await?;
+        ctx.rows(kind.table, page.items.len() as u64);
+        cp_value = Some(value);
+    }
+    let mut changes = Changes {
+        structure: true,
+        ..Changes::default()
+    };
+    // Purged content: stored, but no longer listed under any status. Only when this process
+    // saw the whole listing (a resumed listing did not see its first part).
+    let stored = stored_versions(ctx, kind, space).await?;
+    if !resumed {
+        let gone: Vec<String> = stored
+            .keys()
+            .filter(|id| !seen.contains(*id))
+            .cloned()
+            .collect();
+        delete_content(ctx, kind, &gone).await?;
+    }
+    state.done = true;
+    state.next = None;
+    let mut batch = Batch::new();
+    batch.checkpoint(&scope, kind.table, expect(&cp_value), state.to_json());
+    ctx.commit(&batch, &what).await?;
+    ctx.progress(Progress::PhaseDone { what });
+    Ok(changes)
+}
+
+/// The content of a space whose stored details are older than its version (or missing).
+async fn stale_details(
+    ctx: &Ctx,
+    kind: Kind,
+    space: &SpaceRef,
+    stored: &HashMap<String, i64>,
+) -> Result<Vec<String>> {
+    if !ctx.opts.wants_any(&[kind.versions, kind.labels, kind.properties]) {
+        return Ok(Vec::new());
+    }
+    let have = ctx
+        .store
+        .select(kind.versions, &[kind.owner, "number"], &Filter::all())
+        .await
+        .map_err(ExtractError::store(format!("reading {}", kind.versions)))?;
+    let mut newest: HashMap<String, i64> = HashMap::new();
+    for r in have {
+        if let (Some(o), Some(n)) = (r.first().and_then(Value::as_str), r.get(1).and_then(Value::as_i64)) {
+            let e = newest.entry(o.to_string()).or_default();
+            *e = (*e).max(n);
+        }
+    }
+    let mut out: Vec<String> = stored
+        .iter()
+        .filter(|(id, v)| newest.get(*id).copied().unwrap_or(0) < **v)
+        .map(|(id, _)| id.clone())
+        .collect();
+    if let Some(since) = ctx.opts.since {
+        let modified = ctx
+            .store
+            .select(
+                kind.table,
+                &["id", "version_created_at"],
+                &Filter::all().eq("space_id", space.id.as_str()),
+            )
+            .await
+            .map_err(ExtractError::store(format!("reading {}", kind.table)))?;
+        let recent: HashSet<String> = modified
+            .into_iter()
+            .filter(|r| {
+                r.get(1)
+                    .and_then(Value::as_str)
+                    .and_then(kb_confluence::cql::parse_iso_ms)
+                    .is_none_or(|ms| ms >= since)
+            })
+            .filter_map(|r| r.first()?.as_str().map(str::to_string))
+            .collect();
+        out.retain(|id| recent.contains(id));
+    }
+    out.sort_by_key(|id| id.parse::<u64>().unwrap_or(u64::MAX));
+    Ok(out)
+}
+
+fn expect(v: &Option<Value>) -> Expect {
+    match v {
+        Some(v) => Expect::Value(v.clone()),
+        None => Expect::Absent,
+    }
+}
+
+/// The expansions the CQL pass asks for.
+pub(crate) const CQL_EXPAND: &[&str] = &[
+    "version",
+    "restrictions.read.restrictions.user",
+    "restrictions.read.restrictions.group",
+    "restrictions.update.restrictions.user",
+    "restrictions.update.restrictions.group",
+];
+
+async fn incremental(
+    ctx: &Ctx,
+    kind: Kind,
+    space: &SpaceRef,
+    cp_value: Option<Value>,
+    mut state: ListState,
+) -> Result<Changes> {
+    let scope = ctx.scope(&space.id);
+    let what = format!("changes to {} of {}", kind.table, space.key);
+    ctx.progress(Progress::Phase { what: what.clone() });
+    let stored = stored_versions(ctx, kind, space).await?;
+    let mut refetch: Vec<String> = Vec::new();
+    let mut changes = Changes::default();
+
+    // 1. The CQL window: everything modified since the high-water mark minus the overlap.
+    let from = state.hwm - ctx.opts.overlap.as_millis() as i64;
+    let cql = format!(
+        "space = {} and type = {} and lastmodified >= \"{}\" order by lastmodified asc",
+        kb_confluence::cql::quote(&space.key),
+        kind.cql_type,
+        kb_confluence::cql::cql_datetime(from, ctx.opts.utc_offset_minutes)
+    );
+    let hits = ctx
+        .client
+        .content_search(&cql, CQL_EXPAND)
+        .map_err(ExtractError::http(format!("searching {what}")))?
+        .all()
+        .await
+        .map_err(ExtractError::http(format!("searching {what} (CQL {cql})")))?;
+    for hit in hits {
+        let Some(id) = keys::id(&hit) else { continue };
+        let version = keys::version_number(&hit).unwrap_or(0) as i64;
+        // Dedupe on (id, version): the overlap finds content already stored.
+        if stored.get(&id).is_some_and(|v| *v >= version) {
+            continue;
+        }
+        changes.restrictions.insert(id.clone(), hit);
+        refetch.push(id);
+    }
+
+    // 2. The trash: content trashed since (its children moved up to its parent).
+    let trashed = listing(&ctx.client, kind, &ContentQuery::in_spaces(&[space.id.as_str()]).statuses(&["trashed"]))
+        .map_err(ExtractError::http(format!("listing trashed {}", kind.table)))?
+        .all()
+        .await
+        .map_err(ExtractError::http(format!("listing trashed {} of {}", kind.table, space.key)))?;
+    let stored_status = stored_statuses(ctx, kind, space).await?;
+    let mut newly_trashed = Vec::new();
+    for t in &trashed {
+        let Some(id) = keys::id(t) else { continue };
+        if stored_status.get(&id).map(String::as_str) != Some("trashed") {
+            newly_trashed.push(id.clone());
+            refetch.push(id);
+        }
+    }
+    if !newly_trashed.is_empty() && kind.table == "pages" {
+        // Their children now hang under the trashed page's parent.
+        for id in &newly_trashed {
+            let kids = ctx
+                .store
+                .ids(kind.table, &Filter::all().eq("parent_id", id.as_str()))
+                .await
+                .map_err(ExtractError::store("reading child pages"))?;
+            refetch.extend(kids);
+        }
+    }
+
+    // 3. --reconcile: the id sweep (no bodies) finds moves, purges and anything missed.
+    if ctx.opts.reconcile {
+        let (missed, gone) = sweep(ctx, kind, space).await?;
+        refetch.extend(missed);
+        delete_content(ctx, kind, &gone).await?;
+        if !gone.is_empty() {
+            changes.structure = true;
+        }
+    }
+
+    refetch.sort();
+    refetch.dedup();
+    if !refetch.is_empty() {
+        changes.structure = true;
+        for item in fetch_by_ids(ctx, kind, &refetch).await? {
+            state.hwm = state.hwm.max(modified_ms(&item));
+            let mut batch = Batch::new();
+            batch.upsert(Row::new(kind.table, item));
+            ctx.commit(&batch, &what).await?;
+            ctx.rows(kind.table, 1);
+        }
+    }
+    let mut batch = Batch::new();
+    state.done = true;
+    state.next = None;
+    batch.checkpoint(&scope, kind.table, expect(&cp_value), state.to_json());
+    ctx.commit(&batch, &what).await?;
+    ctx.progress(Progress::PhaseDone { what });
+    Ok(changes)
+}
+
+async fn stored_statuses(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<HashMap<String, String>> {
+    let rows = ctx
+        .store
+        .select(kind.table, &["id", "status"], &Filter::all().eq("space_id", space.id.as_str()))
+        .await
+        .map_err(ExtractError::store(format!("reading {}", kind.table)))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| Some((r.first()?.as_str()?.to_string(), r.get(1)?.as_str()?.to_string())))
+        .collect())
+}
+
+/// The id sweep: every id with its version, parent, position and status, without bodies.
+/// Returns the ids whose stored row differs (to fetch again) and the stored ids no longer
+/// listed under any status (purged).
+async fn sweep(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<(Vec<String>, Vec<String>)> {
+    let what = format!("sweeping {} of {}", kind.table, space.key);
+    let listed = listing(&ctx.client, kind, &ContentQuery::in_spaces(&[space.id.as_str()]).statuses(kind.statuses))
+        .map_err(ExtractError::http(what.clone()))?
+        .all()
+        .await
+        .map_err(ExtractError::http(what.clone()))?;
+    let cols: &[&str] = &["id", "version_number", "status", "parent_id", "position", "title"];
+    let cols = if kind.table == "pages" { cols } else { &cols[..3] };
+    let stored = ctx
+        .store
+        .select(kind.table, cols, &Filter::all().eq("space_id", space.id.as_str()))
+        .await
+        .map_err(ExtractError::store(what.clone()))?;
+    let stored: HashMap<String, Vec<Value>> = stored
+        .into_iter()
+        .filter_map(|r| Some((r.first()?.as_str()?.to_string(), r)))
+        .collect();
+    let mut missed = Vec::new();
+    let mut seen = HashSet::new();
+    for item in &listed {
+        let Some(id) = keys::id(item) else { continue };
+        seen.insert(id.clone());
+        let now: Vec<Value> = vec![
+            json!(id),
+            json!(keys::version_number(item)),
+            item.get("status").cloned().unwrap_or(Value::Null),
+            item.get("parentId").cloned().unwrap_or(Value::Null),
+            item.get("position").cloned().unwrap_or(Value::Null),
+            item.get("title").cloned().unwrap_or(Value::Null),
+        ];
+        let now = &now[..cols.len()];
+        if stored.get(&id).is_none_or(|s| !same_row(s, now)) {
+            missed.push(id);
+        }
+    }
+    let gone = stored.keys().filter(|id| !seen.contains(*id)).cloned().collect();
+    Ok((missed, gone))
+}
+
+/// Compares a stored row with the listing's values, numbers and numeric strings alike.
+fn same_row(stored: &[Value], now: &[Value]) -> bool {
+    fn norm(v: &Value) -> Value {
+        match v {
+            Value::Number(n) => Value::String(n.to_string()),
+            v => v.clone(),
+        }
+    }
+    stored.len() == now.len() && stored.iter().zip(now).all(|(a, b)| norm(a) == norm(b))
+}
+
+/// Content by id, 250 per request, with bodies.
+async fn fetch_by_ids(ctx: &Ctx, kind: Kind, ids: &[String]) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(250) {
+        let req = ctx
+            .client
+            .v2(kind.api.segment())
+            .map_err(ExtractError::http("building a request"))?
+            .query("id", chunk.join(","))
+            .query("status", kind.statuses.join(","))
+            .query("body-format", "storage")
+            .query("limit", "250");
+        let items = ctx
+            .client
+            .custom_listing(req, kb_http::Pagination::Links)
+            .all()
+            .await
+            .map_err(ExtractError::http(format!("fetching {} {} by id", chunk.len(), kind.table)))?;
+        out.extend(items);
+    }
+    Ok(out)
+}
+
+/// Deletes content and every row hanging under it.
+pub(crate) async fn delete_content(ctx: &Ctx, kind: Kind, ids: &[String]) -> Result<()> {
+    for chunk in ids.chunks(200) {
+        let mut batch = Batch::new();
+        for id in chunk {
+            batch.delete(kind.table, vec![json!(id)]);
+            for t in [kind.labels, kind.versions, kind.properties] {
+                batch.replace_set(t, Filter::all().eq(kind.owner, id.as_str()), Vec::new());
+            }
+            batch.replace_set(
+                "content_restrictions",
+                Filter::all().eq("content_id", id.as_str()),
+                Vec::new(),
+            );
+            if kind.table == "pages" {
+                batch.replace_set("page_ancestors", Filter::all().eq("page_id", id.as_str()), Vec::new());
+                batch.replace_set("child_pages", Filter::all().eq("id", id.as_str()), Vec::new());
+            }
+        }
+        ctx.commit(&batch, &format!("deleting purged {}", kind.table)).await?;
+        ctx.deleted(kind.table, chunk.len() as u64);
+    }
+    Ok(())
+}
+
+/// Versions, labels and properties of changed content: one request per item (the included
+/// lists of `GET /pages/{id}`), with bounded concurrency; the dedicated listings only when an
+/// included list has more.
+pub(crate) async fn details(ctx: &Ctx, kind: Kind, space: &SpaceRef, ids: &[String]) -> Result<()> {
+    if ids.is_empty() || !ctx.opts.wants_any(&[kind.versions, kind.labels, kind.properties]) {
+        return Ok(());
+    }
+    let what = format!("history, labels and properties of {} {} of {}", ids.len(), kind.table, space.key);
+    ctx.progress(Progress::Phase { what: what.clone() });
+    let results = futures_util::stream::iter(ids.iter().cloned())
+        .map(|id| async move {
+            let r = fetch_details(ctx, kind, &id).await;
+            (id, r)
+        })
+        .buffer_unordered(ctx.opts.concurrency.max(1));
+    futures_util::pin_mut!(results);
+    let mut batch = Batch::new();
+    let mut pending = 0usize;
+    while let Some((id, r)) = results.next().await {
+        match r {
+            Ok(Some(ops)) => {
+                for (table, rows) in ops {
+                    ctx.rows(table, rows.len() as u64);
+                    batch.replace_set(table, Filter::all().eq(kind.owner, id.as_str()), rows);
+                }
+                pending += 1;
+            }
+            Ok(None) => ctx.warn(format!("{} {id} vanished before its details were read", kind.api.noun())),
+            Err(e) => return Err(e),
+        }
+        if pending >= 50 {
+            ctx.commit(&batch, &what).await?;
+            batch = Batch::new();
+            pending = 0;
+        }
+    }
+    ctx.commit(&batch, &what).await?;
+    ctx.progress(Progress::PhaseDone { what });
+    Ok(())
+}
+
+type DetailOps = Vec<(&'static str, Vec<Row>)>;
+
+async fn fetch_details(ctx: &Ctx, kind: Kind, id: &str) -> Result<Option<DetailOps>> {
+    let req = ctx
+        .client
+        .v2(&format!("{}/{id}", kind.api.segment()))
+        .map_err(ExtractError::http("building a request"))?
+        .query("status", kind.statuses.join(","))
+        .query("include-version", "false")
+        .query("include-versions", "true")
+        .query("include-labels", "true")
+        .query("include-properties", "true")
+        .object(format!("{} {id}", kind.api.noun()));
+    let v = match ctx.client.get(req).await {
+        Ok(v) => v,
+        Err(e) if e.status() == Some(404) => return Ok(None),
+        Err(e) => return Err(ExtractError::http(format!("reading {} {id}", kind.api.noun()))(e)),
+    };
+    let mut ops: DetailOps = Vec::new();
+    let lists: [(&'static str, &str, bool); 3] = [
+        (kind.versions, "versions", ctx.opts.wants(kind.versions)),
+        (kind.labels, "labels", ctx.opts.wants(kind.labels)),
+        (kind.properties, "properties", ctx.opts.wants(kind.properties)),
+    ];
+    for (table, field, wanted) in lists {
+        if !wanted {
+            continue;
+        }
+        let included = v.get(field);
+        let more = included
+            .and_then(|l| l.pointer("/meta/hasMore"))
+            .and_then(Value::as_bool)
+            .unwrap_or(included.is_none());
+        let items: Vec<Value> = if more {
+            let listing = match field {
+                "versions" => ctx.client.versions(kind.api, id),
+                "labels" => ctx.client.content_labels(kind.api, id),
+                _ => ctx.client.properties(kind.api, id),
+            }
+            .map_err(ExtractError::http("building a request"))?;
+            match listing.all().await {
+                Ok(items) => items,
+                Err(e) if e.status() == Some(404) => return Ok(None),
+                Err(e) => {
+                    return Err(ExtractError::http(format!("listing the {field} of {} {id}", kind.api.noun()))(e));
+                }
+            }
+        } else {
+            included
+                .and_then(|l| l.get("results"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        ops.push((table, items.into_iter().map(|i| Row::new(table, i).with(kind.owner, id)).collect()));
+    }
+    Ok(Some(ops))
+}
+
+/// Restrictions of the content of a space: the CQL pass (full) or the window's hits.
+pub(crate) async fn restrictions(
+    ctx: &Ctx,
+    kind: Kind,
+    space: &SpaceRef,
+    from_window: HashMap<String, Value>,
+    full: bool,
+) -> Result<()> {
+    if !ctx.opts.wants("content_restrictions") {
+        return Ok(());
+    }
+    let what = format!("restrictions of {} of {}", kind.table, space.key);
+    if !full {
+        let mut batch = Batch::new();
+        for (id, hit) in from_window {
+            restriction_rows(kind, &id, &hit, &mut batch);
+        }
+        return ctx.commit(&batch, &what).await;
+    }
+    ctx.progress(Progress::Phase { what: what.clone() });
+    let scope = ctx.scope(&space.id);
+    let endpoint = format!("content_restrictions:{}", kind.table);
+    let mut cp_value = ctx
+        .store
+        .checkpoint(&scope, &endpoint)
+        .await
+        .map_err(ExtractError::store("reading a checkpoint"))?;
+    let state = ListState::from_json(cp_value.as_ref());
+    let resume = if state.done { None } else { state.next.clone() };
+    let cql = format!(
+        "space = {} and type = {}",
+        kb_confluence::cql::quote(&space.key),
+        kind.cql_type
+    );
+    let mut stream = ctx
+        .client
+        .content_search(&cql, CQL_EXPAND)
+        .map_err(ExtractError::http(what.clone()))?
+        .resume(resume);
+    while let Some(page) = stream.try_next().await.map_err(ExtractError::http(what.clone()))? {
+        let mut batch = Batch::new();
+        for hit in &page.items {
+            if let Some(id) = keys::id(hit) {
+                restriction_rows(kind, &id, hit, &mut batch);
+            }
+        }
+        let value = ListState {
+            done: page.next.is_none(),
+            next: page.next.clone(),
+            hwm: 0,
+        }
+        .to_json();
+        batch.checkpoint(&scope, &endpoint, expect(&cp_value), value.clone());
+        ctx.commit(&batch, &what).await?;
+        cp_value = Some(value);
+    }
+    ctx.progress(Progress::PhaseDone { what });
+    Ok(())
+}
+
+/// The `content_restrictions` rows of one v1 content object with `restrictions.*` expanded:
+/// one row per (operation, user or group).
+fn restriction_rows(kind: Kind, id: &str, hit: &Value, batch: &mut Batch) {
+    let mut rows = Vec::new();
+    for op in ["read", "update"] {
+        for (subject, path) in [("user", "user"), ("group", "group")] {
+            let ptr = format!("/restrictions/{op}/restrictions/{path}/results");
+            for s in hit.pointer(&ptr).and_then(Value::as_array).into_iter().flatten() {
+                rows.push(
+                    Row::new("content_restrictions", s.clone())
+                        .with("content_id", id)
+                        .with("content_type", kind.restriction_type)
+                        .with("operation", op)
+                        .with("subject_type", subject),
+                );
+            }
+        }
+    }
+    batch.replace_set(
+        "content_restrictions",
+        Filter::all().eq("content_id", id),
+        rows,
+    );
+}
+
+/// Ids of a kind in a space, as stored (for the derived tables and site-wide filters).
+pub(crate) async fn stored_ids(ctx: &Ctx, kind: Kind, space_ids: &[String]) -> Result<HashSet<String>> {
+    let mut out = HashSet::new();
+    for s in space_ids {
+        out.extend(
+            ctx.store
+                .ids(kind.table, &Filter::all().eq("space_id", s.as_str()))
+                .await
+                .map_err(ExtractError::store(format!("reading {}", kind.table)))?,
+        );
+    }
+    Ok(out)
+}
+
+/// Counts per table, for the report.
+pub(crate) fn merge_counts(into: &mut BTreeMap<String, u64>, table: &str, n: u64) {
+    *into.entry(table.to_string()).or_default() += n;
+}

@@ -1,0 +1,209 @@
+//! The run: the context every phase shares, and the order of the phases.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use kb_confluence::Confluence;
+use kb_store::{Batch, RunEnd, RunStatus, Store};
+use serde_json::{Value, json};
+
+use super::content::{self, BLOG_POSTS, PAGES, SpaceRef};
+use super::{
+    ExtractError, ExtractOptions, ExtractReport, Progress, ProgressFn, Result, derive, site,
+};
+
+/// What every phase of a run shares.
+pub(crate) struct Ctx {
+    pub client: Confluence,
+    pub store: Store,
+    pub opts: ExtractOptions,
+    progress: Option<ProgressFn>,
+    report: Mutex<ExtractReport>,
+    /// Checkpoint scopes are per site, so one store can hold several sites' checkpoints.
+    site: String,
+}
+
+impl Ctx {
+    /// The checkpoint scope of a space (or of the site for `""`).
+    pub fn scope(&self, space_id: &str) -> String {
+        if space_id.is_empty() {
+            format!("confluence:{}", self.site)
+        } else {
+            format!("confluence:{}:space:{space_id}", self.site)
+        }
+    }
+
+    pub fn progress(&self, p: Progress) {
+        if let Progress::Warning { message } = &p {
+            tracing::warn!(message = message.as_str(), "Extraction warning.");
+        }
+        if let Some(f) = &self.progress {
+            f(&p);
+        }
+    }
+
+    pub fn warn(&self, message: String) {
+        self.report(|r| r.warnings.push(message.clone()));
+        self.progress(Progress::Warning { message });
+    }
+
+    pub fn report(&self, f: impl FnOnce(&mut ExtractReport)) {
+        f(&mut self.report.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    pub fn rows(&self, table: &str, n: u64) {
+        let mut total = 0;
+        self.report(|r| {
+            content::merge_counts(&mut r.rows, table, n);
+            total = r.rows[table];
+        });
+        self.progress(Progress::Rows {
+            table: table.to_string(),
+            added: n,
+            total,
+        });
+    }
+
+    pub fn deleted(&self, table: &str, n: u64) {
+        if n > 0 {
+            self.report(|r| content::merge_counts(&mut r.deleted, table, n));
+        }
+    }
+
+    pub async fn commit(&self, batch: &Batch, what: &str) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.store
+            .commit(batch)
+            .await
+            .map(|_| ())
+            .map_err(ExtractError::store(format!("storing {what}")))
+    }
+}
+
+/// Replicates the Confluence site behind `client` into `store`.
+///
+/// The run is recorded in the store's `runs` table (also when it fails). On error, what was
+/// committed stays committed with its checkpoint: running again continues from there.
+pub async fn extract(
+    client: &Confluence,
+    store: &Store,
+    opts: &ExtractOptions,
+    progress: Option<ProgressFn>,
+) -> Result<ExtractReport> {
+    if let Some(e) = &opts.endpoints {
+        for name in e {
+            if super::plan::endpoint(name).is_none() {
+                let known: Vec<&str> = super::plan::ENDPOINTS.iter().map(|e| e.name).collect();
+                return Err(ExtractError::Input(format!(
+                    "unknown endpoint {name:?}: choose among {}",
+                    known.join(", ")
+                )));
+            }
+        }
+    }
+    let started = Instant::now();
+    let before = client.stats();
+    let run_id = store
+        .start_run("extract confluence")
+        .await
+        .map_err(ExtractError::store("recording the run"))?;
+    let ctx = Ctx {
+        client: client.clone(),
+        store: store.clone(),
+        opts: opts.clone(),
+        progress,
+        report: Mutex::new(ExtractReport {
+            run_id,
+            ..ExtractReport::default()
+        }),
+        site: client.site().display(),
+    };
+    let outcome = phases(&ctx).await;
+    let mut report = ctx.report.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let after = client.stats();
+    report.requests = after.requests_since(&before);
+    report.requests_total = report.requests.values().sum();
+    report.rate_limited = after.rate_limited.saturating_sub(before.rate_limited);
+    report.retries = after.retries.saturating_sub(before.retries);
+    report.wall_seconds = started.elapsed().as_secs_f64();
+    let mut errors: Vec<Value> = report.warnings.iter().map(|w| json!(w)).collect();
+    if let Err(e) = &outcome {
+        errors.push(json!(e.to_string()));
+    }
+    let end = RunEnd {
+        status: if outcome.is_ok() {
+            RunStatus::Succeeded
+        } else {
+            RunStatus::Failed
+        },
+        counts: json!(report.rows),
+        requests: json!({
+            "by_endpoint": report.requests,
+            "total": report.requests_total,
+            "rate_limited": report.rate_limited,
+            "retries": report.retries,
+        }),
+        errors: Value::Array(errors),
+    };
+    let recorded = store.finish_run(run_id, &end).await;
+    outcome?;
+    recorded.map_err(ExtractError::store("recording the end of the run"))?;
+    Ok(report)
+}
+
+async fn phases(ctx: &Ctx) -> Result<()> {
+    let spaces = site::spaces(ctx).await?;
+    if spaces.is_empty() {
+        ctx.warn("no space to extract: the account can read none of the requested spaces".into());
+    }
+    for space in &spaces {
+        site::space_metadata(ctx, space).await?;
+        let mut changed: Vec<Vec<String>> = Vec::new();
+        for kind in [PAGES, BLOG_POSTS] {
+            if !ctx.opts.wants_any(&[
+                kind.table,
+                kind.versions,
+                kind.labels,
+                kind.properties,
+                "content_restrictions",
+                "child_pages",
+                "page_ancestors",
+            ]) {
+                changed.push(Vec::new());
+                continue;
+            }
+            let was_full = ctx.opts.full
+                || !content::ListState::from_json(
+                    ctx.store
+                        .checkpoint(&ctx.scope(&space.id), kind.table)
+                        .await
+                        .map_err(ExtractError::store("reading a checkpoint"))?
+                        .as_ref(),
+                )
+                .done;
+            let changes = content::sync_space(ctx, kind, space).await?;
+            content::details(ctx, kind, space, &changes.changed).await?;
+            content::restrictions(
+                ctx,
+                kind,
+                space,
+                changes.restrictions,
+                was_full || ctx.opts.reconcile,
+            )
+            .await?;
+            if kind.table == "pages" && changes.structure {
+                derive::page_tree(ctx, space).await?;
+            }
+            changed.push(changes.changed);
+        }
+        site::tasks(ctx, space, &changed[0], &changed[1]).await?;
+        site::custom_content(ctx, space).await?;
+    }
+    let space_ids: Vec<String> = spaces.iter().map(|s: &SpaceRef| s.id.clone()).collect();
+    site::attachments(ctx, &space_ids).await?;
+    site::comments(ctx, &space_ids).await?;
+    site::groups(ctx).await?;
+    Ok(())
+}
