@@ -886,6 +886,39 @@ impl Store {
             .collect())
     }
 
+    /// Chosen typed columns of the rows of `table` matching `filter`, ordered by primary key
+    /// (timestamps as `YYYY-MM-DDTHH:MM:SS.sssZ`, JSON columns parsed): what a job needs to
+    /// compare with an API listing without loading every row's raw JSON.
+    pub async fn select(
+        &self,
+        table: &str,
+        columns: &[&str],
+        filter: &Filter,
+    ) -> Result<Vec<Vec<Value>>> {
+        let t = table_def(table)?;
+        let f = filter_values(t, filter)?;
+        let d = self.dialect();
+        let mut cols = Vec::with_capacity(columns.len());
+        let mut kinds = Vec::with_capacity(columns.len());
+        for name in columns {
+            let c = t.column(name).ok_or_else(|| StoreError::UnknownColumn {
+                table: t.name.into(),
+                column: (*name).to_string(),
+                known: t.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
+            })?;
+            cols.push(d.read(c.ty, c.name));
+            kinds.push(kind(c.ty));
+        }
+        let sql = format!(
+            "SELECT {} FROM {}{}{}",
+            cols.join(", "),
+            q(t.name),
+            d.filter_clause(t, &f.0, 1),
+            order_by(d, t)
+        );
+        with_conn!(self, c, db => c.fetch(db, &sql, &f.1, &kinds).await)
+    }
+
     /// Rows per catalog table.
     pub async fn counts(&self) -> Result<BTreeMap<String, u64>> {
         let sql = TABLES

@@ -222,7 +222,7 @@ async fn full_listing(
         ctx.rows(kind.table, page.items.len() as u64);
         cp_value = Some(value);
     }
-    let mut changes = Changes {
+    let changes = Changes {
         structure: true,
         ..Changes::default()
     };

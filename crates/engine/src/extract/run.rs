@@ -123,7 +123,12 @@ pub async fn extract(
     let outcome = phases(&ctx).await;
     let mut report = ctx.report.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let after = client.stats();
-    report.requests = after.requests_since(&before);
+    report.requests = after
+        .by_endpoint
+        .keys()
+        .map(|e| (e.clone(), after.requests_for(e) - before.requests_for(e)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
     report.requests_total = report.requests.values().sum();
     report.rate_limited = after.rate_limited.saturating_sub(before.rate_limited);
     report.retries = after.retries.saturating_sub(before.retries);

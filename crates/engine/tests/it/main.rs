@@ -1,0 +1,5 @@
+//! kb-engine integration tests: jobs against the API twins (real HTTP on loopback) and real
+//! stores (SQLite files, and PostgreSQL started by kb-testkit).
+
+mod extract;
+mod support;

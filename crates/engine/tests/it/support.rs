@@ -1,0 +1,158 @@
+//! The twin, the client, the stores and the ground truth the tests compare with.
+
+use std::collections::BTreeMap;
+
+
+use kb_confluence::{Confluence, ConfluenceConfig};
+use kb_sim::{SimConfig, SimHandle};
+use kb_store::Store;
+use serde_json::{Value, json};
+
+/// A twin with a generated site of `pages` pages.
+pub async fn twin(pages: usize, seed: u64) -> SimHandle {
+    let mut cfg = SimConfig::default();
+    cfg.workspace.pages = pages;
+    cfg.workspace.seed = seed;
+    kb_sim::start(cfg).await.expect("the twin starts")
+}
+
+/// A client for the twin's admin account, fast enough for tests (the twin has no limit
+/// unless one is configured).
+pub fn client(sim: &SimHandle) -> Confluence {
+    let c = &sim.credentials()[0];
+    let mut cfg = ConfluenceConfig::new(
+        &sim.confluence_url(),
+        c.email.clone(),
+        c.token.clone().into(),
+    )
+    .expect("config");
+    cfg.rate = 2000.0;
+    cfg.burst = 200;
+    cfg.concurrency = 8;
+    let mut retry = cfg.retry.clone();
+    retry.base = std::time::Duration::from_millis(20);
+    retry.cap = std::time::Duration::from_millis(200);
+    cfg.retry = retry;
+    Confluence::new(cfg).expect("client")
+}
+
+/// A fresh SQLite store in `dir`.
+pub async fn sqlite(dir: &std::path::Path) -> Store {
+    Store::open(dir.join("kbridge.db").to_str().unwrap())
+        .await
+        .expect("sqlite store")
+}
+
+/// A fresh PostgreSQL store, or `None` (after a visible SKIPPED line) without PostgreSQL.
+pub async fn postgres(hint: &str) -> Option<Store> {
+    let url = kb_testkit::postgres::database(hint)?;
+    Some(Store::open(&url).await.expect("postgres store"))
+}
+
+/// The twin's ground truth.
+pub async fn dataset(sim: &SimHandle) -> Value {
+    reqwest::get(format!("{}/__sim/confluence/dataset", sim.url()))
+        .await
+        .expect("dataset")
+        .json()
+        .await
+        .expect("dataset json")
+}
+
+/// An admin edit, as a human would make it.
+pub async fn admin(sim: &SimHandle, path: &str, body: Value) -> Value {
+    let r = reqwest::Client::new()
+        .post(format!("{}/__sim/confluence/{path}", sim.url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("admin call");
+    assert!(r.status().is_success(), "admin {path}: {}", r.status());
+    r.json().await.expect("admin json")
+}
+
+/// Epoch ms as the store writes timestamps.
+pub fn ts(ms: &Value) -> Value {
+    match ms.as_i64() {
+        Some(ms) => json!(kb_store::time::format_millis(ms)),
+        None => Value::Null,
+    }
+}
+
+/// A table's rows, keyed by their key columns, with chosen columns as JSON.
+pub type Rows = BTreeMap<String, BTreeMap<String, Value>>;
+
+fn norm(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => Value::String(n.to_string()),
+        Value::Bool(b) => Value::String(b.to_string()),
+        v => v.clone(),
+    }
+}
+
+/// The stored rows of `table` projected on `cols`, keyed by `key` columns.
+pub async fn stored(store: &Store, table: &str, key: &[&str], cols: &[&str]) -> Rows {
+    let mut all: Vec<&str> = key.to_vec();
+    all.extend(cols);
+    let rows = store
+        .select(table, &all, &kb_store::Filter::all())
+        .await
+        .expect("select");
+    rows.into_iter()
+        .map(|r| {
+            let k = r[..key.len()]
+                .iter()
+                .map(|v| norm(v).as_str().unwrap_or("null").to_string())
+                .collect::<Vec<_>>()
+                .join("/");
+            let m = cols
+                .iter()
+                .zip(&r[key.len()..])
+                .map(|(c, v)| (c.to_string(), norm(v)))
+                .collect();
+            (k, m)
+        })
+        .collect()
+}
+
+/// Builds an expected row.
+pub fn row(key: &[&Value], cols: &[(&str, Value)]) -> (String, BTreeMap<String, Value>) {
+    (
+        key.iter()
+            .map(|v| norm(v).as_str().unwrap_or("null").to_string())
+            .collect::<Vec<_>>()
+            .join("/"),
+        cols.iter().map(|(c, v)| (c.to_string(), norm(v))).collect(),
+    )
+}
+
+/// Asserts two tables are equal, printing the first differences.
+pub fn assert_rows(table: &str, got: &Rows, want: &Rows) {
+    if let Some(e) = diff_rows(table, got, want) {
+        panic!("{e}");
+    }
+}
+
+/// The first differences between two tables, if any.
+pub fn diff_rows(table: &str, got: &Rows, want: &Rows) -> Option<String> {
+    let missing: Vec<&String> = want.keys().filter(|k| !got.contains_key(*k)).collect();
+    let extra: Vec<&String> = got.keys().filter(|k| !want.contains_key(*k)).collect();
+    let differ: Vec<String> = want
+        .iter()
+        .filter_map(|(k, w)| {
+            let g = got.get(k)?;
+            (g != w).then(|| format!("{k}: stored {g:?}, truth {w:?}"))
+        })
+        .take(5)
+        .collect();
+    (!(missing.is_empty() && extra.is_empty() && differ.is_empty())).then(|| {
+        format!(
+            "{table}: {} rows stored, {} in the ground truth; missing {:?}; extra {:?}; different {:?}",
+            got.len(),
+            want.len(),
+            missing.iter().take(10).collect::<Vec<_>>(),
+            extra.iter().take(10).collect::<Vec<_>>(),
+            differ
+        )
+    })
+}
