@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::error::{HttpError, TransportKind, redact_url, service_message};
+use crate::error::{HttpError, StatusError, TransportKind, redact_url, service_message};
 use crate::events::{Event, Stats};
 use crate::limiter::{Limiter, LimiterConfig};
 use crate::retry::{Jitter, RetryPolicy, RetryReason, classify_status, retry_after};
@@ -463,7 +463,7 @@ impl Client {
             Ok(r) if (200..300).contains(&r.status) => Attempt::Done(r),
             Ok(r) => {
                 let after = retry_after(&r.headers);
-                let error = HttpError::Status {
+                let error = HttpError::Status(Box::new(StatusError {
                     method: req.method.to_string(),
                     url: redact_url(&req.url),
                     status: r.status,
@@ -471,7 +471,7 @@ impl Client {
                     message: service_message(&r.body),
                     hint: self.inner.hints.as_ref().and_then(|h| h(r.status, req)),
                     retry_after: after,
-                };
+                }));
                 match classify_status(r.status) {
                     Some(reason) => Attempt::Retry {
                         reason,

@@ -10,21 +10,8 @@ use std::time::Duration;
 pub enum HttpError {
     /// The service answered with a status that is not a success and is not retried (or the
     /// retries ran out on it: then it is the `last` of [`HttpError::RetriesExhausted`]).
-    #[error("{}", status_message(.method, .url, *.status, .object.as_deref(), .message.as_deref(), .hint.as_deref()))]
-    Status {
-        method: String,
-        /// The URL without credentials or secret query parameters.
-        url: String,
-        status: u16,
-        /// What was asked for, in words ("page 123"), when the caller said.
-        object: Option<String>,
-        /// The service's own error message, taken from the body.
-        message: Option<String>,
-        /// What to do about it, set by the service's client (e.g. which env vars to check).
-        hint: Option<String>,
-        /// The `Retry-After` the service sent with it, if any.
-        retry_after: Option<Duration>,
-    },
+    #[error("{0}")]
+    Status(Box<StatusError>),
     /// The body is not the JSON the caller expected.
     #[error("{method} {url}: the response does not decode at `{path}`: {message}")]
     Decode {
@@ -64,6 +51,36 @@ pub enum HttpError {
     /// A client that cannot be built (bad configuration).
     #[error("cannot build the HTTP client: {0}")]
     Config(String),
+}
+
+/// An answer with a failing status: what was asked, what came back, what to do.
+#[derive(Clone, Debug)]
+pub struct StatusError {
+    pub method: String,
+    /// The URL without credentials or secret query parameters.
+    pub url: String,
+    pub status: u16,
+    /// What was asked for, in words ("page 123"), when the caller said.
+    pub object: Option<String>,
+    /// The service's own error message, taken from the body.
+    pub message: Option<String>,
+    /// What to do about it, set by the service's client (e.g. which env vars to check).
+    pub hint: Option<String>,
+    /// The `Retry-After` the service sent with it, if any.
+    pub retry_after: Option<Duration>,
+}
+
+impl fmt::Display for StatusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&status_message(
+            &self.method,
+            &self.url,
+            self.status,
+            self.object.as_deref(),
+            self.message.as_deref(),
+            self.hint.as_deref(),
+        ))
+    }
 }
 
 /// The kinds of transport failure, all retried.
@@ -119,7 +136,7 @@ impl HttpError {
     /// The HTTP status of the failure, looking through [`HttpError::RetriesExhausted`].
     pub fn status(&self) -> Option<u16> {
         match self {
-            HttpError::Status { status, .. } => Some(*status),
+            HttpError::Status(s) => Some(s.status),
             HttpError::RetriesExhausted { last, .. } => last.status(),
             _ => None,
         }
@@ -144,7 +161,7 @@ impl HttpError {
     /// The hint attached to a status error, if any.
     pub fn hint(&self) -> Option<&str> {
         match self.root() {
-            HttpError::Status { hint, .. } => hint.as_deref(),
+            HttpError::Status(s) => s.hint.as_deref(),
             _ => None,
         }
     }

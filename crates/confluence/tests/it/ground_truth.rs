@@ -117,7 +117,7 @@ async fn every_listing_matches_the_ground_truth() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|t| t["id"].to_string() == id)
+            .find(|t| keys::id(t).as_deref() == Some(id.as_str()))
             .unwrap();
         let (labels, _, _) = ids_of(c.space_labels(&id).unwrap()).await;
         let want: BTreeSet<String> = truth_space["labels"]
@@ -141,7 +141,12 @@ async fn every_listing_matches_the_ground_truth() {
 
     // Per page: versions, labels, properties, attachments, comments, ancestors, children.
     let contents = d["contents"].as_array().unwrap();
-    let by_id = |id: &str| contents.iter().find(|v| v["id"].to_string() == id).unwrap();
+    let by_id = |id: &str| {
+        contents
+            .iter()
+            .find(|v| keys::id(v).as_deref() == Some(id))
+            .unwrap()
+    };
     for t in contents
         .iter()
         .filter(|v| v["type"] == "page" && v["status"] == "current")
