@@ -150,6 +150,7 @@ impl RetryPolicy {
 pub struct Jitter(Mutex<u64>);
 
 impl Jitter {
+    /// A generator from `seed` (`None`: from the clock).
     pub fn new(seed: Option<u64>) -> Jitter {
         let seed = seed.unwrap_or_else(|| {
             let t = SystemTime::now()
