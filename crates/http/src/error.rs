@@ -224,20 +224,44 @@ pub fn service_message(body: &[u8]) -> Option<String> {
     None
 }
 
+/// Whether a query parameter's name says it holds a secret: `token`, `key`, `api_key`,
+/// `*token`, `*secret*`, `*password*`, `signature`, `sig`, `auth`, `code`… (but not `keys`,
+/// `space-key` or `cursor`).
+fn is_secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    const EXACT: &[&str] = &[
+        "key",
+        "apikey",
+        "api_key",
+        "api-key",
+        "secret",
+        "password",
+        "passwd",
+        "pwd",
+        "signature",
+        "sig",
+        "auth",
+        "authorization",
+        "code",
+        "jwt",
+    ];
+    EXACT.contains(&n.as_str())
+        || n.ends_with("token")
+        || n.contains("secret")
+        || n.contains("password")
+}
+
 /// A URL fit for logs and errors: no user info, and the values of query parameters whose name
-/// suggests a secret (`token`, `key`, `secret`, `password`, `signature`, `auth`) replaced.
+/// says they hold a secret replaced by `REDACTED`.
 pub fn redact_url(url: &url::Url) -> String {
     let mut u = url.clone();
     let _ = u.set_username("");
     let _ = u.set_password(None);
-    if u.query().is_some() {
+    if u.query_pairs().any(|(k, _)| is_secret_param(&k)) {
         let pairs: Vec<(String, String)> = u
             .query_pairs()
             .map(|(k, v)| {
-                let lk = k.to_ascii_lowercase();
-                let secret = ["token", "key", "secret", "password", "signature", "auth"]
-                    .iter()
-                    .any(|s| lk.contains(s));
+                let secret = is_secret_param(&k);
                 (
                     k.into_owned(),
                     if secret {
@@ -280,9 +304,16 @@ mod tests {
 
     #[test]
     fn urls_lose_their_secrets() {
-        let u = url::Url::parse("https://me:pw@x.example/a?api_token=s3cr3t&limit=5").unwrap();
+        let u = url::Url::parse(
+            "https://me:pw@x.example/a?api_token=s3cr3t&limit=5&keys=ENG&key=k3y&access_token=t0k&cursor=abc",
+        )
+        .unwrap();
         let r = redact_url(&u);
-        assert!(!r.contains("s3cr3t") && !r.contains("pw"), "{r}");
-        assert!(r.contains("limit=5"), "{r}");
+        for secret in ["s3cr3t", "pw", "k3y", "t0k"] {
+            assert!(!r.contains(secret), "{secret} in {r}");
+        }
+        for kept in ["limit=5", "keys=ENG", "cursor=abc"] {
+            assert!(r.contains(kept), "{kept} not in {r}");
+        }
     }
 }
