@@ -156,6 +156,7 @@ impl ContentQuery {
 }
 
 /// One listing: the first request and how it pages.
+#[derive(Clone)]
 pub struct Listing {
     client: Client,
     /// The first request (change its query to change the page size or filters).

@@ -466,6 +466,19 @@ impl Client {
             elapsed,
             attempt,
         });
+        if let Ok(r) = &result
+            && ["x-ratelimit-nearlimit", "x-beta-ratelimit-nearlimit"]
+                .iter()
+                .any(|h| {
+                    r.headers
+                        .get(*h)
+                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))
+                })
+        {
+            self.emit(Event::NearLimit {
+                endpoint: req.endpoint.clone(),
+            });
+        }
         match result {
             Err(e @ HttpError::Timeout { .. }) => Attempt::Retry {
                 reason: RetryReason::Timeout,

@@ -44,7 +44,11 @@ async fn a_429_pauses_the_whole_bucket_for_its_retry_after() {
                             r#"{"message":"slow down"}"#,
                         )
                     } else {
-                        reply(200, &[], r#"{"ok":"a"}"#)
+                        reply(
+                            200,
+                            &[("x-ratelimit-nearlimit", "true".into())],
+                            r#"{"ok":"a"}"#,
+                        )
                     }
                 }
             }),
@@ -97,6 +101,10 @@ async fn a_429_pauses_the_whole_bucket_for_its_retry_after() {
     assert_eq!(s.rate_limited, 1);
     assert_eq!(s.retries, 1);
     assert_eq!(s.requests, 3);
+    assert_eq!(
+        s.near_limit, 1,
+        "the second answer to /a said the limit was near"
+    );
     assert_eq!(s.by_endpoint["GET /a"][&429], 1);
     assert_eq!(s.by_endpoint["GET /a"][&200], 1);
     let json = c.stats().to_json();
