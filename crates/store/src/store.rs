@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection as _;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -719,17 +720,26 @@ impl Store {
             url: db.clone(),
             reason: e.to_string(),
         })?;
+        let open_err = |source| StoreError::Open {
+            db: db.clone(),
+            hint: "check that the server is running and the URL's host, port, user, password \
+                   and database are right (create the database first: createdb NAME)",
+            source,
+        };
+        // One connection first: a wrong host, password or database fails at once, where the
+        // pool would retry until its acquire timeout.
+        PgConnection::connect_with(&opts)
+            .await
+            .map_err(open_err)?
+            .close()
+            .await
+            .map_err(open_err)?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(opts)
             .await
-            .map_err(|source| StoreError::Open {
-                db: db.clone(),
-                hint: "check that the server is running and the URL's host, port, user, password \
-                       and database are right (create the database first: createdb NAME)",
-                source,
-            })?;
+            .map_err(open_err)?;
         let store = Store::Postgres(PgStore {
             pool,
             db: db.into(),

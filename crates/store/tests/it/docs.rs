@@ -15,7 +15,11 @@ fn source(s: &Source) -> String {
 pub fn catalog_markdown() -> String {
     let mut s = String::new();
     for t in TABLES {
-        s.push_str(&format!("### `{}`\n\n{}.\n\n", t.name, t.doc));
+        let mut doc = t.doc.to_string();
+        if let Some(first) = doc.get(..1) {
+            doc.replace_range(..1, &first.to_uppercase());
+        }
+        s.push_str(&format!("### `{}`\n\n{doc}.\n\n", t.name));
         s.push_str(&format!(
             "Primary key: ({}){}.\n\n",
             t.primary_key.join(", "),
@@ -30,7 +34,11 @@ pub fn catalog_markdown() -> String {
                 other => other.name().to_string(),
             };
             let req = if c.required { " (required)" } else { "" };
-            s.push_str(&format!("| `{}` | {ty}{req} | {} |\n", c.name, source(&c.source)));
+            s.push_str(&format!(
+                "| `{}` | {ty}{req} | {} |\n",
+                c.name,
+                source(&c.source)
+            ));
         }
         s.push_str("| `raw` | json | the object |\n| `synced_at` | timestamp | the commit |\n\n");
     }
@@ -53,8 +61,6 @@ fn store_doc_lists_the_catalog() {
             let updated = format!("{}{BEGIN}{fresh}{}", &doc[..b], &doc[e..]);
             std::fs::write(&path, updated).unwrap();
         }
-        panic!(
-            "docs/store.md's catalog is stale: rerun with KB_UPDATE_DOCS=1 to regenerate it"
-        );
+        panic!("docs/store.md's catalog is stale: rerun with KB_UPDATE_DOCS=1 to regenerate it");
     }
 }

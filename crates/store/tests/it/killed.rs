@@ -24,7 +24,10 @@ async fn writer_child() {
     for k in 1u64.. {
         let mut b = Batch::new();
         b.upsert_all((0..ROWS_PER_BATCH).map(|i| {
-            Row::new("pages", page(&format!("b{k:06}-{i:04}"), "9", 1, &"body ".repeat(50)))
+            Row::new(
+                "pages",
+                page(&format!("b{k:06}-{i:04}"), "9", 1, &"body ".repeat(50)),
+            )
         }));
         b.advance_checkpoint(
             "space:9",
@@ -62,10 +65,9 @@ pub async fn killed_writer_leaves_the_last_checkpoint(ctx: Ctx) {
                 .next()
                 .expect("the writer stopped before committing 5 batches")
                 .unwrap();
-            if let Some(k) = line.rsplit("committed ").next().and_then(|k| k.trim().parse().ok())
-                && line.contains("committed ")
-            {
-                seen = k;
+            // the first line may carry the harness's "test … " prefix
+            if let Some((_, k)) = line.split_once("committed ") {
+                seen = k.trim().parse().unwrap();
             }
         }
         // It is writing batch 6 (or later) now: SIGKILL, no chance to clean up.
@@ -84,7 +86,10 @@ pub async fn killed_writer_leaves_the_last_checkpoint(ctx: Ctx) {
         .unwrap()
         .expect("a checkpoint");
     let k = checkpoint["batch"].as_u64().unwrap();
-    assert!(k >= last_seen, "checkpoint {k} is behind the reported {last_seen}");
+    assert!(
+        k >= last_seen,
+        "checkpoint {k} is behind the reported {last_seen}"
+    );
     let ids = store.ids("pages", &Filter::all()).await.unwrap();
     assert_eq!(
         ids.len(),
@@ -94,9 +99,17 @@ pub async fn killed_writer_leaves_the_last_checkpoint(ctx: Ctx) {
     let newest = format!("b{k:06}-");
     let beyond = format!("b{:06}-", k + 1);
     assert!(ids.iter().any(|id| id.starts_with(&newest)));
-    assert!(!ids.iter().any(|id| id.as_str() >= beyond.as_str()), "rows of an uncommitted batch");
+    assert!(
+        !ids.iter().any(|id| id.as_str() >= beyond.as_str()),
+        "rows of an uncommitted batch"
+    );
     // and the store takes writes again, from the checkpoint
     let mut b = Batch::new();
-    b.advance_checkpoint("space:9", "pages", Some(checkpoint), json!({"batch": k + 1}));
+    b.advance_checkpoint(
+        "space:9",
+        "pages",
+        Some(checkpoint),
+        json!({"batch": k + 1}),
+    );
     store.commit(&b).await.unwrap();
 }

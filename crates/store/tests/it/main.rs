@@ -3,6 +3,7 @@
 //! started by `kb_testkit::postgres` — plus the docs check.
 
 mod docs;
+mod errors;
 mod killed;
 mod suite;
 mod support;

@@ -30,7 +30,11 @@ async fn titles(store: &Store) -> Vec<(String, i64)> {
 pub async fn migrations_apply_and_reapply(ctx: Ctx) {
     let s = &ctx.store;
     assert_eq!(s.schema_version().await.unwrap(), SCHEMA_VERSION);
-    assert_eq!(s.migrate().await.unwrap(), Vec::<i64>::new(), "nothing left to apply");
+    assert_eq!(
+        s.migrate().await.unwrap(),
+        Vec::<i64>::new(),
+        "nothing left to apply"
+    );
     // every table has exactly the catalog's columns, then raw and synced_at
     for t in TABLES {
         let mut want: Vec<String> = t.columns.iter().map(|c| c.name.to_string()).collect();
@@ -71,7 +75,10 @@ pub async fn newer_schema_is_refused(ctx: Ctx) {
         "{err:?}"
     );
     let msg = err.to_string();
-    assert!(msg.contains("newer kbridge") && msg.contains("upgrade kbridge"), "{msg}");
+    assert!(
+        msg.contains("newer kbridge") && msg.contains("upgrade kbridge"),
+        "{msg}"
+    );
 }
 
 pub async fn upserts_are_idempotent(ctx: Ctx) {
@@ -138,10 +145,16 @@ pub async fn older_versions_never_overwrite_newer(ctx: Ctx) {
     );
     // tables without a version column take the latest write
     let mut b = Batch::new();
-    b.upsert(Row::new("groups", json!({"id": "g1", "name": "old", "type": "group"})));
+    b.upsert(Row::new(
+        "groups",
+        json!({"id": "g1", "name": "old", "type": "group"}),
+    ));
     s.commit(&b).await.unwrap();
     let mut b = Batch::new();
-    b.upsert(Row::new("groups", json!({"id": "g1", "name": "new", "type": "group"})));
+    b.upsert(Row::new(
+        "groups",
+        json!({"id": "g1", "name": "new", "type": "group"}),
+    ));
     s.commit(&b).await.unwrap();
     assert_eq!(s.rows_typed("groups").await.unwrap()[0]["name"], "new");
 }
@@ -239,7 +252,10 @@ pub async fn deletes_by_key(ctx: Ctx) {
     let mut bad = Batch::new();
     bad.delete("page_versions", vec![json!("30")]);
     let msg = s.commit(&bad).await.unwrap_err().to_string();
-    assert!(msg.contains("page_versions") && msg.contains("2 values, 1 given"), "{msg}");
+    assert!(
+        msg.contains("page_versions") && msg.contains("2 values, 1 given"),
+        "{msg}"
+    );
 }
 
 pub async fn checkpoint_compare_and_set(ctx: Ctx) {
@@ -249,7 +265,10 @@ pub async fn checkpoint_compare_and_set(ctx: Ctx) {
     let mut b = Batch::new();
     b.advance_checkpoint("space:ENG", "pages", None, cp1.clone());
     s.commit(&b).await.unwrap();
-    assert_eq!(s.checkpoint("space:ENG", "pages").await.unwrap(), Some(cp1.clone()));
+    assert_eq!(
+        s.checkpoint("space:ENG", "pages").await.unwrap(),
+        Some(cp1.clone())
+    );
 
     // expecting none when there is one: conflict, with both values named
     let mut b = Batch::new();
@@ -270,12 +289,17 @@ pub async fn checkpoint_compare_and_set(ctx: Ctx) {
         other => panic!("{other:?}"),
     }
     assert!(err.to_string().contains("space:ENG/pages"), "{err}");
-    assert_eq!(s.counts().await.unwrap()["pages"], 0, "the batch's rows were rolled back");
+    assert_eq!(
+        s.counts().await.unwrap()["pages"],
+        0,
+        "the batch's rows were rolled back"
+    );
 
     // the right expectation (keys in another order: compared as JSON) moves it on
-    let same_in_other_order: Value =
-        serde_json::from_str(r#"{"ids": [1, 2], "cursor": null, "high_water": "2024-03-01T10:00:00.000Z"}"#)
-            .unwrap();
+    let same_in_other_order: Value = serde_json::from_str(
+        r#"{"ids": [1, 2], "cursor": null, "high_water": "2024-03-01T10:00:00.000Z"}"#,
+    )
+    .unwrap();
     let cp2 = json!({"high_water": "2024-03-02T00:00:00.000Z"});
     let mut b = Batch::new();
     b.upsert(Row::new("pages", page("51", "9", 1, "kept")))
@@ -290,7 +314,10 @@ pub async fn checkpoint_compare_and_set(ctx: Ctx) {
         s.commit(&b).await.unwrap_err(),
         StoreError::CheckpointConflict { found: Some(f), .. } if f == cp2
     ));
-    assert_eq!(s.checkpoint("space:ENG", "pages").await.unwrap(), Some(cp2.clone()));
+    assert_eq!(
+        s.checkpoint("space:ENG", "pages").await.unwrap(),
+        Some(cp2.clone())
+    );
 
     // Expect::Any overwrites; other scopes are independent; all are listed in order
     let mut b = Batch::new();
@@ -346,7 +373,10 @@ pub async fn failing_batch_leaves_nothing(ctx: Ctx) {
     assert!(matches!(err, StoreError::BadRow { .. }), "{err:?}");
     assert_eq!(s.rows_raw("pages").await.unwrap(), before_pages);
     assert_eq!(s.checkpoint("s", "pages").await.unwrap(), Some(json!(1)));
-    assert_eq!(s.mapped_id("notion", "n1", "confluence").await.unwrap(), None);
+    assert_eq!(
+        s.mapped_id("notion", "n1", "confluence").await.unwrap(),
+        None
+    );
 
     // a failure inside the transaction (the checkpoint conflict comes after the writes) rolls
     // back what was already written
@@ -366,7 +396,10 @@ pub async fn failing_batch_leaves_nothing(ctx: Ctx) {
     let mut b = Batch::new();
     b.upsert(Row::new("pagez", json!({"id": "1"})));
     let msg = s.commit(&b).await.unwrap_err().to_string();
-    assert!(msg.contains("\"pagez\"") && msg.contains("page_labels"), "{msg}");
+    assert!(
+        msg.contains("\"pagez\"") && msg.contains("page_labels"),
+        "{msg}"
+    );
     assert!(matches!(
         s.rows_raw("nope").await.unwrap_err(),
         StoreError::UnknownTable { .. }
@@ -394,7 +427,10 @@ pub async fn bad_rows_are_named(ctx: Ctx) {
             "expected an integer",
         ),
         (
-            Row::new("pages", json!({"id": "1", "spaceId": "9", "createdAt": "last tuesday"})),
+            Row::new(
+                "pages",
+                json!({"id": "1", "spaceId": "9", "createdAt": "last tuesday"}),
+            ),
             "created_at",
             "RFC 3339",
         ),
@@ -467,14 +503,19 @@ pub async fn large_batches_commit_in_chunks(ctx: Ctx) {
     // more rows than one statement can bind: several multi-row statements, one transaction
     let n = 5000;
     let mut b = Batch::new();
-    b.upsert_all((0..n).map(|i| Row::new("pages", page(&format!("p{i:05}"), "9", 1, &format!("t{i}")))));
+    b.upsert_all(
+        (0..n).map(|i| Row::new("pages", page(&format!("p{i:05}"), "9", 1, &format!("t{i}")))),
+    );
     b.set_checkpoint("space:9", "pages", json!({"done": n}));
     let sum = s.commit(&b).await.unwrap();
     assert_eq!(sum.written, n as u64);
     assert_eq!(s.counts().await.unwrap()["pages"], n as u64);
     // again: idempotent
     s.commit(&b).await.unwrap();
-    let ids = s.ids("pages", &Filter::all().eq("space_id", "9")).await.unwrap();
+    let ids = s
+        .ids("pages", &Filter::all().eq("space_id", "9"))
+        .await
+        .unwrap();
     assert_eq!(ids.len(), n);
     assert_eq!(ids.first().map(String::as_str), Some("p00000"));
     assert_eq!(ids.last().map(String::as_str), Some("p04999"));
@@ -500,7 +541,10 @@ pub async fn concurrent_writers_across_tasks(ctx: Ctx) {
             for k in 0..10 {
                 let mut b = Batch::new();
                 b.upsert_all((0..20).map(|i| {
-                    Row::new("pages", page(&format!("w{w}-{k}-{i}"), &format!("s{w}"), 1, "x"))
+                    Row::new(
+                        "pages",
+                        page(&format!("w{w}-{k}-{i}"), &format!("s{w}"), 1, "x"),
+                    )
                 }));
                 b.advance_checkpoint(
                     format!("writer:{w}"),
@@ -558,7 +602,10 @@ pub async fn runs_are_recorded(ctx: Ctx) {
     assert_eq!(runs[0].counts, end.counts);
     assert_eq!(runs[0].requests, end.requests);
     assert!(runs[0].ended_at.as_deref() >= Some(runs[0].started_at.as_str()));
-    assert_eq!((runs[1].status, &runs[1].errors), (RunStatus::Failed, &failed.errors));
+    assert_eq!(
+        (runs[1].status, &runs[1].errors),
+        (RunStatus::Failed, &failed.errors)
+    );
     assert_eq!((runs[2].id, runs[2].status), (c, RunStatus::Running));
     assert_eq!(runs[2].job, "migrate");
     assert_eq!(runs[2].ended_at, None);
@@ -578,12 +625,23 @@ pub async fn id_map_round_trips(ctx: Ctx) {
     let mut b = Batch::new();
     b.map_id(entry("100", Some("h1")));
     s.commit(&b).await.unwrap();
-    let got = s.mapped_id("notion", "a1b2", "confluence").await.unwrap().unwrap();
-    assert_eq!((got.target_id.as_str(), got.content_hash.as_deref()), ("100", Some("h1")));
+    let got = s
+        .mapped_id("notion", "a1b2", "confluence")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (got.target_id.as_str(), got.content_hash.as_deref()),
+        ("100", Some("h1"))
+    );
     let mut b = Batch::new();
     b.map_id(entry("101", None));
     s.commit(&b).await.unwrap();
-    let got = s.mapped_id("notion", "a1b2", "confluence").await.unwrap().unwrap();
+    let got = s
+        .mapped_id("notion", "a1b2", "confluence")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((got.target_id.as_str(), got.content_hash), ("101", None));
     assert_eq!(s.mapped_id("notion", "a1b2", "notion").await.unwrap(), None);
 }
@@ -600,18 +658,33 @@ pub async fn ids_and_keys_filter(ctx: Ctx) {
             .with("depth", 1),
     );
     s.commit(&b).await.unwrap();
-    assert_eq!(s.ids("pages", &Filter::all().eq("space_id", "A")).await.unwrap(), ["1", "3"]);
     assert_eq!(
-        s.ids("pages", &Filter::all().eq("space_id", "A").eq("title", "3")).await.unwrap(),
+        s.ids("pages", &Filter::all().eq("space_id", "A"))
+            .await
+            .unwrap(),
+        ["1", "3"]
+    );
+    assert_eq!(
+        s.ids("pages", &Filter::all().eq("space_id", "A").eq("title", "3"))
+            .await
+            .unwrap(),
         ["3"]
     );
     assert_eq!(
-        s.ids("page_ancestors", &Filter::all().eq("depth", 1)).await.unwrap(),
+        s.ids("page_ancestors", &Filter::all().eq("depth", 1))
+            .await
+            .unwrap(),
         ["1"]
     );
-    let err = s.ids("pages", &Filter::all().eq("depth", 1)).await.unwrap_err();
+    let err = s
+        .ids("pages", &Filter::all().eq("depth", 1))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::UnknownColumn { .. }), "{err}");
-    let err = s.ids("page_ancestors", &Filter::all().eq("depth", "one")).await.unwrap_err();
+    let err = s
+        .ids("page_ancestors", &Filter::all().eq("depth", "one"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("expected an integer"), "{err}");
     if ctx.backend == Backend::Postgres {
         // the typed columns are real PostgreSQL types

@@ -68,23 +68,43 @@ fn id(v: &Value) -> String {
 async fn collect(twin: &Twin) -> Vec<Row> {
     let mut out = Vec::new();
     let v2 = "/wiki/api/v2";
-    let spaces = twin.list(&format!("{v2}/spaces?limit=250&description-format=plain")).await;
+    let spaces = twin
+        .list(&format!("{v2}/spaces?limit=250&description-format=plain"))
+        .await;
     out.extend(rows("spaces", &spaces, &[]));
     for s in &spaces {
         let sid = id(s);
         let ctx = [("space_id", json!(sid))];
-        out.extend(rows("space_labels", &twin.list(&format!("{v2}/spaces/{sid}/labels")).await, &ctx));
-        out.extend(rows("space_permissions", &twin.list(&format!("{v2}/spaces/{sid}/permissions")).await, &ctx));
-        out.extend(rows("space_properties", &twin.list(&format!("{v2}/spaces/{sid}/properties")).await, &ctx));
+        out.extend(rows(
+            "space_labels",
+            &twin.list(&format!("{v2}/spaces/{sid}/labels")).await,
+            &ctx,
+        ));
+        out.extend(rows(
+            "space_permissions",
+            &twin.list(&format!("{v2}/spaces/{sid}/permissions")).await,
+            &ctx,
+        ));
+        out.extend(rows(
+            "space_properties",
+            &twin.list(&format!("{v2}/spaces/{sid}/properties")).await,
+            &ctx,
+        ));
     }
     let pages = twin
-        .list(&format!("{v2}/pages?limit=250&body-format=storage&status=current,archived,trashed"))
+        .list(&format!(
+            "{v2}/pages?limit=250&body-format=storage&status=current,archived,trashed"
+        ))
         .await;
     out.extend(rows("pages", &pages, &[]));
     for p in pages.iter().filter(|p| p["status"] == "current") {
         let pid = id(p);
         let ctx = [("page_id", json!(pid))];
-        out.extend(rows("page_labels", &twin.list(&format!("{v2}/pages/{pid}/labels")).await, &ctx));
+        out.extend(rows(
+            "page_labels",
+            &twin.list(&format!("{v2}/pages/{pid}/labels")).await,
+            &ctx,
+        ));
         out.extend(rows(
             "page_content_properties",
             &twin.list(&format!("{v2}/pages/{pid}/properties")).await,
@@ -92,7 +112,9 @@ async fn collect(twin: &Twin) -> Vec<Row> {
         ));
         out.extend(rows(
             "page_versions",
-            &twin.list(&format!("{v2}/pages/{pid}/versions?body-format=storage")).await,
+            &twin
+                .list(&format!("{v2}/pages/{pid}/versions?body-format=storage"))
+                .await,
             &ctx,
         ));
         out.extend(rows(
@@ -100,7 +122,9 @@ async fn collect(twin: &Twin) -> Vec<Row> {
             &twin.list(&format!("{v2}/pages/{pid}/children")).await,
             &[("parent_id", json!(pid))],
         ));
-        let ancestors = twin.get(&format!("{v2}/pages/{pid}/ancestors?limit=250")).await;
+        let ancestors = twin
+            .get(&format!("{v2}/pages/{pid}/ancestors?limit=250"))
+            .await;
         for (depth, a) in ancestors["results"].as_array().unwrap().iter().enumerate() {
             out.push(
                 Row::new("page_ancestors", a.clone())
@@ -110,7 +134,9 @@ async fn collect(twin: &Twin) -> Vec<Row> {
         }
         for op in ["read", "update"] {
             let r = twin
-                .get(&format!("/wiki/rest/api/content/{pid}/restriction/byOperation/{op}"))
+                .get(&format!(
+                    "/wiki/rest/api/content/{pid}/restriction/byOperation/{op}"
+                ))
                 .await;
             for kind in ["user", "group"] {
                 for subject in r["restrictions"][kind]["results"].as_array().unwrap() {
@@ -125,12 +151,18 @@ async fn collect(twin: &Twin) -> Vec<Row> {
             }
         }
     }
-    let blogposts = twin.list(&format!("{v2}/blogposts?limit=250&body-format=storage")).await;
+    let blogposts = twin
+        .list(&format!("{v2}/blogposts?limit=250&body-format=storage"))
+        .await;
     out.extend(rows("blog_posts", &blogposts, &[]));
     for b in &blogposts {
         let bid = id(b);
         let ctx = [("blog_post_id", json!(bid))];
-        out.extend(rows("blog_post_labels", &twin.list(&format!("{v2}/blogposts/{bid}/labels")).await, &ctx));
+        out.extend(rows(
+            "blog_post_labels",
+            &twin.list(&format!("{v2}/blogposts/{bid}/labels")).await,
+            &ctx,
+        ));
         out.extend(rows(
             "blog_post_content_properties",
             &twin.list(&format!("{v2}/blogposts/{bid}/properties")).await,
@@ -138,20 +170,40 @@ async fn collect(twin: &Twin) -> Vec<Row> {
         ));
         out.extend(rows(
             "blog_post_versions",
-            &twin.list(&format!("{v2}/blogposts/{bid}/versions?body-format=storage")).await,
+            &twin
+                .list(&format!(
+                    "{v2}/blogposts/{bid}/versions?body-format=storage"
+                ))
+                .await,
             &ctx,
         ));
     }
     let attachments = twin.list(&format!("{v2}/attachments?limit=250")).await;
     out.extend(rows("attachments", &attachments, &[]));
-    out.extend(rows("tasks", &twin.list(&format!("{v2}/tasks?limit=250&body-format=storage")).await, &[]));
+    out.extend(rows(
+        "tasks",
+        &twin
+            .list(&format!("{v2}/tasks?limit=250&body-format=storage"))
+            .await,
+        &[],
+    ));
 
     // comments: top-level ones from the bulk listings, replies with their container in the context
     for (kind, page_table, blog_table) in [
-        ("footer-comments", "page_footer_comments", "blog_post_footer_comments"),
-        ("inline-comments", "page_inline_comments", "blog_post_inline_comments"),
+        (
+            "footer-comments",
+            "page_footer_comments",
+            "blog_post_footer_comments",
+        ),
+        (
+            "inline-comments",
+            "page_inline_comments",
+            "blog_post_inline_comments",
+        ),
     ] {
-        let all = twin.list(&format!("{v2}/{kind}?limit=250&body-format=storage")).await;
+        let all = twin
+            .list(&format!("{v2}/{kind}?limit=250&body-format=storage"))
+            .await;
         for c in &all {
             let (table, key, container) = match (c["pageId"].as_str(), c["blogPostId"].as_str()) {
                 (Some(p), _) => (page_table, "page_id", p.to_string()),
@@ -160,7 +212,10 @@ async fn collect(twin: &Twin) -> Vec<Row> {
             };
             out.push(Row::new(table, c.clone()));
             let replies = twin
-                .list(&format!("{v2}/{kind}/{}/children?body-format=storage", id(c)))
+                .list(&format!(
+                    "{v2}/{kind}/{}/children?body-format=storage",
+                    id(c)
+                ))
                 .await;
             out.extend(rows(table, &replies, &[(key, json!(container))]));
         }
@@ -172,7 +227,9 @@ async fn collect(twin: &Twin) -> Vec<Row> {
     for g in &groups {
         let gid = id(g);
         let members = twin
-            .get(&format!("/wiki/rest/api/group/{gid}/membersByGroupId?limit=200"))
+            .get(&format!(
+                "/wiki/rest/api/group/{gid}/membersByGroupId?limit=200"
+            ))
             .await;
         out.extend(rows(
             "group_members",
@@ -185,8 +242,11 @@ async fn collect(twin: &Twin) -> Vec<Row> {
     let att = &attachments[0];
     let aid = id(att);
     out.push(
-        Row::new("attachment_labels", json!({"id": "990001", "name": "diagram", "prefix": "global"}))
-            .with("attachment_id", aid.clone()),
+        Row::new(
+            "attachment_labels",
+            json!({"id": "990001", "name": "diagram", "prefix": "global"}),
+        )
+        .with("attachment_id", aid.clone()),
     );
     out.push(
         Row::new(
@@ -315,10 +375,18 @@ pub async fn typed_columns_match_the_twin(ctx: Ctx) {
         assert_eq!(want.len(), typed.len(), "{}: one row per key", t.name);
         for (raw, row) in raws.iter().zip(&typed) {
             let key = key_of(t, row);
-            let src = want.get(&key).unwrap_or_else(|| panic!("{}: unexpected row {key}", t.name));
+            let src = want
+                .get(&key)
+                .unwrap_or_else(|| panic!("{}: unexpected row {key}", t.name));
             assert_eq!(raw, &src.raw, "{} {key}: raw JSON round-trips", t.name);
             for c in t.columns {
-                assert_eq!(row[c.name], expected(c, src), "{}.{} of {key}", t.name, c.name);
+                assert_eq!(
+                    row[c.name],
+                    expected(c, src),
+                    "{}.{} of {key}",
+                    t.name,
+                    c.name
+                );
                 if !row[c.name].is_null() {
                     *filled.entry(format!("{}.{}", t.name, c.name)).or_default() += 1;
                 }
@@ -335,7 +403,10 @@ pub async fn typed_columns_match_the_twin(ctx: Ctx) {
             }
         }
     }
-    assert!(empty.is_empty(), "columns never filled from the twin's answers: {empty:?}");
+    assert!(
+        empty.is_empty(),
+        "columns never filled from the twin's answers: {empty:?}"
+    );
 
     // Hand-written checks of a few columns against the answers, independent of the catalog.
     let pages = ctx.store.rows_typed("pages").await.unwrap();
@@ -344,17 +415,30 @@ pub async fn typed_columns_match_the_twin(ctx: Ctx) {
         assert_eq!(p["id"], raw["id"]);
         assert_eq!(p["space_id"], raw["spaceId"]);
         assert_eq!(p["version_number"], raw["version"]["number"]);
-        assert!(p["body_storage"].as_str().unwrap().starts_with('<'), "{p:?}");
+        assert!(
+            p["body_storage"].as_str().unwrap().starts_with('<'),
+            "{p:?}"
+        );
         assert!(p["created_at"].as_str().unwrap().ends_with('Z'));
     }
-    assert!(pages.iter().any(|p| p["status"] == "trashed" || p["status"] == "archived"));
+    assert!(
+        pages
+            .iter()
+            .any(|p| p["status"] == "trashed" || p["status"] == "archived")
+    );
     let atts = ctx.store.rows_typed("attachments").await.unwrap();
-    assert!(atts.iter().all(|a| a["file_size"].as_i64().unwrap() > 0 && a["page_id"].is_string() || a["blog_post_id"].is_string()));
+    assert!(atts.iter().all(
+        |a| a["file_size"].as_i64().unwrap() > 0 && a["page_id"].is_string()
+            || a["blog_post_id"].is_string()
+    ));
     let versions = ctx.store.rows_typed("page_versions").await.unwrap();
     assert!(versions.iter().any(|v| v["number"].as_i64().unwrap() > 1));
     assert!(versions.iter().all(|v| v["page_id"].is_string()));
     let restrictions = ctx.store.rows_typed("content_restrictions").await.unwrap();
     for kind in ["user", "group"] {
-        assert!(restrictions.iter().any(|r| r["subject_type"] == kind), "{kind} restrictions");
+        assert!(
+            restrictions.iter().any(|r| r["subject_type"] == kind),
+            "{kind} restrictions"
+        );
     }
 }
