@@ -15,7 +15,7 @@ use sqlx::sqlite::{
 
 use crate::batch::{Batch, CheckpointWrite, CommitSummary, Expect, Filter, IdMapEntry, Op, Row};
 use crate::conn::{Conn, Kind};
-use crate::error::{Result, StoreError, redact_url};
+use crate::error::{Conflict, Result, StoreError, redact_url};
 use crate::extract::{Extracted, SqlValue, convert, extract, key_values};
 use crate::migrate;
 use crate::schema::{ColumnType, RAW_COLUMN, TABLES, TableDef, table};
@@ -492,14 +492,16 @@ async fn write_checkpoint(
         d.param(ColumnType::Timestamp, 4)
     );
     let doing = || format!("writing checkpoint {}/{}", w.scope, w.endpoint);
-    let conflict = |found: Option<Value>| StoreError::CheckpointConflict {
-        scope: w.scope.clone(),
-        endpoint: w.endpoint.clone(),
-        expected: match &w.expect {
-            Expect::Value(v) => Some(v.clone()),
-            _ => None,
-        },
-        found,
+    let conflict = |found: Option<Value>| {
+        StoreError::CheckpointConflict(Box::new(Conflict {
+            scope: w.scope.clone(),
+            endpoint: w.endpoint.clone(),
+            expected: match &w.expect {
+                Expect::Value(v) => Some(v.clone()),
+                _ => None,
+            },
+            found,
+        }))
     };
     match &w.expect {
         Expect::Any => {

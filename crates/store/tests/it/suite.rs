@@ -276,15 +276,13 @@ pub async fn checkpoint_compare_and_set(ctx: Ctx) {
         .advance_checkpoint("space:ENG", "pages", None, json!({"x": 1}));
     let err = s.commit(&b).await.unwrap_err();
     match &err {
-        StoreError::CheckpointConflict {
-            scope,
-            endpoint,
-            expected,
-            found,
-        } => {
-            assert_eq!((scope.as_str(), endpoint.as_str()), ("space:ENG", "pages"));
-            assert_eq!(expected, &None);
-            assert_eq!(found, &Some(cp1.clone()));
+        StoreError::CheckpointConflict(c) => {
+            assert_eq!(
+                (c.scope.as_str(), c.endpoint.as_str()),
+                ("space:ENG", "pages")
+            );
+            assert_eq!(c.expected, None);
+            assert_eq!(c.found, Some(cp1.clone()));
         }
         other => panic!("{other:?}"),
     }
@@ -312,7 +310,7 @@ pub async fn checkpoint_compare_and_set(ctx: Ctx) {
     b.advance_checkpoint("space:ENG", "pages", Some(cp1.clone()), json!({"x": 2}));
     assert!(matches!(
         s.commit(&b).await.unwrap_err(),
-        StoreError::CheckpointConflict { found: Some(f), .. } if f == cp2
+        StoreError::CheckpointConflict(c) if c.found == Some(cp2.clone())
     ));
     assert_eq!(
         s.checkpoint("space:ENG", "pages").await.unwrap(),
@@ -387,7 +385,7 @@ pub async fn failing_batch_leaves_nothing(ctx: Ctx) {
         .advance_checkpoint("s", "pages", Some(json!(0)), json!(2));
     assert!(matches!(
         s.commit(&b).await.unwrap_err(),
-        StoreError::CheckpointConflict { .. }
+        StoreError::CheckpointConflict(_)
     ));
     assert_eq!(s.rows_raw("pages").await.unwrap(), before_pages);
     assert_eq!(s.checkpoint("s", "pages").await.unwrap(), Some(json!(1)));
@@ -482,7 +480,7 @@ pub async fn raw_json_round_trips(ctx: Ctx) {
     b.upsert(Row::new("pages", odd.clone()));
     s.commit(&b).await.unwrap();
     let back = s.rows_raw("pages").await.unwrap();
-    assert_eq!(back, [odd.clone()]);
+    assert_eq!(back, std::slice::from_ref(&odd));
     let typed = &s.rows_typed("pages").await.unwrap()[0];
     assert_eq!(typed["title"], odd["title"]);
     assert_eq!(typed["body_storage"], odd["body"]["storage"]["value"]);
