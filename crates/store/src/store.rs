@@ -959,17 +959,27 @@ impl Store {
 
     /// Records how run `id` ended.
     pub async fn finish_run(&self, id: i64, end: &RunEnd) -> Result<()> {
+        self.write_run(id, end, true).await
+    }
+
+    /// Records the progress of run `id` (counts, requests, errors so far); it stays `running`
+    /// unless `progress.status` says otherwise, and has no end time.
+    pub async fn update_run(&self, id: i64, progress: &RunEnd) -> Result<()> {
+        self.write_run(id, progress, false).await
+    }
+
+    async fn write_run(&self, id: i64, end: &RunEnd, ended: bool) -> Result<()> {
         let d = self.dialect();
+        let ended_at = d.param(ColumnType::Timestamp, 1);
         let sql = format!(
-            "UPDATE \"runs\" SET \"ended_at\" = {}, \"status\" = $2, \"counts\" = {}, \"requests\" = {}, \"errors\" = {} \
+            "UPDATE \"runs\" SET \"ended_at\" = {ended_at}, \"status\" = $2, \"counts\" = {}, \"requests\" = {}, \"errors\" = {} \
              WHERE \"id\" = $6",
-            d.param(ColumnType::Timestamp, 1),
             d.param(ColumnType::Json, 3),
             d.param(ColumnType::Json, 4),
             d.param(ColumnType::Json, 5),
         );
         let args = [
-            SqlValue::Text(Some(time::now())),
+            SqlValue::Text(ended.then(time::now)),
             SqlValue::Text(Some(end.status.as_str().to_string())),
             SqlValue::Text(Some(end.counts.to_string())),
             SqlValue::Text(Some(end.requests.to_string())),
@@ -1054,4 +1064,29 @@ impl Store {
             updated_at: r[2].as_str().unwrap_or_default().to_string(),
         }))
     }
+}
+
+/// Compile-time check: the store and every future it returns can cross `tokio::spawn`.
+#[allow(dead_code)]
+fn futures_are_send(store: Store, end: RunEnd) {
+    fn send_sync<T: Send + Sync + 'static>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+    let batch = Batch::new();
+    let filter = Filter::all();
+    send_sync(&store);
+    send(store.commit(&batch));
+    send(store.checkpoint("", ""));
+    send(store.checkpoints());
+    send(store.rows_raw(""));
+    send(store.rows_typed(""));
+    send(store.keys("", &filter));
+    send(store.ids("", &filter));
+    send(store.counts());
+    send(store.start_run(""));
+    send(store.finish_run(0, &end));
+    send(store.update_run(0, &end));
+    send(store.runs());
+    send(store.mapped_id("", "", ""));
+    send(store.migrate());
+    send(Store::open(""));
 }

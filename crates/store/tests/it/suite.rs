@@ -585,6 +585,18 @@ pub async fn runs_are_recorded(ctx: Ctx) {
         requests: json!({"GET /wiki/api/v2/pages": 3, "429": 0}),
         errors: json!([]),
     };
+    let progress = RunEnd {
+        status: RunStatus::Running,
+        counts: json!({"pages": 250}),
+        requests: json!({"GET /wiki/api/v2/pages": 1}),
+        errors: json!([]),
+    };
+    s.update_run(a, &progress).await.unwrap();
+    let mid = &s.runs().await.unwrap()[0];
+    assert_eq!(
+        (mid.status, &mid.counts, &mid.ended_at),
+        (RunStatus::Running, &progress.counts, &None)
+    );
     s.finish_run(a, &end).await.unwrap();
     let failed = RunEnd {
         status: RunStatus::Failed,
@@ -607,6 +619,8 @@ pub async fn runs_are_recorded(ctx: Ctx) {
     assert_eq!((runs[2].id, runs[2].status), (c, RunStatus::Running));
     assert_eq!(runs[2].job, "migrate");
     assert_eq!(runs[2].ended_at, None);
+    let err = s.update_run(c + 100, &end).await.unwrap_err();
+    assert!(matches!(err, StoreError::UnknownRun { .. }), "{err}");
     let err = s.finish_run(c + 100, &end).await.unwrap_err();
     assert!(matches!(err, StoreError::UnknownRun { .. }), "{err}");
 }
