@@ -101,10 +101,10 @@ impl Confluence {
         let mut pages = self.spaces()?.pages();
         while let Some(page) = pages.try_next().await? {
             for s in &page.items {
-                if report.space_keys.len() < 20 {
-                    if let Some(k) = keys::space_key(s) {
-                        report.space_keys.push(k.to_string());
-                    }
+                if report.space_keys.len() < 20
+                    && let Some(k) = keys::space_key(s)
+                {
+                    report.space_keys.push(k.to_string());
                 }
             }
             n += page.items.len() as u64;

@@ -16,10 +16,23 @@ use crate::config::{ConfigError, ConfluenceConfig, ENV_EMAIL, ENV_TOKEN, SiteUrl
 /// Anything that can go wrong talking to Confluence.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfluenceError {
+    /// The configuration cannot be used.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A request failed.
     #[error(transparent)]
     Http(#[from] HttpError),
+    /// Space keys that name no space the account can read.
+    #[error(
+        "{site}: no space with key {} that the account can read: check the keys (they are case-sensitive) and the account's space permissions",
+        keys.join(", ")
+    )]
+    UnknownSpaces {
+        /// The site.
+        site: String,
+        /// The keys not found.
+        keys: Vec<String>,
+    },
 }
 
 impl ConfluenceError {
@@ -27,7 +40,7 @@ impl ConfluenceError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ConfluenceError::Http(e) => e.status(),
-            ConfluenceError::Config(_) => None,
+            ConfluenceError::Config(_) | ConfluenceError::UnknownSpaces { .. } => None,
         }
     }
 }
@@ -101,21 +114,25 @@ impl ContentQuery {
         }
     }
 
+    /// Sets the `status` filter.
     pub fn statuses(mut self, statuses: &[&str]) -> ContentQuery {
         self.statuses = statuses.iter().map(|s| s.to_string()).collect();
         self
     }
 
+    /// Asks for the `storage` body.
     pub fn with_body(mut self) -> ContentQuery {
         self.body = true;
         self
     }
 
+    /// Sets the page size (1–250).
     pub fn limit(mut self, limit: u32) -> ContentQuery {
         self.limit = Some(limit);
         self
     }
 
+    /// Sets the `sort` order.
     pub fn sort(mut self, sort: &str) -> ContentQuery {
         self.sort = Some(sort.to_string());
         self
@@ -139,9 +156,12 @@ impl ContentQuery {
 }
 
 /// One listing: the first request and how it pages.
+#[derive(Clone)]
 pub struct Listing {
     client: Client,
+    /// The first request (change its query to change the page size or filters).
     pub request: Request,
+    /// How it pages.
     pub pagination: Pagination,
 }
 
@@ -212,6 +232,7 @@ fn hint(site: &SiteUrl, status: u16, req: &Request) -> Option<String> {
 }
 
 impl Confluence {
+    /// A client for the configured site.
     pub fn new(cfg: ConfluenceConfig) -> Result<Confluence, ConfluenceError> {
         Confluence::build(cfg, None)
     }
@@ -240,6 +261,7 @@ impl Confluence {
         Ok(Confluence { http, site })
     }
 
+    /// The site's URLs.
     pub fn site(&self) -> &SiteUrl {
         &self.site
     }
@@ -310,6 +332,37 @@ impl Confluence {
             .query("limit", V2_LIMIT.to_string())
             .object(format!("spaces {}", keys.join(", ")));
         Ok(self.listing(req, Pagination::Links))
+    }
+
+    /// The spaces of `keys`, in that order; keys that name no readable space are one
+    /// [`ConfluenceError::UnknownSpaces`] listing them all.
+    pub async fn spaces_for_keys(
+        &self,
+        keys: &[impl AsRef<str>],
+    ) -> Result<Vec<Value>, ConfluenceError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(V2_LIMIT as usize) {
+            found.extend(self.spaces_by_key(chunk)?.all().await?);
+        }
+        let mut out = Vec::new();
+        let mut missing = Vec::new();
+        for k in keys {
+            match found
+                .iter()
+                .find(|s| crate::keys::space_key(s) == Some(k.as_ref()))
+            {
+                Some(s) => out.push(s.clone()),
+                None => missing.push(k.as_ref().to_string()),
+            }
+        }
+        if missing.is_empty() {
+            Ok(out)
+        } else {
+            Err(ConfluenceError::UnknownSpaces {
+                site: self.site.display(),
+                keys: missing,
+            })
+        }
     }
 
     /// `GET /spaces/{id}`.

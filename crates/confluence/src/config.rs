@@ -15,15 +15,18 @@ pub const ENV_TOKEN: &str = "CONFLUENCE_API_TOKEN";
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A required setting is missing.
     #[error("{var} is not set: {what}")]
     Missing {
         var: &'static str,
         what: &'static str,
     },
+    /// The site URL cannot be a Confluence site.
     #[error(
         "{url:?} is not a Confluence site URL: {why}; give https://<site>.atlassian.net (with or without /wiki)"
     )]
     BadUrl { url: String, why: String },
+    /// A pacing setting is out of range.
     #[error("invalid setting {name}: {why}")]
     Invalid { name: &'static str, why: String },
 }
@@ -132,6 +135,7 @@ impl fmt::Display for SiteUrl {
 /// How to reach and pace one Confluence Cloud site.
 #[derive(Clone)]
 pub struct ConfluenceConfig {
+    /// The site.
     pub site: SiteUrl,
     /// The Atlassian account's email (Basic auth user).
     pub email: String,
@@ -146,6 +150,7 @@ pub struct ConfluenceConfig {
     pub concurrency: usize,
     /// Time allowed for one attempt, body included (default 60 s).
     pub timeout: Option<Duration>,
+    /// When and how long to retry.
     pub retry: RetryPolicy,
 }
 

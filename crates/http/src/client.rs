@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::error::{HttpError, TransportKind, redact_url, service_message};
+use crate::error::{HttpError, StatusError, TransportKind, redact_url, service_message};
 use crate::events::{Event, Stats};
 use crate::limiter::{Limiter, LimiterConfig};
 use crate::retry::{Jitter, RetryPolicy, RetryReason, classify_status, retry_after};
@@ -72,19 +72,24 @@ pub struct SiteConfig {
     /// The service's base URL (e.g. `https://x.atlassian.net/wiki/`); relative paths given to
     /// [`Client::url`] are joined onto it. Relative `next` links resolve against its origin.
     pub base_url: Url,
+    /// Rate and concurrency of the site.
     pub limits: LimiterConfig,
+    /// When and how long to retry.
     pub retry: RetryPolicy,
     /// Time allowed for one attempt, answer body included (`None`: no limit).
     pub timeout: Option<Duration>,
     /// Time allowed to connect.
     pub connect_timeout: Option<Duration>,
+    /// The `User-Agent` header.
     pub user_agent: String,
+    /// The credentials sent with every request.
     pub auth: Option<Auth>,
     /// Headers sent with every request (e.g. `Notion-Version`).
     pub default_headers: HeaderMap,
 }
 
 impl SiteConfig {
+    /// Defaults: 10 requests/s, burst 10, 4 in flight, 60 s per attempt, [`RetryPolicy::default`].
     pub fn new(base_url: Url) -> SiteConfig {
         SiteConfig {
             base_url,
@@ -114,19 +119,23 @@ impl fmt::Debug for SiteConfig {
 /// One request, kept whole so that every retry sends the same thing.
 #[derive(Clone, Debug)]
 pub struct Request {
+    /// The method (GET for listings).
     pub method: Method,
+    /// The full URL, query included.
     pub url: Url,
     /// The endpoint label for events and counters; by default the method and the URL path with
     /// numeric ids replaced by `{id}`.
     pub endpoint: String,
     /// What is asked for, in words, for error messages ("page 123", "space ENG").
     pub object: Option<String>,
+    /// Extra headers of this request (the auth header is added by the client).
     pub headers: HeaderMap,
     /// A JSON body.
     pub body: Option<Vec<u8>>,
 }
 
 impl Request {
+    /// A request with the default endpoint label.
     pub fn new(method: Method, url: Url) -> Request {
         let endpoint = endpoint_label(&method, &url);
         Request {
@@ -139,6 +148,7 @@ impl Request {
         }
     }
 
+    /// A GET.
     pub fn get(url: Url) -> Request {
         Request::new(Method::GET, url)
     }
@@ -166,16 +176,19 @@ impl Request {
         self
     }
 
+    /// Overrides the endpoint label of events and counters.
     pub fn endpoint(mut self, label: impl Into<String>) -> Request {
         self.endpoint = label.into();
         self
     }
 
+    /// Says what is asked for ("page 123"), for error messages and hints.
     pub fn object(mut self, what: impl Into<String>) -> Request {
         self.object = Some(what.into());
         self
     }
 
+    /// Adds a header.
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Request {
         self.headers.insert(name, value);
         self
@@ -222,8 +235,11 @@ pub fn endpoint_label(method: &Method, url: &Url) -> String {
 /// A successful answer, read whole.
 #[derive(Clone, Debug)]
 pub struct Response {
+    /// The HTTP status (2xx).
     pub status: u16,
+    /// The answer's headers.
     pub headers: HeaderMap,
+    /// The whole body.
     pub body: Vec<u8>,
     /// The URL that answered.
     pub url: Url,
@@ -277,6 +293,7 @@ enum Attempt {
 }
 
 impl Client {
+    /// A client without hints or event callback.
     pub fn new(cfg: SiteConfig) -> Result<Client, HttpError> {
         Client::build(cfg, None, None)
     }
@@ -313,6 +330,7 @@ impl Client {
         })
     }
 
+    /// The site's configuration.
     pub fn config(&self) -> &SiteConfig {
         &self.inner.cfg
     }
@@ -448,6 +466,19 @@ impl Client {
             elapsed,
             attempt,
         });
+        if let Ok(r) = &result
+            && ["x-ratelimit-nearlimit", "x-beta-ratelimit-nearlimit"]
+                .iter()
+                .any(|h| {
+                    r.headers
+                        .get(*h)
+                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))
+                })
+        {
+            self.emit(Event::NearLimit {
+                endpoint: req.endpoint.clone(),
+            });
+        }
         match result {
             Err(e @ HttpError::Timeout { .. }) => Attempt::Retry {
                 reason: RetryReason::Timeout,
@@ -463,7 +494,7 @@ impl Client {
             Ok(r) if (200..300).contains(&r.status) => Attempt::Done(r),
             Ok(r) => {
                 let after = retry_after(&r.headers);
-                let error = HttpError::Status {
+                let error = HttpError::Status(Box::new(StatusError {
                     method: req.method.to_string(),
                     url: redact_url(&req.url),
                     status: r.status,
@@ -471,7 +502,7 @@ impl Client {
                     message: service_message(&r.body),
                     hint: self.inner.hints.as_ref().and_then(|h| h(r.status, req)),
                     retry_after: after,
-                };
+                }));
                 match classify_status(r.status) {
                     Some(reason) => Attempt::Retry {
                         reason,

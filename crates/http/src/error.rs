@@ -10,21 +10,8 @@ use std::time::Duration;
 pub enum HttpError {
     /// The service answered with a status that is not a success and is not retried (or the
     /// retries ran out on it: then it is the `last` of [`HttpError::RetriesExhausted`]).
-    #[error("{}", status_message(.method, .url, *.status, .object.as_deref(), .message.as_deref(), .hint.as_deref()))]
-    Status {
-        method: String,
-        /// The URL without credentials or secret query parameters.
-        url: String,
-        status: u16,
-        /// What was asked for, in words ("page 123"), when the caller said.
-        object: Option<String>,
-        /// The service's own error message, taken from the body.
-        message: Option<String>,
-        /// What to do about it, set by the service's client (e.g. which env vars to check).
-        hint: Option<String>,
-        /// The `Retry-After` the service sent with it, if any.
-        retry_after: Option<Duration>,
-    },
+    #[error("{0}")]
+    Status(Box<StatusError>),
     /// The body is not the JSON the caller expected.
     #[error("{method} {url}: the response does not decode at `{path}`: {message}")]
     Decode {
@@ -64,6 +51,36 @@ pub enum HttpError {
     /// A client that cannot be built (bad configuration).
     #[error("cannot build the HTTP client: {0}")]
     Config(String),
+}
+
+/// An answer with a failing status: what was asked, what came back, what to do.
+#[derive(Clone, Debug)]
+pub struct StatusError {
+    pub method: String,
+    /// The URL without credentials or secret query parameters.
+    pub url: String,
+    pub status: u16,
+    /// What was asked for, in words ("page 123"), when the caller said.
+    pub object: Option<String>,
+    /// The service's own error message, taken from the body.
+    pub message: Option<String>,
+    /// What to do about it, set by the service's client (e.g. which env vars to check).
+    pub hint: Option<String>,
+    /// The `Retry-After` the service sent with it, if any.
+    pub retry_after: Option<Duration>,
+}
+
+impl fmt::Display for StatusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&status_message(
+            &self.method,
+            &self.url,
+            self.status,
+            self.object.as_deref(),
+            self.message.as_deref(),
+            self.hint.as_deref(),
+        ))
+    }
 }
 
 /// The kinds of transport failure, all retried.
@@ -119,7 +136,7 @@ impl HttpError {
     /// The HTTP status of the failure, looking through [`HttpError::RetriesExhausted`].
     pub fn status(&self) -> Option<u16> {
         match self {
-            HttpError::Status { status, .. } => Some(*status),
+            HttpError::Status(s) => Some(s.status),
             HttpError::RetriesExhausted { last, .. } => last.status(),
             _ => None,
         }
@@ -144,7 +161,7 @@ impl HttpError {
     /// The hint attached to a status error, if any.
     pub fn hint(&self) -> Option<&str> {
         match self.root() {
-            HttpError::Status { hint, .. } => hint.as_deref(),
+            HttpError::Status(s) => s.hint.as_deref(),
             _ => None,
         }
     }
@@ -207,20 +224,44 @@ pub fn service_message(body: &[u8]) -> Option<String> {
     None
 }
 
+/// Whether a query parameter's name says it holds a secret: `token`, `key`, `api_key`,
+/// `*token`, `*secret*`, `*password*`, `signature`, `sig`, `auth`, `code`… (but not `keys`,
+/// `space-key` or `cursor`).
+fn is_secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    const EXACT: &[&str] = &[
+        "key",
+        "apikey",
+        "api_key",
+        "api-key",
+        "secret",
+        "password",
+        "passwd",
+        "pwd",
+        "signature",
+        "sig",
+        "auth",
+        "authorization",
+        "code",
+        "jwt",
+    ];
+    EXACT.contains(&n.as_str())
+        || n.ends_with("token")
+        || n.contains("secret")
+        || n.contains("password")
+}
+
 /// A URL fit for logs and errors: no user info, and the values of query parameters whose name
-/// suggests a secret (`token`, `key`, `secret`, `password`, `signature`, `auth`) replaced.
+/// says they hold a secret replaced by `REDACTED`.
 pub fn redact_url(url: &url::Url) -> String {
     let mut u = url.clone();
     let _ = u.set_username("");
     let _ = u.set_password(None);
-    if u.query().is_some() {
+    if u.query_pairs().any(|(k, _)| is_secret_param(&k)) {
         let pairs: Vec<(String, String)> = u
             .query_pairs()
             .map(|(k, v)| {
-                let lk = k.to_ascii_lowercase();
-                let secret = ["token", "key", "secret", "password", "signature", "auth"]
-                    .iter()
-                    .any(|s| lk.contains(s));
+                let secret = is_secret_param(&k);
                 (
                     k.into_owned(),
                     if secret {
@@ -263,9 +304,16 @@ mod tests {
 
     #[test]
     fn urls_lose_their_secrets() {
-        let u = url::Url::parse("https://me:pw@x.example/a?api_token=s3cr3t&limit=5").unwrap();
+        let u = url::Url::parse(
+            "https://me:pw@x.example/a?api_token=s3cr3t&limit=5&keys=ENG&key=k3y&access_token=t0k&cursor=abc",
+        )
+        .unwrap();
         let r = redact_url(&u);
-        assert!(!r.contains("s3cr3t") && !r.contains("pw"), "{r}");
-        assert!(r.contains("limit=5"), "{r}");
+        for secret in ["s3cr3t", "pw", "k3y", "t0k"] {
+            assert!(!r.contains(secret), "{secret} in {r}");
+        }
+        for kept in ["limit=5", "keys=ENG", "cursor=abc"] {
+            assert!(r.contains(kept), "{kept} not in {r}");
+        }
     }
 }

@@ -35,6 +35,9 @@ pub enum Event {
         reason: RetryReason,
         delay: Duration,
     },
+    /// The service says the quota is nearly used up (`X-RateLimit-NearLimit: true`, or its
+    /// `X-Beta-` form): a sign to slow down before the 429s start.
+    NearLimit { endpoint: String },
     /// The retry policy gave up after `attempts` attempts.
     GaveUp {
         endpoint: String,
@@ -81,6 +84,10 @@ impl Event {
                 delay_ms = delay.as_millis() as u64,
                 "retrying"
             ),
+            Event::NearLimit { endpoint } => tracing::info!(
+                endpoint = endpoint.as_str(),
+                "the service's rate limit is nearly reached"
+            ),
             Event::GaveUp {
                 endpoint,
                 attempts,
@@ -102,6 +109,7 @@ pub struct Stats {
     rate_limited: AtomicU64,
     retries: AtomicU64,
     gave_up: AtomicU64,
+    near_limit: AtomicU64,
     by_endpoint: Mutex<BTreeMap<String, BTreeMap<u16, u64>>>,
 }
 
@@ -116,6 +124,8 @@ pub struct StatsSnapshot {
     pub retries: u64,
     /// Requests the policy gave up on.
     pub gave_up: u64,
+    /// Answers that said the rate limit was nearly reached.
+    pub near_limit: u64,
     /// Attempts per endpoint label and status (0: no answer).
     pub by_endpoint: BTreeMap<String, BTreeMap<u16, u64>>,
 }
@@ -160,6 +170,9 @@ impl Stats {
             Event::GaveUp { .. } => {
                 self.gave_up.fetch_add(1, Ordering::Relaxed);
             }
+            Event::NearLimit { .. } => {
+                self.near_limit.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -170,6 +183,7 @@ impl Stats {
             rate_limited: self.rate_limited.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
             gave_up: self.gave_up.load(Ordering::Relaxed),
+            near_limit: self.near_limit.load(Ordering::Relaxed),
             by_endpoint: self
                 .by_endpoint
                 .lock()

@@ -32,7 +32,7 @@ mod retry;
 pub use client::{
     Auth, Client, EventCallback, Hints, Request, Response, SiteConfig, endpoint_label, set_query,
 };
-pub use error::{HttpError, TransportKind, redact_url, service_message};
+pub use error::{HttpError, StatusError, TransportKind, redact_url, service_message};
 pub use events::{Event, Stats, StatsSnapshot};
 pub use limiter::{Limiter, LimiterConfig, Permit};
 pub use paginate::{Page, PageStream, Pagination, link_header_next};

@@ -89,10 +89,10 @@ pub fn classify_status(status: u16) -> Option<RetryReason> {
 /// fractional) seconds or an HTTP date. A date in the past means no wait.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     for name in ["retry-after", "beta-retry-after"] {
-        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
-            if let Some(d) = parse_retry_after(v, SystemTime::now()) {
-                return Some(d);
-            }
+        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok())
+            && let Some(d) = parse_retry_after(v, SystemTime::now())
+        {
+            return Some(d);
         }
     }
     None
@@ -150,6 +150,7 @@ impl RetryPolicy {
 pub struct Jitter(Mutex<u64>);
 
 impl Jitter {
+    /// A generator from `seed` (`None`: from the clock).
     pub fn new(seed: Option<u64>) -> Jitter {
         let seed = seed.unwrap_or_else(|| {
             let t = SystemTime::now()

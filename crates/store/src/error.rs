@@ -63,19 +63,11 @@ pub enum StoreError {
     /// A checkpoint's stored value was not the one the batch expected (another writer, or a
     /// replay of an old batch); the whole batch was rolled back.
     #[error(
-        "checkpoint conflict on {scope}/{endpoint}: expected {}, found {}; another writer \
-         advanced it or this batch is stale: reload the checkpoint and resume from it",
-        show(expected),
-        show(found)
+        "checkpoint conflict on {}/{}: expected {}, found {}; another writer advanced it or this \
+         batch is stale: reload the checkpoint and resume from it",
+        .0.scope, .0.endpoint, show(&.0.expected), show(&.0.found)
     )]
-    CheckpointConflict {
-        scope: String,
-        endpoint: String,
-        /// `None`: the batch expected no checkpoint.
-        expected: Option<Value>,
-        /// `None`: there was none.
-        found: Option<Value>,
-    },
+    CheckpointConflict(Box<Conflict>),
 
     /// No run with this id.
     #[error("no run {id} in the store {db}")]
@@ -93,6 +85,17 @@ pub enum StoreError {
     /// A value read back from the database is not what the store wrote (a hand-edited row).
     #[error("store {db}: {what}")]
     Corrupt { db: String, what: String },
+}
+
+/// The two sides of a [`StoreError::CheckpointConflict`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub scope: String,
+    pub endpoint: String,
+    /// `None`: the batch expected no checkpoint.
+    pub expected: Option<Value>,
+    /// `None`: there was none.
+    pub found: Option<Value>,
 }
 
 fn show(v: &Option<Value>) -> String {

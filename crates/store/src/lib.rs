@@ -25,7 +25,7 @@ pub mod time;
 pub use batch::{
     Batch, CheckpointWrite, CommitSummary, Context, Expect, Filter, IdMapEntry, Op, Row,
 };
-pub use error::{Result, StoreError, redact_url};
+pub use error::{Conflict, Result, StoreError, redact_url};
 pub use migrate::SCHEMA_VERSION;
 pub use schema::{ColumnDef, ColumnType, Source, TABLES, TableDef};
 pub use sql::Dialect;

@@ -7,14 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection as _;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use crate::batch::{Batch, CheckpointWrite, CommitSummary, Expect, Filter, IdMapEntry, Op, Row};
 use crate::conn::{Conn, Kind};
-use crate::error::{Result, StoreError, redact_url};
+use crate::error::{Conflict, Result, StoreError, redact_url};
 use crate::extract::{Extracted, SqlValue, convert, extract, key_values};
 use crate::migrate;
 use crate::schema::{ColumnType, RAW_COLUMN, TABLES, TableDef, table};
@@ -491,14 +492,16 @@ async fn write_checkpoint(
         d.param(ColumnType::Timestamp, 4)
     );
     let doing = || format!("writing checkpoint {}/{}", w.scope, w.endpoint);
-    let conflict = |found: Option<Value>| StoreError::CheckpointConflict {
-        scope: w.scope.clone(),
-        endpoint: w.endpoint.clone(),
-        expected: match &w.expect {
-            Expect::Value(v) => Some(v.clone()),
-            _ => None,
-        },
-        found,
+    let conflict = |found: Option<Value>| {
+        StoreError::CheckpointConflict(Box::new(Conflict {
+            scope: w.scope.clone(),
+            endpoint: w.endpoint.clone(),
+            expected: match &w.expect {
+                Expect::Value(v) => Some(v.clone()),
+                _ => None,
+            },
+            found,
+        }))
     };
     match &w.expect {
         Expect::Any => {
@@ -719,17 +722,26 @@ impl Store {
             url: db.clone(),
             reason: e.to_string(),
         })?;
+        let open_err = |source| StoreError::Open {
+            db: db.clone(),
+            hint: "check that the server is running and the URL's host, port, user, password \
+                   and database are right (create the database first: createdb NAME)",
+            source,
+        };
+        // One connection first: a wrong host, password or database fails at once, where the
+        // pool would retry until its acquire timeout.
+        PgConnection::connect_with(&opts)
+            .await
+            .map_err(open_err)?
+            .close()
+            .await
+            .map_err(open_err)?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(opts)
             .await
-            .map_err(|source| StoreError::Open {
-                db: db.clone(),
-                hint: "check that the server is running and the URL's host, port, user, password \
-                       and database are right (create the database first: createdb NAME)",
-                source,
-            })?;
+            .map_err(open_err)?;
         let store = Store::Postgres(PgStore {
             pool,
             db: db.into(),
@@ -980,17 +992,27 @@ impl Store {
 
     /// Records how run `id` ended.
     pub async fn finish_run(&self, id: i64, end: &RunEnd) -> Result<()> {
+        self.write_run(id, end, true).await
+    }
+
+    /// Records the progress of run `id` (counts, requests, errors so far); it stays `running`
+    /// unless `progress.status` says otherwise, and has no end time.
+    pub async fn update_run(&self, id: i64, progress: &RunEnd) -> Result<()> {
+        self.write_run(id, progress, false).await
+    }
+
+    async fn write_run(&self, id: i64, end: &RunEnd, ended: bool) -> Result<()> {
         let d = self.dialect();
+        let ended_at = d.param(ColumnType::Timestamp, 1);
         let sql = format!(
-            "UPDATE \"runs\" SET \"ended_at\" = {}, \"status\" = $2, \"counts\" = {}, \"requests\" = {}, \"errors\" = {} \
+            "UPDATE \"runs\" SET \"ended_at\" = {ended_at}, \"status\" = $2, \"counts\" = {}, \"requests\" = {}, \"errors\" = {} \
              WHERE \"id\" = $6",
-            d.param(ColumnType::Timestamp, 1),
             d.param(ColumnType::Json, 3),
             d.param(ColumnType::Json, 4),
             d.param(ColumnType::Json, 5),
         );
         let args = [
-            SqlValue::Text(Some(time::now())),
+            SqlValue::Text(ended.then(time::now)),
             SqlValue::Text(Some(end.status.as_str().to_string())),
             SqlValue::Text(Some(end.counts.to_string())),
             SqlValue::Text(Some(end.requests.to_string())),
@@ -1075,4 +1097,29 @@ impl Store {
             updated_at: r[2].as_str().unwrap_or_default().to_string(),
         }))
     }
+}
+
+/// Compile-time check: the store and every future it returns can cross `tokio::spawn`.
+#[allow(dead_code)]
+fn futures_are_send(store: Store, end: RunEnd) {
+    fn send_sync<T: Send + Sync + 'static>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+    let batch = Batch::new();
+    let filter = Filter::all();
+    send_sync(&store);
+    send(store.commit(&batch));
+    send(store.checkpoint("", ""));
+    send(store.checkpoints());
+    send(store.rows_raw(""));
+    send(store.rows_typed(""));
+    send(store.keys("", &filter));
+    send(store.ids("", &filter));
+    send(store.counts());
+    send(store.start_run(""));
+    send(store.finish_run(0, &end));
+    send(store.update_run(0, &end));
+    send(store.runs());
+    send(store.mapped_id("", "", ""));
+    send(store.migrate());
+    send(Store::open(""));
 }

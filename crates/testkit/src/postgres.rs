@@ -42,10 +42,7 @@ const REQUIRE: &str = "KBRIDGE_REQUIRE_CORPUS";
 /// The process's server, started on first call. `None` (after a visible `SKIPPED:` line) when
 /// the machine has no PostgreSQL binaries, unless `KBRIDGE_REQUIRE_CORPUS=1`.
 pub fn server() -> Option<&'static PgServer> {
-    let s = SERVER.get_or_init(|| match find_bin_dir() {
-        Some(bin) => Some(PgServer::start(bin)),
-        None => None,
-    });
+    let s = SERVER.get_or_init(|| find_bin_dir().map(PgServer::start));
     if s.is_none() {
         if std::env::var(REQUIRE).as_deref() == Ok("1") {
             panic!(
@@ -201,28 +198,28 @@ impl PgServer {
         let postgres = client(&bin, "postgres");
         let mut server_cmd: Vec<String> = as_user.clone();
         server_cmd.push(postgres.display().to_string());
-        server_cmd.extend(
-            [
-                "-D".to_string(),
-                data.display().to_string(),
-                "-p".into(),
-                port.to_string(),
-                "-k".into(),
-                dir.display().to_string(),
-                "-c".into(),
-                "listen_addresses=127.0.0.1".into(),
-                // a test cluster, thrown away: no durability needed
-                "-c".into(),
-                "fsync=off".into(),
-                "-c".into(),
-                "synchronous_commit=off".into(),
-                "-c".into(),
-                "full_page_writes=off".into(),
-                "-c".into(),
-                "max_connections=200".into(),
-            ]
-            .into_iter(),
-        );
+        server_cmd.extend([
+            "-D".to_string(),
+            data.display().to_string(),
+            "-p".into(),
+            port.to_string(),
+            "-k".into(),
+            dir.display().to_string(),
+            "-c".into(),
+            "listen_addresses=127.0.0.1".into(),
+            // a test cluster, thrown away: no durability needed
+            "-c".into(),
+            "fsync=off".into(),
+            "-c".into(),
+            "synchronous_commit=off".into(),
+            "-c".into(),
+            "full_page_writes=off".into(),
+            "-c".into(),
+            "max_connections=200".into(),
+        ]);
+        // Never waited for: the watchdog outlives this process on purpose (it is what stops the
+        // server after the process is gone).
+        #[allow(clippy::zombie_processes)]
         let mut watchdog = Command::new("sh")
             .arg("-c")
             .arg(WATCHDOG)

@@ -151,3 +151,28 @@ fn config_debug_hides_the_token() {
         assert!(text.contains("acme.atlassian.net"), "{text}");
     }
 }
+
+/// Space keys are resolved in one request; unknown ones are named together.
+#[tokio::test]
+async fn unknown_space_keys_are_named() {
+    let sim = kb_sim::start(SimConfig::default()).await.unwrap();
+    let c = client(&sim.confluence_url(), ADMIN);
+    let spaces = c.spaces_for_keys(&["OPS", "ENG"]).await.unwrap();
+    let keys: Vec<&str> = spaces
+        .iter()
+        .map(|s| kb_confluence::keys::space_key(s).unwrap())
+        .collect();
+    assert_eq!(keys, ["OPS", "ENG"]);
+    let e = c
+        .spaces_for_keys(&["ENG", "NOPE", "eng"])
+        .await
+        .unwrap_err();
+    match &e {
+        kb_confluence::ConfluenceError::UnknownSpaces { keys, .. } => {
+            assert_eq!(keys, &["NOPE".to_string(), "eng".to_string()])
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(e.to_string().contains("NOPE, eng"), "{e}");
+    assert!(e.to_string().contains("case-sensitive"), "{e}");
+}

@@ -13,6 +13,7 @@ mod check;
 mod errors;
 mod faults;
 mod ground_truth;
+mod ratelimit;
 
 pub const ADMIN: (&str, &str) = ("admin@example.com", "kbridge-sim-token");
 pub const GUEST: (&str, &str) = ("guest@example.com", "kbridge-sim-guest-token");

@@ -23,42 +23,56 @@ fn reply(status: u16, headers: &[(&'static str, String)], body: &str) -> Reply {
     (StatusCode::from_u16(status).unwrap(), h, body.to_string())
 }
 
+/// A handler that records each arrival under `label` and answers the n-th request (from 0)
+/// with `answer(n)`.
+fn scripted_handler(
+    label: &'static str,
+    arrivals: &Arrivals,
+    answer: impl Fn(u32) -> Reply + Clone + Send + Sync + 'static,
+) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    let (a, n) = (arrivals.clone(), Arc::new(AtomicU32::new(0)));
+    move || {
+        let (a, n, answer) = (a.clone(), n.clone(), answer.clone());
+        Box::pin(async move {
+            a.push(label);
+            answer(n.fetch_add(1, Ordering::SeqCst))
+        })
+    }
+}
+
+/// A one-route app of [`scripted_handler`] at `path`.
+fn scripted(
+    path: &'static str,
+    arrivals: &Arrivals,
+    answer: impl Fn(u32) -> Reply + Clone + Send + Sync + 'static,
+) -> Router {
+    Router::new().route(path, get(scripted_handler(path, arrivals, answer)))
+}
+
 /// A 429 with `Retry-After: 5` on one endpoint stops every request of the site for 5 s: a
 /// request to another endpoint started meanwhile waits too, and both then succeed.
 #[tokio::test(start_paused = true)]
 async fn a_429_pauses_the_whole_bucket_for_its_retry_after() {
     let arrivals = Arrivals::default();
-    let hits = Arc::new(AtomicU32::new(0));
-    let (a1, a2, h) = (arrivals.clone(), arrivals.clone(), hits.clone());
-    let app = Router::new()
-        .route(
-            "/a",
-            get(move || {
-                let (a, h) = (a1.clone(), h.clone());
-                async move {
-                    a.push("/a");
-                    if h.fetch_add(1, Ordering::SeqCst) == 0 {
-                        reply(
-                            429,
-                            &[("retry-after", "5".into())],
-                            r#"{"message":"slow down"}"#,
-                        )
-                    } else {
-                        reply(200, &[], r#"{"ok":"a"}"#)
-                    }
-                }
-            }),
-        )
-        .route(
-            "/b",
-            get(move || {
-                let a = a2.clone();
-                async move {
-                    a.push("/b");
-                    reply(200, &[], r#"{"ok":"b"}"#)
-                }
-            }),
-        );
+    let app = scripted("/a", &arrivals, |n| match n {
+        0 => reply(
+            429,
+            &[("retry-after", "5".into())],
+            r#"{"message":"slow down"}"#,
+        ),
+        _ => reply(
+            200,
+            &[("x-ratelimit-nearlimit", "true".into())],
+            r#"{"ok":"a"}"#,
+        ),
+    })
+    .merge(scripted("/b", &arrivals, |_| {
+        reply(200, &[], r#"{"ok":"b"}"#)
+    }));
     let base = serve(app).await;
     let events = Arc::new(std::sync::Mutex::new(Vec::new()));
     let ev = events.clone();
@@ -97,6 +111,10 @@ async fn a_429_pauses_the_whole_bucket_for_its_retry_after() {
     assert_eq!(s.rate_limited, 1);
     assert_eq!(s.retries, 1);
     assert_eq!(s.requests, 3);
+    assert_eq!(
+        s.near_limit, 1,
+        "the second answer to /a said the limit was near"
+    );
     assert_eq!(s.by_endpoint["GET /a"][&429], 1);
     assert_eq!(s.by_endpoint["GET /a"][&200], 1);
     let json = c.stats().to_json();
@@ -114,22 +132,10 @@ async fn a_429_pauses_the_whole_bucket_for_its_retry_after() {
 #[tokio::test(start_paused = true)]
 async fn every_attempt_pays_a_token() {
     let arrivals = Arrivals::default();
-    let hits = Arc::new(AtomicU32::new(0));
-    let (a, h) = (arrivals.clone(), hits.clone());
-    let app = Router::new().route(
-        "/x",
-        get(move || {
-            let (a, h) = (a.clone(), h.clone());
-            async move {
-                a.push("/x");
-                if h.fetch_add(1, Ordering::SeqCst) == 0 {
-                    reply(503, &[("retry-after", "0".into())], "{}")
-                } else {
-                    reply(200, &[], "{}")
-                }
-            }
-        }),
-    );
+    let app = scripted("/x", &arrivals, |n| match n {
+        0 => reply(503, &[("retry-after", "0".into())], "{}"),
+        _ => reply(200, &[], "{}"),
+    });
     let base = serve(app).await;
     let mut cfg = site(&base);
     cfg.limits.rate = 2.0;
@@ -157,29 +163,18 @@ async fn every_attempt_pays_a_token() {
 #[tokio::test(start_paused = true)]
 async fn beta_retry_after_and_http_dates_are_honoured() {
     let arrivals = Arrivals::default();
-    let hits = Arc::new(AtomicU32::new(0));
-    let (a, h) = (arrivals.clone(), hits.clone());
-    let app = Router::new().route(
-        "/x",
-        get(move || {
-            let (a, h) = (a.clone(), h.clone());
-            async move {
-                a.push("/x");
-                match h.fetch_add(1, Ordering::SeqCst) {
-                    0 => reply(503, &[("beta-retry-after", "7".into())], "{}"),
-                    1 => reply(
-                        429,
-                        &[(
-                            "retry-after",
-                            httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(20)),
-                        )],
-                        "{}",
-                    ),
-                    _ => reply(200, &[], "{}"),
-                }
-            }
-        }),
-    );
+    let app = scripted("/x", &arrivals, |n| match n {
+        0 => reply(503, &[("beta-retry-after", "7".into())], "{}"),
+        1 => reply(
+            429,
+            &[(
+                "retry-after",
+                httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(20)),
+            )],
+            "{}",
+        ),
+        _ => reply(200, &[], "{}"),
+    });
     let base = serve(app).await;
     let c = client(&base);
     c.send(&Request::get(c.url("x").unwrap())).await.unwrap();
@@ -195,20 +190,15 @@ async fn beta_retry_after_and_http_dates_are_honoured() {
 #[tokio::test(start_paused = true)]
 async fn client_errors_fail_at_once_with_message_and_hint() {
     let arrivals = Arrivals::default();
-    let a = arrivals.clone();
     let app = Router::new().route(
         "/wiki/api/v2/pages/{id}",
-        get(move || {
-            let a = a.clone();
-            async move {
-                a.push("/pages");
-                reply(
-                    404,
-                    &[],
-                    r#"{"errors":[{"status":404,"code":"NOT_FOUND","title":"Not Found","detail":"No content with id 99"}]}"#,
-                )
-            }
-        }),
+        get(scripted_handler("/pages", &arrivals, |_| {
+            reply(
+                404,
+                &[],
+                r#"{"errors":[{"status":404,"code":"NOT_FOUND","title":"Not Found","detail":"No content with id 99"}]}"#,
+            )
+        })),
     );
     let base = serve(app).await;
     let hints: kb_http::Hints = Arc::new(|status, req: &Request| {
@@ -245,17 +235,9 @@ async fn client_errors_fail_at_once_with_message_and_hint() {
 #[tokio::test(start_paused = true)]
 async fn server_errors_back_off_linearly_then_give_up() {
     let arrivals = Arrivals::default();
-    let a = arrivals.clone();
-    let app = Router::new().route(
-        "/x",
-        get(move || {
-            let a = a.clone();
-            async move {
-                a.push("/x");
-                reply(502, &[], r#"{"message":"bad gateway"}"#)
-            }
-        }),
-    );
+    let app = scripted("/x", &arrivals, |_| {
+        reply(502, &[], r#"{"message":"bad gateway"}"#)
+    });
     let base = serve(app).await;
     let mut cfg = site(&base);
     cfg.retry = RetryPolicy {
@@ -293,17 +275,7 @@ async fn server_errors_back_off_linearly_then_give_up() {
 #[tokio::test(start_paused = true)]
 async fn not_implemented_is_not_retried() {
     let arrivals = Arrivals::default();
-    let a = arrivals.clone();
-    let app = Router::new().route(
-        "/x",
-        get(move || {
-            let a = a.clone();
-            async move {
-                a.push("/x");
-                reply(501, &[], "{}")
-            }
-        }),
-    );
+    let app = scripted("/x", &arrivals, |_| reply(501, &[], "{}"));
     let c = client(&serve(app).await);
     let e = c
         .send(&Request::get(c.url("x").unwrap()))
