@@ -7,6 +7,7 @@
 mod bench;
 mod check;
 mod convert;
+mod extract;
 mod format;
 mod sim;
 mod walk;
@@ -44,6 +45,12 @@ enum Command {
     Sim(sim::SimArgs),
     /// Test a connection and report what the credentials can read (`check confluence`).
     Check(check::CheckArgs),
+    /// Replicate a service into SQLite (default kbridge.db) or PostgreSQL (`extract confluence`).
+    ///
+    /// Every object (spaces, pages, blog posts, attachments, comments, labels, versions,
+    /// properties, tasks, custom content, restrictions, groups) in tables named as Sling's
+    /// connector names them; incremental after the first run; resumable when killed.
+    Extract(extract::ExtractArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +60,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Check(args) => check::run(args),
+        Command::Extract(args) => extract::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
