@@ -189,7 +189,7 @@ impl Batch {
 }
 
 /// What a commit did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CommitSummary {
     /// Rows inserted or updated.
     pub written: u64,

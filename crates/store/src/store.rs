@@ -47,7 +47,7 @@ pub struct PgStore {
 }
 
 /// A stored checkpoint.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Checkpoint {
     pub scope: String,
     pub endpoint: String,
@@ -56,7 +56,8 @@ pub struct Checkpoint {
     pub updated_at: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Running,
     Succeeded,
@@ -98,7 +99,7 @@ pub struct RunEnd {
 }
 
 /// A recorded run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Run {
     pub id: i64,
     pub job: String,

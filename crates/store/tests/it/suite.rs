@@ -607,6 +607,12 @@ pub async fn runs_are_recorded(ctx: Ctx) {
     s.finish_run(b, &failed).await.unwrap();
     let c = s.start_run("migrate").await.unwrap();
     let runs = s.runs().await.unwrap();
+    // what `--json` prints
+    let shown = serde_json::to_value(&runs[1]).unwrap();
+    assert_eq!(
+        (&shown["status"], &shown["errors"]),
+        (&json!("failed"), &failed.errors)
+    );
     assert_eq!(runs.len(), 3);
     assert_eq!((runs[0].id, runs[0].status), (a, RunStatus::Succeeded));
     assert_eq!(runs[0].counts, end.counts);
