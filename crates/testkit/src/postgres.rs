@@ -452,6 +452,8 @@ mod tests {
                 .unwrap()
         };
         let skipped = run("0");
+        let required = run("1");
+        std::fs::remove_dir_all(&empty).unwrap();
         let stderr = String::from_utf8_lossy(&skipped.stderr);
         assert!(skipped.status.success(), "{stderr}");
         assert!(String::from_utf8_lossy(&skipped.stdout).contains("KB_PG_RESULT=None"));
@@ -459,14 +461,12 @@ mod tests {
             stderr.contains("SKIPPED: no PostgreSQL binaries"),
             "{stderr}"
         );
-        let required = run("1");
         let stderr = String::from_utf8_lossy(&required.stderr);
         assert!(!required.status.success(), "{stderr}");
         assert!(
             stderr.contains("KBRIDGE_REQUIRE_CORPUS=1 but no PostgreSQL binaries"),
             "{stderr}"
         );
-        std::fs::remove_dir_all(&empty).unwrap();
     }
 
     #[test]
