@@ -132,12 +132,19 @@ pub struct Request {
     pub headers: HeaderMap,
     /// A JSON body.
     pub body: Option<Vec<u8>>,
+    /// Whether sending it twice does no harm. Only idempotent requests are retried after a
+    /// failure that may have reached the server (a reset, a cut body, a timeout, a 5xx other
+    /// than 503); every request is retried after a 429, a 503 or a failed connect, which the
+    /// server never acted on. Default: true for GET, HEAD, PUT, DELETE, OPTIONS; false for
+    /// POST and PATCH (a Notion query, a POST that only reads, can say true).
+    pub idempotent: bool,
 }
 
 impl Request {
     /// A request with the default endpoint label.
     pub fn new(method: Method, url: Url) -> Request {
         let endpoint = endpoint_label(&method, &url);
+        let idempotent = !matches!(method, Method::POST | Method::PATCH);
         Request {
             method,
             url,
@@ -145,6 +152,7 @@ impl Request {
             object: None,
             headers: HeaderMap::new(),
             body: None,
+            idempotent,
         }
     }
 
@@ -185,6 +193,12 @@ impl Request {
     /// Says what is asked for ("page 123"), for error messages and hints.
     pub fn object(mut self, what: impl Into<String>) -> Request {
         self.object = Some(what.into());
+        self
+    }
+
+    /// Marks the request as safe (or not) to send twice; see [`Request::idempotent`].
+    pub fn idempotent(mut self, yes: bool) -> Request {
+        self.idempotent = yes;
         self
     }
 
@@ -480,12 +494,22 @@ impl Client {
             });
         }
         match result {
-            Err(e @ HttpError::Timeout { .. }) => Attempt::Retry {
+            Err(e @ HttpError::Timeout { .. }) if req.idempotent => Attempt::Retry {
                 reason: RetryReason::Timeout,
                 retry_after: None,
                 error: e,
             },
-            Err(e @ HttpError::Transport { .. }) => Attempt::Retry {
+            Err(
+                e @ HttpError::Transport {
+                    kind: TransportKind::Connect,
+                    ..
+                },
+            ) => Attempt::Retry {
+                reason: RetryReason::Transport,
+                retry_after: None,
+                error: e,
+            },
+            Err(e @ HttpError::Transport { .. }) if req.idempotent => Attempt::Retry {
                 reason: RetryReason::Transport,
                 retry_after: None,
                 error: e,
@@ -504,6 +528,7 @@ impl Client {
                     retry_after: after,
                 }));
                 match classify_status(r.status) {
+                    Some(RetryReason::ServerError(_)) if !req.idempotent => Attempt::Fail(error),
                     Some(reason) => Attempt::Retry {
                         reason,
                         retry_after: after,

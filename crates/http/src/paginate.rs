@@ -76,6 +76,8 @@ impl Client {
     }
 
     /// Pages `first` from a saved [`Page::next`] token (or from the beginning with `None`).
+    /// A listing only reads, so its requests count as idempotent even when they are POSTs
+    /// (Notion's queries).
     pub fn pages_from<T>(
         &self,
         first: Request,
@@ -86,6 +88,7 @@ impl Client {
         T: DeserializeOwned + Send + 'static,
     {
         let client = self.clone();
+        let first = first.idempotent(true);
         let start = match resume {
             None => Ok(Some(first.clone())),
             Some(token) => apply_token(&client, &first, &how, &token).map(Some),

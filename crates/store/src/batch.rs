@@ -66,7 +66,10 @@ pub struct CheckpointWrite {
     pub scope: String,
     pub endpoint: String,
     pub expect: Expect,
+    /// The new value (ignored when `clear`).
     pub value: Value,
+    /// Remove the checkpoint instead (a full refresh of this scope and endpoint).
+    pub clear: bool,
 }
 
 /// A row of the id map: an object of one system and its counterpart in another.
@@ -179,6 +182,24 @@ impl Batch {
             endpoint: endpoint.into(),
             expect,
             value,
+            clear: false,
+        }));
+        self
+    }
+    /// Removes a checkpoint (the next run of this scope and endpoint starts from scratch), if
+    /// it is what `expect` says.
+    pub fn clear_checkpoint(
+        &mut self,
+        scope: impl Into<String>,
+        endpoint: impl Into<String>,
+        expect: Expect,
+    ) -> &mut Batch {
+        self.ops.push(Op::Checkpoint(CheckpointWrite {
+            scope: scope.into(),
+            endpoint: endpoint.into(),
+            expect,
+            value: Value::Null,
+            clear: true,
         }));
         self
     }
@@ -189,7 +210,7 @@ impl Batch {
 }
 
 /// What a commit did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CommitSummary {
     /// Rows inserted or updated.
     pub written: u64,

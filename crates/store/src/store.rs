@@ -47,7 +47,7 @@ pub struct PgStore {
 }
 
 /// A stored checkpoint.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Checkpoint {
     pub scope: String,
     pub endpoint: String,
@@ -56,7 +56,8 @@ pub struct Checkpoint {
     pub updated_at: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Running,
     Succeeded,
@@ -98,7 +99,7 @@ pub struct RunEnd {
 }
 
 /// A recorded run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Run {
     pub id: i64,
     pub job: String,
@@ -503,6 +504,22 @@ async fn write_checkpoint(
             found,
         }))
     };
+    if w.clear {
+        let found = read_checkpoint(c, db, &w.scope, &w.endpoint, true).await?;
+        let matches = match &w.expect {
+            Expect::Any => true,
+            Expect::Absent => found.is_none(),
+            Expect::Value(v) => found.as_ref() == Some(v),
+        };
+        if !matches {
+            return Err(conflict(found));
+        }
+        let sql = "DELETE FROM \"checkpoints\" WHERE \"scope\" = $1 AND \"endpoint\" = $2";
+        c.execute(sql, &args[..2])
+            .await
+            .map_err(db_err(db, doing()))?;
+        return Ok(());
+    }
     match &w.expect {
         Expect::Any => {
             let sql = format!(
@@ -838,32 +855,50 @@ impl Store {
 
     /// The raw JSON of every row of `table`, ordered by primary key.
     pub async fn rows_raw(&self, table: &str) -> Result<Vec<Value>> {
+        self.rows_raw_where(table, &Filter::all()).await
+    }
+
+    /// The raw JSON of the rows of `table` matching `filter`, ordered by primary key.
+    pub async fn rows_raw_where(&self, table: &str, filter: &Filter) -> Result<Vec<Value>> {
         let t = table_def(table)?;
+        let (cols, args) = filter_values(t, filter)?;
         let d = self.dialect();
         let sql = format!(
-            "SELECT {} FROM {}{}",
+            "SELECT {} FROM {}{}{}",
             d.read(ColumnType::Json, RAW_COLUMN),
             q(t.name),
+            d.filter_clause(t, &cols, 1),
             order_by(d, t)
         );
-        let rows = with_conn!(self, c, db => c.fetch(db, &sql, &[], &[Kind::Json]).await)?;
+        let rows = with_conn!(self, c, db => c.fetch(db, &sql, &args, &[Kind::Json]).await)?;
         Ok(rows.into_iter().filter_map(|mut r| r.pop()).collect())
     }
 
     /// The typed columns of every row of `table` (catalog order; timestamps as
     /// `YYYY-MM-DDTHH:MM:SS.sssZ`, JSON columns parsed), ordered by primary key.
     pub async fn rows_typed(&self, table: &str) -> Result<Vec<Map<String, Value>>> {
+        self.rows_typed_where(table, &Filter::all()).await
+    }
+
+    /// The typed columns of the rows of `table` matching `filter`, ordered by primary key.
+    pub async fn rows_typed_where(
+        &self,
+        table: &str,
+        filter: &Filter,
+    ) -> Result<Vec<Map<String, Value>>> {
         let t = table_def(table)?;
+        let (fcols, args) = filter_values(t, filter)?;
         let d = self.dialect();
         let cols: Vec<String> = t.columns.iter().map(|c| d.read(c.ty, c.name)).collect();
         let kinds: Vec<Kind> = t.columns.iter().map(|c| kind(c.ty)).collect();
         let sql = format!(
-            "SELECT {} FROM {}{}",
+            "SELECT {} FROM {}{}{}",
             cols.join(", "),
             q(t.name),
+            d.filter_clause(t, &fcols, 1),
             order_by(d, t)
         );
-        let rows = with_conn!(self, c, db => c.fetch(db, &sql, &[], &kinds).await)?;
+        let rows = with_conn!(self, c, db => c.fetch(db, &sql, &args, &kinds).await)?;
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -1112,6 +1147,8 @@ fn futures_are_send(store: Store, end: RunEnd) {
     send(store.checkpoints());
     send(store.rows_raw(""));
     send(store.rows_typed(""));
+    send(store.rows_raw_where("", &filter));
+    send(store.rows_typed_where("", &filter));
     send(store.keys("", &filter));
     send(store.ids("", &filter));
     send(store.counts());

@@ -1,8 +1,9 @@
 //! A real PostgreSQL server for tests: one per test process, started on first use from the
 //! machine's binaries, a fresh database per test, stopped when the process ends.
 //!
-//! - The binaries (`initdb`, `postgres`, `createdb`, `pg_isready`) are found on `PATH` or under
-//!   `/usr/lib/postgresql/<version>/bin` (Debian's layout; the highest version wins).
+//! - The binaries (`initdb`, `postgres`, `createdb`, `pg_isready`) are found in
+//!   `$KBRIDGE_PG_BIN`, on `PATH` or under `/usr/lib/postgresql/<version>/bin` (Debian's layout;
+//!   the highest version wins).
 //! - The cluster lives in a temporary directory, with `trust` authentication, listening on a free
 //!   loopback port and a Unix socket in that directory only.
 //! - `initdb` and `postgres` refuse to run as root: when the tests run as root (CI, containers)
@@ -46,13 +47,14 @@ pub fn server() -> Option<&'static PgServer> {
     if s.is_none() {
         if std::env::var(REQUIRE).as_deref() == Ok("1") {
             panic!(
-                "{REQUIRE}=1 but no PostgreSQL binaries (initdb, postgres) were found on PATH or \
-                 under /usr/lib/postgresql/*/bin: install them (apt-get install -y postgresql)"
+                "{REQUIRE}=1 but no PostgreSQL binaries (initdb, postgres) were found (in \
+                 ${BIN_DIR_VAR}, on PATH or under /usr/lib/postgresql/*/bin): install them \
+                 (apt-get install -y postgresql)"
             );
         }
         let _ = writeln!(
             std::io::stderr(),
-            "SKIPPED: no PostgreSQL binaries (initdb, postgres) on PATH or under \
+            "SKIPPED: no PostgreSQL binaries (initdb, postgres) in ${BIN_DIR_VAR}, on PATH or under \
              /usr/lib/postgresql/*/bin, so the PostgreSQL half of this test did not run; install \
              them (apt-get install -y postgresql) or set {REQUIRE}=1 to make this a failure"
         );
@@ -66,10 +68,18 @@ pub fn database(hint: &str) -> Option<String> {
     server().map(|s| s.create_database(hint))
 }
 
-/// The directory holding `initdb` and `postgres`: next to `initdb` on `PATH` (symlinks
-/// followed), else the highest `/usr/lib/postgresql/<version>/bin`.
+/// Names the directory of the PostgreSQL binaries, instead of searching for them.
+pub const BIN_DIR_VAR: &str = "KBRIDGE_PG_BIN";
+
+/// The directory holding `initdb` and `postgres`: `$KBRIDGE_PG_BIN` when set (and nothing else),
+/// else next to `initdb` on `PATH` (symlinks followed), else the highest
+/// `/usr/lib/postgresql/<version>/bin`.
 pub fn find_bin_dir() -> Option<PathBuf> {
     let complete = |d: &Path| d.join("initdb").is_file() && d.join("postgres").is_file();
+    if let Some(dir) = std::env::var_os(BIN_DIR_VAR) {
+        let dir = PathBuf::from(dir);
+        return complete(&dir).then_some(dir);
+    }
     if let Some(path) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&path) {
             let initdb = dir.join("initdb");
@@ -410,6 +420,53 @@ mod tests {
         println!("KB_PG_DIR={}", s.dir().display());
         println!("KB_PG_PID={}", pid.lines().next().unwrap());
         panic!("a test panics while the server runs");
+    }
+
+    /// Run by `missing_binaries_skip_or_fail` in a child process without binaries.
+    #[test]
+    #[ignore = "helper run as a child process by missing_binaries_skip_or_fail"]
+    fn child_asks_for_a_database() {
+        if std::env::var("KB_PG_CHILD").is_err() {
+            return;
+        }
+        println!("KB_PG_RESULT={:?}", database("x"));
+    }
+
+    #[test]
+    fn missing_binaries_skip_or_fail() {
+        let empty = std::env::temp_dir().join(format!("kb-pg-none-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).unwrap();
+        let run = |require: &str| {
+            Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "postgres::tests::child_asks_for_a_database",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("KB_PG_CHILD", "1")
+                .env(BIN_DIR_VAR, &empty)
+                .env(REQUIRE, require)
+                .output()
+                .unwrap()
+        };
+        let skipped = run("0");
+        let required = run("1");
+        std::fs::remove_dir_all(&empty).unwrap();
+        let stderr = String::from_utf8_lossy(&skipped.stderr);
+        assert!(skipped.status.success(), "{stderr}");
+        assert!(String::from_utf8_lossy(&skipped.stdout).contains("KB_PG_RESULT=None"));
+        assert!(
+            stderr.contains("SKIPPED: no PostgreSQL binaries"),
+            "{stderr}"
+        );
+        let stderr = String::from_utf8_lossy(&required.stderr);
+        assert!(!required.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("KBRIDGE_REQUIRE_CORPUS=1 but no PostgreSQL binaries"),
+            "{stderr}"
+        );
     }
 
     #[test]

@@ -176,3 +176,50 @@ async fn unknown_space_keys_are_named() {
     assert!(e.to_string().contains("NOPE, eng"), "{e}");
     assert!(e.to_string().contains("case-sensitive"), "{e}");
 }
+
+/// A write through `send_json`: a content property created on a page is then listed; a
+/// duplicate key is a 409 that is not retried.
+#[tokio::test]
+async fn a_property_written_is_read_back() {
+    let sim = kb_sim::start(SimConfig::default()).await.unwrap();
+    let c = client(&sim.confluence_url(), ADMIN);
+    let d = dataset(&sim.url()).await;
+    let page = truth(&d, "contents", |v| {
+        v["type"] == "page" && v["status"] == "current"
+    })
+    .into_iter()
+    .next()
+    .unwrap();
+    let body = serde_json::json!({"key": "kbridge.check", "value": {"hash": "abc"}});
+    let created = c
+        .send_json(
+            kb_http::Method::POST,
+            &format!("pages/{page}/properties"),
+            &body,
+        )
+        .await
+        .unwrap();
+    assert_eq!(created["key"], "kbridge.check");
+    let props = c
+        .properties(ContentKind::Page, &page)
+        .unwrap()
+        .all()
+        .await
+        .unwrap();
+    assert!(
+        props
+            .iter()
+            .any(|p| p["key"] == "kbridge.check" && p["value"]["hash"] == "abc")
+    );
+    let before = c.stats().requests;
+    let e = c
+        .send_json(
+            kb_http::Method::POST,
+            &format!("pages/{page}/properties"),
+            &body,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(409), "{e}");
+    assert_eq!(c.stats().requests, before + 1);
+}

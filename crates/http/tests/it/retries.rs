@@ -408,3 +408,41 @@ async fn write_all(sock: &tokio::net::TcpStream, mut data: &[u8]) {
         }
     }
 }
+
+/// A POST is not retried after a 502 (the server may have acted on it), unless the caller
+/// says it is idempotent; a 503 is retried either way (the server refused it).
+#[tokio::test(start_paused = true)]
+async fn non_idempotent_requests_are_retried_only_when_the_server_did_not_act() {
+    let arrivals = Arrivals::default();
+    let app = Router::new()
+        .route(
+            "/bad-gateway",
+            axum::routing::post(scripted_handler("/bad-gateway", &arrivals, |n| match n {
+                0 | 1 => reply(502, &[], "{}"),
+                _ => reply(200, &[], r#"{"created":true}"#),
+            })),
+        )
+        .route(
+            "/busy",
+            axum::routing::post(scripted_handler("/busy", &arrivals, |n| match n {
+                0 => reply(503, &[("retry-after", "1".into())], "{}"),
+                _ => reply(200, &[], r#"{"created":true}"#),
+            })),
+        );
+    let c = client(&serve(app).await);
+    let body = serde_json::json!({"title": "x"});
+    let post = |path: &str| Request::json(kb_http::Method::POST, c.url(path).unwrap(), &body);
+    let e = c.send(&post("bad-gateway")).await.unwrap_err();
+    assert_eq!(e.status(), Some(502));
+    assert_eq!(arrivals.of("/bad-gateway").len(), 1, "not sent twice");
+    let v: serde_json::Value = c.json(&post("bad-gateway").idempotent(true)).await.unwrap();
+    assert_eq!(v["created"], true);
+    assert_eq!(arrivals.of("/bad-gateway").len(), 3);
+    let v: serde_json::Value = c.json(&post("busy")).await.unwrap();
+    assert_eq!(v["created"], true);
+    assert_eq!(
+        arrivals.of("/busy").len(),
+        2,
+        "a 503 is retried even for a POST"
+    );
+}

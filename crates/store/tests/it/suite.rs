@@ -341,6 +341,21 @@ pub async fn checkpoint_compare_and_set(ctx: Ctx) {
             .all(|c| kb_store::time::parse_rfc3339(&c.updated_at).is_some()),
         "{all:?}"
     );
+
+    // clearing: compare-and-set too
+    let mut b = Batch::new();
+    b.clear_checkpoint("site", "groups", Expect::Value(json!("other")));
+    assert!(matches!(
+        s.commit(&b).await.unwrap_err(),
+        StoreError::CheckpointConflict(c) if c.found == Some(json!("done"))
+    ));
+    let mut b = Batch::new();
+    b.clear_checkpoint("site", "groups", Expect::Value(json!("done")))
+        .clear_checkpoint("site", "never-written", Expect::Absent)
+        .clear_checkpoint("space:ENG", "blog_posts", Expect::Any);
+    s.commit(&b).await.unwrap();
+    assert_eq!(s.checkpoint("site", "groups").await.unwrap(), None);
+    assert_eq!(s.checkpoints().await.unwrap().len(), 1);
 }
 
 pub async fn failing_batch_leaves_nothing(ctx: Ctx) {
@@ -607,6 +622,12 @@ pub async fn runs_are_recorded(ctx: Ctx) {
     s.finish_run(b, &failed).await.unwrap();
     let c = s.start_run("migrate").await.unwrap();
     let runs = s.runs().await.unwrap();
+    // what `--json` prints
+    let shown = serde_json::to_value(&runs[1]).unwrap();
+    assert_eq!(
+        (&shown["status"], &shown["errors"]),
+        (&json!("failed"), &failed.errors)
+    );
     assert_eq!(runs.len(), 3);
     assert_eq!((runs[0].id, runs[0].status), (a, RunStatus::Succeeded));
     assert_eq!(runs[0].counts, end.counts);
@@ -676,6 +697,17 @@ pub async fn ids_and_keys_filter(ctx: Ctx) {
             .unwrap(),
         ["1", "3"]
     );
+    let raw_a = s
+        .rows_raw_where("pages", &Filter::all().eq("space_id", "A"))
+        .await
+        .unwrap();
+    assert_eq!(raw_a, [page("1", "A", 1, "1"), page("3", "A", 1, "3")]);
+    let typed_b = s
+        .rows_typed_where("pages", &Filter::all().eq("space_id", "B"))
+        .await
+        .unwrap();
+    assert_eq!(typed_b.len(), 1);
+    assert_eq!(typed_b[0]["id"], "2");
     assert_eq!(
         s.ids("pages", &Filter::all().eq("space_id", "A").eq("title", "3"))
             .await
