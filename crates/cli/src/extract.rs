@@ -205,7 +205,11 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
     let c = file.confluence.unwrap_or_default();
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let url = a.url.clone().or_else(|| env(ENV_URL)).or(c.url.clone());
-    let email = a.email.clone().or_else(|| env(ENV_EMAIL)).or(c.email.clone());
+    let email = a
+        .email
+        .clone()
+        .or_else(|| env(ENV_EMAIL))
+        .or(c.email.clone());
     let mut cfg = ConfluenceConfig::from_lookup(|k| match k {
         ENV_URL => url.clone(),
         ENV_EMAIL => email.clone(),
@@ -227,8 +231,16 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
     }
 
     let mut opts = ExtractOptions::default();
-    opts.spaces = if a.spaces.is_empty() { c.spaces } else { a.spaces.clone() };
-    let endpoints = if a.endpoints.is_empty() { c.endpoints } else { a.endpoints.clone() };
+    opts.spaces = if a.spaces.is_empty() {
+        c.spaces
+    } else {
+        a.spaces.clone()
+    };
+    let endpoints = if a.endpoints.is_empty() {
+        c.endpoints
+    } else {
+        a.endpoints.clone()
+    };
     if !endpoints.is_empty() {
         let set: BTreeSet<String> = endpoints.iter().map(|e| e.trim().to_string()).collect();
         for e in &set {
@@ -271,9 +283,9 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
     let bars = (!a.json && std::io::stderr().is_terminal()).then(Bars::new);
     let progress = bars.as_ref().map(|b| b.callback());
     let report = rt.block_on(async {
-        let store = Store::open(&store_url)
-            .await
-            .with_context(|| format!("cannot open the store {}", kb_store::redact_url(&store_url)))?;
+        let store = Store::open(&store_url).await.with_context(|| {
+            format!("cannot open the store {}", kb_store::redact_url(&store_url))
+        })?;
         let r = extract(&client, &store, &opts, progress).await;
         store.close().await;
         r.map_err(anyhow::Error::from)
@@ -303,7 +315,11 @@ fn print_summary(r: &ExtractReport, store: &str) {
     println!(
         "extract confluence: run {} {} in {:.1} s, {} requests ({:.1}/s), {} rate-limited, {} retried",
         r.run_id,
-        if r.incremental { "(incremental)" } else { "(full)" },
+        if r.incremental {
+            "(incremental)"
+        } else {
+            "(full)"
+        },
         r.wall_seconds,
         r.requests_total,
         r.requests_total as f64 / r.wall_seconds.max(0.001),
@@ -357,8 +373,9 @@ impl Bars {
         let multi = self.multi.clone();
         let bars = self.bars.clone();
         let phase = self.phase.clone();
-        let style = ProgressStyle::with_template("  {prefix:<32} {pos:>8} rows  {per_sec:>10}  {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let style =
+            ProgressStyle::with_template("  {prefix:<32} {pos:>8} rows  {per_sec:>10}  {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
         Arc::new(move |p: &Progress| match p {
             Progress::Phase { what } => phase.set_message(what.clone()),
             Progress::PhaseDone { .. } => {}

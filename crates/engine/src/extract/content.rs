@@ -61,11 +61,15 @@ pub(crate) struct SpaceRef {
     pub key: String,
 }
 
-/// The checkpoint of a listing.
+/// The checkpoint of a listing: `listing` (with where to resume), `listed` (the listing ran to
+/// its end; what follows it, details, restrictions and the page tree, has not finished yet), or
+/// `done` (later runs are incremental from `hwm`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct ListState {
-    /// The listing finished at least once: later runs are incremental.
+    /// The listing and everything after it finished at least once.
     pub done: bool,
+    /// The listing ran to its end, but the phases after it may not have.
+    pub listed: bool,
     /// Where an unfinished listing resumes.
     pub next: Option<String>,
     /// The newest modification seen (epoch ms).
@@ -77,19 +81,24 @@ impl ListState {
         let Some(v) = v else {
             return ListState::default();
         };
+        let state = v.get("state").and_then(Value::as_str);
         ListState {
-            done: v.get("state").and_then(Value::as_str) == Some("done"),
+            done: state == Some("done"),
+            listed: state == Some("listed"),
             next: v.get("next").and_then(Value::as_str).map(str::to_string),
             hwm: v.get("hwm").and_then(Value::as_i64).unwrap_or(0),
         }
     }
 
     pub fn to_json(&self) -> Value {
-        json!({
-            "state": if self.done { "done" } else { "listing" },
-            "next": self.next,
-            "hwm": self.hwm,
-        })
+        let state = if self.done {
+            "done"
+        } else if self.listed {
+            "listed"
+        } else {
+            "listing"
+        };
+        json!({ "state": state, "next": self.next, "hwm": self.hwm })
     }
 }
 
@@ -147,8 +156,20 @@ pub(crate) async fn sync_space(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Resul
         .await
         .map_err(ExtractError::store("reading a checkpoint"))?;
     let state = ListState::from_json(cp_value.as_ref());
-    let mut changes = if ctx.opts.full || !state.done {
-        let resume = if ctx.opts.full && state.done {
+    let mut changes = if state.listed && !ctx.opts.full {
+        // The listing finished but a later phase did not: redo only the later phases.
+        Changes {
+            structure: true,
+            full: true,
+            end: ListState {
+                done: true,
+                ..state.clone()
+            },
+            checkpoint: cp_value,
+            ..Changes::default()
+        }
+    } else if ctx.opts.full || !state.done {
+        let resume = if ctx.opts.full && (state.done || state.listed) {
             None
         } else {
             state.next.clone()
@@ -165,6 +186,25 @@ pub(crate) async fn sync_space(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Resul
     Ok(changes)
 }
 
+/// Marks a space's content done once every phase after its listing has finished: the next run
+/// is incremental from the new high-water mark.
+pub(crate) async fn finish(
+    ctx: &Ctx,
+    kind: Kind,
+    space: &SpaceRef,
+    changes: &Changes,
+) -> Result<()> {
+    let mut batch = Batch::new();
+    batch.checkpoint(
+        ctx.scope(&space.id),
+        kind.table,
+        expect(&changes.checkpoint),
+        changes.end.to_json(),
+    );
+    ctx.commit(&batch, &format!("{} of {}", kind.table, space.key))
+        .await
+}
+
 /// What a space's listing changed.
 #[derive(Default, Debug)]
 pub(crate) struct Changes {
@@ -174,6 +214,11 @@ pub(crate) struct Changes {
     pub restrictions: HashMap<String, Value>,
     /// Whether parents, positions, titles or statuses may have changed (derived tables).
     pub structure: bool,
+    /// Whether every object was listed (restrictions then need the full CQL pass).
+    pub full: bool,
+    /// The checkpoint to write once every phase is done, and the one it replaces.
+    pub end: ListState,
+    pub checkpoint: Option<Value>,
 }
 
 async fn full_listing(
@@ -191,14 +236,13 @@ async fn full_listing(
     let q = ContentQuery::in_spaces(&[space.id.as_str()])
         .statuses(kind.statuses)
         .with_body();
-    let stream = listing(&ctx.client, kind, &q)
-    .map_err(ExtractError::http(format!("listing {what}")))?;
+    let stream =
+        listing(&ctx.client, kind, &q).map_err(ExtractError::http(format!("listing {what}")))?;
     let mut stream = stream.resume(resume);
     let mut seen: HashSet<String> = HashSet::new();
     let mut state = ListState {
-        done: false,
-        next: None,
         hwm,
+        ..ListState::default()
     };
     while let Some(page) = stream
         .try_next()
@@ -222,10 +266,7 @@ async fn full_listing(
         ctx.rows(kind.table, page.items.len() as u64);
         cp_value = Some(value);
     }
-    let changes = Changes {
-        structure: true,
-        ..Changes::default()
-    };
+
     // Purged content: stored, but no longer listed under any status. Only when this process
     // saw the whole listing (a resumed listing did not see its first part).
     let stored = stored_versions(ctx, kind, space).await?;
@@ -237,13 +278,25 @@ async fn full_listing(
             .collect();
         delete_content(ctx, kind, &gone).await?;
     }
-    state.done = true;
+    state.listed = true;
     state.next = None;
+    let listed = state.to_json();
     let mut batch = Batch::new();
-    batch.checkpoint(&scope, kind.table, expect(&cp_value), state.to_json());
+    batch.checkpoint(&scope, kind.table, expect(&cp_value), listed.clone());
     ctx.commit(&batch, &what).await?;
     ctx.progress(Progress::PhaseDone { what });
-    Ok(changes)
+    Ok(Changes {
+        structure: true,
+        full: true,
+        end: ListState {
+            done: true,
+            listed: false,
+            next: None,
+            hwm: state.hwm,
+        },
+        checkpoint: Some(listed),
+        ..Changes::default()
+    })
 }
 
 /// The content of a space whose stored details are older than its version (or missing).
@@ -253,7 +306,10 @@ async fn stale_details(
     space: &SpaceRef,
     stored: &HashMap<String, i64>,
 ) -> Result<Vec<String>> {
-    if !ctx.opts.wants_any(&[kind.versions, kind.labels, kind.properties]) {
+    if !ctx
+        .opts
+        .wants_any(&[kind.versions, kind.labels, kind.properties])
+    {
         return Ok(Vec::new());
     }
     let have = ctx
@@ -263,7 +319,10 @@ async fn stale_details(
         .map_err(ExtractError::store(format!("reading {}", kind.versions)))?;
     let mut newest: HashMap<String, i64> = HashMap::new();
     for r in have {
-        if let (Some(o), Some(n)) = (r.first().and_then(Value::as_str), r.get(1).and_then(Value::as_i64)) {
+        if let (Some(o), Some(n)) = (
+            r.first().and_then(Value::as_str),
+            r.get(1).and_then(Value::as_i64),
+        ) {
             let e = newest.entry(o.to_string()).or_default();
             *e = (*e).max(n);
         }
@@ -322,7 +381,6 @@ async fn incremental(
     cp_value: Option<Value>,
     mut state: ListState,
 ) -> Result<Changes> {
-    let scope = ctx.scope(&space.id);
     let what = format!("changes to {} of {}", kind.table, space.key);
     ctx.progress(Progress::Phase { what: what.clone() });
     let stored = stored_versions(ctx, kind, space).await?;
@@ -356,11 +414,21 @@ async fn incremental(
     }
 
     // 2. The trash: content trashed since (its children moved up to its parent).
-    let trashed = listing(&ctx.client, kind, &ContentQuery::in_spaces(&[space.id.as_str()]).statuses(&["trashed"]))
-        .map_err(ExtractError::http(format!("listing trashed {}", kind.table)))?
-        .all()
-        .await
-        .map_err(ExtractError::http(format!("listing trashed {} of {}", kind.table, space.key)))?;
+    let trashed = listing(
+        &ctx.client,
+        kind,
+        &ContentQuery::in_spaces(&[space.id.as_str()]).statuses(&["trashed"]),
+    )
+    .map_err(ExtractError::http(format!(
+        "listing trashed {}",
+        kind.table
+    )))?
+    .all()
+    .await
+    .map_err(ExtractError::http(format!(
+        "listing trashed {} of {}",
+        kind.table, space.key
+    )))?;
     let stored_status = stored_statuses(ctx, kind, space).await?;
     let mut newly_trashed = Vec::new();
     for t in &trashed {
@@ -404,24 +472,36 @@ async fn incremental(
             ctx.rows(kind.table, 1);
         }
     }
-    let mut batch = Batch::new();
     state.done = true;
     state.next = None;
-    batch.checkpoint(&scope, kind.table, expect(&cp_value), state.to_json());
-    ctx.commit(&batch, &what).await?;
+    changes.end = state;
+    changes.checkpoint = cp_value;
     ctx.progress(Progress::PhaseDone { what });
     Ok(changes)
 }
 
-async fn stored_statuses(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<HashMap<String, String>> {
+async fn stored_statuses(
+    ctx: &Ctx,
+    kind: Kind,
+    space: &SpaceRef,
+) -> Result<HashMap<String, String>> {
     let rows = ctx
         .store
-        .select(kind.table, &["id", "status"], &Filter::all().eq("space_id", space.id.as_str()))
+        .select(
+            kind.table,
+            &["id", "status"],
+            &Filter::all().eq("space_id", space.id.as_str()),
+        )
         .await
         .map_err(ExtractError::store(format!("reading {}", kind.table)))?;
     Ok(rows
         .into_iter()
-        .filter_map(|r| Some((r.first()?.as_str()?.to_string(), r.get(1)?.as_str()?.to_string())))
+        .filter_map(|r| {
+            Some((
+                r.first()?.as_str()?.to_string(),
+                r.get(1)?.as_str()?.to_string(),
+            ))
+        })
         .collect())
 }
 
@@ -430,16 +510,35 @@ async fn stored_statuses(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<Hash
 /// listed under any status (purged).
 async fn sweep(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<(Vec<String>, Vec<String>)> {
     let what = format!("sweeping {} of {}", kind.table, space.key);
-    let listed = listing(&ctx.client, kind, &ContentQuery::in_spaces(&[space.id.as_str()]).statuses(kind.statuses))
-        .map_err(ExtractError::http(what.clone()))?
-        .all()
-        .await
-        .map_err(ExtractError::http(what.clone()))?;
-    let cols: &[&str] = &["id", "version_number", "status", "parent_id", "position", "title"];
-    let cols = if kind.table == "pages" { cols } else { &cols[..3] };
+    let listed = listing(
+        &ctx.client,
+        kind,
+        &ContentQuery::in_spaces(&[space.id.as_str()]).statuses(kind.statuses),
+    )
+    .map_err(ExtractError::http(what.clone()))?
+    .all()
+    .await
+    .map_err(ExtractError::http(what.clone()))?;
+    let cols: &[&str] = &[
+        "id",
+        "version_number",
+        "status",
+        "parent_id",
+        "position",
+        "title",
+    ];
+    let cols = if kind.table == "pages" {
+        cols
+    } else {
+        &cols[..3]
+    };
     let stored = ctx
         .store
-        .select(kind.table, cols, &Filter::all().eq("space_id", space.id.as_str()))
+        .select(
+            kind.table,
+            cols,
+            &Filter::all().eq("space_id", space.id.as_str()),
+        )
         .await
         .map_err(ExtractError::store(what.clone()))?;
     let stored: HashMap<String, Vec<Value>> = stored
@@ -464,7 +563,11 @@ async fn sweep(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<(Vec<String>, 
             missed.push(id);
         }
     }
-    let gone = stored.keys().filter(|id| !seen.contains(*id)).cloned().collect();
+    let gone = stored
+        .keys()
+        .filter(|id| !seen.contains(*id))
+        .cloned()
+        .collect();
     Ok((missed, gone))
 }
 
@@ -496,7 +599,11 @@ async fn fetch_by_ids(ctx: &Ctx, kind: Kind, ids: &[String]) -> Result<Vec<Value
             .custom_listing(req, kb_http::Pagination::Links)
             .all()
             .await
-            .map_err(ExtractError::http(format!("fetching {} {} by id", chunk.len(), kind.table)))?;
+            .map_err(ExtractError::http(format!(
+                "fetching {} {} by id",
+                chunk.len(),
+                kind.table
+            )))?;
         out.extend(items);
     }
     Ok(out)
@@ -517,11 +624,20 @@ pub(crate) async fn delete_content(ctx: &Ctx, kind: Kind, ids: &[String]) -> Res
                 Vec::new(),
             );
             if kind.table == "pages" {
-                batch.replace_set("page_ancestors", Filter::all().eq("page_id", id.as_str()), Vec::new());
-                batch.replace_set("child_pages", Filter::all().eq("id", id.as_str()), Vec::new());
+                batch.replace_set(
+                    "page_ancestors",
+                    Filter::all().eq("page_id", id.as_str()),
+                    Vec::new(),
+                );
+                batch.replace_set(
+                    "child_pages",
+                    Filter::all().eq("id", id.as_str()),
+                    Vec::new(),
+                );
             }
         }
-        ctx.commit(&batch, &format!("deleting purged {}", kind.table)).await?;
+        ctx.commit(&batch, &format!("deleting purged {}", kind.table))
+            .await?;
         ctx.deleted(kind.table, chunk.len() as u64);
     }
     Ok(())
@@ -531,10 +647,19 @@ pub(crate) async fn delete_content(ctx: &Ctx, kind: Kind, ids: &[String]) -> Res
 /// lists of `GET /pages/{id}`), with bounded concurrency; the dedicated listings only when an
 /// included list has more.
 pub(crate) async fn details(ctx: &Ctx, kind: Kind, space: &SpaceRef, ids: &[String]) -> Result<()> {
-    if ids.is_empty() || !ctx.opts.wants_any(&[kind.versions, kind.labels, kind.properties]) {
+    if ids.is_empty()
+        || !ctx
+            .opts
+            .wants_any(&[kind.versions, kind.labels, kind.properties])
+    {
         return Ok(());
     }
-    let what = format!("history, labels and properties of {} {} of {}", ids.len(), kind.table, space.key);
+    let what = format!(
+        "history, labels and properties of {} {} of {}",
+        ids.len(),
+        kind.table,
+        space.key
+    );
     ctx.progress(Progress::Phase { what: what.clone() });
     let results = futures_util::stream::iter(ids.iter().cloned())
         .map(|id| async move {
@@ -554,7 +679,10 @@ pub(crate) async fn details(ctx: &Ctx, kind: Kind, space: &SpaceRef, ids: &[Stri
                 }
                 pending += 1;
             }
-            Ok(None) => ctx.warn(format!("{} {id} vanished before its details were read", kind.api.noun())),
+            Ok(None) => ctx.warn(format!(
+                "{} {id} vanished before its details were read",
+                kind.api.noun()
+            )),
             Err(e) => return Err(e),
         }
         if pending >= 50 {
@@ -584,13 +712,22 @@ async fn fetch_details(ctx: &Ctx, kind: Kind, id: &str) -> Result<Option<DetailO
     let v = match ctx.client.get(req).await {
         Ok(v) => v,
         Err(e) if e.status() == Some(404) => return Ok(None),
-        Err(e) => return Err(ExtractError::http(format!("reading {} {id}", kind.api.noun()))(e)),
+        Err(e) => {
+            return Err(ExtractError::http(format!(
+                "reading {} {id}",
+                kind.api.noun()
+            ))(e));
+        }
     };
     let mut ops: DetailOps = Vec::new();
     let lists: [(&'static str, &str, bool); 3] = [
         (kind.versions, "versions", ctx.opts.wants(kind.versions)),
         (kind.labels, "labels", ctx.opts.wants(kind.labels)),
-        (kind.properties, "properties", ctx.opts.wants(kind.properties)),
+        (
+            kind.properties,
+            "properties",
+            ctx.opts.wants(kind.properties),
+        ),
     ];
     for (table, field, wanted) in lists {
         if !wanted {
@@ -612,7 +749,10 @@ async fn fetch_details(ctx: &Ctx, kind: Kind, id: &str) -> Result<Option<DetailO
                 Ok(items) => items,
                 Err(e) if e.status() == Some(404) => return Ok(None),
                 Err(e) => {
-                    return Err(ExtractError::http(format!("listing the {field} of {} {id}", kind.api.noun()))(e));
+                    return Err(ExtractError::http(format!(
+                        "listing the {field} of {} {id}",
+                        kind.api.noun()
+                    ))(e));
                 }
             }
         } else {
@@ -622,7 +762,13 @@ async fn fetch_details(ctx: &Ctx, kind: Kind, id: &str) -> Result<Option<DetailO
                 .cloned()
                 .unwrap_or_default()
         };
-        ops.push((table, items.into_iter().map(|i| Row::new(table, i).with(kind.owner, id)).collect()));
+        ops.push((
+            table,
+            items
+                .into_iter()
+                .map(|i| Row::new(table, i).with(kind.owner, id))
+                .collect(),
+        ));
     }
     Ok(Some(ops))
 }
@@ -632,7 +778,7 @@ pub(crate) async fn restrictions(
     ctx: &Ctx,
     kind: Kind,
     space: &SpaceRef,
-    from_window: HashMap<String, Value>,
+    from_window: &HashMap<String, Value>,
     full: bool,
 ) -> Result<()> {
     if !ctx.opts.wants("content_restrictions") {
@@ -642,7 +788,7 @@ pub(crate) async fn restrictions(
     if !full {
         let mut batch = Batch::new();
         for (id, hit) in from_window {
-            restriction_rows(kind, &id, &hit, &mut batch);
+            restriction_rows(kind, id, hit, &mut batch);
         }
         return ctx.commit(&batch, &what).await;
     }
@@ -666,7 +812,11 @@ pub(crate) async fn restrictions(
         .content_search(&cql, CQL_EXPAND)
         .map_err(ExtractError::http(what.clone()))?
         .resume(resume);
-    while let Some(page) = stream.try_next().await.map_err(ExtractError::http(what.clone()))? {
+    while let Some(page) = stream
+        .try_next()
+        .await
+        .map_err(ExtractError::http(what.clone()))?
+    {
         let mut batch = Batch::new();
         for hit in &page.items {
             if let Some(id) = keys::id(hit) {
@@ -676,7 +826,7 @@ pub(crate) async fn restrictions(
         let value = ListState {
             done: page.next.is_none(),
             next: page.next.clone(),
-            hwm: 0,
+            ..ListState::default()
         }
         .to_json();
         batch.checkpoint(&scope, &endpoint, expect(&cp_value), value.clone());
@@ -694,7 +844,12 @@ fn restriction_rows(kind: Kind, id: &str, hit: &Value, batch: &mut Batch) {
     for op in ["read", "update"] {
         for (subject, path) in [("user", "user"), ("group", "group")] {
             let ptr = format!("/restrictions/{op}/restrictions/{path}/results");
-            for s in hit.pointer(&ptr).and_then(Value::as_array).into_iter().flatten() {
+            for s in hit
+                .pointer(&ptr)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 rows.push(
                     Row::new("content_restrictions", s.clone())
                         .with("content_id", id)
@@ -713,7 +868,11 @@ fn restriction_rows(kind: Kind, id: &str, hit: &Value, batch: &mut Batch) {
 }
 
 /// Ids of a kind in a space, as stored (for the derived tables and site-wide filters).
-pub(crate) async fn stored_ids(ctx: &Ctx, kind: Kind, space_ids: &[String]) -> Result<HashSet<String>> {
+pub(crate) async fn stored_ids(
+    ctx: &Ctx,
+    kind: Kind,
+    space_ids: &[String],
+) -> Result<HashSet<String>> {
     let mut out = HashSet::new();
     for s in space_ids {
         out.extend(

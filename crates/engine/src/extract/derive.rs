@@ -43,11 +43,21 @@ pub(crate) async fn page_tree(ctx: &Ctx, space: &SpaceRef) -> Result<()> {
         .store
         .select(
             "pages",
-            &["id", "parent_id", "parent_type", "position", "title", "status"],
+            &[
+                "id",
+                "parent_id",
+                "parent_type",
+                "position",
+                "title",
+                "status",
+            ],
             &Filter::all().eq("space_id", space.id.as_str()),
         )
         .await
-        .map_err(ExtractError::store(format!("reading the pages of {}", space.key)))?;
+        .map_err(ExtractError::store(format!(
+            "reading the pages of {}",
+            space.key
+        )))?;
     let mut pages: BTreeMap<String, Node> = BTreeMap::new();
     for r in rows {
         let Some(id) = text(r.first()) else { continue };

@@ -106,7 +106,11 @@ pub enum Progress {
     /// A phase began (`what` e.g. `pages of ENG`).
     Phase { what: String },
     /// Rows committed to a table (`total` so far in this run).
-    Rows { table: String, added: u64, total: u64 },
+    Rows {
+        table: String,
+        added: u64,
+        total: u64,
+    },
     /// A phase ended.
     PhaseDone { what: String },
     /// Something was skipped or could not be read; the run goes on.

@@ -179,28 +179,20 @@ async fn phases(ctx: &Ctx) -> Result<()> {
                 changed.push(Vec::new());
                 continue;
             }
-            let was_full = ctx.opts.full
-                || !content::ListState::from_json(
-                    ctx.store
-                        .checkpoint(&ctx.scope(&space.id), kind.table)
-                        .await
-                        .map_err(ExtractError::store("reading a checkpoint"))?
-                        .as_ref(),
-                )
-                .done;
             let changes = content::sync_space(ctx, kind, space).await?;
             content::details(ctx, kind, space, &changes.changed).await?;
             content::restrictions(
                 ctx,
                 kind,
                 space,
-                changes.restrictions,
-                was_full || ctx.opts.reconcile,
+                &changes.restrictions,
+                changes.full || ctx.opts.reconcile,
             )
             .await?;
             if kind.table == "pages" && changes.structure {
                 derive::page_tree(ctx, space).await?;
             }
+            content::finish(ctx, kind, space, &changes).await?;
             changed.push(changes.changed);
         }
         site::tasks(ctx, space, &changed[0], &changed[1]).await?;

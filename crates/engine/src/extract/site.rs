@@ -130,7 +130,12 @@ pub(crate) async fn space_metadata(ctx: &Ctx, space: &SpaceRef) -> Result<()> {
             }
         }
     }
-    batch.checkpoint(&scope, "space_metadata", expect(&cp), json!({"state": "done"}));
+    batch.checkpoint(
+        &scope,
+        "space_metadata",
+        expect(&cp),
+        json!({"state": "done"}),
+    );
     ctx.commit(&batch, &format!("metadata of space {}", space.key))
         .await
 }
@@ -161,7 +166,11 @@ pub(crate) async fn tasks(
         ctx.rows("tasks", items.len() as u64);
         let rows = items.into_iter().map(|i| Row::new("tasks", i)).collect();
         let mut batch = Batch::new();
-        batch.replace_set("tasks", Filter::all().eq("space_id", space.id.as_str()), rows);
+        batch.replace_set(
+            "tasks",
+            Filter::all().eq("space_id", space.id.as_str()),
+            rows,
+        );
         batch.checkpoint(&scope, "tasks", expect(&cp), json!({"state": "done"}));
         ctx.commit(&batch, &what).await?;
         ctx.progress(Progress::PhaseDone { what });
@@ -200,10 +209,7 @@ pub(crate) async fn tasks(
                             .or_else(|| v.as_u64().map(|n| n.to_string()))
                     });
                 if let Some(o) = owner {
-                    by_owner
-                        .entry(o)
-                        .or_default()
-                        .push(Row::new("tasks", item));
+                    by_owner.entry(o).or_default().push(Row::new("tasks", item));
                 }
             }
             let mut batch = Batch::new();
@@ -226,7 +232,10 @@ pub(crate) async fn custom_content(ctx: &Ctx, space: &SpaceRef) -> Result<()> {
         let what = format!("custom content {t} of {}", space.key);
         let items = match ctx
             .client
-            .custom_content(t, &ContentQuery::in_spaces(&[space.id.as_str()]).with_body())
+            .custom_content(
+                t,
+                &ContentQuery::in_spaces(&[space.id.as_str()]).with_body(),
+            )
             .map_err(ExtractError::http("building a request"))?
             .all()
             .await
@@ -309,9 +318,8 @@ pub(crate) async fn attachments(ctx: &Ctx, space_ids: &[String]) -> Result<()> {
         .resume(l.resume.clone());
     let floor = l.hwm - ctx.opts.overlap.as_millis() as i64;
     let mut state = ListState {
-        done: false,
-        next: None,
         hwm: l.hwm,
+        ..ListState::default()
     };
     let mut seen = HashSet::new();
     let mut changed: Vec<(String, Value)> = Vec::new();
@@ -386,7 +394,11 @@ pub(crate) async fn attachments(ctx: &Ctx, space_ids: &[String]) -> Result<()> {
                 "attachment_labels",
                 "attachment_content_properties",
             ] {
-                batch.replace_set(t, Filter::all().eq("attachment_id", id.as_str()), Vec::new());
+                batch.replace_set(
+                    t,
+                    Filter::all().eq("attachment_id", id.as_str()),
+                    Vec::new(),
+                );
             }
         }
         ctx.commit(&batch, "deleting purged attachments").await?;
@@ -469,7 +481,9 @@ async fn list_or_empty(
     match listing.all().await {
         Ok(v) => Ok(v),
         Err(e) if e.status() == Some(404) => {
-            ctx.warn(format!("{what} answered 404 (attachment {id} gone?): skipped"));
+            ctx.warn(format!(
+                "{what} answered 404 (attachment {id} gone?): skipped"
+            ));
             Ok(Vec::new())
         }
         Err(e) => Err(ExtractError::http(format!("listing {what}"))(e)),
@@ -534,9 +548,8 @@ async fn comment_listing(
     let mut stream = listing.resume(l.resume.clone());
     let floor = l.hwm - ctx.opts.overlap.as_millis() as i64;
     let mut state = ListState {
-        done: false,
-        next: None,
         hwm: l.hwm,
+        ..ListState::default()
     };
     // Where each comment lives: (table, container id), from this listing or the store.
     let mut home: HashMap<String, (&'static str, String)> = HashMap::new();
@@ -547,7 +560,13 @@ async fn comment_listing(
     let mut this_page = l.resume.clone();
     let mut outside = 0u64;
     let wants = |t: &str| ctx.opts.wants(t);
-    let owner_of = |t: &str| if t == page_table { "page_id" } else { "blog_post_id" };
+    let owner_of = |t: &str| {
+        if t == page_table {
+            "page_id"
+        } else {
+            "blog_post_id"
+        }
+    };
     while let Some(page) = stream
         .try_next()
         .await
@@ -600,7 +619,11 @@ async fn comment_listing(
         } else if hold.is_none() {
             hold = Some(this_page.clone());
         }
-        let next = if reached_floor { None } else { page.next.clone() };
+        let next = if reached_floor {
+            None
+        } else {
+            page.next.clone()
+        };
         state.next = match &hold {
             Some(token) => token.clone(),
             None => next.clone(),
@@ -640,7 +663,8 @@ async fn comment_listing(
                 }
             }
         }
-        ctx.commit(&batch, &format!("deleting purged {what}")).await?;
+        ctx.commit(&batch, &format!("deleting purged {what}"))
+            .await?;
         ctx.deleted(page_table, n);
     }
     state.done = true;
@@ -665,11 +689,7 @@ async fn stored_home(
             .select(table, &[owner], &Filter::all().eq("id", id))
             .await
             .map_err(ExtractError::store(format!("reading {table}")))?;
-        if let Some(c) = rows
-            .first()
-            .and_then(|r| r.first())
-            .and_then(Value::as_str)
-        {
+        if let Some(c) = rows.first().and_then(|r| r.first()).and_then(Value::as_str) {
             return Ok(Some((table, c.to_string())));
         }
     }
@@ -702,7 +722,10 @@ pub(crate) async fn groups(ctx: &Ctx) -> Result<()> {
         batch.replace_set(
             "groups",
             Filter::all(),
-            groups.iter().map(|g| Row::new("groups", g.clone())).collect(),
+            groups
+                .iter()
+                .map(|g| Row::new("groups", g.clone()))
+                .collect(),
         );
     }
     if ctx.opts.wants("group_members") {
@@ -714,7 +737,9 @@ pub(crate) async fn groups(ctx: &Ctx) -> Result<()> {
                 .map_err(ExtractError::http("building a request"))?
                 .all()
                 .await
-                .map_err(ExtractError::http(format!("listing the members of group {id}")))?;
+                .map_err(ExtractError::http(format!(
+                    "listing the members of group {id}"
+                )))?;
             ctx.rows("group_members", members.len() as u64);
             batch.replace_set(
                 "group_members",

@@ -18,7 +18,10 @@ fn s(v: &Value) -> String {
 }
 
 fn current<'a>(c: &'a Value, field: &str) -> &'a Value {
-    c[field].as_array().and_then(|v| v.last()).unwrap_or(&Value::Null)
+    c[field]
+        .as_array()
+        .and_then(|v| v.last())
+        .unwrap_or(&Value::Null)
 }
 
 /// What the replica must hold, computed from the twin's dataset.
@@ -49,8 +52,24 @@ pub fn truth(d: &Value) -> Truth {
     t.insert("spaces", (vec!["id"], vec!["key", "name"], rows));
 
     for (kind, table, owner, versions, label_t, props_t, live) in [
-        ("page", "pages", "page_id", "page_versions", "page_labels", "page_content_properties", &["current", "archived", "trashed"][..]),
-        ("blogpost", "blog_posts", "blog_post_id", "blog_post_versions", "blog_post_labels", "blog_post_content_properties", &["current", "trashed"][..]),
+        (
+            "page",
+            "pages",
+            "page_id",
+            "page_versions",
+            "page_labels",
+            "page_content_properties",
+            &["current", "archived", "trashed"][..],
+        ),
+        (
+            "blogpost",
+            "blog_posts",
+            "blog_post_id",
+            "blog_post_versions",
+            "blog_post_labels",
+            "blog_post_content_properties",
+            &["current", "trashed"][..],
+        ),
     ] {
         let mut rows = Rows::new();
         let mut vrows = Rows::new();
@@ -95,32 +114,70 @@ pub fn truth(d: &Value) -> Truth {
             for p in c["properties"].as_array().unwrap() {
                 prows.extend([row(
                     &[&c["id"], &p["id"]],
-                    &[("key", p["key"].clone()), ("version_number", p["version"]["number"].clone())],
+                    &[
+                        ("key", p["key"].clone()),
+                        ("version_number", p["version"]["number"].clone()),
+                    ],
                 )]);
             }
         }
-        let mut cols = vec!["title", "status", "space_id", "version_number", "version_author_id", "version_created_at", "body_storage"];
+        let mut cols = vec![
+            "title",
+            "status",
+            "space_id",
+            "version_number",
+            "version_author_id",
+            "version_created_at",
+            "body_storage",
+        ];
         if kind == "page" {
             cols.push("parent_id");
         }
         t.insert(table, (vec!["id"], cols, rows));
-        t.insert(versions, (vec![owner, "number"], vec!["author_id", "message", "minor_edit", "created_at"], vrows));
-        t.insert(label_t, (vec![owner, "label_id"], vec!["name", "prefix"], lrows));
-        t.insert(props_t, (vec![owner, "id"], vec!["key", "version_number"], prows));
+        t.insert(
+            versions,
+            (
+                vec![owner, "number"],
+                vec!["author_id", "message", "minor_edit", "created_at"],
+                vrows,
+            ),
+        );
+        t.insert(
+            label_t,
+            (vec![owner, "label_id"], vec!["name", "prefix"], lrows),
+        );
+        t.insert(
+            props_t,
+            (vec![owner, "id"], vec!["key", "version_number"], prows),
+        );
     }
 
     // restrictions of current pages and blog posts (the CQL pass searches current content)
     let mut rows = Rows::new();
-    for c in contents.iter().filter(|c| c["type"] != "folder" && c["status"] == "current") {
+    for c in contents
+        .iter()
+        .filter(|c| c["type"] != "folder" && c["status"] == "current")
+    {
         for op in ["read", "update"] {
             for (subject, field) in [("user", "users"), ("group", "groups")] {
-                for id in c["restrictions"][op][field].as_array().into_iter().flatten() {
+                for id in c["restrictions"][op][field]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
                     rows.extend([row(&[&c["id"], &json!(op), &json!(subject), id], &[])]);
                 }
             }
         }
     }
-    t.insert("content_restrictions", (vec!["content_id", "operation", "subject_type", "subject_id"], vec![], rows));
+    t.insert(
+        "content_restrictions",
+        (
+            vec!["content_id", "operation", "subject_type", "subject_id"],
+            vec![],
+            rows,
+        ),
+    );
 
     // the page tree
     let mut kids = Rows::new();
@@ -134,7 +191,13 @@ pub fn truth(d: &Value) -> Truth {
             && p["type"] == "page"
             && ["current", "archived"].contains(&st)
         {
-            kids.extend([row(&[&c["parentId"], &c["id"]], &[("title", c["title"].clone()), ("child_position", c["position"].clone())])]);
+            kids.extend([row(
+                &[&c["parentId"], &c["id"]],
+                &[
+                    ("title", c["title"].clone()),
+                    ("child_position", c["position"].clone()),
+                ],
+            )]);
         }
         let mut chain = Vec::new();
         let mut cur = by_id.get(&s(&c["parentId"])).copied();
@@ -144,18 +207,59 @@ pub fn truth(d: &Value) -> Truth {
         }
         chain.reverse();
         for (i, p) in chain.iter().enumerate() {
-            anc.extend([row(&[&c["id"], &p["id"]], &[("ancestor_type", p["type"].clone()), ("depth", json!(i + 1))])]);
+            anc.extend([row(
+                &[&c["id"], &p["id"]],
+                &[
+                    ("ancestor_type", p["type"].clone()),
+                    ("depth", json!(i + 1)),
+                ],
+            )]);
         }
     }
-    t.insert("child_pages", (vec!["parent_id", "id"], vec!["title", "child_position"], kids));
-    t.insert("page_ancestors", (vec!["page_id", "ancestor_id"], vec!["ancestor_type", "depth"], anc));
+    t.insert(
+        "child_pages",
+        (
+            vec!["parent_id", "id"],
+            vec!["title", "child_position"],
+            kids,
+        ),
+    );
+    t.insert(
+        "page_ancestors",
+        (
+            vec!["page_id", "ancestor_id"],
+            vec!["ancestor_type", "depth"],
+            anc,
+        ),
+    );
 
     // comments
-    for (kind, page_t, blog_t) in [("footer", "page_footer_comments", "blog_post_footer_comments"), ("inline", "page_inline_comments", "blog_post_inline_comments")] {
+    for (kind, page_t, blog_t) in [
+        (
+            "footer",
+            "page_footer_comments",
+            "blog_post_footer_comments",
+        ),
+        (
+            "inline",
+            "page_inline_comments",
+            "blog_post_inline_comments",
+        ),
+    ] {
         let mut prows = Rows::new();
         let mut brows = Rows::new();
-        let comments: HashMap<String, &Value> = d["comments"].as_array().unwrap().iter().map(|c| (s(&c["id"]), c)).collect();
-        for c in d["comments"].as_array().unwrap().iter().filter(|c| c["type"] == kind) {
+        let comments: HashMap<String, &Value> = d["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (s(&c["id"]), c))
+            .collect();
+        for c in d["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["type"] == kind)
+        {
             if c["status"] != "current" {
                 continue;
             }
@@ -163,17 +267,40 @@ pub fn truth(d: &Value) -> Truth {
             while let Some(p) = comments.get(&s(&root["parentCommentId"])) {
                 root = p;
             }
-            let Some(container) = by_id.get(&s(&root["containerId"])) else { continue };
+            let Some(container) = by_id.get(&s(&root["containerId"])) else {
+                continue;
+            };
             let v = current(c, "versions");
-            let r = row(&[&c["id"]], &[("parent_comment_id", c["parentCommentId"].clone()), ("version_number", v["number"].clone()), ("body_storage", v["body"].clone())]);
+            let r = row(
+                &[&c["id"]],
+                &[
+                    ("parent_comment_id", c["parentCommentId"].clone()),
+                    ("version_number", v["number"].clone()),
+                    ("body_storage", v["body"].clone()),
+                ],
+            );
             if container["type"] == "page" {
                 prows.extend([r]);
             } else {
                 brows.extend([r]);
             }
         }
-        t.insert(page_t, (vec!["id"], vec!["parent_comment_id", "version_number", "body_storage"], prows));
-        t.insert(blog_t, (vec!["id"], vec!["parent_comment_id", "version_number", "body_storage"], brows));
+        t.insert(
+            page_t,
+            (
+                vec!["id"],
+                vec!["parent_comment_id", "version_number", "body_storage"],
+                prows,
+            ),
+        );
+        t.insert(
+            blog_t,
+            (
+                vec!["id"],
+                vec!["parent_comment_id", "version_number", "body_storage"],
+                brows,
+            ),
+        );
     }
 
     // attachments
@@ -185,13 +312,34 @@ pub fn truth(d: &Value) -> Truth {
         }
         let v = current(a, "versions");
         let id = json!(format!("att{}", s(&a["id"])));
-        rows.extend([row(&[&id], &[("title", a["title"].clone()), ("media_type", a["mediaType"].clone()), ("file_size", v["bytes"]["size"].clone()), ("version_number", v["number"].clone())])]);
+        rows.extend([row(
+            &[&id],
+            &[
+                ("title", a["title"].clone()),
+                ("media_type", a["mediaType"].clone()),
+                ("file_size", v["bytes"]["size"].clone()),
+                ("version_number", v["number"].clone()),
+            ],
+        )]);
         for v in a["versions"].as_array().unwrap() {
-            vrows.extend([row(&[&id, &v["number"]], &[("author_id", v["authorId"].clone())])]);
+            vrows.extend([row(
+                &[&id, &v["number"]],
+                &[("author_id", v["authorId"].clone())],
+            )]);
         }
     }
-    t.insert("attachments", (vec!["id"], vec!["title", "media_type", "file_size", "version_number"], rows));
-    t.insert("attachment_versions", (vec!["attachment_id", "number"], vec!["author_id"], vrows));
+    t.insert(
+        "attachments",
+        (
+            vec!["id"],
+            vec!["title", "media_type", "file_size", "version_number"],
+            rows,
+        ),
+    );
+    t.insert(
+        "attachment_versions",
+        (vec!["attachment_id", "number"], vec!["author_id"], vrows),
+    );
 
     // tasks
     let mut rows = Rows::new();
@@ -203,7 +351,13 @@ pub fn truth(d: &Value) -> Truth {
         if !live {
             continue;
         }
-        rows.extend([row(&[&k["id"]], &[("status", k["status"].clone()), ("space_id", k["spaceId"].clone())])]);
+        rows.extend([row(
+            &[&k["id"]],
+            &[
+                ("status", k["status"].clone()),
+                ("space_id", k["spaceId"].clone()),
+            ],
+        )]);
     }
     t.insert("tasks", (vec!["id"], vec!["status", "space_id"], rows));
 
@@ -217,7 +371,10 @@ pub fn truth(d: &Value) -> Truth {
         }
     }
     t.insert("groups", (vec!["id"], vec!["name"], rows));
-    t.insert("group_members", (vec!["group_id", "account_id"], vec![], mrows));
+    t.insert(
+        "group_members",
+        (vec!["group_id", "account_id"], vec![], mrows),
+    );
     Truth { tables: t }
 }
 
@@ -229,7 +386,11 @@ pub async fn assert_replica(store: &Store, d: &Value) {
         let got = stored(store, table, key, cols).await;
         errors.extend(diff_rows(table, &got, want));
     }
-    assert!(errors.is_empty(), "the replica differs from the ground truth:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "the replica differs from the ground truth:\n{}",
+        errors.join("\n")
+    );
 }
 
 pub fn options() -> ExtractOptions {
@@ -248,8 +409,17 @@ async fn full_extract_into_sqlite_equals_the_ground_truth() {
     let store = support::sqlite(dir.path()).await;
     let report = run(&sim, &store, &options()).await;
     assert!(!report.incremental);
-    let w: Vec<&String> = report.warnings.iter().filter(|w| !w.contains("/attachments/")).collect();
-    assert!(w.is_empty(), "{} warnings: {:?}", w.len(), &w[..w.len().min(5)]);
+    let w: Vec<&String> = report
+        .warnings
+        .iter()
+        .filter(|w| !w.contains("/attachments/"))
+        .collect();
+    assert!(
+        w.is_empty(),
+        "{} warnings: {:?}",
+        w.len(),
+        &w[..w.len().min(5)]
+    );
     let d = support::dataset(&sim).await;
     assert_replica(&store, &d).await;
     let pages = report.rows["pages"];
@@ -265,4 +435,196 @@ async fn full_extract_into_sqlite_equals_the_ground_truth() {
         again.requests_total,
         report.requests_total
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_extract_into_postgres_equals_the_ground_truth() {
+    let Some(store) = support::postgres("extract_full").await else {
+        return;
+    };
+    let sim = support::twin(520, 11).await;
+    let report = run(&sim, &store, &options()).await;
+    assert!(report.rows["pages"] >= 500);
+    assert_replica(&store, &support::dataset(&sim).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extract_under_the_fault_plan_equals_the_ground_truth() {
+    let mut cfg = kb_sim::SimConfig::default();
+    cfg.workspace.pages = 520;
+    cfg.workspace.seed = 13;
+    cfg.faults = "429=0.05,503=0.02,reset=0.01".parse().unwrap();
+    let sim = kb_sim::start(cfg).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    let report = run(&sim, &store, &options()).await;
+    assert!(report.rate_limited > 0, "the plan's 429s were met");
+    assert!(report.retries > 0);
+    // The twin's ground truth is read without faults.
+    sim_faults(&sim, "").await;
+    assert_replica(&store, &support::dataset(&sim).await).await;
+}
+
+async fn sim_faults(sim: &kb_sim::SimHandle, plan: &str) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/__sim/faults", sim.url()))
+        .json(&json!({ "plan": plan }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+/// Run by [`killed_runs_resume_without_loss_or_duplicates`] as a child process, then killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a child process of killed_runs_resume_without_loss_or_duplicates"]
+async fn child_extract() {
+    let (Ok(url), Ok(store)) = (
+        std::env::var("KB_CHILD_URL"),
+        std::env::var("KB_CHILD_STORE"),
+    ) else {
+        return;
+    };
+    let mut cfg = kb_confluence::ConfluenceConfig::new(
+        &url,
+        "admin@example.com",
+        "kbridge-sim-token".to_string().into(),
+    )
+    .unwrap();
+    cfg.rate = 200.0;
+    cfg.burst = 20;
+    let client = kb_confluence::Confluence::new(cfg).unwrap();
+    let store = Store::open(&store).await.unwrap();
+    extract(&client, &store, &options(), None).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_runs_resume_without_loss_or_duplicates() {
+    let sim = support::twin(520, 17).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kbridge.db");
+    let store = Store::open(path.to_str().unwrap()).await.unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut kills = 0;
+    for wait_rows in [1u64, 400, 900, 1500] {
+        let mut child = std::process::Command::new(&exe)
+            .args([
+                "--ignored",
+                "--exact",
+                "extract::child_extract",
+                "--test-threads=1",
+            ])
+            .env("KB_CHILD_URL", sim.confluence_url())
+            .env("KB_CHILD_STORE", &path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill it (SIGKILL) once it has committed some rows, wherever it is.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let n: u64 = store.counts().await.unwrap().values().sum();
+            if n >= wait_rows || std::time::Instant::now() > deadline {
+                break;
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(kills >= 2, "the child was killed mid-run {kills} times");
+    let report = run(&sim, &store, &options()).await;
+    assert!(
+        report.warnings.iter().all(|w| w.contains("/attachments/")),
+        "{:?}",
+        &report.warnings[..report.warnings.len().min(3)]
+    );
+    assert_replica(&store, &support::dataset(&sim).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_runs_apply_exactly_the_changes() {
+    let sim = support::twin(520, 19).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    let full = run(&sim, &store, &options()).await;
+
+    // A human edits 10 pages, trashes 2 and moves 1.
+    let d = support::dataset(&sim).await;
+    let pages: Vec<&Value> = d["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["type"] == "page" && c["status"] == "current")
+        .collect();
+    let leaves: Vec<&&Value> = pages
+        .iter()
+        .filter(|p| !pages.iter().any(|c| c["parentId"] == p["id"]) && !p["parentId"].is_null())
+        .collect();
+    for p in pages.iter().skip(5).step_by(17).take(10) {
+        support::admin(
+            &sim,
+            &format!("pages/{}/edit", s(&p["id"])),
+            json!({"append": "<p>edited</p>"}),
+        )
+        .await;
+    }
+    for p in leaves.iter().rev().take(2) {
+        support::admin(&sim, &format!("pages/{}/delete", s(&p["id"])), json!({})).await;
+    }
+    let mover = leaves[0];
+    let target = pages
+        .iter()
+        .find(|p| {
+            p["spaceId"] == mover["spaceId"]
+                && p["id"] != mover["id"]
+                && p["id"] != mover["parentId"]
+                && p["parentId"].is_null() == false
+        })
+        .unwrap();
+    support::admin(
+        &sim,
+        &format!("pages/{}/move", s(&mover["id"])),
+        json!({"parentId": s(&target["id"])}),
+    )
+    .await;
+
+    let inc = run(&sim, &store, &options()).await;
+    assert!(inc.incremental);
+    assert_eq!(
+        inc.rows.get("pages").copied().unwrap_or(0),
+        12,
+        "10 edited + 2 trashed pages re-read: {:?}",
+        inc.rows
+    );
+    assert_eq!(
+        inc.rows.get("page_versions").copied().unwrap_or(0) > 0,
+        true
+    );
+    eprintln!(
+        "incremental run after 10 edits and 2 deletions in a {}-page site: {} requests (full run: {}): {:?}",
+        full.rows["pages"], inc.requests_total, full.requests_total, inc.requests
+    );
+    assert!(
+        inc.requests_total < 60,
+        "{} requests: {:?}",
+        inc.requests_total,
+        inc.requests
+    );
+
+    // The move is found by the id sweep.
+    let mut opts = options();
+    opts.reconcile = true;
+    let rec = run(&sim, &store, &opts).await;
+    eprintln!(
+        "reconcile run: {} requests: {:?}",
+        rec.requests_total, rec.requests
+    );
+    assert_replica(&store, &support::dataset(&sim).await).await;
 }
