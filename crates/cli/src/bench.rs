@@ -34,6 +34,13 @@ enum BenchWhat {
         #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32")]
         sizes: Vec<u64>,
     },
+    /// A full, an incremental and a reconciling extraction of a generated site against a twin
+    /// started in this process: requests by endpoint, wall time against requests ÷ rate,
+    /// pages/s, 429s, peak memory of the extractor, and what a per-item fan-out would cost.
+    Extract(crate::bench_extract::ExtractBenchArgs),
+    /// One extraction in this process (used by `extract`; prints one JSON object).
+    #[command(hide = true)]
+    ExtractOnce(crate::bench_extract::ExtractOnceArgs),
     /// One measurement in this process (used by `codecs`; prints one JSON object).
     #[command(hide = true)]
     CodecsOnce {
@@ -47,6 +54,8 @@ enum BenchWhat {
 pub fn run(args: BenchArgs) -> Result<bool> {
     match args.what {
         BenchWhat::Codecs { input, sizes } => codecs(input, sizes),
+        BenchWhat::Extract(a) => crate::bench_extract::run(a),
+        BenchWhat::ExtractOnce(a) => crate::bench_extract::once(a),
         BenchWhat::CodecsOnce { input, bytes } => {
             let v = once(input, bytes)?;
             println!("{v}");
@@ -56,7 +65,7 @@ pub fn run(args: BenchArgs) -> Result<bool> {
 }
 
 /// Peak resident set size of this process in bytes (Linux `VmHWM`).
-fn peak_rss() -> Option<u64> {
+pub(crate) fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

@@ -5,6 +5,7 @@
 //! to do>` on stderr with a non-zero exit status.
 
 mod bench;
+mod bench_extract;
 mod check;
 mod convert;
 mod extract;

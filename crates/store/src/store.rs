@@ -951,7 +951,12 @@ impl Store {
             let c = t.column(name).ok_or_else(|| StoreError::UnknownColumn {
                 table: t.name.into(),
                 column: (*name).to_string(),
-                known: t.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
+                known: t
+                    .columns
+                    .iter()
+                    .map(|c| c.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })?;
             cols.push(d.read(c.ty, c.name));
             kinds.push(kind(c.ty));
