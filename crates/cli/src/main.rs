@@ -5,6 +5,7 @@
 //! to do>` on stderr with a non-zero exit status.
 
 mod bench;
+mod check;
 mod convert;
 mod format;
 mod sim;
@@ -41,6 +42,8 @@ enum Command {
     /// optional fault plan. See docs/sim.md.
     #[command(after_help = sim::AFTER_HELP)]
     Sim(sim::SimArgs),
+    /// Test a connection and report what the credentials can read (`check confluence`).
+    Check(check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::Convert(args) => convert::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Sim(args) => sim::run(args),
+        Command::Check(args) => check::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,5 +1,39 @@
 //! kb-confluence: a client for Confluence Cloud (REST v2 and the v1 endpoints still needed:
-//! CQL search, groups, restrictions, labels, moves, attachment uploads), its models, and the
-//! connection check. It runs every request through kb-http (limiter, retries, pagination).
+//! CQL search, groups, restrictions, the current user), its configuration and the connection
+//! check. It runs every request through kb-http (limiter, retries, pagination) and returns raw
+//! `serde_json::Value` objects — the store keeps the raw JSON — with small accessors
+//! ([`keys`]) for the keys the engine needs.
 //!
-//! It must never import the store or the engine: it returns typed records and raw JSON.
+//! It must never import the store or the engine, never glue a `next` link onto the `/wiki`
+//! base (links resolve against the site origin: the `/wiki/wiki` trap), and never let the API
+//! token out: it lives in a `SecretString`, becomes a sensitive header once, and no error,
+//! log line or `Debug` output contains it.
+//!
+//! # Use
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! use futures_util::TryStreamExt;
+//! use kb_confluence::{Confluence, ConfluenceConfig, ContentQuery};
+//! let site = Confluence::new(ConfluenceConfig::from_env()?)?;
+//! let mut pages = site.pages(&ContentQuery::in_spaces(&["65537"]).with_body())?.pages();
+//! while let Some(page) = pages.try_next().await? {
+//!     // store page.items and page.next (the resume token) in one transaction
+//! }
+//! # Ok(()) }
+//! ```
+
+mod check;
+mod client;
+mod config;
+pub mod cql;
+pub mod keys;
+
+pub use check::{CheckError, CheckReport};
+pub use client::{
+    Confluence, ConfluenceError, ContentKind, ContentQuery, Listing, SEARCH_EXPAND, V1_GROUP_LIMIT,
+    V1_SEARCH_LIMIT, V2_LIMIT,
+};
+pub use config::{ConfigError, ConfluenceConfig, ENV_EMAIL, ENV_TOKEN, ENV_URL, SiteUrl};
+pub use cql::CqlQuery;
+pub use kb_http;

@@ -3,4 +3,44 @@
 //! as streams, request timeouts, typed errors and typed events that log and count.
 //!
 //! It knows HTTP, not Confluence or Notion: it must never import a codec, a store or a model of
-//! either service.
+//! either service, and it must never let a secret out: credentials are a sensitive header built
+//! once ([`Auth`]), URLs in errors and logs are redacted ([`redact_url`]), and no `Debug` output
+//! shows them.
+//!
+//! # Shape
+//!
+//! A [`Client`] is one site: one `reqwest::Client` (one connection pool), one [`Limiter`]
+//! (token bucket + concurrency), one [`Stats`]. [`Client::send`] runs the loop
+//!
+//! ```text
+//! loop { limiter.acquire() → send → read the whole body → classify
+//!        2xx: done | 4xx: typed error | 429/503/5xx/transport: event, sleep, again }
+//! ```
+//!
+//! so every attempt pays a token, and a 429 pauses the bucket for every task of the site.
+//! [`Client::pages`] turns a listing into a stream of [`Page`]s ([`Pagination`]: `_links.next`
+//! / `Link` cursors, offsets, Notion's `next_cursor`), each carrying the token to resume from.
+//! See `docs/clients.md` for the policy in full.
+
+mod client;
+mod error;
+mod events;
+mod limiter;
+mod paginate;
+mod retry;
+
+pub use client::{
+    Auth, Client, EventCallback, Hints, Request, Response, SiteConfig, endpoint_label, set_query,
+};
+pub use error::{HttpError, StatusError, TransportKind, redact_url, service_message};
+pub use events::{Event, Stats, StatsSnapshot};
+pub use limiter::{Limiter, LimiterConfig, Permit};
+pub use paginate::{Page, PageStream, Pagination, link_header_next};
+pub use retry::{
+    Jitter, RetryPolicy, RetryReason, classify_status, parse_retry_after, retry_after,
+};
+
+pub use reqwest::Method;
+pub use reqwest::header;
+pub use secrecy::{ExposeSecret, SecretString};
+pub use url::Url;

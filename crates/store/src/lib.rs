@@ -1,5 +1,34 @@
-//! kb-store: where replicated records, id maps, checkpoints and run history live. One `Store`
-//! trait, two backends: SQLite (the embedded default, `kbridge.db`) and PostgreSQL, with the same
-//! schema and one conformance suite run against both.
+//! kb-store: where replicated records, id maps, checkpoints and run history live. One [`Store`],
+//! two backends: SQLite (the embedded default, `kbridge.db`) and PostgreSQL, with the same
+//! schema — generated from one catalog of tables ([`schema`]) — and one conformance suite run
+//! against both.
 //!
-//! It must never call an API: it takes records and checkpoints and commits them atomically.
+//! A writer hands the store a [`Batch`]: upserts of objects (their raw JSON plus a context; the
+//! typed columns are extracted by the catalog), deletes, replace-sets and checkpoint updates with
+//! compare-and-set. A batch is one transaction: the checkpoint is published atomically with the
+//! rows it covers (Quickwit's rule), so a killed run resumes from a checkpoint whose data is all
+//! there. Upserts are idempotent and an older version of an object never replaces a newer one.
+//!
+//! It must never call an API, hold a secret or write one (errors show URLs without their
+//! password), and never write part of a batch.
+
+mod batch;
+mod conn;
+mod error;
+mod extract;
+mod migrate;
+pub mod schema;
+mod sql;
+mod store;
+pub mod time;
+
+pub use batch::{
+    Batch, CheckpointWrite, CommitSummary, Context, Expect, Filter, IdMapEntry, Op, Row,
+};
+pub use error::{Conflict, Result, StoreError, redact_url};
+pub use migrate::SCHEMA_VERSION;
+pub use schema::{ColumnDef, ColumnType, Source, TABLES, TableDef};
+pub use sql::Dialect;
+pub use store::{
+    Checkpoint, DEFAULT_SQLITE_FILE, IdMapped, PgStore, Run, RunEnd, RunStatus, SqliteStore, Store,
+};

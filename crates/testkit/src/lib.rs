@@ -2,8 +2,13 @@
 //! samples and specs in the `shared` folder that sits beside the repository in CI
 //! (`../shared/corpus`, `../shared/reference/specs`), with one policy for when it is missing.
 //!
+//! [`postgres`] starts a real PostgreSQL server for the tests that need one (the store's
+//! conformance suite), from the machine's binaries, with the same skip policy.
+//!
 //! It is a dev-dependency only: no product crate may depend on it, and it must never download or
 //! copy anything (the shared material is others' work and stays outside the repository).
+
+pub mod postgres;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

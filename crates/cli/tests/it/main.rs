@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+mod check;
 mod sim;
 
 const KBRIDGE: &str = env!("CARGO_BIN_EXE_kbridge");

@@ -1,0 +1,125 @@
+//! `kbridge check confluence`: against the twin, with the site and credentials in the env.
+
+use std::process::{Command, Stdio};
+
+use super::KBRIDGE;
+
+struct Out {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn check(env: &[(&str, &str)], args: &[&str]) -> Out {
+    let mut cmd = Command::new(KBRIDGE);
+    cmd.args(["check", "confluence"]).args(args);
+    for k in ["CONFLUENCE_URL", "CONFLUENCE_EMAIL", "CONFLUENCE_API_TOKEN"] {
+        cmd.env_remove(k);
+    }
+    cmd.envs(env.iter().copied());
+    let o = cmd.stdin(Stdio::null()).output().expect("run kbridge");
+    Out {
+        status: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn check_confluence_against_the_twin() {
+    let sim = kb_sim::BackgroundSim::start(kb_sim::SimConfig::default()).unwrap();
+    let url = sim.handle.confluence_url();
+    let ok = [
+        ("CONFLUENCE_URL", url.as_str()),
+        ("CONFLUENCE_EMAIL", "admin@example.com"),
+        ("CONFLUENCE_API_TOKEN", "kbridge-sim-token"),
+    ];
+    let r = check(&ok, &[]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(": OK"), "{}", r.stdout);
+    assert!(r.stdout.contains("spaces    3 readable"), "{}", r.stdout);
+    assert!(r.stdout.contains("REST v2   reachable"), "{}", r.stdout);
+
+    let r = check(&ok, &["--json"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["spaces"], 3);
+    assert_eq!(v["v2"], true);
+    assert_eq!(v["site"], url.as_str());
+
+    // The URL may come as a flag, in another spelling.
+    let r = check(&ok[1..], &["--url", &format!("{}/", sim.handle.url())]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+
+    // A wrong token: exit 1, the env vars named, the token nowhere.
+    let bad = [ok[0], ok[1], ("CONFLUENCE_API_TOKEN", "wrong-TOKEN-55")];
+    let r = check(&bad, &[]);
+    assert_eq!(r.status, 1);
+    assert!(
+        r.stderr.contains("CONFLUENCE_API_TOKEN") && r.stderr.contains("401"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("wrong-TOKEN-55") && !r.stdout.contains("wrong-TOKEN-55"));
+    let r = check(&bad, &["--json"]);
+    assert_eq!(r.status, 1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(v["ok"], false);
+    assert!(v["error"].as_str().unwrap().contains("CONFLUENCE_EMAIL"));
+
+    // The unlicensed account.
+    let r = check(
+        &[
+            ok[0],
+            ("CONFLUENCE_EMAIL", "unlicensed@example.com"),
+            ("CONFLUENCE_API_TOKEN", "kbridge-sim-unlicensed-token"),
+        ],
+        &[],
+    );
+    assert_eq!(r.status, 1);
+    assert!(r.stderr.contains("no Confluence access"), "{}", r.stderr);
+
+    // No token at all.
+    let r = check(&ok[..2], &[]);
+    assert_eq!(r.status, 1);
+    assert!(
+        r.stderr.contains("CONFLUENCE_API_TOKEN is not set"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn check_confluence_on_a_wrong_site_asks_whether_it_is_confluence() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let r = check(
+        &[
+            ("CONFLUENCE_URL", &url),
+            ("CONFLUENCE_EMAIL", "a@b.c"),
+            ("CONFLUENCE_API_TOKEN", "t"),
+        ],
+        &[],
+    );
+    assert_eq!(r.status, 1);
+    assert!(
+        r.stderr.contains("is it a Confluence Cloud site?"),
+        "{}",
+        r.stderr
+    );
+    let r = check(
+        &[
+            ("CONFLUENCE_URL", "https://acme.atlassian.net/jira"),
+            ("CONFLUENCE_EMAIL", "a@b.c"),
+            ("CONFLUENCE_API_TOKEN", "t"),
+        ],
+        &[],
+    );
+    assert_eq!(r.status, 1);
+    assert!(r.stderr.contains("has no /wiki"), "{}", r.stderr);
+}

@@ -1,0 +1,602 @@
+//! The client of one site: one `reqwest::Client` (one connection pool), one limiter, one set
+//! of counters, the retry loop.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::error::{HttpError, StatusError, TransportKind, redact_url, service_message};
+use crate::events::{Event, Stats};
+use crate::limiter::{Limiter, LimiterConfig};
+use crate::retry::{Jitter, RetryPolicy, RetryReason, classify_status, retry_after};
+
+/// How a client authenticates. The secret is turned into a header once, marked sensitive (so
+/// `reqwest` and `http` never print it), and never shown by `Debug`.
+#[derive(Clone)]
+pub struct Auth(HeaderValue);
+
+impl Auth {
+    /// `Authorization: Basic base64(user:secret)` (Confluence Cloud: email and API token).
+    pub fn basic(user: &str, secret: &SecretString) -> Result<Auth, HttpError> {
+        let raw = format!("{user}:{}", secret.expose_secret());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(raw.as_bytes());
+        Auth::header(format!("Basic {encoded}"))
+    }
+
+    /// `Authorization: Bearer <token>` (Notion, Confluence Data Center personal access tokens).
+    pub fn bearer(token: &SecretString) -> Result<Auth, HttpError> {
+        Auth::header(format!("Bearer {}", token.expose_secret()))
+    }
+
+    fn header(value: String) -> Result<Auth, HttpError> {
+        let mut v = HeaderValue::from_str(&value).map_err(|_| {
+            HttpError::Config(
+                "the credentials contain characters that cannot go in an HTTP header".into(),
+            )
+        })?;
+        v.set_sensitive(true);
+        Ok(Auth(v))
+    }
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = self
+            .0
+            .to_str()
+            .ok()
+            .and_then(|s| s.split(' ').next())
+            .unwrap_or("?");
+        write!(f, "Auth({scheme} <redacted>)")
+    }
+}
+
+/// Decides the hint of a status error, given the request that failed (e.g. 401 → "check
+/// CONFLUENCE_EMAIL and CONFLUENCE_API_TOKEN"). Set by the client of a service.
+pub type Hints = Arc<dyn Fn(u16, &Request) -> Option<String> + Send + Sync>;
+
+/// Receives every [`Event`] (after it is logged and counted).
+pub type EventCallback = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// Everything about one site.
+#[derive(Clone)]
+pub struct SiteConfig {
+    /// The service's base URL (e.g. `https://x.atlassian.net/wiki/`); relative paths given to
+    /// [`Client::url`] are joined onto it. Relative `next` links resolve against its origin.
+    pub base_url: Url,
+    /// Rate and concurrency of the site.
+    pub limits: LimiterConfig,
+    /// When and how long to retry.
+    pub retry: RetryPolicy,
+    /// Time allowed for one attempt, answer body included (`None`: no limit).
+    pub timeout: Option<Duration>,
+    /// Time allowed to connect.
+    pub connect_timeout: Option<Duration>,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// The credentials sent with every request.
+    pub auth: Option<Auth>,
+    /// Headers sent with every request (e.g. `Notion-Version`).
+    pub default_headers: HeaderMap,
+}
+
+impl SiteConfig {
+    /// Defaults: 10 requests/s, burst 10, 4 in flight, 60 s per attempt, [`RetryPolicy::default`].
+    pub fn new(base_url: Url) -> SiteConfig {
+        SiteConfig {
+            base_url,
+            limits: LimiterConfig::default(),
+            retry: RetryPolicy::default(),
+            timeout: Some(Duration::from_secs(60)),
+            connect_timeout: Some(Duration::from_secs(15)),
+            user_agent: concat!("kbridge/", env!("CARGO_PKG_VERSION")).to_string(),
+            auth: None,
+            default_headers: HeaderMap::new(),
+        }
+    }
+}
+
+impl fmt::Debug for SiteConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SiteConfig")
+            .field("base_url", &redact_url(&self.base_url))
+            .field("limits", &self.limits)
+            .field("retry", &self.retry)
+            .field("timeout", &self.timeout)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request, kept whole so that every retry sends the same thing.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The method (GET for listings).
+    pub method: Method,
+    /// The full URL, query included.
+    pub url: Url,
+    /// The endpoint label for events and counters; by default the method and the URL path with
+    /// numeric ids replaced by `{id}`.
+    pub endpoint: String,
+    /// What is asked for, in words, for error messages ("page 123", "space ENG").
+    pub object: Option<String>,
+    /// Extra headers of this request (the auth header is added by the client).
+    pub headers: HeaderMap,
+    /// A JSON body.
+    pub body: Option<Vec<u8>>,
+    /// Whether sending it twice does no harm. Only idempotent requests are retried after a
+    /// failure that may have reached the server (a reset, a cut body, a timeout, a 5xx other
+    /// than 503); every request is retried after a 429, a 503 or a failed connect, which the
+    /// server never acted on. Default: true for GET, HEAD, PUT, DELETE, OPTIONS; false for
+    /// POST and PATCH (a Notion query, a POST that only reads, can say true).
+    pub idempotent: bool,
+}
+
+impl Request {
+    /// A request with the default endpoint label.
+    pub fn new(method: Method, url: Url) -> Request {
+        let endpoint = endpoint_label(&method, &url);
+        let idempotent = !matches!(method, Method::POST | Method::PATCH);
+        Request {
+            method,
+            url,
+            endpoint,
+            object: None,
+            headers: HeaderMap::new(),
+            body: None,
+            idempotent,
+        }
+    }
+
+    /// A GET.
+    pub fn get(url: Url) -> Request {
+        Request::new(Method::GET, url)
+    }
+
+    /// A request with a JSON body.
+    pub fn json(method: Method, url: Url, body: &serde_json::Value) -> Request {
+        let mut r = Request::new(method, url);
+        r.body = Some(serde_json::to_vec(body).unwrap_or_default());
+        r.headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r
+    }
+
+    /// Appends a query parameter.
+    pub fn query(mut self, key: &str, value: impl AsRef<str>) -> Request {
+        self.url.query_pairs_mut().append_pair(key, value.as_ref());
+        self
+    }
+
+    /// Sets (replaces) a query parameter.
+    pub fn set_query(mut self, key: &str, value: impl AsRef<str>) -> Request {
+        set_query(&mut self.url, key, Some(value.as_ref()));
+        self
+    }
+
+    /// Overrides the endpoint label of events and counters.
+    pub fn endpoint(mut self, label: impl Into<String>) -> Request {
+        self.endpoint = label.into();
+        self
+    }
+
+    /// Says what is asked for ("page 123"), for error messages and hints.
+    pub fn object(mut self, what: impl Into<String>) -> Request {
+        self.object = Some(what.into());
+        self
+    }
+
+    /// Marks the request as safe (or not) to send twice; see [`Request::idempotent`].
+    pub fn idempotent(mut self, yes: bool) -> Request {
+        self.idempotent = yes;
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Request {
+        self.headers.insert(name, value);
+        self
+    }
+}
+
+/// Replaces (or with `None` removes) a query parameter, keeping the others in order.
+pub fn set_query(url: &mut Url, key: &str, value: Option<&str>) {
+    let mut pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != key)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if let Some(v) = value {
+        pairs.push((key.to_string(), v.to_string()));
+    }
+    if pairs.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+}
+
+/// `GET /wiki/api/v2/pages/{id}/versions` from `GET …/pages/123/versions?limit=5`.
+pub fn endpoint_label(method: &Method, url: &Url) -> String {
+    let path: Vec<String> = url
+        .path_segments()
+        .map(|segs| {
+            segs.map(|s| {
+                let digits = s.trim_start_matches("att");
+                let uuidish = s.len() >= 32 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+                if (!digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())) || uuidish {
+                    "{id}".to_string()
+                } else {
+                    s.to_string()
+                }
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    format!("{method} /{}", path.join("/"))
+}
+
+/// A successful answer, read whole.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// The HTTP status (2xx).
+    pub status: u16,
+    /// The answer's headers.
+    pub headers: HeaderMap,
+    /// The whole body.
+    pub body: Vec<u8>,
+    /// The URL that answered.
+    pub url: Url,
+}
+
+impl Response {
+    /// The body as `T`; a mismatch names the URL and the JSON path.
+    pub fn json<T: DeserializeOwned>(&self, method: &Method) -> Result<T, HttpError> {
+        let de = &mut serde_json::Deserializer::from_slice(&self.body);
+        serde_path_to_error::deserialize(de).map_err(|e| HttpError::Decode {
+            method: method.to_string(),
+            url: redact_url(&self.url),
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    cfg: SiteConfig,
+    limiter: Limiter,
+    stats: Stats,
+    jitter: Jitter,
+    hints: Option<Hints>,
+    on_event: Option<EventCallback>,
+}
+
+/// The client of one site. Cheap to clone: clones share the pool, the limiter and the counters.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.inner.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Attempt {
+    Done(Response),
+    Retry {
+        reason: RetryReason,
+        retry_after: Option<Duration>,
+        error: HttpError,
+    },
+    Fail(HttpError),
+}
+
+impl Client {
+    /// A client without hints or event callback.
+    pub fn new(cfg: SiteConfig) -> Result<Client, HttpError> {
+        Client::build(cfg, None, None)
+    }
+
+    /// A client with a hint function for status errors and an event callback.
+    pub fn build(
+        cfg: SiteConfig,
+        hints: Option<Hints>,
+        on_event: Option<EventCallback>,
+    ) -> Result<Client, HttpError> {
+        if cfg.base_url.cannot_be_a_base() || !matches!(cfg.base_url.scheme(), "http" | "https") {
+            return Err(HttpError::InvalidUrl {
+                url: redact_url(&cfg.base_url),
+                message: "an http:// or https:// base URL is needed".into(),
+            });
+        }
+        let mut b = reqwest::Client::builder()
+            .user_agent(cfg.user_agent.clone())
+            .default_headers(cfg.default_headers.clone());
+        if let Some(t) = cfg.connect_timeout {
+            b = b.connect_timeout(t);
+        }
+        let http = b.build().map_err(|e| HttpError::Config(e.to_string()))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                limiter: Limiter::new(&cfg.limits),
+                jitter: Jitter::new(cfg.retry.jitter_seed),
+                stats: Stats::default(),
+                cfg,
+                hints,
+                on_event,
+            }),
+        })
+    }
+
+    /// The site's configuration.
+    pub fn config(&self) -> &SiteConfig {
+        &self.inner.cfg
+    }
+
+    /// The counters of this site.
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
+    /// The limiter of this site.
+    pub fn limiter(&self) -> &Limiter {
+        &self.inner.limiter
+    }
+
+    /// `path` (relative, e.g. `api/v2/pages`) joined onto the base URL.
+    pub fn url(&self, path: &str) -> Result<Url, HttpError> {
+        let base = &self.inner.cfg.base_url;
+        let mut b = base.clone();
+        if !b.path().ends_with('/') {
+            b.set_path(&format!("{}/", b.path()));
+        }
+        b.join(path.trim_start_matches('/'))
+            .map_err(|e| HttpError::InvalidUrl {
+                url: format!("{}{}", redact_url(base), path),
+                message: e.to_string(),
+            })
+    }
+
+    /// A link as a service returns it: absolute, or relative to the site's origin (a path
+    /// starting with `/`), resolved to a full URL.
+    pub fn resolve(&self, link: &str) -> Result<Url, HttpError> {
+        self.inner
+            .cfg
+            .base_url
+            .join(link)
+            .map_err(|e| HttpError::InvalidUrl {
+                url: link.to_string(),
+                message: e.to_string(),
+            })
+    }
+
+    fn emit(&self, event: Event) {
+        event.log();
+        self.inner.stats.record(&event);
+        if let Some(cb) = &self.inner.on_event {
+            cb(&event);
+        }
+    }
+
+    /// Sends `req` under the limiter and the retry policy; a success (2xx) comes back read
+    /// whole, anything else as a typed error.
+    pub async fn send(&self, req: &Request) -> Result<Response, HttpError> {
+        let policy = &self.inner.cfg.retry;
+        let started = Instant::now();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let outcome = {
+                let _permit = self.inner.limiter.acquire().await;
+                self.attempt(req, attempt).await
+            };
+            let (reason, after, error) = match outcome {
+                Attempt::Done(r) => return Ok(r),
+                Attempt::Fail(e) => return Err(e),
+                Attempt::Retry {
+                    reason,
+                    retry_after,
+                    error,
+                } => (reason, retry_after, error),
+            };
+            let delay = policy.delay(reason, attempt, after, &self.inner.jitter);
+            if reason == RetryReason::RateLimited {
+                let pause = after.unwrap_or(delay).min(policy.max_retry_after);
+                self.inner.limiter.pause_for(pause);
+                self.emit(Event::RateLimited {
+                    endpoint: req.endpoint.clone(),
+                    retry_after: after,
+                    pause,
+                });
+            }
+            let elapsed = Instant::now() - started;
+            if attempt >= policy.max_attempts.max(1) || elapsed + delay > policy.max_elapsed {
+                self.emit(Event::GaveUp {
+                    endpoint: req.endpoint.clone(),
+                    attempts: attempt,
+                    reason: reason.to_string(),
+                });
+                return Err(HttpError::RetriesExhausted {
+                    method: req.method.to_string(),
+                    url: redact_url(&req.url),
+                    attempts: attempt,
+                    elapsed,
+                    last: Box::new(error),
+                });
+            }
+            self.emit(Event::Retried {
+                endpoint: req.endpoint.clone(),
+                attempt,
+                reason,
+                delay,
+            });
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Sends `req` and decodes the JSON answer as `T`.
+    pub async fn json<T: DeserializeOwned>(&self, req: &Request) -> Result<T, HttpError> {
+        self.send(req).await?.json(&req.method)
+    }
+
+    async fn attempt(&self, req: &Request, attempt: u32) -> Attempt {
+        let t0 = Instant::now();
+        let fut = self.exchange(req);
+        let result = match self.inner.cfg.timeout {
+            Some(limit) => match tokio::time::timeout(limit, fut).await {
+                Ok(r) => r,
+                Err(_) => Err(HttpError::Timeout {
+                    method: req.method.to_string(),
+                    url: redact_url(&req.url),
+                    timeout: limit,
+                }),
+            },
+            None => fut.await,
+        };
+        let elapsed = Instant::now() - t0;
+        let status = match &result {
+            Ok(r) => r.status,
+            Err(_) => 0,
+        };
+        self.emit(Event::RequestDone {
+            endpoint: req.endpoint.clone(),
+            status,
+            elapsed,
+            attempt,
+        });
+        if let Ok(r) = &result
+            && ["x-ratelimit-nearlimit", "x-beta-ratelimit-nearlimit"]
+                .iter()
+                .any(|h| {
+                    r.headers
+                        .get(*h)
+                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))
+                })
+        {
+            self.emit(Event::NearLimit {
+                endpoint: req.endpoint.clone(),
+            });
+        }
+        match result {
+            Err(e @ HttpError::Timeout { .. }) if req.idempotent => Attempt::Retry {
+                reason: RetryReason::Timeout,
+                retry_after: None,
+                error: e,
+            },
+            Err(
+                e @ HttpError::Transport {
+                    kind: TransportKind::Connect,
+                    ..
+                },
+            ) => Attempt::Retry {
+                reason: RetryReason::Transport,
+                retry_after: None,
+                error: e,
+            },
+            Err(e @ HttpError::Transport { .. }) if req.idempotent => Attempt::Retry {
+                reason: RetryReason::Transport,
+                retry_after: None,
+                error: e,
+            },
+            Err(e) => Attempt::Fail(e),
+            Ok(r) if (200..300).contains(&r.status) => Attempt::Done(r),
+            Ok(r) => {
+                let after = retry_after(&r.headers);
+                let error = HttpError::Status(Box::new(StatusError {
+                    method: req.method.to_string(),
+                    url: redact_url(&req.url),
+                    status: r.status,
+                    object: req.object.clone(),
+                    message: service_message(&r.body),
+                    hint: self.inner.hints.as_ref().and_then(|h| h(r.status, req)),
+                    retry_after: after,
+                }));
+                match classify_status(r.status) {
+                    Some(RetryReason::ServerError(_)) if !req.idempotent => Attempt::Fail(error),
+                    Some(reason) => Attempt::Retry {
+                        reason,
+                        retry_after: after,
+                        error,
+                    },
+                    None => Attempt::Fail(error),
+                }
+            }
+        }
+    }
+
+    /// One exchange: send, read the whole body.
+    async fn exchange(&self, req: &Request) -> Result<Response, HttpError> {
+        let transport = |kind: TransportKind, e: reqwest::Error| HttpError::Transport {
+            method: req.method.to_string(),
+            url: redact_url(&req.url),
+            kind,
+            message: describe(e),
+        };
+        let mut b = self
+            .inner
+            .http
+            .request(req.method.clone(), req.url.clone())
+            .headers(req.headers.clone());
+        if let Some(auth) = &self.inner.cfg.auth {
+            b = b.header(reqwest::header::AUTHORIZATION, auth.0.clone());
+        }
+        if let Some(body) = &req.body {
+            b = b.body(body.clone());
+        }
+        let resp = b.send().await.map_err(|e| {
+            let kind = if e.is_connect() {
+                TransportKind::Connect
+            } else if e.is_body() || e.is_decode() {
+                TransportKind::Body
+            } else {
+                TransportKind::Request
+            };
+            transport(kind, e)
+        })?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let url = resp.url().clone();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| transport(TransportKind::Body, e))?;
+        Ok(Response {
+            status,
+            headers,
+            body: body.to_vec(),
+            url,
+        })
+    }
+}
+
+/// A reqwest error as words, with its causes, without the URL (the caller prints it redacted).
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(cause) = src {
+        let c = cause.to_string();
+        if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+        src = cause.source();
+    }
+    s
+}

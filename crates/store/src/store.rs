@@ -1,0 +1,1129 @@
+//! The store itself: opening either backend, committing batches, reading back.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use sqlx::Connection as _;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::batch::{Batch, CheckpointWrite, CommitSummary, Expect, Filter, IdMapEntry, Op, Row};
+use crate::conn::{Conn, Kind};
+use crate::error::{Conflict, Result, StoreError, redact_url};
+use crate::extract::{Extracted, SqlValue, convert, extract, key_values};
+use crate::migrate;
+use crate::schema::{ColumnType, RAW_COLUMN, TABLES, TableDef, table};
+use crate::sql::{Dialect, MAX_PARAMS, q};
+use crate::time;
+
+/// The default SQLite file, in the working directory.
+pub const DEFAULT_SQLITE_FILE: &str = "kbridge.db";
+
+/// A store: cheap to clone (a pool inside), `Send + Sync`, usable across `tokio::spawn`.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+/// The embedded backend: one SQLite file in WAL mode (or a private in-memory database).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    db: Arc<str>,
+}
+
+/// The server backend: PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    db: Arc<str>,
+}
+
+/// A stored checkpoint.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Checkpoint {
+    pub scope: String,
+    pub endpoint: String,
+    pub value: Value,
+    /// `YYYY-MM-DDTHH:MM:SS.sssZ`.
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+    fn parse(s: &str) -> Option<RunStatus> {
+        [
+            RunStatus::Running,
+            RunStatus::Succeeded,
+            RunStatus::Failed,
+            RunStatus::Interrupted,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunEnd {
+    pub status: RunStatus,
+    /// Items per endpoint (`{"pages": 512, …}`).
+    pub counts: Value,
+    /// Requests per endpoint, 429s, retries….
+    pub requests: Value,
+    /// The errors met (a JSON array of objects or strings).
+    pub errors: Value,
+}
+
+/// A recorded run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Run {
+    pub id: i64,
+    pub job: String,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub status: RunStatus,
+    pub counts: Value,
+    pub requests: Value,
+    pub errors: Value,
+}
+
+/// A row of the id map as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdMapped {
+    pub target_id: String,
+    pub content_hash: Option<String>,
+    pub updated_at: String,
+}
+
+fn db_err(db: &str, doing: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
+    let db = db.to_string();
+    let doing = doing.into();
+    move |source| StoreError::Db { db, doing, source }
+}
+
+/// A pooled connection of either backend as a [`Conn`], bound to `$c` for `$body`.
+macro_rules! with_conn {
+    ($store:expr, $c:ident, $db:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite(s) => {
+                let $db: &str = &s.db;
+                let mut pc = s.pool.acquire().await.map_err(db_err($db, "connecting"))?;
+                let mut $c = Conn::Sqlite(&mut *pc);
+                $body
+            }
+            Store::Postgres(s) => {
+                let $db: &str = &s.db;
+                let mut pc = s.pool.acquire().await.map_err(db_err($db, "connecting"))?;
+                let mut $c = Conn::Postgres(&mut *pc);
+                $body
+            }
+        }
+    };
+}
+
+/// `$body` (a `Result`) inside a write transaction, committed when it is `Ok` and rolled back
+/// otherwise. SQLite transactions take the write lock at `BEGIN` (`IMMEDIATE`), so two writers
+/// queue on the busy timeout instead of failing halfway.
+macro_rules! in_tx {
+    ($store:expr, $c:ident, $db:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite(s) => {
+                let $db: &str = &s.db;
+                let mut tx = s
+                    .pool
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(db_err($db, "beginning a transaction"))?;
+                let r = {
+                    let mut $c = Conn::Sqlite(&mut *tx);
+                    $body
+                };
+                match r {
+                    Ok(v) => {
+                        tx.commit().await.map_err(db_err($db, "committing"))?;
+                        Ok(v)
+                    }
+                    Err(e) => {
+                        let _ = tx.rollback().await;
+                        Err(e)
+                    }
+                }
+            }
+            Store::Postgres(s) => {
+                let $db: &str = &s.db;
+                let mut tx = s
+                    .pool
+                    .begin()
+                    .await
+                    .map_err(db_err($db, "beginning a transaction"))?;
+                let r = {
+                    let mut $c = Conn::Postgres(&mut *tx);
+                    $body
+                };
+                match r {
+                    Ok(v) => {
+                        tx.commit().await.map_err(db_err($db, "committing"))?;
+                        Ok(v)
+                    }
+                    Err(e) => {
+                        let _ = tx.rollback().await;
+                        Err(e)
+                    }
+                }
+            }
+        }
+    };
+}
+
+fn unknown_table(name: &str) -> StoreError {
+    StoreError::UnknownTable {
+        table: name.to_string(),
+        known: TABLES.iter().map(|t| t.name).collect::<Vec<_>>().join(", "),
+    }
+}
+
+fn table_def(name: &str) -> Result<&'static TableDef> {
+    table(name).ok_or_else(|| unknown_table(name))
+}
+
+fn kind(ty: ColumnType) -> Kind {
+    match ty {
+        ColumnType::Text | ColumnType::Timestamp => Kind::Text,
+        ColumnType::Integer => Kind::Int,
+        ColumnType::Boolean => Kind::Bool,
+        ColumnType::Json => Kind::Json,
+    }
+}
+
+/// `ORDER BY` the primary key, the same on both backends (byte order for text).
+fn order_by(d: Dialect, t: &TableDef) -> String {
+    let parts: Vec<String> = t
+        .primary_key
+        .iter()
+        .map(|k| {
+            let is_text = t.column(k).is_some_and(|c| c.ty == ColumnType::Text);
+            match (d, is_text) {
+                (Dialect::Postgres, true) => format!("{} COLLATE \"C\"", q(k)),
+                _ => q(k),
+            }
+        })
+        .collect();
+    format!(" ORDER BY {}", parts.join(", "))
+}
+
+/// A filter checked against the table and converted to bound values.
+fn filter_values(t: &TableDef, f: &Filter) -> Result<(Vec<&'static str>, Vec<SqlValue>)> {
+    let mut cols = Vec::new();
+    let mut vals = Vec::new();
+    for (name, v) in &f.eq {
+        let c =
+            t.columns
+                .iter()
+                .find(|c| c.name == name)
+                .ok_or_else(|| StoreError::UnknownColumn {
+                    table: t.name.into(),
+                    column: name.clone(),
+                    known: t
+                        .columns
+                        .iter()
+                        .map(|c| c.name)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
+        let sv =
+            convert(c, Some(v).filter(|v| !v.is_null())).map_err(|problem| StoreError::BadRow {
+                table: t.name.into(),
+                object: "(filter)".into(),
+                field: c.name.into(),
+                problem,
+            })?;
+        if sv.is_null() {
+            return Err(StoreError::BadRow {
+                table: t.name.into(),
+                object: "(filter)".into(),
+                field: c.name.into(),
+                problem: "a filter value cannot be null".into(),
+            });
+        }
+        cols.push(c.name);
+        vals.push(sv);
+    }
+    Ok((cols, vals))
+}
+
+/// A batch checked and converted before the transaction begins: a bad row rejects the batch
+/// without touching the database.
+enum Prepared<'b> {
+    Upserts {
+        table: &'static TableDef,
+        rows: Vec<Extracted>,
+    },
+    Delete {
+        table: &'static TableDef,
+        key: Vec<SqlValue>,
+    },
+    Replace {
+        table: &'static TableDef,
+        filter: (Vec<&'static str>, Vec<SqlValue>),
+        rows: Vec<Extracted>,
+    },
+    Checkpoint(&'b CheckpointWrite),
+    MapId(&'b IdMapEntry),
+}
+
+fn extract_row(t: &'static TableDef, row: &Row) -> Result<Extracted> {
+    if row.table != t.name {
+        return Err(StoreError::BadRow {
+            table: t.name.into(),
+            object: crate::extract::describe_object(t, row),
+            field: "table".into(),
+            problem: format!("the row is for table {:?}", row.table),
+        });
+    }
+    extract(t, row)
+}
+
+fn prepare(batch: &Batch) -> Result<Vec<Prepared<'_>>> {
+    let mut out: Vec<Prepared<'_>> = Vec::new();
+    for op in &batch.ops {
+        match op {
+            Op::Upsert(row) => {
+                let t = table_def(&row.table)?;
+                let e = extract(t, row)?;
+                match out.last_mut() {
+                    Some(Prepared::Upserts { table, rows }) if table.name == t.name => rows.push(e),
+                    _ => out.push(Prepared::Upserts {
+                        table: t,
+                        rows: vec![e],
+                    }),
+                }
+            }
+            Op::Delete { table, key } => {
+                let t = table_def(table)?;
+                out.push(Prepared::Delete {
+                    table: t,
+                    key: key_values(t, key)?,
+                });
+            }
+            Op::ReplaceSet {
+                table,
+                filter,
+                rows,
+            } => {
+                let t = table_def(table)?;
+                let filter = filter_values(t, filter)?;
+                let mut extracted = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let e = extract_row(t, row)?;
+                    for (col, want) in filter.0.iter().zip(&filter.1) {
+                        let i = t.columns.iter().position(|c| c.name == *col).unwrap_or(0);
+                        if e.values[i] != *want {
+                            return Err(StoreError::BadRow {
+                                table: t.name.into(),
+                                object: crate::extract::describe_object(t, row),
+                                field: col.to_string(),
+                                problem: format!(
+                                    "the row has {} but the replace-set is for {}",
+                                    e.values[i].to_json(),
+                                    want.to_json()
+                                ),
+                            });
+                        }
+                    }
+                    extracted.push(e);
+                }
+                out.push(Prepared::Replace {
+                    table: t,
+                    filter,
+                    rows: extracted,
+                });
+            }
+            Op::Checkpoint(c) => out.push(Prepared::Checkpoint(c)),
+            Op::MapId(m) => out.push(Prepared::MapId(m)),
+        }
+    }
+    Ok(out)
+}
+
+/// One row per key: the newest version wins, the later of two equal versions wins, a row without
+/// a version never replaces one with a version. Returns the rows kept and how many were dropped.
+fn dedupe(rows: Vec<Extracted>) -> (Vec<Extracted>, u64) {
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    let mut kept: Vec<Extracted> = Vec::with_capacity(rows.len());
+    let mut dropped = 0;
+    for r in rows {
+        let k = Value::Array(r.key.clone()).to_string();
+        match index.get(&k) {
+            None => {
+                index.insert(k, kept.len());
+                kept.push(r);
+            }
+            Some(&i) => {
+                dropped += 1;
+                let replace = match (kept[i].version, r.version) {
+                    (None, _) => true,
+                    (Some(_), None) => false,
+                    (Some(old), Some(new)) => new >= old,
+                };
+                if replace {
+                    kept[i] = r;
+                }
+            }
+        }
+    }
+    (kept, dropped)
+}
+
+async fn upsert_rows(
+    c: &mut Conn<'_>,
+    db: &str,
+    t: &TableDef,
+    rows: Vec<Extracted>,
+    now: &str,
+    summary: &mut CommitSummary,
+) -> Result<()> {
+    let d = c.dialect();
+    let (rows, dropped) = dedupe(rows);
+    summary.stale += dropped;
+    let width = t.columns.len() + 2;
+    let per_chunk = (MAX_PARAMS / width).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Extracted> = rows.by_ref().take(per_chunk).collect();
+        let n = chunk.len() as u64;
+        let mut args = Vec::with_capacity(chunk.len() * width);
+        for r in chunk {
+            args.extend(r.values);
+            args.push(SqlValue::Text(Some(r.raw)));
+            args.push(SqlValue::Text(Some(now.to_string())));
+        }
+        let written = c
+            .execute(&d.upsert(t, n as usize), &args)
+            .await
+            .map_err(db_err(db, format!("writing {n} rows to {}", t.name)))?;
+        summary.written += written;
+        summary.stale += n.saturating_sub(written);
+    }
+    Ok(())
+}
+
+async fn delete_keys(
+    c: &mut Conn<'_>,
+    db: &str,
+    t: &TableDef,
+    keys: Vec<Vec<SqlValue>>,
+) -> Result<u64> {
+    let d = c.dialect();
+    let k = t.primary_key.len();
+    let mut deleted = 0;
+    for chunk in keys.chunks((MAX_PARAMS / k).max(1)) {
+        let args: Vec<SqlValue> = chunk.iter().flatten().cloned().collect();
+        deleted += c
+            .execute(&d.delete_keys(t, chunk.len()), &args)
+            .await
+            .map_err(db_err(db, format!("deleting from {}", t.name)))?;
+    }
+    Ok(deleted)
+}
+
+async fn select_keys(
+    c: &mut Conn<'_>,
+    db: &str,
+    t: &TableDef,
+    filter: &(Vec<&'static str>, Vec<SqlValue>),
+) -> Result<Vec<Vec<Value>>> {
+    let d = c.dialect();
+    let cols: Vec<String> = t.primary_key.iter().map(|k| q(k)).collect();
+    let kinds: Vec<Kind> = t
+        .primary_key
+        .iter()
+        .map(|k| kind(t.column(k).map(|c| c.ty).unwrap_or(ColumnType::Text)))
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {}{}{}",
+        cols.join(", "),
+        q(t.name),
+        d.filter_clause(t, &filter.0, 1),
+        order_by(d, t)
+    );
+    c.fetch(db, &sql, &filter.1, &kinds).await
+}
+
+async fn write_checkpoint(
+    c: &mut Conn<'_>,
+    db: &str,
+    w: &CheckpointWrite,
+    now: &str,
+) -> Result<()> {
+    let d = c.dialect();
+    let value = SqlValue::Text(Some(w.value.to_string()));
+    let args = [
+        SqlValue::Text(Some(w.scope.clone())),
+        SqlValue::Text(Some(w.endpoint.clone())),
+        value,
+        SqlValue::Text(Some(now.to_string())),
+    ];
+    let insert = format!(
+        "INSERT INTO \"checkpoints\" (\"scope\", \"endpoint\", \"value\", \"updated_at\") VALUES ($1, $2, {}, {})",
+        d.param(ColumnType::Json, 3),
+        d.param(ColumnType::Timestamp, 4)
+    );
+    let doing = || format!("writing checkpoint {}/{}", w.scope, w.endpoint);
+    let conflict = |found: Option<Value>| {
+        StoreError::CheckpointConflict(Box::new(Conflict {
+            scope: w.scope.clone(),
+            endpoint: w.endpoint.clone(),
+            expected: match &w.expect {
+                Expect::Value(v) => Some(v.clone()),
+                _ => None,
+            },
+            found,
+        }))
+    };
+    if w.clear {
+        let found = read_checkpoint(c, db, &w.scope, &w.endpoint, true).await?;
+        let matches = match &w.expect {
+            Expect::Any => true,
+            Expect::Absent => found.is_none(),
+            Expect::Value(v) => found.as_ref() == Some(v),
+        };
+        if !matches {
+            return Err(conflict(found));
+        }
+        let sql = "DELETE FROM \"checkpoints\" WHERE \"scope\" = $1 AND \"endpoint\" = $2";
+        c.execute(sql, &args[..2])
+            .await
+            .map_err(db_err(db, doing()))?;
+        return Ok(());
+    }
+    match &w.expect {
+        Expect::Any => {
+            let sql = format!(
+                "{insert} ON CONFLICT (\"scope\", \"endpoint\") DO UPDATE SET \"value\" = excluded.\"value\", \"updated_at\" = excluded.\"updated_at\""
+            );
+            c.execute(&sql, &args).await.map_err(db_err(db, doing()))?;
+        }
+        Expect::Absent => {
+            let sql = format!("{insert} ON CONFLICT (\"scope\", \"endpoint\") DO NOTHING");
+            let n = c.execute(&sql, &args).await.map_err(db_err(db, doing()))?;
+            if n == 0 {
+                let found = read_checkpoint(c, db, &w.scope, &w.endpoint, false).await?;
+                return Err(conflict(found));
+            }
+        }
+        Expect::Value(expected) => {
+            let found = read_checkpoint(c, db, &w.scope, &w.endpoint, true).await?;
+            if found.as_ref() != Some(expected) {
+                return Err(conflict(found));
+            }
+            let sql = format!(
+                "UPDATE \"checkpoints\" SET \"value\" = {}, \"updated_at\" = {} WHERE \"scope\" = $1 AND \"endpoint\" = $2",
+                d.param(ColumnType::Json, 3),
+                d.param(ColumnType::Timestamp, 4)
+            );
+            c.execute(&sql, &args).await.map_err(db_err(db, doing()))?;
+        }
+    }
+    Ok(())
+}
+
+async fn read_checkpoint(
+    c: &mut Conn<'_>,
+    db: &str,
+    scope: &str,
+    endpoint: &str,
+    for_update: bool,
+) -> Result<Option<Value>> {
+    let d = c.dialect();
+    let lock = if for_update && d == Dialect::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT {} FROM \"checkpoints\" WHERE \"scope\" = $1 AND \"endpoint\" = $2{lock}",
+        d.read(ColumnType::Json, "value")
+    );
+    let rows = c
+        .fetch(
+            db,
+            &sql,
+            &[
+                SqlValue::Text(Some(scope.to_string())),
+                SqlValue::Text(Some(endpoint.to_string())),
+            ],
+            &[Kind::Json],
+        )
+        .await?;
+    Ok(rows.into_iter().next().and_then(|mut r| r.pop()))
+}
+
+async fn apply(c: &mut Conn<'_>, db: &str, ops: Vec<Prepared<'_>>) -> Result<CommitSummary> {
+    let now = time::now();
+    let mut summary = CommitSummary::default();
+    for op in ops {
+        match op {
+            Prepared::Upserts { table, rows } => {
+                upsert_rows(c, db, table, rows, &now, &mut summary).await?;
+            }
+            Prepared::Delete { table, key } => {
+                summary.deleted += delete_keys(c, db, table, vec![key]).await?;
+            }
+            Prepared::Replace {
+                table,
+                filter,
+                rows,
+            } => {
+                let keep: HashSet<String> = rows
+                    .iter()
+                    .map(|r| Value::Array(r.key.clone()).to_string())
+                    .collect();
+                upsert_rows(c, db, table, rows, &now, &mut summary).await?;
+                let gone: Vec<Vec<SqlValue>> = select_keys(c, db, table, &filter)
+                    .await?
+                    .into_iter()
+                    .filter(|k| !keep.contains(&Value::Array(k.clone()).to_string()))
+                    .map(|k| key_values(table, &k))
+                    .collect::<Result<_>>()?;
+                if !gone.is_empty() {
+                    summary.deleted += delete_keys(c, db, table, gone).await?;
+                }
+            }
+            Prepared::Checkpoint(w) => {
+                write_checkpoint(c, db, w, &now).await?;
+                summary.checkpoints += 1;
+            }
+            Prepared::MapId(m) => {
+                let d = c.dialect();
+                let sql = format!(
+                    "INSERT INTO \"id_map\" (\"source_system\", \"source_id\", \"target_system\", \"target_id\", \"content_hash\", \"updated_at\") \
+                     VALUES ($1, $2, $3, $4, $5, {}) ON CONFLICT (\"source_system\", \"source_id\", \"target_system\") DO UPDATE SET \
+                     \"target_id\" = excluded.\"target_id\", \"content_hash\" = excluded.\"content_hash\", \"updated_at\" = excluded.\"updated_at\"",
+                    d.param(ColumnType::Timestamp, 6)
+                );
+                let args = [
+                    SqlValue::Text(Some(m.source_system.clone())),
+                    SqlValue::Text(Some(m.source_id.clone())),
+                    SqlValue::Text(Some(m.target_system.clone())),
+                    SqlValue::Text(Some(m.target_id.clone())),
+                    SqlValue::Text(m.content_hash.clone()),
+                    SqlValue::Text(Some(now.clone())),
+                ];
+                c.execute(&sql, &args)
+                    .await
+                    .map_err(db_err(db, "writing the id map"))?;
+            }
+        }
+    }
+    Ok(summary)
+}
+
+impl Store {
+    /// Opens (creating it if needed) and migrates the store at `url`: a file path
+    /// (`kbridge.db`), `sqlite://PATH`, `sqlite::memory:` or `postgres://…`/`postgresql://…`.
+    pub async fn open(url: &str) -> Result<Store> {
+        let lower = url.to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Store::open_postgres(url).await
+        } else if lower == "sqlite::memory:" || lower == ":memory:" {
+            Store::open_sqlite_options(
+                SqliteConnectOptions::new().in_memory(true),
+                "sqlite::memory:".into(),
+                true,
+            )
+            .await
+        } else if lower.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl {
+                url: redact_url(url),
+                reason: e.to_string(),
+            })?;
+            Store::open_sqlite_options(opts, redact_url(url), false).await
+        } else if url.contains("://") {
+            Err(StoreError::BadUrl {
+                url: redact_url(url),
+                reason: "only sqlite and postgres stores exist".into(),
+            })
+        } else if url.is_empty() {
+            Err(StoreError::BadUrl {
+                url: String::new(),
+                reason: "the URL is empty".into(),
+            })
+        } else {
+            Store::open_sqlite(Path::new(url)).await
+        }
+    }
+
+    /// Opens the SQLite file at `path`, creating it if needed.
+    pub async fn open_sqlite(path: &Path) -> Result<Store> {
+        Store::open_sqlite_options(
+            SqliteConnectOptions::new().filename(path),
+            path.display().to_string(),
+            false,
+        )
+        .await
+    }
+
+    async fn open_sqlite_options(
+        opts: SqliteConnectOptions,
+        db: String,
+        memory: bool,
+    ) -> Result<Store> {
+        let mut opts = opts
+            .create_if_missing(true)
+            .busy_timeout(Duration::from_secs(30))
+            // Children may arrive before their parents (bulk endpoints first): no foreign keys.
+            .foreign_keys(false);
+        if !memory {
+            // WAL: readers never block the writer; NORMAL sync is durable against a killed
+            // process (the last transactions can be lost only on power failure).
+            opts = opts
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal);
+        }
+        let pool_opts = if memory {
+            // One connection holds the in-memory database for the life of the store.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(4)
+        };
+        let pool = pool_opts
+            .connect_with(opts)
+            .await
+            .map_err(|source| StoreError::Open {
+                db: db.clone(),
+                hint: "check that the directory exists and is writable, and that the file is a \
+                       SQLite database",
+                source,
+            })?;
+        let store = Store::Sqlite(SqliteStore {
+            pool,
+            db: db.into(),
+        });
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens a PostgreSQL database (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`; the
+    /// password may also come from `PGPASSWORD`).
+    pub async fn open_postgres(url: &str) -> Result<Store> {
+        let db = redact_url(url);
+        let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl {
+            url: db.clone(),
+            reason: e.to_string(),
+        })?;
+        let open_err = |source| StoreError::Open {
+            db: db.clone(),
+            hint: "check that the server is running and the URL's host, port, user, password \
+                   and database are right (create the database first: createdb NAME)",
+            source,
+        };
+        // One connection first: a wrong host, password or database fails at once, where the
+        // pool would retry until its acquire timeout.
+        PgConnection::connect_with(&opts)
+            .await
+            .map_err(open_err)?
+            .close()
+            .await
+            .map_err(open_err)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts)
+            .await
+            .map_err(open_err)?;
+        let store = Store::Postgres(PgStore {
+            pool,
+            db: db.into(),
+        });
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations (done by `open`; idempotent). Returns the versions applied.
+    pub async fn migrate(&self) -> Result<Vec<i64>> {
+        in_tx!(self, c, db => migrate::run(&mut c, db).await)
+    }
+
+    /// The schema version of the database.
+    pub async fn schema_version(&self) -> Result<i64> {
+        with_conn!(self, c, db => {
+            let rows = c
+                .fetch(db, "SELECT MAX(\"version\") FROM \"schema_migrations\"", &[], &[Kind::Int])
+                .await?;
+            Ok(rows.first().and_then(|r| r[0].as_i64()).unwrap_or(0))
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Store::Sqlite(_) => Dialect::Sqlite,
+            Store::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// The database, for messages: a path or a URL without its password.
+    pub fn describe(&self) -> &str {
+        match self {
+            Store::Sqlite(s) => &s.db,
+            Store::Postgres(s) => &s.db,
+        }
+    }
+
+    /// Closes the pool (waits for connections in use).
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(s) => s.pool.close().await,
+            Store::Postgres(s) => s.pool.close().await,
+        }
+    }
+
+    /// Commits `batch` in one transaction: every operation or none. Rows are checked before the
+    /// transaction begins; a bad row, a checkpoint conflict or a database error leaves the
+    /// database as it was.
+    pub async fn commit(&self, batch: &Batch) -> Result<CommitSummary> {
+        let ops = prepare(batch)?;
+        if ops.is_empty() {
+            return Ok(CommitSummary::default());
+        }
+        in_tx!(self, c, db => apply(&mut c, db, ops).await)
+    }
+
+    /// The checkpoint of `scope` and `endpoint`.
+    pub async fn checkpoint(&self, scope: &str, endpoint: &str) -> Result<Option<Value>> {
+        with_conn!(self, c, db => read_checkpoint(&mut c, db, scope, endpoint, false).await)
+    }
+
+    /// Every checkpoint, by scope and endpoint.
+    pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        let d = self.dialect();
+        let sql = format!(
+            "SELECT \"scope\", \"endpoint\", {}, {} FROM \"checkpoints\" ORDER BY \"scope\"{c}, \"endpoint\"{c}",
+            d.read(ColumnType::Json, "value"),
+            d.read(ColumnType::Timestamp, "updated_at"),
+            c = if d == Dialect::Postgres {
+                " COLLATE \"C\""
+            } else {
+                ""
+            }
+        );
+        let rows = with_conn!(self, c, db => c.fetch(db, &sql, &[], &[Kind::Text, Kind::Text, Kind::Json, Kind::Text]).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let mut it = r.into_iter();
+                let s = |v: Option<Value>| match v {
+                    Some(Value::String(s)) => s,
+                    _ => String::new(),
+                };
+                Checkpoint {
+                    scope: s(it.next()),
+                    endpoint: s(it.next()),
+                    value: it.next().unwrap_or(Value::Null),
+                    updated_at: s(it.next()),
+                }
+            })
+            .collect())
+    }
+
+    /// The raw JSON of every row of `table`, ordered by primary key.
+    pub async fn rows_raw(&self, table: &str) -> Result<Vec<Value>> {
+        self.rows_raw_where(table, &Filter::all()).await
+    }
+
+    /// The raw JSON of the rows of `table` matching `filter`, ordered by primary key.
+    pub async fn rows_raw_where(&self, table: &str, filter: &Filter) -> Result<Vec<Value>> {
+        let t = table_def(table)?;
+        let (cols, args) = filter_values(t, filter)?;
+        let d = self.dialect();
+        let sql = format!(
+            "SELECT {} FROM {}{}{}",
+            d.read(ColumnType::Json, RAW_COLUMN),
+            q(t.name),
+            d.filter_clause(t, &cols, 1),
+            order_by(d, t)
+        );
+        let rows = with_conn!(self, c, db => c.fetch(db, &sql, &args, &[Kind::Json]).await)?;
+        Ok(rows.into_iter().filter_map(|mut r| r.pop()).collect())
+    }
+
+    /// The typed columns of every row of `table` (catalog order; timestamps as
+    /// `YYYY-MM-DDTHH:MM:SS.sssZ`, JSON columns parsed), ordered by primary key.
+    pub async fn rows_typed(&self, table: &str) -> Result<Vec<Map<String, Value>>> {
+        self.rows_typed_where(table, &Filter::all()).await
+    }
+
+    /// The typed columns of the rows of `table` matching `filter`, ordered by primary key.
+    pub async fn rows_typed_where(
+        &self,
+        table: &str,
+        filter: &Filter,
+    ) -> Result<Vec<Map<String, Value>>> {
+        let t = table_def(table)?;
+        let (fcols, args) = filter_values(t, filter)?;
+        let d = self.dialect();
+        let cols: Vec<String> = t.columns.iter().map(|c| d.read(c.ty, c.name)).collect();
+        let kinds: Vec<Kind> = t.columns.iter().map(|c| kind(c.ty)).collect();
+        let sql = format!(
+            "SELECT {} FROM {}{}{}",
+            cols.join(", "),
+            q(t.name),
+            d.filter_clause(t, &fcols, 1),
+            order_by(d, t)
+        );
+        let rows = with_conn!(self, c, db => c.fetch(db, &sql, &args, &kinds).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                t.columns
+                    .iter()
+                    .map(|c| c.name.to_string())
+                    .zip(r)
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// The primary keys of the rows of `table` matching `filter`, ordered.
+    pub async fn keys(&self, table: &str, filter: &Filter) -> Result<Vec<Vec<Value>>> {
+        let t = table_def(table)?;
+        let f = filter_values(t, filter)?;
+        with_conn!(self, c, db => select_keys(&mut c, db, t, &f).await)
+    }
+
+    /// The object ids (the last primary-key column, as text) of the rows of `table` matching
+    /// `filter`: what a deletion sweep compares with the ids the API still lists.
+    pub async fn ids(&self, table: &str, filter: &Filter) -> Result<Vec<String>> {
+        Ok(self
+            .keys(table, filter)
+            .await?
+            .into_iter()
+            .filter_map(|mut k| match k.pop() {
+                Some(Value::String(s)) => Some(s),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Rows per catalog table.
+    pub async fn counts(&self) -> Result<BTreeMap<String, u64>> {
+        let sql = TABLES
+            .iter()
+            .map(|t| format!("SELECT '{}', COUNT(*) FROM {}", t.name, q(t.name)))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let rows =
+            with_conn!(self, c, db => c.fetch(db, &sql, &[], &[Kind::Text, Kind::Int]).await)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((r[0].as_str()?.to_string(), r[1].as_u64()?)))
+            .collect())
+    }
+
+    /// The columns of a table in the database (introspection: the conformance suite checks
+    /// they are the catalog's).
+    pub async fn table_columns(&self, table: &str) -> Result<Vec<String>> {
+        let sql = match self.dialect() {
+            Dialect::Sqlite => "SELECT \"name\" FROM pragma_table_info($1) ORDER BY \"cid\"",
+            Dialect::Postgres => {
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
+            }
+        };
+        let rows = with_conn!(self, c, db => c.fetch(db, sql, &[SqlValue::Text(Some(table.to_string()))], &[Kind::Text]).await)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|mut r| r.pop()?.as_str().map(str::to_string))
+            .collect())
+    }
+
+    /// Records the start of a run of `job`; its id.
+    pub async fn start_run(&self, job: &str) -> Result<i64> {
+        let d = self.dialect();
+        let sql = format!(
+            "INSERT INTO \"runs\" (\"job\", \"started_at\", \"status\", \"counts\", \"requests\", \"errors\") \
+             VALUES ($1, {}, 'running', {}, {}, {}) RETURNING \"id\"",
+            d.param(ColumnType::Timestamp, 2),
+            d.param(ColumnType::Json, 3),
+            d.param(ColumnType::Json, 4),
+            d.param(ColumnType::Json, 5),
+        );
+        let args = [
+            SqlValue::Text(Some(job.to_string())),
+            SqlValue::Text(Some(time::now())),
+            SqlValue::Text(Some("{}".into())),
+            SqlValue::Text(Some("{}".into())),
+            SqlValue::Text(Some("[]".into())),
+        ];
+        let rows = in_tx!(self, c, db => c.fetch(db, &sql, &args, &[Kind::Int]).await)?;
+        rows.first()
+            .and_then(|r| r[0].as_i64())
+            .ok_or_else(|| StoreError::Corrupt {
+                db: self.describe().to_string(),
+                what: "starting a run returned no id".into(),
+            })
+    }
+
+    /// Records how run `id` ended.
+    pub async fn finish_run(&self, id: i64, end: &RunEnd) -> Result<()> {
+        self.write_run(id, end, true).await
+    }
+
+    /// Records the progress of run `id` (counts, requests, errors so far); it stays `running`
+    /// unless `progress.status` says otherwise, and has no end time.
+    pub async fn update_run(&self, id: i64, progress: &RunEnd) -> Result<()> {
+        self.write_run(id, progress, false).await
+    }
+
+    async fn write_run(&self, id: i64, end: &RunEnd, ended: bool) -> Result<()> {
+        let d = self.dialect();
+        let ended_at = d.param(ColumnType::Timestamp, 1);
+        let sql = format!(
+            "UPDATE \"runs\" SET \"ended_at\" = {ended_at}, \"status\" = $2, \"counts\" = {}, \"requests\" = {}, \"errors\" = {} \
+             WHERE \"id\" = $6",
+            d.param(ColumnType::Json, 3),
+            d.param(ColumnType::Json, 4),
+            d.param(ColumnType::Json, 5),
+        );
+        let args = [
+            SqlValue::Text(ended.then(time::now)),
+            SqlValue::Text(Some(end.status.as_str().to_string())),
+            SqlValue::Text(Some(end.counts.to_string())),
+            SqlValue::Text(Some(end.requests.to_string())),
+            SqlValue::Text(Some(end.errors.to_string())),
+            SqlValue::Int(Some(id)),
+        ];
+        let n = in_tx!(self, c, db => c.execute(&sql, &args).await.map_err(db_err(db, "finishing a run")))?;
+        if n == 0 {
+            return Err(StoreError::UnknownRun {
+                db: self.describe().to_string(),
+                id,
+            });
+        }
+        Ok(())
+    }
+
+    /// Every recorded run, oldest first.
+    pub async fn runs(&self) -> Result<Vec<Run>> {
+        let d = self.dialect();
+        let sql = format!(
+            "SELECT \"id\", \"job\", {}, {}, \"status\", {}, {}, {} FROM \"runs\" ORDER BY \"id\"",
+            d.read(ColumnType::Timestamp, "started_at"),
+            d.read(ColumnType::Timestamp, "ended_at"),
+            d.read(ColumnType::Json, "counts"),
+            d.read(ColumnType::Json, "requests"),
+            d.read(ColumnType::Json, "errors"),
+        );
+        let kinds = [
+            Kind::Int,
+            Kind::Text,
+            Kind::Text,
+            Kind::Text,
+            Kind::Text,
+            Kind::Json,
+            Kind::Json,
+            Kind::Json,
+        ];
+        let rows = with_conn!(self, c, db => c.fetch(db, &sql, &[], &kinds).await)?;
+        rows.into_iter()
+            .map(|r| {
+                let text = |v: &Value| v.as_str().map(str::to_string);
+                let status_text = text(&r[4]).unwrap_or_default();
+                Ok(Run {
+                    id: r[0].as_i64().unwrap_or(0),
+                    job: text(&r[1]).unwrap_or_default(),
+                    started_at: text(&r[2]).unwrap_or_default(),
+                    ended_at: text(&r[3]),
+                    status: RunStatus::parse(&status_text).ok_or_else(|| StoreError::Corrupt {
+                        db: self.describe().to_string(),
+                        what: format!("run {} has the unknown status {status_text:?}", r[0]),
+                    })?,
+                    counts: r[5].clone(),
+                    requests: r[6].clone(),
+                    errors: r[7].clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The counterpart in `target_system` of `source_id` of `source_system`.
+    pub async fn mapped_id(
+        &self,
+        source_system: &str,
+        source_id: &str,
+        target_system: &str,
+    ) -> Result<Option<IdMapped>> {
+        let d = self.dialect();
+        let sql = format!(
+            "SELECT \"target_id\", \"content_hash\", {} FROM \"id_map\" \
+             WHERE \"source_system\" = $1 AND \"source_id\" = $2 AND \"target_system\" = $3",
+            d.read(ColumnType::Timestamp, "updated_at")
+        );
+        let args = [
+            SqlValue::Text(Some(source_system.to_string())),
+            SqlValue::Text(Some(source_id.to_string())),
+            SqlValue::Text(Some(target_system.to_string())),
+        ];
+        let rows = with_conn!(self, c, db => c.fetch(db, &sql, &args, &[Kind::Text, Kind::Text, Kind::Text]).await)?;
+        Ok(rows.into_iter().next().map(|r| IdMapped {
+            target_id: r[0].as_str().unwrap_or_default().to_string(),
+            content_hash: r[1].as_str().map(str::to_string),
+            updated_at: r[2].as_str().unwrap_or_default().to_string(),
+        }))
+    }
+}
+
+/// Compile-time check: the store and every future it returns can cross `tokio::spawn`.
+#[allow(dead_code)]
+fn futures_are_send(store: Store, end: RunEnd) {
+    fn send_sync<T: Send + Sync + 'static>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+    let batch = Batch::new();
+    let filter = Filter::all();
+    send_sync(&store);
+    send(store.commit(&batch));
+    send(store.checkpoint("", ""));
+    send(store.checkpoints());
+    send(store.rows_raw(""));
+    send(store.rows_typed(""));
+    send(store.rows_raw_where("", &filter));
+    send(store.rows_typed_where("", &filter));
+    send(store.keys("", &filter));
+    send(store.ids("", &filter));
+    send(store.counts());
+    send(store.start_run(""));
+    send(store.finish_run(0, &end));
+    send(store.update_run(0, &end));
+    send(store.runs());
+    send(store.mapped_id("", "", ""));
+    send(store.migrate());
+    send(Store::open(""));
+}
