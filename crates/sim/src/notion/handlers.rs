@@ -535,7 +535,7 @@ fn apply_props(
     for (k, v) in props {
         let s = match &db {
             Some(db) => db.prop(k).cloned(),
-            None if k == "title" || v.get("title").is_some() => Some(PropSchema {
+            None if k == "title" => Some(PropSchema {
                 id: "title".into(),
                 name: k.clone(),
                 kind: "title".into(),
