@@ -536,7 +536,11 @@ pub fn normalize_rich(ws: &Workspace, item: &Value) -> Value {
             (e, Value::Null)
         }
         "mention" => {
-            let mention = m.get("mention").cloned().unwrap_or(json!({}));
+            let mention = m
+                .get("mention")
+                .filter(|x| x.is_object())
+                .cloned()
+                .unwrap_or(json!({}));
             let mty = mention
                 .get("type")
                 .and_then(Value::as_str)
@@ -551,7 +555,7 @@ pub fn normalize_rich(ws: &Workspace, item: &Value) -> Value {
             let mut mention = mention;
             mention["type"] = json!(mty);
             let out = match mty.as_str() {
-                "user" => {
+                "user" if mention["user"].is_object() => {
                     let id = mention["user"]["id"].as_str().unwrap_or("").to_string();
                     match ws.user(&id) {
                         Some(u) => {
@@ -572,7 +576,7 @@ pub fn normalize_rich(ws: &Workspace, item: &Value) -> Value {
                     let href = format!("https://www.notion.so/{}", id.replace('-', ""));
                     (title, json!(href))
                 }
-                "date" => {
+                "date" if mention["date"].is_object() => {
                     let start = mention["date"]["start"].as_str().unwrap_or("").to_string();
                     if mention["date"].get("end").is_none() {
                         mention["date"]["end"] = Value::Null;

@@ -127,7 +127,32 @@ pub fn check_rich(v: &Value, path: &str) -> Result<(), NError> {
                     n,
                 ));
             }
-        } else if item.get("mention").is_none() {
+        } else if let Some(mn) = item.get("mention") {
+            let ty = mn.get("type").and_then(Value::as_str).or_else(|| {
+                ["user", "page", "database", "date", "template_mention"]
+                    .into_iter()
+                    .find(|k| mn.get(*k).is_some())
+            });
+            let ok = mn.is_object()
+                && ty.is_some_and(|t| {
+                    [
+                        "user",
+                        "page",
+                        "database",
+                        "date",
+                        "template_mention",
+                        "custom_emoji",
+                    ]
+                    .contains(&t)
+                        && mn.get(t).is_some_and(Value::is_object)
+                });
+            if !ok {
+                return Err(NError::body(format_args!(
+                    "{p}.mention should be a user, page, database, date, template_mention or custom_emoji mention, instead was `{}`",
+                    short(mn)
+                )));
+            }
+        } else {
             return Err(NError::body(format_args!(
                 "{p}.text should be defined, instead was `undefined`"
             )));
