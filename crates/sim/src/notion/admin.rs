@@ -29,14 +29,29 @@ use super::render::normalize_rich;
 use crate::ratelimit::Limit;
 use crate::server::Sim;
 
-type R = Result<Response, Response>;
+type R = Result<Response, AdminError>;
 
-fn err(status: StatusCode, msg: impl Into<String>) -> Response {
-    json_response(status, &json!({"error": msg.into()}))
+/// An admin request's error: a plain `{"error": …}` body, or a Notion error (bad JSON).
+pub enum AdminError {
+    Plain(StatusCode, String),
+    Notion(NError),
 }
 
-fn nerr(e: NError) -> Response {
-    e.into_response_with("admin")
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        match self {
+            AdminError::Plain(status, msg) => json_response(status, &json!({"error": msg})),
+            AdminError::Notion(e) => e.into_response_with("admin"),
+        }
+    }
+}
+
+fn err(status: StatusCode, msg: impl Into<String>) -> AdminError {
+    AdminError::Plain(status, msg.into())
+}
+
+fn nerr(e: NError) -> AdminError {
+    AdminError::Notion(e)
 }
 
 pub fn routes() -> Router<Arc<Sim>> {
@@ -77,7 +92,7 @@ async fn changes(State(sim): State<Arc<Sim>>, RawQuery(q): RawQuery) -> R {
 }
 
 /// Who edits: `author` (a person's id) or the first person.
-fn editor(ws: &Workspace, b: &Map<String, Value>) -> Result<String, Response> {
+fn editor(ws: &Workspace, b: &Map<String, Value>) -> Result<String, AdminError> {
     match b.get("author").and_then(Value::as_str) {
         Some(a) => {
             let id = norm_id(a).unwrap_or_default();
@@ -95,7 +110,7 @@ fn editor(ws: &Workspace, b: &Map<String, Value>) -> Result<String, Response> {
     }
 }
 
-fn page_id(ws: &Workspace, raw: &str) -> Result<String, Response> {
+fn page_id(ws: &Workspace, raw: &str) -> Result<String, AdminError> {
     norm_id(raw)
         .filter(|id| ws.pages.contains_key(id))
         .ok_or_else(|| err(StatusCode::NOT_FOUND, format!("no page {raw}")))

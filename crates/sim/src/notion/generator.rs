@@ -256,7 +256,7 @@ impl Gen {
     }
 
     /// Blocks from the kb-doc Notion writer.
-    fn from_writer(
+    fn write_blocks(
         &mut self,
         parent: Parent,
         blocks: &[kb_doc::notion::model::Block],
@@ -269,7 +269,7 @@ impl Gen {
                 .and_then(|d| serde_json::to_value(d).ok())
                 .unwrap_or(json!({}));
             let id = self.block(parent.clone(), &b.kind, data, Vec::new());
-            let kids = self.from_writer(Parent::Block(id.clone()), &b.children);
+            let kids = self.write_blocks(Parent::Block(id.clone()), &b.children);
             if let Some(x) = self.ws.blocks.get_mut(&id) {
                 x.children = kids;
             }
@@ -332,7 +332,7 @@ impl Gen {
         ));
         let doc = kb_doc::markdown::read(&md);
         let nb = kb_doc::notion::blocks(&doc);
-        self.from_writer(parent.clone(), &nb.blocks)
+        self.write_blocks(parent.clone(), &nb.blocks)
     }
 }
 

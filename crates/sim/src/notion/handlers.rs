@@ -515,13 +515,17 @@ fn prop_from_request(
     })
 }
 
+/// The property ids a request changed, and the (page, property id) pairs its dual relations
+/// changed on other pages.
+type PropChanges = (Vec<String>, Vec<(String, String)>);
+
 /// Applies `props` (a request's `properties`) to page `pid`; returns the ids of properties
 /// changed (and the other pages whose dual relations changed, with their property id).
 fn apply_props(
     ws: &mut Workspace,
     pid: &str,
     props: &Map<String, Value>,
-) -> Result<(Vec<String>, Vec<(String, String)>), NError> {
+) -> Result<PropChanges, NError> {
     let page = ws
         .pages
         .get(pid)

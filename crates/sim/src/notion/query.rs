@@ -20,7 +20,7 @@ pub enum Filter {
     /// A property (its schema), the filter type (`title`, `number`… or the formula's result
     /// type), the condition and its value.
     Prop {
-        schema: PropSchema,
+        schema: Box<PropSchema>,
         ftype: String,
         cond: String,
         value: Value,
@@ -207,7 +207,7 @@ pub fn compile(db: &NDatabase, f: &Value, path: &str, depth: usize) -> Result<Fi
         })?;
         let (cond, value) = one_condition(sub, &ftype, &format!("{path}.formula.{rtype}"))?;
         return Ok(Filter::Prop {
-            schema,
+            schema: Box::new(schema),
             ftype,
             cond,
             value,
@@ -222,7 +222,7 @@ pub fn compile(db: &NDatabase, f: &Value, path: &str, depth: usize) -> Result<Fi
     let ftype = expected.to_string();
     let (cond, value) = one_condition(inner, &ftype, &format!("{path}.{fkey}"))?;
     Ok(Filter::Prop {
-        schema,
+        schema: Box::new(schema),
         ftype,
         cond,
         value,

@@ -354,12 +354,12 @@ impl Ctx<'_> {
         let mut props = Map::new();
         for s in &db.properties {
             let mut cfg = s.config.clone();
-            if s.kind == "relation" && self.v == Version::V2025 {
-                if let Some(target) = cfg.get("database_id").and_then(Value::as_str)
-                    && let Some(t) = self.ws.databases.get(target)
-                {
-                    cfg["data_source_id"] = json!(t.data_source_id);
-                }
+            if s.kind == "relation"
+                && self.v == Version::V2025
+                && let Some(target) = cfg.get("database_id").and_then(Value::as_str)
+                && let Some(t) = self.ws.databases.get(target)
+            {
+                cfg["data_source_id"] = json!(t.data_source_id);
             }
             let mut p = json!({"id": s.id, "name": s.name, "description": "", "type": s.kind});
             p[&s.kind] = cfg;
