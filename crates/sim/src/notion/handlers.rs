@@ -129,7 +129,12 @@ pub async fn search(State(sim): S, Extension(c): C, body: Bytes) -> R {
     let ws = sim.notion.read();
     let r = ctx(&sim, &ws, c.version);
     // (edited minute, id, value)
-    let mut items: Vec<(i64, String, Value)> = Vec::new();
+    // (edited minute, id, object): rendered only for the page of results sent.
+    enum Hit<'a> {
+        Page(&'a NPage),
+        Db(&'a NDatabase),
+    }
+    let mut items: Vec<(i64, String, Hit)> = Vec::new();
     if filter != Some("db") {
         for p in ws.pages.values() {
             if p.in_trash || !visible(&ws, &c, &p.id) {
@@ -138,7 +143,7 @@ pub async fn search(State(sim): S, Extension(c): C, body: Bytes) -> R {
             if !q.is_empty() && !plain(p.props.get("title")).to_lowercase().contains(&q) {
                 continue;
             }
-            items.push((p.last_edited_time / 60_000, p.id.clone(), r.page(p)));
+            items.push((p.last_edited_time / 60_000, p.id.clone(), Hit::Page(p)));
         }
     }
     if filter != Some("page") {
@@ -149,19 +154,27 @@ pub async fn search(State(sim): S, Extension(c): C, body: Bytes) -> R {
             if !q.is_empty() && !d.title.to_lowercase().contains(&q) {
                 continue;
             }
-            let (id, v) = match c.version {
-                Version::V2022 => (d.id.clone(), r.database(d)),
-                Version::V2025 => (d.data_source_id.clone(), r.data_source(d)),
+            let id = match c.version {
+                Version::V2022 => d.id.clone(),
+                Version::V2025 => d.data_source_id.clone(),
             };
-            items.push((d.last_edited_time / 60_000, id, v));
+            items.push((d.last_edited_time / 60_000, id, Hit::Db(d)));
         }
     }
     items.sort_by(|a, b| {
         let o = a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1));
         if asc { o } else { o.reverse() }
     });
-    let items: Vec<(String, Value)> = items.into_iter().map(|(_, id, v)| (id, v)).collect();
+    let items: Vec<(String, Hit)> = items.into_iter().map(|(_, id, v)| (id, v)).collect();
     let (page, next) = page_by_id(items, cursor.as_deref(), size)?;
+    let page: Vec<Value> = page
+        .into_iter()
+        .map(|h| match (h, c.version) {
+            (Hit::Page(p), _) => r.page(p),
+            (Hit::Db(d), Version::V2022) => r.database(d),
+            (Hit::Db(d), Version::V2025) => r.data_source(d),
+        })
+        .collect();
     let ty = match c.version {
         Version::V2022 => "page_or_database",
         Version::V2025 => "page_or_data_source",
@@ -962,17 +975,21 @@ pub async fn block_children(
         return Err(NError::not_found("block", &id));
     }
     let r = ctx(&sim, &ws, c.version);
-    let items: Vec<(String, Value)> = synced_source(&ws, &id)
+    let items: Vec<(String, String)> = synced_source(&ws, &id)
         .iter()
         .filter(|k| r.live_child(k))
+        .map(|k| (k.clone(), k.clone()))
+        .collect();
+    let (page, next) = page_by_id(items, cursor.as_deref(), size)?;
+    let page: Vec<Value> = page
+        .iter()
         .filter_map(|k| {
             r.any_block(k).map(|mut v| {
                 synced_has_children(&r, &mut v);
-                (k.clone(), v)
+                v
             })
         })
         .collect();
-    let (page, next) = page_by_id(items, cursor.as_deref(), size)?;
     ok(list(page, next, "block", json!({})))
 }
 
@@ -1386,7 +1403,9 @@ fn run_query(
         })
         .collect();
     super::query::sort_rows(&r, d, &sorts, &mut rows);
-    let items: Vec<(String, Value)> = rows
+    let items: Vec<(String, &NPage)> = rows.into_iter().map(|p| (p.id.clone(), p)).collect();
+    let (page, next) = page_by_id(items, cursor.as_deref(), size)?;
+    let page: Vec<Value> = page
         .into_iter()
         .map(|p| {
             let mut v = r.page(p);
@@ -1395,11 +1414,14 @@ fn run_query(
             {
                 props.retain(|_, x| only.contains(&x["id"].as_str().unwrap_or("")));
             }
-            (p.id.clone(), v)
+            v
         })
         .collect();
-    let (page, next) = page_by_id(items, cursor.as_deref(), size)?;
-    ok(list(page, next, "page_or_database", json!({})))
+    let ty = match c.version {
+        Version::V2022 => "page_or_database",
+        Version::V2025 => "page_or_data_source",
+    };
+    ok(list(page, next, ty, json!({})))
 }
 
 // ----------------------------------------------------------------------------------- comments
