@@ -152,6 +152,7 @@ impl Ctx<'_> {
         m.insert("parent".into(), self.parent(&p.parent));
         m.insert("archived".into(), json!(p.in_trash));
         m.insert("in_trash".into(), json!(p.in_trash));
+        m.insert("is_archived".into(), json!(false));
         m.insert("is_locked".into(), json!(false));
         let mut props = Map::new();
         match self.db_of(p) {
@@ -361,7 +362,7 @@ impl Ctx<'_> {
             {
                 cfg["data_source_id"] = json!(t.data_source_id);
             }
-            let mut p = json!({"id": s.id, "name": s.name, "description": "", "type": s.kind});
+            let mut p = json!({"id": s.id, "name": s.name, "description": null, "type": s.kind});
             p[&s.kind] = cfg;
             props.insert(s.name.clone(), p);
         }
@@ -391,6 +392,9 @@ impl Ctx<'_> {
                 m.insert("properties".into(), self.schema(db));
             }
             Version::V2025 => {
+                // The 2025-09-03 database object names no authors.
+                m.remove("created_by");
+                m.remove("last_edited_by");
                 m.insert(
                     "data_sources".into(),
                     json!([{"id": db.data_source_id, "name": db.title}]),
@@ -445,7 +449,7 @@ impl Ctx<'_> {
     }
 
     pub fn upload(&self, u: &NUpload) -> Value {
-        json!({
+        let mut v = json!({
             "object": "file_upload",
             "id": u.id,
             "created_time": iso_minute(u.created_time),
@@ -458,9 +462,11 @@ impl Ctx<'_> {
             "filename": u.filename,
             "content_type": u.content_type,
             "content_length": u.content_length,
-            "upload_url": if u.status == "pending" { json!(format!("{}/v1/file_uploads/{}/send", self.origin, u.id)) } else { Value::Null },
-            "file_import_result": Value::Null,
-        })
+        });
+        if u.status == "pending" {
+            v["upload_url"] = json!(format!("{}/v1/file_uploads/{}/send", self.origin, u.id));
+        }
+        v
     }
 }
 

@@ -13,6 +13,7 @@ mod notion_files;
 mod notion_limits;
 mod notion_pagination;
 mod notion_query;
+mod notion_schema;
 mod notion_sdk;
 mod notion_support;
 mod pagination;

@@ -11,21 +11,25 @@ use serde_json::{Value, json};
 
 use crate::notion_support::*;
 
-fn skip_or_fail(why: &str) {
+pub fn skip_or_fail(why: &str) {
     if std::env::var("KBRIDGE_REQUIRE_CORPUS").as_deref() == Ok("1") {
         panic!("the Notion SDK check cannot run: {why}");
     }
     eprintln!("SKIPPED: the Notion SDK check: {why}");
 }
 
-fn dir() -> PathBuf {
+pub fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/notion-js")
 }
 
-#[tokio::test]
-async fn the_official_js_sdk_works_against_the_twin() {
+/// The SDK installed in `tests/clients/notion-js` (`npm ci` when missing, one caller at a
+/// time); `None`, after saying why, when node or npm are absent.
+pub fn ensure_sdk() -> Option<PathBuf> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     if Command::new("node").arg("--version").output().is_err() {
-        return skip_or_fail("node is not installed");
+        skip_or_fail("node is not installed");
+        return None;
     }
     let dir = dir();
     if !dir.join("node_modules/@notionhq/client").exists() {
@@ -36,14 +40,26 @@ async fn the_official_js_sdk_works_against_the_twin() {
         match out {
             Ok(o) if o.status.success() => {}
             Ok(o) => {
-                return skip_or_fail(&format!(
+                skip_or_fail(&format!(
                     "npm ci failed: {}",
                     String::from_utf8_lossy(&o.stderr)
                 ));
+                return None;
             }
-            Err(e) => return skip_or_fail(&format!("npm is not installed: {e}")),
+            Err(e) => {
+                skip_or_fail(&format!("npm is not installed: {e}"));
+                return None;
+            }
         }
     }
+    Some(dir)
+}
+
+#[tokio::test]
+async fn the_official_js_sdk_works_against_the_twin() {
+    let Some(dir) = tokio::task::spawn_blocking(ensure_sdk).await.unwrap() else {
+        return;
+    };
     let t = NTwin::with(NotionWorkspaceConfig {
         pages: 8,
         rows: 30,
