@@ -255,6 +255,14 @@ fn check_block(
         )));
     };
     let p = format!("{path}.{kind}");
+    if let Some(allowed) = allowed_keys(&kind)
+        && let Some(k) = dm.keys().find(|k| !allowed.contains(&k.as_str()))
+    {
+        return Err(NError::body(format_args!(
+            "{p}.{k} should be not present, instead was `{}`",
+            short(&dm[k])
+        )));
+    }
     let mut data = Value::Object(dm.clone());
     if TEXT_TYPES.contains(&kind.as_str()) {
         let rt = dm.get("rich_text").ok_or_else(|| {
@@ -432,6 +440,35 @@ fn check_block(
         kind,
         data,
         children,
+    })
+}
+
+/// The fields a request block's type object may have (`None`: not checked).
+fn allowed_keys(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "paragraph" | "callout" => &["rich_text", "color", "icon", "children"],
+        "heading_1" | "heading_2" | "heading_3" | "heading_4" => {
+            &["rich_text", "color", "is_toggleable", "children"]
+        }
+        "bulleted_list_item" | "toggle" | "quote" | "template" => {
+            &["rich_text", "color", "children"]
+        }
+        "numbered_list_item" => &[
+            "rich_text",
+            "color",
+            "children",
+            "list_start_index",
+            "list_format",
+        ],
+        "to_do" => &["rich_text", "color", "checked", "children"],
+        "code" => &["rich_text", "language", "caption"],
+        "equation" => &["expression"],
+        "divider" | "breadcrumb" => &[],
+        "table_of_contents" => &["color"],
+        "bookmark" | "embed" => &["url", "caption"],
+        "image" | "pdf" | "video" | "audio" => &["type", "external", "file_upload", "caption"],
+        "file" => &["type", "external", "file_upload", "caption", "name"],
+        _ => return None,
     })
 }
 

@@ -117,6 +117,11 @@ async fn append_enforces_every_documented_limit() {
     assert!(m.contains("table width"), "{m}");
     fail(json!({"children": [{"image": {"type": "file", "file": {"url": "https://x"}}}]})).await;
     fail(json!({})).await;
+    let m = fail(json!({"children": [{"paragraph": {"rich_text": [], "colour": "red"}}]})).await;
+    assert_eq!(
+        m,
+        "body failed validation: body.children[0].paragraph.colour should be not present, instead was `\"red\"`."
+    );
     // nothing was appended by the failures
     let kids = t.collect_get(V2025, &path, 100).await;
     assert!(
