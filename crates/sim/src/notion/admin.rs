@@ -3,7 +3,7 @@
 //!
 //! | endpoint | what |
 //! |---|---|
-//! | `GET /__sim/notion/dataset` | the workspace as JSON |
+//! | `GET /__sim/notion/dataset[?trees=true]` | the workspace as JSON (with each page's block tree) |
 //! | `GET /__sim/notion/changes[?since=SEQ]` | the change log (after `since`) |
 //! | `POST /__sim/notion/pages/{id}/edit` | `{append?, replace?, title?, property?: {name, value}, author?}` |
 //! | `POST /__sim/notion/pages/{id}/move` | `{parent_id}` (a page) |
@@ -66,8 +66,57 @@ pub fn routes() -> Router<Arc<Sim>> {
         .route("/__sim/notion/rate", post(rate))
 }
 
-async fn dataset(State(sim): State<Arc<Sim>>) -> Response {
-    json_response(StatusCode::OK, &sim.notion.read().to_json())
+/// The ground truth; `?trees=true` adds to each page its content as a nested `tree`
+/// (`{id, type, data, in_trash, children}`; subpages and child databases as leaves).
+async fn dataset(State(sim): State<Arc<Sim>>, RawQuery(q): RawQuery) -> R {
+    let trees = match form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "trees")
+        .map(|(_, v)| v.into_owned())
+        .as_deref()
+    {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(err(
+                StatusCode::BAD_REQUEST,
+                format!("trees must be true or false, not {other:?}"),
+            ));
+        }
+    };
+    let ws = sim.notion.read();
+    let mut v = ws.to_json();
+    if trees && let Some(pages) = v.get_mut("pages").and_then(Value::as_array_mut) {
+        for p in pages {
+            let id = p["id"].as_str().unwrap_or("").to_string();
+            let kids = ws
+                .pages
+                .get(&id)
+                .map(|x| x.children.clone())
+                .unwrap_or_default();
+            p["tree"] = Value::Array(kids.iter().map(|k| tree(&ws, k, 0)).collect());
+        }
+    }
+    Ok(json_response(StatusCode::OK, &v))
+}
+
+fn tree(ws: &Workspace, id: &str, depth: usize) -> Value {
+    if let Some(b) = ws.blocks.get(id) {
+        let children: Vec<Value> = if depth < 64 {
+            b.children.iter().map(|c| tree(ws, c, depth + 1)).collect()
+        } else {
+            Vec::new()
+        };
+        return json!({"id": id, "type": b.kind, "data": b.data, "in_trash": b.in_trash, "children": children});
+    }
+    if let Some(p) = ws.pages.get(id) {
+        return json!({"id": id, "type": "child_page", "data": {"title": plain(p.props.get("title"))}, "in_trash": p.in_trash, "children": []});
+    }
+    match ws.databases.get(id) {
+        Some(d) => {
+            json!({"id": id, "type": "child_database", "data": {"title": d.title}, "in_trash": d.in_trash, "children": []})
+        }
+        None => json!({"id": id, "type": "missing", "children": []}),
+    }
 }
 
 async fn changes(State(sim): State<Arc<Sim>>, RawQuery(q): RawQuery) -> R {

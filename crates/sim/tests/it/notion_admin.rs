@@ -315,6 +315,37 @@ async fn edits_through_the_api_and_the_admin_append_change_records() {
     assert_eq!(p["parent"], json!({"type": "page", "id": home}));
     let api = t.get(V2025, &format!("/v1/pages/{row}")).await;
     assert_eq!(api["properties"]["Hours"]["number"], 3);
+    // the dataset with block trees nests the appended paragraph under the new page
+    let trees: Value = t
+        .http
+        .get(format!("{}/__sim/notion/dataset?trees=true", t.origin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let np = trees["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == new.as_str())
+        .unwrap();
+    assert_eq!(np["tree"][0]["type"], "paragraph");
+    assert_eq!(np["tree"][0]["data"]["rich_text"][0]["plain_text"], "x");
+    let parent = trees["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == page.as_str())
+        .unwrap();
+    assert!(
+        parent["tree"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["id"] == new.as_str() && b["type"] == "child_page")
+    );
     // stats count the routes by template
     let stats: Value = t
         .http
