@@ -165,8 +165,21 @@ fn page_id(ws: &Workspace, raw: &str) -> Result<String, AdminError> {
         .ok_or_else(|| err(StatusCode::NOT_FOUND, format!("no page {raw}")))
 }
 
-fn para(ws: &Workspace, text: &str) -> Value {
-    json!({"rich_text": [normalize_rich(ws, &json!({"type": "text", "text": {"content": text}}))], "color": "default"})
+/// Stores a paragraph of `text` under page `page` (not yet listed in its children).
+fn paragraph(ws: &mut Workspace, page: &str, text: &str, who: &str, now: i64) -> String {
+    let data = json!({"rich_text": [normalize_rich(ws, &json!({"type": "text", "text": {"content": text}}))], "color": "default"});
+    let ids = super::validate::insert(
+        ws,
+        &Parent::Page(page.to_string()),
+        vec![super::validate::NewBlock {
+            kind: "paragraph".into(),
+            data,
+            children: vec![],
+        }],
+        who,
+        now,
+    );
+    ids.into_iter().next().unwrap_or_default()
 }
 
 async fn edit(State(sim): State<Arc<Sim>>, Path(raw): Path<String>, body: Bytes) -> R {
@@ -194,37 +207,15 @@ async fn edit(State(sim): State<Arc<Sim>>, Path(raw): Path<String>, body: Bytes)
             .into_iter()
             .filter(|c| !ws.blocks.contains_key(c))
             .collect();
-        let data = para(&ws, t);
-        let nb = super::validate::insert(
-            &mut ws,
-            &Parent::Page(id.clone()),
-            vec![super::validate::NewBlock {
-                kind: "paragraph".into(),
-                data,
-                children: vec![],
-            }],
-            &who,
-            now,
-        );
-        updated_blocks.push(json!({"id": nb[0], "type": "paragraph"}));
+        let nb = paragraph(&mut ws, &id, t, &who, now);
+        updated_blocks.push(json!({"id": nb, "type": "paragraph"}));
         let p = ws.pages.get_mut(&id).expect("found");
-        p.children = nb.into_iter().chain(keep).collect();
+        p.children = std::iter::once(nb).chain(keep).collect();
     }
     if let Some(t) = b.get("append").and_then(Value::as_str) {
-        let data = para(&ws, t);
-        let nb = super::validate::insert(
-            &mut ws,
-            &Parent::Page(id.clone()),
-            vec![super::validate::NewBlock {
-                kind: "paragraph".into(),
-                data,
-                children: vec![],
-            }],
-            &who,
-            now,
-        );
-        updated_blocks.push(json!({"id": nb[0], "type": "paragraph"}));
-        ws.pages.get_mut(&id).expect("found").children.extend(nb);
+        let nb = paragraph(&mut ws, &id, t, &who, now);
+        updated_blocks.push(json!({"id": nb, "type": "paragraph"}));
+        ws.pages.get_mut(&id).expect("found").children.push(nb);
     }
     if let Some(t) = b.get("title").and_then(Value::as_str) {
         let v = json!([normalize_rich(

@@ -40,6 +40,27 @@ fn qget<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
     q.iter().find(|(a, _)| a == k).map(|(_, b)| b.as_str())
 }
 
+/// Records a page event by the caller's bot, with no event data.
+fn page_event(
+    sim: &Sim,
+    ws: &Workspace,
+    c: &Caller,
+    event: &str,
+    id: &str,
+    parent: &Parent,
+    now: i64,
+) {
+    sim.notion.record(
+        event,
+        id,
+        "page",
+        change_parent(ws, parent),
+        author(c),
+        now,
+        json!({}),
+    );
+}
+
 fn author(c: &Caller) -> ChangeAuthor {
     ChangeAuthor {
         id: c.bot_id.clone(),
@@ -1170,15 +1191,7 @@ pub async fn update_block(
         let parent = p.parent.clone();
         let v = ctx(&sim, &ws, c.version).child_page_block(&ws.pages[&id]);
         if let Some(e) = ev {
-            sim.notion.record(
-                e,
-                &id,
-                "page",
-                change_parent(&ws, &parent),
-                author(&c),
-                now,
-                json!({}),
-            );
+            page_event(&sim, &ws, &c, e, &id, &parent, now);
         }
         return ok(v);
     }
@@ -1261,15 +1274,7 @@ pub async fn delete_block(State(sim): S, Extension(c): C, Path(raw): Path<String
         let parent = p.parent.clone();
         let v = ctx(&sim, &ws, c.version).child_page_block(&ws.pages[&id]);
         if first {
-            sim.notion.record(
-                "page.deleted",
-                &id,
-                "page",
-                change_parent(&ws, &parent),
-                author(&c),
-                now,
-                json!({}),
-            );
+            page_event(&sim, &ws, &c, "page.deleted", &id, &parent, now);
         }
         return ok(v);
     }
