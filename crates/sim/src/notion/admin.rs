@@ -272,6 +272,7 @@ async fn edit(State(sim): State<Arc<Sim>>, Path(raw): Path<String>, body: Bytes)
     p.last_edited_by = who.clone();
     let parent = p.parent.clone();
     let cp = change_parent(&ws, &parent);
+    let row = super::row_source(&ws, &id);
     drop(ws);
     if !updated_blocks.is_empty() {
         n.record(
@@ -290,10 +291,11 @@ async fn edit(State(sim): State<Arc<Sim>>, Path(raw): Path<String>, body: Bytes)
             &id,
             "page",
             cp,
-            person,
+            person.clone(),
             now,
             json!({"updated_properties": updated_props}),
         );
+        n.record_row(row, &id, person, now);
     }
     Ok(json_response(
         StatusCode::OK,
@@ -374,21 +376,16 @@ async fn trash(sim: &Sim, raw: &str, body: &[u8], to: bool) -> R {
     p.last_edited_by = who.clone();
     let parent = p.parent.clone();
     let cp = change_parent(&ws, &parent);
+    let row = super::row_source(&ws, &id);
     drop(ws);
     if changed {
         let e = if to { "page.deleted" } else { "page.undeleted" };
-        n.record(
-            e,
-            &id,
-            "page",
-            cp,
-            ChangeAuthor {
-                id: who,
-                kind: "person".into(),
-            },
-            now,
-            json!({}),
-        );
+        let person = ChangeAuthor {
+            id: who,
+            kind: "person".into(),
+        };
+        n.record(e, &id, "page", cp, person.clone(), now, json!({}));
+        n.record_row(row, &id, person, now);
     }
     Ok(json_response(
         StatusCode::OK,

@@ -803,9 +803,11 @@ pub async fn create_page(State(sim): S, Extension(c): C, body: Bytes) -> R {
     touch_others(&mut ws, &sim.notion, &others, &c, now);
     let cp = change_parent(&ws, &parent);
     let v = ctx(&sim, &ws, c.version).page(&ws.pages[&id]);
+    let row = super::row_source(&ws, &id);
     drop(ws);
     sim.notion
         .record("page.created", &id, "page", cp, author(&c), now, json!({}));
+    sim.notion.record_row(row, &id, author(&c), now);
     ok(v)
 }
 
@@ -919,10 +921,15 @@ pub async fn update_page(
     let parent = ws.pages[&pid].parent.clone();
     let cp = change_parent(&ws, &parent);
     let v = ctx(&sim, &ws, c.version).page(&ws.pages[&pid]);
+    let row = super::row_source(&ws, &pid);
     drop(ws);
+    let any = !events.is_empty();
     for (e, d) in events {
         sim.notion
             .record(e, &pid, "page", cp.clone(), author(&c), now, d);
+    }
+    if any {
+        sim.notion.record_row(row, &pid, author(&c), now);
     }
     ok(v)
 }

@@ -224,6 +224,28 @@ impl Notion {
         let _ = self.changes_tx.send(c);
     }
 
+    /// For a database row, a `data_source.content_updated` on its data source (Notion sends
+    /// `database.content_updated` to 2022-06-28 subscriptions for the same change).
+    pub fn record_row(
+        &self,
+        row: Option<(String, String)>,
+        page: &str,
+        author: ChangeAuthor,
+        at_ms: i64,
+    ) {
+        if let Some((db, ds)) = row {
+            self.record(
+                "data_source.content_updated",
+                &ds,
+                "data_source",
+                Some(serde_json::json!({"id": db, "type": "database"})),
+                author,
+                at_ms,
+                serde_json::json!({"database_id": db, "updated_pages": [page]}),
+            );
+        }
+    }
+
     /// The signature of a file URL.
     pub fn sign(&self, file_id: &str, expires: i64) -> String {
         let mut buf = self.sign_key.to_le_bytes().to_vec();
@@ -258,6 +280,17 @@ impl Notion {
 
     fn next_request_id(&self) -> String {
         api::request_id(self.request_seq.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// `(database id, data source id)` when `page` is a database row.
+pub(crate) fn row_source(ws: &Workspace, page: &str) -> Option<(String, String)> {
+    match &ws.pages.get(page)?.parent {
+        model::Parent::Database(d) => ws
+            .databases
+            .get(d)
+            .map(|x| (x.id.clone(), x.data_source_id.clone())),
+        _ => None,
     }
 }
 

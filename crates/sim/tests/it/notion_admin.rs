@@ -273,13 +273,14 @@ async fn edits_through_the_api_and_the_admin_append_change_records() {
             "page.deleted",
             "page.undeleted",
             "page.properties_updated",
+            "data_source.content_updated",
             "page.created",
             "page.content_updated",
             "comment.created",
         ]
     );
     let seqs: Vec<u64> = log.iter().map(|c| c["seq"].as_u64().unwrap()).collect();
-    assert_eq!(seqs, (1..=9).collect::<Vec<_>>());
+    assert_eq!(seqs, (1..=10).collect::<Vec<_>>());
     assert!(
         log.windows(2)
             .all(|w| w[0]["timestamp_ms"].as_i64() <= w[1]["timestamp_ms"].as_i64())
@@ -291,18 +292,22 @@ async fn edits_through_the_api_and_the_admin_append_change_records() {
     assert_eq!(log[2]["parent"], json!({"id": home, "type": "page"}));
     assert_eq!(log[5]["parent"]["type"], "database");
     assert_eq!(log[5]["parent"]["data_source_id"], tasks["data_source_id"]);
+    // a row's change is also a change of its data source
+    assert_eq!(log[6]["entity_type"], "data_source");
+    assert_eq!(log[6]["entity_id"], tasks["data_source_id"]);
+    assert_eq!(log[6]["data"]["updated_pages"], json!([row]));
     let bot = t.get(V2025, "/v1/users/me").await["id"].clone();
-    assert_eq!(log[6]["authors"], json!([{"id": bot, "type": "bot"}]));
-    assert_eq!(log[6]["entity_type"], "page");
-    assert_eq!(log[8]["entity_type"], "comment");
-    assert_eq!(log[8]["data"]["page_id"], new.as_str());
-    assert_eq!(changes(&t, 7).await.len(), 2);
+    assert_eq!(log[7]["authors"], json!([{"id": bot, "type": "bot"}]));
+    assert_eq!(log[7]["entity_type"], "page");
+    assert_eq!(log[9]["entity_type"], "comment");
+    assert_eq!(log[9]["data"]["page_id"], new.as_str());
+    assert_eq!(changes(&t, 7).await.len(), 3);
     // subscribers saw the same records, and the accessor returns them
     for want in &log {
         let got = serde_json::to_value(rx.recv().await.unwrap()).unwrap();
         assert_eq!(&got, want);
     }
-    assert_eq!(t.handle.sim.notion.changes().len(), 9);
+    assert_eq!(t.handle.sim.notion.changes().len(), 10);
     // the ground truth shows the edits
     let ds = t.dataset().await;
     let p = ds["pages"]
