@@ -205,7 +205,11 @@ pub async fn search(State(sim): S, Extension(c): C, body: Bytes) -> R {
 
 // -------------------------------------------------------------------------------------- users
 
-pub async fn users(State(sim): S, Extension(_c): C, RawQuery(q): RawQuery) -> R {
+pub async fn users(State(sim): S, Extension(c): C, RawQuery(q): RawQuery) -> R {
+    if c.restricted {
+        // The restricted integration has no user-information capability.
+        return Err(NError::restricted());
+    }
     let q = query(&q);
     let size = page_size(qget(&q, "page_size").map(|s| json!(s)).as_ref(), "query")?;
     let cursor = qget(&q, "start_cursor").map(str::to_string);
@@ -225,7 +229,10 @@ pub async fn me(State(sim): S, Extension(c): C) -> R {
     ok(user(u, true))
 }
 
-pub async fn get_user(State(sim): S, Extension(_c): C, Path(raw): Path<String>) -> R {
+pub async fn get_user(State(sim): S, Extension(c): C, Path(raw): Path<String>) -> R {
+    if c.restricted {
+        return Err(NError::restricted());
+    }
     let id = path_id(&raw, "user_id")?;
     let ws = sim.notion.read();
     let u = ws.user(&id).ok_or_else(|| NError::not_found("user", &id))?;

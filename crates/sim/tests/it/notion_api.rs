@@ -809,6 +809,22 @@ async fn the_restricted_integration_sees_only_what_was_shared() {
     want.sort();
     got.sort();
     assert_eq!(got, want);
+    // It has no user-information capability: 403 restricted_resource, but users/me works.
+    let r = t
+        .raw(
+            Method::GET,
+            "/v1/users",
+            Some(&restricted),
+            Some(V2025),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json["code"], "restricted_resource");
+    assert_eq!(
+        r.json["message"],
+        "Insufficient permissions for this endpoint."
+    );
     // The restricted bot is its own user.
     let me = t
         .raw(
