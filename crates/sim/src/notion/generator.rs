@@ -287,14 +287,15 @@ impl Gen {
     /// The page's GFM, read into the IR and written as Notion blocks.
     fn markdown_blocks(&mut self, parent: &Parent, title: &str) -> Vec<String> {
         let mut md = format!(
-            "## {}\n\n{} with **bold {}**, _italic_, ~~struck~~, `code` and a [link](https://example.com/{}).\n\n",
+            "# {title}\n\n## {}\n\n{} with **bold {}**, _italic_, ~~struck~~, `code` and a [link](https://example.com/{}).\n\n",
             cap(self.r.word(WORDS)),
             self.sentence(),
             self.r.word(WORDS),
             self.r.word(WORDS),
         );
         md.push_str(&format!(
-            "- {}\n  - {}\n    - {}\n- {}\n\n1. {}\n2. {}\n\n",
+            "### {}\n\n- {}\n  - {}\n    - {}\n- {}\n\n1. {}\n2. {}\n\n",
+            cap(self.r.word(WORDS)),
             self.sentence(),
             self.sentence(),
             self.sentence(),

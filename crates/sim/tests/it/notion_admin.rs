@@ -52,7 +52,9 @@ fn the_generator_is_deterministic_and_complete() {
         .collect();
     for ty in [
         "paragraph",
+        "heading_1",
         "heading_2",
+        "heading_3",
         "bulleted_list_item",
         "numbered_list_item",
         "to_do",
