@@ -1,6 +1,7 @@
-//! The HTTP server: one axum app on loopback serving the Confluence twin and the `/__sim`
-//! introspection endpoints, with the fault plan, rate limits, request counting and Basic auth
-//! applied in one middleware in front of every twin route.
+//! The HTTP server: one axum app on loopback serving the Confluence twin, the Notion twin
+//! (`/v1`, behind its own middleware in `notion`) and the `/__sim` introspection endpoints, with
+//! the fault plan, rate limits, request counting and Basic auth applied in one middleware in
+//! front of every Confluence route.
 
 use std::collections::BTreeMap;
 use std::future::Future as _;
