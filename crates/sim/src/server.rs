@@ -1,6 +1,7 @@
-//! The HTTP server: one axum app on loopback serving the Confluence twin and the `/__sim`
-//! introspection endpoints, with the fault plan, rate limits, request counting and Basic auth
-//! applied in one middleware in front of every twin route.
+//! The HTTP server: one axum app on loopback serving the Confluence twin, the Notion twin
+//! (`/v1`, behind its own middleware in `notion`) and the `/__sim` introspection endpoints, with
+//! the fault plan, rate limits, request counting and Basic auth applied in one middleware in
+//! front of every Confluence route.
 
 use std::collections::BTreeMap;
 use std::future::Future as _;
@@ -26,6 +27,7 @@ use crate::confluence::api::{ApiError, Flavor};
 use crate::confluence::{self, Confluence, Credential};
 use crate::faults::{FaultKind, FaultPlan};
 use crate::generator::{self, WorkspaceConfig};
+use crate::notion::{Notion, NotionConfig};
 use crate::ratelimit::{Limiter, RateLimits};
 
 /// How to start the twins.
@@ -38,6 +40,8 @@ pub struct SimConfig {
     pub credentials: Vec<Credential>,
     pub faults: FaultPlan,
     pub rate_limits: RateLimits,
+    /// The Notion twin under `/v1` (workspace size, tokens, its rate limit).
+    pub notion: NotionConfig,
 }
 
 impl Default for SimConfig {
@@ -48,6 +52,7 @@ impl Default for SimConfig {
             credentials: Vec::new(),
             faults: FaultPlan::default(),
             rate_limits: RateLimits::default(),
+            notion: NotionConfig::default(),
         }
     }
 }
@@ -136,6 +141,7 @@ pub struct Sim {
     pub addr: SocketAddr,
     pub seed: u64,
     pub confluence: Confluence,
+    pub notion: Notion,
     pub stats: Stats,
     pub faults: Mutex<FaultPlan>,
     pub limiter: Limiter,
@@ -143,8 +149,19 @@ pub struct Sim {
 }
 
 impl Sim {
+    /// The fault for the next twin request, and its sequence number.
+    pub(crate) fn next_fault(&self) -> (Option<FaultKind>, u64) {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let f = self
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .decide(self.seed, seq);
+        (f, seq)
+    }
     pub fn reset(&self) {
         self.confluence.reset();
+        self.notion.reset();
         self.stats.reset();
         self.limiter.reset();
         self.seq.store(0, Ordering::Relaxed);
@@ -170,6 +187,19 @@ impl SimHandle {
     }
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+    /// `http://127.0.0.1:PORT/v1`: the Notion base URL (the official SDK's `baseUrl` is the
+    /// origin; it adds `/v1` itself).
+    pub fn notion_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+    /// The full Notion integration's token.
+    pub fn notion_token(&self) -> &str {
+        &self.sim.notion.integrations[0].token
+    }
+    /// The restricted Notion integration's token (shared with part of the workspace).
+    pub fn notion_restricted_token(&self) -> &str {
+        &self.sim.notion.integrations[1].token
     }
     pub fn credentials(&self) -> &[Credential] {
         &self.sim.confluence.credentials
@@ -215,6 +245,7 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
         addr,
         seed: cfg.workspace.seed,
         confluence: Confluence::new(dataset, credentials),
+        notion: Notion::new(&cfg.notion, cfg.workspace.seed),
         stats: Stats::default(),
         faults: Mutex::new(cfg.faults.clone()),
         limiter: Limiter::new(cfg.rate_limits.clone()),
@@ -285,6 +316,7 @@ fn app(sim: Arc<Sim>) -> Router {
         .layer(DefaultBodyLimit::max(100 * 1024 * 1024));
     Router::new()
         .merge(confluence::admin::routes())
+        .merge(crate::notion::routes(sim.clone()))
         .merge(twin)
         .with_state(sim)
 }
@@ -420,7 +452,7 @@ fn fault_message(code: u16) -> String {
 
 /// The answer with its full `Content-Length` but only half the body, then a broken
 /// connection.
-async fn truncated(resp: Response) -> Response {
+pub(crate) async fn truncated(resp: Response) -> Response {
     let (mut parts, body) = resp.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
@@ -507,6 +539,13 @@ impl Listener for SimListener {
 /// The kill switch of one connection, reachable from handlers through `ConnectInfo`.
 #[derive(Clone)]
 pub struct ConnKill(Arc<AtomicBool>);
+
+impl ConnKill {
+    /// Resets the connection instead of answering.
+    pub(crate) fn kill(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
 
 impl Connected<IncomingStream<'_, SimListener>> for ConnKill {
     fn connect_info(stream: IncomingStream<'_, SimListener>) -> Self {
