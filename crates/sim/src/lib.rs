@@ -6,7 +6,9 @@
 //! ([`confluence`]: REST v2 and the v1 endpoints still needed, cursor pagination, Basic auth,
 //! real error bodies, writes with version checks); and the machinery around it ([`server`]:
 //! start-up on loopback, per-endpoint rate limits, a seeded fault plan, request counts, the
-//! ground-truth dataset and admin edits under `/__sim`).
+//! ground-truth dataset and admin edits under `/__sim`), and [`webhooks`]: events of every
+//! change POSTed to registered receivers in the Confluence DC, Confluence Cloud app and Notion
+//! shapes, signed, delayed, duplicated or reordered on demand.
 //!
 //! It must never be a dependency of product code (only of the CLI's `sim`/`quickstart` and of
 //! tests), never listen anywhere but where it is told (loopback by default), never reach the
@@ -21,9 +23,11 @@ pub mod ratelimit;
 pub mod rng;
 pub mod server;
 pub mod time;
+pub mod webhooks;
 
 pub use confluence::Credential;
 pub use faults::FaultPlan;
 pub use generator::{Corpus, WorkspaceConfig};
 pub use ratelimit::RateLimits;
 pub use server::{BackgroundSim, SimConfig, SimError, SimHandle, start};
+pub use webhooks::{NotionEventInput, NotionRef, ReceiverConfig, ReceiverKind, Webhooks};

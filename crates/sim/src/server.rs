@@ -38,6 +38,8 @@ pub struct SimConfig {
     pub credentials: Vec<Credential>,
     pub faults: FaultPlan,
     pub rate_limits: RateLimits,
+    /// Webhook receivers registered at start-up.
+    pub webhooks: Vec<crate::webhooks::ReceiverConfig>,
 }
 
 impl Default for SimConfig {
@@ -48,6 +50,7 @@ impl Default for SimConfig {
             credentials: Vec::new(),
             faults: FaultPlan::default(),
             rate_limits: RateLimits::default(),
+            webhooks: Vec::new(),
         }
     }
 }
@@ -88,6 +91,8 @@ pub enum SimError {
     },
     #[error("cannot start the runtime for the twin: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    Webhook(#[from] crate::webhooks::WebhookError),
 }
 
 /// Request counts per (method, route template, status).
@@ -139,12 +144,14 @@ pub struct Sim {
     pub stats: Stats,
     pub faults: Mutex<FaultPlan>,
     pub limiter: Limiter,
+    pub webhooks: crate::webhooks::Webhooks,
     seq: AtomicU64,
 }
 
 impl Sim {
     pub fn reset(&self) {
         self.confluence.reset();
+        self.webhooks.reset();
         self.stats.reset();
         self.limiter.reset();
         self.seq.store(0, Ordering::Relaxed);
@@ -218,8 +225,12 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
         stats: Stats::default(),
         faults: Mutex::new(cfg.faults.clone()),
         limiter: Limiter::new(cfg.rate_limits.clone()),
+        webhooks: crate::webhooks::Webhooks::new(cfg.workspace.seed),
         seq: AtomicU64::new(0),
     });
+    for r in &cfg.webhooks {
+        sim.webhooks.register(r.clone())?;
+    }
     let app = app(sim.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let listener = SimListener { inner: listener };
@@ -285,6 +296,7 @@ fn app(sim: Arc<Sim>) -> Router {
         .layer(DefaultBodyLimit::max(100 * 1024 * 1024));
     Router::new()
         .merge(confluence::admin::routes())
+        .merge(crate::webhooks::routes())
         .merge(twin)
         .with_state(sim)
 }
@@ -319,7 +331,7 @@ async fn twin_layer(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -
         .faults
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .decide(sim.seed, seq);
+        .decide_for(sim.seed, seq, &method, &route);
     let mut truncate = false;
     match fault {
         Some(FaultKind::Status(code)) => {

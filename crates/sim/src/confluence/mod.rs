@@ -7,6 +7,9 @@
 pub mod admin;
 pub mod api;
 pub mod cql;
+pub mod custom;
+mod edits;
+pub mod events;
 pub mod render;
 pub mod v1;
 pub mod v2;
@@ -416,7 +419,10 @@ pub fn routes() -> Router<Arc<Sim>> {
         )
         // attachments, labels, comments, tasks
         .route(&format!("{V2}/attachments"), get(v2::attachments))
-        .route(&format!("{V2}/attachments/{{id}}"), get(v2::attachment))
+        .route(
+            &format!("{V2}/attachments/{{id}}"),
+            get(v2::attachment).delete(edits::delete_attachment),
+        )
         .route(&format!("{V2}/labels"), get(v2::labels))
         .route(
             &format!("{V2}/footer-comments"),
@@ -424,23 +430,64 @@ pub fn routes() -> Router<Arc<Sim>> {
         )
         .route(
             &format!("{V2}/footer-comments/{{id}}"),
-            get(v2::footer_comment),
+            get(v2::footer_comment)
+                .put(edits::update_comment)
+                .delete(edits::delete_comment),
         )
         .route(
             &format!("{V2}/footer-comments/{{id}}/children"),
             get(v2::comment_children),
         )
-        .route(&format!("{V2}/inline-comments"), get(v2::inline_comments))
+        .route(
+            &format!("{V2}/inline-comments"),
+            get(v2::inline_comments).post(edits::create_inline_comment),
+        )
         .route(
             &format!("{V2}/inline-comments/{{id}}"),
-            get(v2::inline_comment),
+            get(v2::inline_comment)
+                .put(edits::update_comment)
+                .delete(edits::delete_comment),
         )
         .route(
             &format!("{V2}/inline-comments/{{id}}/children"),
             get(v2::comment_children),
         )
         .route(&format!("{V2}/tasks"), get(v2::tasks))
-        .route(&format!("{V2}/tasks/{{id}}"), get(v2::task))
+        .route(
+            &format!("{V2}/tasks/{{id}}"),
+            get(v2::task).put(edits::update_task),
+        )
+        // custom content
+        .route(&format!("{V2}/custom-content"), get(custom::all))
+        .route(&format!("{V2}/custom-content/{{id}}"), get(custom::single))
+        .route(
+            &format!("{V2}/custom-content/{{id}}/labels"),
+            get(custom::labels),
+        )
+        .route(
+            &format!("{V2}/custom-content/{{id}}/properties"),
+            get(custom::properties),
+        )
+        .route(
+            &format!("{V2}/custom-content/{{id}}/versions"),
+            get(custom::versions),
+        )
+        .route(
+            &format!("{V2}/custom-content/{{id}}/versions/{{n}}"),
+            get(custom::version),
+        )
+        .route(
+            &format!("{V2}/spaces/{{id}}/custom-content"),
+            get(custom::of_space),
+        )
+        .route(
+            &format!("{V2}/pages/{{id}}/custom-content"),
+            get(custom::of_content),
+        )
+        .route(
+            &format!("{V2}/blogposts/{{id}}/custom-content"),
+            get(custom::of_content),
+        )
         // v1
         .route("/wiki/rest/api/content/search", get(v1::search))
         .route("/wiki/rest/api/search", get(v1::site_search))
@@ -458,8 +505,24 @@ pub fn routes() -> Router<Arc<Sim>> {
         .route("/wiki/rest/api/user/current", get(v1::current_user))
         .route(
             "/wiki/rest/api/content/{id}/restriction",
-            get(v1::restrictions),
+            get(v1::restrictions)
+                .put(edits::put_restrictions)
+                .post(edits::post_restrictions)
+                .delete(edits::delete_restrictions),
         )
+        .route(
+            "/wiki/rest/api/content/{id}/restriction/byOperation/{op}/user",
+            get(edits::get_user_restriction)
+                .put(edits::put_user_restriction)
+                .delete(edits::delete_user_restriction),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}/restriction/byOperation/{op}/byGroupId/{group}",
+            get(edits::get_group_restriction)
+                .put(edits::put_group_restriction)
+                .delete(edits::delete_group_restriction),
+        )
+        .route("/wiki/rest/api/content/{id}/history", get(edits::history))
         .route(
             "/wiki/rest/api/content/{id}/restriction/byOperation",
             get(v1::restrictions_by_operation),

@@ -13,6 +13,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::api::*;
+use super::events::{self, Action};
 use super::render::{self, att_id, sid};
 use super::write::{no_content, would_loop};
 use super::{Data, admits};
@@ -146,7 +147,7 @@ fn group_v1(g: &Group, base: &str) -> Value {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn version_v1(
+pub(super) fn version_v1(
     d: &Dataset,
     id: &str,
     v_number: u32,
@@ -195,7 +196,7 @@ fn space_v1(s: &Space, base: &str) -> Value {
     })
 }
 
-fn restriction_v1(d: &Dataset, id: u64, op: &str, s: &Subjects, base: &str) -> Value {
+pub(super) fn restriction_v1(d: &Dataset, id: u64, op: &str, s: &Subjects, base: &str) -> Value {
     let users: Vec<Value> = s.users.iter().map(|u| user_v1(d, u, base)).collect();
     let groups: Vec<Value> = s
         .groups
@@ -744,7 +745,11 @@ pub async fn current_user(ctx: Ctx) -> R {
 // ---------------------------------------------------------------------------------------------
 // Restrictions and labels
 
-fn content_for<'a>(data: &'a Data, ctx: &Ctx, id: &str) -> Result<&'a Content, ApiError> {
+pub(super) fn content_for<'a>(
+    data: &'a Data,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<&'a Content, ApiError> {
     let id = path_id(id).map_err(ApiError::v1)?;
     data.d
         .contents
@@ -851,6 +856,7 @@ pub async fn add_labels(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> R {
         }
         wanted.push((prefix, name));
     }
+    let now = ctx.conf().now();
     let mut data = ctx.conf().write();
     let c = content_for(&data, &ctx, &id)?;
     let cid = c.id;
@@ -862,9 +868,27 @@ pub async fn add_labels(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> R {
         ids.push(data.d.intern_label(&p, &n));
     }
     let c = data.d.contents.get_mut(&cid).expect("found");
+    let mut added = Vec::new();
     for l in ids {
         if !c.labels.contains(&l) {
             c.labels.push(l);
+            added.push(l);
+        }
+    }
+    for l in added {
+        if let Some(label) = data.d.labels.get(&l) {
+            events::emit(
+                &ctx.sim,
+                events::label(
+                    &ctx.sim,
+                    &data.d,
+                    cid,
+                    label,
+                    true,
+                    &ctx.caller.account_id,
+                    now,
+                ),
+            );
         }
     }
     let all = labels_v1(&data.d, &data.d.contents[&cid].labels);
@@ -874,6 +898,7 @@ pub async fn add_labels(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> R {
 }
 
 fn remove_label_named(ctx: &Ctx, id: &str, name: &str) -> R {
+    let now = ctx.conf().now();
     let mut data = ctx.conf().write();
     let c = content_for(&data, ctx, id)?;
     let cid = c.id;
@@ -896,6 +921,20 @@ fn remove_label_named(ctx: &Ctx, id: &str, name: &str) -> R {
         .expect("found")
         .labels
         .retain(|l| *l != lid);
+    if let Some(label) = data.d.labels.get(&lid) {
+        events::emit(
+            &ctx.sim,
+            events::label(
+                &ctx.sim,
+                &data.d,
+                cid,
+                label,
+                false,
+                &ctx.caller.account_id,
+                now,
+            ),
+        );
+    }
     Ok(no_content())
 }
 
@@ -928,6 +967,7 @@ pub async fn move_page(
         ))
         .v1());
     }
+    let now = ctx.conf().now();
     let mut data = ctx.conf().write();
     let page = |data: &Data, i: u64| {
         data.d
@@ -1013,6 +1053,17 @@ pub async fn move_page(
     }
     data.d.contents.get_mut(&id).expect("found").parent_id = new_parent;
     data.reindex();
+    events::emit(
+        &ctx.sim,
+        events::moved(
+            &ctx.sim,
+            &data.d,
+            id,
+            p.parent_id,
+            &ctx.caller.account_id,
+            now,
+        ),
+    );
     ok(json!({"pageId": id.to_string()}))
 }
 
@@ -1209,7 +1260,8 @@ pub async fn upload_attachments(
             minor_edit: minor,
             bytes: Bytes(f.bytes.clone().into()),
         };
-        let aid = match existing(&data, &f.name) {
+        let found = existing(&data, &f.name);
+        let aid = match found {
             Some(aid) => {
                 let a = data.d.attachments.get_mut(&aid).expect("found");
                 let n = a.current().number + 1;
@@ -1243,6 +1295,15 @@ pub async fn upload_attachments(
             }
         };
         out.push(aid);
+        let action = if found.is_some() {
+            Action::Updated
+        } else {
+            Action::Created
+        };
+        events::emit(
+            &ctx.sim,
+            events::attachment(&ctx.sim, &data.d, aid, action, &who, now),
+        );
     }
     data.reindex();
     let results: Vec<Value> = out
@@ -1295,6 +1356,17 @@ pub async fn upload_attachment_data(
         bytes: Bytes(f.bytes.into()),
     });
     a.media_type = f.media_type;
+    events::emit(
+        &ctx.sim,
+        events::attachment(
+            &ctx.sim,
+            &data.d,
+            aid,
+            Action::Updated,
+            &ctx.caller.account_id,
+            now,
+        ),
+    );
     ok(attachment_v1(&data.d, &data.d.attachments[&aid], &ctx.base))
 }
 

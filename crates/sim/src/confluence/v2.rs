@@ -12,7 +12,7 @@ use crate::model::*;
 type R = Result<Response, ApiError>;
 
 /// `(field, descending)` from a `sort` parameter restricted to `allowed` field names.
-fn sort(q: &Query, allowed: &[&str], default: &str) -> Result<(String, bool), ApiError> {
+pub(super) fn sort(q: &Query, allowed: &[&str], default: &str) -> Result<(String, bool), ApiError> {
     let mut values: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
     values.extend(allowed.iter().map(|a| format!("-{a}")));
     let refs: Vec<&str> = values.iter().map(String::as_str).collect();
@@ -178,7 +178,7 @@ pub async fn space_blogposts(ctx: Ctx, Path(id): Path<String>) -> R {
 }
 
 /// `{results ≤ 50, meta {hasMore, cursor?}, _links {self}}` for `include-*` flags.
-fn included(results: Vec<Value>, self_link: String) -> Value {
+pub(super) fn included(results: Vec<Value>, self_link: String) -> Value {
     let has_more = results.len() > 50;
     let results: Vec<Value> = results.into_iter().take(50).collect();
     json!({"results": results, "meta": {"hasMore": has_more}, "_links": {"self": self_link}})
@@ -362,7 +362,7 @@ fn describe(v: &mut Value, s: &Space, fmt: Option<&str>) {
     }
 }
 
-fn find_space<'a>(data: &'a Data, id: &str) -> Result<&'a Space, ApiError> {
+pub(super) fn find_space<'a>(data: &'a Data, id: &str) -> Result<&'a Space, ApiError> {
     let id = path_id(id)?;
     data.d.space(id).ok_or_else(ApiError::not_found)
 }
@@ -405,7 +405,7 @@ pub async fn space(ctx: Ctx, Path(id): Path<String>) -> R {
     ok(ctx.with_base(v))
 }
 
-fn label_list(ctx: &Ctx, ids: Vec<u64>, d: &Dataset) -> R {
+pub(super) fn label_list(ctx: &Ctx, ids: Vec<u64>, d: &Dataset) -> R {
     let q = &ctx.q;
     let limit = q.limit(25, 250)?;
     let prefixes = q.list_of("prefix", &["my", "team", "global", "system"])?;

@@ -12,6 +12,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::api::*;
+use super::events::{self, Action};
 use super::render;
 use super::v2::{find, kind_of};
 use super::{Data, admits};
@@ -322,6 +323,10 @@ fn create_content(ctx: &Ctx, bytes: &[u8], kind: ContentKind) -> R {
     );
     sync_tasks(&mut data.d, id, &body, &who, now);
     data.reindex();
+    events::emit(
+        &ctx.sim,
+        events::content(&ctx.sim, &data.d, id, Action::Created, &who, now),
+    );
     let c = &data.d.contents[&id];
     ok(ctx.with_base(render::content(
         &data.d,
@@ -414,6 +419,11 @@ fn update_content(ctx: &Ctx, id: &str, bytes: &[u8], kind: ContentKind) -> R {
         let c = data.d.contents.get_mut(&id).expect("checked");
         c.status = Status::Current;
         data.reindex();
+        let who = &ctx.caller.account_id;
+        events::emit(
+            &ctx.sim,
+            events::content(&ctx.sim, &data.d, id, Action::Restored, who, now),
+        );
         let c = &data.d.contents[&id];
         return ok(ctx.with_base(render::content(
             &data.d,
@@ -480,6 +490,16 @@ fn update_content(ctx: &Ctx, id: &str, bytes: &[u8], kind: ContentKind) -> R {
     }
     sync_tasks(&mut data.d, id, &body_text, &who, now);
     data.reindex();
+    events::emit(
+        &ctx.sim,
+        events::content(&ctx.sim, &data.d, id, Action::Updated, &who, now),
+    );
+    if position.is_some() {
+        events::emit(
+            &ctx.sim,
+            events::moved(&ctx.sim, &data.d, id, cur_parent, &who, now),
+        );
+    }
     let c = &data.d.contents[&id];
     ok(ctx.with_base(render::content(
         &data.d,
@@ -561,6 +581,8 @@ pub(super) fn trash_or_purge(
 
 fn remove_content(d: &mut Dataset, id: u64) {
     d.contents.remove(&id);
+    d.custom_contents
+        .retain(|_, cc| cc.container_id != Some(id));
     let atts: Vec<u64> = d
         .attachments
         .values()
@@ -589,7 +611,15 @@ fn delete_content(ctx: &Ctx, id: &str, kind: ContentKind) -> R {
     if !data.can_view(&ctx.caller, id) || !admits(&c.restrictions.update, &ctx.caller) {
         return Err(ApiError::not_found());
     }
+    let now = ctx.conf().now();
+    let action = if purge || draft {
+        Action::Trashed
+    } else {
+        Action::Removed
+    };
+    let ev = events::content(&ctx.sim, &data.d, id, action, &ctx.caller.account_id, now);
     trash_or_purge(&mut data, id, purge, draft)?;
+    events::emit(&ctx.sim, ev);
     Ok(no_content())
 }
 
@@ -665,6 +695,17 @@ pub async fn create_folder(ctx: Ctx, bytes: Bytes) -> R {
         },
     );
     data.reindex();
+    events::emit(
+        &ctx.sim,
+        events::content(
+            &ctx.sim,
+            &data.d,
+            id,
+            Action::Created,
+            &ctx.caller.account_id,
+            now,
+        ),
+    );
     ok(ctx.with_base(render::folder(&data.d, &data.d.contents[&id])))
 }
 
@@ -753,6 +794,17 @@ pub async fn create_footer_comment(ctx: Ctx, bytes: Bytes) -> R {
         },
     );
     data.reindex();
+    events::emit(
+        &ctx.sim,
+        events::comment(
+            &ctx.sim,
+            &data.d,
+            id,
+            Action::Created,
+            &ctx.caller.account_id,
+            now,
+        ),
+    );
     let out = render::comment(
         &data.d,
         &data.d.comments[&id],
