@@ -5,7 +5,8 @@
 //! with `kbridge sim --webhook KIND=URL`. It has a kind (the shape and signature of what it
 //! gets), an optional secret, an optional list of event names it wants, a delivery delay, a
 //! duplication probability (the same event id delivered twice) and a reordering window (events
-//! shuffled within windows of that size, deterministically from the seed). Each receiver has one
+//! shuffled within windows of that size, deterministically from the seed; a window is closed
+//! when full or after 1 s without events). Each receiver has one
 //! background task that delivers its events one after the other, retrying non-2xx answers and
 //! connection errors with exponential backoff, and records every delivery in a log
 //! (`GET /__sim/webhooks/deliveries`).
@@ -717,9 +718,9 @@ async fn run(
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         if cfg.reorder > 1 {
-            // Fill the window with what arrives soon after; a quiet 50 ms closes it.
+            // Fill the window; 1 s without events closes it early.
             while batch.len() < cfg.reorder {
-                match tokio::time::timeout(Duration::from_millis(50), rx.recv()).await {
+                match tokio::time::timeout(Duration::from_secs(1), rx.recv()).await {
                     Ok(Some(j)) => batch.push(j),
                     _ => break,
                 }

@@ -4,9 +4,12 @@
 mod auth;
 mod contract;
 mod cql;
+mod edits;
 mod faults;
 mod generator;
 mod pagination;
+mod python_client;
 mod support;
 mod v1;
+mod webhooks;
 mod writes;
