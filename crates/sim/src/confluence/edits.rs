@@ -524,7 +524,12 @@ pub async fn update_comment(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> R
         Some(BodyFormat::Storage),
         CommentShape::Full,
     );
-    ok(ctx.with_base(out))
+    // The spec gives the inline answer `_links.base`, the footer one none.
+    if kind == CommentKind::Inline {
+        ok(ctx.with_base(out))
+    } else {
+        ok(out)
+    }
 }
 
 /// `DELETE /footer-comments/{id}` and `DELETE /inline-comments/{id}`: the comment and its
@@ -702,8 +707,14 @@ fn restriction_answer(ctx: &Ctx, data: &Data, id: u64) -> R {
         restriction_v1(&data.d, id, "read", &c.restrictions.read, &ctx.base),
         restriction_v1(&data.d, id, "update", &c.restrictions.update, &ctx.base),
     ];
+    let hash = crate::rng::fnv1a64(
+        serde_json::to_string(&c.restrictions)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
     ok(json!({
         "results": results, "start": 0, "limit": 100, "size": 2,
+        "restrictionsHash": format!("{hash:016x}"),
         "_links": {"base": ctx.base, "context": "/wiki", "self": format!("{}/rest/api/content/{id}/restriction", ctx.base)},
     }))
 }
