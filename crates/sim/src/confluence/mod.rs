@@ -21,7 +21,7 @@ use axum::Router;
 use axum::routing::{delete, get, post, put};
 use base64::Engine as _;
 
-use crate::model::{Dataset, Index, Status, Subjects};
+use crate::model::{ContentKind, Dataset, Index, Status, Subjects};
 use crate::server::Sim;
 use api::ApiError;
 
@@ -87,6 +87,12 @@ pub struct Data {
     pub ix: Index,
     /// Per account: what it cannot see; cleared on every change.
     hidden: Mutex<std::collections::HashMap<String, Arc<IdSet>>>,
+    /// Per (kind, sort field): every content id of that kind in ascending (key, id) order;
+    /// built on first use, cleared on every change.
+    sorted: Mutex<std::collections::HashMap<(ContentKind, &'static str), Arc<Vec<u64>>>>,
+    /// Per (CQL text, account): the ordered hits of a query without time functions; cleared on
+    /// every change.
+    cql_hits: Mutex<std::collections::HashMap<(String, String), Arc<Vec<u64>>>>,
 }
 
 impl Data {
@@ -97,6 +103,8 @@ impl Data {
             d,
             ix,
             hidden: Mutex::new(Default::default()),
+            sorted: Mutex::new(Default::default()),
+            cql_hits: Mutex::new(Default::default()),
         }
     }
 
@@ -108,6 +116,63 @@ impl Data {
             .get_mut()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        self.sorted
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.cql_hits
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Every content id of `kind` in ascending (`field` key, id) order (`created-date`,
+    /// `modified-date`, `title`), computed once per change.
+    pub fn sorted_ids(&self, kind: ContentKind, field: &'static str) -> Arc<Vec<u64>> {
+        let mut cache = self.sorted.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = cache.get(&(kind, field)) {
+            return v.clone();
+        }
+        let mut items: Vec<&crate::model::Content> = self
+            .d
+            .contents
+            .values()
+            .filter(|c| c.kind == kind)
+            .collect();
+        match field {
+            "created-date" => items.sort_by_key(|c| (c.created_at, c.id)),
+            "modified-date" => items.sort_by_key(|c| (c.modified_at, c.id)),
+            "title" => items.sort_by(|a, b| (&a.title, a.id).cmp(&(&b.title, b.id))),
+            _ => items.sort_by_key(|c| c.id),
+        }
+        let v = Arc::new(items.into_iter().map(|c| c.id).collect::<Vec<_>>());
+        cache.insert((kind, field), v.clone());
+        v
+    }
+
+    /// The cached hits of a CQL query for an account, or `compute`d and remembered.
+    pub fn cql_hits(
+        &self,
+        cql: &str,
+        account: &str,
+        compute: impl FnOnce() -> Vec<u64>,
+    ) -> Arc<Vec<u64>> {
+        let key = (cql.to_string(), account.to_string());
+        if let Some(v) = self
+            .cql_hits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return v.clone();
+        }
+        let v = Arc::new(compute());
+        let mut cache = self.cql_hits.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= 256 {
+            cache.clear();
+        }
+        cache.insert(key, v.clone());
+        v
     }
 
     /// What `caller` cannot see, computed once per caller and change.

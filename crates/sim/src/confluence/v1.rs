@@ -430,65 +430,45 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
     let data = conf.read();
     let d = &data.d;
     let hidden = data.hidden(&ctx.caller);
-    let mut hits: Vec<&Content> = d
-        .contents
-        .values()
-        .filter(|c| {
-            super::cql::searchable(c.kind)
-                && c.status == Status::Current
-                && query.matches(d, c)
-                && hidden.sees(c.id)
-        })
-        .collect();
-    let cmp = |a: &&Content, b: &&Content| {
-        for (f, desc) in &query.order {
-            let o = match f.as_str() {
-                "lastmodified" => a.modified_at.cmp(&b.modified_at),
-                "created" => a.created_at.cmp(&b.created_at),
-                "title" => a.title.cmp(&b.title),
-                _ => a.id.cmp(&b.id),
-            };
-            let o = if *desc { o.reverse() } else { o };
-            if o != std::cmp::Ordering::Equal {
-                return o;
-            }
-        }
-        a.id.cmp(&b.id)
+    // Every hit in order, computed once per query text, caller and change (queries with
+    // `now()`-style functions move with the clock and are computed each time).
+    let compute = || -> Vec<u64> {
+        let mut hits: Vec<&Content> = d
+            .contents
+            .values()
+            .filter(|c| {
+                super::cql::searchable(c.kind)
+                    && c.status == Status::Current
+                    && query.matches(d, c)
+                    && hidden.sees(c.id)
+            })
+            .collect();
+        hits.sort_by(cql_order(&query.order));
+        hits.into_iter().map(|c| c.id).collect()
     };
-    // Only the first start + limit need to be in order.
+    let lower = cql_text.to_ascii_lowercase();
+    let timeless = !["now(", "startofday(", "endofday("]
+        .iter()
+        .any(|f| lower.replace(' ', "").contains(f));
+    let hits = if timeless {
+        data.cql_hits(&cql_text, &ctx.caller.account_id, compute)
+    } else {
+        std::sync::Arc::new(compute())
+    };
     let total = hits.len();
-    let need = start.saturating_add(limit);
-    if need < hits.len() {
-        hits.select_nth_unstable_by(need, cmp);
-        hits.truncate(need);
-    }
-    hits.sort_by(cmp);
-    let page: Vec<&Content> = hits.into_iter().skip(start).take(limit).collect();
+    let page: Vec<&Content> = hits
+        .iter()
+        .skip(start)
+        .take(limit)
+        .filter_map(|id| d.contents.get(id))
+        .collect();
     let more = start + page.len() < total && limit > 0;
     let mut results = Vec::with_capacity(page.len());
     for c in &page {
         let content = content_v1(&data, c, &ex, &ctx.base)?;
         results.push(match kind {
             SearchKind::Content => content,
-            SearchKind::Site => {
-                let space = d.space(c.space_id);
-                json!({
-                    "content": content,
-                    "title": c.title,
-                    "excerpt": "",
-                    "url": render::webui(d, c),
-                    "resultGlobalContainer": {
-                        "title": space.map(|s| s.name.as_str()).unwrap_or(""),
-                        "displayUrl": format!("/spaces/{}", space.map(|s| s.key.as_str()).unwrap_or("")),
-                    },
-                    "breadcrumbs": [],
-                    "entityType": "content",
-                    "iconCssClass": format!("aui-icon content-type-{}", c.kind.as_str()),
-                    "lastModified": iso(c.modified_at),
-                    "friendlyLastModified": iso(c.modified_at),
-                    "score": 0.0,
-                })
-            }
+            SearchKind::Site => site_hit(d, c, content),
         });
     }
     let mut extra = Map::new();
@@ -505,6 +485,46 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
         extra,
         more.then(|| encode_offset(start + limit)),
     )
+}
+
+/// The `ORDER BY` comparison of CQL hits (id last).
+fn cql_order(order: &[(String, bool)]) -> impl Fn(&&Content, &&Content) -> std::cmp::Ordering + '_ {
+    move |a: &&Content, b: &&Content| {
+        for (f, desc) in order {
+            let o = match f.as_str() {
+                "lastmodified" => a.modified_at.cmp(&b.modified_at),
+                "created" => a.created_at.cmp(&b.created_at),
+                "title" => a.title.cmp(&b.title),
+                _ => a.id.cmp(&b.id),
+            };
+            let o = if *desc { o.reverse() } else { o };
+            if o != std::cmp::Ordering::Equal {
+                return o;
+            }
+        }
+        a.id.cmp(&b.id)
+    }
+}
+
+/// A site-search hit wrapping its content.
+fn site_hit(d: &Dataset, c: &Content, content: Value) -> Value {
+    let space = d.space(c.space_id);
+    json!({
+        "content": content,
+        "title": c.title,
+        "excerpt": "",
+        "url": render::webui(d, c),
+        "resultGlobalContainer": {
+            "title": space.map(|s| s.name.as_str()).unwrap_or(""),
+            "displayUrl": format!("/spaces/{}", space.map(|s| s.key.as_str()).unwrap_or("")),
+        },
+        "breadcrumbs": [],
+        "entityType": "content",
+        "iconCssClass": format!("aui-icon content-type-{}", c.kind.as_str()),
+        "lastModified": iso(c.modified_at),
+        "friendlyLastModified": iso(c.modified_at),
+        "score": 0.0,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

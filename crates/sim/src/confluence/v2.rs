@@ -134,24 +134,38 @@ fn list_content(ctx: &Ctx, kind: ContentKind, space: Option<u64>) -> R {
             .collect::<Vec<_>>();
         return ctx.list(results, next, limit);
     }
-    let mut items = Vec::new();
-    for c in d.contents.values() {
-        if c.kind != kind
-            || !status.contains(&c.status)
-            || (!ids.is_empty() && !ids.contains(&c.id))
-            || (!space_ids.is_empty() && !space_ids.contains(&c.space_id))
-            || title.as_ref().is_some_and(|t| *t != c.title)
-            || (root_only && c.parent_id.is_some())
-            || live_only
-        {
-            continue;
-        }
-        if !hidden.sees(c.id) {
-            continue;
-        }
-        items.push((content_key(c, &field), c));
-    }
-    let (page, next) = ctx.paginate(items, desc, limit)?;
+    // Sorted listings walk the per-sort index from the cursor on and stop after `limit + 1`.
+    let field_key: &'static str = match field.as_str() {
+        "created-date" => "created-date",
+        "modified-date" => "modified-date",
+        _ => "title",
+    };
+    let order = data.sorted_ids(kind, field_key);
+    let key_of = |id: &u64| content_key(&d.contents[id], field_key);
+    let after = ctx.cursor()?;
+    let candidates: Box<dyn Iterator<Item = &u64>> = match (&after, desc) {
+        (None, false) => Box::new(order.iter()),
+        (None, true) => Box::new(order.iter().rev()),
+        (Some(a), false) => Box::new(order[order.partition_point(|id| key_of(id) <= *a)..].iter()),
+        (Some(a), true) => Box::new(
+            order[..order.partition_point(|id| key_of(id) < *a)]
+                .iter()
+                .rev(),
+        ),
+    };
+    let mut page: Vec<&Content> = candidates
+        .map(|id| &d.contents[id])
+        .filter(|c| keep(c))
+        .take(limit + 1)
+        .collect();
+    let more = page.len() > limit;
+    page.truncate(limit);
+    let next = if more {
+        page.last()
+            .map(|c| ctx.encode_cursor(&content_key(c, field_key)))
+    } else {
+        None
+    };
     let results = page
         .into_iter()
         .map(|c| render::content_out(d, c, c.current(), fmt, true))
