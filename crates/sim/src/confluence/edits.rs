@@ -15,7 +15,9 @@ use serde_json::{Map, Value, json};
 use super::api::*;
 use super::events::{self, Action};
 use super::render::{self, CommentShape};
-use super::v1::{content_for, restriction_v1, user_v1, version_v1};
+use super::v1::{
+    Expand, content_for, content_v1, offsets, restriction_v1, user_v1, v1_page, version_v1,
+};
 use super::write::no_content;
 use super::{Data, admits};
 use crate::model::*;
@@ -985,6 +987,201 @@ pub async fn history(ctx: Ctx, Path(id): Path<String>) -> R {
         json!({"self": format!("{base}/rest/api/content/{sid}/history"), "base": base, "context": "/wiki"}),
     );
     ok(Value::Object(m))
+}
+
+// ---------------------------------------------------------------------------------------------
+// v1 children and properties (what atlassian-python-api's get_page_child_by_type,
+// get_page_comments and get_page_properties call)
+
+/// A comment as v1 `Content` (`type: comment`), with `expand` of `body.storage`, `version`,
+/// `container`, `ancestors` and `extensions.inlineProperties`.
+fn comment_v1(data: &Data, c: &Comment, ex: &Expand, base: &str) -> Value {
+    let d = &data.d;
+    let container = d.contents.get(&c.container_id);
+    let mut m = Map::new();
+    m.insert("id".into(), json!(c.id.to_string()));
+    m.insert("type".into(), json!("comment"));
+    m.insert("status".into(), json!(c.status.as_str()));
+    m.insert(
+        "title".into(),
+        json!(format!(
+            "Re: {}",
+            container.map(|p| p.title.as_str()).unwrap_or("attachment")
+        )),
+    );
+    let mut ext = Map::new();
+    ext.insert(
+        "location".into(),
+        json!(if c.kind == CommentKind::Inline {
+            "inline"
+        } else {
+            "footer"
+        }),
+    );
+    if c.kind == CommentKind::Inline {
+        ext.insert(
+            "inlineProperties".into(),
+            json!({"markerRef": c.marker_ref, "originalSelection": c.original_selection}),
+        );
+        ext.insert("resolution".into(), json!({"status": c.resolution_status}));
+    }
+    m.insert("extensions".into(), Value::Object(ext));
+    let v = c.current();
+    if ex.has("version") {
+        m.insert(
+            "version".into(),
+            version_v1(
+                d,
+                &c.id.to_string(),
+                v.number,
+                &v.author_id,
+                v.created_at,
+                &v.message,
+                v.minor_edit,
+                base,
+            ),
+        );
+    }
+    if ex.has("body") {
+        m.insert(
+            "body".into(),
+            json!({"storage": {"value": v.body.as_str(), "representation": "storage", "embeddedContent": []}}),
+        );
+    }
+    if ex.has("container")
+        && let Some(p) = container
+    {
+        m.insert(
+            "container".into(),
+            json!({"id": p.id.to_string(), "type": p.kind.as_str(), "status": p.status.as_str(), "title": p.title}),
+        );
+    }
+    if ex.has("ancestors") {
+        let mut chain = Vec::new();
+        let mut cur = c.parent_comment_id;
+        while let Some(p) = cur {
+            let Some(pc) = d.comments.get(&p) else { break };
+            chain.push(json!({"id": pc.id.to_string(), "type": "comment"}));
+            cur = pc.parent_comment_id;
+            if chain.len() > 1000 {
+                break;
+            }
+        }
+        chain.reverse();
+        m.insert("ancestors".into(), Value::Array(chain));
+    }
+    m.insert(
+        "_expandable".into(),
+        json!({"body": "", "version": "", "container": "", "ancestors": "", "children": "", "descendants": "", "history": "", "space": ""}),
+    );
+    m.insert(
+        "_links".into(),
+        json!({
+            "webui": container.map(|p| format!("{}?focusedCommentId={}", render::webui(d, p), c.id)).unwrap_or_default(),
+            "self": format!("{base}/rest/api/content/{}", c.id),
+        }),
+    );
+    Value::Object(m)
+}
+
+/// `GET /wiki/rest/api/content/{id}/child/{type}`: `page` (by position), `comment` (`depth=all`
+/// for replies too, `location` footer/inline/resolved) and `attachment`.
+pub async fn children_v1(ctx: Ctx, Path((id, kind)): Path<(String, String)>) -> R {
+    let (start, limit) = offsets(&ctx.q, 25, 200)?;
+    let ex = Expand::parse(&ctx.q);
+    let data = ctx.conf().read();
+    let c = content_for(&data, &ctx, &id)?;
+    let cid = c.id;
+    match kind.as_str() {
+        "page" => {
+            let hidden = data.hidden(&ctx.caller);
+            let kids: Vec<&Content> = data
+                .ix
+                .children
+                .get(&cid)
+                .into_iter()
+                .flatten()
+                .filter_map(|k| data.d.contents.get(k))
+                .filter(|k| {
+                    k.kind == ContentKind::Page && k.status == Status::Current && hidden.sees(k.id)
+                })
+                .collect();
+            v1_page(&ctx, &kids, start, limit, Map::new(), |k| {
+                content_v1(&data, k, &ex, &ctx.base)
+            })
+        }
+        "comment" => {
+            let all = match ctx.q.get("depth") {
+                None | Some("") | Some("root") => false,
+                Some("all") => true,
+                Some(other) => {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid depth: {other}; use all or leave it out"
+                    ))
+                    .v1());
+                }
+            };
+            let locations = ctx.q.list("location");
+            for l in &locations {
+                if !matches!(l.as_str(), "footer" | "inline" | "resolved") {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid location: {l}; use footer, inline or resolved"
+                    ))
+                    .v1());
+                }
+            }
+            let mut ids: Vec<u64> = data.ix.comments.get(&cid).cloned().unwrap_or_default();
+            if all {
+                let mut i = 0;
+                while i < ids.len() {
+                    if let Some(r) = data.ix.replies.get(&ids[i]) {
+                        ids.extend(r.iter().copied());
+                    }
+                    i += 1;
+                }
+                ids.sort_unstable();
+            }
+            let comments: Vec<&Comment> = ids
+                .iter()
+                .filter_map(|i| data.d.comments.get(i))
+                .filter(|c| {
+                    c.status == Status::Current
+                        && (locations.is_empty()
+                            || locations.iter().any(|l| match l.as_str() {
+                                "footer" => c.kind == CommentKind::Footer,
+                                "inline" => c.kind == CommentKind::Inline,
+                                _ => c.resolution_status.as_deref() == Some("resolved"),
+                            }))
+                })
+                .collect();
+            v1_page(&ctx, &comments, start, limit, Map::new(), |c| {
+                Ok(comment_v1(&data, c, &ex, &ctx.base))
+            })
+        }
+        other => Err(ApiError::bad_request(format!(
+            "Invalid child type: {other}; use page, comment or attachment"
+        ))
+        .v1()),
+    }
+}
+
+/// `GET /wiki/rest/api/content/{id}/property` (v1 content properties).
+pub async fn properties_v1(ctx: Ctx, Path(id): Path<String>) -> R {
+    let (start, limit) = offsets(&ctx.q, 10, 200)?;
+    let data = ctx.conf().read();
+    let c = content_for(&data, &ctx, &id)?;
+    let cid = c.id;
+    let base = ctx.base.clone();
+    v1_page(&ctx, &c.properties, start, limit, Map::new(), |p| {
+        Ok(json!({
+            "id": p.id.to_string(),
+            "key": p.key,
+            "value": p.value,
+            "version": {"when": iso(p.version.created_at), "message": p.version.message, "number": p.version.number, "minorEdit": p.version.minor_edit},
+            "_links": {"self": format!("{base}/rest/api/content/{cid}/property/{}", p.key)},
+            "_expandable": {"content": format!("/rest/api/content/{cid}")},
+        }))
+    })
 }
 
 #[cfg(test)]

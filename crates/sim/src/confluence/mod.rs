@@ -589,6 +589,14 @@ pub fn routes() -> Router<Arc<Sim>> {
         )
         .route("/wiki/rest/api/content/{id}/history", get(edits::history))
         .route(
+            "/wiki/rest/api/content/{id}/child/{kind}",
+            get(edits::children_v1),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}/property",
+            get(edits::properties_v1),
+        )
+        .route(
             "/wiki/rest/api/content/{id}/restriction/byOperation",
             get(v1::restrictions_by_operation),
         )

@@ -27,7 +27,7 @@ fn v1<T>(r: Result<T, ApiError>) -> Result<T, ApiError> {
 }
 
 /// v1 offset parameters: `start` ≥ 0 and `limit` (silently capped at `max`, as Cloud does).
-fn offsets(q: &Query, default: usize, max: usize) -> Result<(usize, usize), ApiError> {
+pub(super) fn offsets(q: &Query, default: usize, max: usize) -> Result<(usize, usize), ApiError> {
     let start = match q.int("start").map_err(ApiError::v1)? {
         None => 0,
         Some(n) if n >= 0 => n as usize,
@@ -58,7 +58,7 @@ fn v1_list(
 }
 
 /// One offset page (`start`, `limit`) of `all`, each item rendered by `render`, as a v1 list.
-fn v1_page<T>(
+pub(super) fn v1_page<T>(
     ctx: &Ctx,
     all: &[T],
     start: usize,
@@ -171,13 +171,13 @@ pub(super) fn version_v1(
 }
 
 /// The `expand` parameter, as a set of dotted paths.
-struct Expand(Vec<String>);
+pub(super) struct Expand(pub(super) Vec<String>);
 
 impl Expand {
-    fn parse(q: &Query) -> Expand {
+    pub(super) fn parse(q: &Query) -> Expand {
         Expand(q.list("expand"))
     }
-    fn has(&self, p: &str) -> bool {
+    pub(super) fn has(&self, p: &str) -> bool {
         self.0
             .iter()
             .any(|e| e == p || e.starts_with(&format!("{p}.")))
@@ -223,7 +223,12 @@ fn labels_v1(d: &Dataset, ids: &[u64]) -> Vec<Value> {
 }
 
 /// A page or blog post as a v1 `Content`, with what `expand` asks for.
-fn content_v1(data: &Data, c: &Content, ex: &Expand, base: &str) -> Result<Value, ApiError> {
+pub(super) fn content_v1(
+    data: &Data,
+    c: &Content,
+    ex: &Expand,
+    base: &str,
+) -> Result<Value, ApiError> {
     let d = &data.d;
     let mut m = Map::new();
     m.insert("id".into(), sid(c.id));

@@ -130,6 +130,41 @@ async fn atlassian_python_api_reads_the_twin_like_a_real_site() {
         .find(|c| c["id"] == space["homepageId"])
         .expect("homepage");
     let key = space["key"].as_str().unwrap();
+    // The page with the most children (some of them trashed or archived, left out).
+    let kids_of = |parent: &Value| -> Vec<&Value> {
+        let mut v: Vec<&Value> = contents
+            .iter()
+            .filter(|c| c["type"] == "page" && c["status"] == "current" && c["parentId"] == *parent)
+            .collect();
+        v.sort_by_key(|c| (c["position"].as_i64().unwrap(), c["id"].as_u64().unwrap()));
+        v
+    };
+    let parent = contents
+        .iter()
+        .max_by_key(|p| (kids_of(&p["id"]).len(), p["id"].as_u64()))
+        .unwrap();
+    let children = kids_of(&parent["id"]);
+    assert!(children.len() > 3, "a page has children to page through");
+    let comments = d["comments"].as_array().unwrap();
+    let commented = comments
+        .iter()
+        .find(|c| {
+            c["parentCommentId"].is_u64()
+                && contents
+                    .iter()
+                    .any(|p| p["id"] == c["containerId"] && p["type"] == "page")
+        })
+        .expect("a page with a reply")["containerId"]
+        .clone();
+    let mut comment_ids: Vec<&Value> = comments
+        .iter()
+        .filter(|c| c["containerId"] == commented && c["status"] == "current")
+        .collect();
+    comment_ids.sort_by_key(|c| c["id"].as_u64().unwrap());
+    let with_props = contents
+        .iter()
+        .find(|c| c["type"] == "page" && !c["properties"].as_array().unwrap().is_empty())
+        .expect("a page with properties");
     let expected = json!({
         "url": twin.base,
         "username": ADMIN.0,
@@ -143,6 +178,17 @@ async fn atlassian_python_api_reads_the_twin_like_a_real_site() {
             "id": homepage["id"].to_string(),
             "title": homepage["title"],
             "body": homepage["versions"].as_array().unwrap().last().unwrap()["body"],
+        },
+        "children_of": parent["id"].to_string(),
+        "children": children.iter().map(|c| c["id"].to_string()).collect::<Vec<_>>(),
+        "comments": {
+            "page": commented.to_string(),
+            "ids": comment_ids.iter().map(|c| c["id"].to_string()).collect::<Vec<_>>(),
+            "first_body": comment_ids[0]["versions"].as_array().unwrap().last().unwrap()["body"],
+        },
+        "properties": {
+            "page": with_props["id"].to_string(),
+            "keys": with_props["properties"].as_array().unwrap().iter().map(|p| p["key"].clone()).collect::<Vec<_>>(),
         },
     });
     let file = std::env::temp_dir().join(format!(
@@ -174,7 +220,7 @@ async fn atlassian_python_api_reads_the_twin_like_a_real_site() {
     );
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("ok: ")).count(),
-        6,
+        10,
         "every check ran:\n{stdout}"
     );
     // The client really paginated: several requests to the listings it walked.
@@ -203,4 +249,12 @@ async fn atlassian_python_api_reads_the_twin_like_a_real_site() {
     assert!(count("/wiki/rest/api/content") >= 2, "{stats}");
     assert!(count("/wiki/rest/api/search") >= 1, "{stats}");
     assert!(count("/wiki/rest/api/content/{id}") >= 1, "{stats}");
+    assert!(
+        count("/wiki/rest/api/content/{id}/child/{kind}") >= 3,
+        "{stats}"
+    );
+    assert!(
+        count("/wiki/rest/api/content/{id}/property") >= 1,
+        "{stats}"
+    );
 }

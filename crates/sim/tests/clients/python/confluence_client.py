@@ -5,7 +5,8 @@ Usage: python confluence_client.py EXPECTED.json
 EXPECTED.json (written by crates/sim/tests/it/python_client.rs from the twin's ground truth):
   {"url", "username", "password", "space_keys": [...], "space": KEY,
    "space_page_ids": [...], "cql": "...", "cql_ids": [...],
-   "page": {"id", "title", "body"}}
+   "page": {"id", "title", "body"}, "children_of": ID, "children": [...],
+   "comments": {"page", "ids", "first_body"}, "properties": {"page", "keys"}}
 
 The client is configured exactly as for a real site except for its URL and credentials.
 Every mismatch is printed; the exit status is 1 if there was any, 0 otherwise.
@@ -60,6 +61,23 @@ def main() -> int:
     page = c.get_page_by_id(exp["page"]["id"], expand="body.storage")
     check("get_page_by_id title", page.get("title"), exp["page"]["title"])
     check("get_page_by_id body.storage", page.get("body", {}).get("storage", {}).get("value"), exp["page"]["body"])
+
+    # 5. The children of a page, comments with replies, properties (v1 calls the client makes).
+    kids, start = [], 0
+    while True:
+        batch = c.get_page_child_by_type(exp["children_of"], type="page", start=start, limit=3)
+        kids += batch
+        if len(batch) < 3:
+            break
+        start += len(batch)
+    check("get_page_child_by_type (position order)", [k["id"] for k in kids], exp["children"])
+    comments = c.get_page_comments(exp["comments"]["page"], expand="body.storage", depth="all", limit=200)
+    check("get_page_comments depth=all", sorted(x["id"] for x in comments["results"]),
+          sorted(exp["comments"]["ids"]))
+    bodies = {x["id"]: x["body"]["storage"]["value"] for x in comments["results"]}
+    check("get_page_comments bodies", bodies.get(exp["comments"]["ids"][0]), exp["comments"]["first_body"])
+    props = c.get_page_properties(exp["properties"]["page"])
+    check("get_page_properties keys", sorted(p["key"] for p in props["results"]), sorted(exp["properties"]["keys"]))
 
     for p in problems:
         print("MISMATCH:", p, file=sys.stderr)
