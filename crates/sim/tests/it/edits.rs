@@ -666,3 +666,122 @@ async fn v1_history_names_the_versions() {
         404
     );
 }
+
+#[tokio::test]
+async fn v1_children_comments_and_properties_match_the_ground_truth() {
+    let twin = Twin::small().await;
+    let d = twin.dataset().await;
+    let contents = d["contents"].as_array().unwrap();
+    let kids_of = |parent: &Value| -> Vec<String> {
+        let mut v: Vec<&Value> = contents
+            .iter()
+            .filter(|c| c["type"] == "page" && c["status"] == "current" && c["parentId"] == *parent)
+            .collect();
+        v.sort_by_key(|c| (c["position"].as_i64().unwrap(), c["id"].as_u64().unwrap()));
+        v.iter().map(|c| c["id"].to_string()).collect()
+    };
+    let parent = contents
+        .iter()
+        .max_by_key(|p| kids_of(&p["id"]).len())
+        .unwrap();
+    let mut got = Vec::new();
+    let mut start = 0;
+    loop {
+        let r = twin
+            .ok(&format!(
+                "/wiki/rest/api/content/{}/child/page?start={start}&limit=2&expand=version",
+                parent["id"]
+            ))
+            .await;
+        let batch = r["results"].as_array().unwrap().clone();
+        assert!(batch.iter().all(|c| c["version"]["number"].is_u64()));
+        got.extend(ids(&batch));
+        if r["_links"]["next"].is_null() {
+            break;
+        }
+        start += 2;
+    }
+    assert_eq!(got, kids_of(&parent["id"]));
+    // Comments: top level by default, replies with depth=all, footer/inline by location.
+    let comments = d["comments"].as_array().unwrap();
+    let reply = comments
+        .iter()
+        .find(|c| c["parentCommentId"].is_u64())
+        .unwrap();
+    let page = reply["containerId"].clone();
+    let on_page: Vec<&Value> = comments
+        .iter()
+        .filter(|c| c["containerId"] == page)
+        .collect();
+    let path = format!("/wiki/rest/api/content/{page}/child/comment");
+    let top = twin.ok(&format!("{path}?limit=200")).await;
+    assert_eq!(
+        top["results"].as_array().unwrap().len(),
+        on_page
+            .iter()
+            .filter(|c| c["parentCommentId"].is_null())
+            .count()
+    );
+    let all = twin
+        .ok(&format!(
+            "{path}?limit=200&depth=all&expand=body.storage,ancestors"
+        ))
+        .await;
+    let all = all["results"].as_array().unwrap();
+    assert_eq!(all.len(), on_page.len());
+    let r = all
+        .iter()
+        .find(|c| c["id"] == reply["id"].to_string().as_str())
+        .unwrap();
+    assert_eq!(
+        r["ancestors"][0]["id"],
+        reply["parentCommentId"].to_string().as_str()
+    );
+    assert_eq!(
+        r["body"]["storage"]["value"],
+        reply["versions"].as_array().unwrap().last().unwrap()["body"]
+    );
+    let footer = twin
+        .ok(&format!("{path}?limit=200&depth=all&location=footer"))
+        .await;
+    assert!(
+        footer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["extensions"]["location"] == "footer")
+    );
+    assert_eq!(twin.get(&format!("{path}?depth=some")).await.status, 400);
+    assert_eq!(
+        twin.get(&format!("{path}?location=margin")).await.status,
+        400
+    );
+    assert_eq!(
+        twin.get(&format!("/wiki/rest/api/content/{page}/child/whiteboard"))
+            .await
+            .status,
+        400
+    );
+    // Properties.
+    let p = contents
+        .iter()
+        .find(|c| !c["properties"].as_array().unwrap().is_empty())
+        .unwrap();
+    let props = twin
+        .ok(&format!("/wiki/rest/api/content/{}/property", p["id"]))
+        .await;
+    assert_eq!(
+        props["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["key"].clone())
+            .collect::<Vec<_>>(),
+        p["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["key"].clone())
+            .collect::<Vec<_>>()
+    );
+}
