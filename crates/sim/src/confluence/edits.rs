@@ -995,7 +995,7 @@ pub async fn history(ctx: Ctx, Path(id): Path<String>) -> R {
 
 /// A comment as v1 `Content` (`type: comment`), with `expand` of `body.storage`, `version`,
 /// `container`, `ancestors` and `extensions.inlineProperties`.
-fn comment_v1(data: &Data, c: &Comment, ex: &Expand, base: &str) -> Value {
+pub(super) fn comment_v1(data: &Data, c: &Comment, ex: &Expand, base: &str) -> Value {
     let d = &data.d;
     let container = d.contents.get(&c.container_id);
     let mut m = Map::new();

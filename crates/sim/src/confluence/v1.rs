@@ -414,11 +414,11 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
     let query = super::cql::parse(&cql_text, conf.now()).map_err(|e| {
         ApiError::bad_request(format!("Could not parse cql : {cql_text} ({e})")).v1()
     })?;
-    for t in query.types() {
+    let types = query.types();
+    for t in &types {
         match t.as_str() {
-            "page" | "blogpost" => {}
-            "attachment" | "comment" | "folder" | "whiteboard" | "database" | "embed" | "space"
-            | "user" => {
+            "page" | "blogpost" | "attachment" | "comment" => {}
+            "folder" | "whiteboard" | "database" | "embed" | "space" | "user" => {
                 return Err(ApiError::not_implemented(format!(
                     "kbridge sim: CQL type={t} is not implemented by the twin yet"
                 ))
@@ -437,17 +437,38 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
     let hidden = data.hidden(&ctx.caller);
     // Every hit in order, computed once per query text, caller and change (queries with
     // `now()`-style functions move with the clock and are computed each time).
+    // Attachments and comments are searched when a `type` clause names them.
+    let attachments = types.iter().any(|t| t == "attachment");
+    let comments = types.iter().any(|t| t == "comment");
     let compute = || -> Vec<u64> {
-        let mut hits: Vec<&Content> = d
+        use super::cql::Item;
+        let mut hits: Vec<Item<'_>> = d
             .contents
             .values()
             .filter(|c| {
-                super::cql::searchable(c.kind)
-                    && c.status == Status::Current
-                    && query.matches(d, c)
-                    && hidden.sees(c.id)
+                super::cql::searchable(c.kind) && c.status == Status::Current && hidden.sees(c.id)
             })
+            .map(Item::content)
+            .filter(|i| query.matches_item(d, i))
             .collect();
+        if attachments {
+            hits.extend(
+                d.attachments
+                    .values()
+                    .filter(|a| a.status == Status::Current && data.sees_any(&hidden, a.id))
+                    .filter_map(|a| Item::attachment(d, a))
+                    .filter(|i| query.matches_item(d, i)),
+            );
+        }
+        if comments {
+            hits.extend(
+                d.comments
+                    .values()
+                    .filter(|c| c.status == Status::Current && data.sees_any(&hidden, c.id))
+                    .filter_map(|c| Item::comment(d, c))
+                    .filter(|i| query.matches_item(d, i)),
+            );
+        }
         hits.sort_by(cql_order(&query.order));
         hits.into_iter().map(|c| c.id).collect()
     };
@@ -461,19 +482,50 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
         std::sync::Arc::new(compute())
     };
     let total = hits.len();
-    let page: Vec<&Content> = hits
-        .iter()
-        .skip(start)
-        .take(limit)
-        .filter_map(|id| d.contents.get(id))
-        .collect();
+    let page: Vec<u64> = hits.iter().skip(start).take(limit).copied().collect();
     let more = start + page.len() < total && limit > 0;
     let mut results = Vec::with_capacity(page.len());
-    for c in &page {
-        let content = content_v1(&data, c, &ex, &ctx.base)?;
+    for id in &page {
+        // One id space: content, attachments and comments.
+        let (content, hit) = if let Some(c) = d.contents.get(id) {
+            let v = content_v1(&data, c, &ex, &ctx.base)?;
+            let webui = render::webui(d, c);
+            (
+                v,
+                (
+                    c.title.clone(),
+                    webui,
+                    c.space_id,
+                    c.kind.as_str(),
+                    c.modified_at,
+                ),
+            )
+        } else if let Some(a) = d.attachments.get(id) {
+            let v = attachment_v1(d, a, &ctx.base);
+            let webui = v["_links"]["webui"].as_str().unwrap_or("").to_string();
+            let space = d.contents.get(&a.container_id).map_or(0, |c| c.space_id);
+            (
+                v,
+                (
+                    a.title.clone(),
+                    webui,
+                    space,
+                    "attachment",
+                    a.current().created_at,
+                ),
+            )
+        } else if let Some(cm) = d.comments.get(id) {
+            let v = super::edits::comment_v1(&data, cm, &ex, &ctx.base);
+            let webui = v["_links"]["webui"].as_str().unwrap_or("").to_string();
+            let title = v["title"].as_str().unwrap_or("").to_string();
+            let space = super::cql::Item::comment(d, cm).map_or(0, |i| i.space_id);
+            (v, (title, webui, space, "comment", cm.current().created_at))
+        } else {
+            continue;
+        };
         results.push(match kind {
             SearchKind::Content => content,
-            SearchKind::Site => site_hit(d, c, content),
+            SearchKind::Site => site_hit(d, hit, content),
         });
     }
     let mut extra = Map::new();
@@ -493,12 +545,14 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
 }
 
 /// The `ORDER BY` comparison of CQL hits (id last).
-fn cql_order(order: &[(String, bool)]) -> impl Fn(&&Content, &&Content) -> std::cmp::Ordering + '_ {
-    move |a: &&Content, b: &&Content| {
+fn cql_order(
+    order: &[(String, bool)],
+) -> impl Fn(&super::cql::Item<'_>, &super::cql::Item<'_>) -> std::cmp::Ordering + '_ {
+    move |a, b| {
         for (f, desc) in order {
             let o = match f.as_str() {
-                "lastmodified" => a.modified_at.cmp(&b.modified_at),
-                "created" => a.created_at.cmp(&b.created_at),
+                "lastmodified" => a.modified.cmp(&b.modified),
+                "created" => a.created.cmp(&b.created),
                 "title" => a.title.cmp(&b.title),
                 _ => a.id.cmp(&b.id),
             };
@@ -511,23 +565,27 @@ fn cql_order(order: &[(String, bool)]) -> impl Fn(&&Content, &&Content) -> std::
     }
 }
 
-/// A site-search hit wrapping its content.
-fn site_hit(d: &Dataset, c: &Content, content: Value) -> Value {
-    let space = d.space(c.space_id);
+/// A site-search hit wrapping its content: (title, web UI path, space id, type, modified).
+fn site_hit(
+    d: &Dataset,
+    (title, url, space_id, kind, modified): (String, String, u64, &str, i64),
+    content: Value,
+) -> Value {
+    let space = d.space(space_id);
     json!({
         "content": content,
-        "title": c.title,
+        "title": title,
         "excerpt": "",
-        "url": render::webui(d, c),
+        "url": url,
         "resultGlobalContainer": {
             "title": space.map(|s| s.name.as_str()).unwrap_or(""),
             "displayUrl": format!("/spaces/{}", space.map(|s| s.key.as_str()).unwrap_or("")),
         },
         "breadcrumbs": [],
         "entityType": "content",
-        "iconCssClass": format!("aui-icon content-type-{}", c.kind.as_str()),
-        "lastModified": iso(c.modified_at),
-        "friendlyLastModified": iso(c.modified_at),
+        "iconCssClass": format!("aui-icon content-type-{kind}"),
+        "lastModified": iso(modified),
+        "friendlyLastModified": iso(modified),
         "score": 0.0,
     })
 }
