@@ -93,6 +93,9 @@ pub struct Data {
     /// Per (CQL text, account): the ordered hits of a query without time functions; cleared on
     /// every change.
     cql_hits: Mutex<std::collections::HashMap<(String, String), Arc<Vec<u64>>>>,
+    /// Per (content id, hash of the expansions and base URL): a v1 rendering as JSON text;
+    /// cleared on every change.
+    rendered: Mutex<std::collections::HashMap<(u64, u64), Arc<str>>>,
 }
 
 impl Data {
@@ -105,6 +108,7 @@ impl Data {
             hidden: Mutex::new(Default::default()),
             sorted: Mutex::new(Default::default()),
             cql_hits: Mutex::new(Default::default()),
+            rendered: Mutex::new(Default::default()),
         }
     }
 
@@ -112,6 +116,15 @@ impl Data {
     pub fn reindex(&mut self) {
         self.d.refresh();
         self.ix = Index::build(&self.d);
+        self.hidden
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.clear_caches();
+    }
+
+    /// Drops every cache derived from the dataset.
+    pub fn clear_caches(&mut self) {
         self.hidden
             .get_mut()
             .unwrap_or_else(|e| e.into_inner())
@@ -124,6 +137,34 @@ impl Data {
             .get_mut()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        self.rendered
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// The cached rendering of content `id` under `variant`, or `render`ed and remembered.
+    pub fn rendered<E>(
+        &self,
+        id: u64,
+        variant: u64,
+        render: impl FnOnce() -> Result<String, E>,
+    ) -> Result<Arc<str>, E> {
+        if let Some(s) = self
+            .rendered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(id, variant))
+        {
+            return Ok(s.clone());
+        }
+        let s: Arc<str> = render()?.into();
+        let mut cache = self.rendered.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= 50_000 {
+            cache.clear();
+        }
+        cache.insert((id, variant), s.clone());
+        Ok(s)
     }
 
     /// Every content id of `kind` in ascending (`field` key, id) order (`created-date`,
@@ -264,8 +305,13 @@ impl Confluence {
         self.data.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The dataset for a change. Every derived cache is dropped here, so that writes which do
+    /// not rebuild the index (labels, properties, in-place body rewrites) cannot leave a stale
+    /// listing, search or rendering behind.
     pub fn write(&self) -> RwLockWriteGuard<'_, Data> {
-        self.data.write().unwrap_or_else(|e| e.into_inner())
+        let mut g = self.data.write().unwrap_or_else(|e| e.into_inner());
+        g.clear_caches();
+        g
     }
 
     /// Back to the generated dataset.

@@ -86,6 +86,21 @@ fn v1_list_cursor(
     extra: Map<String, Value>,
     cursor: Option<String>,
 ) -> R {
+    ok(v1_list_value(
+        ctx, results, start, limit, more, extra, cursor,
+    )?)
+}
+
+/// The body of [`v1_list_cursor`].
+fn v1_list_value(
+    ctx: &Ctx,
+    results: Vec<Value>,
+    start: usize,
+    limit: usize,
+    more: bool,
+    extra: Map<String, Value>,
+    cursor: Option<String>,
+) -> Result<Value, ApiError> {
     let rel = ctx
         .path
         .strip_prefix("/wiki")
@@ -120,7 +135,50 @@ fn v1_list_cursor(
         out[k] = v;
     }
     out["_links"] = links;
-    ok(out)
+    Ok(out)
+}
+
+/// [`v1_list_cursor`] with results already serialized (cached renderings), spliced in.
+#[allow(clippy::too_many_arguments)]
+fn v1_list_cursor_raw(
+    ctx: &Ctx,
+    raw: Vec<std::sync::Arc<str>>,
+    start: usize,
+    limit: usize,
+    more: bool,
+    extra: Map<String, Value>,
+    cursor: Option<String>,
+) -> R {
+    let n = raw.len();
+    let mut v = v1_list_value(ctx, Vec::new(), start, limit, more, extra, cursor)?;
+    v["size"] = json!(n);
+    let body = serde_json::to_string(&v).unwrap_or_default();
+    let head = "{\"results\":[]";
+    let Some(rest) = body.strip_prefix(head) else {
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "kbridge sim: could not assemble a search answer",
+        )
+        .v1());
+    };
+    let mut out =
+        String::with_capacity(body.len() + raw.iter().map(|r| r.len() + 1).sum::<usize>());
+    out.push_str("{\"results\":[");
+    for (i, r) in raw.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r);
+    }
+    out.push(']');
+    out.push_str(rest);
+    let mut resp = Response::new(Body::from(out));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    Ok(resp)
 }
 
 pub fn user_v1(d: &Dataset, account_id: &str, base: &str) -> Value {
@@ -484,6 +542,36 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
     let total = hits.len();
     let page: Vec<u64> = hits.iter().skip(start).take(limit).copied().collect();
     let more = start + page.len() < total && limit > 0;
+    let mut extra = Map::new();
+    extra.insert("totalSize".into(), json!(total));
+    extra.insert("cqlQuery".into(), json!(cql_text));
+    extra.insert("searchDuration".into(), json!(1));
+    let cursor = more.then(|| encode_offset(start + limit));
+    if kind == SearchKind::Content {
+        // Pages and blog posts come from the rendering cache (per expansion set and base URL).
+        let variant = crate::rng::fnv1a64(format!("{:?}|{}", ex.0, ctx.base).as_bytes());
+        let mut raw = Vec::with_capacity(page.len());
+        for id in &page {
+            let s = if let Some(c) = d.contents.get(id) {
+                data.rendered(c.id, variant, || {
+                    content_v1(&data, c, &ex, &ctx.base)
+                        .map(|v| serde_json::to_string(&v).unwrap_or_default())
+                })?
+            } else if let Some(a) = d.attachments.get(id) {
+                serde_json::to_string(&attachment_v1(d, a, &ctx.base))
+                    .unwrap_or_default()
+                    .into()
+            } else if let Some(cm) = d.comments.get(id) {
+                serde_json::to_string(&super::edits::comment_v1(&data, cm, &ex, &ctx.base))
+                    .unwrap_or_default()
+                    .into()
+            } else {
+                continue;
+            };
+            raw.push(s);
+        }
+        return v1_list_cursor_raw(ctx, raw, start, limit, more, extra, cursor);
+    }
     let mut results = Vec::with_capacity(page.len());
     for id in &page {
         // One id space: content, attachments and comments.
@@ -528,20 +616,8 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
             SearchKind::Site => site_hit(d, hit, content),
         });
     }
-    let mut extra = Map::new();
-    extra.insert("totalSize".into(), json!(total));
-    extra.insert("cqlQuery".into(), json!(cql_text));
-    extra.insert("searchDuration".into(), json!(1));
     // Cloud's search `next` links carry a cursor; it encodes the next offset.
-    v1_list_cursor(
-        ctx,
-        results,
-        start,
-        limit,
-        more,
-        extra,
-        more.then(|| encode_offset(start + limit)),
-    )
+    v1_list_cursor(ctx, results, start, limit, more, extra, cursor)
 }
 
 /// The `ORDER BY` comparison of CQL hits (id last).

@@ -292,3 +292,32 @@ async fn cql_finds_attachments_and_comments_when_asked() {
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+#[tokio::test]
+async fn cached_searches_see_every_change() {
+    let twin = crate::support::Twin::small().await;
+    let home = twin.dataset().await["spaces"][0]["homepageId"].clone();
+    let path = format!(
+        "/wiki/rest/api/content/search?cql={}&expand=metadata.labels",
+        urlencode("label = \"fresh-label\"")
+    );
+    assert_eq!(twin.ok(&path).await["totalSize"], 0);
+    // A label write does not rebuild the index; the cached search and rendering still follow.
+    let r = twin
+        .send(
+            reqwest::Method::POST,
+            &format!("/wiki/rest/api/content/{home}/label"),
+            &json!([{"prefix": "global", "name": "fresh-label"}]),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let after = twin.ok(&path).await;
+    assert_eq!(after["totalSize"], 1);
+    assert_eq!(after["size"], 1);
+    let labels = after["results"][0]["metadata"]["labels"]["results"]
+        .as_array()
+        .unwrap();
+    assert!(labels.iter().any(|l| l["name"] == "fresh-label"));
+    // The same query twice gives the same answer (the second from the cache).
+    assert_eq!(twin.ok(&path).await, after);
+}
