@@ -81,6 +81,9 @@ impl Hidden {
     }
 }
 
+type SortedIds = std::collections::HashMap<(ContentKind, &'static str), Arc<Vec<u64>>>;
+type CqlHits = std::collections::HashMap<(String, String), Arc<Vec<u64>>>;
+
 /// The dataset and its lookups.
 pub struct Data {
     pub d: Dataset,
@@ -89,10 +92,10 @@ pub struct Data {
     hidden: Mutex<std::collections::HashMap<String, Arc<IdSet>>>,
     /// Per (kind, sort field): every content id of that kind in ascending (key, id) order;
     /// built on first use, cleared on every change.
-    sorted: Mutex<std::collections::HashMap<(ContentKind, &'static str), Arc<Vec<u64>>>>,
+    sorted: Mutex<SortedIds>,
     /// Per (CQL text, account): the ordered hits of a query without time functions; cleared on
     /// every change.
-    cql_hits: Mutex<std::collections::HashMap<(String, String), Arc<Vec<u64>>>>,
+    cql_hits: Mutex<CqlHits>,
     /// Per (content id, hash of the expansions and base URL): a v1 rendering as JSON text;
     /// cleared on every change.
     rendered: Mutex<std::collections::HashMap<(u64, u64), Arc<str>>>,

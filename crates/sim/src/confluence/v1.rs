@@ -547,77 +547,81 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
     extra.insert("cqlQuery".into(), json!(cql_text));
     extra.insert("searchDuration".into(), json!(1));
     let cursor = more.then(|| encode_offset(start + limit));
-    if kind == SearchKind::Content {
-        // Pages and blog posts come from the rendering cache (per expansion set and base URL).
-        let variant = crate::rng::fnv1a64(format!("{:?}|{}", ex.0, ctx.base).as_bytes());
-        let mut raw = Vec::with_capacity(page.len());
-        for id in &page {
-            let s = if let Some(c) = d.contents.get(id) {
-                data.rendered(c.id, variant, || {
-                    content_v1(&data, c, &ex, &ctx.base)
-                        .map(|v| serde_json::to_string(&v).unwrap_or_default())
-                })?
-            } else if let Some(a) = d.attachments.get(id) {
-                serde_json::to_string(&attachment_v1(d, a, &ctx.base))
-                    .unwrap_or_default()
-                    .into()
-            } else if let Some(cm) = d.comments.get(id) {
-                serde_json::to_string(&super::edits::comment_v1(&data, cm, &ex, &ctx.base))
-                    .unwrap_or_default()
-                    .into()
-            } else {
+    // Pages and blog posts come from the rendering cache (per answer kind, expansion set
+    // and base URL).
+    let site = kind == SearchKind::Site;
+    let variant = crate::rng::fnv1a64(format!("{site}|{:?}|{}", ex.0, ctx.base).as_bytes());
+    let mut raw = Vec::with_capacity(page.len());
+    for id in &page {
+        let s = if let Some(c) = d.contents.get(id) {
+            data.rendered(c.id, variant, || {
+                content_v1(&data, c, &ex, &ctx.base).map(|v| {
+                    let v = if site {
+                        let hit = (
+                            c.title.clone(),
+                            render::webui(d, c),
+                            c.space_id,
+                            c.kind.as_str(),
+                            c.modified_at,
+                        );
+                        site_hit(d, hit, v)
+                    } else {
+                        v
+                    };
+                    serde_json::to_string(&v).unwrap_or_default()
+                })
+            })?
+        } else if site {
+            // Attachments and comments in the site search: rendered each time.
+            let Some((v, hit)) = other_hit(&data, *id, &ex, &ctx.base) else {
                 continue;
             };
-            raw.push(s);
-        }
-        return v1_list_cursor_raw(ctx, raw, start, limit, more, extra, cursor);
-    }
-    let mut results = Vec::with_capacity(page.len());
-    for id in &page {
-        // One id space: content, attachments and comments.
-        let (content, hit) = if let Some(c) = d.contents.get(id) {
-            let v = content_v1(&data, c, &ex, &ctx.base)?;
-            let webui = render::webui(d, c);
-            (
-                v,
-                (
-                    c.title.clone(),
-                    webui,
-                    c.space_id,
-                    c.kind.as_str(),
-                    c.modified_at,
-                ),
-            )
+            serde_json::to_string(&site_hit(d, hit, v))
+                .unwrap_or_default()
+                .into()
         } else if let Some(a) = d.attachments.get(id) {
-            let v = attachment_v1(d, a, &ctx.base);
-            let webui = v["_links"]["webui"].as_str().unwrap_or("").to_string();
-            let space = d.contents.get(&a.container_id).map_or(0, |c| c.space_id);
-            (
-                v,
-                (
-                    a.title.clone(),
-                    webui,
-                    space,
-                    "attachment",
-                    a.current().created_at,
-                ),
-            )
+            serde_json::to_string(&attachment_v1(d, a, &ctx.base))
+                .unwrap_or_default()
+                .into()
         } else if let Some(cm) = d.comments.get(id) {
-            let v = super::edits::comment_v1(&data, cm, &ex, &ctx.base);
-            let webui = v["_links"]["webui"].as_str().unwrap_or("").to_string();
-            let title = v["title"].as_str().unwrap_or("").to_string();
-            let space = super::cql::Item::comment(d, cm).map_or(0, |i| i.space_id);
-            (v, (title, webui, space, "comment", cm.current().created_at))
+            serde_json::to_string(&super::edits::comment_v1(&data, cm, &ex, &ctx.base))
+                .unwrap_or_default()
+                .into()
         } else {
             continue;
         };
-        results.push(match kind {
-            SearchKind::Content => content,
-            SearchKind::Site => site_hit(d, hit, content),
-        });
+        raw.push(s);
     }
     // Cloud's search `next` links carry a cursor; it encodes the next offset.
-    v1_list_cursor(ctx, results, start, limit, more, extra, cursor)
+    v1_list_cursor_raw(ctx, raw, start, limit, more, extra, cursor)
+}
+
+/// An attachment or comment as a v1 object with its site-search facts.
+type HitFacts = (String, String, u64, &'static str, i64);
+
+fn other_hit(data: &Data, id: u64, ex: &Expand, base: &str) -> Option<(Value, HitFacts)> {
+    let d = &data.d;
+    if let Some(a) = d.attachments.get(&id) {
+        let v = attachment_v1(d, a, base);
+        let webui = v["_links"]["webui"].as_str().unwrap_or("").to_string();
+        let space = d.contents.get(&a.container_id).map_or(0, |c| c.space_id);
+        return Some((
+            v,
+            (
+                a.title.clone(),
+                webui,
+                space,
+                "attachment",
+                a.current().created_at,
+            ),
+        ));
+    }
+    let cm = d.comments.get(&id)?;
+    let v = super::edits::comment_v1(data, cm, ex, base);
+    let webui = v["_links"]["webui"].as_str().unwrap_or("").to_string();
+    let title = v["title"].as_str().unwrap_or("").to_string();
+    let space = super::cql::Item::comment(d, cm).map_or(0, |i| i.space_id);
+    Some((v, (title, webui, space, "comment", cm.current().created_at)))
 }
 
 /// The `ORDER BY` comparison of CQL hits (id last).
@@ -629,7 +633,7 @@ fn cql_order(
             let o = match f.as_str() {
                 "lastmodified" => a.modified.cmp(&b.modified),
                 "created" => a.created.cmp(&b.created),
-                "title" => a.title.cmp(&b.title),
+                "title" => a.title.cmp(b.title),
                 _ => a.id.cmp(&b.id),
             };
             let o = if *desc { o.reverse() } else { o };

@@ -21,7 +21,7 @@ fn current_body(d: &Value, id: &str) -> String {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"].to_string() == id)
+        .find(|c| c["id"].as_u64().is_some_and(|x| x.to_string() == id))
         .unwrap()["versions"]
         .as_array()
         .unwrap()
@@ -195,7 +195,7 @@ async fn a_task_status_change_is_reflected_in_the_body_and_the_task_list() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"].to_string() == page)
+        .find(|c| c["id"].as_u64().is_some_and(|x| x.to_string() == page))
         .unwrap()["versions"]
         .as_array()
         .unwrap()
@@ -204,7 +204,7 @@ async fn a_task_status_change_is_reflected_in_the_body_and_the_task_list() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"].to_string() == page)
+        .find(|c| c["id"].as_u64().is_some_and(|x| x.to_string() == page))
         .unwrap()["versions"]
         .as_array()
         .unwrap()
@@ -219,7 +219,7 @@ async fn a_task_status_change_is_reflected_in_the_body_and_the_task_list() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"].to_string() == page)
+        .find(|c| c["id"].as_u64().is_some_and(|x| x.to_string() == page))
         .unwrap()["versions"]
         .as_array()
         .unwrap()
@@ -599,7 +599,7 @@ async fn v1_restriction_writes_change_who_sees_a_page() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"].to_string() == page)
+        .find(|c| c["id"].as_u64().is_some_and(|x| x.to_string() == page))
         .unwrap();
     assert_eq!(c["restrictions"]["update"]["groups"][0], group.as_str());
     // Bad input.
