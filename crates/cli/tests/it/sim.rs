@@ -47,7 +47,16 @@ fn base64(s: &str) -> String {
 #[test]
 fn sim_serves_the_confluence_twin_until_stopped() {
     let mut child = Command::new(KBRIDGE)
-        .args(["sim", "--json", "--pages", "30", "--seed", "3"])
+        .args([
+            "sim",
+            "--json",
+            "--pages",
+            "30",
+            "--seed",
+            "3",
+            "--webhook",
+            "confluence_dc=http://127.0.0.1:9/hook",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -86,6 +95,12 @@ fn sim_serves_the_confluence_twin_until_stopped() {
         &base64("admin@example.com:wrong"),
     );
     assert_eq!(status, 401);
+    // The --webhook receiver is registered.
+    let (status, body) = get(&addr, "/__sim/webhooks", &auth);
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["receivers"][0]["kind"], "confluence_dc");
+    assert_eq!(v["receivers"][0]["url"], "http://127.0.0.1:9/hook");
 
     child.kill().unwrap();
     child.wait().unwrap();
@@ -96,6 +111,18 @@ fn sim_rejects_bad_flags_with_a_clear_error() {
     for (args, needle) in [
         (vec!["sim", "--faults", "429=2"], "--faults"),
         (vec!["sim", "--rate-limit", "get=abc"], "--rate-limit"),
+        (
+            vec!["sim", "--webhook", "jira=http://127.0.0.1:9/h"],
+            "--webhook",
+        ),
+        (
+            vec!["sim", "--webhook", "notion=ftp://x"],
+            "use http or https",
+        ),
+        (
+            vec!["sim", "--faults", "GET:/wiki/api/v2/pages"],
+            "--faults",
+        ),
         (
             vec!["sim", "--corpus", "/nonexistent/corpus"],
             "cannot read corpus folder",
