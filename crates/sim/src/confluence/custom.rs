@@ -296,19 +296,5 @@ pub async fn version(ctx: Ctx, Path((id, n)): Path<(String, String)>) -> R {
         .iter()
         .find(|v| v.number as u64 == n)
         .ok_or_else(ApiError::not_found)?;
-    let mut m = serde_json::Map::new();
-    m.insert("number".into(), json!(v.number));
-    m.insert("authorId".into(), json!(v.author_id));
-    m.insert("message".into(), json!(v.message));
-    m.insert("createdAt".into(), json!(iso(v.created_at)));
-    m.insert("minorEdit".into(), json!(v.minor_edit));
-    m.insert("contentTypeModified".into(), json!(false));
-    m.insert("collaborators".into(), json!([v.author_id]));
-    if v.number > 1 {
-        m.insert("prevVersion".into(), json!(v.number - 1));
-    }
-    if v.number < cc.current().number {
-        m.insert("nextVersion".into(), json!(v.number + 1));
-    }
-    ok(Value::Object(m))
+    ok(render::detailed_version_of(cc.current().number, v))
 }

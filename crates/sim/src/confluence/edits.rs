@@ -18,76 +18,16 @@ use super::render::{self, CommentShape};
 use super::v1::{
     Expand, content_for, content_v1, offsets, restriction_v1, user_v1, v1_page, version_v1,
 };
-use super::write::no_content;
+use super::write::{field, id_field, no_content, object, storage_body, version_fields};
 use super::{Data, admits};
 use crate::model::*;
 use crate::time::iso;
 
 type R = Result<Response, ApiError>;
 
-fn object(bytes: &[u8], flavor: Flavor) -> Result<Value, ApiError> {
-    let v: Value = parse_body(bytes, flavor)?;
-    if !v.is_object() {
-        return Err(ApiError::bad_request("The request body must be a JSON object").flavor(flavor));
-    }
-    Ok(v)
-}
-
-fn str_field(v: &Value, k: &str) -> Option<String> {
-    match v.get(k)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn id_field(v: &Value, k: &str) -> Result<Option<u64>, ApiError> {
-    match str_field(v, k) {
-        None => Ok(None),
-        Some(s) => s.parse::<u64>().map(Some).map_err(|_| {
-            ApiError::bad_request(format!(
-                "Provided value {{{s}}} for '{k}' is not the correct type. Expected type is Long"
-            ))
-        }),
-    }
-}
-
-/// A comment body (`{representation: storage, value}` or `{storage: {value}}`).
+/// A comment body (`{representation: storage, value}` or `{storage: {value}}`), required.
 fn comment_body(v: &Value) -> Result<String, ApiError> {
-    let b = v
-        .get("body")
-        .filter(|b| !b.is_null())
-        .ok_or_else(|| ApiError::bad_request("body is required"))?;
-    let (repr, value) = if let Some(r) = b.get("representation") {
-        (r.as_str().unwrap_or(""), b.get("value"))
-    } else if let Some(inner) = b.get("storage") {
-        ("storage", inner.get("value"))
-    } else if b.get("atlas_doc_format").is_some() {
-        ("atlas_doc_format", None)
-    } else {
-        return Err(ApiError::bad_request(
-            "Body must give a representation and a value",
-        ));
-    };
-    match repr {
-        "storage" => {}
-        "atlas_doc_format" | "wiki" => {
-            return Err(ApiError::not_implemented(format!(
-                "kbridge sim: writing the {repr} representation is not implemented by the twin yet; use storage"
-            )));
-        }
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "Unsupported body representation: {other}"
-            )));
-        }
-    }
-    let value = value
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::bad_request("Body value must be a string"))?;
-    kb_doc::storage::read(value)
-        .map_err(|e| ApiError::bad_request(format!("Error parsing xhtml: {e}")))?;
-    Ok(value.to_string())
+    storage_body(v.get("body"))?.ok_or_else(|| ApiError::bad_request("body is required"))
 }
 
 /// Replaces the current version's body of content `id` in place.
@@ -117,8 +57,8 @@ pub fn set_task_status(body: &str, local: &str, status: &str) -> Option<String> 
 pub async fn update_task(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> R {
     let id = path_id(&id)?;
     let fmt = body_format(&ctx.q, "body-format", LIST_BODY_FORMATS)?;
-    let v = object(&bytes, Flavor::V2)?;
-    let status = match str_field(&v, "status").as_deref() {
+    let v = object(&bytes)?;
+    let status = match field(&v, "status").as_deref() {
         Some(s @ ("complete" | "incomplete")) => s.to_string(),
         Some(s) => {
             return Err(ApiError::bad_request(format!(
@@ -304,7 +244,7 @@ fn int_field(v: &Value, k: &str) -> Result<Option<i64>, ApiError> {
 }
 
 pub async fn create_inline_comment(ctx: Ctx, bytes: Bytes) -> R {
-    let v = object(&bytes, Flavor::V2)?;
+    let v = object(&bytes)?;
     let page = id_field(&v, "pageId")?;
     let blog = id_field(&v, "blogPostId")?;
     let parent = id_field(&v, "parentCommentId")?;
@@ -450,18 +390,8 @@ fn comment_kind(path: &str) -> CommentKind {
 pub async fn update_comment(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> R {
     let id = path_id(&id)?;
     let kind = comment_kind(&ctx.path);
-    let v = object(&bytes, Flavor::V2)?;
-    let number = v
-        .get("version")
-        .and_then(|x| x.get("number"))
-        .and_then(Value::as_i64)
-        .ok_or_else(|| ApiError::bad_request("version.number is required"))?;
-    let message = v
-        .get("version")
-        .and_then(|x| x.get("message"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let v = object(&bytes)?;
+    let (number, message) = version_fields(&v)?;
     let body = comment_body(&v)?;
     let resolved = match v.get("resolved") {
         None | Some(Value::Null) => None,

@@ -22,7 +22,7 @@ use crate::model::*;
 type R = Result<Response, ApiError>;
 
 /// A string field that may also arrive as a number (ids).
-fn field(v: &Value, k: &str) -> Option<String> {
+pub(super) fn field(v: &Value, k: &str) -> Option<String> {
     match v.get(k)? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -30,7 +30,7 @@ fn field(v: &Value, k: &str) -> Option<String> {
     }
 }
 
-fn object(bytes: &[u8]) -> Result<Value, ApiError> {
+pub(super) fn object(bytes: &[u8]) -> Result<Value, ApiError> {
     let v: Value = parse_body(bytes, Flavor::V2)?;
     if !v.is_object() {
         return Err(ApiError::bad_request(
@@ -40,7 +40,7 @@ fn object(bytes: &[u8]) -> Result<Value, ApiError> {
     Ok(v)
 }
 
-fn id_field(v: &Value, k: &str) -> Result<Option<u64>, ApiError> {
+pub(super) fn id_field(v: &Value, k: &str) -> Result<Option<u64>, ApiError> {
     match field(v, k) {
         None => Ok(None),
         Some(s) => s.parse::<u64>().map(Some).map_err(|_| {
@@ -54,7 +54,7 @@ fn id_field(v: &Value, k: &str) -> Result<Option<u64>, ApiError> {
 /// The storage value of a write body, flat (`{representation, value}`) or nested
 /// (`{storage: {…}}`). Other representations are not implemented by the twin (501); a body
 /// kb-doc cannot read is a 400, as Confluence rejects unparsable XHTML.
-fn storage_body(v: Option<&Value>) -> Result<Option<String>, ApiError> {
+pub(super) fn storage_body(v: Option<&Value>) -> Result<Option<String>, ApiError> {
     let Some(b) = v else { return Ok(None) };
     if b.is_null() {
         return Ok(None);
@@ -99,6 +99,21 @@ fn storage_body(v: Option<&Value>) -> Result<Option<String>, ApiError> {
         return Err(ApiError::bad_request(format!("Error parsing xhtml: {e}")));
     }
     Ok(Some(value.to_string()))
+}
+
+/// `version.number` (required, 400 without) and `version.message` of an update body.
+pub(super) fn version_fields(v: &Value) -> Result<(i64, String), ApiError> {
+    let version = v.get("version");
+    let number = version
+        .and_then(|x| x.get("number"))
+        .and_then(Value::as_i64)
+        .ok_or_else(|| ApiError::bad_request("version.number is required"))?;
+    let message = version
+        .and_then(|x| x.get("message"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    Ok((number, message))
 }
 
 fn title_taken(d: &Dataset, space: u64, title: &str, except: Option<u64>) -> bool {
@@ -907,17 +922,7 @@ pub async fn update_property(ctx: Ctx, Path((id, pid)): Path<(String, String)>, 
     let kind = kind_of(&ctx.path);
     let v = object(&bytes)?;
     let key = property_key(&v)?;
-    let number = v
-        .get("version")
-        .and_then(|x| x.get("number"))
-        .and_then(Value::as_i64)
-        .ok_or_else(|| ApiError::bad_request("version.number is required"))?;
-    let message = v
-        .get("version")
-        .and_then(|x| x.get("message"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let (number, message) = version_fields(&v)?;
     let value = v.get("value").cloned().unwrap_or(Value::Null);
     let conf = ctx.conf();
     let now = conf.now();
