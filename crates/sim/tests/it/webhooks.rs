@@ -481,9 +481,10 @@ async fn failed_deliveries_are_retried_and_logged() {
     );
 }
 
-/// Registers a receiver with `extra` settings, makes `n` admin edits, and returns the event
-/// ids in the order the receiver got them, plus the order they were made in.
-async fn edits_seen(seed: u64, extra: Value, n: usize) -> (Vec<String>, Vec<String>) {
+/// Registers a receiver with `extra` settings, adds `n` labels (`l0`…) to a page in one request
+/// (so that the `n` events are emitted together, whatever the machine's load), and returns
+/// `event id|label name` in the order the receiver got them.
+async fn labels_seen(seed: u64, extra: Value, n: usize) -> Vec<String> {
     let inbox = Inbox::default();
     let url = receiver(inbox.clone()).await;
     let twin = Twin::with(kb_sim::WorkspaceConfig {
@@ -497,71 +498,62 @@ async fn edits_seen(seed: u64, extra: Value, n: usize) -> (Vec<String>, Vec<Stri
     }
     register(&twin, body).await;
     let home = twin.dataset().await["spaces"][0]["homepageId"].clone();
-    let mut made = Vec::new();
-    for i in 0..n {
-        let r = twin
-            .admin_post(
-                &format!("/__sim/confluence/pages/{home}/edit"),
-                &json!({"append": format!("edit {i}")}),
-            )
-            .await;
-        made.push(r["version"].to_string());
-    }
+    let labels: Vec<Value> = (0..n)
+        .map(|i| json!({"prefix": "global", "name": format!("l{i}")}))
+        .collect();
+    let r = twin
+        .send(
+            Method::POST,
+            &format!("/wiki/rest/api/content/{home}/label"),
+            &Value::Array(labels),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
     let dup = extra
         .get("duplicate")
         .and_then(Value::as_f64)
         .unwrap_or(0.0);
     let want = if dup >= 1.0 { 2 * n } else { n };
     let hits = inbox.wait("r", want).await;
-    let seen = hits
-        .iter()
+    hits.iter()
         .map(|h| {
             let v = h.json();
+            assert_eq!(v["event"], "label_added");
             assert_eq!(h.header("x-sim-event-id").map(|s| s.len()), Some(36));
-            format!("{}|{}", h.header("x-sim-event-id").unwrap(), v["timestamp"])
+            format!(
+                "{}|{}",
+                h.header("x-sim-event-id").unwrap(),
+                v["label"]["name"].as_str().unwrap()
+            )
         })
-        .collect();
-    (seen, made)
+        .collect()
 }
 
 #[tokio::test]
 async fn duplicates_repeat_the_event_id_and_reordering_is_a_seeded_shuffle() {
     // duplicate = 1: every event twice, back to back, same id and body.
-    let (seen, _) = edits_seen(7, json!({"duplicate": 1.0}), 3).await;
+    let seen = labels_seen(7, json!({"duplicate": 1.0}), 3).await;
     assert_eq!(seen.len(), 6);
     for pair in seen.chunks(2) {
         assert_eq!(pair[0], pair[1]);
     }
-    // reorder = 6 over 6 quick events: a permutation, the same for the same seed.
-    let (a, _) = edits_seen(7, json!({"reorder": 6}), 6).await;
-    let (b, _) = edits_seen(7, json!({"reorder": 6}), 6).await;
-    let ts = |v: &[String]| -> Vec<i64> {
+    // In order without reordering.
+    let plain = labels_seen(7, json!({}), 6).await;
+    let names = |v: &[String]| -> Vec<String> {
         v.iter()
-            .map(|s| s.split('|').nth(1).unwrap().parse().unwrap())
+            .map(|s| s.split('|').nth(1).unwrap().to_string())
             .collect()
     };
-    let (ta, tb) = (ts(&a), ts(&b));
-    let mut sorted = ta.clone();
+    let emitted: Vec<String> = (0..6).map(|i| format!("l{i}")).collect();
+    assert_eq!(names(&plain), emitted);
+    // reorder = 6 over 6 events: a permutation, the same for the same seed (ids included).
+    let a = labels_seen(7, json!({"reorder": 6}), 6).await;
+    let b = labels_seen(7, json!({"reorder": 6}), 6).await;
+    assert_ne!(names(&a), emitted, "reordered");
+    let mut sorted = names(&a);
     sorted.sort();
-    assert_ne!(ta, sorted, "reordered");
-    // Timestamps differ between runs; the permutation (ranks) is what the seed fixes.
-    let ranks = |t: &[i64]| -> Vec<usize> {
-        let mut s = t.to_vec();
-        s.sort();
-        t.iter()
-            .map(|x| s.iter().position(|y| y == x).unwrap())
-            .collect()
-    };
-    assert_eq!(ranks(&ta), ranks(&tb), "same seed, same order");
-    assert_eq!(
-        a.iter()
-            .map(|s| s.split('|').next().unwrap())
-            .collect::<Vec<_>>(),
-        b.iter()
-            .map(|s| s.split('|').next().unwrap())
-            .collect::<Vec<_>>(),
-        "event ids come from the seed"
-    );
+    assert_eq!(sorted, emitted, "a permutation: nothing lost or added");
+    assert_eq!(a, b, "same seed, same order and event ids");
 }
 
 #[tokio::test]
