@@ -69,6 +69,10 @@ pub struct SimArgs {
     /// Per-endpoint rate limits: `realistic`, or e.g. get=100,put=50/10,GET:/wiki/api/v2/pages=5.
     #[arg(long, default_value = "")]
     rate_limit: String,
+    /// A webhook receiver, KIND=URL (KIND: confluence_dc, confluence_cloud or notion); repeatable.
+    /// Secrets, delays, duplication and reordering: POST /__sim/webhooks (docs/sim.md).
+    #[arg(long = "webhook")]
+    webhooks: Vec<String>,
     /// API token of the admin account (admin@example.com); default kbridge-sim-token.
     #[arg(long, env = "KBRIDGE_SIM_TOKEN", hide_env_values = true)]
     token: Option<String>,
@@ -148,6 +152,12 @@ pub fn run(args: SimArgs) -> Result<bool> {
     }
     let faults: FaultPlan = args.faults.parse().context("--faults")?;
     let rate_limits: RateLimits = args.rate_limit.parse().context("--rate-limit")?;
+    let webhooks = args
+        .webhooks
+        .iter()
+        .map(|w| w.parse::<kb_sim::ReceiverConfig>())
+        .collect::<Result<Vec<_>, _>>()
+        .context("--webhook")?;
     let corpus = match &args.corpus {
         Some(dir) => Some(Arc::new(
             Corpus::load(dir).with_context(|| "--corpus: check the folder holds storage files")?,
@@ -179,6 +189,7 @@ pub fn run(args: SimArgs) -> Result<bool> {
         faults,
         rate_limits,
         notion,
+        webhooks,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -42,6 +42,8 @@ pub struct SimConfig {
     pub rate_limits: RateLimits,
     /// The Notion twin under `/v1` (workspace size, tokens, its rate limit).
     pub notion: NotionConfig,
+    /// Webhook receivers registered at start-up.
+    pub webhooks: Vec<crate::webhooks::ReceiverConfig>,
 }
 
 impl Default for SimConfig {
@@ -53,6 +55,7 @@ impl Default for SimConfig {
             faults: FaultPlan::default(),
             rate_limits: RateLimits::default(),
             notion: NotionConfig::default(),
+            webhooks: Vec::new(),
         }
     }
 }
@@ -93,6 +96,8 @@ pub enum SimError {
     },
     #[error("cannot start the runtime for the twin: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    Webhook(#[from] crate::webhooks::WebhookError),
 }
 
 /// Request counts per (method, route template, status).
@@ -145,6 +150,7 @@ pub struct Sim {
     pub stats: Stats,
     pub faults: Mutex<FaultPlan>,
     pub limiter: Limiter,
+    pub webhooks: crate::webhooks::Webhooks,
     seq: AtomicU64,
 }
 
@@ -162,6 +168,7 @@ impl Sim {
     pub fn reset(&self) {
         self.confluence.reset();
         self.notion.reset();
+        self.webhooks.reset();
         self.stats.reset();
         self.limiter.reset();
         self.seq.store(0, Ordering::Relaxed);
@@ -249,8 +256,13 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
         stats: Stats::default(),
         faults: Mutex::new(cfg.faults.clone()),
         limiter: Limiter::new(cfg.rate_limits.clone()),
+        webhooks: crate::webhooks::Webhooks::new(cfg.workspace.seed),
         seq: AtomicU64::new(0),
     });
+    for r in &cfg.webhooks {
+        sim.webhooks.register(r.clone())?;
+    }
+    forward_notion_changes(&sim);
     let app = app(sim.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let listener = SimListener { inner: listener };
@@ -270,6 +282,61 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
         shutdown: Some(tx),
         task: Some(task),
     })
+}
+
+/// Every change of the Notion twin (API or admin) becomes a Notion integration webhook. The
+/// task holds the twin weakly: it ends when the twin is dropped (its change channel closes).
+fn forward_notion_changes(sim: &Arc<Sim>) {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut rx = sim.notion.subscribe();
+    let weak = Arc::downgrade(sim);
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(change) => {
+                    let Some(sim) = weak.upgrade() else { break };
+                    sim.webhooks.emit_notion(&notion_event(&change));
+                }
+                Err(RecvError::Lagged(n)) => {
+                    report_lagged(n);
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+fn report_lagged(n: u64) {
+    eprintln!(
+        "kbridge sim: {n} Notion changes were not turned into webhooks (the forwarder lagged)"
+    );
+}
+
+/// A change record of the Notion twin as the input of a Notion webhook.
+fn notion_event(c: &crate::notion::NotionChange) -> crate::webhooks::NotionEventInput {
+    use crate::webhooks::NotionRef;
+    let parent = c.parent.as_ref().and_then(|p| {
+        Some(NotionRef {
+            id: p.get("id")?.as_str()?.to_string(),
+            kind: p.get("type")?.as_str()?.to_string(),
+        })
+    });
+    crate::webhooks::NotionEventInput {
+        event_type: c.event_type.clone(),
+        entity_id: c.entity_id.clone(),
+        entity_type: c.entity_type.clone(),
+        parent,
+        authors: c
+            .authors
+            .iter()
+            .map(|a| NotionRef {
+                id: a.id.clone(),
+                kind: a.kind.clone(),
+            })
+            .collect(),
+        timestamp: c.timestamp_ms,
+        data: c.data.as_object().cloned().unwrap_or_default(),
+    }
 }
 
 /// A twin running on its own runtime thread, for callers without tokio (benchmarks, sync
@@ -317,6 +384,7 @@ fn app(sim: Arc<Sim>) -> Router {
     Router::new()
         .merge(confluence::admin::routes())
         .merge(crate::notion::routes(sim.clone()))
+        .merge(crate::webhooks::routes())
         .merge(twin)
         .with_state(sim)
 }
@@ -351,7 +419,7 @@ async fn twin_layer(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -
         .faults
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .decide(sim.seed, seq);
+        .decide_for(sim.seed, seq, &method, &route);
     let mut truncate = false;
     match fault {
         Some(FaultKind::Status(code)) => {

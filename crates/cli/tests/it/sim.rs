@@ -76,6 +76,8 @@ fn sim_serves_both_twins_until_stopped() {
             "9",
             "--notion-rows",
             "4",
+            "--webhook",
+            "confluence_dc=http://127.0.0.1:9/hook",
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -115,6 +117,12 @@ fn sim_serves_both_twins_until_stopped() {
         &base64("admin@example.com:wrong"),
     );
     assert_eq!(status, 401);
+    // The --webhook receiver is registered.
+    let (status, body) = get(&addr, "/__sim/webhooks", &auth);
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["receivers"][0]["kind"], "confluence_dc");
+    assert_eq!(v["receivers"][0]["url"], "http://127.0.0.1:9/hook");
 
     // The Notion twin on the same port.
     let notion = &info["notion"];
@@ -145,6 +153,18 @@ fn sim_rejects_bad_flags_with_a_clear_error() {
         (vec!["sim", "--rate-limit", "get=abc"], "--rate-limit"),
         (vec!["sim", "--notion-rate", "fast"], "--notion-rate"),
         (vec!["sim", "--notion-rate", "3/0"], "--notion-rate"),
+        (
+            vec!["sim", "--webhook", "jira=http://127.0.0.1:9/h"],
+            "--webhook",
+        ),
+        (
+            vec!["sim", "--webhook", "notion=ftp://x"],
+            "use http or https",
+        ),
+        (
+            vec!["sim", "--faults", "GET:/wiki/api/v2/pages"],
+            "--faults",
+        ),
         (
             vec!["sim", "--corpus", "/nonexistent/corpus"],
             "cannot read corpus folder",

@@ -4,6 +4,7 @@
 mod auth;
 mod contract;
 mod cql;
+mod edits;
 mod faults;
 mod generator;
 mod notion_admin;
@@ -17,6 +18,8 @@ mod notion_schema;
 mod notion_sdk;
 mod notion_support;
 mod pagination;
+mod python_client;
 mod support;
 mod v1;
+mod webhooks;
 mod writes;
