@@ -1029,6 +1029,16 @@ impl Gen<'_> {
                 bytes: Bytes(file_bytes(media_type, r).into()),
             });
         }
+        // Some attachments carry a label (their own stream, so the rest of the site stays
+        // what it was for a given seed).
+        let mut lr = self.rng(31, id);
+        let mut labels = Vec::new();
+        if lr.chance(0.15) {
+            labels.push(self.d.intern_label(
+                "global",
+                lr.word(&["diagram", "screenshot", "export", "signed", "draft"]),
+            ));
+        }
         self.d.attachments.insert(
             id,
             Attachment {
@@ -1046,7 +1056,7 @@ impl Gen<'_> {
                 created_at: at,
                 author_id: author.into(),
                 versions,
-                labels: Vec::new(),
+                labels,
             },
         );
     }

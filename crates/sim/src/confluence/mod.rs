@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod api;
+mod attachments;
 pub mod cql;
 pub mod custom;
 mod edits;
@@ -536,6 +537,18 @@ pub fn routes() -> Router<Arc<Sim>> {
         .route(
             &format!("{V2}/attachments/{{id}}"),
             get(v2::attachment).delete(edits::delete_attachment),
+        )
+        .route(
+            &format!("{V2}/attachments/{{id}}/versions"),
+            get(attachments::versions),
+        )
+        .route(
+            &format!("{V2}/attachments/{{id}}/labels"),
+            get(attachments::labels),
+        )
+        .route(
+            &format!("{V2}/attachments/{{id}}/properties"),
+            get(attachments::properties),
         )
         .route(&format!("{V2}/labels"), get(v2::labels))
         .route(

@@ -219,6 +219,7 @@ struct Ids {
     blog_with_inline: String,
     folder: String,
     attachment: String,
+    attachment_with_label: String,
     footer: String,
     footer_with_reply: String,
     inline: String,
@@ -305,6 +306,15 @@ fn pick_ids(d: &Value) -> Ids {
         }),
         folder: find(&|c| c["type"] == "folder"),
         attachment: format!("att{}", d["attachments"][0]["id"]),
+        attachment_with_label: format!(
+            "att{}",
+            d["attachments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["labels"].as_array().is_some_and(|l| !l.is_empty()))
+                .expect("an attachment with labels")["id"]
+        ),
         footer: with_comment["id"].to_string(),
         footer_with_reply: reply_parent.to_string(),
         inline: comments.iter().find(|c| c["type"] == "inline").unwrap()["id"].to_string(),
@@ -481,6 +491,16 @@ async fn every_implemented_v2_endpoint_matches_the_spec() {
             "/attachments/{id}",
             format!("/attachments/{}", i.attachment),
         ),
+        (
+            "/attachments/{id}/versions",
+            format!("/attachments/{}/versions", i.attachment),
+        ),
+        (
+            "/attachments/{id}/labels",
+            format!("/attachments/{}/labels", i.attachment_with_label),
+        ),
+        // `/attachments/{attachment-id}/properties` is served, but generated attachments have
+        // no properties: an empty list has nothing to check against the schema.
         ("/labels", "/labels".into()),
         (
             "/footer-comments",
