@@ -1,4 +1,5 @@
-//! `kbridge sim`: runs the local API twins (Confluence Cloud today) on loopback until Ctrl-C.
+//! `kbridge sim`: runs the local API twins (Confluence Cloud and Notion) on loopback until
+//! Ctrl-C.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -7,7 +8,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use kb_sim::{Corpus, Credential, FaultPlan, RateLimits, SimConfig, WorkspaceConfig};
+use kb_sim::notion::NotionConfig;
+use kb_sim::ratelimit::Limit;
+use kb_sim::{
+    Corpus, Credential, FaultPlan, NotionWorkspaceConfig, RateLimits, SimConfig, WorkspaceConfig,
+};
 
 pub const AFTER_HELP: &str = "\
 Examples:
@@ -16,9 +21,14 @@ Examples:
   kbridge sim --corpus ../shared/corpus/confluence-storage/real-cloud
   kbridge sim --faults 429=0.05,503=0.02,reset=0.01,slow=0.02:2s,truncate=0.005
   kbridge sim --rate-limit realistic           # Atlassian's per-endpoint burst limits
+  kbridge sim --notion-pages 200 --notion-depth 6 --notion-rows 150
+  kbridge sim --notion-rate off                # no Notion rate limit (default 3/s, burst 10)
 
-Point a Confluence client at the printed base URL (…/wiki) with Basic auth (email:api_token).
-Introspection: GET /__sim/stats, GET /__sim/confluence/dataset, POST /__sim/reset (docs/sim.md).";
+Point a Confluence client at the printed base URL (…/wiki) with Basic auth (email:api_token),
+a Notion client at …/v1 with `Authorization: Bearer <token>` and `Notion-Version` (the JS SDK's
+baseUrl is the origin, without /v1).
+Introspection: GET /__sim/stats, GET /__sim/confluence/dataset, GET /__sim/notion/dataset,
+GET /__sim/notion/changes, POST /__sim/reset (docs/sim.md).";
 
 #[derive(Args, Debug)]
 pub struct SimArgs {
@@ -59,17 +69,95 @@ pub struct SimArgs {
     /// Per-endpoint rate limits: `realistic`, or e.g. get=100,put=50/10,GET:/wiki/api/v2/pages=5.
     #[arg(long, default_value = "")]
     rate_limit: String,
+    /// A webhook receiver, KIND=URL (KIND: confluence_dc, confluence_cloud or notion); repeatable.
+    /// Secrets, delays, duplication and reordering: POST /__sim/webhooks (docs/sim.md).
+    #[arg(long = "webhook")]
+    webhooks: Vec<String>,
     /// API token of the admin account (admin@example.com); default kbridge-sim-token.
     #[arg(long, env = "KBRIDGE_SIM_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Pages in the Notion page tree (database rows not counted).
+    #[arg(long, default_value_t = 12)]
+    notion_pages: usize,
+    /// Deepest level of the Notion page tree.
+    #[arg(long, default_value_t = 4)]
+    notion_depth: usize,
+    /// Rows in each of the three Notion databases (Teams, Projects, Tasks).
+    #[arg(long, default_value_t = 8)]
+    notion_rows: usize,
+    /// Notion people besides the integration bots.
+    #[arg(long, default_value_t = 5)]
+    notion_users: usize,
+    /// The Notion integration token; default secret_kbridge_sim_notion_token.
+    #[arg(long, env = "KBRIDGE_SIM_NOTION_TOKEN", hide_env_values = true)]
+    notion_token: Option<String>,
+    /// Notion's per-integration rate limit: RATE[/BURST] requests per second, or `off`.
+    #[arg(long, default_value = "3/10")]
+    notion_rate: String,
     /// Print the start-up information as one JSON line on stdout (for scripts).
     #[arg(long)]
     json: bool,
 }
 
+/// `off` or `RATE[/BURST]` (requests per second, bucket size).
+fn parse_notion_rate(s: &str) -> Result<Option<Limit>> {
+    if s.trim() == "off" {
+        return Ok(None);
+    }
+    let (rate, burst) = match s.split_once('/') {
+        Some((r, b)) => (r, Some(b)),
+        None => (s, None),
+    };
+    let per_second: f64 = rate
+        .trim()
+        .parse()
+        .ok()
+        .filter(|r: &f64| *r > 0.0 && r.is_finite())
+        .with_context(|| {
+            format!("--notion-rate {s:?}: expected `off` or RATE[/BURST], e.g. 3/10")
+        })?;
+    let burst = match burst {
+        Some(b) => b
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|b| *b > 0)
+            .with_context(|| {
+                format!("--notion-rate {s:?}: the burst must be a whole number above 0")
+            })?,
+        None => (per_second.ceil() as u32).max(1),
+    };
+    Ok(Some(Limit { per_second, burst }))
+}
+
 pub fn run(args: SimArgs) -> Result<bool> {
+    let notion_rate = parse_notion_rate(&args.notion_rate)?;
+    let mut notion = NotionConfig {
+        workspace: NotionWorkspaceConfig {
+            pages: args.notion_pages,
+            depth: args.notion_depth,
+            rows: args.notion_rows,
+            users: args.notion_users,
+        },
+        rate: notion_rate,
+        ..NotionConfig::default()
+    };
+    if let Some(t) = &args.notion_token {
+        anyhow::ensure!(!t.is_empty(), "--notion-token: the token must not be empty");
+        anyhow::ensure!(
+            *t != notion.restricted_token,
+            "--notion-token: use another token than the restricted integration's"
+        );
+        notion.token = t.clone();
+    }
     let faults: FaultPlan = args.faults.parse().context("--faults")?;
     let rate_limits: RateLimits = args.rate_limit.parse().context("--rate-limit")?;
+    let webhooks = args
+        .webhooks
+        .iter()
+        .map(|w| w.parse::<kb_sim::ReceiverConfig>())
+        .collect::<Result<Vec<_>, _>>()
+        .context("--webhook")?;
     let corpus = match &args.corpus {
         Some(dir) => Some(Arc::new(
             Corpus::load(dir).with_context(|| "--corpus: check the folder holds storage files")?,
@@ -100,6 +188,8 @@ pub fn run(args: SimArgs) -> Result<bool> {
         credentials,
         faults,
         rate_limits,
+        notion,
+        webhooks,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -107,7 +197,7 @@ pub fn run(args: SimArgs) -> Result<bool> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let started = Instant::now();
-        let handle = kb_sim::start(cfg.clone()).await.context("cannot start the Confluence twin; try another --port")?;
+        let handle = kb_sim::start(cfg.clone()).await.context("cannot start the twins; try another --port")?;
         let ready = started.elapsed();
         let (spaces, pages, blogposts, attachments, comments) = {
             let data = handle.sim.confluence.read();
@@ -121,6 +211,12 @@ pub fn run(args: SimArgs) -> Result<bool> {
                 d.comments.len(),
             )
         };
+        let (n_pages, n_dbs, n_blocks, n_users) = {
+            let ws = handle.sim.notion.read();
+            (ws.pages.len(), ws.databases.len(), ws.blocks.len(), ws.users.len())
+        };
+        let notion_url = handle.notion_url();
+        let rate = cfg.notion.rate.map(|l| serde_json::json!({"per_second": l.per_second, "burst": l.burst}));
         let base = handle.confluence_url();
         if args.json {
             let creds: Vec<_> = handle
@@ -132,6 +228,16 @@ pub fn run(args: SimArgs) -> Result<bool> {
                 "{}",
                 serde_json::json!({
                     "confluence": {"base_url": base, "site_url": handle.url(), "credentials": creds},
+                    "notion": {
+                        "base_url": notion_url, "sdk_base_url": handle.url(),
+                        "versions": ["2022-06-28", "2025-09-03"],
+                        "tokens": [
+                            {"token": handle.notion_token(), "restricted": false},
+                            {"token": handle.notion_restricted_token(), "restricted": true},
+                        ],
+                        "pages": n_pages, "databases": n_dbs, "rows_per_database": args.notion_rows,
+                        "blocks": n_blocks, "users": n_users, "rate_limit": rate,
+                    },
                     "introspection": format!("{}/__sim", handle.url()),
                     "ready_ms": ready.as_millis() as u64,
                     "seed": args.seed,
@@ -151,7 +257,19 @@ pub fn run(args: SimArgs) -> Result<bool> {
             for (c, what) in handle.credentials().iter().zip(["admin", "guest: outside every page restriction", "no Confluence access: 403"]) {
                 println!("    {}:{}  ({what})", c.email, c.token);
             }
-            println!("  introspection        {}/__sim/stats, {}/__sim/confluence/dataset, POST {}/__sim/reset", handle.url(), handle.url(), handle.url());
+            println!(
+                "kbridge sim: Notion twin: {n_pages} pages ({} rows in {n_dbs} databases), {n_blocks} blocks, {n_users} users",
+                n_dbs * args.notion_rows
+            );
+            println!("  Notion base URL      {notion_url}  (Notion-Version 2022-06-28 or 2025-09-03; JS SDK baseUrl {})", handle.url());
+            println!("  Notion tokens (Authorization: Bearer …):");
+            println!("    {}  (full integration)", handle.notion_token());
+            println!("    {}  (restricted: shared with part of the workspace)", handle.notion_restricted_token());
+            match cfg.notion.rate {
+                Some(l) => println!("  Notion rate limit    {} requests/s per integration, burst {}", l.per_second, l.burst),
+                None => println!("  Notion rate limit    off"),
+            }
+            println!("  introspection        {}/__sim/stats, {}/__sim/confluence/dataset, {}/__sim/notion/dataset, POST {}/__sim/reset", handle.url(), handle.url(), handle.url(), handle.url());
             if !cfg.faults.is_empty() {
                 println!("  fault plan           {}", cfg.faults);
             }

@@ -6,6 +6,14 @@
 //! 400–599 can be listed (`500=0.01`). One draw per request decides at most one fault, from the
 //! seed and the request's sequence number, so a run with the same seed and the same request
 //! order fails the same requests.
+//!
+//! Faults can be scoped to one endpoint: `GET:/wiki/api/v2/pages/{id}/children:503=0.5,429=0.05`
+//! gives that route (method optional: `/wiki/api/v2/pages:503=0.5` is every method; a template
+//! ending in `*` is a prefix) its own faults; the entries after a scope belong to it until the
+//! next scope, and `;` also ends a scope, so `429=0.01;GET:/wiki/api/v2/pages:503=0.5` is 1 %
+//! 429s everywhere except `GET /wiki/api/v2/pages`, which gets 50 % 503s. A request takes the
+//! faults of the first scope that matches its method and route template, else the unscoped
+//! ones (a scope replaces the global faults, it does not add to them).
 
 use std::fmt;
 use std::str::FromStr;
@@ -33,7 +41,51 @@ pub struct Fault {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FaultPlan {
+    /// Faults of every request no scope matches.
     pub faults: Vec<Fault>,
+    /// Faults of one endpoint (or a prefix of routes), first match wins.
+    pub scoped: Vec<ScopedFaults>,
+}
+
+/// Faults for requests with this method (any when `None`) and route template.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScopedFaults {
+    /// Upper case (`GET`), or `None` for every method.
+    pub method: Option<String>,
+    /// An axum route template (`/wiki/api/v2/pages/{id}`); a trailing `*` makes it a prefix.
+    pub route: String,
+    pub faults: Vec<Fault>,
+}
+
+impl ScopedFaults {
+    pub fn matches(&self, method: &str, route: &str) -> bool {
+        self.method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && match self.route.strip_suffix('*') {
+                Some(prefix) => route.starts_with(prefix),
+                None => route == self.route,
+            }
+    }
+}
+
+/// `GET:/wiki/…` or `/wiki/…` at the start of an entry: the scope and the rest of the entry.
+fn split_scope(entry: &str) -> Option<(Option<String>, String, &str)> {
+    let before_eq = entry.split_once('=').map_or(entry, |(a, _)| a);
+    let (scope, name) = before_eq.rsplit_once(':')?;
+    let rest = &entry[scope.len() + 1..];
+    let _ = name;
+    if let Some(route) = scope.strip_prefix('/') {
+        return Some((None, format!("/{route}"), rest));
+    }
+    let (method, route) = scope.split_once(':')?;
+    if !route.starts_with('/')
+        || method.is_empty()
+        || !method.chars().all(|c| c.is_ascii_alphabetic())
+    {
+        return None;
+    }
+    Some((Some(method.to_ascii_uppercase()), route.to_string(), rest))
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -65,8 +117,51 @@ impl FromStr for FaultPlan {
     type Err = FaultPlanError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut faults = Vec::new();
-        for entry in s.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let mut plan = FaultPlan::default();
+        for group in s.split(';') {
+            let mut scope: Option<usize> = None;
+            for entry in group.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+                let entry = match split_scope(entry) {
+                    Some((method, route, rest)) => {
+                        plan.scoped.push(ScopedFaults {
+                            method,
+                            route,
+                            faults: Vec::new(),
+                        });
+                        scope = Some(plan.scoped.len() - 1);
+                        rest
+                    }
+                    None => entry,
+                };
+                let f = parse_fault(entry)?;
+                match scope {
+                    Some(i) => plan.scoped[i].faults.push(f),
+                    None => plan.faults.push(f),
+                }
+            }
+        }
+        check_total(s, &plan.faults)?;
+        for sc in &plan.scoped {
+            check_total(s, &sc.faults)?;
+        }
+        Ok(plan)
+    }
+}
+
+fn check_total(s: &str, faults: &[Fault]) -> Result<(), FaultPlanError> {
+    let total: f64 = faults.iter().map(|f| f.probability).sum();
+    if total > 1.0 + 1e-9 {
+        return Err(FaultPlanError {
+            entry: s.to_string(),
+            why: format!("the probabilities add up to {total}, more than 1"),
+        });
+    }
+    Ok(())
+}
+
+fn parse_fault(entry: &str) -> Result<Fault, FaultPlanError> {
+    {
+        {
             let err = |why: &str| FaultPlanError {
                 entry: entry.to_string(),
                 why: why.to_string(),
@@ -103,48 +198,75 @@ impl FromStr for FaultPlan {
             if param.is_some() && !matches!(kind, FaultKind::Slow(_)) {
                 return Err(err("only slow takes a parameter"));
             }
-            faults.push(Fault { kind, probability });
+            Ok(Fault { kind, probability })
         }
-        let total: f64 = faults.iter().map(|f| f.probability).sum();
-        if total > 1.0 + 1e-9 {
-            return Err(FaultPlanError {
-                entry: s.to_string(),
-                why: format!("the probabilities add up to {total}, more than 1"),
-            });
-        }
-        Ok(FaultPlan { faults })
     }
+}
+
+fn entries(faults: &[Fault]) -> String {
+    faults
+        .iter()
+        .map(|x| match x.kind {
+            FaultKind::Status(c) => format!("{c}={}", x.probability),
+            FaultKind::Reset => format!("reset={}", x.probability),
+            FaultKind::Truncate => format!("truncate={}", x.probability),
+            FaultKind::Slow(d) => format!("slow={}:{}ms", x.probability, d.as_millis()),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 impl fmt::Display for FaultPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self
-            .faults
-            .iter()
-            .map(|x| match x.kind {
-                FaultKind::Status(c) => format!("{c}={}", x.probability),
-                FaultKind::Reset => format!("reset={}", x.probability),
-                FaultKind::Truncate => format!("truncate={}", x.probability),
-                FaultKind::Slow(d) => format!("slow={}:{}ms", x.probability, d.as_millis()),
-            })
-            .collect();
-        f.write_str(&parts.join(","))
+        let mut groups = Vec::new();
+        if !self.faults.is_empty() {
+            groups.push(entries(&self.faults));
+        }
+        for s in &self.scoped {
+            let scope = match &s.method {
+                Some(m) => format!("{m}:{}", s.route),
+                None => s.route.clone(),
+            };
+            groups.push(format!("{scope}:{}", entries(&s.faults)));
+        }
+        f.write_str(&groups.join(";"))
     }
 }
 
 impl FaultPlan {
     pub fn is_empty(&self) -> bool {
         self.faults.iter().all(|f| f.probability == 0.0)
+            && self
+                .scoped
+                .iter()
+                .all(|s| s.faults.iter().all(|f| f.probability == 0.0))
     }
 
-    /// The fault for request number `seq` under `seed`, if any.
+    /// The fault for request number `seq` under `seed`, if any (unscoped faults only).
     pub fn decide(&self, seed: u64, seq: u64) -> Option<FaultKind> {
-        if self.faults.is_empty() {
+        draw(&self.faults, seed, seq)
+    }
+
+    /// The fault for request number `seq` under `seed` to `method` on route template `route`:
+    /// the first matching scope's faults, else the unscoped ones.
+    pub fn decide_for(&self, seed: u64, seq: u64, method: &str, route: &str) -> Option<FaultKind> {
+        let faults = self
+            .scoped
+            .iter()
+            .find(|s| s.matches(method, route))
+            .map_or(&self.faults, |s| &s.faults);
+        draw(faults, seed, seq)
+    }
+}
+
+fn draw(faults: &[Fault], seed: u64, seq: u64) -> Option<FaultKind> {
+    {
+        if faults.is_empty() {
             return None;
         }
         let u = Rng::new(mix(seed ^ 0xfa17_fa17_fa17_fa17) ^ mix(seq)).unit();
         let mut acc = 0.0;
-        for f in &self.faults {
+        for f in faults {
             acc += f.probability;
             if u < acc {
                 return Some(f.kind);
@@ -208,5 +330,45 @@ mod tests {
             .count();
         assert!((800..1200).contains(&n429), "{n429}");
         assert!((350..650).contains(&n503), "{n503}");
+    }
+
+    #[test]
+    fn scoped_faults_apply_to_their_route_only() {
+        let p: FaultPlan =
+            "429=0.01;GET:/wiki/api/v2/pages/{id}/children:503=0.5,429=0.05;/wiki/rest/*:500=1"
+                .parse()
+                .unwrap();
+        assert_eq!(p.faults.len(), 1);
+        assert_eq!(p.scoped.len(), 2);
+        assert_eq!(p.scoped[0].method.as_deref(), Some("GET"));
+        assert_eq!(p.scoped[0].faults.len(), 2);
+        assert_eq!(p.to_string().parse::<FaultPlan>().unwrap(), p);
+        let children = "/wiki/api/v2/pages/{id}/children";
+        let n = (0..10_000)
+            .filter(|i| p.decide_for(7, *i, "GET", children) == Some(FaultKind::Status(503)))
+            .count();
+        assert!((4500..5500).contains(&n), "{n}");
+        assert!(
+            (0..1000).all(|i| p.decide_for(7, i, "POST", children) != Some(FaultKind::Status(503)))
+        );
+        assert!(
+            (0..1000).all(|i| p.decide_for(7, i, "GET", "/wiki/rest/api/space")
+                == Some(FaultKind::Status(500)))
+        );
+        assert_eq!(
+            (0..100)
+                .map(|i| p.decide_for(7, i, "GET", children))
+                .collect::<Vec<_>>(),
+            (0..100)
+                .map(|i| p.decide_for(7, i, "GET", children))
+                .collect::<Vec<_>>()
+        );
+        // A scope without '=' after it, or a probability sum over 1 in a scope, is an error.
+        assert!("GET:/x".parse::<FaultPlan>().is_err());
+        assert!("GET:/x:503=0.7,429=0.7".parse::<FaultPlan>().is_err());
+        // The old syntax is unchanged.
+        let old: FaultPlan = "429=0.05,slow=0.02:2s".parse().unwrap();
+        assert!(old.scoped.is_empty());
+        assert_eq!(old.to_string(), "429=0.05,slow=0.02:2000ms");
     }
 }

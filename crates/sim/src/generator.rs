@@ -455,8 +455,13 @@ pub fn generate(cfg: &WorkspaceConfig) -> Dataset {
     g.trees();
     g.bodies();
     g.blogposts();
+    g.custom_contents();
     g.d
 }
+
+/// The app content types the generator creates custom content of.
+pub const CUSTOM_CONTENT_TYPES: &[&str] =
+    &["ac:com.example.app:diagram", "ac:com.example.app:checklist"];
 
 impl Gen<'_> {
     fn rng(&self, purpose: u64, n: u64) -> Rng {
@@ -1024,6 +1029,16 @@ impl Gen<'_> {
                 bytes: Bytes(file_bytes(media_type, r).into()),
             });
         }
+        // Some attachments carry a label (their own stream, so the rest of the site stays
+        // what it was for a given seed).
+        let mut lr = self.rng(31, id);
+        let mut labels = Vec::new();
+        if lr.chance(0.15) {
+            labels.push(self.d.intern_label(
+                "global",
+                lr.word(&["diagram", "screenshot", "export", "signed", "draft"]),
+            ));
+        }
         self.d.attachments.insert(
             id,
             Attachment {
@@ -1041,7 +1056,7 @@ impl Gen<'_> {
                 created_at: at,
                 author_id: author.into(),
                 versions,
-                labels: Vec::new(),
+                labels,
             },
         );
     }
@@ -1248,6 +1263,127 @@ impl Gen<'_> {
                     );
                 }
                 self.comments(id, created, &ctx.markers, &mut r);
+            }
+        }
+    }
+
+    /// Custom content of two app types per space: some at space level, most under pages,
+    /// some under blog posts or other custom content; 1-3 versions, labels, a property.
+    /// Generated last, from its own streams, so the rest of the site does not change with it.
+    fn custom_contents(&mut self) {
+        let space_ids: Vec<u64> = self.d.spaces.iter().map(|s| s.id).collect();
+        for (si, space_id) in space_ids.into_iter().enumerate() {
+            let mut r = self.rng(11, si as u64);
+            let pages: Vec<u64> = self
+                .d
+                .contents
+                .values()
+                .filter(|c| {
+                    c.space_id == space_id
+                        && c.kind == ContentKind::Page
+                        && c.status == Status::Current
+                })
+                .map(|c| c.id)
+                .collect();
+            let blogs: Vec<u64> = self
+                .d
+                .contents
+                .values()
+                .filter(|c| c.space_id == space_id && c.kind == ContentKind::Blogpost)
+                .map(|c| c.id)
+                .collect();
+            let n = (3 + pages.len() / 25).min(40);
+            let mut mine: Vec<u64> = Vec::new();
+            for k in 0..n {
+                let kind = CUSTOM_CONTENT_TYPES[k % CUSTOM_CONTENT_TYPES.len()];
+                let x = r.unit();
+                let container = if x < 0.2 || pages.is_empty() {
+                    None
+                } else if x < 0.3 && !blogs.is_empty() {
+                    Some(*r.pick(&blogs))
+                } else if x < 0.4 && !mine.is_empty() {
+                    Some(*r.pick(&mine))
+                } else {
+                    Some(*r.pick(&pages))
+                };
+                let noun = r.pick(NOUNS).to_string();
+                let title = if kind.ends_with("diagram") {
+                    format!("{} diagram {}", capitalise(&noun), k + 1)
+                } else {
+                    format!("{} checklist {}", capitalise(&noun), k + 1)
+                };
+                let created = self.t(60.0 + r.unit() * 500.0);
+                let author = self.random_user(&mut r);
+                let id = self.d.alloc_content_id();
+                self.d.next_content_id += r.below(20);
+                let nv = 1 + r.below(3) as u32;
+                let mut versions = Vec::new();
+                let mut at = created;
+                for v in 1..=nv {
+                    let items = (0..(1 + v as usize))
+                        .map(|i| format!("<li>{} {}</li>", r.pick(NOUNS), i + 1))
+                        .collect::<String>();
+                    let body = if kind.ends_with("diagram") {
+                        format!(
+                            "<p>{title}: {} boxes, {} arrows</p><ul>{items}</ul>",
+                            2 + v,
+                            1 + v
+                        )
+                    } else {
+                        format!("<p>{title}</p><ul>{items}</ul>")
+                    };
+                    versions.push(Version {
+                        number: v,
+                        message: if v == 1 {
+                            String::new()
+                        } else {
+                            "Updated by the app".into()
+                        },
+                        minor_edit: false,
+                        author_id: if v == 1 {
+                            author.clone()
+                        } else {
+                            self.random_user(&mut r)
+                        },
+                        created_at: at,
+                        title: title.clone(),
+                        body: Body::new(body),
+                    });
+                    at += r.range(3_600_000, 20 * MS_PER_DAY as u64) as i64;
+                }
+                let mut labels = Vec::new();
+                if r.chance(0.5) {
+                    labels.push(
+                        self.d
+                            .intern_label("global", r.word(&["diagram", "app", "architecture"])),
+                    );
+                }
+                let mut properties = Vec::new();
+                if r.chance(0.5) {
+                    properties.push(self.property(
+                        "app-state",
+                        serde_json::json!({"schema": 1 + r.below(3), "locked": r.chance(0.3)}),
+                        created,
+                        &author,
+                    ));
+                }
+                self.d.custom_contents.insert(
+                    id,
+                    CustomContent {
+                        id,
+                        kind: kind.to_string(),
+                        status: Status::Current,
+                        title,
+                        space_id,
+                        container_id: container,
+                        author_id: author,
+                        created_at: created,
+                        versions,
+                        labels,
+                        properties,
+                    },
+                );
+                mine.push(id);
             }
         }
     }

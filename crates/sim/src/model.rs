@@ -312,6 +312,36 @@ impl Attachment {
     }
 }
 
+/// Custom content of an app (`ac:com.example.app:diagram`…): versioned like a page, in a space
+/// and optionally under a page, blog post or other custom content.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomContent {
+    pub id: u64,
+    /// The app's content type key.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: Status,
+    pub title: String,
+    pub space_id: u64,
+    /// The page, blog post or custom content it lives under; `None` for space-level content.
+    pub container_id: Option<u64>,
+    pub author_id: String,
+    pub created_at: i64,
+    /// Oldest first; the last one is the current version.
+    pub versions: Vec<Version>,
+    pub labels: Vec<u64>,
+    pub properties: Vec<Property>,
+}
+
+impl CustomContent {
+    pub fn current(&self) -> &Version {
+        self.versions
+            .last()
+            .expect("custom content has at least one version")
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Label {
     pub id: u64,
@@ -346,6 +376,7 @@ fn values<S: Serializer, T: Serialize>(m: &BTreeMap<u64, T>, s: S) -> Result<S::
 
 /// Everything the Confluence twin holds.
 #[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Dataset {
     pub seed: u64,
     pub users: Vec<User>,
@@ -361,6 +392,9 @@ pub struct Dataset {
     pub labels: BTreeMap<u64, Label>,
     #[serde(serialize_with = "values")]
     pub tasks: BTreeMap<u64, Task>,
+    /// Apps' custom content (ids from the content id space).
+    #[serde(serialize_with = "values")]
+    pub custom_contents: BTreeMap<u64, CustomContent>,
     /// Next id for content, comments and attachments (one id space, as in Confluence).
     #[serde(skip)]
     pub next_content_id: u64,

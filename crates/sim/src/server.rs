@@ -1,6 +1,7 @@
-//! The HTTP server: one axum app on loopback serving the Confluence twin and the `/__sim`
-//! introspection endpoints, with the fault plan, rate limits, request counting and Basic auth
-//! applied in one middleware in front of every twin route.
+//! The HTTP server: one axum app on loopback serving the Confluence twin, the Notion twin
+//! (`/v1`, behind its own middleware in `notion`) and the `/__sim` introspection endpoints, with
+//! the fault plan, rate limits, request counting and Basic auth applied in one middleware in
+//! front of every Confluence route.
 
 use std::collections::BTreeMap;
 use std::future::Future as _;
@@ -26,6 +27,7 @@ use crate::confluence::api::{ApiError, Flavor};
 use crate::confluence::{self, Confluence, Credential};
 use crate::faults::{FaultKind, FaultPlan};
 use crate::generator::{self, WorkspaceConfig};
+use crate::notion::{Notion, NotionConfig};
 use crate::ratelimit::{Limiter, RateLimits};
 
 /// How to start the twins.
@@ -38,6 +40,10 @@ pub struct SimConfig {
     pub credentials: Vec<Credential>,
     pub faults: FaultPlan,
     pub rate_limits: RateLimits,
+    /// The Notion twin under `/v1` (workspace size, tokens, its rate limit).
+    pub notion: NotionConfig,
+    /// Webhook receivers registered at start-up.
+    pub webhooks: Vec<crate::webhooks::ReceiverConfig>,
 }
 
 impl Default for SimConfig {
@@ -48,6 +54,8 @@ impl Default for SimConfig {
             credentials: Vec::new(),
             faults: FaultPlan::default(),
             rate_limits: RateLimits::default(),
+            notion: NotionConfig::default(),
+            webhooks: Vec::new(),
         }
     }
 }
@@ -88,6 +96,8 @@ pub enum SimError {
     },
     #[error("cannot start the runtime for the twin: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    Webhook(#[from] crate::webhooks::WebhookError),
 }
 
 /// Request counts per (method, route template, status).
@@ -136,15 +146,29 @@ pub struct Sim {
     pub addr: SocketAddr,
     pub seed: u64,
     pub confluence: Confluence,
+    pub notion: Notion,
     pub stats: Stats,
     pub faults: Mutex<FaultPlan>,
     pub limiter: Limiter,
+    pub webhooks: crate::webhooks::Webhooks,
     seq: AtomicU64,
 }
 
 impl Sim {
+    /// The fault for the next twin request, and its sequence number.
+    pub(crate) fn next_fault(&self) -> (Option<FaultKind>, u64) {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let f = self
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .decide(self.seed, seq);
+        (f, seq)
+    }
     pub fn reset(&self) {
         self.confluence.reset();
+        self.notion.reset();
+        self.webhooks.reset();
         self.stats.reset();
         self.limiter.reset();
         self.seq.store(0, Ordering::Relaxed);
@@ -170,6 +194,19 @@ impl SimHandle {
     }
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+    /// `http://127.0.0.1:PORT/v1`: the Notion base URL (the official SDK's `baseUrl` is the
+    /// origin; it adds `/v1` itself).
+    pub fn notion_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+    /// The full Notion integration's token.
+    pub fn notion_token(&self) -> &str {
+        &self.sim.notion.integrations[0].token
+    }
+    /// The restricted Notion integration's token (shared with part of the workspace).
+    pub fn notion_restricted_token(&self) -> &str {
+        &self.sim.notion.integrations[1].token
     }
     pub fn credentials(&self) -> &[Credential] {
         &self.sim.confluence.credentials
@@ -215,11 +252,17 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
         addr,
         seed: cfg.workspace.seed,
         confluence: Confluence::new(dataset, credentials),
+        notion: Notion::new(&cfg.notion, cfg.workspace.seed),
         stats: Stats::default(),
         faults: Mutex::new(cfg.faults.clone()),
         limiter: Limiter::new(cfg.rate_limits.clone()),
+        webhooks: crate::webhooks::Webhooks::new(cfg.workspace.seed),
         seq: AtomicU64::new(0),
     });
+    for r in &cfg.webhooks {
+        sim.webhooks.register(r.clone())?;
+    }
+    forward_notion_changes(&sim);
     let app = app(sim.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let listener = SimListener { inner: listener };
@@ -239,6 +282,61 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
         shutdown: Some(tx),
         task: Some(task),
     })
+}
+
+/// Every change of the Notion twin (API or admin) becomes a Notion integration webhook. The
+/// task holds the twin weakly: it ends when the twin is dropped (its change channel closes).
+fn forward_notion_changes(sim: &Arc<Sim>) {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut rx = sim.notion.subscribe();
+    let weak = Arc::downgrade(sim);
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(change) => {
+                    let Some(sim) = weak.upgrade() else { break };
+                    sim.webhooks.emit_notion(&notion_event(&change));
+                }
+                Err(RecvError::Lagged(n)) => {
+                    report_lagged(n);
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+fn report_lagged(n: u64) {
+    eprintln!(
+        "kbridge sim: {n} Notion changes were not turned into webhooks (the forwarder lagged)"
+    );
+}
+
+/// A change record of the Notion twin as the input of a Notion webhook.
+fn notion_event(c: &crate::notion::NotionChange) -> crate::webhooks::NotionEventInput {
+    use crate::webhooks::NotionRef;
+    let parent = c.parent.as_ref().and_then(|p| {
+        Some(NotionRef {
+            id: p.get("id")?.as_str()?.to_string(),
+            kind: p.get("type")?.as_str()?.to_string(),
+        })
+    });
+    crate::webhooks::NotionEventInput {
+        event_type: c.event_type.clone(),
+        entity_id: c.entity_id.clone(),
+        entity_type: c.entity_type.clone(),
+        parent,
+        authors: c
+            .authors
+            .iter()
+            .map(|a| NotionRef {
+                id: a.id.clone(),
+                kind: a.kind.clone(),
+            })
+            .collect(),
+        timestamp: c.timestamp_ms,
+        data: c.data.as_object().cloned().unwrap_or_default(),
+    }
 }
 
 /// A twin running on its own runtime thread, for callers without tokio (benchmarks, sync
@@ -285,6 +383,8 @@ fn app(sim: Arc<Sim>) -> Router {
         .layer(DefaultBodyLimit::max(100 * 1024 * 1024));
     Router::new()
         .merge(confluence::admin::routes())
+        .merge(crate::notion::routes(sim.clone()))
+        .merge(crate::webhooks::routes())
         .merge(twin)
         .with_state(sim)
 }
@@ -319,7 +419,7 @@ async fn twin_layer(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -
         .faults
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .decide(sim.seed, seq);
+        .decide_for(sim.seed, seq, &method, &route);
     let mut truncate = false;
     match fault {
         Some(FaultKind::Status(code)) => {
@@ -420,7 +520,7 @@ fn fault_message(code: u16) -> String {
 
 /// The answer with its full `Content-Length` but only half the body, then a broken
 /// connection.
-async fn truncated(resp: Response) -> Response {
+pub(crate) async fn truncated(resp: Response) -> Response {
     let (mut parts, body) = resp.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
@@ -507,6 +607,13 @@ impl Listener for SimListener {
 /// The kill switch of one connection, reachable from handlers through `ConnectInfo`.
 #[derive(Clone)]
 pub struct ConnKill(Arc<AtomicBool>);
+
+impl ConnKill {
+    /// Resets the connection instead of answering.
+    pub(crate) fn kill(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
 
 impl Connected<IncomingStream<'_, SimListener>> for ConnKill {
     fn connect_info(stream: IncomingStream<'_, SimListener>) -> Self {

@@ -14,8 +14,12 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// `../shared/<rel>` from the repository root, whether or not it exists (benchmarks choose their
-/// own fallback).
+/// own fallback). `KBRIDGE_SHARED=/path/to/shared` points elsewhere (a git worktree, a clone in
+/// another place).
 pub fn shared_path(rel: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("KBRIDGE_SHARED").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join(rel);
+    }
     // Every crate sits at `crates/<name>`, three levels below the folder holding `shared`.
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared")

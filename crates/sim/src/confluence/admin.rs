@@ -11,6 +11,7 @@
 //! | `POST /__sim/confluence/pages/{id}/delete[?purge=true]` | to the trash (or purged from it) |
 //! | `GET`/`POST /__sim/faults` | the fault plan; `{"plan": "429=0.05,…"}` replaces it |
 //! | `POST /__sim/rate-limits` | `{"spec": "get=100,…"}` replaces the rate limits |
+//! | `GET`/`POST /__sim/webhooks`, `DELETE /__sim/webhooks/{id}`, `GET /__sim/webhooks/deliveries`, `POST /__sim/notion/events` | webhook receivers and deliveries ([`crate::webhooks`]) |
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::api::{ApiError, Flavor, Query, json_response, parse_body, path_id};
+use super::events::{self, Action};
 use super::write::{sync_tasks, trash_or_purge, would_loop};
 use crate::model::*;
 use crate::server::Sim;
@@ -46,7 +48,9 @@ pub fn routes() -> Router<Arc<Sim>> {
 }
 
 async fn stats(State(sim): State<Arc<Sim>>) -> Response {
-    json_response(StatusCode::OK, &sim.stats.snapshot())
+    let mut v = sim.stats.snapshot();
+    v["webhooks"] = sim.webhooks.counts();
+    json_response(StatusCode::OK, &v)
 }
 
 async fn reset(State(sim): State<Arc<Sim>>) -> Response {
@@ -135,6 +139,10 @@ async fn edit(State(sim): State<Arc<Sim>>, Path(id): Path<String>, bytes: Bytes)
     c.title = title;
     sync_tasks(&mut data.d, id, &body, &who, now);
     data.reindex();
+    events::emit(
+        &sim,
+        events::content(&sim, &data.d, id, Action::Updated, &who, now),
+    );
     let c = &data.d.contents[&id];
     Ok(json_response(
         StatusCode::OK,
@@ -154,7 +162,9 @@ async fn move_page(State(sim): State<Arc<Sim>>, Path(id): Path<String>, bytes: B
         })
         .ok_or_else(|| ApiError::bad_request("parentId is required"))?;
     let parent = path_id(&parent)?;
+    let now = sim.confluence.now();
     let mut data = sim.confluence.write();
+    let who = editor(&data.d, &v)?;
     let c = data
         .d
         .contents
@@ -188,9 +198,14 @@ async fn move_page(State(sim): State<Arc<Sim>>, Path(id): Path<String>, bytes: B
         .max()
         .unwrap_or(0);
     let c = data.d.contents.get_mut(&id).expect("checked");
+    let old_parent = c.parent_id;
     c.parent_id = Some(parent);
     c.position = pos;
     data.reindex();
+    events::emit(
+        &sim,
+        events::moved(&sim, &data.d, id, old_parent, &who, now),
+    );
     Ok(json_response(
         StatusCode::OK,
         &json!({"id": id.to_string(), "parentId": parent.to_string()}),
@@ -201,8 +216,17 @@ async fn delete(State(sim): State<Arc<Sim>>, Path(id): Path<String>, RawQuery(q)
     let id = path_id(&id)?;
     let q = Query::parse(q.as_deref());
     let purge = q.bool("purge", false)?;
+    let now = sim.confluence.now();
     let mut data = sim.confluence.write();
+    let who = editor(&data.d, &json!({}))?;
+    let action = if purge {
+        Action::Trashed
+    } else {
+        Action::Removed
+    };
+    let ev = events::content(&sim, &data.d, id, action, &who, now);
     trash_or_purge(&mut data, id, purge, false)?;
+    events::emit(&sim, ev);
     Ok(json_response(
         StatusCode::OK,
         &json!({"id": id.to_string(), "purged": purge}),

@@ -1,6 +1,6 @@
 //! A CQL subset for `GET /wiki/rest/api/content/search`: what incremental extractors use.
 //!
-//! Clauses: `type`, `space` (`space.key`), `space.id`, `ancestor`, `parent`, `id`/`content`,
+//! Clauses: `type` (page, blogpost, attachment, comment), `space` (`space.key`), `space.id`, `ancestor`, `parent`, `id`/`content`,
 //! `title` (`=`, `!=`, `~`), `text ~`, `label`, `creator`, `lastmodified`/`lastModified` and
 //! `created` (`=`, `!=`, `<`, `<=`, `>`, `>=` against `"yyyy-MM-dd HH:mm"`, `"yyyy/MM/dd HH:mm"`,
 //! `"yyyy-MM-dd"`, `"yyyy/MM/dd"`, `now("-4w")` or `startOfDay("-1d")`), `IN (…)` / `NOT IN`,
@@ -214,6 +214,7 @@ impl Parser {
             "space.id",
             "ancestor",
             "parent",
+            "container",
             "id",
             "title",
             "text",
@@ -447,11 +448,95 @@ impl Query {
     }
 
     pub fn matches(&self, d: &Dataset, c: &Content) -> bool {
+        self.matches_item(d, &Item::content(c))
+    }
+
+    /// Whether an item (a page, blog post, attachment or comment) matches.
+    pub fn matches_item(&self, d: &Dataset, c: &Item<'_>) -> bool {
         self.expr.as_ref().is_none_or(|e| eval(e, d, c))
     }
 }
 
-fn eval(e: &Expr, d: &Dataset, c: &Content) -> bool {
+/// What a CQL query is evaluated against: the fields of a page, blog post, attachment or
+/// comment that clauses can name.
+pub struct Item<'a> {
+    /// `page`, `blogpost`, `attachment` or `comment`.
+    pub kind: &'static str,
+    pub id: u64,
+    pub space_id: u64,
+    /// A page's parent; the content an attachment or comment is on.
+    pub parent: Option<u64>,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub labels: &'a [u64],
+    pub creator: &'a str,
+    pub created: i64,
+    pub modified: i64,
+}
+
+impl<'a> Item<'a> {
+    pub fn content(c: &'a Content) -> Item<'a> {
+        Item {
+            kind: c.kind.as_str(),
+            id: c.id,
+            space_id: c.space_id,
+            parent: c.parent_id,
+            title: &c.title,
+            body: c.current().body.as_str(),
+            labels: &c.labels,
+            creator: &c.author_id,
+            created: c.created_at,
+            modified: c.modified_at,
+        }
+    }
+
+    /// An attachment; `None` when its container is gone.
+    pub fn attachment(d: &Dataset, a: &'a crate::model::Attachment) -> Option<Item<'a>> {
+        let c = d
+            .contents
+            .get(&a.container_id)
+            .filter(|c| c.status == crate::model::Status::Current)?;
+        Some(Item {
+            kind: "attachment",
+            id: a.id,
+            space_id: c.space_id,
+            parent: Some(a.container_id),
+            title: &a.title,
+            body: "",
+            labels: &a.labels,
+            creator: &a.author_id,
+            created: a.created_at,
+            modified: a.current().created_at,
+        })
+    }
+
+    /// A comment with the title `Re: <container title>`; `None` when its container is gone.
+    pub fn comment(d: &Dataset, c: &'a crate::model::Comment) -> Option<Item<'a>> {
+        let on = d
+            .contents
+            .get(&c.container_id)
+            .or_else(|| {
+                d.attachments
+                    .get(&c.container_id)
+                    .and_then(|a| d.contents.get(&a.container_id))
+            })
+            .filter(|c| c.status == crate::model::Status::Current)?;
+        Some(Item {
+            kind: "comment",
+            id: c.id,
+            space_id: on.space_id,
+            parent: Some(c.container_id),
+            title: "",
+            body: c.current().body.as_str(),
+            labels: &[],
+            creator: &c.author_id,
+            created: c.created_at,
+            modified: c.current().created_at,
+        })
+    }
+}
+
+fn eval(e: &Expr, d: &Dataset, c: &Item<'_>) -> bool {
     match e {
         Expr::And(a, b) => eval(a, d, c) && eval(b, d, c),
         Expr::Or(a, b) => eval(a, d, c) || eval(b, d, c),
@@ -465,7 +550,7 @@ fn eval(e: &Expr, d: &Dataset, c: &Content) -> bool {
     }
 }
 
-fn cmp(d: &Dataset, c: &Content, field: &str, op: &str, value: &Value) -> bool {
+fn cmp(d: &Dataset, c: &Item<'_>, field: &str, op: &str, value: &Value) -> bool {
     fn text(v: &Value) -> &str {
         match v {
             Value::Text(t) => t.as_str(),
@@ -474,16 +559,19 @@ fn cmp(d: &Dataset, c: &Content, field: &str, op: &str, value: &Value) -> bool {
     }
     let eq = |b: bool| if op == "!=" || op == "!~" { !b } else { b };
     match field {
-        "type" => eq(c.kind.as_str().eq_ignore_ascii_case(text(value))),
+        "type" => eq(c.kind.eq_ignore_ascii_case(text(value))),
         "space" => eq(d
             .space(c.space_id)
             .is_some_and(|s| s.key.eq_ignore_ascii_case(text(value)))),
         "space.id" => eq(c.space_id.to_string() == text(value)),
         "id" => eq(c.id.to_string() == text(value)),
-        "parent" => eq(c.parent_id.is_some_and(|p| p.to_string() == text(value))),
+        "parent" => eq(c.parent.is_some_and(|p| p.to_string() == text(value))),
+        // The content an attachment or comment is on (a page's container is its space).
+        "container" => eq(matches!(c.kind, "attachment" | "comment")
+            && c.parent.is_some_and(|p| p.to_string() == text(value))),
         "ancestor" => {
             let target = text(value);
-            let mut cur = c.parent_id;
+            let mut cur = c.parent;
             let mut found = false;
             let mut hops = 0;
             while let Some(p) = cur {
@@ -505,20 +593,19 @@ fn cmp(d: &Dataset, c: &Content, field: &str, op: &str, value: &Value) -> bool {
         },
         "text" => {
             let t = text(value).to_lowercase();
-            eq(c.title.to_lowercase().contains(&t)
-                || c.current().body.as_str().to_lowercase().contains(&t))
+            eq(c.title.to_lowercase().contains(&t) || c.body.to_lowercase().contains(&t))
         }
         "label" => eq(c
             .labels
             .iter()
             .any(|l| d.labels.get(l).is_some_and(|l| l.name == text(value)))),
-        "creator" => eq(c.author_id == text(value)),
+        "creator" => eq(c.creator == text(value)),
         "lastmodified" | "created" => {
             let Value::Date(v) = value else { return false };
             let t = if field == "created" {
-                c.created_at
+                c.created
             } else {
-                c.modified_at
+                c.modified
             };
             match op {
                 "=" => t / 60_000 == v / 60_000,

@@ -6,7 +6,11 @@
 
 pub mod admin;
 pub mod api;
+mod attachments;
 pub mod cql;
+pub mod custom;
+mod edits;
+pub mod events;
 pub mod render;
 pub mod v1;
 pub mod v2;
@@ -18,7 +22,7 @@ use axum::Router;
 use axum::routing::{delete, get, post, put};
 use base64::Engine as _;
 
-use crate::model::{Dataset, Index, Status, Subjects};
+use crate::model::{ContentKind, Dataset, Index, Status, Subjects};
 use crate::server::Sim;
 use api::ApiError;
 
@@ -78,12 +82,24 @@ impl Hidden {
     }
 }
 
+type SortedIds = std::collections::HashMap<(ContentKind, &'static str), Arc<Vec<u64>>>;
+type CqlHits = std::collections::HashMap<(String, String), Arc<Vec<u64>>>;
+
 /// The dataset and its lookups.
 pub struct Data {
     pub d: Dataset,
     pub ix: Index,
     /// Per account: what it cannot see; cleared on every change.
     hidden: Mutex<std::collections::HashMap<String, Arc<IdSet>>>,
+    /// Per (kind, sort field): every content id of that kind in ascending (key, id) order;
+    /// built on first use, cleared on every change.
+    sorted: Mutex<SortedIds>,
+    /// Per (CQL text, account): the ordered hits of a query without time functions; cleared on
+    /// every change.
+    cql_hits: Mutex<CqlHits>,
+    /// Per (content id, hash of the expansions and base URL): a v1 rendering as JSON text;
+    /// cleared on every change.
+    rendered: Mutex<std::collections::HashMap<(u64, u64), Arc<str>>>,
 }
 
 impl Data {
@@ -94,6 +110,9 @@ impl Data {
             d,
             ix,
             hidden: Mutex::new(Default::default()),
+            sorted: Mutex::new(Default::default()),
+            cql_hits: Mutex::new(Default::default()),
+            rendered: Mutex::new(Default::default()),
         }
     }
 
@@ -105,6 +124,100 @@ impl Data {
             .get_mut()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        self.clear_caches();
+    }
+
+    /// Drops every cache derived from the dataset.
+    pub fn clear_caches(&mut self) {
+        self.hidden
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.sorted
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.cql_hits
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.rendered
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// The cached rendering of content `id` under `variant`, or `render`ed and remembered.
+    pub fn rendered<E>(
+        &self,
+        id: u64,
+        variant: u64,
+        render: impl FnOnce() -> Result<String, E>,
+    ) -> Result<Arc<str>, E> {
+        if let Some(s) = self
+            .rendered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(id, variant))
+        {
+            return Ok(s.clone());
+        }
+        let s: Arc<str> = render()?.into();
+        let mut cache = self.rendered.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= 50_000 {
+            cache.clear();
+        }
+        cache.insert((id, variant), s.clone());
+        Ok(s)
+    }
+
+    /// Every content id of `kind` in ascending (`field` key, id) order (`created-date`,
+    /// `modified-date`, `title`), computed once per change.
+    pub fn sorted_ids(&self, kind: ContentKind, field: &'static str) -> Arc<Vec<u64>> {
+        let mut cache = self.sorted.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = cache.get(&(kind, field)) {
+            return v.clone();
+        }
+        let mut items: Vec<&crate::model::Content> = self
+            .d
+            .contents
+            .values()
+            .filter(|c| c.kind == kind)
+            .collect();
+        match field {
+            "created-date" => items.sort_by_key(|c| (c.created_at, c.id)),
+            "modified-date" => items.sort_by_key(|c| (c.modified_at, c.id)),
+            "title" => items.sort_by(|a, b| (&a.title, a.id).cmp(&(&b.title, b.id))),
+            _ => items.sort_by_key(|c| c.id),
+        }
+        let v = Arc::new(items.into_iter().map(|c| c.id).collect::<Vec<_>>());
+        cache.insert((kind, field), v.clone());
+        v
+    }
+
+    /// The cached hits of a CQL query for an account, or `compute`d and remembered.
+    pub fn cql_hits(
+        &self,
+        cql: &str,
+        account: &str,
+        compute: impl FnOnce() -> Vec<u64>,
+    ) -> Arc<Vec<u64>> {
+        let key = (cql.to_string(), account.to_string());
+        if let Some(v) = self
+            .cql_hits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return v.clone();
+        }
+        let v = Arc::new(compute());
+        let mut cache = self.cql_hits.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= 256 {
+            cache.clear();
+        }
+        cache.insert(key, v.clone());
+        v
     }
 
     /// What `caller` cannot see, computed once per caller and change.
@@ -196,8 +309,13 @@ impl Confluence {
         self.data.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The dataset for a change. Every derived cache is dropped here, so that writes which do
+    /// not rebuild the index (labels, properties, in-place body rewrites) cannot leave a stale
+    /// listing, search or rendering behind.
     pub fn write(&self) -> RwLockWriteGuard<'_, Data> {
-        self.data.write().unwrap_or_else(|e| e.into_inner())
+        let mut g = self.data.write().unwrap_or_else(|e| e.into_inner());
+        g.clear_caches();
+        g
     }
 
     /// Back to the generated dataset.
@@ -416,7 +534,22 @@ pub fn routes() -> Router<Arc<Sim>> {
         )
         // attachments, labels, comments, tasks
         .route(&format!("{V2}/attachments"), get(v2::attachments))
-        .route(&format!("{V2}/attachments/{{id}}"), get(v2::attachment))
+        .route(
+            &format!("{V2}/attachments/{{id}}"),
+            get(v2::attachment).delete(edits::delete_attachment),
+        )
+        .route(
+            &format!("{V2}/attachments/{{id}}/versions"),
+            get(attachments::versions),
+        )
+        .route(
+            &format!("{V2}/attachments/{{id}}/labels"),
+            get(attachments::labels),
+        )
+        .route(
+            &format!("{V2}/attachments/{{id}}/properties"),
+            get(attachments::properties),
+        )
         .route(&format!("{V2}/labels"), get(v2::labels))
         .route(
             &format!("{V2}/footer-comments"),
@@ -424,23 +557,64 @@ pub fn routes() -> Router<Arc<Sim>> {
         )
         .route(
             &format!("{V2}/footer-comments/{{id}}"),
-            get(v2::footer_comment),
+            get(v2::footer_comment)
+                .put(edits::update_comment)
+                .delete(edits::delete_comment),
         )
         .route(
             &format!("{V2}/footer-comments/{{id}}/children"),
             get(v2::comment_children),
         )
-        .route(&format!("{V2}/inline-comments"), get(v2::inline_comments))
+        .route(
+            &format!("{V2}/inline-comments"),
+            get(v2::inline_comments).post(edits::create_inline_comment),
+        )
         .route(
             &format!("{V2}/inline-comments/{{id}}"),
-            get(v2::inline_comment),
+            get(v2::inline_comment)
+                .put(edits::update_comment)
+                .delete(edits::delete_comment),
         )
         .route(
             &format!("{V2}/inline-comments/{{id}}/children"),
             get(v2::comment_children),
         )
         .route(&format!("{V2}/tasks"), get(v2::tasks))
-        .route(&format!("{V2}/tasks/{{id}}"), get(v2::task))
+        .route(
+            &format!("{V2}/tasks/{{id}}"),
+            get(v2::task).put(edits::update_task),
+        )
+        // custom content
+        .route(&format!("{V2}/custom-content"), get(custom::all))
+        .route(&format!("{V2}/custom-content/{{id}}"), get(custom::single))
+        .route(
+            &format!("{V2}/custom-content/{{id}}/labels"),
+            get(custom::labels),
+        )
+        .route(
+            &format!("{V2}/custom-content/{{id}}/properties"),
+            get(custom::properties),
+        )
+        .route(
+            &format!("{V2}/custom-content/{{id}}/versions"),
+            get(custom::versions),
+        )
+        .route(
+            &format!("{V2}/custom-content/{{id}}/versions/{{n}}"),
+            get(custom::version),
+        )
+        .route(
+            &format!("{V2}/spaces/{{id}}/custom-content"),
+            get(custom::of_space),
+        )
+        .route(
+            &format!("{V2}/pages/{{id}}/custom-content"),
+            get(custom::of_content),
+        )
+        .route(
+            &format!("{V2}/blogposts/{{id}}/custom-content"),
+            get(custom::of_content),
+        )
         // v1
         .route("/wiki/rest/api/content/search", get(v1::search))
         .route("/wiki/rest/api/search", get(v1::site_search))
@@ -458,7 +632,31 @@ pub fn routes() -> Router<Arc<Sim>> {
         .route("/wiki/rest/api/user/current", get(v1::current_user))
         .route(
             "/wiki/rest/api/content/{id}/restriction",
-            get(v1::restrictions),
+            get(v1::restrictions)
+                .put(edits::put_restrictions)
+                .post(edits::post_restrictions)
+                .delete(edits::delete_restrictions),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}/restriction/byOperation/{op}/user",
+            get(edits::get_user_restriction)
+                .put(edits::put_user_restriction)
+                .delete(edits::delete_user_restriction),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}/restriction/byOperation/{op}/byGroupId/{group}",
+            get(edits::get_group_restriction)
+                .put(edits::put_group_restriction)
+                .delete(edits::delete_group_restriction),
+        )
+        .route("/wiki/rest/api/content/{id}/history", get(edits::history))
+        .route(
+            "/wiki/rest/api/content/{id}/child/{kind}",
+            get(edits::children_v1),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}/property",
+            get(edits::properties_v1),
         )
         .route(
             "/wiki/rest/api/content/{id}/restriction/byOperation",

@@ -727,6 +727,11 @@ pub fn content_version(c: &Content, v: &Version, fmt: Option<BodyFormat>) -> Val
 
 /// `DetailedVersion`.
 pub fn detailed_version(c: &Content, v: &Version) -> Value {
+    detailed_version_of(c.current().number, v)
+}
+
+/// `DetailedVersion` of `v` when the current version is `current`.
+pub fn detailed_version_of(current: u32, v: &Version) -> Value {
     let mut m = Map::new();
     m.insert("number".into(), json!(v.number));
     m.insert("authorId".into(), json!(v.author_id));
@@ -738,7 +743,7 @@ pub fn detailed_version(c: &Content, v: &Version) -> Value {
     if v.number > 1 {
         m.insert("prevVersion".into(), json!(v.number - 1));
     }
-    if v.number < c.current().number {
+    if v.number < current {
         m.insert("nextVersion".into(), json!(v.number + 1));
     }
     Value::Object(m)

@@ -13,6 +13,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::api::*;
+use super::events::{self, Action};
 use super::render::{self, att_id, sid};
 use super::write::{no_content, would_loop};
 use super::{Data, admits};
@@ -26,7 +27,7 @@ fn v1<T>(r: Result<T, ApiError>) -> Result<T, ApiError> {
 }
 
 /// v1 offset parameters: `start` ≥ 0 and `limit` (silently capped at `max`, as Cloud does).
-fn offsets(q: &Query, default: usize, max: usize) -> Result<(usize, usize), ApiError> {
+pub(super) fn offsets(q: &Query, default: usize, max: usize) -> Result<(usize, usize), ApiError> {
     let start = match q.int("start").map_err(ApiError::v1)? {
         None => 0,
         Some(n) if n >= 0 => n as usize,
@@ -57,7 +58,7 @@ fn v1_list(
 }
 
 /// One offset page (`start`, `limit`) of `all`, each item rendered by `render`, as a v1 list.
-fn v1_page<T>(
+pub(super) fn v1_page<T>(
     ctx: &Ctx,
     all: &[T],
     start: usize,
@@ -85,6 +86,21 @@ fn v1_list_cursor(
     extra: Map<String, Value>,
     cursor: Option<String>,
 ) -> R {
+    ok(v1_list_value(
+        ctx, results, start, limit, more, extra, cursor,
+    )?)
+}
+
+/// The body of [`v1_list_cursor`].
+fn v1_list_value(
+    ctx: &Ctx,
+    results: Vec<Value>,
+    start: usize,
+    limit: usize,
+    more: bool,
+    extra: Map<String, Value>,
+    cursor: Option<String>,
+) -> Result<Value, ApiError> {
     let rel = ctx
         .path
         .strip_prefix("/wiki")
@@ -119,7 +135,50 @@ fn v1_list_cursor(
         out[k] = v;
     }
     out["_links"] = links;
-    ok(out)
+    Ok(out)
+}
+
+/// [`v1_list_cursor`] with results already serialized (cached renderings), spliced in.
+#[allow(clippy::too_many_arguments)]
+fn v1_list_cursor_raw(
+    ctx: &Ctx,
+    raw: Vec<std::sync::Arc<str>>,
+    start: usize,
+    limit: usize,
+    more: bool,
+    extra: Map<String, Value>,
+    cursor: Option<String>,
+) -> R {
+    let n = raw.len();
+    let mut v = v1_list_value(ctx, Vec::new(), start, limit, more, extra, cursor)?;
+    v["size"] = json!(n);
+    let body = serde_json::to_string(&v).unwrap_or_default();
+    let head = "{\"results\":[]";
+    let Some(rest) = body.strip_prefix(head) else {
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "kbridge sim: could not assemble a search answer",
+        )
+        .v1());
+    };
+    let mut out =
+        String::with_capacity(body.len() + raw.iter().map(|r| r.len() + 1).sum::<usize>());
+    out.push_str("{\"results\":[");
+    for (i, r) in raw.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r);
+    }
+    out.push(']');
+    out.push_str(rest);
+    let mut resp = Response::new(Body::from(out));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    Ok(resp)
 }
 
 pub fn user_v1(d: &Dataset, account_id: &str, base: &str) -> Value {
@@ -146,7 +205,7 @@ fn group_v1(g: &Group, base: &str) -> Value {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn version_v1(
+pub(super) fn version_v1(
     d: &Dataset,
     id: &str,
     v_number: u32,
@@ -170,13 +229,13 @@ fn version_v1(
 }
 
 /// The `expand` parameter, as a set of dotted paths.
-struct Expand(Vec<String>);
+pub(super) struct Expand(pub(super) Vec<String>);
 
 impl Expand {
-    fn parse(q: &Query) -> Expand {
+    pub(super) fn parse(q: &Query) -> Expand {
         Expand(q.list("expand"))
     }
-    fn has(&self, p: &str) -> bool {
+    pub(super) fn has(&self, p: &str) -> bool {
         self.0
             .iter()
             .any(|e| e == p || e.starts_with(&format!("{p}.")))
@@ -195,7 +254,7 @@ fn space_v1(s: &Space, base: &str) -> Value {
     })
 }
 
-fn restriction_v1(d: &Dataset, id: u64, op: &str, s: &Subjects, base: &str) -> Value {
+pub(super) fn restriction_v1(d: &Dataset, id: u64, op: &str, s: &Subjects, base: &str) -> Value {
     let users: Vec<Value> = s.users.iter().map(|u| user_v1(d, u, base)).collect();
     let groups: Vec<Value> = s
         .groups
@@ -222,7 +281,12 @@ fn labels_v1(d: &Dataset, ids: &[u64]) -> Vec<Value> {
 }
 
 /// A page or blog post as a v1 `Content`, with what `expand` asks for.
-fn content_v1(data: &Data, c: &Content, ex: &Expand, base: &str) -> Result<Value, ApiError> {
+pub(super) fn content_v1(
+    data: &Data,
+    c: &Content,
+    ex: &Expand,
+    base: &str,
+) -> Result<Value, ApiError> {
     let d = &data.d;
     let mut m = Map::new();
     m.insert("id".into(), sid(c.id));
@@ -408,11 +472,11 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
     let query = super::cql::parse(&cql_text, conf.now()).map_err(|e| {
         ApiError::bad_request(format!("Could not parse cql : {cql_text} ({e})")).v1()
     })?;
-    for t in query.types() {
+    let types = query.types();
+    for t in &types {
         match t.as_str() {
-            "page" | "blogpost" => {}
-            "attachment" | "comment" | "folder" | "whiteboard" | "database" | "embed" | "space"
-            | "user" => {
+            "page" | "blogpost" | "attachment" | "comment" => {}
+            "folder" | "whiteboard" | "database" | "embed" | "space" | "user" => {
                 return Err(ApiError::not_implemented(format!(
                     "kbridge sim: CQL type={t} is not implemented by the twin yet"
                 ))
@@ -429,22 +493,147 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
     let data = conf.read();
     let d = &data.d;
     let hidden = data.hidden(&ctx.caller);
-    let mut hits: Vec<&Content> = d
-        .contents
-        .values()
-        .filter(|c| {
-            super::cql::searchable(c.kind)
-                && c.status == Status::Current
-                && query.matches(d, c)
-                && hidden.sees(c.id)
-        })
-        .collect();
-    let cmp = |a: &&Content, b: &&Content| {
-        for (f, desc) in &query.order {
+    // Every hit in order, computed once per query text, caller and change (queries with
+    // `now()`-style functions move with the clock and are computed each time).
+    // Attachments and comments are searched when a `type` clause names them.
+    let attachments = types.iter().any(|t| t == "attachment");
+    let comments = types.iter().any(|t| t == "comment");
+    let compute = || -> Vec<u64> {
+        use super::cql::Item;
+        let mut hits: Vec<Item<'_>> = d
+            .contents
+            .values()
+            .filter(|c| {
+                super::cql::searchable(c.kind) && c.status == Status::Current && hidden.sees(c.id)
+            })
+            .map(Item::content)
+            .filter(|i| query.matches_item(d, i))
+            .collect();
+        if attachments {
+            hits.extend(
+                d.attachments
+                    .values()
+                    .filter(|a| a.status == Status::Current && data.sees_any(&hidden, a.id))
+                    .filter_map(|a| Item::attachment(d, a))
+                    .filter(|i| query.matches_item(d, i)),
+            );
+        }
+        if comments {
+            hits.extend(
+                d.comments
+                    .values()
+                    .filter(|c| c.status == Status::Current && data.sees_any(&hidden, c.id))
+                    .filter_map(|c| Item::comment(d, c))
+                    .filter(|i| query.matches_item(d, i)),
+            );
+        }
+        hits.sort_by(cql_order(&query.order));
+        hits.into_iter().map(|c| c.id).collect()
+    };
+    let lower = cql_text.to_ascii_lowercase();
+    let timeless = !["now(", "startofday(", "endofday("]
+        .iter()
+        .any(|f| lower.replace(' ', "").contains(f));
+    let hits = if timeless {
+        data.cql_hits(&cql_text, &ctx.caller.account_id, compute)
+    } else {
+        std::sync::Arc::new(compute())
+    };
+    let total = hits.len();
+    let page: Vec<u64> = hits.iter().skip(start).take(limit).copied().collect();
+    let more = start + page.len() < total && limit > 0;
+    let mut extra = Map::new();
+    extra.insert("totalSize".into(), json!(total));
+    extra.insert("cqlQuery".into(), json!(cql_text));
+    extra.insert("searchDuration".into(), json!(1));
+    let cursor = more.then(|| encode_offset(start + limit));
+    // Pages and blog posts come from the rendering cache (per answer kind, expansion set
+    // and base URL).
+    let site = kind == SearchKind::Site;
+    let variant = crate::rng::fnv1a64(format!("{site}|{:?}|{}", ex.0, ctx.base).as_bytes());
+    let mut raw = Vec::with_capacity(page.len());
+    for id in &page {
+        let s = if let Some(c) = d.contents.get(id) {
+            data.rendered(c.id, variant, || {
+                content_v1(&data, c, &ex, &ctx.base).map(|v| {
+                    let v = if site {
+                        let hit = (
+                            c.title.clone(),
+                            render::webui(d, c),
+                            c.space_id,
+                            c.kind.as_str(),
+                            c.modified_at,
+                        );
+                        site_hit(d, hit, v)
+                    } else {
+                        v
+                    };
+                    serde_json::to_string(&v).unwrap_or_default()
+                })
+            })?
+        } else if site {
+            // Attachments and comments in the site search: rendered each time.
+            let Some((v, hit)) = other_hit(&data, *id, &ex, &ctx.base) else {
+                continue;
+            };
+            serde_json::to_string(&site_hit(d, hit, v))
+                .unwrap_or_default()
+                .into()
+        } else if let Some(a) = d.attachments.get(id) {
+            serde_json::to_string(&attachment_v1(d, a, &ctx.base))
+                .unwrap_or_default()
+                .into()
+        } else if let Some(cm) = d.comments.get(id) {
+            serde_json::to_string(&super::edits::comment_v1(&data, cm, &ex, &ctx.base))
+                .unwrap_or_default()
+                .into()
+        } else {
+            continue;
+        };
+        raw.push(s);
+    }
+    // Cloud's search `next` links carry a cursor; it encodes the next offset.
+    v1_list_cursor_raw(ctx, raw, start, limit, more, extra, cursor)
+}
+
+/// An attachment or comment as a v1 object with its site-search facts.
+type HitFacts = (String, String, u64, &'static str, i64);
+
+fn other_hit(data: &Data, id: u64, ex: &Expand, base: &str) -> Option<(Value, HitFacts)> {
+    let d = &data.d;
+    if let Some(a) = d.attachments.get(&id) {
+        let v = attachment_v1(d, a, base);
+        let webui = v["_links"]["webui"].as_str().unwrap_or("").to_string();
+        let space = d.contents.get(&a.container_id).map_or(0, |c| c.space_id);
+        return Some((
+            v,
+            (
+                a.title.clone(),
+                webui,
+                space,
+                "attachment",
+                a.current().created_at,
+            ),
+        ));
+    }
+    let cm = d.comments.get(&id)?;
+    let v = super::edits::comment_v1(data, cm, ex, base);
+    let webui = v["_links"]["webui"].as_str().unwrap_or("").to_string();
+    let title = v["title"].as_str().unwrap_or("").to_string();
+    let space = super::cql::Item::comment(d, cm).map_or(0, |i| i.space_id);
+    Some((v, (title, webui, space, "comment", cm.current().created_at)))
+}
+
+/// The `ORDER BY` comparison of CQL hits (id last).
+fn cql_order(
+    order: &[(String, bool)],
+) -> impl Fn(&super::cql::Item<'_>, &super::cql::Item<'_>) -> std::cmp::Ordering + '_ {
+    move |a, b| {
+        for (f, desc) in order {
             let o = match f.as_str() {
-                "lastmodified" => a.modified_at.cmp(&b.modified_at),
-                "created" => a.created_at.cmp(&b.created_at),
-                "title" => a.title.cmp(&b.title),
+                "lastmodified" => a.modified.cmp(&b.modified),
+                "created" => a.created.cmp(&b.created),
+                "title" => a.title.cmp(b.title),
                 _ => a.id.cmp(&b.id),
             };
             let o = if *desc { o.reverse() } else { o };
@@ -453,57 +642,32 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
             }
         }
         a.id.cmp(&b.id)
-    };
-    // Only the first start + limit need to be in order.
-    let total = hits.len();
-    let need = start.saturating_add(limit);
-    if need < hits.len() {
-        hits.select_nth_unstable_by(need, cmp);
-        hits.truncate(need);
     }
-    hits.sort_by(cmp);
-    let page: Vec<&Content> = hits.into_iter().skip(start).take(limit).collect();
-    let more = start + page.len() < total && limit > 0;
-    let mut results = Vec::with_capacity(page.len());
-    for c in &page {
-        let content = content_v1(&data, c, &ex, &ctx.base)?;
-        results.push(match kind {
-            SearchKind::Content => content,
-            SearchKind::Site => {
-                let space = d.space(c.space_id);
-                json!({
-                    "content": content,
-                    "title": c.title,
-                    "excerpt": "",
-                    "url": render::webui(d, c),
-                    "resultGlobalContainer": {
-                        "title": space.map(|s| s.name.as_str()).unwrap_or(""),
-                        "displayUrl": format!("/spaces/{}", space.map(|s| s.key.as_str()).unwrap_or("")),
-                    },
-                    "breadcrumbs": [],
-                    "entityType": "content",
-                    "iconCssClass": format!("aui-icon content-type-{}", c.kind.as_str()),
-                    "lastModified": iso(c.modified_at),
-                    "friendlyLastModified": iso(c.modified_at),
-                    "score": 0.0,
-                })
-            }
-        });
-    }
-    let mut extra = Map::new();
-    extra.insert("totalSize".into(), json!(total));
-    extra.insert("cqlQuery".into(), json!(cql_text));
-    extra.insert("searchDuration".into(), json!(1));
-    // Cloud's search `next` links carry a cursor; it encodes the next offset.
-    v1_list_cursor(
-        ctx,
-        results,
-        start,
-        limit,
-        more,
-        extra,
-        more.then(|| encode_offset(start + limit)),
-    )
+}
+
+/// A site-search hit wrapping its content: (title, web UI path, space id, type, modified).
+fn site_hit(
+    d: &Dataset,
+    (title, url, space_id, kind, modified): (String, String, u64, &str, i64),
+    content: Value,
+) -> Value {
+    let space = d.space(space_id);
+    json!({
+        "content": content,
+        "title": title,
+        "excerpt": "",
+        "url": url,
+        "resultGlobalContainer": {
+            "title": space.map(|s| s.name.as_str()).unwrap_or(""),
+            "displayUrl": format!("/spaces/{}", space.map(|s| s.key.as_str()).unwrap_or("")),
+        },
+        "breadcrumbs": [],
+        "entityType": "content",
+        "iconCssClass": format!("aui-icon content-type-{kind}"),
+        "lastModified": iso(modified),
+        "friendlyLastModified": iso(modified),
+        "score": 0.0,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -744,7 +908,11 @@ pub async fn current_user(ctx: Ctx) -> R {
 // ---------------------------------------------------------------------------------------------
 // Restrictions and labels
 
-fn content_for<'a>(data: &'a Data, ctx: &Ctx, id: &str) -> Result<&'a Content, ApiError> {
+pub(super) fn content_for<'a>(
+    data: &'a Data,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<&'a Content, ApiError> {
     let id = path_id(id).map_err(ApiError::v1)?;
     data.d
         .contents
@@ -851,6 +1019,7 @@ pub async fn add_labels(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> R {
         }
         wanted.push((prefix, name));
     }
+    let now = ctx.conf().now();
     let mut data = ctx.conf().write();
     let c = content_for(&data, &ctx, &id)?;
     let cid = c.id;
@@ -862,9 +1031,27 @@ pub async fn add_labels(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> R {
         ids.push(data.d.intern_label(&p, &n));
     }
     let c = data.d.contents.get_mut(&cid).expect("found");
+    let mut added = Vec::new();
     for l in ids {
         if !c.labels.contains(&l) {
             c.labels.push(l);
+            added.push(l);
+        }
+    }
+    for l in added {
+        if let Some(label) = data.d.labels.get(&l) {
+            events::emit(
+                &ctx.sim,
+                events::label(
+                    &ctx.sim,
+                    &data.d,
+                    cid,
+                    label,
+                    true,
+                    &ctx.caller.account_id,
+                    now,
+                ),
+            );
         }
     }
     let all = labels_v1(&data.d, &data.d.contents[&cid].labels);
@@ -874,6 +1061,7 @@ pub async fn add_labels(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> R {
 }
 
 fn remove_label_named(ctx: &Ctx, id: &str, name: &str) -> R {
+    let now = ctx.conf().now();
     let mut data = ctx.conf().write();
     let c = content_for(&data, ctx, id)?;
     let cid = c.id;
@@ -896,6 +1084,20 @@ fn remove_label_named(ctx: &Ctx, id: &str, name: &str) -> R {
         .expect("found")
         .labels
         .retain(|l| *l != lid);
+    if let Some(label) = data.d.labels.get(&lid) {
+        events::emit(
+            &ctx.sim,
+            events::label(
+                &ctx.sim,
+                &data.d,
+                cid,
+                label,
+                false,
+                &ctx.caller.account_id,
+                now,
+            ),
+        );
+    }
     Ok(no_content())
 }
 
@@ -928,6 +1130,7 @@ pub async fn move_page(
         ))
         .v1());
     }
+    let now = ctx.conf().now();
     let mut data = ctx.conf().write();
     let page = |data: &Data, i: u64| {
         data.d
@@ -1013,6 +1216,17 @@ pub async fn move_page(
     }
     data.d.contents.get_mut(&id).expect("found").parent_id = new_parent;
     data.reindex();
+    events::emit(
+        &ctx.sim,
+        events::moved(
+            &ctx.sim,
+            &data.d,
+            id,
+            p.parent_id,
+            &ctx.caller.account_id,
+            now,
+        ),
+    );
     ok(json!({"pageId": id.to_string()}))
 }
 
@@ -1209,7 +1423,8 @@ pub async fn upload_attachments(
             minor_edit: minor,
             bytes: Bytes(f.bytes.clone().into()),
         };
-        let aid = match existing(&data, &f.name) {
+        let found = existing(&data, &f.name);
+        let aid = match found {
             Some(aid) => {
                 let a = data.d.attachments.get_mut(&aid).expect("found");
                 let n = a.current().number + 1;
@@ -1243,6 +1458,15 @@ pub async fn upload_attachments(
             }
         };
         out.push(aid);
+        let action = if found.is_some() {
+            Action::Updated
+        } else {
+            Action::Created
+        };
+        events::emit(
+            &ctx.sim,
+            events::attachment(&ctx.sim, &data.d, aid, action, &who, now),
+        );
     }
     data.reindex();
     let results: Vec<Value> = out
@@ -1295,6 +1519,17 @@ pub async fn upload_attachment_data(
         bytes: Bytes(f.bytes.into()),
     });
     a.media_type = f.media_type;
+    events::emit(
+        &ctx.sim,
+        events::attachment(
+            &ctx.sim,
+            &data.d,
+            aid,
+            Action::Updated,
+            &ctx.caller.account_id,
+            now,
+        ),
+    );
     ok(attachment_v1(&data.d, &data.d.attachments[&aid], &ctx.base))
 }
 

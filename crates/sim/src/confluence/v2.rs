@@ -12,7 +12,7 @@ use crate::model::*;
 type R = Result<Response, ApiError>;
 
 /// `(field, descending)` from a `sort` parameter restricted to `allowed` field names.
-fn sort(q: &Query, allowed: &[&str], default: &str) -> Result<(String, bool), ApiError> {
+pub(super) fn sort(q: &Query, allowed: &[&str], default: &str) -> Result<(String, bool), ApiError> {
     let mut values: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
     values.extend(allowed.iter().map(|a| format!("-{a}")));
     let refs: Vec<&str> = values.iter().map(String::as_str).collect();
@@ -134,24 +134,38 @@ fn list_content(ctx: &Ctx, kind: ContentKind, space: Option<u64>) -> R {
             .collect::<Vec<_>>();
         return ctx.list(results, next, limit);
     }
-    let mut items = Vec::new();
-    for c in d.contents.values() {
-        if c.kind != kind
-            || !status.contains(&c.status)
-            || (!ids.is_empty() && !ids.contains(&c.id))
-            || (!space_ids.is_empty() && !space_ids.contains(&c.space_id))
-            || title.as_ref().is_some_and(|t| *t != c.title)
-            || (root_only && c.parent_id.is_some())
-            || live_only
-        {
-            continue;
-        }
-        if !hidden.sees(c.id) {
-            continue;
-        }
-        items.push((content_key(c, &field), c));
-    }
-    let (page, next) = ctx.paginate(items, desc, limit)?;
+    // Sorted listings walk the per-sort index from the cursor on and stop after `limit + 1`.
+    let field_key: &'static str = match field.as_str() {
+        "created-date" => "created-date",
+        "modified-date" => "modified-date",
+        _ => "title",
+    };
+    let order = data.sorted_ids(kind, field_key);
+    let key_of = |id: &u64| content_key(&d.contents[id], field_key);
+    let after = ctx.cursor()?;
+    let candidates: Box<dyn Iterator<Item = &u64>> = match (&after, desc) {
+        (None, false) => Box::new(order.iter()),
+        (None, true) => Box::new(order.iter().rev()),
+        (Some(a), false) => Box::new(order[order.partition_point(|id| key_of(id) <= *a)..].iter()),
+        (Some(a), true) => Box::new(
+            order[..order.partition_point(|id| key_of(id) < *a)]
+                .iter()
+                .rev(),
+        ),
+    };
+    let mut page: Vec<&Content> = candidates
+        .map(|id| &d.contents[id])
+        .filter(|c| keep(c))
+        .take(limit + 1)
+        .collect();
+    let more = page.len() > limit;
+    page.truncate(limit);
+    let next = if more {
+        page.last()
+            .map(|c| ctx.encode_cursor(&content_key(c, field_key)))
+    } else {
+        None
+    };
     let results = page
         .into_iter()
         .map(|c| render::content_out(d, c, c.current(), fmt, true))
@@ -178,7 +192,7 @@ pub async fn space_blogposts(ctx: Ctx, Path(id): Path<String>) -> R {
 }
 
 /// `{results ≤ 50, meta {hasMore, cursor?}, _links {self}}` for `include-*` flags.
-fn included(results: Vec<Value>, self_link: String) -> Value {
+pub(super) fn included(results: Vec<Value>, self_link: String) -> Value {
     let has_more = results.len() > 50;
     let results: Vec<Value> = results.into_iter().take(50).collect();
     json!({"results": results, "meta": {"hasMore": has_more}, "_links": {"self": self_link}})
@@ -362,7 +376,7 @@ fn describe(v: &mut Value, s: &Space, fmt: Option<&str>) {
     }
 }
 
-fn find_space<'a>(data: &'a Data, id: &str) -> Result<&'a Space, ApiError> {
+pub(super) fn find_space<'a>(data: &'a Data, id: &str) -> Result<&'a Space, ApiError> {
     let id = path_id(id)?;
     data.d.space(id).ok_or_else(ApiError::not_found)
 }
@@ -405,7 +419,7 @@ pub async fn space(ctx: Ctx, Path(id): Path<String>) -> R {
     ok(ctx.with_base(v))
 }
 
-fn label_list(ctx: &Ctx, ids: Vec<u64>, d: &Dataset) -> R {
+pub(super) fn label_list(ctx: &Ctx, ids: Vec<u64>, d: &Dataset) -> R {
     let q = &ctx.q;
     let limit = q.limit(25, 250)?;
     let prefixes = q.list_of("prefix", &["my", "team", "global", "system"])?;

@@ -12,6 +12,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::api::*;
+use super::events::{self, Action};
 use super::render;
 use super::v2::{find, kind_of};
 use super::{Data, admits};
@@ -21,7 +22,7 @@ use crate::model::*;
 type R = Result<Response, ApiError>;
 
 /// A string field that may also arrive as a number (ids).
-fn field(v: &Value, k: &str) -> Option<String> {
+pub(super) fn field(v: &Value, k: &str) -> Option<String> {
     match v.get(k)? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -29,7 +30,7 @@ fn field(v: &Value, k: &str) -> Option<String> {
     }
 }
 
-fn object(bytes: &[u8]) -> Result<Value, ApiError> {
+pub(super) fn object(bytes: &[u8]) -> Result<Value, ApiError> {
     let v: Value = parse_body(bytes, Flavor::V2)?;
     if !v.is_object() {
         return Err(ApiError::bad_request(
@@ -39,7 +40,7 @@ fn object(bytes: &[u8]) -> Result<Value, ApiError> {
     Ok(v)
 }
 
-fn id_field(v: &Value, k: &str) -> Result<Option<u64>, ApiError> {
+pub(super) fn id_field(v: &Value, k: &str) -> Result<Option<u64>, ApiError> {
     match field(v, k) {
         None => Ok(None),
         Some(s) => s.parse::<u64>().map(Some).map_err(|_| {
@@ -53,7 +54,7 @@ fn id_field(v: &Value, k: &str) -> Result<Option<u64>, ApiError> {
 /// The storage value of a write body, flat (`{representation, value}`) or nested
 /// (`{storage: {…}}`). Other representations are not implemented by the twin (501); a body
 /// kb-doc cannot read is a 400, as Confluence rejects unparsable XHTML.
-fn storage_body(v: Option<&Value>) -> Result<Option<String>, ApiError> {
+pub(super) fn storage_body(v: Option<&Value>) -> Result<Option<String>, ApiError> {
     let Some(b) = v else { return Ok(None) };
     if b.is_null() {
         return Ok(None);
@@ -98,6 +99,21 @@ fn storage_body(v: Option<&Value>) -> Result<Option<String>, ApiError> {
         return Err(ApiError::bad_request(format!("Error parsing xhtml: {e}")));
     }
     Ok(Some(value.to_string()))
+}
+
+/// `version.number` (required, 400 without) and `version.message` of an update body.
+pub(super) fn version_fields(v: &Value) -> Result<(i64, String), ApiError> {
+    let version = v.get("version");
+    let number = version
+        .and_then(|x| x.get("number"))
+        .and_then(Value::as_i64)
+        .ok_or_else(|| ApiError::bad_request("version.number is required"))?;
+    let message = version
+        .and_then(|x| x.get("message"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    Ok((number, message))
 }
 
 fn title_taken(d: &Dataset, space: u64, title: &str, except: Option<u64>) -> bool {
@@ -322,6 +338,10 @@ fn create_content(ctx: &Ctx, bytes: &[u8], kind: ContentKind) -> R {
     );
     sync_tasks(&mut data.d, id, &body, &who, now);
     data.reindex();
+    events::emit(
+        &ctx.sim,
+        events::content(&ctx.sim, &data.d, id, Action::Created, &who, now),
+    );
     let c = &data.d.contents[&id];
     ok(ctx.with_base(render::content(
         &data.d,
@@ -414,6 +434,11 @@ fn update_content(ctx: &Ctx, id: &str, bytes: &[u8], kind: ContentKind) -> R {
         let c = data.d.contents.get_mut(&id).expect("checked");
         c.status = Status::Current;
         data.reindex();
+        let who = &ctx.caller.account_id;
+        events::emit(
+            &ctx.sim,
+            events::content(&ctx.sim, &data.d, id, Action::Restored, who, now),
+        );
         let c = &data.d.contents[&id];
         return ok(ctx.with_base(render::content(
             &data.d,
@@ -480,6 +505,16 @@ fn update_content(ctx: &Ctx, id: &str, bytes: &[u8], kind: ContentKind) -> R {
     }
     sync_tasks(&mut data.d, id, &body_text, &who, now);
     data.reindex();
+    events::emit(
+        &ctx.sim,
+        events::content(&ctx.sim, &data.d, id, Action::Updated, &who, now),
+    );
+    if position.is_some() {
+        events::emit(
+            &ctx.sim,
+            events::moved(&ctx.sim, &data.d, id, cur_parent, &who, now),
+        );
+    }
     let c = &data.d.contents[&id];
     ok(ctx.with_base(render::content(
         &data.d,
@@ -561,6 +596,8 @@ pub(super) fn trash_or_purge(
 
 fn remove_content(d: &mut Dataset, id: u64) {
     d.contents.remove(&id);
+    d.custom_contents
+        .retain(|_, cc| cc.container_id != Some(id));
     let atts: Vec<u64> = d
         .attachments
         .values()
@@ -589,7 +626,15 @@ fn delete_content(ctx: &Ctx, id: &str, kind: ContentKind) -> R {
     if !data.can_view(&ctx.caller, id) || !admits(&c.restrictions.update, &ctx.caller) {
         return Err(ApiError::not_found());
     }
+    let now = ctx.conf().now();
+    let action = if purge || draft {
+        Action::Trashed
+    } else {
+        Action::Removed
+    };
+    let ev = events::content(&ctx.sim, &data.d, id, action, &ctx.caller.account_id, now);
     trash_or_purge(&mut data, id, purge, draft)?;
+    events::emit(&ctx.sim, ev);
     Ok(no_content())
 }
 
@@ -665,6 +710,17 @@ pub async fn create_folder(ctx: Ctx, bytes: Bytes) -> R {
         },
     );
     data.reindex();
+    events::emit(
+        &ctx.sim,
+        events::content(
+            &ctx.sim,
+            &data.d,
+            id,
+            Action::Created,
+            &ctx.caller.account_id,
+            now,
+        ),
+    );
     ok(ctx.with_base(render::folder(&data.d, &data.d.contents[&id])))
 }
 
@@ -753,6 +809,17 @@ pub async fn create_footer_comment(ctx: Ctx, bytes: Bytes) -> R {
         },
     );
     data.reindex();
+    events::emit(
+        &ctx.sim,
+        events::comment(
+            &ctx.sim,
+            &data.d,
+            id,
+            Action::Created,
+            &ctx.caller.account_id,
+            now,
+        ),
+    );
     let out = render::comment(
         &data.d,
         &data.d.comments[&id],
@@ -855,17 +922,7 @@ pub async fn update_property(ctx: Ctx, Path((id, pid)): Path<(String, String)>, 
     let kind = kind_of(&ctx.path);
     let v = object(&bytes)?;
     let key = property_key(&v)?;
-    let number = v
-        .get("version")
-        .and_then(|x| x.get("number"))
-        .and_then(Value::as_i64)
-        .ok_or_else(|| ApiError::bad_request("version.number is required"))?;
-    let message = v
-        .get("version")
-        .and_then(|x| x.get("message"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let (number, message) = version_fields(&v)?;
     let value = v.get("value").cloned().unwrap_or(Value::Null);
     let conf = ctx.conf();
     let now = conf.now();

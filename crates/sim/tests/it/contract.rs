@@ -219,6 +219,7 @@ struct Ids {
     blog_with_inline: String,
     folder: String,
     attachment: String,
+    attachment_with_label: String,
     footer: String,
     footer_with_reply: String,
     inline: String,
@@ -305,6 +306,15 @@ fn pick_ids(d: &Value) -> Ids {
         }),
         folder: find(&|c| c["type"] == "folder"),
         attachment: format!("att{}", d["attachments"][0]["id"]),
+        attachment_with_label: format!(
+            "att{}",
+            d["attachments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["labels"].as_array().is_some_and(|l| !l.is_empty()))
+                .expect("an attachment with labels")["id"]
+        ),
         footer: with_comment["id"].to_string(),
         footer_with_reply: reply_parent.to_string(),
         inline: comments.iter().find(|c| c["type"] == "inline").unwrap()["id"].to_string(),
@@ -481,6 +491,16 @@ async fn every_implemented_v2_endpoint_matches_the_spec() {
             "/attachments/{id}",
             format!("/attachments/{}", i.attachment),
         ),
+        (
+            "/attachments/{id}/versions",
+            format!("/attachments/{}/versions", i.attachment),
+        ),
+        (
+            "/attachments/{id}/labels",
+            format!("/attachments/{}/labels", i.attachment_with_label),
+        ),
+        // `/attachments/{attachment-id}/properties` is served, but generated attachments have
+        // no properties: an empty list has nothing to check against the schema.
         ("/labels", "/labels".into()),
         (
             "/footer-comments",
@@ -598,6 +618,157 @@ async fn every_implemented_v2_endpoint_matches_the_spec() {
     spec.check("post", "/spaces/{space-id}/properties", "201", &sprop.json);
 }
 
+/// The endpoints added for replication (custom content, task and comment writes).
+#[tokio::test]
+async fn the_replication_endpoints_match_the_spec() {
+    let Some(spec) = Spec::load() else { return };
+    let twin = Twin::with(kb_sim::WorkspaceConfig {
+        pages: 120,
+        blogposts_per_space: 8,
+        ..kb_sim::WorkspaceConfig::default()
+    })
+    .await;
+    let d = twin.dataset().await;
+    let cc = d["customContents"].as_array().expect("custom content");
+    let contents = d["contents"].as_array().unwrap();
+    let kind_of = |id: &Value| {
+        contents
+            .iter()
+            .find(|c| c["id"] == *id)
+            .map(|c| c["type"].as_str().unwrap().to_string())
+    };
+    let find = |f: &dyn Fn(&Value) -> bool| cc.iter().find(|c| f(c)).expect("generated");
+    let with_labels = find(&|c| !c["labels"].as_array().unwrap().is_empty());
+    let with_props = find(&|c| !c["properties"].as_array().unwrap().is_empty());
+    let at_space = find(&|c| c["containerId"].is_null());
+    let on_page = find(&|c| kind_of(&c["containerId"]).as_deref() == Some("page"));
+    let on_blog = find(&|c| kind_of(&c["containerId"]).as_deref() == Some("blogpost"));
+    let t = |c: &Value| c["type"].as_str().unwrap().to_string();
+    let reads: Vec<(&str, String)> = vec![
+        (
+            "/custom-content",
+            format!(
+                "/custom-content?type={}&body-format=storage&limit=3",
+                t(&cc[0])
+            ),
+        ),
+        (
+            "/custom-content/{id}",
+            format!(
+                "/custom-content/{}?body-format=storage&include-labels=true&include-properties=true&include-versions=true",
+                with_labels["id"]
+            ),
+        ),
+        (
+            "/custom-content/{id}/labels",
+            format!("/custom-content/{}/labels", with_labels["id"]),
+        ),
+        (
+            "/custom-content/{custom-content-id}/properties",
+            format!("/custom-content/{}/properties", with_props["id"]),
+        ),
+        (
+            "/custom-content/{custom-content-id}/versions",
+            format!(
+                "/custom-content/{}/versions?body-format=storage",
+                cc[0]["id"]
+            ),
+        ),
+        (
+            "/custom-content/{custom-content-id}/versions/{version-number}",
+            format!("/custom-content/{}/versions/1", cc[0]["id"]),
+        ),
+        (
+            "/spaces/{id}/custom-content",
+            format!(
+                "/spaces/{}/custom-content?type={}&body-format=storage",
+                at_space["spaceId"],
+                t(at_space)
+            ),
+        ),
+        (
+            "/pages/{id}/custom-content",
+            format!(
+                "/pages/{}/custom-content?type={}&body-format=storage",
+                on_page["containerId"],
+                t(on_page)
+            ),
+        ),
+        (
+            "/blogposts/{id}/custom-content",
+            format!(
+                "/blogposts/{}/custom-content?type={}",
+                on_blog["containerId"],
+                t(on_blog)
+            ),
+        ),
+    ];
+    for (template, path) in &reads {
+        let v = twin.ok(&format!("/wiki/api/v2{path}")).await;
+        if let Some(r) = v.get("results").and_then(Value::as_array) {
+            assert!(!r.is_empty(), "{path} is empty: nothing to check");
+        }
+        spec.check("get", template, "200", &v);
+    }
+    // Writes.
+    let storage = |s: &str| json!({"representation": "storage", "value": s});
+    let task = &d["tasks"][0];
+    let r = twin
+        .send(
+            Method::PUT,
+            &format!("/wiki/api/v2/tasks/{}?body-format=storage", task["id"]),
+            &json!({"id": task["id"].to_string(), "status": "complete"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    spec.check("put", "/tasks/{id}", "200", &r.json);
+    let space = d["spaces"][0]["id"].to_string();
+    let page = twin
+        .send(
+            Method::POST,
+            "/wiki/api/v2/pages",
+            &json!({"spaceId": space, "title": "Inline contract", "body": storage("<p>mark this</p>")}),
+        )
+        .await;
+    let pid = page.json["id"].as_str().unwrap();
+    let ic = twin
+        .send(
+            Method::POST,
+            "/wiki/api/v2/inline-comments",
+            &json!({"pageId": pid, "body": storage("<p>c</p>"), "inlineCommentProperties": {"textSelection": "mark", "textSelectionMatchCount": 1, "textSelectionMatchIndex": 0}}),
+        )
+        .await;
+    assert_eq!(ic.status, 201, "{}", ic.json);
+    spec.check("post", "/inline-comments", "201", &ic.json);
+    let icid = ic.json["id"].as_str().unwrap();
+    let icu = twin
+        .send(
+            Method::PUT,
+            &format!("/wiki/api/v2/inline-comments/{icid}"),
+            &json!({"version": {"number": 2}, "body": storage("<p>d</p>"), "resolved": true}),
+        )
+        .await;
+    assert_eq!(icu.status, 200, "{}", icu.json);
+    spec.check("put", "/inline-comments/{comment-id}", "200", &icu.json);
+    let fc = twin
+        .send(
+            Method::POST,
+            "/wiki/api/v2/footer-comments",
+            &json!({"pageId": pid, "body": storage("<p>f</p>")}),
+        )
+        .await;
+    let fcid = fc.json["id"].as_str().unwrap();
+    let fcu = twin
+        .send(
+            Method::PUT,
+            &format!("/wiki/api/v2/footer-comments/{fcid}"),
+            &json!({"version": {"number": 2}, "body": storage("<p>g</p>")}),
+        )
+        .await;
+    assert_eq!(fcu.status, 200, "{}", fcu.json);
+    spec.check("put", "/footer-comments/{comment-id}", "200", &fcu.json);
+}
+
 #[tokio::test]
 async fn the_strict_check_catches_a_misnamed_field() {
     let Some(spec) = Spec::load() else { return };
@@ -691,10 +862,32 @@ async fn v1_answers_match_the_v1_spec() {
             "/wiki/rest/api/content/{id}/child/attachment",
             format!("/wiki/rest/api/content/{page}/child/attachment"),
         ),
+        (
+            "/wiki/rest/api/content/{id}/history",
+            format!("/wiki/rest/api/content/{page}/history"),
+        ),
     ];
     for (template, path) in &cases {
         let v = twin.ok(path).await;
         spec.check("get", template, "200", &v);
+    }
+    // Restriction writes answer the restriction list.
+    let body = json!([{"operation": "update", "restrictions": {"user": [{"type": "known", "accountId": account}], "group": [{"type": "group", "id": group}]}}]);
+    for m in [Method::PUT, Method::POST] {
+        let r = twin
+            .send(
+                m.clone(),
+                &format!("/wiki/rest/api/content/{page}/restriction"),
+                &body,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        spec.check(
+            &m.as_str().to_lowercase(),
+            "/wiki/rest/api/content/{id}/restriction",
+            "200",
+            &r.json,
+        );
     }
     // The lenient check still bites: a content without its required `type` fails.
     let mut v = twin.ok(&cases[0].1).await;

@@ -192,7 +192,7 @@ async fn space_type_ancestor_and_expansions() {
     assert_eq!(
         twin.get(&format!(
             "/wiki/rest/api/content/search?cql={}",
-            q("type = attachment")
+            q("type = folder")
         ))
         .await
         .status,
@@ -207,4 +207,117 @@ async fn space_type_ancestor_and_expansions() {
         .status,
         501
     );
+}
+
+#[tokio::test]
+async fn cql_finds_attachments_and_comments_when_asked() {
+    let twin = crate::support::Twin::small().await;
+    let d = twin.dataset().await;
+    let space = &d["spaces"][0];
+    let key = space["key"].as_str().unwrap();
+    let contents = d["contents"].as_array().unwrap();
+    let current_in_space = |id: &serde_json::Value| {
+        contents
+            .iter()
+            .any(|c| c["id"] == *id && c["status"] == "current" && c["spaceId"] == space["id"])
+    };
+    let mut want: Vec<String> = d["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["status"] == "current" && current_in_space(&a["containerId"]))
+        .map(|a| format!("att{}", a["id"]))
+        .collect();
+    want.sort();
+    let cql = format!("type = attachment AND space = \"{key}\"");
+    let mut got = Vec::new();
+    let mut start = 0;
+    loop {
+        let r = twin
+            .ok(&format!(
+                "/wiki/rest/api/content/search?cql={}&start={start}&limit=50",
+                urlencode(&cql)
+            ))
+            .await;
+        let batch = r["results"].as_array().unwrap();
+        assert!(batch.iter().all(|x| x["type"] == "attachment"));
+        got.extend(batch.iter().map(|x| x["id"].as_str().unwrap().to_string()));
+        assert_eq!(r["totalSize"], want.len());
+        if r["_links"]["next"].is_null() {
+            break;
+        }
+        start += 50;
+    }
+    got.sort();
+    assert_eq!(got, want);
+    // Comments on one page, newest first, and mixed with the page itself.
+    let page = d["comments"].as_array().unwrap()[0]["containerId"].clone();
+    let n = d["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["containerId"] == page && c["status"] == "current")
+        .count();
+    let cql = format!("type = comment AND container = {page} ORDER BY created DESC");
+    let r = twin
+        .ok(&format!(
+            "/wiki/rest/api/content/search?cql={}&limit=100&expand=body.storage",
+            urlencode(&cql)
+        ))
+        .await;
+    let res = r["results"].as_array().unwrap();
+    assert_eq!(res.len(), n);
+    assert!(
+        res.iter()
+            .all(|c| c["type"] == "comment" && c["body"]["storage"]["value"].is_string())
+    );
+    let cql = format!("type IN (page, comment) AND (id = {page} OR container = {page})");
+    let mixed = twin
+        .ok(&format!(
+            "/wiki/rest/api/content/search?cql={}&limit=100",
+            urlencode(&cql)
+        ))
+        .await;
+    assert_eq!(mixed["totalSize"], n + 1);
+    // Still 501 for what the twin does not search.
+    let r = twin
+        .get(&format!(
+            "/wiki/rest/api/content/search?cql={}",
+            urlencode("type = whiteboard")
+        ))
+        .await;
+    assert_eq!(r.status, 501);
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn cached_searches_see_every_change() {
+    let twin = crate::support::Twin::small().await;
+    let home = twin.dataset().await["spaces"][0]["homepageId"].clone();
+    let path = format!(
+        "/wiki/rest/api/content/search?cql={}&expand=metadata.labels",
+        urlencode("label = \"fresh-label\"")
+    );
+    assert_eq!(twin.ok(&path).await["totalSize"], 0);
+    // A label write does not rebuild the index; the cached search and rendering still follow.
+    let r = twin
+        .send(
+            reqwest::Method::POST,
+            &format!("/wiki/rest/api/content/{home}/label"),
+            &json!([{"prefix": "global", "name": "fresh-label"}]),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let after = twin.ok(&path).await;
+    assert_eq!(after["totalSize"], 1);
+    assert_eq!(after["size"], 1);
+    let labels = after["results"][0]["metadata"]["labels"]["results"]
+        .as_array()
+        .unwrap();
+    assert!(labels.iter().any(|l| l["name"] == "fresh-label"));
+    // The same query twice gives the same answer (the second from the cache).
+    assert_eq!(twin.ok(&path).await, after);
 }

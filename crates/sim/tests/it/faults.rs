@@ -159,3 +159,58 @@ async fn per_endpoint_burst_limits_answer_429_with_retry_after() {
     tokio::time::sleep(Duration::from_millis(60)).await;
     assert_eq!(twin.get("/wiki/api/v2/pages").await.status, 200);
 }
+
+#[tokio::test]
+async fn faults_scoped_to_one_route_leave_the_others_alone() {
+    let twin = Twin::start(SimConfig {
+        faults: "GET:/wiki/api/v2/spaces:503=1".parse().unwrap(),
+        ..SimConfig::default()
+    })
+    .await;
+    for _ in 0..5 {
+        let r = twin.get("/wiki/api/v2/spaces").await;
+        assert_eq!(r.status, 503);
+        assert!(r.headers.get("retry-after").is_some());
+        assert_eq!(r.json["errors"][0]["status"], 503);
+        assert_eq!(twin.get("/wiki/api/v2/pages").await.status, 200);
+        assert_eq!(twin.get("/wiki/rest/api/space").await.status, 200);
+    }
+    // Another method on the same route is not faulted.
+    let post = twin
+        .send(
+            reqwest::Method::POST,
+            "/wiki/api/v2/spaces",
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_ne!(post.status, 503);
+    // Replaced at run time: a prefix scope, every method, and an unscoped part.
+    let r = twin
+        .http
+        .post(twin.url("/__sim/faults"))
+        .json(&serde_json::json!({"plan": "/wiki/rest/*:500=1;GET:/wiki/api/v2/pages:429=0"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let plan: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        plan["plan"],
+        "/wiki/rest/*:500=1;GET:/wiki/api/v2/pages:429=0"
+    );
+    assert_eq!(twin.get("/wiki/rest/api/space").await.status, 500);
+    let v1 = twin.get("/wiki/rest/api/content").await;
+    assert_eq!(v1.status, 500);
+    assert_eq!(v1.json["statusCode"], 500, "the v1 error shape");
+    assert_eq!(twin.get("/wiki/api/v2/spaces").await.status, 200);
+    // A scope with nothing after it is refused with the entry named.
+    let bad = twin
+        .http
+        .post(twin.url("/__sim/faults"))
+        .json(&serde_json::json!({"plan": "GET:/wiki/api/v2/pages"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("GET:/wiki/api/v2/pages"));
+}
