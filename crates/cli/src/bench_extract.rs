@@ -84,7 +84,13 @@ pub fn once(a: ExtractOnceArgs) -> Result<bool> {
     Ok(true)
 }
 
-fn child(exe: &std::path::Path, url: &str, store: &str, a: &ExtractBenchArgs, reconcile: bool) -> Result<Value> {
+fn child(
+    exe: &std::path::Path,
+    url: &str,
+    store: &str,
+    a: &ExtractBenchArgs,
+    reconcile: bool,
+) -> Result<Value> {
     let mut cmd = Command::new(exe);
     cmd.args(["bench", "extract-once", "--url", url, "--store", store])
         .args(["--rate", &a.rate.to_string()])
@@ -92,14 +98,17 @@ fn child(exe: &std::path::Path, url: &str, store: &str, a: &ExtractBenchArgs, re
     if reconcile {
         cmd.arg("--reconcile");
     }
-    let out = cmd.output().context("cannot run the extraction child process")?;
+    let out = cmd
+        .output()
+        .context("cannot run the extraction child process")?;
     if !out.status.success() {
         bail!(
             "the extraction failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    serde_json::from_slice(&out.stdout).context("the extraction child printed something that is not JSON")
+    serde_json::from_slice(&out.stdout)
+        .context("the extraction child printed something that is not JSON")
 }
 
 /// What a per-item fan-out (the way peers walk the API: list pages, then ask each page for its
@@ -107,7 +116,12 @@ fn child(exe: &std::path::Path, url: &str, store: &str, a: &ExtractBenchArgs, re
 /// and each attachment for its labels, versions and properties) would cost for this site.
 fn fanout(d: &Value) -> (u64, Value) {
     let contents = d["contents"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-    let count = |t: &str| contents.iter().filter(|c| c["type"] == t && c["status"] != "deleted").count() as u64;
+    let count = |t: &str| {
+        contents
+            .iter()
+            .filter(|c| c["type"] == t && c["status"] != "deleted")
+            .count() as u64
+    };
     let pages = count("page");
     let blogs = count("blogpost");
     let atts = d["attachments"].as_array().map_or(0, |a| a.len() as u64);
@@ -157,13 +171,19 @@ pub fn run(a: ExtractBenchArgs) -> Result<bool> {
         let startup = t.elapsed().as_secs_f64();
         let http = reqwest::Client::new();
         let d: Value = http
-            .get(format!("{}/__sim/confluence/dataset?bodies=false", sim.url()))
+            .get(format!(
+                "{}/__sim/confluence/dataset?bodies=false",
+                sim.url()
+            ))
             .send()
             .await?
             .json()
             .await?;
         let (fan, fan_detail) = fanout(&d);
-        eprintln!("twin ready in {startup:.1} s; full extraction of {} pages at {} req/s…", a.pages, a.rate);
+        eprintln!(
+            "twin ready in {startup:.1} s; full extraction of {} pages at {} req/s…",
+            a.pages, a.rate
+        );
         let url = sim.confluence_url();
         let exe2 = exe.clone();
         let store2 = store.clone();
@@ -209,7 +229,9 @@ pub fn run(a: ExtractBenchArgs) -> Result<bool> {
                 .map(Vec::as_slice)
                 .unwrap_or(&[])
                 .iter()
-                .filter(|c| c["type"] == "page" && c["status"] == "current" && !c["parentId"].is_null())
+                .filter(|c| {
+                    c["type"] == "page" && c["status"] == "current" && !c["parentId"].is_null()
+                })
                 .collect();
             let id = |v: &Value| match v {
                 Value::String(s) => s.clone(),
@@ -237,7 +259,11 @@ pub fn run(a: ExtractBenchArgs) -> Result<bool> {
             };
             let step = pages.len() / 10;
             for p in pages.iter().step_by(step.max(1)).take(10) {
-                admin(format!("pages/{}/edit", id(&p["id"])), json!({"append": "<p>edited by the benchmark</p>"})).await?;
+                admin(
+                    format!("pages/{}/edit", id(&p["id"])),
+                    json!({"append": "<p>edited by the benchmark</p>"}),
+                )
+                .await?;
             }
             for p in leaves.iter().rev().take(2) {
                 admin(format!("pages/{}/delete", id(&p["id"])), json!({})).await?;
@@ -245,9 +271,17 @@ pub fn run(a: ExtractBenchArgs) -> Result<bool> {
             let mover = leaves[0];
             let target = pages
                 .iter()
-                .find(|p| p["spaceId"] == mover["spaceId"] && p["id"] != mover["id"] && p["id"] != mover["parentId"])
+                .find(|p| {
+                    p["spaceId"] == mover["spaceId"]
+                        && p["id"] != mover["id"]
+                        && p["id"] != mover["parentId"]
+                })
                 .context("no page to move under")?;
-            admin(format!("pages/{}/move", id(&mover["id"])), json!({"parentId": id(&target["id"])})).await?;
+            admin(
+                format!("pages/{}/move", id(&mover["id"])),
+                json!({"parentId": id(&target["id"])}),
+            )
+            .await?;
             let url = sim.confluence_url();
             let inc = tokio::task::block_in_place(|| child(&exe, &url, &store, &a, false))?;
             let rec = tokio::task::block_in_place(|| child(&exe, &url, &store, &a, true))?;
