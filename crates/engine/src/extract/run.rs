@@ -199,7 +199,7 @@ async fn phases(ctx: &Ctx) -> Result<()> {
         site::custom_content(ctx, space).await?;
     }
     let space_ids: Vec<String> = spaces.iter().map(|s: &SpaceRef| s.id.clone()).collect();
-    site::attachments(ctx, &space_ids).await?;
+    site::attachments(ctx, &spaces).await?;
     site::comments(ctx, &space_ids).await?;
     site::groups(ctx).await?;
     Ok(())

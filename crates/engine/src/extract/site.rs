@@ -290,7 +290,9 @@ async fn site_listing(ctx: &Ctx, endpoint: &str) -> Result<SiteListing> {
 }
 
 /// Attachments of the extracted content, and their versions and labels.
-pub(crate) async fn attachments(ctx: &Ctx, space_ids: &[String]) -> Result<()> {
+pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
+    let space_ids: Vec<String> = spaces.iter().map(|s| s.id.clone()).collect();
+    let space_ids = space_ids.as_slice();
     let tables = [
         "attachments",
         "attachment_versions",
@@ -404,7 +406,7 @@ pub(crate) async fn attachments(ctx: &Ctx, space_ids: &[String]) -> Result<()> {
         ctx.commit(&batch, "deleting purged attachments").await?;
         ctx.deleted("attachments", gone.len() as u64);
     }
-    attachment_details(ctx, &changed).await?;
+    attachment_details(ctx, spaces, &changed).await?;
     state.done = true;
     state.next = None;
     let mut batch = Batch::new();
@@ -414,9 +416,23 @@ pub(crate) async fn attachments(ctx: &Ctx, space_ids: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Above this many changed attachments, their labels come from one CQL pass per space (250 per
+/// request) instead of one request each.
+const BULK_LABELS_FROM: usize = 50;
+
 /// Versions (a request only when there is more than one), labels and properties of changed
 /// attachments.
-async fn attachment_details(ctx: &Ctx, changed: &[(String, Value)]) -> Result<()> {
+async fn attachment_details(
+    ctx: &Ctx,
+    spaces: &[SpaceRef],
+    changed: &[(String, Value)],
+) -> Result<()> {
+    let want_labels = ctx.opts.wants("attachment_labels");
+    let bulk = if want_labels && changed.len() > BULK_LABELS_FROM {
+        attachment_labels_by_cql(ctx, spaces).await?
+    } else {
+        HashMap::new()
+    };
     let mut batch = Batch::new();
     for (i, (id, item)) in changed.iter().enumerate() {
         if ctx.opts.wants("attachment_versions") {
@@ -437,25 +453,31 @@ async fn attachment_details(ctx: &Ctx, changed: &[(String, Value)]) -> Result<()
                 rows,
             );
         }
+        // Content properties of attachments have no bulk source: one request per attachment,
+        // so only when the table is asked for by name.
+        let want_props = ctx
+            .opts
+            .endpoints
+            .as_ref()
+            .is_some_and(|e| e.contains("attachment_content_properties"));
         for (table, wanted) in [
-            ("attachment_labels", ctx.opts.wants("attachment_labels")),
-            (
-                "attachment_content_properties",
-                ctx.opts
-                    .endpoints
-                    .as_ref()
-                    .is_some_and(|e| e.contains("attachment_content_properties")),
-            ),
+            ("attachment_labels", want_labels),
+            ("attachment_content_properties", want_props),
         ] {
             if !wanted {
                 continue;
             }
-            let listing = if table == "attachment_labels" {
-                ctx.client.content_labels(ContentKind::Attachment, id)
-            } else {
-                ctx.client.properties(ContentKind::Attachment, id)
+            let items = match bulk.get(id) {
+                Some(labels) if table == "attachment_labels" => labels.clone(),
+                _ => {
+                    let listing = if table == "attachment_labels" {
+                        ctx.client.content_labels(ContentKind::Attachment, id)
+                    } else {
+                        ctx.client.properties(ContentKind::Attachment, id)
+                    };
+                    list_or_empty(ctx, listing, id).await?
+                }
             };
-            let items = list_or_empty(ctx, listing, id).await?;
             ctx.rows(table, items.len() as u64);
             let rows = items
                 .into_iter()
@@ -469,6 +491,54 @@ async fn attachment_details(ctx: &Ctx, changed: &[(String, Value)]) -> Result<()
         }
     }
     ctx.commit(&batch, "attachment details").await
+}
+
+/// The labels of every attachment CQL finds in the spaces (`type = attachment`, expanded
+/// `metadata.labels`), by attachment id. Attachments it does not return (of archived or trashed
+/// content) are asked one by one.
+async fn attachment_labels_by_cql(
+    ctx: &Ctx,
+    spaces: &[SpaceRef],
+) -> Result<HashMap<String, Vec<Value>>> {
+    let mut out = HashMap::new();
+    for space in spaces {
+        let cql = format!(
+            "space = {} and type = attachment",
+            kb_confluence::cql::quote(&space.key)
+        );
+        let what = format!("labels of the attachments of {}", space.key);
+        let hits = match ctx
+            .client
+            .content_search(&cql, &["metadata.labels"])
+            .map_err(ExtractError::http(what.clone()))?
+            .all()
+            .await
+        {
+            Ok(h) => h,
+            // A site whose CQL cannot search attachments: one request per attachment instead.
+            Err(e) if matches!(e.status(), Some(400 | 501)) => {
+                ctx.warn(format!(
+                    "{what}: CQL could not search attachments ({e}); reading them one by one"
+                ));
+                continue;
+            }
+            Err(e) => return Err(ExtractError::http(what)(e)),
+        };
+        for h in hits {
+            let Some(id) = keys::id(&h) else { continue };
+            let more = h.pointer("/metadata/labels/_links/next").is_some();
+            if more {
+                continue;
+            }
+            let labels = h
+                .pointer("/metadata/labels/results")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            out.insert(id, labels);
+        }
+    }
+    Ok(out)
 }
 
 async fn list_or_empty(
