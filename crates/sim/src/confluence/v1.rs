@@ -580,7 +580,7 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
                 .unwrap_or_default()
                 .into()
         } else if let Some(a) = d.attachments.get(id) {
-            serde_json::to_string(&attachment_v1(d, a, &ctx.base))
+            serde_json::to_string(&attachment_v1_expanded(d, a, &ex, &ctx.base))
                 .unwrap_or_default()
                 .into()
         } else if let Some(cm) = d.comments.get(id) {
@@ -1232,6 +1232,16 @@ pub async fn move_page(
 
 // ---------------------------------------------------------------------------------------------
 // Attachments
+
+/// An attachment as v1 `Content` with what `expand` asks for (`metadata.labels`).
+fn attachment_v1_expanded(d: &Dataset, a: &Attachment, ex: &Expand, base: &str) -> Value {
+    let mut v = attachment_v1(d, a, base);
+    if ex.has("metadata.labels") {
+        let ls = labels_v1(d, &a.labels);
+        v["metadata"]["labels"] = json!({"results": ls, "start": 0, "limit": 200, "size": ls.len(), "_links": {"self": format!("{base}/rest/api/content/{}/label", att_id(a.id))}});
+    }
+    v
+}
 
 fn attachment_v1(d: &Dataset, a: &Attachment, base: &str) -> Value {
     let v = a.current();
