@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use futures_util::{StreamExt as _, TryStreamExt as _};
+use futures_util::StreamExt as _;
 use kb_confluence::{ContentKind, ContentQuery, keys};
 use kb_store::{Batch, Expect, Filter, Row};
 use serde_json::{Value, json};
@@ -232,23 +232,19 @@ async fn full_listing(
     let scope = ctx.scope(&space.id);
     let what = format!("{} of {}", kind.table, space.key);
     ctx.progress(Progress::Phase { what: what.clone() });
-    let resumed = resume.is_some();
     let q = ContentQuery::in_spaces(&[space.id.as_str()])
         .statuses(kind.statuses)
         .with_body();
-    let stream =
+    let l =
         listing(&ctx.client, kind, &q).map_err(ExtractError::http(format!("listing {what}")))?;
-    let mut stream = stream.resume(resume);
+    let mut stream = ctx.open(l, resume, &what).await?;
+    let resumed = stream.resumed;
     let mut seen: HashSet<String> = HashSet::new();
     let mut state = ListState {
         hwm,
         ..ListState::default()
     };
-    while let Some(page) = stream
-        .try_next()
-        .await
-        .map_err(ExtractError::http(format!("listing {what}")))?
-    {
+    while let Some(page) = stream.next().await? {
         let mut batch = Batch::new();
         for item in &page.items {
             let Some(id) = keys::id(item) else {
@@ -807,16 +803,12 @@ pub(crate) async fn restrictions(
         kb_confluence::cql::quote(&space.key),
         kind.cql_type
     );
-    let mut stream = ctx
+    let l = ctx
         .client
         .content_search(&cql, CQL_EXPAND)
-        .map_err(ExtractError::http(what.clone()))?
-        .resume(resume);
-    while let Some(page) = stream
-        .try_next()
-        .await
-        .map_err(ExtractError::http(what.clone()))?
-    {
+        .map_err(ExtractError::http(what.clone()))?;
+    let mut stream = ctx.open(l, resume, &what).await?;
+    while let Some(page) = stream.next().await? {
         let mut batch = Batch::new();
         for hit in &page.items {
             if let Some(id) = keys::id(hit) {

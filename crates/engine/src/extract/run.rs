@@ -3,7 +3,9 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use kb_confluence::Confluence;
+use futures_util::TryStreamExt as _;
+use kb_confluence::{Confluence, Listing};
+use kb_http::{Page, PageStream};
 use kb_store::{Batch, RunEnd, RunStatus, Store};
 use serde_json::{Value, json};
 
@@ -79,6 +81,73 @@ impl Ctx {
             .await
             .map(|_| ())
             .map_err(ExtractError::store(format!("storing {what}")))
+    }
+}
+
+/// A listing opened from a saved token, its first page already read.
+pub(crate) struct Resumed {
+    first: Option<Page<Value>>,
+    rest: PageStream<Value>,
+    ended: bool,
+    what: String,
+    /// Whether the listing continues a saved token (else it starts at the beginning).
+    pub resumed: bool,
+}
+
+impl Resumed {
+    /// The next page, or `None` at the end.
+    pub async fn next(&mut self) -> Result<Option<Page<Value>>> {
+        if let Some(p) = self.first.take() {
+            return Ok(Some(p));
+        }
+        if self.ended {
+            return Ok(None);
+        }
+        let p = self
+            .rest
+            .try_next()
+            .await
+            .map_err(ExtractError::http(format!("listing {}", self.what)))?;
+        self.ended = p.is_none();
+        Ok(p)
+    }
+}
+
+impl Ctx {
+    /// Opens `listing` at a saved token. When the service refuses the token (a 400: the cursor
+    /// expired, or was saved by another version), the listing starts over from the beginning,
+    /// which is safe because upserts are idempotent, and says so.
+    pub async fn open(
+        &self,
+        listing: Listing,
+        token: Option<String>,
+        what: &str,
+    ) -> Result<Resumed> {
+        let (request, pagination) = (listing.request.clone(), listing.pagination.clone());
+        let had = token.is_some();
+        let mut rest = listing.resume(token);
+        let (first, resumed) = match rest.try_next().await {
+            Ok(first) => (first, had),
+            Err(e) if had && e.status() == Some(400) => {
+                self.warn(format!(
+                    "{what}: the saved cursor was refused ({e}); listing again from the start"
+                ));
+                rest = self.client.custom_listing(request, pagination).pages();
+                let first = rest
+                    .try_next()
+                    .await
+                    .map_err(ExtractError::http(format!("listing {what}")))?;
+                (first, false)
+            }
+            Err(e) => return Err(ExtractError::http(format!("listing {what}"))(e)),
+        };
+        Ok(Resumed {
+            ended: first.is_none(),
+            first,
+            rest,
+            what: what.to_string(),
+            resumed,
+        })
     }
 }
 

@@ -3,7 +3,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use futures_util::TryStreamExt as _;
 use kb_confluence::{ContentKind, ContentQuery, keys};
 use kb_http::Pagination;
 use kb_store::{Batch, Expect, Filter, Row};
@@ -313,11 +312,12 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
     } else {
         ContentQuery::default().sort("-modified-date")
     };
-    let mut stream = ctx
+    let listing = ctx
         .client
         .attachments(&q)
-        .map_err(ExtractError::http("building a request"))?
-        .resume(l.resume.clone());
+        .map_err(ExtractError::http("building a request"))?;
+    let mut stream = ctx.open(listing, l.resume.clone(), &what).await?;
+    let resumed = stream.resumed;
     let floor = l.hwm - ctx.opts.overlap.as_millis() as i64;
     let mut state = ListState {
         hwm: l.hwm,
@@ -334,11 +334,7 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
         .into_iter()
         .filter_map(|r| Some((r.first()?.as_str()?.to_string(), r.get(1)?.as_i64()?)))
         .collect();
-    'pages: while let Some(page) = stream
-        .try_next()
-        .await
-        .map_err(ExtractError::http("listing attachments"))?
-    {
+    'pages: while let Some(page) = stream.next().await? {
         let mut batch = Batch::new();
         let mut n = 0;
         let mut reached_floor = false;
@@ -382,7 +378,7 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
             break 'pages;
         }
     }
-    if l.full && l.resume.is_none() {
+    if l.full && !resumed {
         let gone: Vec<String> = stored
             .keys()
             .filter(|id| !seen.contains(*id))
@@ -615,7 +611,8 @@ async fn comment_listing(
         ctx.client.inline_comments(&q)
     }
     .map_err(ExtractError::http("building a request"))?;
-    let mut stream = listing.resume(l.resume.clone());
+    let mut stream = ctx.open(listing, l.resume.clone(), &what).await?;
+    let resumed = stream.resumed;
     let floor = l.hwm - ctx.opts.overlap.as_millis() as i64;
     let mut state = ListState {
         hwm: l.hwm,
@@ -637,11 +634,7 @@ async fn comment_listing(
             "blog_post_id"
         }
     };
-    while let Some(page) = stream
-        .try_next()
-        .await
-        .map_err(ExtractError::http(format!("listing {what}")))?
-    {
+    while let Some(page) = stream.next().await? {
         let mut batch = Batch::new();
         let mut reached_floor = false;
         let mut items: Vec<Value> = std::mem::take(&mut orphans);
@@ -717,7 +710,7 @@ async fn comment_listing(
             "Comments outside the extracted pages and blog posts were left out."
         );
     }
-    if l.full && l.resume.is_none() {
+    if l.full && !resumed {
         let mut batch = Batch::new();
         let mut n = 0;
         for table in [page_table, blog_table] {

@@ -639,3 +639,34 @@ async fn incremental_runs_apply_exactly_the_changes() {
     );
     assert_replica(&store, &support::dataset(&sim).await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_saved_cursor_restarts_the_listing() {
+    let sim = support::twin(120, 23).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    run(&sim, &store, &options()).await;
+    // As if a run had been killed mid-listing long ago: its cursor is no longer accepted.
+    let cp = store
+        .checkpoints()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.endpoint == "pages")
+        .expect("a pages checkpoint");
+    let mut batch = kb_store::Batch::new();
+    batch.set_checkpoint(
+        &cp.scope,
+        "pages",
+        json!({"state": "listing", "next": "/wiki/api/v2/pages?limit=250&cursor=bm90LWEtY3Vyc29y", "hwm": 0}),
+    );
+    store.commit(&batch).await.unwrap();
+    let report = run(&sim, &store, &options()).await;
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(
+        report.warnings[0].contains("saved cursor was refused"),
+        "{:?}",
+        report.warnings
+    );
+    assert_replica(&store, &support::dataset(&sim).await).await;
+}
