@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 mod check;
+mod extract;
 mod sim;
 
 const KBRIDGE: &str = env!("CARGO_BIN_EXE_kbridge");
