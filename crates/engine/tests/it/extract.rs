@@ -50,6 +50,67 @@ pub fn truth(d: &Value) -> Truth {
         )]);
     }
     t.insert("spaces", (vec!["id"], vec!["key", "name"], rows));
+    let (mut sl, mut sp, mut sq) = (Rows::new(), Rows::new(), Rows::new());
+    for sp_ in d["spaces"].as_array().unwrap() {
+        for l in sp_["labels"].as_array().unwrap() {
+            let l = labels[&s(l)];
+            sl.extend([row(&[&sp_["id"], &l["id"]], &[("name", l["name"].clone())])]);
+        }
+        for p in sp_["properties"].as_array().unwrap() {
+            sp.extend([row(&[&sp_["id"], &p["id"]], &[("key", p["key"].clone())])]);
+        }
+        for p in sp_["permissions"].as_array().unwrap() {
+            sq.extend([row(
+                &[&sp_["id"], &p["id"]],
+                &[
+                    ("principal_id", p["principalId"].clone()),
+                    ("operation_key", p["operation"].clone()),
+                ],
+            )]);
+        }
+    }
+    t.insert(
+        "space_labels",
+        (vec!["space_id", "label_id"], vec!["name"], sl),
+    );
+    t.insert(
+        "space_properties",
+        (vec!["space_id", "id"], vec!["key"], sp),
+    );
+    t.insert(
+        "space_permissions",
+        (
+            vec!["space_id", "id"],
+            vec!["principal_id", "operation_key"],
+            sq,
+        ),
+    );
+    let mut cc = Rows::new();
+    let ccs = d.get("customContents").or(d.get("custom_contents"));
+    for c in ccs.and_then(Value::as_array).into_iter().flatten() {
+        if c["status"] != "current" {
+            continue;
+        }
+        let v = current(c, "versions");
+        cc.extend([row(
+            &[&c["id"]],
+            &[
+                ("type", c["type"].clone()),
+                ("title", c["title"].clone()),
+                ("space_id", c["spaceId"].clone()),
+                ("version_number", v["number"].clone()),
+            ],
+        )]);
+    }
+    assert!(!cc.is_empty(), "the site has custom content");
+    t.insert(
+        "custom_content",
+        (
+            vec!["id"],
+            vec!["type", "title", "space_id", "version_number"],
+            cc,
+        ),
+    );
 
     for (kind, table, owner, versions, label_t, props_t, live) in [
         (
@@ -410,7 +471,13 @@ pub async fn assert_replica(store: &Store, d: &Value) {
 }
 
 pub fn options() -> ExtractOptions {
-    ExtractOptions::default()
+    ExtractOptions {
+        custom_content_types: kb_sim::generator::CUSTOM_CONTENT_TYPES
+            .iter()
+            .map(|t| t.to_string())
+            .collect(),
+        ..ExtractOptions::default()
+    }
 }
 
 pub async fn run(sim: &kb_sim::SimHandle, store: &Store, opts: &ExtractOptions) -> ExtractReport {
