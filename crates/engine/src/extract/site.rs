@@ -267,6 +267,8 @@ pub(crate) async fn custom_content(ctx: &Ctx, space: &SpaceRef) -> Result<()> {
 /// Whether a site-wide listing runs in full (and from where), or incrementally from a mark.
 struct SiteListing {
     full: bool,
+    /// The listing finished but the phase after it did not (attachments' details).
+    listed: bool,
     resume: Option<String>,
     hwm: i64,
     cp: Option<Value>,
@@ -278,6 +280,7 @@ async fn site_listing(ctx: &Ctx, endpoint: &str) -> Result<SiteListing> {
     let st = ListState::from_json(cp.as_ref());
     Ok(SiteListing {
         full,
+        listed: st.listed && !ctx.opts.full,
         resume: if full && !st.done && !ctx.opts.full {
             st.next.clone()
         } else {
@@ -324,17 +327,38 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
         ..ListState::default()
     };
     let mut seen = HashSet::new();
-    let mut changed: Vec<(String, Value)> = Vec::new();
+    // (id, version number) of attachments whose versions and labels must be read.
+    let mut changed: Vec<(String, i64)> = Vec::new();
     let stored = ctx
         .store
-        .select("attachments", &["id", "version_number"], &Filter::all())
+        .select(
+            "attachments",
+            &["id", "version_number", "page_id", "blog_post_id"],
+            &Filter::all(),
+        )
         .await
         .map_err(ExtractError::store("reading attachments"))?;
+    // id → (version, container), for the attachments of the extracted content only.
     let stored: HashMap<String, i64> = stored
         .into_iter()
-        .filter_map(|r| Some((r.first()?.as_str()?.to_string(), r.get(1)?.as_i64()?)))
+        .filter_map(|r| {
+            let owner = r
+                .get(2)
+                .and_then(Value::as_str)
+                .or(r.get(3).and_then(Value::as_str))?;
+            owners.contains(owner).then_some(())?;
+            Some((r.first()?.as_str()?.to_string(), r.get(1)?.as_i64()?))
+        })
         .collect();
-    'pages: while let Some(page) = stream.next().await? {
+    if l.listed {
+        // A run stopped after the listing: its details are read again for every attachment
+        // (versions only where the store lacks them, labels in bulk).
+        changed = stored.iter().map(|(id, v)| (id.clone(), *v)).collect();
+    }
+    let want_versions = ctx.opts.wants("attachment_versions");
+    'pages: while !l.listed
+        && let Some(page) = stream.next().await?
+    {
         let mut batch = Batch::new();
         let mut n = 0;
         let mut reached_floor = false;
@@ -355,7 +379,22 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
             seen.insert(id.clone());
             let version = keys::version_number(item).unwrap_or(0) as i64;
             if stored.get(&id).is_none_or(|v| *v < version) {
-                changed.push((id.clone(), item.clone()));
+                changed.push((id.clone(), version));
+                // A first version is the attachment's own `version`: stored with it, no request.
+                if version <= 1
+                    && want_versions
+                    && let Some(v) = item.get("version")
+                {
+                    batch.replace_set(
+                        "attachment_versions",
+                        Filter::all().eq("attachment_id", id.as_str()),
+                        vec![
+                            Row::new("attachment_versions", v.clone())
+                                .with("attachment_id", id.as_str()),
+                        ],
+                    );
+                    ctx.rows("attachment_versions", 1);
+                }
             }
             if ctx.opts.wants("attachments") {
                 batch.upsert(Row::new("attachments", item.clone()));
@@ -378,7 +417,7 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
             break 'pages;
         }
     }
-    if l.full && !resumed {
+    if l.full && !l.listed && !resumed {
         let gone: Vec<String> = stored
             .keys()
             .filter(|id| !seen.contains(*id))
@@ -402,8 +441,22 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
         ctx.commit(&batch, "deleting purged attachments").await?;
         ctx.deleted("attachments", gone.len() as u64);
     }
+    if l.full && !l.listed {
+        // The listing is complete: a kill from here on redoes only the details.
+        let v = ListState {
+            listed: true,
+            hwm: state.hwm,
+            ..ListState::default()
+        }
+        .to_json();
+        let mut batch = Batch::new();
+        batch.checkpoint(&scope, "attachments", expect(&cp), v.clone());
+        ctx.commit(&batch, &what).await?;
+        cp = Some(v);
+    }
     attachment_details(ctx, spaces, &changed).await?;
     state.done = true;
+    state.listed = false;
     state.next = None;
     let mut batch = Batch::new();
     batch.checkpoint(&scope, "attachments", expect(&cp), state.to_json());
@@ -421,7 +474,7 @@ const BULK_LABELS_FROM: usize = 50;
 async fn attachment_details(
     ctx: &Ctx,
     spaces: &[SpaceRef],
-    changed: &[(String, Value)],
+    changed: &[(String, i64)],
 ) -> Result<()> {
     let want_labels = ctx.opts.wants("attachment_labels");
     let bulk = if want_labels && changed.len() > BULK_LABELS_FROM {
@@ -429,15 +482,33 @@ async fn attachment_details(
     } else {
         HashMap::new()
     };
+    // Versions already stored (a first version is stored with its attachment).
+    let mut have: HashMap<String, i64> = HashMap::new();
+    if ctx.opts.wants("attachment_versions") {
+        for r in ctx
+            .store
+            .select(
+                "attachment_versions",
+                &["attachment_id", "number"],
+                &Filter::all(),
+            )
+            .await
+            .map_err(ExtractError::store("reading attachment_versions"))?
+        {
+            if let (Some(id), Some(n)) = (
+                r.first().and_then(Value::as_str),
+                r.get(1).and_then(Value::as_i64),
+            ) {
+                let e = have.entry(id.to_string()).or_default();
+                *e = (*e).max(n);
+            }
+        }
+    }
     let mut batch = Batch::new();
-    for (i, (id, item)) in changed.iter().enumerate() {
-        if ctx.opts.wants("attachment_versions") {
-            let n = keys::version_number(item).unwrap_or(1);
-            let versions = if n <= 1 {
-                item.get("version").cloned().into_iter().collect()
-            } else {
-                list_or_empty(ctx, ctx.client.versions(ContentKind::Attachment, id), id).await?
-            };
+    for (i, (id, n)) in changed.iter().enumerate() {
+        if ctx.opts.wants("attachment_versions") && have.get(id).copied().unwrap_or(0) < *n {
+            let versions =
+                list_or_empty(ctx, ctx.client.versions(ContentKind::Attachment, id), id).await?;
             ctx.rows("attachment_versions", versions.len() as u64);
             let rows = versions
                 .into_iter()
@@ -713,14 +784,21 @@ async fn comment_listing(
     if l.full && !resumed {
         let mut batch = Batch::new();
         let mut n = 0;
-        for table in [page_table, blog_table] {
-            for id in ctx
+        for (table, owner) in [(page_table, "page_id"), (blog_table, "blog_post_id")] {
+            // Only the comments of the extracted content (other spaces keep theirs).
+            for r in ctx
                 .store
-                .ids(table, &Filter::all())
+                .select(table, &["id", owner], &Filter::all())
                 .await
                 .map_err(ExtractError::store(format!("reading {table}")))?
             {
-                if !seen.contains(&id) {
+                let (Some(id), Some(o)) = (
+                    r.first().and_then(Value::as_str),
+                    r.get(1).and_then(Value::as_str),
+                ) else {
+                    continue;
+                };
+                if owners.contains(o) && !seen.contains(id) {
                     batch.delete(table, vec![json!(id)]);
                     n += 1;
                 }

@@ -737,3 +737,20 @@ async fn a_refused_saved_cursor_restarts_the_listing() {
     );
     assert_replica(&store, &support::dataset(&sim).await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_for_some_spaces_leaves_the_others_alone() {
+    let sim = support::twin(150, 29).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    run(&sim, &store, &options()).await;
+    let d = support::dataset(&sim).await;
+    let key = d["spaces"][0]["key"].as_str().unwrap().to_string();
+    let mut opts = options();
+    opts.spaces = vec![key];
+    opts.full = true;
+    let report = run(&sim, &store, &opts).await;
+    assert_eq!(report.rows["spaces"], 1);
+    assert!(report.deleted.is_empty(), "{:?}", report.deleted);
+    assert_replica(&store, &d).await;
+}
