@@ -36,12 +36,13 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Benchmarks that print JSON (speed and memory targets live here, never in tests).
     Bench(bench::BenchArgs),
-    /// Run the local API twins (Confluence Cloud) on loopback until Ctrl-C.
+    /// Run the local API twins (Confluence Cloud and Notion) on loopback until Ctrl-C.
     ///
-    /// A deterministic site (spaces, page trees, blog posts, versions, comments, attachments,
-    /// labels, properties, tasks, restrictions, groups) is generated from --seed and served under
-    /// /wiki/api/v2 and /wiki/rest/api with Basic auth, cursor pagination, rate limits and an
-    /// optional fault plan. See docs/sim.md.
+    /// Deterministic workspaces are generated from --seed: a Confluence site (spaces, page trees,
+    /// blog posts, versions, comments, attachments, labels, properties, tasks, restrictions,
+    /// groups) served under /wiki/api/v2 and /wiki/rest/api with Basic auth, and a Notion
+    /// workspace (pages, blocks, related databases, files) under /v1 with Bearer tokens; with
+    /// their pagination, rate limits, an optional fault plan and webhooks. See docs/sim.md.
     #[command(after_help = sim::AFTER_HELP)]
     Sim(sim::SimArgs),
     /// Test a connection and report what the credentials can read (`check confluence`).
