@@ -971,6 +971,42 @@ impl Store {
         with_conn!(self, c, db => c.fetch(db, &sql, &f.1, &kinds).await)
     }
 
+    /// The largest `value` per `key` over the whole table (`SELECT key, MAX(value) … GROUP BY
+    /// key`), e.g. the newest stored version number of each page: one row per key, not per row.
+    pub async fn max_by(&self, table: &str, key: &str, value: &str) -> Result<Vec<(Value, Value)>> {
+        let t = table_def(table)?;
+        let d = self.dialect();
+        let col = |name: &str| {
+            t.column(name).ok_or_else(|| StoreError::UnknownColumn {
+                table: t.name.into(),
+                column: name.to_string(),
+                known: t
+                    .columns
+                    .iter()
+                    .map(|c| c.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+        };
+        let (k, v) = (col(key)?, col(value)?);
+        let sql = format!(
+            "SELECT {}, MAX({}) FROM {} GROUP BY {}",
+            d.read(k.ty, k.name),
+            q(v.name),
+            q(t.name),
+            q(k.name)
+        );
+        let rows =
+            with_conn!(self, c, db => c.fetch(db, &sql, &[], &[kind(k.ty), kind(v.ty)]).await)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let mut it = r.into_iter();
+                Some((it.next()?, it.next()?))
+            })
+            .collect())
+    }
+
     /// Rows per catalog table.
     pub async fn counts(&self) -> Result<BTreeMap<String, u64>> {
         let sql = TABLES

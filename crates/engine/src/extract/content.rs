@@ -216,6 +216,8 @@ pub(crate) struct Changes {
     pub structure: bool,
     /// Whether every object was listed (restrictions then need the full CQL pass).
     pub full: bool,
+    /// What an incremental run read again (the page tree is rewritten below them).
+    pub refetched: Vec<String>,
     /// The checkpoint to write once every phase is done, and the one it replaces.
     pub end: ListState,
     pub checkpoint: Option<Value>,
@@ -310,19 +312,13 @@ async fn stale_details(
     }
     let have = ctx
         .store
-        .select(kind.versions, &[kind.owner, "number"], &Filter::all())
+        .max_by(kind.versions, kind.owner, "number")
         .await
         .map_err(ExtractError::store(format!("reading {}", kind.versions)))?;
-    let mut newest: HashMap<String, i64> = HashMap::new();
-    for r in have {
-        if let (Some(o), Some(n)) = (
-            r.first().and_then(Value::as_str),
-            r.get(1).and_then(Value::as_i64),
-        ) {
-            let e = newest.entry(o.to_string()).or_default();
-            *e = (*e).max(n);
-        }
-    }
+    let newest: HashMap<String, i64> = have
+        .into_iter()
+        .filter_map(|(o, n)| Some((o.as_str()?.to_string(), n.as_i64()?)))
+        .collect();
     let mut out: Vec<String> = stored
         .iter()
         .filter(|(id, v)| newest.get(*id).copied().unwrap_or(0) < **v)
@@ -458,6 +454,7 @@ async fn incremental(
 
     refetch.sort();
     refetch.dedup();
+    changes.refetched = refetch.clone();
     if !refetch.is_empty() {
         changes.structure = true;
         for item in fetch_by_ids(ctx, kind, &refetch).await? {

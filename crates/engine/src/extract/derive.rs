@@ -3,7 +3,7 @@
 //! them) and `page_ancestors` (highest first, as `GET /pages/{id}/ancestors`). Folders between
 //! pages are read once each (`GET /folders/{id}`), since no page row describes them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kb_store::{Batch, Filter, Row};
 use serde_json::{Value, json};
@@ -29,9 +29,15 @@ fn text(v: Option<&Value>) -> Option<String> {
     }
 }
 
-/// Recomputes `child_pages` and `page_ancestors` for the pages of one space, writing only what
-/// differs from the store.
-pub(crate) async fn page_tree(ctx: &Ctx, space: &SpaceRef) -> Result<()> {
+/// Rewrites `child_pages` and `page_ancestors` rows of the pages of one space: of every page
+/// (`affected` = `None`, after a full listing), or of the pages re-read by an incremental run
+/// and everything below them (a moved or trashed page changes its subtree's ancestors). Work
+/// and memory are per page, in commits of 500 pages: nothing reads the whole tables back.
+pub(crate) async fn page_tree(
+    ctx: &Ctx,
+    space: &SpaceRef,
+    affected: Option<&[String]>,
+) -> Result<()> {
     let want_children = ctx.opts.wants("child_pages");
     let want_ancestors = ctx.opts.wants("page_ancestors");
     if !want_children && !want_ancestors {
@@ -72,122 +78,115 @@ pub(crate) async fn page_tree(ctx: &Ctx, space: &SpaceRef) -> Result<()> {
             },
         );
     }
+    // The pages to rewrite: all, or the affected ones and their descendants.
+    let targets: Vec<String> = match affected {
+        None => pages.keys().cloned().collect(),
+        Some(ids) => {
+            let mut kids: HashMap<&str, Vec<&str>> = HashMap::new();
+            for (id, n) in &pages {
+                if let Some(p) = &n.parent {
+                    kids.entry(p.as_str()).or_default().push(id.as_str());
+                }
+            }
+            let mut out: BTreeSet<String> = BTreeSet::new();
+            let mut todo: Vec<&str> = ids.iter().map(String::as_str).collect();
+            while let Some(id) = todo.pop() {
+                if out.insert(id.to_string()) {
+                    todo.extend(kids.get(id).into_iter().flatten().copied());
+                }
+            }
+            out.into_iter().collect()
+        }
+    };
     let live = |n: &Node| matches!(n.status.as_str(), Some("current" | "archived"));
-
-    if want_children {
-        let mut rows = Vec::new();
-        for (id, n) in &pages {
-            let (Some(parent), Some("page")) = (&n.parent, n.parent_type.as_deref()) else {
+    let mut folders: HashMap<String, (Option<String>, Option<String>)> = HashMap::new();
+    let (mut n_children, mut n_ancestors) = (0u64, 0u64);
+    for chunk in targets.chunks(500) {
+        let mut batch = Batch::new();
+        for id in chunk {
+            let Some(n) = pages.get(id) else {
+                // No longer in this space (purged or moved away): its rows go.
+                batch.replace_set(
+                    "child_pages",
+                    Filter::all().eq("id", id.as_str()),
+                    Vec::new(),
+                );
+                batch.replace_set(
+                    "page_ancestors",
+                    Filter::all().eq("page_id", id.as_str()),
+                    Vec::new(),
+                );
                 continue;
             };
-            if !live(n) {
-                continue;
-            }
-            rows.push(
-                Row::new(
-                    "child_pages",
-                    json!({
-                        "id": id,
-                        "status": n.status,
-                        "title": n.title,
-                        "spaceId": space.id,
-                        "childPosition": n.position,
-                    }),
-                )
-                .with("parent_id", parent.as_str()),
-            );
-        }
-        let mut batch = Batch::new();
-        ctx.rows("child_pages", rows.len() as u64);
-        batch.replace_set(
-            "child_pages",
-            Filter::all().eq("space_id", space.id.as_str()),
-            rows,
-        );
-        ctx.commit(&batch, &what).await?;
-    }
-
-    if want_ancestors {
-        let mut folders: HashMap<String, (Option<String>, Option<String>)> = HashMap::new();
-        let stored = ctx
-            .store
-            .select(
-                "page_ancestors",
-                &["page_id", "ancestor_id", "ancestor_type", "depth"],
-                &Filter::all(),
-            )
-            .await
-            .map_err(ExtractError::store("reading page_ancestors"))?;
-        let mut have: HashMap<String, Vec<(String, String, i64)>> = HashMap::new();
-        for r in stored {
-            if let (Some(p), Some(a)) = (text(r.first()), text(r.get(1))) {
-                have.entry(p).or_default().push((
-                    a,
-                    text(r.get(2)).unwrap_or_default(),
-                    r.get(3).and_then(Value::as_i64).unwrap_or(0),
-                ));
-            }
-        }
-        let mut batch = Batch::new();
-        let mut written = 0u64;
-        for (id, n) in &pages {
-            // Walk up: pages from the map, folders from the API (once each).
-            let mut chain: Vec<(String, String)> = Vec::new();
-            let mut cur = n.parent.clone().zip(n.parent_type.clone());
-            while let Some((pid, ptype)) = cur {
-                if chain.iter().any(|(c, _)| *c == pid) || chain.len() > 1000 {
-                    ctx.warn(format!("page {id}: its parent chain loops at {pid}"));
-                    break;
+            if want_children {
+                let mut rows = Vec::new();
+                if let (Some(parent), Some("page")) = (&n.parent, n.parent_type.as_deref())
+                    && live(n)
+                {
+                    rows.push(
+                        Row::new(
+                            "child_pages",
+                            json!({
+                                "id": id,
+                                "status": n.status,
+                                "title": n.title,
+                                "spaceId": space.id,
+                                "childPosition": n.position,
+                            }),
+                        )
+                        .with("parent_id", parent.as_str()),
+                    );
                 }
-                chain.push((pid.clone(), ptype.clone()));
-                cur = match ptype.as_str() {
-                    "page" => pages
-                        .get(&pid)
-                        .and_then(|p| p.parent.clone().zip(p.parent_type.clone())),
-                    "folder" => {
-                        if !folders.contains_key(&pid) {
-                            let f = folder(ctx, &pid).await?;
-                            folders.insert(pid.clone(), f);
-                        }
-                        let (p, t) = folders[&pid].clone();
-                        p.zip(t)
-                    }
-                    _ => None,
-                };
+                n_children += rows.len() as u64;
+                batch.replace_set("child_pages", Filter::all().eq("id", id.as_str()), rows);
             }
-            chain.reverse();
-            let mut want: Vec<(String, String, i64)> = chain
-                .into_iter()
-                .enumerate()
-                .map(|(i, (a, t))| (a, t, i as i64 + 1))
-                .collect();
-            let mut got = have.remove(id).unwrap_or_default();
-            want.sort();
-            got.sort();
-            if want != got {
-                written += 1;
-                let rows = want
+            if want_ancestors {
+                // Walk up: pages from the map, folders from the API (once each).
+                let mut chain: Vec<(String, String)> = Vec::new();
+                let mut cur = n.parent.clone().zip(n.parent_type.clone());
+                while let Some((pid, ptype)) = cur {
+                    if chain.iter().any(|(c, _)| *c == pid) || chain.len() > 1000 {
+                        ctx.warn(format!("page {id}: its parent chain loops at {pid}"));
+                        break;
+                    }
+                    chain.push((pid.clone(), ptype.clone()));
+                    cur = match ptype.as_str() {
+                        "page" => pages
+                            .get(&pid)
+                            .and_then(|p| p.parent.clone().zip(p.parent_type.clone())),
+                        "folder" => {
+                            if !folders.contains_key(&pid) {
+                                let f = folder(ctx, &pid).await?;
+                                folders.insert(pid.clone(), f);
+                            }
+                            let (p, t) = folders[&pid].clone();
+                            p.zip(t)
+                        }
+                        _ => None,
+                    };
+                }
+                chain.reverse();
+                let rows: Vec<Row> = chain
                     .into_iter()
-                    .map(|(a, t, d)| {
+                    .enumerate()
+                    .map(|(i, (a, t))| {
                         Row::new("page_ancestors", json!({"id": a, "type": t}))
                             .with("page_id", id.as_str())
-                            .with("depth", d)
+                            .with("depth", i as i64 + 1)
                     })
                     .collect();
+                n_ancestors += rows.len() as u64;
                 batch.replace_set(
                     "page_ancestors",
                     Filter::all().eq("page_id", id.as_str()),
                     rows,
                 );
-                if batch.len() >= 500 {
-                    ctx.commit(&batch, &what).await?;
-                    batch = Batch::new();
-                }
             }
         }
         ctx.commit(&batch, &what).await?;
-        ctx.rows("page_ancestors", written);
     }
+    ctx.rows("child_pages", n_children);
+    ctx.rows("page_ancestors", n_ancestors);
     ctx.progress(Progress::PhaseDone { what });
     Ok(())
 }

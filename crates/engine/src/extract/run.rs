@@ -259,7 +259,8 @@ async fn phases(ctx: &Ctx) -> Result<()> {
             )
             .await?;
             if kind.table == "pages" && changes.structure {
-                derive::page_tree(ctx, space).await?;
+                let affected = (!changes.full).then_some(changes.refetched.as_slice());
+                derive::page_tree(ctx, space, affected).await?;
             }
             content::finish(ctx, kind, space, &changes).await?;
             changed.push(changes.changed);

@@ -155,21 +155,36 @@ pub(crate) async fn tasks(
     let what = format!("tasks of {}", space.key);
     if full {
         ctx.progress(Progress::Phase { what: what.clone() });
-        let items = ctx
+        // Page by page (memory stays flat), then the space's tasks no longer listed go.
+        let listing = ctx
             .client
             .tasks(&ContentQuery::in_spaces(&[space.id.as_str()]).with_body())
-            .map_err(ExtractError::http("building a request"))?
-            .all()
-            .await
-            .map_err(ExtractError::http(format!("listing {what}")))?;
-        ctx.rows("tasks", items.len() as u64);
-        let rows = items.into_iter().map(|i| Row::new("tasks", i)).collect();
+            .map_err(ExtractError::http("building a request"))?;
+        let mut stream = ctx.open(listing, None, &what).await?;
+        let mut seen: HashSet<String> = HashSet::new();
+        while let Some(page) = stream.next().await? {
+            let mut batch = Batch::new();
+            for item in page.items {
+                if let Some(id) = keys::id(&item) {
+                    seen.insert(id);
+                    batch.upsert(Row::new("tasks", item));
+                }
+            }
+            ctx.rows("tasks", batch.len() as u64);
+            ctx.commit(&batch, &what).await?;
+        }
         let mut batch = Batch::new();
-        batch.replace_set(
-            "tasks",
-            Filter::all().eq("space_id", space.id.as_str()),
-            rows,
-        );
+        for id in ctx
+            .store
+            .ids("tasks", &Filter::all().eq("space_id", space.id.as_str()))
+            .await
+            .map_err(ExtractError::store("reading tasks"))?
+        {
+            if !seen.contains(&id) {
+                batch.delete("tasks", vec![json!(id)]);
+            }
+        }
+        ctx.deleted("tasks", batch.len() as u64);
         batch.checkpoint(&scope, "tasks", expect(&cp), json!({"state": "done"}));
         ctx.commit(&batch, &what).await?;
         ctx.progress(Progress::PhaseDone { what });
@@ -485,22 +500,14 @@ async fn attachment_details(
     // Versions already stored (a first version is stored with its attachment).
     let mut have: HashMap<String, i64> = HashMap::new();
     if ctx.opts.wants("attachment_versions") {
-        for r in ctx
+        for (id, n) in ctx
             .store
-            .select(
-                "attachment_versions",
-                &["attachment_id", "number"],
-                &Filter::all(),
-            )
+            .max_by("attachment_versions", "attachment_id", "number")
             .await
             .map_err(ExtractError::store("reading attachment_versions"))?
         {
-            if let (Some(id), Some(n)) = (
-                r.first().and_then(Value::as_str),
-                r.get(1).and_then(Value::as_i64),
-            ) {
-                let e = have.entry(id.to_string()).or_default();
-                *e = (*e).max(n);
+            if let (Some(id), Some(n)) = (id.as_str(), n.as_i64()) {
+                have.insert(id.to_string(), n);
             }
         }
     }
