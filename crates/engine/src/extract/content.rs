@@ -503,15 +503,6 @@ async fn stored_statuses(
 /// listed under any status (purged).
 async fn sweep(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<(Vec<String>, Vec<String>)> {
     let what = format!("sweeping {} of {}", kind.table, space.key);
-    let listed = listing(
-        &ctx.client,
-        kind,
-        &ContentQuery::in_spaces(&[space.id.as_str()]).statuses(kind.statuses),
-    )
-    .map_err(ExtractError::http(what.clone()))?
-    .all()
-    .await
-    .map_err(ExtractError::http(what.clone()))?;
     let cols: &[&str] = &[
         "id",
         "version_number",
@@ -540,20 +531,30 @@ async fn sweep(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<(Vec<String>, 
         .collect();
     let mut missed = Vec::new();
     let mut seen = HashSet::new();
-    for item in &listed {
-        let Some(id) = keys::id(item) else { continue };
-        seen.insert(id.clone());
-        let now: Vec<Value> = vec![
-            json!(id),
-            json!(keys::version_number(item)),
-            item.get("status").cloned().unwrap_or(Value::Null),
-            item.get("parentId").cloned().unwrap_or(Value::Null),
-            item.get("position").cloned().unwrap_or(Value::Null),
-            item.get("title").cloned().unwrap_or(Value::Null),
-        ];
-        let now = &now[..cols.len()];
-        if stored.get(&id).is_none_or(|s| !same_row(s, now)) {
-            missed.push(id);
+    // The listing without bodies, page by page.
+    let l = listing(
+        &ctx.client,
+        kind,
+        &ContentQuery::in_spaces(&[space.id.as_str()]).statuses(kind.statuses),
+    )
+    .map_err(ExtractError::http(what.clone()))?;
+    let mut stream = ctx.open(l, None, &what).await?;
+    while let Some(page) = stream.next().await? {
+        for item in &page.items {
+            let Some(id) = keys::id(item) else { continue };
+            seen.insert(id.clone());
+            let now: Vec<Value> = vec![
+                json!(id),
+                json!(keys::version_number(item)),
+                item.get("status").cloned().unwrap_or(Value::Null),
+                item.get("parentId").cloned().unwrap_or(Value::Null),
+                item.get("position").cloned().unwrap_or(Value::Null),
+                item.get("title").cloned().unwrap_or(Value::Null),
+            ];
+            let now = &now[..cols.len()];
+            if stored.get(&id).is_none_or(|s| !same_row(s, now)) {
+                missed.push(id);
+            }
         }
     }
     let gone = stored

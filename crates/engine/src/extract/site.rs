@@ -574,6 +574,7 @@ async fn attachment_labels_by_cql(
     ctx: &Ctx,
     spaces: &[SpaceRef],
 ) -> Result<HashMap<String, Vec<Value>>> {
+    // Page by page: only the labels are kept (most attachments have none: an empty list).
     let mut out = HashMap::new();
     for space in spaces {
         let cql = format!(
@@ -581,35 +582,36 @@ async fn attachment_labels_by_cql(
             kb_confluence::cql::quote(&space.key)
         );
         let what = format!("labels of the attachments of {}", space.key);
-        let hits = match ctx
+        let listing = ctx
             .client
             .content_search(&cql, &["metadata.labels"])
-            .map_err(ExtractError::http(what.clone()))?
-            .all()
-            .await
-        {
-            Ok(h) => h,
+            .map_err(ExtractError::http(what.clone()))?;
+        let mut stream = match ctx.open(listing, None, &what).await {
+            Ok(s) => s,
             // A site whose CQL cannot search attachments: one request per attachment instead.
-            Err(e) if matches!(e.status(), Some(400 | 501)) => {
+            Err(ExtractError::Http { source, .. })
+                if matches!(source.status(), Some(400 | 501)) =>
+            {
                 ctx.warn(format!(
-                    "{what}: CQL could not search attachments ({e}); reading them one by one"
+                    "{what}: CQL could not search attachments ({source}); reading them one by one"
                 ));
                 continue;
             }
-            Err(e) => return Err(ExtractError::http(what)(e)),
+            Err(e) => return Err(e),
         };
-        for h in hits {
-            let Some(id) = keys::id(&h) else { continue };
-            let more = h.pointer("/metadata/labels/_links/next").is_some();
-            if more {
-                continue;
+        while let Some(page) = stream.next().await? {
+            for h in page.items {
+                let Some(id) = keys::id(&h) else { continue };
+                if h.pointer("/metadata/labels/_links/next").is_some() {
+                    continue;
+                }
+                let labels = h
+                    .pointer("/metadata/labels/results")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                out.insert(id, labels);
             }
-            let labels = h
-                .pointer("/metadata/labels/results")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            out.insert(id, labels);
         }
     }
     Ok(out)
@@ -697,8 +699,9 @@ async fn comment_listing(
         ..ListState::default()
     };
     // Where each comment lives: (table, container id), from this listing or the store.
-    let mut home: HashMap<String, (&'static str, String)> = HashMap::new();
-    let mut seen: HashSet<String> = HashSet::new();
+    // Compact keys: hundreds of thousands of comments on a big site.
+    let mut home: HashMap<IdKey, (bool, IdKey)> = HashMap::new();
+    let mut seen: HashSet<IdKey> = HashSet::new();
     // Replies whose root is not placed yet (the checkpoint does not move past their page).
     let mut orphans: Vec<Value> = Vec::new();
     let mut hold: Option<Option<String>> = None;
@@ -734,8 +737,11 @@ async fn comment_listing(
                     continue;
                 }
                 None => match keys::parent_comment_id(&item) {
-                    Some(parent) => match home.get(&parent) {
-                        Some(h) => Some(h.clone()),
+                    Some(parent) => match home.get(&IdKey::of(&parent)) {
+                        Some((is_page, c)) => Some((
+                            if *is_page { page_table } else { blog_table },
+                            c.to_string(),
+                        )),
                         None => stored_home(ctx, &parent, page_table, blog_table).await?,
                     },
                     None => None,
@@ -748,8 +754,8 @@ async fn comment_listing(
             if i >= fresh {
                 state.hwm = state.hwm.max(modified_ms(&item));
             }
-            seen.insert(id.clone());
-            home.insert(id, (table, container.clone()));
+            seen.insert(IdKey::of(&id));
+            home.insert(IdKey::of(&id), (table == page_table, IdKey::of(&container)));
             if wants(table) {
                 batch.upsert(Row::new(table, item).with(owner_of(table), container.as_str()));
                 ctx.rows(table, 1);
@@ -805,7 +811,7 @@ async fn comment_listing(
                 ) else {
                     continue;
                 };
-                if owners.contains(o) && !seen.contains(id) {
+                if owners.contains(o) && !seen.contains(&IdKey::of(id)) {
                     batch.delete(table, vec![json!(id)]);
                     n += 1;
                 }
@@ -822,6 +828,32 @@ async fn comment_listing(
     ctx.commit(&batch, &what).await?;
     ctx.progress(Progress::PhaseDone { what });
     Ok(())
+}
+
+/// An id kept small: numeric ids (all of Confluence's) as a number.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum IdKey {
+    N(u64),
+    S(Box<str>),
+}
+
+impl IdKey {
+    fn of(id: &str) -> IdKey {
+        match id.parse::<u64>() {
+            // Only when it prints back the same (no leading zeros, no sign).
+            Ok(n) if n.to_string() == id => IdKey::N(n),
+            _ => IdKey::S(id.into()),
+        }
+    }
+}
+
+impl std::fmt::Display for IdKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdKey::N(n) => write!(f, "{n}"),
+            IdKey::S(s) => f.write_str(s),
+        }
+    }
 }
 
 /// The container of a stored comment.
