@@ -1,28 +1,11 @@
 //! `kbridge check confluence`: against the twin, with the site and credentials in the env.
 
-use std::process::{Command, Stdio};
+use super::{Run, run_service};
 
-use super::KBRIDGE;
-
-struct Out {
-    status: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn check(env: &[(&str, &str)], args: &[&str]) -> Out {
-    let mut cmd = Command::new(KBRIDGE);
-    cmd.args(["check", "confluence"]).args(args);
-    for k in ["CONFLUENCE_URL", "CONFLUENCE_EMAIL", "CONFLUENCE_API_TOKEN"] {
-        cmd.env_remove(k);
-    }
-    cmd.envs(env.iter().copied());
-    let o = cmd.stdin(Stdio::null()).output().expect("run kbridge");
-    Out {
-        status: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+fn check(env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut all = vec!["check", "confluence"];
+    all.extend_from_slice(args);
+    run_service(None, env, &all)
 }
 
 #[test]

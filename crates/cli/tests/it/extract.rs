@@ -1,36 +1,12 @@
 //! `kbridge extract confluence`: against the twin, into a SQLite file; errors that name the
 //! object and the fix.
 
-use std::process::{Command, Stdio};
+use super::{Run, run_service};
 
-use super::KBRIDGE;
-
-struct Out {
-    status: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn extract(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Out {
-    let mut cmd = Command::new(KBRIDGE);
-    cmd.current_dir(dir)
-        .args(["extract", "confluence"])
-        .args(args);
-    for k in [
-        "CONFLUENCE_URL",
-        "CONFLUENCE_EMAIL",
-        "CONFLUENCE_API_TOKEN",
-        "KBRIDGE_STORE",
-    ] {
-        cmd.env_remove(k);
-    }
-    cmd.envs(env.iter().copied());
-    let o = cmd.stdin(Stdio::null()).output().expect("run kbridge");
-    Out {
-        status: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+fn extract(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut all = vec!["extract", "confluence"];
+    all.extend_from_slice(args);
+    run_service(Some(dir), env, &all)
 }
 
 #[test]

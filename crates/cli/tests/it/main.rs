@@ -64,6 +64,31 @@ fn run_with(args: &[&str], stdin: Option<&[u8]>, cwd: Option<&Path>) -> Run {
     }
 }
 
+/// Runs kbridge in `cwd` (or here) with `args`, the Confluence and store variables of this
+/// shell removed and `env` set instead: the tests of the commands that talk to a service.
+fn run_service(cwd: Option<&Path>, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut cmd = Command::new(KBRIDGE);
+    cmd.args(args);
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    for k in [
+        "CONFLUENCE_URL",
+        "CONFLUENCE_EMAIL",
+        "CONFLUENCE_API_TOKEN",
+        "KBRIDGE_STORE",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.envs(env.iter().copied());
+    let o = cmd.stdin(Stdio::null()).output().expect("run kbridge");
+    Run {
+        status: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
 fn run(args: &[&str]) -> Run {
     run_with(args, None, None)
 }
