@@ -334,8 +334,13 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
         .client
         .attachments(&q)
         .map_err(ExtractError::http("building a request"))?;
-    let mut stream = ctx.open(listing, l.resume.clone(), &what).await?;
-    let resumed = stream.resumed;
+    // After a `listed` stop there is nothing to list: only the details are redone.
+    let mut stream = if l.listed {
+        None
+    } else {
+        Some(ctx.open(listing, l.resume.clone(), &what).await?)
+    };
+    let resumed = stream.as_ref().is_some_and(|s| s.resumed);
     let floor = l.hwm - ctx.opts.overlap.as_millis() as i64;
     let mut state = ListState {
         hwm: l.hwm,
@@ -371,7 +376,7 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
         changed = stored.iter().map(|(id, v)| (id.clone(), *v)).collect();
     }
     let want_versions = ctx.opts.wants("attachment_versions");
-    'pages: while !l.listed
+    'pages: while let Some(stream) = stream.as_mut()
         && let Some(page) = stream.next().await?
     {
         let mut batch = Batch::new();
