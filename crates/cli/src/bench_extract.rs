@@ -147,8 +147,8 @@ fn fanout(d: &Value) -> (u64, Value) {
 }
 
 pub fn run(a: ExtractBenchArgs) -> Result<bool> {
-    if !(a.rate > 0.0) {
-        bail!("--rate must be positive");
+    if a.rate.is_nan() || a.rate <= 0.0 {
+        bail!("--rate must be a positive number of requests per second");
     }
     let exe = std::env::current_exe().context("cannot find the kbridge executable")?;
     let rt = tokio::runtime::Builder::new_multi_thread()

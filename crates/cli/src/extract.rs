@@ -230,11 +230,16 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
         cfg.concurrency = n;
     }
 
-    let mut opts = ExtractOptions::default();
-    opts.spaces = if a.spaces.is_empty() {
-        c.spaces
-    } else {
-        a.spaces.clone()
+    let mut opts = ExtractOptions {
+        spaces: if a.spaces.is_empty() {
+            c.spaces
+        } else {
+            a.spaces.clone()
+        },
+        full: a.full,
+        reconcile: a.reconcile,
+        concurrency: cfg.concurrency,
+        ..ExtractOptions::default()
     };
     let endpoints = if a.endpoints.is_empty() {
         c.endpoints
@@ -257,9 +262,6 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
         Some(s) => Some(parse_date(s)?),
         None => Some(now_ms() - 365 * 86_400_000),
     };
-    opts.full = a.full;
-    opts.reconcile = a.reconcile;
-    opts.concurrency = cfg.concurrency;
     opts.custom_content_types = if a.custom_content_types.is_empty() {
         c.custom_content_types
     } else {

@@ -663,7 +663,7 @@ async fn incremental_runs_apply_exactly_the_changes() {
             p["spaceId"] == mover["spaceId"]
                 && p["id"] != mover["id"]
                 && p["id"] != mover["parentId"]
-                && p["parentId"].is_null() == false
+                && !p["parentId"].is_null()
         })
         .unwrap();
     support::admin(
@@ -681,10 +681,7 @@ async fn incremental_runs_apply_exactly_the_changes() {
         "10 edited + 2 trashed pages re-read: {:?}",
         inc.rows
     );
-    assert_eq!(
-        inc.rows.get("page_versions").copied().unwrap_or(0) > 0,
-        true
-    );
+    assert!(inc.rows.get("page_versions").copied().unwrap_or(0) > 0);
     eprintln!(
         "incremental run after 10 edits and 2 deletions in a {}-page site: {} requests (full run: {}): {:?}",
         full.rows["pages"], inc.requests_total, full.requests_total, inc.requests
