@@ -104,30 +104,9 @@ fn parse_notion_rate(s: &str) -> Result<Option<Limit>> {
     if s.trim() == "off" {
         return Ok(None);
     }
-    let (rate, burst) = match s.split_once('/') {
-        Some((r, b)) => (r, Some(b)),
-        None => (s, None),
-    };
-    let per_second: f64 = rate
-        .trim()
-        .parse()
-        .ok()
-        .filter(|r: &f64| *r > 0.0 && r.is_finite())
-        .with_context(|| {
-            format!("--notion-rate {s:?}: expected `off` or RATE[/BURST], e.g. 3/10")
-        })?;
-    let burst = match burst {
-        Some(b) => b
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|b| *b > 0)
-            .with_context(|| {
-                format!("--notion-rate {s:?}: the burst must be a whole number above 0")
-            })?,
-        None => (per_second.ceil() as u32).max(1),
-    };
-    Ok(Some(Limit { per_second, burst }))
+    Limit::parse(s).map(Some).map_err(|why| {
+        anyhow::anyhow!("--notion-rate {s:?}: {why}; expected `off` or RATE[/BURST], e.g. 3/10")
+    })
 }
 
 pub fn run(args: SimArgs) -> Result<bool> {

@@ -22,6 +22,33 @@ pub struct Limit {
     pub burst: u32,
 }
 
+impl Limit {
+    /// `RATE[/BURST]`: requests per second and bucket size (default one second's worth).
+    pub fn parse(s: &str) -> Result<Limit, &'static str> {
+        let (rate, burst) = match s.split_once('/') {
+            Some((r, b)) => (r, Some(b)),
+            None => (s, None),
+        };
+        let per_second: f64 = rate
+            .trim()
+            .parse()
+            .map_err(|_| "the rate is not a number")?;
+        if !(per_second > 0.0 && per_second.is_finite()) {
+            return Err("the rate must be more than 0");
+        }
+        let burst = match burst {
+            Some(b) => b
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|b| *b > 0)
+                .ok_or("the burst must be a whole number above 0")?,
+            None => (per_second.ceil() as u32).max(1),
+        };
+        Ok(Limit { per_second, burst })
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RateLimits {
     /// Method (upper case, or `*`) → limit.
@@ -67,27 +94,7 @@ impl FromStr for RateLimits {
                 continue;
             }
             let (key, val) = entry.rsplit_once('=').ok_or_else(|| err("missing '='"))?;
-            let (rate, burst) = match val.split_once('/') {
-                Some((r, b)) => (r, Some(b)),
-                None => (val, None),
-            };
-            let per_second: f64 = rate
-                .trim()
-                .parse()
-                .map_err(|_| err("the rate is not a number"))?;
-            if !(per_second > 0.0 && per_second.is_finite()) {
-                return Err(err("the rate must be more than 0"));
-            }
-            let burst = match burst {
-                Some(b) => b
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|b| *b > 0)
-                    .ok_or_else(|| err("the burst must be a whole number above 0"))?,
-                None => (per_second.ceil() as u32).max(1),
-            };
-            let limit = Limit { per_second, burst };
+            let limit = Limit::parse(val).map_err(err)?;
             match key.split_once(':') {
                 Some((m, route)) if route.starts_with('/') => {
                     out.routes
