@@ -122,13 +122,22 @@ pub(crate) fn modified_ms(v: &Value) -> i64 {
         .unwrap_or(0)
 }
 
-/// The stored (id → version) of a kind's rows in one space.
-async fn stored_versions(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<HashMap<String, i64>> {
+/// What the store holds of one object: its version and status.
+#[derive(Clone, Debug)]
+pub(crate) struct Stored {
+    pub version: i64,
+    pub status: String,
+    /// When its current version was made (epoch ms).
+    pub modified: Option<i64>,
+}
+
+/// The stored rows of a kind in one space, by id.
+async fn stored_rows(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<HashMap<String, Stored>> {
     let rows = ctx
         .store
         .select(
             kind.table,
-            &["id", "version_number", "status"],
+            &["id", "version_number", "status", "version_created_at"],
             &Filter::all().eq("space_id", space.id.as_str()),
         )
         .await
@@ -140,7 +149,20 @@ async fn stored_versions(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<Hash
         .into_iter()
         .filter_map(|r| {
             let id = r.first()?.as_str()?.to_string();
-            Some((id, r.get(1).and_then(Value::as_i64).unwrap_or(0)))
+            let version = r.get(1).and_then(Value::as_i64).unwrap_or(0);
+            let status = r.get(2).and_then(Value::as_str).unwrap_or("").to_string();
+            let modified = r
+                .get(3)
+                .and_then(Value::as_str)
+                .and_then(kb_confluence::cql::parse_iso_ms);
+            Some((
+                id,
+                Stored {
+                    version,
+                    status,
+                    modified,
+                },
+            ))
         })
         .collect())
 }
@@ -181,8 +203,11 @@ pub(crate) async fn sync_space(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Resul
     };
     // Content whose stored details are older than its version: what this run changed, and
     // what an interrupted run left behind.
-    let stored = stored_versions(ctx, kind, space).await?;
-    changes.changed = stale_details(ctx, kind, space, &stored).await?;
+    let stored = match changes.stored.take() {
+        Some(s) => s,
+        None => stored_rows(ctx, kind, space).await?,
+    };
+    changes.changed = stale_details(ctx, kind, &stored).await?;
     Ok(changes)
 }
 
@@ -221,6 +246,8 @@ pub(crate) struct Changes {
     /// The checkpoint to write once every phase is done, and the one it replaces.
     pub end: ListState,
     pub checkpoint: Option<Value>,
+    /// The stored rows as the listing left them, when it read them already.
+    pub stored: Option<HashMap<String, Stored>>,
 }
 
 async fn full_listing(
@@ -267,7 +294,7 @@ async fn full_listing(
 
     // Purged content: stored, but no longer listed under any status. Only when this process
     // saw the whole listing (a resumed listing did not see its first part).
-    let stored = stored_versions(ctx, kind, space).await?;
+    let mut stored = stored_rows(ctx, kind, space).await?;
     if !resumed {
         let gone: Vec<String> = stored
             .keys()
@@ -275,6 +302,9 @@ async fn full_listing(
             .cloned()
             .collect();
         delete_content(ctx, kind, &gone).await?;
+        for id in &gone {
+            stored.remove(id);
+        }
     }
     state.listed = true;
     state.next = None;
@@ -293,6 +323,7 @@ async fn full_listing(
             hwm: state.hwm,
         },
         checkpoint: Some(listed),
+        stored: Some(stored),
         ..Changes::default()
     })
 }
@@ -301,8 +332,7 @@ async fn full_listing(
 async fn stale_details(
     ctx: &Ctx,
     kind: Kind,
-    space: &SpaceRef,
-    stored: &HashMap<String, i64>,
+    stored: &HashMap<String, Stored>,
 ) -> Result<Vec<String>> {
     if !ctx
         .opts
@@ -321,36 +351,20 @@ async fn stale_details(
         .collect();
     let mut out: Vec<String> = stored
         .iter()
-        .filter(|(id, v)| newest.get(*id).copied().unwrap_or(0) < **v)
+        .filter(|(id, s)| newest.get(*id).copied().unwrap_or(0) < s.version)
+        // `--since`: no details for content last modified before it.
+        .filter(|(_, s)| {
+            ctx.opts
+                .since
+                .is_none_or(|since| s.modified.is_none_or(|ms| ms >= since))
+        })
         .map(|(id, _)| id.clone())
         .collect();
-    if let Some(since) = ctx.opts.since {
-        let modified = ctx
-            .store
-            .select(
-                kind.table,
-                &["id", "version_created_at"],
-                &Filter::all().eq("space_id", space.id.as_str()),
-            )
-            .await
-            .map_err(ExtractError::store(format!("reading {}", kind.table)))?;
-        let recent: HashSet<String> = modified
-            .into_iter()
-            .filter(|r| {
-                r.get(1)
-                    .and_then(Value::as_str)
-                    .and_then(kb_confluence::cql::parse_iso_ms)
-                    .is_none_or(|ms| ms >= since)
-            })
-            .filter_map(|r| r.first()?.as_str().map(str::to_string))
-            .collect();
-        out.retain(|id| recent.contains(id));
-    }
     out.sort_by_key(|id| id.parse::<u64>().unwrap_or(u64::MAX));
     Ok(out)
 }
 
-fn expect(v: &Option<Value>) -> Expect {
+pub(crate) fn expect(v: &Option<Value>) -> Expect {
     match v {
         Some(v) => Expect::Value(v.clone()),
         None => Expect::Absent,
@@ -375,7 +389,7 @@ async fn incremental(
 ) -> Result<Changes> {
     let what = format!("changes to {} of {}", kind.table, space.key);
     ctx.progress(Progress::Phase { what: what.clone() });
-    let stored = stored_versions(ctx, kind, space).await?;
+    let stored = stored_rows(ctx, kind, space).await?;
     let mut refetch: Vec<String> = Vec::new();
     let mut changes = Changes::default();
 
@@ -398,7 +412,7 @@ async fn incremental(
         let Some(id) = keys::id(&hit) else { continue };
         let version = keys::version_number(&hit).unwrap_or(0) as i64;
         // Dedupe on (id, version): the overlap finds content already stored.
-        if stored.get(&id).is_some_and(|v| *v >= version) {
+        if stored.get(&id).is_some_and(|s| s.version >= version) {
             continue;
         }
         changes.restrictions.insert(id.clone(), hit);
@@ -421,11 +435,10 @@ async fn incremental(
         "listing trashed {} of {}",
         kind.table, space.key
     )))?;
-    let stored_status = stored_statuses(ctx, kind, space).await?;
     let mut newly_trashed = Vec::new();
     for t in &trashed {
         let Some(id) = keys::id(t) else { continue };
-        if stored_status.get(&id).map(String::as_str) != Some("trashed") {
+        if stored.get(&id).map(|s| s.status.as_str()) != Some("trashed") {
             newly_trashed.push(id.clone());
             refetch.push(id);
         }
@@ -457,13 +470,14 @@ async fn incremental(
     changes.refetched = refetch.clone();
     if !refetch.is_empty() {
         changes.structure = true;
-        for item in fetch_by_ids(ctx, kind, &refetch).await? {
+        let items = fetch_by_ids(ctx, kind, &refetch).await?;
+        let mut batch = Batch::new();
+        for item in items {
             state.hwm = state.hwm.max(modified_ms(&item));
-            let mut batch = Batch::new();
             batch.upsert(Row::new(kind.table, item));
-            ctx.commit(&batch, &what).await?;
-            ctx.rows(kind.table, 1);
         }
+        ctx.commit(&batch, &what).await?;
+        ctx.rows(kind.table, batch.len() as u64);
     }
     state.done = true;
     state.next = None;
@@ -471,31 +485,6 @@ async fn incremental(
     changes.checkpoint = cp_value;
     ctx.progress(Progress::PhaseDone { what });
     Ok(changes)
-}
-
-async fn stored_statuses(
-    ctx: &Ctx,
-    kind: Kind,
-    space: &SpaceRef,
-) -> Result<HashMap<String, String>> {
-    let rows = ctx
-        .store
-        .select(
-            kind.table,
-            &["id", "status"],
-            &Filter::all().eq("space_id", space.id.as_str()),
-        )
-        .await
-        .map_err(ExtractError::store(format!("reading {}", kind.table)))?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            Some((
-                r.first()?.as_str()?.to_string(),
-                r.get(1)?.as_str()?.to_string(),
-            ))
-        })
-        .collect())
 }
 
 /// The id sweep: every id with its version, parent, position and status, without bodies.

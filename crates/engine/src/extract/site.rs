@@ -5,19 +5,12 @@ use std::collections::{HashMap, HashSet};
 
 use kb_confluence::{ContentKind, ContentQuery, keys};
 use kb_http::Pagination;
-use kb_store::{Batch, Expect, Filter, Row};
+use kb_store::{Batch, Filter, Row};
 use serde_json::{Value, json};
 
-use super::content::{self, BLOG_POSTS, ListState, PAGES, SpaceRef, modified_ms};
+use super::content::{self, BLOG_POSTS, ListState, PAGES, SpaceRef, expect, modified_ms};
 use super::run::Ctx;
 use super::{ExtractError, Progress, Result};
-
-fn expect(v: &Option<Value>) -> Expect {
-    match v {
-        Some(v) => Expect::Value(v.clone()),
-        None => Expect::Absent,
-    }
-}
 
 /// Whether a listing that has an incremental form must run in full this time.
 async fn needs_full(ctx: &Ctx, scope: &str, endpoint: &str) -> Result<(bool, Option<Value>)> {
