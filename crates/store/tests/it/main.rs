@@ -45,6 +45,7 @@ macro_rules! all_backends {
                 runs_are_recorded,
                 id_map_round_trips,
                 ids_and_keys_filter,
+                select_and_max_by,
                 typed_columns_match_the_twin,
                 killed_writer_leaves_the_last_checkpoint,
             ]);

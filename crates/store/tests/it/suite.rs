@@ -755,3 +755,52 @@ pub async fn ids_and_keys_filter(ctx: Ctx) {
         );
     }
 }
+
+pub async fn select_and_max_by(ctx: Ctx) {
+    let s = &ctx.store;
+    let mut b = Batch::new();
+    for (id, space, v) in [("1", "A", 3), ("2", "B", 1), ("3", "A", 2)] {
+        b.upsert(Row::new("pages", page(id, space, v, &format!("t{id}"))));
+    }
+    for (page_id, n) in [("1", 1), ("1", 3), ("1", 2), ("3", 1)] {
+        b.upsert(
+            Row::new(
+                "page_versions",
+                json!({"number": n, "createdAt": "2024-03-01T10:00:00.000Z"}),
+            )
+            .with("page_id", page_id),
+        );
+    }
+    s.commit(&b).await.unwrap();
+    // Chosen columns of the matching rows, by primary key, typed.
+    let rows = s
+        .select(
+            "pages",
+            &["id", "version_number", "title"],
+            &Filter::all().eq("space_id", "A"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            vec![json!("1"), json!(3), json!("t1")],
+            vec![json!("3"), json!(2), json!("t3")]
+        ]
+    );
+    // The newest number per page, one row each.
+    let mut newest = s
+        .max_by("page_versions", "page_id", "number")
+        .await
+        .unwrap();
+    newest.sort_by(|a, b| a.0.as_str().cmp(&b.0.as_str()));
+    assert_eq!(newest, [(json!("1"), json!(3)), (json!("3"), json!(1))]);
+    // Unknown columns are named.
+    let err = s
+        .select("pages", &["id", "colour"], &Filter::all())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::UnknownColumn { .. }), "{err}");
+    let err = s.max_by("pages", "id", "colour").await.unwrap_err();
+    assert!(matches!(err, StoreError::UnknownColumn { .. }), "{err}");
+}
