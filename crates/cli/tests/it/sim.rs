@@ -7,10 +7,15 @@ use std::process::{Command, Stdio};
 
 use super::KBRIDGE;
 
-/// A raw HTTP/1.1 GET (the CLI crate has no HTTP client): status and body.
-fn get(addr: &str, path: &str, basic: &str) -> (u16, String) {
+/// A raw HTTP/1.1 GET with extra header lines (a blocking test needs no async client): status
+/// and body.
+fn get_with(addr: &str, path: &str, headers: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect to the twin");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {basic}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let status = out
@@ -25,22 +30,18 @@ fn get(addr: &str, path: &str, basic: &str) -> (u16, String) {
     (status, body)
 }
 
-/// A raw Notion GET: Bearer token and `Notion-Version`.
+/// A Confluence GET with Basic auth.
+fn get(addr: &str, path: &str, basic: &str) -> (u16, String) {
+    get_with(addr, path, &format!("Authorization: Basic {basic}\r\n"))
+}
+
+/// A Notion GET: Bearer token and `Notion-Version`.
 fn get_notion(addr: &str, path: &str, token: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect to the twin");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nNotion-Version: 2025-09-03\r\nConnection: close\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    get_with(
+        addr,
+        path,
+        &format!("Authorization: Bearer {token}\r\nNotion-Version: 2025-09-03\r\n"),
+    )
 }
 
 fn base64(s: &str) -> String {
