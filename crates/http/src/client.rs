@@ -172,6 +172,44 @@ impl Request {
         r
     }
 
+    /// A `multipart/form-data` request (file uploads), with the body built in memory so that a
+    /// retry sends the same bytes. The boundary is derived from the content, so it never occurs
+    /// in it.
+    pub fn multipart(method: Method, url: Url, parts: &[Part<'_>]) -> Request {
+        let mut r = Request::new(method, url);
+        let boundary = boundary_for(parts);
+        let mut body = Vec::new();
+        for p in parts {
+            body.extend_from_slice(b"--");
+            body.extend_from_slice(boundary.as_bytes());
+            body.extend_from_slice(b"\r\nContent-Disposition: form-data; name=\"");
+            body.extend_from_slice(quote_field(p.name).as_bytes());
+            body.push(b'"');
+            if let Some(f) = p.filename {
+                body.extend_from_slice(b"; filename=\"");
+                body.extend_from_slice(quote_field(f).as_bytes());
+                body.push(b'"');
+            }
+            body.extend_from_slice(b"\r\n");
+            if let Some(ct) = p.content_type {
+                body.extend_from_slice(b"Content-Type: ");
+                body.extend_from_slice(ct.as_bytes());
+                body.extend_from_slice(b"\r\n");
+            }
+            body.extend_from_slice(b"\r\n");
+            body.extend_from_slice(p.data);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"--");
+        body.extend_from_slice(boundary.as_bytes());
+        body.extend_from_slice(b"--\r\n");
+        r.body = Some(body);
+        if let Ok(v) = HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}")) {
+            r.headers.insert(reqwest::header::CONTENT_TYPE, v);
+        }
+        r
+    }
+
     /// Appends a query parameter.
     pub fn query(mut self, key: &str, value: impl AsRef<str>) -> Request {
         self.url.query_pairs_mut().append_pair(key, value.as_ref());
@@ -207,6 +245,48 @@ impl Request {
         self.headers.insert(name, value);
         self
     }
+}
+
+/// One field of a [`Request::multipart`] body.
+#[derive(Clone, Copy, Debug)]
+pub struct Part<'a> {
+    /// The form field name (`file`, `comment`, `minorEdit`…).
+    pub name: &'a str,
+    /// The file name, for a file field.
+    pub filename: Option<&'a str>,
+    /// The part's content type (`application/octet-stream`, `image/png`…).
+    pub content_type: Option<&'a str>,
+    /// The bytes.
+    pub data: &'a [u8],
+}
+
+/// A boundary that occurs in none of the parts: a hash of their content, lengthened until it
+/// is absent.
+fn boundary_for(parts: &[Part<'_>]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.data.iter().take(4096) {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let mut boundary = format!("kbridge-{h:016x}");
+    while parts.iter().any(|p| contains(p.data, boundary.as_bytes())) {
+        h = h.rotate_left(17).wrapping_mul(0x0100_0000_01b3) ^ 0x9e37_79b9;
+        boundary.push_str(&format!("{:04x}", h & 0xffff));
+    }
+    boundary
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A form field name or file name inside double quotes: quotes and line breaks escaped the way
+/// browsers do (`%22`, `%0D`, `%0A`).
+fn quote_field(s: &str) -> String {
+    s.replace('"', "%22")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Replaces (or with `None` removes) a query parameter, keeping the others in order.
@@ -599,4 +679,53 @@ fn describe(e: reqwest::Error) -> String {
         src = cause.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipart_boundary_never_occurs_in_the_content() {
+        let url = Url::parse("http://127.0.0.1/upload").unwrap();
+        let plain = Request::multipart(
+            Method::POST,
+            url.clone(),
+            &[Part {
+                name: "file",
+                filename: Some("a \"b\".txt"),
+                content_type: Some("text/plain"),
+                data: b"hello",
+            }],
+        );
+        let ct = plain.headers[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap();
+        let boundary = ct.split("boundary=").nth(1).unwrap().to_string();
+        // Content that contains the boundary the first body used.
+        let tricky = format!("x--{boundary}\r\ny");
+        let r = Request::multipart(
+            Method::POST,
+            url,
+            &[Part {
+                name: "file",
+                filename: Some("t.bin"),
+                content_type: None,
+                data: tricky.as_bytes(),
+            }],
+        );
+        let ct = r.headers[reqwest::header::CONTENT_TYPE].to_str().unwrap();
+        let b2 = ct.split("boundary=").nth(1).unwrap();
+        assert!(!tricky.contains(b2), "boundary {b2} occurs in the content");
+        let body = String::from_utf8(r.body.unwrap()).unwrap();
+        assert!(body.starts_with(&format!("--{b2}\r\n")));
+        assert!(body.ends_with(&format!("--{b2}--\r\n")));
+        assert!(body.contains(&tricky));
+        let first = String::from_utf8(plain.body.unwrap()).unwrap();
+        assert!(first.contains("filename=\"a %22b%22.txt\""), "{first}");
+        assert!(
+            !plain.idempotent,
+            "a POST upload is not retried after it may have arrived"
+        );
+    }
 }

@@ -30,7 +30,8 @@ mod paginate;
 mod retry;
 
 pub use client::{
-    Auth, Client, EventCallback, Hints, Request, Response, SiteConfig, endpoint_label, set_query,
+    Auth, Client, EventCallback, Hints, Part, Request, Response, SiteConfig, endpoint_label,
+    set_query,
 };
 pub use error::{HttpError, StatusError, TransportKind, redact_url, service_message};
 pub use events::{Event, Stats, StatsSnapshot};
