@@ -28,6 +28,7 @@ mod client;
 mod config;
 pub mod cql;
 pub mod keys;
+mod write;
 
 pub use check::{CheckError, CheckReport};
 pub use client::{
@@ -36,4 +37,5 @@ pub use client::{
 };
 pub use config::{ConfigError, ConfluenceConfig, ENV_EMAIL, ENV_TOKEN, ENV_URL, SiteUrl};
 pub use cql::CqlQuery;
+pub use write::{NewPage, PageUpdate, Upload};
 pub use kb_http;

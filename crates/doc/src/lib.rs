@@ -17,6 +17,7 @@ pub mod report;
 pub mod storage;
 pub mod text;
 mod util;
+pub mod visit;
 
 pub use error::ReadError;
 pub use ir::*;

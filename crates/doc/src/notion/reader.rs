@@ -1230,11 +1230,11 @@ fn value_inlines(kind: &str, v: &Value) -> Vec<Inline> {
     out
 }
 
-/// A database's schema as a Page Properties Report for the database's parent page: it lists the
-/// pages labelled after the database, with the schema's property names as columns.
-pub fn database_report(db: &model::Database) -> Block {
-    let title = plain(&db.title);
-    let label: String = title
+/// The label a database's rows carry in Confluence, which its Page Properties Report lists: the
+/// title in lower case, runs of other characters than letters and digits as one `-`
+/// (`notion-database` for an untitled one).
+pub fn database_label(db: &model::Database) -> String {
+    let label = plain(&db.title)
         .to_lowercase()
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { '-' })
@@ -1243,18 +1243,18 @@ pub fn database_report(db: &model::Database) -> Block {
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join("-");
+    if label.is_empty() {
+        "notion-database".into()
+    } else {
+        label
+    }
+}
+
+/// A database's schema as a Page Properties Report for the database's parent page: it lists the
+/// pages labelled after the database, with the schema's property names as columns.
+pub fn database_report(db: &model::Database) -> Block {
     let mut params = Params::new();
-    params.set(
-        "cql",
-        format!(
-            "label = \"{}\"",
-            if label.is_empty() {
-                "notion-database"
-            } else {
-                &label
-            }
-        ),
-    );
+    params.set("cql", format!("label = \"{}\"", database_label(db)));
     let headings: Vec<&str> = db
         .properties
         .iter()
