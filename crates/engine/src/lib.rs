@@ -5,3 +5,4 @@
 //! It wires clients to the store; it must never speak HTTP itself or write SQL.
 
 pub mod extract;
+pub mod migrate;
