@@ -106,3 +106,71 @@ fn check_confluence_on_a_wrong_site_asks_whether_it_is_confluence() {
     assert_eq!(r.status, 1);
     assert!(r.stderr.contains("has no /wiki"), "{}", r.stderr);
 }
+
+fn check_notion(env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut all = vec!["check", "notion"];
+    all.extend_from_slice(args);
+    run_service(None, env, &all)
+}
+
+#[test]
+fn check_notion_against_the_twin() {
+    let sim = kb_sim::BackgroundSim::start(kb_sim::SimConfig::default()).unwrap();
+    let url = sim.handle.url();
+    let token = sim.handle.notion_token().to_string();
+    let ok = [("NOTION_URL", url.as_str()), ("NOTION_TOKEN", token.as_str())];
+    let r = check_notion(&ok, &[]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("(Notion-Version 2025-09-03): OK"), "{}", r.stdout);
+    assert!(r.stdout.contains("integration kbridge sim integration"), "{}", r.stdout);
+    assert!(r.stdout.contains(" pages, 3 databases ("), "{}", r.stdout);
+
+    let r = check_notion(&ok, &["--json", "--notion-version", "2022-06-28"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["version"], "2022-06-28");
+    assert_eq!(v["databases"], 3);
+    assert!(v["pages"].as_u64().unwrap() > 10);
+
+    // The URL as a flag, in the `/v1` spelling.
+    let r = check_notion(&ok[1..], &["--url", &sim.handle.notion_url()]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+
+    // A wrong token: exit 1, NOTION_TOKEN named, the token nowhere.
+    let bad = [ok[0], ("NOTION_TOKEN", "secret_wrong-TOKEN-55")];
+    let r = check_notion(&bad, &[]);
+    assert_eq!(r.status, 1);
+    assert!(
+        r.stderr.contains("check NOTION_TOKEN") && r.stderr.contains("401"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("wrong-TOKEN-55") && !r.stdout.contains("wrong-TOKEN-55"));
+    let r = check_notion(&bad, &["--json"]);
+    assert_eq!(r.status, 1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(v["ok"], false);
+    assert!(v["error"].as_str().unwrap().contains("NOTION_TOKEN"));
+
+    // No token, an unknown version.
+    let r = check_notion(&ok[..1], &[]);
+    assert_eq!(r.status, 1);
+    assert!(r.stderr.contains("NOTION_TOKEN is not set"), "{}", r.stderr);
+    let r = check_notion(&ok, &["--notion-version", "2021-08-16"]);
+    assert_eq!(r.status, 1);
+    assert!(r.stderr.contains("2021-08-16"), "{}", r.stderr);
+}
+
+#[test]
+fn check_notion_without_an_api_says_check_notion_url() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let r = check_notion(&[("NOTION_URL", &url), ("NOTION_TOKEN", "t")], &[]);
+    assert_eq!(r.status, 1);
+    assert!(r.stderr.contains("check NOTION_URL"), "{}", r.stderr);
+}

@@ -76,6 +76,9 @@ fn run_service(cwd: Option<&Path>, env: &[(&str, &str)], args: &[&str]) -> Run {
         "CONFLUENCE_URL",
         "CONFLUENCE_EMAIL",
         "CONFLUENCE_API_TOKEN",
+        "NOTION_TOKEN",
+        "NOTION_URL",
+        "NOTION_VERSION",
         "KBRIDGE_STORE",
     ] {
         cmd.env_remove(k);

@@ -1,0 +1,52 @@
+//! The limiter: at Notion's 3 requests/s the client never draws a 429 from the twin, whose
+//! bucket is Notion's (3/s, burst 10).
+
+use kb_notion::{Notion, NotionVersion};
+use kb_sim::NotionWorkspaceConfig;
+
+use super::support::Twin;
+
+#[tokio::test]
+async fn the_default_pace_never_draws_a_429() {
+    let twin = Twin::start(NotionWorkspaceConfig::default(), true, None).await;
+    let truth = twin.truth().await;
+    let mut cfg = twin.config(NotionVersion::V2025_09_03);
+    let defaults = kb_notion::NotionConfig::new(cfg.base_url.clone(), cfg.token.clone());
+    cfg.rate = defaults.rate;
+    cfg.burst = defaults.burst;
+    cfg.concurrency = defaults.concurrency;
+    assert_eq!(cfg.rate, 3.0);
+    let notion = Notion::new(cfg).unwrap();
+    // More requests than the burst, several in flight.
+    let mut pages = 0;
+    for p in truth.pages().into_iter().take(6) {
+        notion.block_tree(p["id"].as_str().unwrap()).await.unwrap();
+        pages += 1;
+    }
+    let s = notion.stats().snapshot();
+    assert!(s.requests > 25, "{s:?}");
+    assert_eq!(s.with_status(429), 0, "{s:?}");
+    assert_eq!(s.rate_limited, 0);
+    assert_eq!(s.retries, 0);
+    assert_eq!(pages, 6);
+}
+
+#[tokio::test]
+async fn a_faster_client_is_paused_by_the_429_and_still_gets_everything() {
+    let twin = Twin::start(NotionWorkspaceConfig::default(), true, None).await;
+    let truth = twin.truth().await;
+    // Twice Notion's rate: the twin refuses some, Retry-After pauses the whole bucket.
+    let mut cfg = twin.config(NotionVersion::V2025_09_03);
+    cfg.rate = 6.0;
+    cfg.burst = 20;
+    cfg.concurrency = 4;
+    let notion = Notion::new(cfg).unwrap();
+    for p in truth.pages().into_iter().take(4) {
+        let id = p["id"].as_str().unwrap();
+        let got = notion.block_tree(id).await.unwrap();
+        super::support::assert_same_tree(&got, &truth.tree(id), id);
+    }
+    let s = notion.stats().snapshot();
+    assert!(s.rate_limited > 0, "{s:?}");
+    assert_eq!(s.gave_up, 0);
+}
