@@ -100,27 +100,41 @@ struct ConfluenceArgs {
 /// `kbridge.toml`: the same settings as the flags (the token never).
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
-struct ConfigFile {
+pub(crate) struct ConfigFile {
     #[serde(default)]
-    store: Option<StoreSection>,
+    pub(crate) store: Option<StoreSection>,
     #[serde(default)]
-    confluence: Option<ConfluenceSection>,
+    pub(crate) confluence: Option<ConfluenceSection>,
+    /// `kbridge migrate`'s Notion side (the token only from NOTION_TOKEN).
+    #[serde(default)]
+    pub(crate) notion: Option<NotionSection>,
 }
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
-struct StoreSection {
+pub(crate) struct NotionSection {
+    /// The API's base URL (default https://api.notion.com).
+    pub(crate) url: Option<String>,
+    /// `2025-09-03` (default) or `2022-06-28`.
+    pub(crate) version: Option<String>,
+    /// Requests per second (default 3, Notion's average limit).
+    pub(crate) rate: Option<f64>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StoreSection {
     /// A SQLite file or `postgres://…`.
-    url: Option<String>,
+    pub(crate) url: Option<String>,
 }
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
-struct ConfluenceSection {
-    url: Option<String>,
-    email: Option<String>,
-    rate: Option<f64>,
-    concurrency: Option<usize>,
+pub(crate) struct ConfluenceSection {
+    pub(crate) url: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) rate: Option<f64>,
+    pub(crate) concurrency: Option<usize>,
     #[serde(default)]
     spaces: Vec<String>,
     #[serde(default)]
@@ -137,7 +151,7 @@ pub fn run(args: ExtractArgs) -> Result<bool> {
     }
 }
 
-fn load_config(path: Option<&PathBuf>) -> Result<ConfigFile> {
+pub(crate) fn load_config(path: Option<&PathBuf>) -> Result<ConfigFile> {
     let (path, required) = match path {
         Some(p) => (p.clone(), true),
         None => (PathBuf::from("kbridge.toml"), false),
@@ -151,7 +165,7 @@ fn load_config(path: Option<&PathBuf>) -> Result<ConfigFile> {
     };
     toml::from_str(&text).with_context(|| {
         format!(
-            "{} is not a valid kbridge configuration (sections [store] url, [confluence] url, email, rate, concurrency, spaces, endpoints, since, custom_content_types, utc_offset)",
+            "{} is not a valid kbridge configuration (sections [store] url; [confluence] url, email, rate, concurrency, spaces, endpoints, since, custom_content_types, utc_offset; [notion] url, version, rate)",
             path.display()
         )
     })

@@ -10,6 +10,7 @@ mod check;
 mod convert;
 mod extract;
 mod format;
+mod migrate;
 mod sim;
 mod walk;
 
@@ -53,6 +54,11 @@ enum Command {
     /// properties, tasks, custom content, restrictions, groups) in tables named as Sling's
     /// connector names them; incremental after the first run; resumable when killed.
     Extract(extract::ExtractArgs),
+    /// Move a whole tree between Notion and Confluence (`migrate notion-to-confluence`).
+    ///
+    /// Pages, nested subpages, databases with their rows, links and files; resumable,
+    /// idempotent (the id map lives in the store), with `--plan` to look before writing.
+    Migrate(migrate::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +69,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => sim::run(args),
         Command::Check(args) => check::run(args),
         Command::Extract(args) => extract::run(args),
+        Command::Migrate(args) => migrate::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

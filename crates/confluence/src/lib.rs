@@ -37,5 +37,5 @@ pub use client::{
 };
 pub use config::{ConfigError, ConfluenceConfig, ENV_EMAIL, ENV_TOKEN, ENV_URL, SiteUrl};
 pub use cql::CqlQuery;
-pub use write::{NewPage, PageUpdate, Upload};
 pub use kb_http;
+pub use write::{NewPage, PageUpdate, Upload};

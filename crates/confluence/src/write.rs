@@ -40,7 +40,8 @@ pub struct Upload<'a> {
 
 impl Confluence {
     fn v2_url(&self, path: &str) -> Result<kb_http::Url, HttpError> {
-        self.http().url(&format!("api/v2/{}", path.trim_start_matches('/')))
+        self.http()
+            .url(&format!("api/v2/{}", path.trim_start_matches('/')))
     }
 
     fn v1_url(&self, path: &str) -> Result<kb_http::Url, HttpError> {
@@ -77,8 +78,12 @@ impl Confluence {
         if let Some(p) = page.parent_id {
             body["parentId"] = json!(p);
         }
-        let req = Request::json(Method::PUT, self.v2_url(&format!("pages/{}", page.id))?, &body)
-            .object(format!("page {} (\"{}\")", page.id, page.title));
+        let req = Request::json(
+            Method::PUT,
+            self.v2_url(&format!("pages/{}", page.id))?,
+            &body,
+        )
+        .object(format!("page {} (\"{}\")", page.id, page.title));
         self.http().json(&req).await
     }
 
@@ -143,7 +148,10 @@ impl Confluence {
                 kb_http::header::HeaderName::from_static("x-atlassian-token"),
                 kb_http::header::HeaderValue::from_static("no-check"),
             )
-            .object(format!("attachments {} of page {page_id}", names.join(", ")));
+            .object(format!(
+                "attachments {} of page {page_id}",
+                names.join(", ")
+            ));
         let v: Value = self.http().json(&req).await?;
         Ok(v.get("results")
             .and_then(Value::as_array)

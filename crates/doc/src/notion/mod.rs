@@ -28,5 +28,7 @@ pub(crate) fn is_notion_id(id: &str) -> bool {
     n == 32
 }
 
-pub use reader::{database_label, database_report, properties_to_ir, read_blocks, read_json, read_page};
+pub use reader::{
+    database_label, database_report, properties_to_ir, read_blocks, read_json, read_page,
+};
 pub use writer::*;

@@ -1090,6 +1090,14 @@ fn value_inlines(kind: &str, v: &Value) -> Vec<Inline> {
                     .and_then(|x| x.get("url"))
                     .and_then(Value::as_str)
                     .unwrap_or_default();
+                // A Notion-hosted file says so (its URL expires), like file blocks do.
+                let mut attrs = Attrs::new();
+                if f.get("file").is_some() {
+                    attrs.insert("notion:source".into(), "file".into());
+                    if !name.is_empty() {
+                        attrs.insert("notion:name".into(), name.to_string());
+                    }
+                }
                 sep(&mut out);
                 out.push(Inline::link(Link {
                     target: LinkTarget::Url {
@@ -1098,7 +1106,7 @@ fn value_inlines(kind: &str, v: &Value) -> Vec<Inline> {
                     anchor: None,
                     content: vec![Inline::text(name)],
                     plain_body: false,
-                    attrs: Attrs::new(),
+                    attrs,
                 }));
             }
         }

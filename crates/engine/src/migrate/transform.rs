@@ -100,7 +100,9 @@ impl Resolve<'_> {
             }
             None => {
                 self.out.external_notion_links += 1;
-                LinkTarget::Url { url: notion_url(id) }
+                LinkTarget::Url {
+                    url: notion_url(id),
+                }
             }
         }
     }
@@ -200,7 +202,21 @@ impl VisitMut for Resolve<'_> {
 
     fn inline(&mut self, i: &mut Inline) {
         match i {
-            Inline::Link(l) => self.target(&mut l.target),
+            Inline::Link(l) => {
+                if hosted(&l.attrs)
+                    && let LinkTarget::Url { url } = &l.target
+                {
+                    let url = url.clone();
+                    let filename = self.file(&url, &l.attrs);
+                    l.target = LinkTarget::Attachment {
+                        filename,
+                        container: None,
+                        attrs: Attrs::new(),
+                    };
+                } else {
+                    self.target(&mut l.target);
+                }
+            }
             Inline::Image(img) if hosted(&img.attrs) => {
                 if let ImageSource::Url { url } = &img.source {
                     let url = url.clone();
@@ -223,7 +239,13 @@ fn file_name(url_path: &str) -> String {
     let decoded = percent_decode(last);
     let clean: String = decoded
         .chars()
-        .map(|c| if c.is_control() || c == '/' || c == '\\' { '_' } else { c })
+        .map(|c| {
+            if c.is_control() || c == '/' || c == '\\' {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     if clean.trim().is_empty() {
         "file".into()
@@ -303,7 +325,10 @@ mod tests {
         assert_eq!(p.external_notion_links, 1);
         let names: Vec<&str> = p.files.iter().map(|f| f.filename.as_str()).collect();
         assert_eq!(names, ["diagram 1.png", "diagram 1 (2).png"]);
-        assert_eq!(p.files[0].key, "https://files.example/s3/abc/diagram%201.png");
+        assert_eq!(
+            p.files[0].key,
+            "https://files.example/s3/abc/diagram%201.png"
+        );
         let storage = kb_doc::storage::write(&doc);
         assert!(
             storage.contains("ri:content-title=\"Inside page\" ri:space-key=\"ENG\""),

@@ -1,0 +1,333 @@
+//! `kbridge migrate notion-to-confluence --from ID --space KEY [--parent PAGE_ID] [--plan]`.
+//!
+//! Secrets only from the environment: `NOTION_TOKEN`, `CONFLUENCE_API_TOKEN`. Sites, the
+//! account, rates and the store from flags, then the environment, then `kbridge.toml`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use kb_confluence::{Confluence, ConfluenceConfig, ENV_EMAIL, ENV_URL};
+use kb_engine::migrate::{
+    MigrateProgress, MigrateReport, NotionToConfluence, PageOutcome, ProgressFn, n2c,
+};
+use kb_notion::{Notion, NotionConfig};
+use kb_store::Store;
+
+use crate::extract::load_config;
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    #[command(subcommand)]
+    direction: Direction,
+}
+
+#[derive(Subcommand, Debug)]
+enum Direction {
+    /// A Notion page or database, with everything below it, into a Confluence space: nested
+    /// pages become the page tree, databases a page with a Page Properties Report and one child
+    /// page per row, links between migrated pages Confluence links, files attachments.
+    ///
+    /// Re-runs write only what changed; an interrupted run continues where it stopped.
+    NotionToConfluence(N2cArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct Connections {
+    /// Where the id map and progress live: a SQLite file or `postgres://…` (default:
+    /// $KBRIDGE_STORE, then kbridge.toml, then kbridge.db).
+    #[arg(long, env = "KBRIDGE_STORE")]
+    pub(crate) store: Option<String>,
+    /// The Confluence site (default: $CONFLUENCE_URL, then kbridge.toml).
+    #[arg(long)]
+    pub(crate) confluence_url: Option<String>,
+    /// The Atlassian account's email (default: $CONFLUENCE_EMAIL, then kbridge.toml).
+    #[arg(long)]
+    pub(crate) email: Option<String>,
+    /// The Notion API URL (default: $NOTION_URL, then kbridge.toml, then
+    /// https://api.notion.com).
+    #[arg(long)]
+    pub(crate) notion_url: Option<String>,
+    /// Notion-Version: 2025-09-03 (default) or 2022-06-28.
+    #[arg(long)]
+    pub(crate) notion_version: Option<String>,
+    /// Confluence requests per second (default 10).
+    #[arg(long)]
+    pub(crate) confluence_rate: Option<f64>,
+    /// Notion requests per second (default 3, Notion's limit).
+    #[arg(long)]
+    pub(crate) notion_rate: Option<f64>,
+    /// The configuration file (default: kbridge.toml if it exists).
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct N2cArgs {
+    /// The Notion page or database id (or its URL) at the top of the tree; repeat it (or
+    /// separate with commas) to migrate several trees side by side.
+    #[arg(long, required = true, value_delimiter = ',')]
+    from: Vec<String>,
+    /// The Confluence space key.
+    #[arg(long)]
+    space: String,
+    /// The Confluence page id the tree goes under (default: the top of the space).
+    #[arg(long)]
+    parent: Option<String>,
+    /// Read the source and print the plan (tree, titles, files, links, estimated requests and
+    /// time); write nothing.
+    #[arg(long)]
+    plan: bool,
+    /// Overwrite pages edited in Confluence since kbridge wrote them.
+    #[arg(long)]
+    force: bool,
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    conn: Connections,
+}
+
+pub fn run(args: MigrateArgs) -> Result<bool> {
+    match args.direction {
+        Direction::NotionToConfluence(a) => notion_to_confluence(a),
+    }
+}
+
+/// The clients and the store URL from flags, environment and kbridge.toml.
+pub(crate) struct Clients {
+    pub(crate) notion: Notion,
+    pub(crate) confluence: Confluence,
+    pub(crate) store_url: String,
+    pub(crate) notion_rate: f64,
+    pub(crate) confluence_rate: f64,
+}
+
+pub(crate) fn clients(c: &Connections, what: &str) -> Result<Clients> {
+    let file = load_config(c.config.as_ref())?;
+    let cs = file.confluence.unwrap_or_default();
+    let ns = file.notion.unwrap_or_default();
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let url = c.confluence_url.clone().or_else(|| env(ENV_URL)).or(cs.url);
+    let email = c.email.clone().or_else(|| env(ENV_EMAIL)).or(cs.email);
+    let mut ccfg = ConfluenceConfig::from_lookup(|k| match k {
+        ENV_URL => url.clone(),
+        ENV_EMAIL => email.clone(),
+        _ => env(k),
+    })
+    .with_context(|| what.to_string())?;
+    if let Some(r) = c.confluence_rate.or(cs.rate) {
+        positive("--confluence-rate", r)?;
+        ccfg.rate = r;
+        ccfg.burst = (r.ceil() as u32).max(1);
+    }
+    if let Some(n) = cs.concurrency {
+        ccfg.concurrency = n.max(1);
+    }
+    let nurl = c
+        .notion_url
+        .clone()
+        .or_else(|| env(kb_notion::ENV_URL))
+        .or(ns.url);
+    let nversion = c
+        .notion_version
+        .clone()
+        .or_else(|| env(kb_notion::ENV_VERSION))
+        .or(ns.version);
+    let mut ncfg = NotionConfig::from_lookup(|k| match k {
+        kb_notion::ENV_URL => nurl.clone(),
+        kb_notion::ENV_VERSION => nversion.clone(),
+        _ => env(k),
+    })
+    .with_context(|| what.to_string())?;
+    if let Some(r) = c.notion_rate.or(ns.rate) {
+        positive("--notion-rate", r)?;
+        ncfg.rate = r;
+        ncfg.burst = ncfg.burst.max((r.ceil() as u32).max(1));
+    }
+    let store_url = c
+        .store
+        .clone()
+        .or(file.store.and_then(|s| s.url))
+        .unwrap_or_else(|| kb_store::DEFAULT_SQLITE_FILE.to_string());
+    Ok(Clients {
+        notion_rate: ncfg.rate,
+        confluence_rate: ccfg.rate,
+        notion: Notion::new(ncfg).with_context(|| what.to_string())?,
+        confluence: Confluence::new(ccfg).with_context(|| what.to_string())?,
+        store_url,
+    })
+}
+
+fn positive(flag: &str, r: f64) -> Result<()> {
+    if !(r > 0.0 && r.is_finite()) {
+        bail!("{flag} {r}: give a positive number of requests per second");
+    }
+    Ok(())
+}
+
+fn notion_to_confluence(a: N2cArgs) -> Result<bool> {
+    const WHAT: &str = "migrate notion-to-confluence";
+    let cl = clients(&a.conn, WHAT)?;
+    let from = a
+        .from
+        .iter()
+        .map(|f| {
+            kb_engine::migrate::transform::notion_url_id(f)
+                .or_else(|| kb_engine::migrate::transform::norm_id(f))
+                .with_context(|| {
+                    format!(
+                        "--from {f:?} is not a Notion page or database id: give the 32-character id or the page's URL"
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let opts = NotionToConfluence {
+        from,
+        space: a.space.clone(),
+        parent: a.parent.clone(),
+        plan_only: a.plan,
+        force: a.force,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let live = !a.json && std::io::stderr().is_terminal();
+    let progress: Option<ProgressFn> = live.then(|| {
+        let f: ProgressFn = Arc::new(|p: &MigrateProgress| match p {
+            MigrateProgress::Reading => eprintln!("reading the Notion tree…"),
+            MigrateProgress::Read { pages } => eprintln!("{pages} pages read; writing…"),
+            MigrateProgress::Page { title, outcome } => {
+                if *outcome != PageOutcome::Unchanged {
+                    eprintln!("  {outcome:?}: {title}");
+                }
+            }
+        });
+        f
+    });
+    let store_url = cl.store_url.clone();
+    let report = rt.block_on(async {
+        let store = Store::open(&store_url).await.with_context(|| {
+            format!("cannot open the store {}", kb_store::redact_url(&store_url))
+        })?;
+        let r = n2c::run(&store, &cl.notion, &cl.confluence, &opts, progress).await;
+        store.close().await;
+        r.map_err(anyhow::Error::from)
+    });
+    let report = report.context(WHAT)?;
+    if a.json {
+        let mut v = serde_json::to_value(&report)?;
+        v["store"] = serde_json::Value::String(kb_store::redact_url(&store_url));
+        if a.plan {
+            v["estimate"] = estimate(&report, &cl);
+        }
+        println!("{}", serde_json::to_string(&v)?);
+    } else if a.plan {
+        print_plan(&report, &cl);
+    } else {
+        print_summary(&report, &store_url);
+    }
+    Ok(report.errors.is_empty() && report.conflicts.is_empty())
+}
+
+/// Requests and time a migration of the plan would take: per page one create, one attachment
+/// upload when it has files and one label request for a database row; the reads already made.
+fn estimate(r: &MigrateReport, cl: &Clients) -> serde_json::Value {
+    let todo: Vec<_> = r.plan.iter().filter(|p| p.exists.is_none()).collect();
+    let writes: usize = todo
+        .iter()
+        .map(|p| {
+            1 + usize::from(p.files > 0) + usize::from(p.kind == kb_engine::migrate::NodeKind::Row)
+        })
+        .sum();
+    let files: usize = todo.iter().map(|p| p.files).sum();
+    let notion_reads = r.requests.get("notion").copied().unwrap_or(0) as f64;
+    let confluence_reads = r.requests.get("confluence").copied().unwrap_or(0) as f64;
+    let secs = notion_reads / cl.notion_rate
+        + (writes as f64 + confluence_reads) / cl.confluence_rate
+        + files as f64 / cl.notion_rate;
+    serde_json::json!({
+        "pages_to_create": todo.len(),
+        "confluence_writes": writes,
+        "file_downloads": files,
+        "notion_reads": notion_reads,
+        "seconds": (secs * 10.0).round() / 10.0,
+    })
+}
+
+fn print_plan(r: &MigrateReport, cl: &Clients) {
+    println!("plan: {} pages", r.pages);
+    for p in &r.plan {
+        let mut extra = Vec::new();
+        if p.files > 0 {
+            extra.push(format!("{} files", p.files));
+        }
+        if p.links > 0 {
+            extra.push(format!("{} links", p.links));
+        }
+        if let Some(id) = &p.exists {
+            extra.push(format!("already page {id}"));
+        }
+        let kind = match p.kind {
+            kb_engine::migrate::NodeKind::Page => "",
+            kb_engine::migrate::NodeKind::Database => " [database]",
+            kb_engine::migrate::NodeKind::Row => " [row]",
+        };
+        println!(
+            "{}{}{kind}{}",
+            "  ".repeat(p.depth + 1),
+            p.title,
+            if extra.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", extra.join(", "))
+            }
+        );
+    }
+    if !r.fallbacks.is_empty() {
+        println!("approximations:");
+        for (k, n) in &r.fallbacks {
+            println!("  {k}: {n}");
+        }
+    }
+    let e = estimate(r, cl);
+    println!(
+        "estimate: {} Confluence writes, {} file downloads, about {} s at {} Notion and {} Confluence requests/s; nothing was written",
+        e["confluence_writes"],
+        e["file_downloads"],
+        e["seconds"],
+        cl.notion_rate,
+        cl.confluence_rate
+    );
+}
+
+fn print_summary(r: &MigrateReport, store: &str) {
+    println!(
+        "migrate notion-to-confluence: {} pages: {} created, {} updated, {} unchanged; {} files attached; {} links resolved, {} kept as Notion URLs",
+        r.pages,
+        r.created,
+        r.updated,
+        r.pages
+            .saturating_sub(r.created + r.updated + r.errors.len() + r.conflicts.len()),
+        r.files,
+        r.links,
+        r.external_links
+    );
+    println!(
+        "requests: {} Notion, {} Confluence ({} writes); id map in {}",
+        r.requests.get("notion").copied().unwrap_or(0),
+        r.requests.get("confluence").copied().unwrap_or(0),
+        r.writes,
+        kb_store::redact_url(store)
+    );
+    for c in &r.conflicts {
+        println!("conflict: {c}");
+    }
+    for e in &r.errors {
+        println!("error: {e}");
+    }
+}

@@ -1,0 +1,165 @@
+//! Reading a Notion tree: the root page or database, its nested subpages and databases, and
+//! every database's rows, in document order (parents before children), each read into the IR.
+
+use kb_doc::Document;
+use kb_doc::notion::model::{Block as NBlock, Database, Page};
+use kb_notion::{Notion, NotionError};
+
+use super::transform::norm_id;
+
+/// What a node of the migrated tree is in Notion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    Page,
+    Database,
+    Row,
+}
+
+/// One page (or database) to migrate.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// The Notion id, normalised (32 lower-case hex digits).
+    pub id: String,
+    pub kind: NodeKind,
+    /// The parent node's index in the walk (`None` for the root).
+    pub parent: Option<usize>,
+    /// The Notion title (may be empty).
+    pub title: String,
+    /// The page read into the IR (a row: its properties as a Page Properties table first).
+    pub doc: Document,
+    /// The label a database's rows carry (databases and rows).
+    pub db_label: Option<String>,
+    /// The database schema's property names other than the title (databases).
+    pub headings: Vec<String>,
+}
+
+/// Reads the tree below `root` (a page or database id).
+pub async fn walk(notion: &Notion, root: &str) -> Result<Vec<Node>, NotionError> {
+    let mut out: Vec<Node> = Vec::new();
+    // (id, kind hint, parent index, db label for rows, the row page when already read)
+    let mut stack: Vec<(
+        String,
+        Option<NodeKind>,
+        Option<usize>,
+        Option<String>,
+        Option<Page>,
+    )> = vec![(root.to_string(), None, None, None, None)];
+    while let Some((id, kind, parent, label, row)) = stack.pop() {
+        let kind = match kind {
+            Some(k) => k,
+            None => root_kind(notion, &id).await?,
+        };
+        let index = out.len();
+        let mut children: Vec<(String, NodeKind)> = Vec::new();
+        match kind {
+            NodeKind::Page | NodeKind::Row => {
+                let mut page = match row {
+                    Some(mut p) => {
+                        notion.complete_properties(&mut p).await?;
+                        p
+                    }
+                    None => notion.page(&id).await?,
+                };
+                let blocks = notion.block_tree(&id).await?;
+                subdocuments(&blocks, &mut children);
+                page.children = blocks;
+                let doc = kb_doc::notion::read_page(&page);
+                out.push(Node {
+                    id: norm_id(&page.id).unwrap_or_else(|| page.id.clone()),
+                    kind,
+                    parent,
+                    title: page.title(),
+                    doc,
+                    db_label: label,
+                    headings: Vec::new(),
+                });
+            }
+            NodeKind::Database => {
+                let db = notion.database(&id).await?;
+                let schema = schema(notion, &db).await?;
+                let rows = notion.database_rows(&db).await?;
+                let db_label = kb_doc::notion::database_label(&db);
+                let headings: Vec<String> = schema
+                    .properties
+                    .iter()
+                    .filter(|(_, cfg)| {
+                        cfg.get("type").and_then(serde_json::Value::as_str) != Some("title")
+                    })
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                let title: String = db.title.iter().map(|r| r.plain()).collect();
+                let mut report_src = schema.clone();
+                report_src.title = db.title.clone();
+                let doc = Document {
+                    blocks: vec![kb_doc::notion::database_report(&report_src)],
+                };
+                out.push(Node {
+                    id: norm_id(&db.id).unwrap_or_else(|| db.id.clone()),
+                    kind,
+                    parent,
+                    title,
+                    doc,
+                    db_label: Some(db_label.clone()),
+                    headings,
+                });
+                // Rows in the query's order, after any child pages of the database.
+                for r in rows.into_iter().rev() {
+                    stack.push((
+                        r.id.clone(),
+                        Some(NodeKind::Row),
+                        Some(index),
+                        Some(db_label.clone()),
+                        Some(r),
+                    ));
+                }
+            }
+        }
+        for (cid, ckind) in children.into_iter().rev() {
+            stack.push((cid, Some(ckind), Some(index), None, None));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `id` is a page or a database: asked as a page first.
+async fn root_kind(notion: &Notion, id: &str) -> Result<NodeKind, NotionError> {
+    match notion.page(id).await {
+        Ok(_) => Ok(NodeKind::Page),
+        Err(e) if matches!(e.status(), Some(400 | 404)) => match notion.database(id).await {
+            Ok(_) => Ok(NodeKind::Database),
+            Err(_) => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// The database's property schema: on 2025-09-03 the first data source holds it.
+async fn schema(notion: &Notion, db: &Database) -> Result<Database, NotionError> {
+    if !db.properties.is_empty() {
+        return Ok(db.clone());
+    }
+    match db
+        .data_sources
+        .first()
+        .and_then(|d| d.get("id"))
+        .and_then(serde_json::Value::as_str)
+    {
+        Some(ds) => notion.data_source(ds).await,
+        None => Ok(db.clone()),
+    }
+}
+
+/// The child pages and databases shown in `blocks`, in document order, at any depth.
+fn subdocuments<'a>(
+    blocks: impl IntoIterator<Item = &'a NBlock>,
+    out: &mut Vec<(String, NodeKind)>,
+) {
+    for b in blocks {
+        match (b.kind.as_str(), &b.id) {
+            ("child_page", Some(id)) => out.push((id.clone(), NodeKind::Page)),
+            ("child_database", Some(id)) => out.push((id.clone(), NodeKind::Database)),
+            _ => subdocuments(b.all_children(), out),
+        }
+    }
+}

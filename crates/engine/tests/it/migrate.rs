@@ -1,0 +1,332 @@
+//! `migrate notion-to-confluence` against both twins: the whole generated workspace lands as a
+//! page tree with working links and files; re-runs write nothing; edits update exactly the
+//! edited pages.
+
+use std::collections::{BTreeMap, HashMap};
+
+use kb_confluence::{Confluence, ContentKind, ContentQuery};
+use kb_engine::migrate::{self, NotionToConfluence};
+use kb_notion::{Notion, NotionConfig};
+use kb_sim::{NotionWorkspaceConfig, SimConfig, SimHandle};
+use serde_json::{Value, json};
+
+use crate::support;
+
+/// Both twins: a Notion workspace of `pages` pages (depth 6) and three databases of `rows`
+/// rows; a small Confluence site whose first space receives the migration.
+pub async fn twins(pages: usize, rows: usize) -> SimHandle {
+    let mut cfg = SimConfig::default();
+    cfg.workspace.pages = 12;
+    cfg.workspace.seed = 5;
+    cfg.notion.workspace = NotionWorkspaceConfig {
+        pages,
+        depth: 6,
+        rows,
+        users: 4,
+    };
+    cfg.notion.rate = None;
+    kb_sim::start(cfg).await.expect("the twins start")
+}
+
+pub fn notion(sim: &SimHandle) -> Notion {
+    let mut cfg = NotionConfig::new(
+        sim.notion_url().parse().expect("url"),
+        sim.notion_token().to_string().into(),
+    );
+    cfg.rate = 2000.0;
+    cfg.burst = 200;
+    cfg.concurrency = 8;
+    let mut retry = cfg.retry.clone();
+    retry.base = std::time::Duration::from_millis(20);
+    retry.cap = std::time::Duration::from_millis(200);
+    retry.max_retry_after = std::time::Duration::from_millis(100);
+    cfg.retry = retry;
+    Notion::new(cfg).expect("notion client")
+}
+
+/// The workspace's top-level pages ("Team Home", "Databases").
+pub async fn roots(n: &Notion) -> Vec<String> {
+    let found = n.search(None, Some("page")).await.expect("search");
+    let mut roots: Vec<String> = found
+        .iter()
+        .filter(|p| p["parent"]["type"] == "workspace")
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    roots.sort();
+    assert_eq!(roots.len(), 2, "Team Home and Databases");
+    roots
+}
+
+/// The key of the first space of the Confluence twin.
+pub async fn space_key(c: &Confluence) -> (String, String) {
+    let spaces = c.spaces().unwrap().all().await.unwrap();
+    let s = &spaces[0];
+    (
+        s["key"].as_str().unwrap().to_string(),
+        s["id"].as_str().unwrap().to_string(),
+    )
+}
+
+fn opts(from: &[String], space: &str) -> NotionToConfluence {
+    NotionToConfluence {
+        from: from.to_vec(),
+        space: space.to_string(),
+        parent: None,
+        plan_only: false,
+        force: false,
+    }
+}
+
+/// The Notion ground truth: every live page (tree pages and rows) and database, with parents.
+async fn truth(sim: &SimHandle) -> Value {
+    reqwest::get(format!("{}/__sim/notion/dataset", sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The parent page or database of a dataset object (`None` at the top, or when the parent is
+/// a block: a page inside a toggle or column, whose page the test does not look up).
+fn up(parent: &Value) -> Option<String> {
+    match parent["type"].as_str() {
+        Some("page" | "database") => parent["id"].as_str().map(nid),
+        _ => None,
+    }
+}
+
+fn nid(s: &str) -> String {
+    migrate::transform::norm_id(s).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notion_workspace_becomes_a_confluence_tree_and_reruns_write_nothing() {
+    let sim = twins(40, 12).await;
+    let (n, c) = (notion(&sim), support::client(&sim));
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    let from = roots(&n).await;
+    let (key, space_id) = space_key(&c).await;
+
+    let report = migrate::n2c::run(&store, &n, &c, &opts(&from, &key), None)
+        .await
+        .expect("migration");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(report.conflicts.is_empty(), "{:?}", report.conflicts);
+    assert_eq!(report.created, report.pages);
+
+    // Every Notion page, row and database of the ground truth has its Confluence page, under
+    // the page of its Notion parent.
+    let t = truth(&sim).await;
+    let mut parent_of: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for p in t["pages"].as_array().unwrap() {
+        if p["in_trash"] == true {
+            continue;
+        }
+        parent_of.insert(nid(p["id"].as_str().unwrap()), up(&p["parent"]));
+    }
+    for d in t["databases"].as_array().unwrap() {
+        parent_of.insert(nid(d["id"].as_str().unwrap()), up(&d["parent"]));
+    }
+    assert!(parent_of.len() >= 40 + 36, "{} objects", parent_of.len());
+    assert_eq!(
+        report.ids.keys().cloned().collect::<Vec<_>>(),
+        parent_of.keys().cloned().collect::<Vec<_>>(),
+        "every page, row and database migrated, nothing else"
+    );
+    let listed: Vec<Value> = c
+        .space_pages(&space_id, &ContentQuery::default())
+        .unwrap()
+        .all()
+        .await
+        .unwrap();
+    let by_id: HashMap<String, &Value> = listed
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap().to_string(), p))
+        .collect();
+    let by_title: HashMap<&str, &str> = listed
+        .iter()
+        .map(|p| (p["title"].as_str().unwrap(), p["id"].as_str().unwrap()))
+        .collect();
+    for (notion_id, up) in &parent_of {
+        let page = by_id[&report.ids[notion_id]];
+        if let Some(up) = up.as_ref().and_then(|u| report.ids.get(u)) {
+            assert_eq!(
+                page["parentId"].as_str(),
+                Some(up.as_str()),
+                "{notion_id}: parent"
+            );
+        }
+    }
+    // Links to migrated pages name pages that exist in the space.
+    let mut links = 0;
+    for id in report.ids.values() {
+        let page = c.page_with_body(id).await.unwrap();
+        let body = page["body"]["storage"]["value"].as_str().unwrap();
+        let doc = kb_doc::storage::read(body).unwrap();
+        for l in page_links(&doc) {
+            assert!(by_title.contains_key(l.as_str()), "link to {l:?} resolves");
+            links += 1;
+        }
+        assert!(
+            !body.contains("X-Amz") && !body.contains("/__files/"),
+            "no expiring URL in {id}: {}",
+            &body[body.find("/__files/").unwrap_or(0).saturating_sub(300)..][..600.min(body.len())]
+        );
+    }
+    assert_eq!(links, report.links, "every resolved link is in a body");
+    assert!(report.links > 50, "{} links", report.links);
+    // Files: every hosted file is an attachment of its page, with the same bytes.
+    assert!(report.files > 0);
+    let mut attached = 0;
+    for id in report.ids.values() {
+        let atts = c
+            .content_attachments(ContentKind::Page, id)
+            .unwrap()
+            .all()
+            .await
+            .unwrap();
+        for a in atts {
+            let bytes = c
+                .download(a["downloadLink"].as_str().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(bytes.len() as u64, a["fileSize"].as_u64().unwrap());
+            attached += 1;
+        }
+    }
+    assert_eq!(attached, report.files);
+
+    // A second run writes nothing.
+    let again = migrate::n2c::run(&store, &n, &c, &opts(&from, &key), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.writes, again.created, again.updated, again.files),
+        (0, 0, 0, 0),
+        "{again:?}"
+    );
+
+    // Five edited pages: exactly five updates, in place (version 2).
+    let edited: Vec<&String> = parent_of
+        .keys()
+        .filter(|id| {
+            !t["databases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| nid(d["id"].as_str().unwrap()) == **id)
+        })
+        .step_by(7)
+        .take(5)
+        .collect();
+    assert_eq!(edited.len(), 5);
+    for id in &edited {
+        let r = reqwest::Client::new()
+            .post(format!("{}/__sim/notion/pages/{id}/edit", sim.url()))
+            .json(&json!({"append": format!("Edited for kbridge test {id}")}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "edit {id}: {}", r.status());
+    }
+    let third = migrate::n2c::run(&store, &n, &c, &opts(&from, &key), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (third.created, third.updated, third.writes),
+        (0, 5, 5),
+        "{third:?}"
+    );
+    for id in &edited {
+        let page = c.page_with_body(&report.ids[*id]).await.unwrap();
+        assert_eq!(page["version"]["number"], 2);
+        let body = page["body"]["storage"]["value"].as_str().unwrap();
+        assert!(
+            body.contains(&format!("Edited for kbridge test {id}")),
+            "{body}"
+        );
+    }
+    let listed_after = c
+        .space_pages(&space_id, &ContentQuery::default())
+        .unwrap()
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(listed_after.len(), listed.len(), "no duplicate pages");
+    sim.shutdown().await;
+}
+
+/// Titles of the page links of a document (any depth).
+fn page_links(doc: &kb_doc::Document) -> Vec<String> {
+    use kb_doc::visit::{VisitMut, visit_document};
+    struct Links(Vec<String>);
+    impl VisitMut for Links {
+        fn inline(&mut self, i: &mut kb_doc::Inline) {
+            if let kb_doc::Inline::Link(l) = i
+                && let kb_doc::LinkTarget::Page { title: Some(t), .. } = &l.target
+            {
+                self.0.push(t.clone());
+            }
+        }
+    }
+    let mut v = Links(Vec::new());
+    let mut d = doc.clone();
+    visit_document(&mut d, &mut v);
+    v.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_writes_nothing_and_counts_what_a_run_would_do() {
+    let sim = twins(10, 5).await;
+    let (n, c) = (notion(&sim), support::client(&sim));
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    let from = roots(&n).await;
+    let (key, space_id) = space_key(&c).await;
+    let before = c
+        .space_pages(&space_id, &ContentQuery::default())
+        .unwrap()
+        .all()
+        .await
+        .unwrap()
+        .len();
+    let mut o = opts(&from, &key);
+    o.plan_only = true;
+    let plan = migrate::n2c::run(&store, &n, &c, &o, None).await.unwrap();
+    assert_eq!(plan.plan.len(), plan.pages);
+    assert_eq!(plan.writes, 0);
+    assert!(plan.plan.iter().any(|p| p.depth >= 6), "depth 6 reached");
+    let after = c
+        .space_pages(&space_id, &ContentQuery::default())
+        .unwrap()
+        .all()
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "a plan creates no page");
+    assert!(
+        c.stats().by_endpoint.keys().all(|e| e.starts_with("GET")),
+        "{:?}",
+        c.stats().by_endpoint.keys()
+    );
+    let run = migrate::n2c::run(&store, &n, &c, &opts(&from, &key), None)
+        .await
+        .unwrap();
+    assert_eq!(run.created, plan.plan.len());
+    let titles: Vec<&str> = plan.plan.iter().map(|p| p.title.as_str()).collect();
+    let listed: Vec<Value> = c
+        .space_pages(&space_id, &ContentQuery::default())
+        .unwrap()
+        .all()
+        .await
+        .unwrap();
+    for t in titles {
+        assert!(
+            listed.iter().any(|p| p["title"] == t),
+            "planned title {t} created"
+        );
+    }
+    sim.shutdown().await;
+}
