@@ -10,6 +10,7 @@
 pub mod n2c;
 pub mod source;
 pub mod transform;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -107,42 +107,11 @@ pub async fn run(
     }
 
     say(MigrateProgress::Reading);
-    if opts.from.is_empty() {
-        return Err(MigrateError::Input(
-            "nothing to migrate: give a Notion page or database with --from".into(),
-        ));
-    }
-    // Several roots: one list, each page once (a root inside another root's tree keeps the
-    // first place it was found).
-    let mut nodes: Vec<Node> = Vec::new();
-    let mut at: HashMap<String, usize> = HashMap::new();
-    for root in &opts.from {
-        if norm_id(root).is_some_and(|r| at.contains_key(&r)) {
-            continue;
-        }
-        let walked = walk(notion, root).await?;
-        let mut index = Vec::with_capacity(walked.len());
-        for mut n in walked {
-            if let Some(&i) = at.get(&n.id) {
-                index.push(i);
-                continue;
-            }
-            n.parent = n.parent.map(|p| index[p]);
-            at.insert(n.id.clone(), nodes.len());
-            index.push(nodes.len());
-            nodes.push(n);
-        }
-    }
+    let nodes = read_nodes(notion, &opts.from).await?;
     say(MigrateProgress::Read { pages: nodes.len() });
 
     let scope = scope(&opts.space);
-    let mut states: HashMap<String, PageState> = store
-        .checkpoints()
-        .await?
-        .into_iter()
-        .filter(|c| c.scope == scope)
-        .filter_map(|c| Some((c.endpoint, serde_json::from_value(c.value).ok()?)))
-        .collect();
+    let mut states = load_states(store, &scope).await?;
 
     // The space's pages: titles taken by others, and pages a lost create made.
     let mut existing: HashMap<String, Existing> = HashMap::new();
@@ -178,12 +147,7 @@ pub async fn run(
     };
     for (i, node) in nodes.iter().enumerate() {
         let title = &titles[i];
-        let mut doc = node.doc.clone();
-        if node.kind == NodeKind::Database {
-            set_report_scope(&mut doc, node, &opts.space);
-        }
-        let prepared = prepare(&mut doc, &by_id, &opts.space);
-        let written = kb_doc::storage::write_report(&doc);
+        let (written, prepared) = render(node, &by_id, &opts.space);
         for f in &written.fallbacks {
             *report.fallbacks.entry(f.node.clone()).or_default() += 1;
         }
@@ -264,6 +228,53 @@ pub async fn run(
     Ok(report)
 }
 
+/// The trees below `from`, as one list in walk order, each page once (a root inside another
+/// root's tree keeps the first place it was found).
+pub(crate) async fn read_nodes(
+    notion: &Notion,
+    from: &[String],
+) -> Result<Vec<Node>, MigrateError> {
+    if from.is_empty() {
+        return Err(MigrateError::Input(
+            "nothing to migrate: give a Notion page or database with --from".into(),
+        ));
+    }
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for root in from {
+        if norm_id(root).is_some_and(|r| at.contains_key(&r)) {
+            continue;
+        }
+        let walked = walk(notion, root).await?;
+        let mut index = Vec::with_capacity(walked.len());
+        for mut n in walked {
+            if let Some(&i) = at.get(&n.id) {
+                index.push(i);
+                continue;
+            }
+            n.parent = n.parent.map(|p| index[p]);
+            at.insert(n.id.clone(), nodes.len());
+            index.push(nodes.len());
+            nodes.push(n);
+        }
+    }
+    Ok(nodes)
+}
+
+/// The per-page states of the migrations into a space.
+pub(crate) async fn load_states(
+    store: &Store,
+    scope: &str,
+) -> Result<HashMap<String, PageState>, MigrateError> {
+    Ok(store
+        .checkpoints()
+        .await?
+        .into_iter()
+        .filter(|c| c.scope == scope)
+        .filter_map(|c| Some((c.endpoint, serde_json::from_value(c.value).ok()?)))
+        .collect())
+}
+
 fn kind_noun(k: NodeKind) -> &'static str {
     match k {
         NodeKind::Page => "page",
@@ -279,6 +290,21 @@ fn depth(nodes: &[Node], mut i: usize) -> usize {
         i = p;
     }
     d
+}
+
+/// A node's Confluence body, with links resolved through `titles` (Notion id → title) and
+/// hosted files turned into attachments.
+pub(crate) fn render(
+    node: &Node,
+    titles: &HashMap<String, String>,
+    space: &str,
+) -> (kb_doc::Written, super::transform::Prepared) {
+    let mut doc = node.doc.clone();
+    if node.kind == NodeKind::Database {
+        set_report_scope(&mut doc, node, space);
+    }
+    let prepared = prepare(&mut doc, titles, space);
+    (kb_doc::storage::write_report(&doc), prepared)
 }
 
 /// The report lists the database's rows in this space only.
