@@ -11,6 +11,7 @@ mod convert;
 mod extract;
 mod format;
 mod migrate;
+mod quickstart;
 mod sim;
 mod walk;
 
@@ -59,6 +60,13 @@ enum Command {
     /// Pages, nested subpages, databases with their rows, links and files; resumable,
     /// idempotent (the id map lives in the store), with `--plan` to look before writing.
     Migrate(migrate::MigrateArgs),
+    /// The parity report of a migration: both sides re-read and compared page by page
+    /// (`verify notion-to-confluence`).
+    Verify(migrate::VerifyArgs),
+    /// Everything at once against the built-in twins: extract a generated Confluence site into
+    /// kbridge.db, migrate a generated Notion workspace into Confluence, verify it, and say
+    /// where the data is (`--serve` keeps the twins running).
+    Quickstart(quickstart::QuickstartArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +78,8 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Extract(args) => extract::run(args),
         Command::Migrate(args) => migrate::run(args),
+        Command::Verify(args) => migrate::verify(args),
+        Command::Quickstart(args) => quickstart::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -171,19 +171,7 @@ fn positive(flag: &str, r: f64) -> Result<()> {
 fn notion_to_confluence(a: N2cArgs) -> Result<bool> {
     const WHAT: &str = "migrate notion-to-confluence";
     let cl = clients(&a.conn, WHAT)?;
-    let from = a
-        .from
-        .iter()
-        .map(|f| {
-            kb_engine::migrate::transform::notion_url_id(f)
-                .or_else(|| kb_engine::migrate::transform::norm_id(f))
-                .with_context(|| {
-                    format!(
-                        "--from {f:?} is not a Notion page or database id: give the 32-character id or the page's URL"
-                    )
-                })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let from = parse_roots(&a.from)?;
     let opts = NotionToConfluence {
         from,
         space: a.space.clone(),
@@ -330,4 +318,127 @@ fn print_summary(r: &MigrateReport, store: &str) {
     for e in &r.errors {
         println!("error: {e}");
     }
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    #[command(subcommand)]
+    direction: VerifyDirection,
+}
+
+#[derive(Subcommand, Debug)]
+enum VerifyDirection {
+    /// Re-read a Notion → Confluence migration on both sides and report per page whether it is
+    /// there, its text and structure match, its links reach the migrated pages and its files
+    /// are attached with the same size. Exit code 1 when anything differs.
+    NotionToConfluence(VerifyN2cArgs),
+}
+
+#[derive(Args, Debug)]
+struct VerifyN2cArgs {
+    /// The Notion pages or databases the migration started from.
+    #[arg(long, required = true, value_delimiter = ',')]
+    from: Vec<String>,
+    /// The Confluence space key.
+    #[arg(long)]
+    space: String,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// List every page, not only those that differ.
+    #[arg(long)]
+    all: bool,
+    #[command(flatten)]
+    conn: Connections,
+}
+
+pub fn verify(args: VerifyArgs) -> Result<bool> {
+    match args.direction {
+        VerifyDirection::NotionToConfluence(a) => verify_n2c(a),
+    }
+}
+
+fn parse_roots(from: &[String]) -> Result<Vec<String>> {
+    from.iter()
+        .map(|f| {
+            kb_engine::migrate::transform::notion_url_id(f)
+                .or_else(|| kb_engine::migrate::transform::norm_id(f))
+                .with_context(|| {
+                    format!(
+                        "--from {f:?} is not a Notion page or database id: give the 32-character id or the page's URL"
+                    )
+                })
+        })
+        .collect()
+}
+
+fn verify_n2c(a: VerifyN2cArgs) -> Result<bool> {
+    const WHAT: &str = "verify notion-to-confluence";
+    let cl = clients(&a.conn, WHAT)?;
+    let from = parse_roots(&a.from)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let store_url = cl.store_url.clone();
+    let report = rt
+        .block_on(async {
+            let store = Store::open(&store_url).await.with_context(|| {
+                format!("cannot open the store {}", kb_store::redact_url(&store_url))
+            })?;
+            let r = kb_engine::migrate::verify::notion_to_confluence(
+                &store,
+                &cl.notion,
+                &cl.confluence,
+                &from,
+                &a.space,
+            )
+            .await;
+            store.close().await;
+            r.map_err(anyhow::Error::from)
+        })
+        .context(WHAT)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_parity(&report, a.all);
+    }
+    Ok(report.ok)
+}
+
+pub(crate) fn print_parity(r: &kb_engine::migrate::verify::ParityReport, all: bool) {
+    let mark = |b: bool| if b { "ok" } else { "DIFF" };
+    println!(
+        "{:<44} {:<8} {:<5} {:<9} {:>9} {:>7}",
+        "page", "present", "text", "structure", "links", "files"
+    );
+    for p in r.pages.iter().filter(|p| all || !p.ok()) {
+        let title: String = p.title.chars().take(42).collect();
+        println!(
+            "{:<44} {:<8} {:<5} {:<9} {:>9} {:>7}",
+            title,
+            mark(p.present),
+            mark(p.text),
+            mark(p.structure),
+            format!("{}/{}", p.links_resolved, p.links),
+            format!("{}/{}", p.files_attached, p.files)
+        );
+        for problem in &p.problems {
+            println!("    {problem}");
+        }
+    }
+    let s = &r.summary;
+    println!(
+        "parity: {} pages, {} present, {} with equal text, {} with equal structure, {}/{} links resolved, {}/{} files attached: {}",
+        s.pages,
+        s.present,
+        s.text_equal,
+        s.structure_equal,
+        s.links_resolved,
+        s.links,
+        s.files_attached,
+        s.files,
+        if r.ok { "OK" } else { "DIFFERENCES" }
+    );
 }
