@@ -471,7 +471,7 @@ impl PageJob<'_> {
             state.title = self.title.to_string();
             state.creating = true;
             self.save(&state).await?;
-            let created = self
+            let created = match self
                 .conf
                 .create_page(&NewPage {
                     space_id: self.space_id,
@@ -479,7 +479,25 @@ impl PageJob<'_> {
                     title: self.title,
                     storage: self.storage,
                 })
-                .await?;
+                .await
+            {
+                Ok(v) => v,
+                // The request may have reached Confluence (a reset, a timeout, a 5xx): the page
+                // is found under its title and parent, or it was not created.
+                Err(e) if e.status().is_none_or(|s| s >= 500) => {
+                    match self.conf.page_by_title(self.space_id, self.title).await? {
+                        Some(p)
+                            if self.parent.is_none()
+                                || kb_confluence::keys::parent_id(&p).as_deref() == self.parent =>
+                        {
+                            report.adopted += 1;
+                            p
+                        }
+                        _ => return Err(e.into()),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            };
             let id = kb_confluence::keys::id(&created)
                 .ok_or_else(|| MigrateError::Input("the created page has no id".into()))?;
             state.target_id = Some(id);

@@ -419,3 +419,160 @@ async fn plan_writes_nothing_and_counts_what_a_run_would_do() {
     }
     sim.shutdown().await;
 }
+
+/// Run by [`killed_and_faulted_migrations_converge_without_duplicates`] as a child process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a child process of killed_and_faulted_migrations_converge_without_duplicates"]
+async fn child_migrate() {
+    let (Ok(url), Ok(store), Ok(from), Ok(space)) = (
+        std::env::var("KB_CHILD_URL"),
+        std::env::var("KB_CHILD_STORE"),
+        std::env::var("KB_CHILD_FROM"),
+        std::env::var("KB_CHILD_SPACE"),
+    ) else {
+        return;
+    };
+    let base = url.trim_end_matches('/');
+    let mut ncfg = NotionConfig::new(
+        format!("{base}/v1").parse().unwrap(),
+        kb_sim::NotionConfig::default().token.into(),
+    );
+    ncfg.rate = 300.0;
+    ncfg.burst = 30;
+    let n = Notion::new(ncfg).unwrap();
+    let mut ccfg = kb_confluence::ConfluenceConfig::new(
+        &format!("{base}/wiki"),
+        "admin@example.com",
+        "kbridge-sim-token".to_string().into(),
+    )
+    .unwrap();
+    ccfg.rate = 300.0;
+    ccfg.burst = 30;
+    let c = Confluence::new(ccfg).unwrap();
+    let store = kb_store::Store::open(&store).await.unwrap();
+    let from: Vec<String> = from.split(',').map(str::to_string).collect();
+    let _ = migrate::n2c::run(&store, &n, &c, &opts(&from, &space), None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_and_faulted_migrations_converge_without_duplicates() {
+    let mut cfg = SimConfig::default();
+    cfg.workspace.pages = 12;
+    cfg.workspace.seed = 6;
+    cfg.notion.workspace = NotionWorkspaceConfig {
+        pages: 30,
+        depth: 6,
+        rows: 8,
+        users: 3,
+    };
+    cfg.notion.rate = None;
+    cfg.faults = "429=0.05,503=0.02,reset=0.01".parse().unwrap();
+    let sim = kb_sim::start(cfg).await.unwrap();
+    let (n, c) = (notion(&sim), support::client(&sim));
+    let from = roots(&n).await;
+    let (key, space_id) = space_key(&c).await;
+    let before = c
+        .space_pages(&space_id, &ContentQuery::default())
+        .unwrap()
+        .all()
+        .await
+        .unwrap()
+        .len();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kbridge.db");
+    let store = kb_store::Store::open(path.to_str().unwrap()).await.unwrap();
+    let scope = migrate::n2c::scope(&key);
+    let exe = std::env::current_exe().unwrap();
+    let mut kills = 0;
+    // Five kills at different moments: by pages recorded, and once in the first instants.
+    for (i, wait) in [0usize, 5, 20, 40, 60].into_iter().enumerate() {
+        let mut child = std::process::Command::new(&exe)
+            .args([
+                "--ignored",
+                "--exact",
+                "migrate::child_migrate",
+                "--test-threads=1",
+            ])
+            .env("KB_CHILD_URL", sim.url())
+            .env("KB_CHILD_STORE", &path)
+            .env("KB_CHILD_FROM", from.join(","))
+            .env("KB_CHILD_SPACE", &key)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let done = store
+                .checkpoints()
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|c| c.scope == scope)
+                .count();
+            if done >= wait + i || std::time::Instant::now() > deadline {
+                break;
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(kills >= 3, "the child was killed mid-run {kills} times");
+    // Re-runs under the same faults until one finishes clean (a fault may fail a page; the
+    // next run picks it up).
+    let mut last = None;
+    for _ in 0..4 {
+        let r = migrate::n2c::run(&store, &n, &c, &opts(&from, &key), None)
+            .await
+            .unwrap();
+        let clean = r.errors.is_empty();
+        last = Some(r);
+        if clean {
+            break;
+        }
+    }
+    let last = last.unwrap();
+    assert!(last.errors.is_empty(), "{:?}", last.errors);
+    assert_eq!(last.ids.len(), last.pages);
+    let listed = c
+        .space_pages(&space_id, &ContentQuery::default())
+        .unwrap()
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), before + last.pages, "no duplicate page");
+    let mut files = 0;
+    for id in last.ids.values() {
+        let atts = c
+            .content_attachments(ContentKind::Page, id)
+            .unwrap()
+            .all()
+            .await
+            .unwrap();
+        let mut names: Vec<&str> = atts.iter().map(|a| a["title"].as_str().unwrap()).collect();
+        let n0 = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n0, "no duplicate attachment on {id}");
+        files += n0;
+    }
+    let parity = migrate::verify::notion_to_confluence(&store, &n, &c, &from, &key)
+        .await
+        .unwrap();
+    let bad: Vec<_> = parity.pages.iter().filter(|p| !p.ok()).take(3).collect();
+    assert!(parity.ok, "{bad:#?}");
+    assert_eq!(files, parity.summary.files);
+    // And one more run changes nothing.
+    let again = migrate::n2c::run(&store, &n, &c, &opts(&from, &key), None)
+        .await
+        .unwrap();
+    assert_eq!((again.writes, again.errors.len()), (0, 0), "{again:?}");
+    sim.shutdown().await;
+}
