@@ -153,7 +153,10 @@ fn notion(a: NotionArgs) -> Result<bool> {
                 v["ok"] = serde_json::Value::Bool(true);
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                println!("Notion {} (Notion-Version {}): OK", report.api, report.version);
+                println!(
+                    "Notion {} (Notion-Version {}): OK",
+                    report.api, report.version
+                );
                 println!(
                     "  integration {} ({})",
                     report.bot_name.as_deref().unwrap_or("?"),

@@ -426,7 +426,10 @@ impl Notion {
     /// 2022-06-28 the database with its schema.
     pub async fn database(&self, id: &str) -> Result<Database, NotionError> {
         let object = format!("database {id}");
-        let req = self.get(&format!("databases/{}", seg(id, "database")?), object.clone())?;
+        let req = self.get(
+            &format!("databases/{}", seg(id, "database")?),
+            object.clone(),
+        )?;
         decode(&object, self.call(req).await?)
     }
 

@@ -78,7 +78,12 @@ impl Notion {
     pub async fn update_page(&self, id: &str, patch: Value) -> Result<Page, NotionError> {
         let object = format!("page {id}");
         let req = self
-            .send_json(Method::PATCH, &format!("pages/{}", dashed(id)), &patch, object.clone())?
+            .send_json(
+                Method::PATCH,
+                &format!("pages/{}", dashed(id)),
+                &patch,
+                object.clone(),
+            )?
             .idempotent(true);
         decode(&object, self.call(req).await?)
     }
@@ -147,7 +152,11 @@ impl Notion {
             )?
             .idempotent(true);
         let created = self.call(create).await?;
-        let Some(id) = created.get("id").and_then(Value::as_str).map(str::to_string) else {
+        let Some(id) = created
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
             return Err(NotionError::Decode {
                 object,
                 path: "id".into(),

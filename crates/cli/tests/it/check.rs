@@ -118,11 +118,22 @@ fn check_notion_against_the_twin() {
     let sim = kb_sim::BackgroundSim::start(kb_sim::SimConfig::default()).unwrap();
     let url = sim.handle.url();
     let token = sim.handle.notion_token().to_string();
-    let ok = [("NOTION_URL", url.as_str()), ("NOTION_TOKEN", token.as_str())];
+    let ok = [
+        ("NOTION_URL", url.as_str()),
+        ("NOTION_TOKEN", token.as_str()),
+    ];
     let r = check_notion(&ok, &[]);
     assert_eq!(r.status, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("(Notion-Version 2025-09-03): OK"), "{}", r.stdout);
-    assert!(r.stdout.contains("integration kbridge sim integration"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("(Notion-Version 2025-09-03): OK"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("integration kbridge sim integration"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains(" pages, 3 databases ("), "{}", r.stdout);
 
     let r = check_notion(&ok, &["--json", "--notion-version", "2022-06-28"]);

@@ -19,16 +19,16 @@ async fn the_default_pace_never_draws_a_429() {
     let notion = Notion::new(cfg).unwrap();
     // More requests than the burst, several in flight.
     let mut pages = 0;
-    for p in truth.pages().into_iter().take(6) {
+    for p in truth.pages() {
         notion.block_tree(p["id"].as_str().unwrap()).await.unwrap();
         pages += 1;
     }
     let s = notion.stats().snapshot();
-    assert!(s.requests > 25, "{s:?}");
+    assert!(s.requests > 30, "{s:?}");
     assert_eq!(s.with_status(429), 0, "{s:?}");
     assert_eq!(s.rate_limited, 0);
     assert_eq!(s.retries, 0);
-    assert_eq!(pages, 6);
+    assert_eq!(pages, truth.pages().len());
 }
 
 #[tokio::test]
@@ -41,7 +41,7 @@ async fn a_faster_client_is_paused_by_the_429_and_still_gets_everything() {
     cfg.burst = 20;
     cfg.concurrency = 4;
     let notion = Notion::new(cfg).unwrap();
-    for p in truth.pages().into_iter().take(4) {
+    for p in truth.pages() {
         let id = p["id"].as_str().unwrap();
         let got = notion.block_tree(id).await.unwrap();
         super::support::assert_same_tree(&got, &truth.tree(id), id);

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::support::{Truth, Twin, comparable};
 
 fn title(t: &str) -> Value {
-    json!({"title": [{"type": "text", "text": {"content": t}}]})
+    json!({"title": {"title": [{"type": "text", "text": {"content": t}}]}})
 }
 
 fn has(blocks: &[Block], kind: &str) -> bool {
@@ -210,17 +210,20 @@ async fn a_big_document_needs_follow_up_requests_to_created_blocks() {
             page_id: page.id.clone(),
         },
     );
-    let out = notion.execute_plan(&p, None, &HashMap::new()).await.unwrap();
+    let out = notion
+        .execute_plan(&p, None, &HashMap::new())
+        .await
+        .unwrap();
     assert_eq!(out.page_id, page.id);
     let back = notion.block_tree(&page.id).await.unwrap();
     assert_eq!(back[0].kind, "paragraph");
-    assert_eq!(
-        comparable(&read_blocks(&back[1..])),
-        comparable(&intended)
-    );
+    assert_eq!(comparable(&read_blocks(&back[1..])), comparable(&intended));
     // A plan that creates a page needs the page.
     let p = plan(&doc, PlanParent::NewPage);
-    let e = notion.execute_plan(&p, None, &HashMap::new()).await.unwrap_err();
+    let e = notion
+        .execute_plan(&p, None, &HashMap::new())
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("NewPage"), "{e}");
 }
 
