@@ -109,11 +109,20 @@ impl Notion {
         )
     }
 
-    /// `DELETE /v1/blocks/{id}` (to the trash; pages too).
+    /// `DELETE /v1/blocks/{id}` (to the trash; pages too). Retried like any DELETE: a block
+    /// already in the trash (a retry after the first attempt did arrive) counts as deleted.
     pub async fn delete_block(&self, id: &str) -> Result<(), NotionError> {
         let req = Request::new(Method::DELETE, self.url(&format!("blocks/{}", dashed(id)))?)
             .object(format!("block {id}"));
-        self.call(req).await.map(|_| ())
+        match self.call(req).await {
+            Ok(_) => Ok(()),
+            Err(NotionError::Http(e))
+                if e.status() == Some(400) && e.to_string().contains("archived") =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Single-part upload (≤ 20 MB; the twin has no multi-part uploads, so larger files are
