@@ -8,6 +8,16 @@ fn check(env: &[(&str, &str)], args: &[&str]) -> Run {
     run_service(None, env, &all)
 }
 
+/// A loopback URL where nothing listens (the port was free a moment ago).
+fn nobody_listening() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
 /// A refused token: exit 1, a 401 naming `var` (as text and as JSON), the token nowhere.
 fn refused(text: Run, json: Run, var: &str, token: &str) {
     assert_eq!(text.status, 1);
@@ -85,12 +95,7 @@ fn check_confluence_against_the_twin() {
 
 #[test]
 fn check_confluence_on_a_wrong_site_asks_whether_it_is_confluence() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = nobody_listening();
     let r = check(
         &[
             ("CONFLUENCE_URL", &url),
@@ -178,12 +183,7 @@ fn check_notion_against_the_twin() {
 
 #[test]
 fn check_notion_without_an_api_says_check_notion_url() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = nobody_listening();
     let r = check_notion(&[("NOTION_URL", &url), ("NOTION_TOKEN", "t")], &[]);
     assert_eq!(r.status, 1);
     assert!(r.stderr.contains("check NOTION_URL"), "{}", r.stderr);
