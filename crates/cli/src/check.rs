@@ -8,9 +8,12 @@
 //! `NOTION_TOKEN`; the API URL from `NOTION_URL` or `--url`, the version from `NOTION_VERSION`
 //! or `--notion-version`.
 
+use std::time::Duration;
+
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use kb_confluence::{Confluence, ConfluenceConfig, ENV_EMAIL, ENV_URL};
+use serde::Serialize;
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -74,54 +77,76 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
         _ => env(k),
     })
     .context("check confluence")?;
-    // A check should answer quickly: a few attempts, short waits.
-    cfg.retry.max_attempts = 3;
-    cfg.retry.max_elapsed = std::time::Duration::from_secs(30);
-    cfg.timeout = Some(std::time::Duration::from_secs(20));
+    quick(&mut cfg.retry, &mut cfg.timeout);
     let site = Confluence::new(cfg).context("check confluence")?;
+    let report = report("check confluence", a.json, site.check(), |report| {
+        println!("Confluence {}: OK", report.site);
+        println!(
+            "  account   {} ({})",
+            report.display_name.as_deref().unwrap_or("?"),
+            report.account_id.as_deref().unwrap_or("no account id")
+        );
+        match report.spaces {
+            Some(n) => {
+                let keys = report.space_keys.join(", ");
+                let more = if (n as usize) > report.space_keys.len() {
+                    ", …"
+                } else {
+                    ""
+                };
+                println!("  spaces    {n} readable ({keys}{more})");
+            }
+            None => println!("  spaces    unknown"),
+        }
+        match &report.v2_error {
+            None => println!("  REST v2   reachable"),
+            Some(e) => println!("  REST v2   NOT reachable: {e}"),
+        }
+        println!("  requests  {}", report.requests);
+    })?;
+    Ok(report.v2)
+}
+
+/// A check should answer quickly: a few attempts, short waits.
+fn quick(retry: &mut kb_notion::kb_http::RetryPolicy, timeout: &mut Option<Duration>) {
+    retry.max_attempts = 3;
+    retry.max_elapsed = Duration::from_secs(30);
+    *timeout = Some(Duration::from_secs(20));
+}
+
+/// Runs a check on a fresh runtime and prints its report: as JSON with `"ok": true` (`--json`)
+/// or as text. A failure prints `{"ok": false, "error"}` with `--json` and becomes the error.
+fn report<R, E>(
+    what: &str,
+    json: bool,
+    check: impl Future<Output = std::result::Result<R, E>>,
+    text: impl FnOnce(&R),
+) -> Result<R>
+where
+    R: Serialize,
+    E: std::error::Error + Send + Sync + 'static,
+{
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    match rt.block_on(site.check()) {
+    match rt.block_on(check) {
         Ok(report) => {
-            if a.json {
+            if json {
                 let mut v = serde_json::to_value(&report)?;
                 v["ok"] = serde_json::Value::Bool(true);
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                println!("Confluence {}: OK", report.site);
-                println!(
-                    "  account   {} ({})",
-                    report.display_name.as_deref().unwrap_or("?"),
-                    report.account_id.as_deref().unwrap_or("no account id")
-                );
-                match report.spaces {
-                    Some(n) => {
-                        let keys = report.space_keys.join(", ");
-                        let more = if (n as usize) > report.space_keys.len() {
-                            ", …"
-                        } else {
-                            ""
-                        };
-                        println!("  spaces    {n} readable ({keys}{more})");
-                    }
-                    None => println!("  spaces    unknown"),
-                }
-                match &report.v2_error {
-                    None => println!("  REST v2   reachable"),
-                    Some(e) => println!("  REST v2   NOT reachable: {e}"),
-                }
-                println!("  requests  {}", report.requests);
+                text(&report);
             }
-            Ok(report.v2)
+            Ok(report)
         }
         Err(e) => {
-            if a.json {
+            if json {
                 let v = serde_json::json!({"ok": false, "error": e.to_string()});
                 println!("{}", serde_json::to_string_pretty(&v)?);
             }
-            Err(anyhow::Error::new(e).context("check confluence"))
+            Err(anyhow::Error::new(e).context(what.to_string()))
         }
     }
 }
@@ -137,63 +162,41 @@ fn notion(a: NotionArgs) -> Result<bool> {
         _ => env(k),
     })
     .context("check notion")?;
-    // A check should answer quickly: a few attempts, short waits.
-    cfg.retry.max_attempts = 3;
-    cfg.retry.max_elapsed = std::time::Duration::from_secs(30);
-    cfg.timeout = Some(std::time::Duration::from_secs(20));
+    quick(&mut cfg.retry, &mut cfg.timeout);
     let notion = Notion::new(cfg).context("check notion")?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    match rt.block_on(notion.check()) {
-        Ok(report) => {
-            if a.json {
-                let mut v = serde_json::to_value(&report)?;
-                v["ok"] = serde_json::Value::Bool(true);
-                println!("{}", serde_json::to_string_pretty(&v)?);
-            } else {
-                println!(
-                    "Notion {} (Notion-Version {}): OK",
-                    report.api, report.version
-                );
-                println!(
-                    "  integration {} ({})",
-                    report.bot_name.as_deref().unwrap_or("?"),
-                    report.bot_id
-                );
-                println!(
-                    "  workspace   {}",
-                    report.workspace_name.as_deref().unwrap_or("?")
-                );
-                let shown = report.titles.join(", ");
-                let more = if (report.pages + report.databases) as usize > report.titles.len() {
-                    ", …"
-                } else {
-                    ""
-                };
-                println!(
-                    "  shared      {} pages, {} databases ({shown}{more})",
-                    report.pages, report.databases
-                );
-                if report.pages + report.databases == 0 {
-                    println!(
-                        "              nothing is shared: open a page in Notion, ••• → Connections, add the integration"
-                    );
-                }
-                if let Some(n) = report.max_file_upload_bytes {
-                    println!("  uploads     up to {n} bytes per file");
-                }
-                println!("  requests    {}", report.requests);
-            }
-            Ok(true)
+    report("check notion", a.json, notion.check(), |report| {
+        println!(
+            "Notion {} (Notion-Version {}): OK",
+            report.api, report.version
+        );
+        println!(
+            "  integration {} ({})",
+            report.bot_name.as_deref().unwrap_or("?"),
+            report.bot_id
+        );
+        println!(
+            "  workspace   {}",
+            report.workspace_name.as_deref().unwrap_or("?")
+        );
+        let shown = report.titles.join(", ");
+        let more = if (report.pages + report.databases) as usize > report.titles.len() {
+            ", …"
+        } else {
+            ""
+        };
+        println!(
+            "  shared      {} pages, {} databases ({shown}{more})",
+            report.pages, report.databases
+        );
+        if report.pages + report.databases == 0 {
+            println!(
+                "              nothing is shared: open a page in Notion, ••• → Connections, add the integration"
+            );
         }
-        Err(e) => {
-            if a.json {
-                let v = serde_json::json!({"ok": false, "error": e.to_string()});
-                println!("{}", serde_json::to_string_pretty(&v)?);
-            }
-            Err(anyhow::Error::new(e).context("check notion"))
+        if let Some(n) = report.max_file_upload_bytes {
+            println!("  uploads     up to {n} bytes per file");
         }
-    }
+        println!("  requests    {}", report.requests);
+    })?;
+    Ok(true)
 }

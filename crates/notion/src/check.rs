@@ -44,10 +44,14 @@ impl Notion {
             .as_str()
             .trim_end_matches('/')
             .to_string();
-        let me = match self.call(self.get("users/me", "the integration's bot user".into())?).await
+        let me = match self
+            .call(self.get("users/me", "the integration's bot user".into())?)
+            .await
         {
             Ok(v) => v,
-            Err(NotionError::Http(e)) if e.is_transport() || matches!(e.root(), kb_http::HttpError::Timeout { .. }) => {
+            Err(NotionError::Http(e))
+                if e.is_transport() || matches!(e.root(), kb_http::HttpError::Timeout { .. }) =>
+            {
                 return Err(NotionError::Unreachable { url: api, error: e });
             }
             Err(e) => return Err(e),

@@ -426,7 +426,10 @@ impl Notion {
     /// 2022-06-28 the database with its schema.
     pub async fn database(&self, id: &str) -> Result<Database, NotionError> {
         let object = format!("database {id}");
-        let req = self.get(&format!("databases/{}", seg(id, "database")?), object.clone())?;
+        let req = self.get(
+            &format!("databases/{}", seg(id, "database")?),
+            object.clone(),
+        )?;
         decode(&object, self.call(req).await?)
     }
 
@@ -621,4 +624,37 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_errors_name_the_object_and_the_path() {
+        let e = decode::<Page>(
+            "page 1f",
+            json!({"id": "1f", "properties": {"Tasks": {"id": "x", "type": 7}}}),
+        )
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("page 1f:"), "{msg}");
+        assert!(msg.contains("`properties.Tasks.type`"), "{msg}");
+    }
+
+    #[test]
+    fn ids_and_urls() {
+        assert_eq!(
+            dashed("1f2e3d4c5b6a79888776655443322110"),
+            "1f2e3d4c-5b6a-7988-8776-655443322110"
+        );
+        assert_eq!(dashed("not-an-id"), "not-an-id");
+        assert!(seg("../x", "page").is_err());
+        assert_eq!(percent_decode("%3EQQn"), ">QQn");
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(
+            shown_url("https://s3.example/a/b.png?X-Amz-Signature=abc&X-Amz-Expires=3600"),
+            "https://s3.example/a/b.png?…"
+        );
+    }
 }

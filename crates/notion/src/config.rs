@@ -114,7 +114,11 @@ impl NotionConfig {
 
     /// As [`NotionConfig::from_env`], reading variables through `get`.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<NotionConfig, NotionError> {
-        let val = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let val = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let token = val(ENV_TOKEN).ok_or_else(|| {
             NotionError::Config(format!(
                 "{ENV_TOKEN} is not set: give the internal integration secret from https://www.notion.so/my-integrations (and share the pages with the integration: ••• → Connections)"

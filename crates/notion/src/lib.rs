@@ -35,7 +35,7 @@ pub use config::{
     DEFAULT_URL, ENV_TOKEN, ENV_URL, ENV_VERSION, NotionConfig, NotionVersion, parse_base_url,
 };
 pub use error::NotionError;
-pub use write::{MAX_FILENAME_BYTES, MAX_SINGLE_PART, NewPage, PlanOutcome};
+pub use write::{MAX_FILENAME_BYTES, MAX_SINGLE_PART, NewPage, PlanOutcome, PlanProgress};
 
 pub use kb_doc::notion::model;
 pub use kb_http;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use kb_doc::notion::model::{Block, Page};
 use kb_doc::notion::{AppendPlan, BlockRef, PlanParent};
 use kb_http::{Method, Part, Request};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::client::{Notion, dashed, decode};
@@ -27,6 +27,26 @@ pub struct NewPage {
     pub properties: Value,
     /// The page icon (`{"type":"emoji","emoji":"📄"}`…), if any.
     pub icon: Option<Value>,
+}
+
+/// How far a plan's execution got: what [`Notion::execute_plan_resumable`] needs to go on.
+/// Serialises, for checkpoints.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanProgress {
+    /// The page the blocks go to, once known.
+    pub page_id: Option<String>,
+    /// For each request done, in order: the ids of the first-level blocks it created (`None`
+    /// for the page creation: the page's first children are listed when needed).
+    pub created: Vec<Option<Vec<String>>>,
+    /// Blocks created so far, at every level.
+    pub blocks: usize,
+}
+
+impl PlanProgress {
+    /// Requests done.
+    pub fn done(&self) -> usize {
+        self.created.len()
+    }
 }
 
 /// What executing a plan did.
@@ -78,7 +98,12 @@ impl Notion {
     pub async fn update_page(&self, id: &str, patch: Value) -> Result<Page, NotionError> {
         let object = format!("page {id}");
         let req = self
-            .send_json(Method::PATCH, &format!("pages/{}", dashed(id)), &patch, object.clone())?
+            .send_json(
+                Method::PATCH,
+                &format!("pages/{}", dashed(id)),
+                &patch,
+                object.clone(),
+            )?
             .idempotent(true);
         decode(&object, self.call(req).await?)
     }
@@ -104,11 +129,20 @@ impl Notion {
         )
     }
 
-    /// `DELETE /v1/blocks/{id}` (to the trash; pages too).
+    /// `DELETE /v1/blocks/{id}` (to the trash; pages too). Retried like any DELETE: a block
+    /// already in the trash (a retry after the first attempt did arrive) counts as deleted.
     pub async fn delete_block(&self, id: &str) -> Result<(), NotionError> {
         let req = Request::new(Method::DELETE, self.url(&format!("blocks/{}", dashed(id)))?)
             .object(format!("block {id}"));
-        self.call(req).await.map(|_| ())
+        match self.call(req).await {
+            Ok(_) => Ok(()),
+            Err(NotionError::Http(e))
+                if e.status() == Some(400) && e.to_string().contains("archived") =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Single-part upload (≤ 20 MB; the twin has no multi-part uploads, so larger files are
@@ -147,7 +181,11 @@ impl Notion {
             )?
             .idempotent(true);
         let created = self.call(create).await?;
-        let Some(id) = created.get("id").and_then(Value::as_str).map(str::to_string) else {
+        let Some(id) = created
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
             return Err(NotionError::Decode {
                 object,
                 path: "id".into(),
@@ -201,6 +239,25 @@ impl Notion {
         new_page: Option<NewPage>,
         uploads: &HashMap<String, String>,
     ) -> Result<PlanOutcome, NotionError> {
+        let mut progress = PlanProgress::default();
+        self.execute_plan_resumable(plan, new_page, uploads, &mut progress, &mut |_| true)
+            .await
+    }
+
+    /// [`Notion::execute_plan`] from `progress` (empty: from the start), updating it after
+    /// every request and then calling `on_step` with it: the caller saves it (it serialises)
+    /// to resume after a crash, and returns `false` to stop there (the outcome then counts
+    /// the requests done so far). A request whose answer was lost (a crash or a cut
+    /// connection after Notion acted) is not in the progress: before resuming, the caller
+    /// compares the target's children with the plan if that matters.
+    pub async fn execute_plan_resumable(
+        &self,
+        plan: &AppendPlan,
+        new_page: Option<NewPage>,
+        uploads: &HashMap<String, String>,
+        progress: &mut PlanProgress,
+        on_step: &mut (dyn FnMut(&PlanProgress) -> bool + Send),
+    ) -> Result<PlanOutcome, NotionError> {
         // Everything that can be checked is checked before the first write.
         let placeholders: Vec<&str> = plan
             .attachments
@@ -231,69 +288,84 @@ impl Notion {
             bodies.push(children);
         }
         let creates = plan.requests.first().is_some_and(|r| r.create_page);
-        let mut page_id = match (&plan.parent, creates) {
-            (PlanParent::PageId { page_id }, false) => page_id.clone(),
-            (PlanParent::NewPage, true) => String::new(),
-            (PlanParent::NewPage, false) if plan.requests.is_empty() => String::new(),
+        let planned = match (&plan.parent, creates) {
+            (PlanParent::PageId { page_id }, false) => Some(page_id.clone()),
+            (PlanParent::NewPage, true) => None,
+            (PlanParent::NewPage, false) if plan.requests.is_empty() => None,
             (p, _) => {
                 return Err(NotionError::Plan(format!(
                     "the plan's parent {p:?} does not match its first request (create_page = {creates})"
                 )));
             }
         };
-        if creates && new_page.is_none() {
+        let done = progress.created.len();
+        if done > plan.requests.len() || (done > 0 && progress.page_id.is_none()) {
+            return Err(NotionError::Plan(format!(
+                "the progress ({done} requests done) is not from this plan ({} requests)",
+                plan.requests.len()
+            )));
+        }
+        if progress.page_id.is_none() {
+            progress.page_id = planned;
+        }
+        let mut new_page = new_page;
+        if creates && done == 0 && new_page.is_none() {
             return Err(NotionError::Plan(
                 "the plan creates a page (PlanParent::NewPage): give a NewPage with its parent and title".into(),
             ));
         }
-        let mut new_page = new_page;
         if plan.requests.is_empty() {
             let mut requests = 0;
-            if matches!(plan.parent, PlanParent::NewPage)
+            if progress.page_id.is_none()
                 && let Some(np) = new_page.take()
             {
-                page_id = self
+                let page = self
                     .create_page_with(np.parent, np.properties, np.icon, Vec::new())
-                    .await?
-                    .id;
+                    .await?;
+                progress.page_id = Some(page.id);
                 requests = 1;
             }
             return Ok(PlanOutcome {
-                page_id,
+                page_id: progress.page_id.clone().unwrap_or_default(),
                 requests,
                 blocks: 0,
             });
         }
-        // First-level ids created by each request (None: the page created by request 0, whose
-        // first children are listed when needed).
-        let mut created: Vec<Option<Vec<String>>> = Vec::with_capacity(plan.requests.len());
         let mut listed: HashMap<String, Vec<String>> = HashMap::new();
-        let mut blocks = 0;
-        for (i, (r, children)) in plan.requests.iter().zip(bodies).enumerate() {
-            blocks += count(&children);
+        for (i, (r, children)) in plan.requests.iter().zip(bodies).enumerate().skip(done) {
+            let n = count(&children);
             if r.create_page {
-                let np = new_page.take().expect("checked above");
+                let np = new_page.take().ok_or_else(|| {
+                    NotionError::Plan("request 0 creates the page: give a NewPage".into())
+                })?;
                 let page = self
                     .create_page_with(np.parent, np.properties, np.icon, children)
                     .await?;
-                page_id = page.id;
-                created.push(None);
-                continue;
+                progress.page_id = Some(page.id);
+                progress.created.push(None);
+            } else {
+                let page_id = progress.page_id.clone().unwrap_or_default();
+                let target = match &r.target {
+                    BlockRef::Parent => page_id.clone(),
+                    BlockRef::Created { request, path } => {
+                        self.resolve(&page_id, &progress.created, &mut listed, *request, path, i)
+                            .await?
+                    }
+                };
+                let res = self.append_children(&target, children).await?;
+                progress
+                    .created
+                    .push(Some(res.into_iter().filter_map(|b| b.id).collect()));
             }
-            let target = match &r.target {
-                BlockRef::Parent => page_id.clone(),
-                BlockRef::Created { request, path } => {
-                    self.resolve(&page_id, &created, &mut listed, *request, path, i)
-                        .await?
-                }
-            };
-            let res = self.append_children(&target, children).await?;
-            created.push(Some(res.into_iter().filter_map(|b| b.id).collect()));
+            progress.blocks += n;
+            if !on_step(progress) {
+                break;
+            }
         }
         Ok(PlanOutcome {
-            page_id,
-            requests: plan.requests.len(),
-            blocks,
+            page_id: progress.page_id.clone().unwrap_or_default(),
+            requests: progress.created.len(),
+            blocks: progress.blocks,
         })
     }
 

@@ -8,6 +8,33 @@ fn check(env: &[(&str, &str)], args: &[&str]) -> Run {
     run_service(None, env, &all)
 }
 
+/// A loopback URL where nothing listens (the port was free a moment ago).
+fn nobody_listening() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A refused token: exit 1, a 401 naming `var` (as text and as JSON), the token nowhere.
+fn refused(text: Run, json: Run, var: &str, token: &str) {
+    assert_eq!(text.status, 1);
+    assert!(
+        text.stderr.contains(var) && text.stderr.contains("401"),
+        "{}",
+        text.stderr
+    );
+    for r in [&text, &json] {
+        assert!(!r.stderr.contains(token) && !r.stdout.contains(token));
+    }
+    assert_eq!(json.status, 1);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(v["ok"], false);
+    assert!(v["error"].as_str().unwrap().contains(var), "{v}");
+}
+
 #[test]
 fn check_confluence_against_the_twin() {
     let sim = kb_sim::BackgroundSim::start(kb_sim::SimConfig::default()).unwrap();
@@ -37,19 +64,12 @@ fn check_confluence_against_the_twin() {
 
     // A wrong token: exit 1, the env vars named, the token nowhere.
     let bad = [ok[0], ok[1], ("CONFLUENCE_API_TOKEN", "wrong-TOKEN-55")];
-    let r = check(&bad, &[]);
-    assert_eq!(r.status, 1);
-    assert!(
-        r.stderr.contains("CONFLUENCE_API_TOKEN") && r.stderr.contains("401"),
-        "{}",
-        r.stderr
+    refused(
+        check(&bad, &[]),
+        check(&bad, &["--json"]),
+        "CONFLUENCE_API_TOKEN",
+        "wrong-TOKEN-55",
     );
-    assert!(!r.stderr.contains("wrong-TOKEN-55") && !r.stdout.contains("wrong-TOKEN-55"));
-    let r = check(&bad, &["--json"]);
-    assert_eq!(r.status, 1);
-    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
-    assert_eq!(v["ok"], false);
-    assert!(v["error"].as_str().unwrap().contains("CONFLUENCE_EMAIL"));
 
     // The unlicensed account.
     let r = check(
@@ -75,12 +95,7 @@ fn check_confluence_against_the_twin() {
 
 #[test]
 fn check_confluence_on_a_wrong_site_asks_whether_it_is_confluence() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = nobody_listening();
     let r = check(
         &[
             ("CONFLUENCE_URL", &url),
@@ -150,19 +165,12 @@ fn check_notion_against_the_twin() {
 
     // A wrong token: exit 1, NOTION_TOKEN named, the token nowhere.
     let bad = [ok[0], ("NOTION_TOKEN", "secret_wrong-TOKEN-55")];
-    let r = check_notion(&bad, &[]);
-    assert_eq!(r.status, 1);
-    assert!(
-        r.stderr.contains("check NOTION_TOKEN") && r.stderr.contains("401"),
-        "{}",
-        r.stderr
+    refused(
+        check_notion(&bad, &[]),
+        check_notion(&bad, &["--json"]),
+        "check NOTION_TOKEN",
+        "wrong-TOKEN-55",
     );
-    assert!(!r.stderr.contains("wrong-TOKEN-55") && !r.stdout.contains("wrong-TOKEN-55"));
-    let r = check_notion(&bad, &["--json"]);
-    assert_eq!(r.status, 1);
-    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
-    assert_eq!(v["ok"], false);
-    assert!(v["error"].as_str().unwrap().contains("NOTION_TOKEN"));
 
     // No token, an unknown version.
     let r = check_notion(&ok[..1], &[]);
@@ -175,12 +183,7 @@ fn check_notion_against_the_twin() {
 
 #[test]
 fn check_notion_without_an_api_says_check_notion_url() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = nobody_listening();
     let r = check_notion(&[("NOTION_URL", &url), ("NOTION_TOKEN", "t")], &[]);
     assert_eq!(r.status, 1);
     assert!(r.stderr.contains("check NOTION_URL"), "{}", r.stderr);

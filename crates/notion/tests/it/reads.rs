@@ -47,7 +47,7 @@ async fn block_trees_equal_the_ground_truth() {
     let home = truth
         .pages()
         .into_iter()
-        .find(|p| p["parent"]["type"] == "workspace")
+        .find(|p| p["props"]["title"][0]["plain_text"] == "Team Home")
         .unwrap();
     let tree = notion
         .block_tree(home["id"].as_str().unwrap())
@@ -99,7 +99,11 @@ async fn database_rows_equal_the_truth_under_both_versions() {
             let rows = notion.database_rows(&d).await.unwrap();
             let got: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
             assert_eq!(got.len(), want.len(), "{v} {id}: no row twice");
-            assert_eq!(got.iter().copied().collect::<BTreeSet<_>>(), want, "{v} {id}");
+            assert_eq!(
+                got.iter().copied().collect::<BTreeSet<_>>(),
+                want,
+                "{v} {id}"
+            );
         }
     }
 }
@@ -203,7 +207,12 @@ async fn downloads_return_the_twins_bytes_without_the_token() {
         let mut stack: Vec<&kb_doc::notion::model::Block> = tree.iter().collect();
         while let Some(b) = stack.pop() {
             stack.extend(b.children.iter());
-            let Some(url) = b.data.as_ref().and_then(|d| d.file.as_ref()).map(|f| &f.url) else {
+            let Some(url) = b
+                .data
+                .as_ref()
+                .and_then(|d| d.file.as_ref())
+                .map(|f| &f.url)
+            else {
                 continue;
             };
             let bytes = notion.download(url).await.unwrap();
@@ -295,7 +304,10 @@ async fn search_and_check_see_what_was_shared() {
         assert!(c.requests >= 2);
         let dbs = notion.search(None, Some(db_kind)).await.unwrap();
         assert_eq!(dbs.len(), 3, "{v}");
-        let home = notion.search(Some("team home"), Some("page")).await.unwrap();
+        let home = notion
+            .search(Some("team home"), Some("page"))
+            .await
+            .unwrap();
         assert!(home.iter().any(|p| p["object"] == "page"), "{v}");
     }
     // Ids without dashes are the same pages.

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 
 use kb_doc::notion::model::Block;
 use kb_doc::notion::{AppendPlan, AttachmentSource, BlockRef, PlanParent, plan, read_blocks};
-use kb_notion::{NewPage, Notion, NotionError, NotionVersion};
+use kb_notion::{NewPage, Notion, NotionError, NotionVersion, PlanProgress};
 use serde_json::{Value, json};
 
 use super::support::{Truth, Twin, comparable};
 
 fn title(t: &str) -> Value {
-    json!({"title": [{"type": "text", "text": {"content": t}}]})
+    json!({"title": {"title": [{"type": "text", "text": {"content": t}}]}})
 }
 
 fn has(blocks: &[Block], kind: &str) -> bool {
@@ -210,17 +210,62 @@ async fn a_big_document_needs_follow_up_requests_to_created_blocks() {
             page_id: page.id.clone(),
         },
     );
-    let out = notion.execute_plan(&p, None, &HashMap::new()).await.unwrap();
+    let out = notion
+        .execute_plan(&p, None, &HashMap::new())
+        .await
+        .unwrap();
     assert_eq!(out.page_id, page.id);
     let back = notion.block_tree(&page.id).await.unwrap();
     assert_eq!(back[0].kind, "paragraph");
-    assert_eq!(
-        comparable(&read_blocks(&back[1..])),
-        comparable(&intended)
-    );
+    assert_eq!(comparable(&read_blocks(&back[1..])), comparable(&intended));
+    // Stopped after two requests, the saved progress resumes to the same page.
+    let p = plan(&doc, PlanParent::NewPage);
+    let mut progress = PlanProgress::default();
+    let first = notion
+        .execute_plan_resumable(
+            &p,
+            Some(NewPage {
+                parent: json!({"page_id": home(&truth)}),
+                properties: title("Resumed"),
+                icon: None,
+            }),
+            &HashMap::new(),
+            &mut progress,
+            &mut |pr| pr.done() < 2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.requests, 2);
+    let saved = serde_json::to_string(&progress).unwrap();
+    let mut progress: PlanProgress = serde_json::from_str(&saved).unwrap();
+    let mut steps = 0;
+    let out = notion
+        .execute_plan_resumable(&p, None, &HashMap::new(), &mut progress, &mut |_| {
+            steps += 1;
+            true
+        })
+        .await
+        .unwrap();
+    assert_eq!(out.page_id, first.page_id);
+    assert_eq!(out.requests, p.requests.len());
+    assert_eq!(steps, p.requests.len() - 2);
+    let back = notion.block_tree(&out.page_id).await.unwrap();
+    assert_eq!(comparable(&read_blocks(&back)), comparable(&intended));
+    assert_eq!(out.blocks, super::support::count(&back));
+    // Progress of another plan is refused.
+    let small = plan(&kb_doc::markdown::read("one\n"), PlanParent::NewPage);
+    let e = notion
+        .execute_plan_resumable(&small, None, &HashMap::new(), &mut progress, &mut |_| true)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("not from this plan"), "{e}");
+
     // A plan that creates a page needs the page.
     let p = plan(&doc, PlanParent::NewPage);
-    let e = notion.execute_plan(&p, None, &HashMap::new()).await.unwrap_err();
+    let e = notion
+        .execute_plan(&p, None, &HashMap::new())
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("NewPage"), "{e}");
 }
 
