@@ -98,7 +98,12 @@ async fn quickstart(a: QuickstartArgs) -> Result<bool> {
     };
     cfg.notion.rate = Some(notion_rate);
     let sim = kb_sim::start(cfg).await.context("cannot start the twins")?;
-    println!("twins: Confluence {} and Notion {} (seed {})", sim.confluence_url(), sim.notion_url(), a.seed);
+    println!(
+        "twins: Confluence {} and Notion {} (seed {})",
+        sim.confluence_url(),
+        sim.notion_url(),
+        a.seed
+    );
 
     let store = open_store(&a.store).await?;
     let mut b = kb_store::Batch::new();
@@ -106,24 +111,36 @@ async fn quickstart(a: QuickstartArgs) -> Result<bool> {
     store.commit(&b).await?;
 
     let cred = &sim.credentials()[0];
-    let mut ccfg = ConfluenceConfig::new(&sim.confluence_url(), cred.email.clone(), cred.token.clone().into())
-        .context("twin configuration")?;
+    let mut ccfg = ConfluenceConfig::new(
+        &sim.confluence_url(),
+        cred.email.clone(),
+        cred.token.clone().into(),
+    )
+    .context("twin configuration")?;
     ccfg.rate = 200.0;
     ccfg.burst = 50;
     ccfg.concurrency = 8;
     let conf = Confluence::new(ccfg)?;
-    let mut ncfg = NotionConfig::new(sim.notion_url().parse()?, sim.notion_token().to_string().into());
+    let mut ncfg = NotionConfig::new(
+        sim.notion_url().parse()?,
+        sim.notion_token().to_string().into(),
+    );
     ncfg.rate = notion_rate.per_second * 0.9;
     ncfg.burst = notion_rate.burst / 2;
     let notion = Notion::new(ncfg)?;
 
     // 1. extract
-    println!("\n1. kbridge extract confluence: the whole site into {}", kb_store::redact_url(&a.store));
+    println!(
+        "\n1. kbridge extract confluence: the whole site into {}",
+        kb_store::redact_url(&a.store)
+    );
     let opts = ExtractOptions {
         concurrency: 8,
         ..ExtractOptions::default()
     };
-    let ex = extract(&conf, &store, &opts, None).await.context("extract")?;
+    let ex = extract(&conf, &store, &opts, None)
+        .await
+        .context("extract")?;
     let rows: u64 = ex.rows.values().sum();
     let biggest: Vec<String> = {
         let mut v: Vec<(&String, &u64)> = ex.rows.iter().filter(|(_, n)| **n > 0).collect();
@@ -190,14 +207,21 @@ async fn quickstart(a: QuickstartArgs) -> Result<bool> {
         s.links,
         s.files_attached,
         s.files,
-        if parity.ok { "parity OK" } else { "DIFFERENCES" }
+        if parity.ok {
+            "parity OK"
+        } else {
+            "DIFFERENCES"
+        }
     );
     if !parity.ok {
         crate::migrate::print_parity(&parity, false);
     }
 
     let shown = kb_store::redact_url(&a.store);
-    println!("\ndone in {:.1} s. The data is in {shown}:", started.elapsed().as_secs_f64());
+    println!(
+        "\ndone in {:.1} s. The data is in {shown}:",
+        started.elapsed().as_secs_f64()
+    );
     if !a.store.contains("://") {
         println!("   sqlite3 {shown} 'select title from pages limit 5'");
         println!("   sqlite3 {shown} \"select source_id, target_id from id_map limit 5\"");
