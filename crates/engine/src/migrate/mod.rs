@@ -6,7 +6,12 @@
 //! writes each page once, parents before children. Each step's outcome is committed to the store
 //! with the page (the id map and a per-page checkpoint), so a re-run writes only what changed and
 //! a killed run resumes without duplicates.
+//!
+//! Confluence → Notion ([`c2n`]) creates every Notion page first (title only, parents first),
+//! then writes each body through an append plan with links resolved to the Notion pages and the
+//! attachments it uses uploaded; its per-page state lives in the store the same way.
 
+pub mod c2n;
 pub mod n2c;
 pub mod source;
 pub mod transform;
@@ -15,6 +20,7 @@ pub mod verify;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use c2n::{ConfluenceToNotion, NotionPageState, PlannedNotionPage};
 pub use n2c::{NotionToConfluence, PageState};
 pub use source::NodeKind;
 
@@ -105,6 +111,12 @@ pub struct MigrateReport {
     /// The plan (`--plan` only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub plan: Vec<PlannedPage>,
+    /// The plan of a Confluence → Notion migration (`--plan` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notion_plan: Vec<PlannedNotionPage>,
+    /// Requests a run would send, by kind (Confluence → Notion `--plan` only).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub estimated_requests: BTreeMap<String, u64>,
     pub conflicts: Vec<String>,
     pub errors: Vec<String>,
 }

@@ -13,6 +13,7 @@ use kb_store::Store;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use super::c2n::verify as confluence_to_notion;
 use super::MigrateError;
 use super::n2c::{load_states, read_nodes, render, scope};
 use super::source::NodeKind;
@@ -235,12 +236,12 @@ pub async fn notion_to_confluence(
 }
 
 /// Text with runs of white space as one space, trimmed.
-fn squash(s: &str) -> String {
+pub(crate) fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The document's block and inline kinds in order (what "structure" compares).
-fn shape(doc: &Document) -> Vec<String> {
+pub(crate) fn shape(doc: &Document) -> Vec<String> {
     fn walk(v: &Value, out: &mut Vec<String>) {
         match v {
             Value::Object(m) => {
