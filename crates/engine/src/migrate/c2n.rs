@@ -463,11 +463,7 @@ fn used_attachments(doc: &Document, page: &str, src: &Source) -> Vec<(String, St
 }
 
 /// The Confluence attachment an [`AttachmentSource`] names, as (container page id, file name).
-fn attachment_key(
-    source: &AttachmentSource,
-    page: &str,
-    src: &Source,
-) -> Option<(String, String)> {
+fn attachment_key(source: &AttachmentSource, page: &str, src: &Source) -> Option<(String, String)> {
     let AttachmentSource::Attachment {
         filename,
         container,
@@ -535,7 +531,12 @@ pub async fn run(
     });
     let scope = scope(&to);
     let mut states = load_states(store, &scope).await?;
-    let wiki = conf.site().wiki().as_str().trim_end_matches('/').to_string();
+    let wiki = conf
+        .site()
+        .wiki()
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
     let mut report = MigrateReport {
         pages: src.nodes.len(),
         ..Default::default()
@@ -890,8 +891,7 @@ impl BodyJob<'_> {
                 uploads.insert(a.placeholder.clone(), id.clone());
                 continue;
             }
-            let Some((owner, filename)) = attachment_key(&a.source, &self.node.id, self.src)
-            else {
+            let Some((owner, filename)) = attachment_key(&a.source, &self.node.id, self.src) else {
                 return Err(MigrateError::File {
                     name: a.placeholder.clone(),
                     page: self.node.title.clone(),
@@ -994,7 +994,12 @@ pub async fn verify(
     let src = read_source(conf, opts).await?;
     let states = load_states(store, &scope(&to)).await?;
     let notion_of = notion_ids(&src, &states, false);
-    let wiki = conf.site().wiki().as_str().trim_end_matches('/').to_string();
+    let wiki = conf
+        .site()
+        .wiki()
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
     let mut attachment_lists: HashMap<String, Vec<Value>> = HashMap::new();
     let mut pages = Vec::with_capacity(src.nodes.len());
     for node in &src.nodes {
@@ -1035,8 +1040,9 @@ pub async fn verify(
             .filter(|b| b.kind != "child_page" && b.kind != "child_database")
             .collect();
         let mut actual = kb_doc::notion::read_blocks(&body);
-        let mut expected =
-            kb_doc::notion::read_blocks(&kb_doc::notion::blocks(&prepare_doc(node, &src, &notion_of, &wiki)).blocks);
+        let mut expected = kb_doc::notion::read_blocks(
+            &kb_doc::notion::blocks(&prepare_doc(node, &src, &notion_of, &wiki)).blocks,
+        );
         let found_links = notion_links(&actual);
         let hosted = hosted_urls(&body);
         blank_sources(&mut actual);
@@ -1075,8 +1081,10 @@ pub async fn verify(
         }
         for a in &plan.attachments {
             let Some((owner, filename)) = attachment_key(&a.source, &node.id, &src) else {
-                p.problems
-                    .push(format!("{}: not an attachment of this space", a.placeholder));
+                p.problems.push(format!(
+                    "{}: not an attachment of this space",
+                    a.placeholder
+                ));
                 continue;
             };
             if !attachment_lists.contains_key(&owner) {

@@ -13,8 +13,8 @@ use kb_store::Store;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use super::c2n::verify as confluence_to_notion;
 use super::MigrateError;
+pub use super::c2n::verify as confluence_to_notion;
 use super::n2c::{load_states, read_nodes, render, scope};
 use super::source::NodeKind;
 

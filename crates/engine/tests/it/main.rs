@@ -3,4 +3,5 @@
 
 mod extract;
 mod migrate;
+mod migrate_c2n;
 mod support;
