@@ -111,7 +111,7 @@ pub async fn run(
     say(MigrateProgress::Read { pages: nodes.len() });
 
     let scope = scope(&opts.space);
-    let mut states = load_states(store, &scope).await?;
+    let mut states: HashMap<String, PageState> = load_states(store, &scope).await?;
 
     // The space's pages: titles taken by others, and pages a lost create made.
     let mut existing: HashMap<String, Existing> = HashMap::new();
@@ -262,10 +262,10 @@ pub(crate) async fn read_nodes(
 }
 
 /// The per-page states of the migrations into a space.
-pub(crate) async fn load_states(
+pub(crate) async fn load_states<S: serde::de::DeserializeOwned>(
     store: &Store,
     scope: &str,
-) -> Result<HashMap<String, PageState>, MigrateError> {
+) -> Result<HashMap<String, S>, MigrateError> {
     Ok(store
         .checkpoints()
         .await?

@@ -89,7 +89,7 @@ pub async fn notion_to_confluence(
         .ok_or_else(|| MigrateError::Input(format!("space {space} not found")))?;
     let space_id = kb_confluence::keys::id(&space_obj).unwrap_or_default();
     let nodes = read_nodes(notion, from).await?;
-    let states = load_states(store, &scope(space)).await?;
+    let states: HashMap<String, super::n2c::PageState> = load_states(store, &scope(space)).await?;
     // Titles as the migration chose them; a page never migrated keeps its Notion title, so
     // links to it are counted and reported unresolved.
     let titles: HashMap<String, String> = nodes
@@ -215,24 +215,31 @@ pub async fn notion_to_confluence(
         }
         pages.push(p);
     }
-    let mut s = ParitySummary {
-        pages: pages.len(),
-        ..Default::default()
-    };
-    for p in &pages {
-        s.present += usize::from(p.present);
-        s.text_equal += usize::from(p.text);
-        s.structure_equal += usize::from(p.structure);
-        s.links += p.links;
-        s.links_resolved += p.links_resolved;
-        s.files += p.files;
-        s.files_attached += p.files_attached;
+    Ok(ParityReport::of(pages))
+}
+
+impl ParityReport {
+    /// The report of `pages`, with its totals.
+    pub fn of(pages: Vec<PageParity>) -> ParityReport {
+        let mut s = ParitySummary {
+            pages: pages.len(),
+            ..Default::default()
+        };
+        for p in &pages {
+            s.present += usize::from(p.present);
+            s.text_equal += usize::from(p.text);
+            s.structure_equal += usize::from(p.structure);
+            s.links += p.links;
+            s.links_resolved += p.links_resolved;
+            s.files += p.files;
+            s.files_attached += p.files_attached;
+        }
+        ParityReport {
+            ok: pages.iter().all(PageParity::ok),
+            summary: s,
+            pages,
+        }
     }
-    Ok(ParityReport {
-        ok: pages.iter().all(PageParity::ok),
-        summary: s,
-        pages,
-    })
 }
 
 /// Text with runs of white space as one space, trimmed.
