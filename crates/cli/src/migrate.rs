@@ -1,4 +1,6 @@
-//! `kbridge migrate notion-to-confluence --from ID --space KEY [--parent PAGE_ID] [--plan]`.
+//! `kbridge migrate notion-to-confluence --from ID --space KEY [--parent PAGE_ID] [--plan]`,
+//! `kbridge migrate confluence-to-notion --space KEY | --page ID --to PAGE_ID [--plan]`, and
+//! `kbridge verify` of both.
 //!
 //! Secrets only from the environment: `NOTION_TOKEN`, `CONFLUENCE_API_TOKEN`. Sites, the
 //! account, rates and the store from flags, then the environment, then `kbridge.toml`.
@@ -11,7 +13,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use kb_confluence::{Confluence, ConfluenceConfig, ENV_EMAIL, ENV_URL};
 use kb_engine::migrate::{
-    MigrateProgress, MigrateReport, NotionToConfluence, PageOutcome, ProgressFn, n2c,
+    ConfluenceToNotion, MigrateProgress, MigrateReport, NotionToConfluence, PageOutcome,
+    ProgressFn, c2n, n2c,
 };
 use kb_notion::{Notion, NotionConfig};
 use kb_store::Store;
@@ -32,6 +35,44 @@ enum Direction {
     ///
     /// Re-runs write only what changed; an interrupted run continues where it stopped.
     NotionToConfluence(N2cArgs),
+    /// A Confluence space (or one page and its descendants) under a Notion page: the page tree
+    /// becomes nested Notion pages in the same order, links between migrated pages Notion page
+    /// links, the attachments the pages show file uploads, other links Confluence URLs.
+    ///
+    /// Re-runs write only what changed (a changed page is rewritten in place); an interrupted
+    /// run continues where it stopped.
+    ConfluenceToNotion(C2nArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct C2nSource {
+    /// The Confluence space key: every current page of the space.
+    #[arg(long, conflicts_with = "page", required_unless_present = "page")]
+    space: Option<String>,
+    /// One Confluence page id: that page and its descendants.
+    #[arg(long)]
+    page: Option<String>,
+    /// The Notion page (id or URL) the tree goes under; share it with the integration first.
+    #[arg(long)]
+    to: String,
+}
+
+#[derive(Args, Debug)]
+struct C2nArgs {
+    #[command(flatten)]
+    source: C2nSource,
+    /// Read the source and print the plan (tree, counts, approximations, estimated requests and
+    /// time); write nothing.
+    #[arg(long)]
+    plan: bool,
+    /// Overwrite Notion pages edited since kbridge wrote them.
+    #[arg(long)]
+    force: bool,
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    conn: Connections,
 }
 
 #[derive(Args, Debug)]
@@ -93,6 +134,7 @@ struct N2cArgs {
 pub fn run(args: MigrateArgs) -> Result<bool> {
     match args.direction {
         Direction::NotionToConfluence(a) => notion_to_confluence(a),
+        Direction::ConfluenceToNotion(a) => confluence_to_notion(a),
     }
 }
 
@@ -332,6 +374,24 @@ enum VerifyDirection {
     /// there, its text and structure match, its links reach the migrated pages and its files
     /// are attached with the same size. Exit code 1 when anything differs.
     NotionToConfluence(VerifyN2cArgs),
+    /// Re-read a Confluence → Notion migration on both sides and report per page whether it is
+    /// there, its text and structure match, its links reach the migrated pages and its files
+    /// are uploaded with the same size. Exit code 1 when anything differs.
+    ConfluenceToNotion(VerifyC2nArgs),
+}
+
+#[derive(Args, Debug)]
+struct VerifyC2nArgs {
+    #[command(flatten)]
+    source: C2nSource,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// List every page, not only those that differ.
+    #[arg(long)]
+    all: bool,
+    #[command(flatten)]
+    conn: Connections,
 }
 
 #[derive(Args, Debug)]
@@ -355,6 +415,7 @@ struct VerifyN2cArgs {
 pub fn verify(args: VerifyArgs) -> Result<bool> {
     match args.direction {
         VerifyDirection::NotionToConfluence(a) => verify_n2c(a),
+        VerifyDirection::ConfluenceToNotion(a) => verify_c2n(a),
     }
 }
 
@@ -441,4 +502,189 @@ pub(crate) fn print_parity(r: &kb_engine::migrate::verify::ParityReport, all: bo
         s.files,
         if r.ok { "OK" } else { "DIFFERENCES" }
     );
+}
+
+impl C2nSource {
+    fn options(&self, plan_only: bool, force: bool) -> ConfluenceToNotion {
+        ConfluenceToNotion {
+            space: self.space.clone(),
+            page: self.page.clone(),
+            to: self.to.clone(),
+            plan_only,
+            force,
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn confluence_to_notion(a: C2nArgs) -> Result<bool> {
+    const WHAT: &str = "migrate confluence-to-notion";
+    let cl = clients(&a.conn, WHAT)?;
+    let opts = a.source.options(a.plan, a.force);
+    let rt = runtime()?;
+    let live = !a.json && std::io::stderr().is_terminal();
+    let progress: Option<ProgressFn> = live.then(|| {
+        let f: ProgressFn = Arc::new(|p: &MigrateProgress| match p {
+            MigrateProgress::Reading => eprintln!("reading the Confluence tree…"),
+            MigrateProgress::Read { pages } => eprintln!("{pages} pages read; writing…"),
+            MigrateProgress::Page { title, outcome } => {
+                if *outcome != PageOutcome::Unchanged {
+                    eprintln!("  {outcome:?}: {title}");
+                }
+            }
+        });
+        f
+    });
+    let store_url = cl.store_url.clone();
+    let report = rt
+        .block_on(async {
+            let store = Store::open(&store_url).await.with_context(|| {
+                format!("cannot open the store {}", kb_store::redact_url(&store_url))
+            })?;
+            let r = c2n::run(&store, &cl.notion, &cl.confluence, &opts, progress).await;
+            store.close().await;
+            r.map_err(anyhow::Error::from)
+        })
+        .context(WHAT)?;
+    let estimate = c2n_estimate(&report, &cl);
+    if a.json {
+        let mut v = serde_json::to_value(&report)?;
+        v["store"] = serde_json::Value::String(kb_store::redact_url(&store_url));
+        if a.plan {
+            v["estimate"] = estimate;
+        }
+        println!("{}", serde_json::to_string(&v)?);
+    } else if a.plan {
+        println!("plan: {} pages", report.pages);
+        for p in &report.notion_plan {
+            let mut extra = Vec::new();
+            if p.files > 0 {
+                extra.push(format!("{} files", p.files));
+            }
+            if p.links > 0 {
+                extra.push(format!("{} links", p.links));
+            }
+            extra.push(format!("{} append requests", p.appends));
+            if let Some(id) = &p.exists {
+                extra.push(format!("already Notion page {id}"));
+            }
+            println!(
+                "{}{}  ({})",
+                "  ".repeat(p.depth + 1),
+                p.title,
+                extra.join(", ")
+            );
+        }
+        println!(
+            "counts: {} pages, {} files, {} links to migrated pages, {} kept as Confluence URLs",
+            report.pages,
+            report.notion_plan.iter().map(|p| p.files).sum::<usize>(),
+            report.links,
+            report.external_links
+        );
+        if !report.fallbacks.is_empty() {
+            println!("approximations:");
+            for (k, n) in &report.fallbacks {
+                println!("  {k}: {n}");
+            }
+        }
+        let kinds: Vec<String> = report
+            .estimated_requests
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        println!(
+            "estimate: {} Notion and {} Confluence requests ({}), about {} s at {} Notion and {} Confluence requests/s; nothing was written",
+            estimate["notion_requests"],
+            estimate["confluence_requests"],
+            kinds.join(", "),
+            estimate["seconds"],
+            cl.notion_rate,
+            cl.confluence_rate
+        );
+    } else {
+        println!(
+            "migrate confluence-to-notion: {} pages: {} created, {} updated, {} unchanged; {} files uploaded; {} links resolved, {} kept as Confluence URLs",
+            report.pages,
+            report.created,
+            report.updated,
+            report.pages.saturating_sub(
+                report.created + report.updated + report.errors.len() + report.conflicts.len()
+            ),
+            report.files,
+            report.links,
+            report.external_links
+        );
+        println!(
+            "requests: {} Notion ({} writes), {} Confluence; state in {}",
+            report.requests.get("notion").copied().unwrap_or(0),
+            report.writes,
+            report.requests.get("confluence").copied().unwrap_or(0),
+            kb_store::redact_url(&store_url)
+        );
+        for c in &report.conflicts {
+            println!("conflict: {c}");
+        }
+        for e in &report.errors {
+            println!("error: {e}");
+        }
+    }
+    Ok(report.errors.is_empty() && report.conflicts.is_empty())
+}
+
+/// Requests and time a run of the plan would take: the writes and reads the plan counts, plus
+/// the reads already made, each service at its rate (the run is sequential).
+fn c2n_estimate(r: &MigrateReport, cl: &Clients) -> serde_json::Value {
+    let by = |prefix: &str| -> u64 {
+        r.estimated_requests
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, n)| *n)
+            .sum()
+    };
+    let notion = by("notion_") + r.requests.get("notion").copied().unwrap_or(0);
+    let confluence = by("confluence_") + r.requests.get("confluence").copied().unwrap_or(0);
+    let secs = notion as f64 / cl.notion_rate + confluence as f64 / cl.confluence_rate;
+    serde_json::json!({
+        "notion_requests": notion,
+        "confluence_requests": confluence,
+        "seconds": (secs * 10.0).round() / 10.0,
+    })
+}
+
+fn verify_c2n(a: VerifyC2nArgs) -> Result<bool> {
+    const WHAT: &str = "verify confluence-to-notion";
+    let cl = clients(&a.conn, WHAT)?;
+    let opts = a.source.options(false, false);
+    let rt = runtime()?;
+    let store_url = cl.store_url.clone();
+    let report = rt
+        .block_on(async {
+            let store = Store::open(&store_url).await.with_context(|| {
+                format!("cannot open the store {}", kb_store::redact_url(&store_url))
+            })?;
+            let r = kb_engine::migrate::verify::confluence_to_notion(
+                &store,
+                &cl.notion,
+                &cl.confluence,
+                &opts,
+            )
+            .await;
+            store.close().await;
+            r.map_err(anyhow::Error::from)
+        })
+        .context(WHAT)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_parity(&report, a.all);
+    }
+    Ok(report.ok)
 }

@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 
 use super::n2c::media_type;
 use super::transform::norm_id;
-use super::verify::{PageParity, ParityReport, ParitySummary, shape, squash};
+use super::verify::{PageParity, ParityReport, shape, squash};
 use super::{MigrateError, MigrateProgress, MigrateReport, PageOutcome, ProgressFn};
 
 /// Options of a Confluence → Notion migration.
@@ -246,20 +246,6 @@ async fn read_source(conf: &Confluence, opts: &ConfluenceToNotion) -> Result<Sou
     })
 }
 
-/// The per-page states of the migrations under a Notion page.
-async fn load_states(
-    store: &Store,
-    scope: &str,
-) -> Result<HashMap<String, NotionPageState>, MigrateError> {
-    Ok(store
-        .checkpoints()
-        .await?
-        .into_iter()
-        .filter(|c| c.scope == scope)
-        .filter_map(|c| Some((c.endpoint, serde_json::from_value(c.value).ok()?)))
-        .collect())
-}
-
 async fn save(
     store: &Store,
     scope: &str,
@@ -395,18 +381,7 @@ fn used_attachments(doc: &Document, page: &str, src: &Source) -> Vec<(String, St
     }
     impl V<'_> {
         fn add(&mut self, filename: &str, container: Option<&LinkTarget>) {
-            let owner = match container {
-                None => Some(self.page.to_string()),
-                Some(LinkTarget::Page {
-                    title: Some(t),
-                    space_key,
-                    ..
-                }) if space_key.as_deref().is_none_or(|k| k == self.src.key) => {
-                    self.src.by_title.get(t).cloned()
-                }
-                _ => None,
-            };
-            if let Some(o) = owner {
+            if let Some(o) = owner_of(container, self.page, self.src) {
                 let k = (o, filename.to_string());
                 if !self.out.contains(&k) {
                     self.out.push(k);
@@ -471,16 +446,20 @@ fn attachment_key(source: &AttachmentSource, page: &str, src: &Source) -> Option
     else {
         return None;
     };
-    let owner = match container {
-        None => page.to_string(),
+    Some((owner_of(container.as_ref(), page, src)?, filename.clone()))
+}
+
+/// The page of the space holding an attachment: `page` itself, or the container page.
+fn owner_of(container: Option<&LinkTarget>, page: &str, src: &Source) -> Option<String> {
+    match container {
+        None => Some(page.to_string()),
         Some(LinkTarget::Page {
             title: Some(t),
             space_key,
             ..
-        }) if space_key.as_deref().is_none_or(|k| k == src.key) => src.by_title.get(t)?.clone(),
-        _ => return None,
-    };
-    Some((owner, filename.clone()))
+        }) if space_key.as_deref().is_none_or(|k| k == src.key) => src.by_title.get(t).cloned(),
+        _ => None,
+    }
 }
 
 /// A page's document for Notion and its plan (parent: its Notion page, or a stand-in when it
@@ -530,7 +509,8 @@ pub async fn run(
         pages: src.nodes.len(),
     });
     let scope = scope(&to);
-    let mut states = load_states(store, &scope).await?;
+    let mut states: HashMap<String, NotionPageState> =
+        super::n2c::load_states(store, &scope).await?;
     let wiki = conf
         .site()
         .wiki()
@@ -992,7 +972,8 @@ pub async fn verify(
 ) -> Result<ParityReport, MigrateError> {
     let to = check_to(notion, &opts.to).await?;
     let src = read_source(conf, opts).await?;
-    let states = load_states(store, &scope(&to)).await?;
+    let states: HashMap<String, NotionPageState> =
+        super::n2c::load_states(store, &scope(&to)).await?;
     let notion_of = notion_ids(&src, &states, false);
     let wiki = conf
         .site()
@@ -1111,24 +1092,7 @@ pub async fn verify(
         }
         pages.push(p);
     }
-    let mut s = ParitySummary {
-        pages: pages.len(),
-        ..Default::default()
-    };
-    for p in &pages {
-        s.present += usize::from(p.present);
-        s.text_equal += usize::from(p.text);
-        s.structure_equal += usize::from(p.structure);
-        s.links += p.links;
-        s.links_resolved += p.links_resolved;
-        s.files += p.files;
-        s.files_attached += p.files_attached;
-    }
-    Ok(ParityReport {
-        ok: pages.iter().all(PageParity::ok),
-        summary: s,
-        pages,
-    })
+    Ok(ParityReport::of(pages))
 }
 
 fn prepare_doc(

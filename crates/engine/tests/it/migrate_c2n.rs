@@ -169,6 +169,16 @@ async fn confluence_space_becomes_notion_pages_and_reruns_write_nothing() {
         "one create per page, the planned appends, two requests per upload"
     );
     assert_tree(&n, &to, &listed, &report.ids).await;
+    eprintln!(
+        "c2n: {} pages, {} links ({} kept as Confluence URLs), {} files, {} writes; requests {:?}; fallbacks {:?}",
+        report.pages,
+        report.links,
+        report.external_links,
+        report.files,
+        report.writes,
+        report.requests,
+        report.fallbacks
+    );
 
     let parity = migrate::verify::confluence_to_notion(&store, &n, &c, &opts(&key, &to))
         .await
@@ -430,6 +440,10 @@ async fn killed_and_faulted_c2n_migrations_converge_without_duplicates() {
     assert!(last.errors.is_empty(), "{:?}", last.errors);
     assert!(last.conflicts.is_empty(), "{:?}", last.conflicts);
     assert_eq!(last.ids.len(), listed.len());
+    eprintln!(
+        "c2n after {kills} kills: {} pages, adopted {}",
+        last.pages, last.adopted
+    );
     // Faults off for the checks.
     reqwest::Client::new()
         .post(format!("{}/__sim/faults", sim.url()))
@@ -453,6 +467,124 @@ async fn killed_and_faulted_c2n_migrations_converge_without_duplicates() {
         by_notion.len(),
         last.ids.len(),
         "one Notion page per Confluence page"
+    );
+    sim.shutdown().await;
+}
+
+/// Requests by endpoint, summed over statuses.
+fn by_endpoint(stats: &BTreeMap<String, BTreeMap<u16, u64>>) -> BTreeMap<String, u64> {
+    stats
+        .iter()
+        .map(|(k, v)| (k.clone(), v.values().sum()))
+        .collect()
+}
+
+/// The figures of docs/benchmarks.md ("Migration: Confluence → Notion"): requests per migrated
+/// page by kind against the minimum the APIs allow, and wall time against requests ÷ rate at
+/// Notion's 3 requests/s. A benchmark, not a test: run it by hand (see the doc).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: cargo test -p kb-engine --release --test it c2n_figures -- --ignored --nocapture"]
+async fn c2n_figures() {
+    // 1. Requests per page, clients unthrottled.
+    let sim = twins(150, 11).await;
+    let (n, c) = (notion(&sim), support::client(&sim));
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    let (key, _, listed) = biggest_space(&c).await;
+    let to = target(&n).await;
+    let n0 = n.stats().snapshot();
+    let c0 = c.stats();
+    let mut o = opts(&key, &to);
+    o.plan_only = true;
+    let plan = migrate::c2n::run(&store, &n, &c, &o, None).await.unwrap();
+    let appends: u64 = plan.notion_plan.iter().map(|p| p.appends as u64).sum();
+    let with_files = plan.notion_plan.iter().filter(|p| p.files > 0).count();
+    let files: usize = plan.notion_plan.iter().map(|p| p.files).sum();
+    let before_n = by_endpoint(&n.stats().snapshot().by_endpoint);
+    let before_c = by_endpoint(&c.stats().by_endpoint);
+    let report = migrate::c2n::run(&store, &n, &c, &opts(&key, &to), None)
+        .await
+        .unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let diff = |after: BTreeMap<String, u64>, before: &BTreeMap<String, u64>| {
+        after
+            .into_iter()
+            .map(|(k, v)| {
+                let b = before.get(&k).copied().unwrap_or(0);
+                (k, v - b)
+            })
+            .filter(|(_, v)| *v > 0)
+            .collect::<BTreeMap<_, _>>()
+    };
+    let nd = diff(by_endpoint(&n.stats().snapshot().by_endpoint), &before_n);
+    let cd = diff(by_endpoint(&c.stats().by_endpoint), &before_c);
+    let pages = report.pages as f64;
+    println!(
+        "## requests per page: {} pages, {files} files on {with_files} pages, {} links",
+        report.pages, report.links
+    );
+    for (svc, m) in [("notion", &nd), ("confluence", &cd)] {
+        for (k, v) in m.iter() {
+            println!("| {svc} | {k} | {v} | {:.2} |", *v as f64 / pages);
+        }
+    }
+    let min_notion = report.pages as u64 + appends + 2 * files as u64;
+    let min_conf = listed.len().div_ceil(250) as u64 + with_files as u64 + files as u64;
+    println!(
+        "minimum: notion {min_notion} ({:.2}/page) = {} creates + {appends} appends + 2 × {files} uploads; confluence {min_conf} ({:.2}/page) = 1 listing with bodies per 250 pages + {with_files} attachment listings + {files} downloads",
+        min_notion as f64 / pages,
+        report.pages,
+        min_conf as f64 / pages
+    );
+    println!(
+        "run total: notion {} , confluence {} (plan before it: notion {}, confluence {})",
+        nd.values().sum::<u64>(),
+        cd.values().sum::<u64>(),
+        n.stats().snapshot().requests - n0.requests - nd.values().sum::<u64>(),
+        c.stats().requests - c0.requests - cd.values().sum::<u64>()
+    );
+    sim.shutdown().await;
+
+    // 2. Wall time at Notion's limit (3 requests/s, the client's burst of 8) on a smaller tree.
+    let mut cfg = SimConfig::default();
+    cfg.workspace.pages = 60;
+    cfg.workspace.seed = 11;
+    cfg.notion.workspace = NotionWorkspaceConfig {
+        pages: 3,
+        depth: 2,
+        rows: 2,
+        users: 2,
+    };
+    let sim = kb_sim::start(cfg).await.unwrap();
+    let mut ncfg = NotionConfig::new(
+        sim.notion_url().parse().unwrap(),
+        sim.notion_token().to_string().into(),
+    );
+    ncfg.rate = 3.0;
+    let n = Notion::new(ncfg).unwrap();
+    let c = support::client(&sim);
+    let (key, _, listed) = biggest_space(&c).await;
+    let to = target(&n).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    let r0 = n.stats().snapshot().requests;
+    // Let the bucket refill so the run starts with a full burst, as a fresh process does.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let t = std::time::Instant::now();
+    let report = migrate::c2n::run(&store, &n, &c, &opts(&key, &to), None)
+        .await
+        .unwrap();
+    let wall = t.elapsed().as_secs_f64();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let reqs = n.stats().snapshot().requests - r0;
+    println!(
+        "## wall time: {} pages ({} in the space), {reqs} Notion requests, {} Confluence requests; wall {wall:.1} s; requests ÷ 3/s = {:.1} s; (requests − burst 8) ÷ 3/s = {:.1} s; 429s {}",
+        report.pages,
+        listed.len(),
+        c.stats().requests,
+        reqs as f64 / 3.0,
+        (reqs as f64 - 8.0) / 3.0,
+        n.stats().snapshot().rate_limited
     );
     sim.shutdown().await;
 }
