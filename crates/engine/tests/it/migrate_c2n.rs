@@ -483,7 +483,7 @@ fn by_endpoint(stats: &BTreeMap<String, BTreeMap<u16, u64>>) -> BTreeMap<String,
 /// page by kind against the minimum the APIs allow, and wall time against requests ÷ rate at
 /// Notion's 3 requests/s. A benchmark, not a test: run it by hand (see the doc).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a benchmark: cargo test -p kb-engine --release --test it c2n_figures -- --ignored --nocapture"]
+#[ignore = "a benchmark: cargo test -p kb-engine --test it c2n_figures -- --ignored --nocapture"]
 async fn c2n_figures() {
     // 1. Requests per page, clients unthrottled.
     let sim = twins(150, 11).await;
