@@ -37,7 +37,8 @@ pub struct Node {
 /// Reads the tree below `root` (a page or database id).
 pub async fn walk(notion: &Notion, root: &str) -> Result<Vec<Node>, NotionError> {
     let mut out: Vec<Node> = Vec::new();
-    // (id, kind hint, parent index, db label for rows, the row page when already read)
+    // (id, kind hint, parent index, db label for rows, the page when already known: a row
+    // from its database's query, a subpage from its `child_page` block, which holds the title)
     let mut stack: Vec<(
         String,
         Option<NodeKind>,
@@ -45,18 +46,20 @@ pub async fn walk(notion: &Notion, root: &str) -> Result<Vec<Node>, NotionError>
         Option<String>,
         Option<Page>,
     )> = vec![(root.to_string(), None, None, None, None)];
-    while let Some((id, kind, parent, label, row)) = stack.pop() {
+    while let Some((id, kind, parent, label, known)) = stack.pop() {
         let kind = match kind {
             Some(k) => k,
             None => root_kind(notion, &id).await?,
         };
         let index = out.len();
-        let mut children: Vec<(String, NodeKind)> = Vec::new();
+        let mut children: Vec<(String, NodeKind, Option<String>)> = Vec::new();
         match kind {
             NodeKind::Page | NodeKind::Row => {
-                let mut page = match row {
+                let mut page = match known {
                     Some(mut p) => {
-                        notion.complete_properties(&mut p).await?;
+                        if kind == NodeKind::Row {
+                            notion.complete_properties(&mut p).await?;
+                        }
                         p
                     }
                     None => notion.page(&id).await?,
@@ -115,8 +118,12 @@ pub async fn walk(notion: &Notion, root: &str) -> Result<Vec<Node>, NotionError>
                 }
             }
         }
-        for (cid, ckind) in children.into_iter().rev() {
-            stack.push((cid, Some(ckind), Some(index), None, None));
+        for (cid, ckind, title) in children.into_iter().rev() {
+            // A subpage's `child_page` block says all a page without properties needs.
+            let known = title
+                .filter(|_| ckind == NodeKind::Page)
+                .map(|t| titled(&cid, &t));
+            stack.push((cid, Some(ckind), Some(index), None, known));
         }
     }
     Ok(out)
@@ -153,13 +160,31 @@ async fn schema(notion: &Notion, db: &Database) -> Result<Database, NotionError>
 /// The child pages and databases shown in `blocks`, in document order, at any depth.
 fn subdocuments<'a>(
     blocks: impl IntoIterator<Item = &'a NBlock>,
-    out: &mut Vec<(String, NodeKind)>,
+    out: &mut Vec<(String, NodeKind, Option<String>)>,
 ) {
     for b in blocks {
+        let title = b.data.as_ref().and_then(|d| d.title.clone());
         match (b.kind.as_str(), &b.id) {
-            ("child_page", Some(id)) => out.push((id.clone(), NodeKind::Page)),
-            ("child_database", Some(id)) => out.push((id.clone(), NodeKind::Database)),
+            ("child_page", Some(id)) => out.push((id.clone(), NodeKind::Page, title)),
+            ("child_database", Some(id)) => out.push((id.clone(), NodeKind::Database, title)),
             _ => subdocuments(b.all_children(), out),
         }
+    }
+}
+
+/// A page known only by id and title (a subpage: pages outside databases have no other
+/// properties).
+fn titled(id: &str, title: &str) -> Page {
+    let rich =
+        serde_json::json!([{"type": "text", "text": {"content": title}, "plain_text": title}]);
+    let prop = kb_doc::notion::model::PropertyValue {
+        id: Some("title".into()),
+        kind: "title".into(),
+        rest: serde_json::Map::from_iter([("title".to_string(), rich)]),
+    };
+    Page {
+        id: id.to_string(),
+        properties: kb_doc::notion::model::indexmap_lite::OrderedMap(vec![("title".into(), prop)]),
+        ..Page::default()
     }
 }
