@@ -47,8 +47,8 @@ pub async fn walk(notion: &Notion, root: &str) -> Result<Vec<Node>, NotionError>
         Option<Page>,
     )> = vec![(root.to_string(), None, None, None, None)];
     while let Some((id, kind, parent, label, known)) = stack.pop() {
-        let kind = match kind {
-            Some(k) => k,
+        let (kind, known) = match kind {
+            Some(k) => (k, known),
             None => root_kind(notion, &id).await?,
         };
         let index = out.len();
@@ -129,12 +129,12 @@ pub async fn walk(notion: &Notion, root: &str) -> Result<Vec<Node>, NotionError>
     Ok(out)
 }
 
-/// Whether `id` is a page or a database: asked as a page first.
-async fn root_kind(notion: &Notion, id: &str) -> Result<NodeKind, NotionError> {
+/// Whether `id` is a page (then with the page) or a database: asked as a page first.
+async fn root_kind(notion: &Notion, id: &str) -> Result<(NodeKind, Option<Page>), NotionError> {
     match notion.page(id).await {
-        Ok(_) => Ok(NodeKind::Page),
+        Ok(p) => Ok((NodeKind::Page, Some(p))),
         Err(e) if matches!(e.status(), Some(400 | 404)) => match notion.database(id).await {
-            Ok(_) => Ok(NodeKind::Database),
+            Ok(_) => Ok((NodeKind::Database, None)),
             Err(_) => Err(e),
         },
         Err(e) => Err(e),
