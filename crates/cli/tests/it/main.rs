@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 mod check;
 mod extract;
+mod migrate;
 mod sim;
 
 const KBRIDGE: &str = env!("CARGO_BIN_EXE_kbridge");
