@@ -34,19 +34,38 @@ pub struct Node {
     pub headings: Vec<String>,
 }
 
+/// A page or database still to read.
+struct Pending {
+    id: String,
+    /// `None` for the root, whose kind is asked.
+    kind: Option<NodeKind>,
+    /// The parent node's index.
+    parent: Option<usize>,
+    /// The database label, for rows.
+    label: Option<String>,
+    /// The page when already known: a row from its database's query, a subpage from its
+    /// `child_page` block (which holds the title).
+    known: Option<Page>,
+}
+
 /// Reads the tree below `root` (a page or database id).
 pub async fn walk(notion: &Notion, root: &str) -> Result<Vec<Node>, NotionError> {
     let mut out: Vec<Node> = Vec::new();
-    // (id, kind hint, parent index, db label for rows, the page when already known: a row
-    // from its database's query, a subpage from its `child_page` block, which holds the title)
-    let mut stack: Vec<(
-        String,
-        Option<NodeKind>,
-        Option<usize>,
-        Option<String>,
-        Option<Page>,
-    )> = vec![(root.to_string(), None, None, None, None)];
-    while let Some((id, kind, parent, label, known)) = stack.pop() {
+    let mut stack = vec![Pending {
+        id: root.to_string(),
+        kind: None,
+        parent: None,
+        label: None,
+        known: None,
+    }];
+    while let Some(Pending {
+        id,
+        kind,
+        parent,
+        label,
+        known,
+    }) = stack.pop()
+    {
         let (kind, known) = match kind {
             Some(k) => (k, known),
             None => root_kind(notion, &id).await?,
@@ -108,13 +127,13 @@ pub async fn walk(notion: &Notion, root: &str) -> Result<Vec<Node>, NotionError>
                 });
                 // Rows in the query's order, after any child pages of the database.
                 for r in rows.into_iter().rev() {
-                    stack.push((
-                        r.id.clone(),
-                        Some(NodeKind::Row),
-                        Some(index),
-                        Some(db_label.clone()),
-                        Some(r),
-                    ));
+                    stack.push(Pending {
+                        id: r.id.clone(),
+                        kind: Some(NodeKind::Row),
+                        parent: Some(index),
+                        label: Some(db_label.clone()),
+                        known: Some(r),
+                    });
                 }
             }
         }
@@ -123,7 +142,13 @@ pub async fn walk(notion: &Notion, root: &str) -> Result<Vec<Node>, NotionError>
             let known = title
                 .filter(|_| ckind == NodeKind::Page)
                 .map(|t| titled(&cid, &t));
-            stack.push((cid, Some(ckind), Some(index), None, known));
+            stack.push(Pending {
+                id: cid,
+                kind: Some(ckind),
+                parent: Some(index),
+                label: None,
+                known,
+            });
         }
     }
     Ok(out)
