@@ -220,7 +220,7 @@ fn quickstart_leaves_its_store_and_replaces_only_its_own() {
         "1. kbridge extract confluence",
         "2. kbridge migrate",
         "3. kbridge verify",
-        "parity OK",
+        "files attached: OK",
     ] {
         assert!(r.stdout.contains(step), "{step}: {}", r.stdout);
     }
@@ -228,7 +228,7 @@ fn quickstart_leaves_its_store_and_replaces_only_its_own() {
     // Again in the same folder: the earlier quickstart's store is replaced.
     let r = run_service(Some(dir.path()), &[], &small);
     assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("parity OK"), "{}", r.stdout);
+    assert!(r.stdout.contains("files attached: OK"), "{}", r.stdout);
     // Someone else's data is not touched.
     let other = tempfile::tempdir().unwrap();
     let sim = twins();
