@@ -38,6 +38,9 @@ enum BenchWhat {
     /// started in this process: requests by endpoint, wall time against requests ÷ rate,
     /// pages/s, 429s, peak memory of the extractor, and what a per-item fan-out would cost.
     Extract(crate::bench_extract::ExtractBenchArgs),
+    /// A Notion → Confluence migration of a generated workspace against the twins at the given
+    /// rates: requests per page against the APIs' minimum, wall time against requests ÷ rate.
+    Migrate(crate::bench_migrate::MigrateBenchArgs),
     /// One extraction in this process (used by `extract`; prints one JSON object).
     #[command(hide = true)]
     ExtractOnce(crate::bench_extract::ExtractOnceArgs),
@@ -55,6 +58,7 @@ pub fn run(args: BenchArgs) -> Result<bool> {
     match args.what {
         BenchWhat::Codecs { input, sizes } => codecs(input, sizes),
         BenchWhat::Extract(a) => crate::bench_extract::run(a),
+        BenchWhat::Migrate(a) => crate::bench_migrate::run(a),
         BenchWhat::ExtractOnce(a) => crate::bench_extract::once(a),
         BenchWhat::CodecsOnce { input, bytes } => {
             let v = once(input, bytes)?;

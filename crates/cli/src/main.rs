@@ -6,6 +6,7 @@
 
 mod bench;
 mod bench_extract;
+mod bench_migrate;
 mod check;
 mod convert;
 mod extract;

@@ -489,9 +489,14 @@ pub(crate) fn print_parity(r: &kb_engine::migrate::verify::ParityReport, all: bo
             println!("    {problem}");
         }
     }
+    println!("parity: {}", parity_summary(r));
+}
+
+/// The parity report's totals in one line.
+pub(crate) fn parity_summary(r: &kb_engine::migrate::verify::ParityReport) -> String {
     let s = &r.summary;
-    println!(
-        "parity: {} pages, {} present, {} with equal text, {} with equal structure, {}/{} links resolved, {}/{} files attached: {}",
+    format!(
+        "{} pages, {} present, {} with equal text, {} with equal structure, {}/{} links resolved, {}/{} files attached: {}",
         s.pages,
         s.present,
         s.text_equal,
@@ -501,7 +506,7 @@ pub(crate) fn print_parity(r: &kb_engine::migrate::verify::ParityReport, all: bo
         s.files_attached,
         s.files,
         if r.ok { "OK" } else { "DIFFERENCES" }
-    );
+    )
 }
 
 impl C2nSource {

@@ -196,23 +196,7 @@ async fn quickstart(a: QuickstartArgs) -> Result<bool> {
     let parity = verify::notion_to_confluence(&store, &notion, &conf, &roots, &space)
         .await
         .context("verify")?;
-    let s = &parity.summary;
-    println!(
-        "   {} pages: {} present, {} equal text, {} equal structure, {}/{} links resolved, {}/{} files attached: {}",
-        s.pages,
-        s.present,
-        s.text_equal,
-        s.structure_equal,
-        s.links_resolved,
-        s.links,
-        s.files_attached,
-        s.files,
-        if parity.ok {
-            "parity OK"
-        } else {
-            "DIFFERENCES"
-        }
-    );
+    println!("   parity: {}", crate::migrate::parity_summary(&parity));
     if !parity.ok {
         crate::migrate::print_parity(&parity, false);
     }

@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 mod check;
 mod extract;
+mod migrate;
 mod migrate_c2n;
 mod sim;
 

@@ -707,7 +707,7 @@ fn corpus_notion_json_deserializes_and_converts() {
                 };
                 items
                     .into_iter()
-                    .map(|i| match i.get("object").and_then(Value::as_str) {
+                    .try_for_each(|i| match i.get("object").and_then(Value::as_str) {
                         Some("database") => serde_json::from_value::<model::Database>(i)
                             .map(|_| ())
                             .map_err(|e| e.to_string()),
@@ -717,7 +717,6 @@ fn corpus_notion_json_deserializes_and_converts() {
                             })
                             .map_err(|e| e.to_string()),
                     })
-                    .collect()
             }
             other => Err(format!("unexpected corpus folder {other:?}")),
         };

@@ -34,29 +34,51 @@ pub struct Node {
     pub headings: Vec<String>,
 }
 
+/// A page or database still to read.
+struct Pending {
+    id: String,
+    /// `None` for the root, whose kind is asked.
+    kind: Option<NodeKind>,
+    /// The parent node's index.
+    parent: Option<usize>,
+    /// The database label, for rows.
+    label: Option<String>,
+    /// The page when already known: a row from its database's query, a subpage from its
+    /// `child_page` block (which holds the title).
+    known: Option<Page>,
+}
+
 /// Reads the tree below `root` (a page or database id).
 pub async fn walk(notion: &Notion, root: &str) -> Result<Vec<Node>, NotionError> {
     let mut out: Vec<Node> = Vec::new();
-    // (id, kind hint, parent index, db label for rows, the row page when already read)
-    let mut stack: Vec<(
-        String,
-        Option<NodeKind>,
-        Option<usize>,
-        Option<String>,
-        Option<Page>,
-    )> = vec![(root.to_string(), None, None, None, None)];
-    while let Some((id, kind, parent, label, row)) = stack.pop() {
-        let kind = match kind {
-            Some(k) => k,
+    let mut stack = vec![Pending {
+        id: root.to_string(),
+        kind: None,
+        parent: None,
+        label: None,
+        known: None,
+    }];
+    while let Some(Pending {
+        id,
+        kind,
+        parent,
+        label,
+        known,
+    }) = stack.pop()
+    {
+        let (kind, known) = match kind {
+            Some(k) => (k, known),
             None => root_kind(notion, &id).await?,
         };
         let index = out.len();
-        let mut children: Vec<(String, NodeKind)> = Vec::new();
+        let mut children: Vec<(String, NodeKind, Option<String>)> = Vec::new();
         match kind {
             NodeKind::Page | NodeKind::Row => {
-                let mut page = match row {
+                let mut page = match known {
                     Some(mut p) => {
-                        notion.complete_properties(&mut p).await?;
+                        if kind == NodeKind::Row {
+                            notion.complete_properties(&mut p).await?;
+                        }
                         p
                     }
                     None => notion.page(&id).await?,
@@ -105,29 +127,39 @@ pub async fn walk(notion: &Notion, root: &str) -> Result<Vec<Node>, NotionError>
                 });
                 // Rows in the query's order, after any child pages of the database.
                 for r in rows.into_iter().rev() {
-                    stack.push((
-                        r.id.clone(),
-                        Some(NodeKind::Row),
-                        Some(index),
-                        Some(db_label.clone()),
-                        Some(r),
-                    ));
+                    stack.push(Pending {
+                        id: r.id.clone(),
+                        kind: Some(NodeKind::Row),
+                        parent: Some(index),
+                        label: Some(db_label.clone()),
+                        known: Some(r),
+                    });
                 }
             }
         }
-        for (cid, ckind) in children.into_iter().rev() {
-            stack.push((cid, Some(ckind), Some(index), None, None));
+        for (cid, ckind, title) in children.into_iter().rev() {
+            // A subpage's `child_page` block says all a page without properties needs.
+            let known = title
+                .filter(|_| ckind == NodeKind::Page)
+                .map(|t| titled(&cid, &t));
+            stack.push(Pending {
+                id: cid,
+                kind: Some(ckind),
+                parent: Some(index),
+                label: None,
+                known,
+            });
         }
     }
     Ok(out)
 }
 
-/// Whether `id` is a page or a database: asked as a page first.
-async fn root_kind(notion: &Notion, id: &str) -> Result<NodeKind, NotionError> {
+/// Whether `id` is a page (then with the page) or a database: asked as a page first.
+async fn root_kind(notion: &Notion, id: &str) -> Result<(NodeKind, Option<Page>), NotionError> {
     match notion.page(id).await {
-        Ok(_) => Ok(NodeKind::Page),
+        Ok(p) => Ok((NodeKind::Page, Some(p))),
         Err(e) if matches!(e.status(), Some(400 | 404)) => match notion.database(id).await {
-            Ok(_) => Ok(NodeKind::Database),
+            Ok(_) => Ok((NodeKind::Database, None)),
             Err(_) => Err(e),
         },
         Err(e) => Err(e),
@@ -153,13 +185,31 @@ async fn schema(notion: &Notion, db: &Database) -> Result<Database, NotionError>
 /// The child pages and databases shown in `blocks`, in document order, at any depth.
 fn subdocuments<'a>(
     blocks: impl IntoIterator<Item = &'a NBlock>,
-    out: &mut Vec<(String, NodeKind)>,
+    out: &mut Vec<(String, NodeKind, Option<String>)>,
 ) {
     for b in blocks {
+        let title = b.data.as_ref().and_then(|d| d.title.clone());
         match (b.kind.as_str(), &b.id) {
-            ("child_page", Some(id)) => out.push((id.clone(), NodeKind::Page)),
-            ("child_database", Some(id)) => out.push((id.clone(), NodeKind::Database)),
+            ("child_page", Some(id)) => out.push((id.clone(), NodeKind::Page, title)),
+            ("child_database", Some(id)) => out.push((id.clone(), NodeKind::Database, title)),
             _ => subdocuments(b.all_children(), out),
         }
+    }
+}
+
+/// A page known only by id and title (a subpage: pages outside databases have no other
+/// properties).
+fn titled(id: &str, title: &str) -> Page {
+    let rich =
+        serde_json::json!([{"type": "text", "text": {"content": title}, "plain_text": title}]);
+    let prop = kb_doc::notion::model::PropertyValue {
+        id: Some("title".into()),
+        kind: "title".into(),
+        rest: serde_json::Map::from_iter([("title".to_string(), rich)]),
+    };
+    Page {
+        id: id.to_string(),
+        properties: kb_doc::notion::model::indexmap_lite::OrderedMap(vec![("title".into(), prop)]),
+        ..Page::default()
     }
 }

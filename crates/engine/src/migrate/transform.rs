@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use kb_doc::visit::{VisitMut, visit_document};
-use kb_doc::{Attrs, Block, Document, FileRef, ImageSource, Inline, LinkTarget};
+use kb_doc::{Attrs, Block, Document, FileRef, Image, ImageSource, Inline, LinkTarget};
 
 /// A Notion id in one spelling: 32 lower-case hex digits, no dashes. `None` if `s` is not one.
 pub fn norm_id(s: &str) -> Option<String> {
@@ -150,50 +150,56 @@ fn hosted(attrs: &Attrs) -> bool {
     attrs.get("notion:source").is_some_and(|s| s == "file")
 }
 
+impl Resolve<'_> {
+    /// A hosted image becomes an attachment of the page.
+    fn image(&mut self, img: &mut Image) {
+        if hosted(&img.attrs)
+            && let ImageSource::Url { url } = &img.source
+        {
+            let url = url.clone();
+            img.source = ImageSource::Attachment {
+                filename: self.file(&url, &img.attrs),
+                container: None,
+                attrs: Attrs::new(),
+            };
+        }
+    }
+
+    /// A link or file reference: to a hosted file, an attachment; to a Notion page, resolved.
+    fn link(&mut self, t: &mut LinkTarget, attrs: &Attrs) {
+        match t {
+            LinkTarget::Url { url } if hosted(attrs) => {
+                let url = url.clone();
+                *t = attachment(self.file(&url, attrs));
+            }
+            _ => self.target(t),
+        }
+    }
+}
+
+fn attachment(filename: String) -> LinkTarget {
+    LinkTarget::Attachment {
+        filename,
+        container: None,
+        attrs: Attrs::new(),
+    }
+}
+
 impl VisitMut for Resolve<'_> {
     fn block(&mut self, b: &mut Block) {
         match b {
-            Block::Image(img) if hosted(&img.attrs) => {
-                if let ImageSource::Url { url } = &img.source {
-                    let url = url.clone();
-                    let filename = self.file(&url, &img.attrs);
-                    img.source = ImageSource::Attachment {
-                        filename,
-                        container: None,
-                        attrs: Attrs::new(),
-                    };
-                }
-            }
-            Block::File(f) => {
-                if hosted(&f.attrs)
-                    && let LinkTarget::Url { url } = &f.target
-                {
-                    let url = url.clone();
-                    let filename = self.file(&url, &f.attrs);
-                    f.target = LinkTarget::Attachment {
-                        filename,
-                        container: None,
-                        attrs: Attrs::new(),
-                    };
-                } else {
-                    self.target(&mut f.target);
-                }
-            }
+            Block::Image(img) => self.image(img),
+            Block::File(f) => self.link(&mut f.target, &f.attrs),
             // A hosted video or audio file: Confluence has no player for an expiring URL, so
             // the file is attached and shown as a file.
             Block::Embed(e) if hosted(&e.attrs) => {
                 let url = e.url.clone();
-                let filename = self.file(&url, &e.attrs);
-                let attrs = std::mem::take(&mut e.attrs);
+                let target = attachment(self.file(&url, &e.attrs));
                 *b = Block::File(FileRef {
-                    target: LinkTarget::Attachment {
-                        filename,
-                        container: None,
-                        attrs: Attrs::new(),
-                    },
+                    target,
                     caption: e.caption.take(),
                     params: Default::default(),
-                    attrs,
+                    attrs: std::mem::take(&mut e.attrs),
                 });
             }
             _ => {}
@@ -202,32 +208,8 @@ impl VisitMut for Resolve<'_> {
 
     fn inline(&mut self, i: &mut Inline) {
         match i {
-            Inline::Link(l) => {
-                if hosted(&l.attrs)
-                    && let LinkTarget::Url { url } = &l.target
-                {
-                    let url = url.clone();
-                    let filename = self.file(&url, &l.attrs);
-                    l.target = LinkTarget::Attachment {
-                        filename,
-                        container: None,
-                        attrs: Attrs::new(),
-                    };
-                } else {
-                    self.target(&mut l.target);
-                }
-            }
-            Inline::Image(img) if hosted(&img.attrs) => {
-                if let ImageSource::Url { url } = &img.source {
-                    let url = url.clone();
-                    let filename = self.file(&url, &img.attrs);
-                    img.source = ImageSource::Attachment {
-                        filename,
-                        container: None,
-                        attrs: Attrs::new(),
-                    };
-                }
-            }
+            Inline::Link(l) => self.link(&mut l.target, &l.attrs),
+            Inline::Image(img) => self.image(img),
             _ => {}
         }
     }
