@@ -371,72 +371,6 @@ fn resolve(
     v.out
 }
 
-/// The attachments (of this page, or of another page of the space) an image or file of `doc`
-/// uses: (container page id, file name).
-fn used_attachments(doc: &Document, page: &str, src: &Source) -> Vec<(String, String)> {
-    struct V<'a> {
-        page: &'a str,
-        src: &'a Source,
-        out: Vec<(String, String)>,
-    }
-    impl V<'_> {
-        fn add(&mut self, filename: &str, container: Option<&LinkTarget>) {
-            if let Some(o) = owner_of(container, self.page, self.src) {
-                let k = (o, filename.to_string());
-                if !self.out.contains(&k) {
-                    self.out.push(k);
-                }
-            }
-        }
-    }
-    impl VisitMut for V<'_> {
-        fn block(&mut self, b: &mut Block) {
-            match b {
-                Block::Image(img) => {
-                    if let ImageSource::Attachment {
-                        filename,
-                        container,
-                        ..
-                    } = &img.source
-                    {
-                        self.add(filename, container.as_deref());
-                    }
-                }
-                Block::File(f) => {
-                    if let LinkTarget::Attachment {
-                        filename,
-                        container,
-                        ..
-                    } = &f.target
-                    {
-                        self.add(filename, container.as_deref());
-                    }
-                }
-                _ => {}
-            }
-        }
-        fn inline(&mut self, i: &mut Inline) {
-            if let Inline::Image(img) = i
-                && let ImageSource::Attachment {
-                    filename,
-                    container,
-                    ..
-                } = &img.source
-            {
-                self.add(filename, container.as_deref());
-            }
-        }
-    }
-    let mut v = V {
-        page,
-        src,
-        out: Vec::new(),
-    };
-    let mut d = doc.clone();
-    visit_document(&mut d, &mut v);
-    v.out
-}
-
 /// The Confluence attachment an [`AttachmentSource`] names, as (container page id, file name).
 fn attachment_key(source: &AttachmentSource, page: &str, src: &Source) -> Option<(String, String)> {
     let AttachmentSource::Attachment {
@@ -469,16 +403,15 @@ fn prepare(
     src: &Source,
     notion_of: &HashMap<String, String>,
     wiki: &str,
-) -> (Document, AppendPlan, Resolved, Vec<(String, String)>) {
+) -> (Document, AppendPlan, Resolved) {
     let mut doc = kb_doc::storage::read(&node.body).unwrap_or_default();
     let resolved = resolve(&mut doc, src, notion_of, wiki);
-    let used = used_attachments(&doc, &node.id, src);
     let page_id = notion_of
         .get(&node.id)
         .cloned()
         .unwrap_or_else(|| "00000000000000000000000000000000".into());
     let plan = kb_doc::notion::plan(&doc, PlanParent::PageId { page_id });
-    (doc, plan, resolved, used)
+    (doc, plan, resolved)
 }
 
 fn plan_hash(title: &str, plan: &AppendPlan) -> String {
@@ -526,16 +459,17 @@ pub async fn run(
         let notion_of = notion_ids(&src, &states, true);
         let mut est: BTreeMap<String, u64> = BTreeMap::new();
         for node in &src.nodes {
-            let (_, plan, resolved, used) = prepare(node, &src, &notion_of, &wiki);
+            let (_, plan, resolved) = prepare(node, &src, &notion_of, &wiki);
             for f in &plan.fallbacks {
                 *report.fallbacks.entry(f.node.clone()).or_default() += 1;
             }
             let exists = states.get(&node.id).and_then(|s| s.notion_id.clone());
-            let files = plan
+            let found: Vec<(String, String)> = plan
                 .attachments
                 .iter()
-                .filter(|a| attachment_key(&a.source, &node.id, &src).is_some())
-                .count();
+                .filter_map(|a| attachment_key(&a.source, &node.id, &src))
+                .collect();
+            let files = found.len();
             let done = states.get(&node.id).and_then(|s| s.hash.clone())
                 == Some(plan_hash(&notion_title(&node.title), &plan));
             if exists.is_none() {
@@ -544,8 +478,8 @@ pub async fn run(
             if !done {
                 *est.entry("notion_append".into()).or_default() += plan.requests.len() as u64;
                 *est.entry("notion_upload".into()).or_default() += 2 * files as u64;
-                if !used.is_empty() {
-                    let owners: HashSet<&String> = used.iter().map(|(o, _)| o).collect();
+                if !found.is_empty() {
+                    let owners: HashSet<&String> = found.iter().map(|(o, _)| o).collect();
                     *est.entry("confluence_attachment_list".into()).or_default() +=
                         owners.len() as u64;
                 }
@@ -805,7 +739,7 @@ impl BodyJob<'_> {
         report: &mut MigrateReport,
     ) -> Result<PageOutcome, MigrateError> {
         let page_id = state.notion_id.clone().unwrap_or_default();
-        let (_, plan, resolved, _) = prepare(self.node, self.src, self.notion_of, self.wiki);
+        let (_, plan, resolved) = prepare(self.node, self.src, self.notion_of, self.wiki);
         for f in &plan.fallbacks {
             *report.fallbacks.entry(f.node.clone()).or_default() += 1;
         }
@@ -984,7 +918,7 @@ pub async fn verify(
     let mut attachment_lists: HashMap<String, Vec<Value>> = HashMap::new();
     let mut pages = Vec::with_capacity(src.nodes.len());
     for node in &src.nodes {
-        let (_, plan, resolved, _) = prepare(node, &src, &notion_of, &wiki);
+        let (_, plan, resolved) = prepare(node, &src, &notion_of, &wiki);
         let target = notion_of.get(&node.id).cloned();
         let mut p = PageParity {
             notion_id: target.clone().unwrap_or_default(),

@@ -325,6 +325,79 @@ async fn bad_space_and_bad_target_name_the_fix() {
     sim.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_page_and_its_descendants() {
+    let sim = twins(60, 4).await;
+    let (n, c) = (notion(&sim), support::client(&sim));
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    let (key, _, listed) = biggest_space(&c).await;
+    // The non-root page with the most descendants.
+    let parent_of: HashMap<&str, &str> = listed
+        .iter()
+        .filter_map(|p| Some((p["id"].as_str()?, p["parentId"].as_str()?)))
+        .collect();
+    let below = |root: &str| -> Vec<String> {
+        listed
+            .iter()
+            .map(|p| p["id"].as_str().unwrap())
+            .filter(|id| {
+                let mut at = *id;
+                loop {
+                    if at == root {
+                        return true;
+                    }
+                    match parent_of.get(at) {
+                        Some(p) => at = p,
+                        None => return false,
+                    }
+                }
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    let root = listed
+        .iter()
+        .filter(|p| parent_of.contains_key(p["id"].as_str().unwrap()))
+        .max_by_key(|p| below(p["id"].as_str().unwrap()).len())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut want = below(&root);
+    want.sort();
+    assert!(want.len() >= 2, "{root} has descendants");
+    assert!(want.len() < listed.len(), "not the whole space");
+    let to = target(&n).await;
+    let o = ConfluenceToNotion {
+        space: None,
+        page: Some(root.clone()),
+        to: to.clone(),
+        plan_only: false,
+        force: false,
+    };
+    let report = migrate::c2n::run(&store, &n, &c, &o, None).await.unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.ids.keys().cloned().collect::<Vec<_>>(), want);
+    // The root alone sits under `to`.
+    let top = child_pages(&n, [to.clone()].into_iter()).await;
+    assert_eq!(top[&to].len(), 1, "{top:?}");
+    let parity = migrate::verify::confluence_to_notion(&store, &n, &c, &o)
+        .await
+        .unwrap();
+    let bad: Vec<_> = parity.pages.iter().filter(|p| !p.ok()).take(3).collect();
+    assert!(parity.ok, "{bad:#?}");
+    assert_eq!(parity.pages.len(), want.len());
+    let mut both = o.clone();
+    both.space = Some(key);
+    let e = migrate::c2n::run(&store, &n, &c, &both, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("either --space"), "{e}");
+    sim.shutdown().await;
+}
+
 /// Run by [`killed_and_faulted_c2n_migrations_converge_without_duplicates`] as a child process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a child process of killed_and_faulted_c2n_migrations_converge_without_duplicates"]
