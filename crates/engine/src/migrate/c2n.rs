@@ -866,10 +866,21 @@ impl BodyJob<'_> {
         }
 
         let mut progress = kb_notion::PlanProgress::default();
-        let outcome = self
+        let outcome = match self
             .notion
             .execute_plan_resumable(&plan, None, &uploads, &mut progress, &mut |_| true)
-            .await?;
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                // The next attempt clears the page and uploads again: an upload not attached
+                // within the hour expires.
+                report.writes += progress.done();
+                state.uploads.clear();
+                save(self.store, self.scope, &self.node.id, state).await?;
+                return Err(e.into());
+            }
+        };
         report.writes += outcome.requests;
         state.blocks = plan
             .requests
