@@ -216,10 +216,17 @@ async fn confluence_space_becomes_notion_pages_and_reruns_write_nothing() {
         .map(|p| p.notion_id.as_str())
         .collect();
     assert_eq!(flagged, [vid.as_str()]);
-    // A second run writes nothing (the hand edit stays: its source did not change).
+    // A second run writes nothing (the hand edit stays: its source did not change) and reads
+    // only the `--to` page, the space and its listing.
+    let (n1, c1) = (n.stats().snapshot().requests, c.stats().requests);
     let again = migrate::c2n::run(&store, &n, &c, &opts(&key, &to), None)
         .await
         .unwrap();
+    assert_eq!(
+        (n.stats().snapshot().requests - n1, c.stats().requests - c1),
+        (1, 2),
+        "requests of an unchanged re-run"
+    );
     assert_eq!(
         (again.writes, again.created, again.updated, again.files),
         (0, 0, 0, 0),
