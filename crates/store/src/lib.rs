@@ -23,7 +23,7 @@ mod store;
 pub mod time;
 
 pub use batch::{
-    Batch, CheckpointWrite, CommitSummary, Context, Expect, Filter, IdMapEntry, Op, Row,
+    Batch, CheckpointWrite, CommitSummary, Context, Expect, Filter, IdMapEntry, Op, Row, Within,
 };
 pub use error::{Conflict, Result, StoreError, redact_url};
 pub use migrate::SCHEMA_VERSION;

@@ -249,7 +249,7 @@ async fn phases(ctx: &Ctx) -> Result<()> {
                 continue;
             }
             let changes = content::sync_space(ctx, kind, space).await?;
-            content::details(ctx, kind, space, &changes.changed).await?;
+            let stale = content::stale_details(ctx, kind, space).await?;
             content::restrictions(
                 ctx,
                 kind,
@@ -263,7 +263,7 @@ async fn phases(ctx: &Ctx) -> Result<()> {
                 derive::page_tree(ctx, space, affected).await?;
             }
             content::finish(ctx, kind, space, &changes).await?;
-            changed.push(changes.changed);
+            changed.push(stale);
         }
         site::tasks(ctx, space, &changed[0], &changed[1]).await?;
         site::custom_content(ctx, space).await?;
