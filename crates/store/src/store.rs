@@ -119,6 +119,19 @@ pub struct IdMapped {
     pub updated_at: String,
 }
 
+/// The file downloaded for an attachment version (`extract --files`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachmentFile {
+    pub attachment_id: String,
+    /// The attachment version the file is of.
+    pub version: i64,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
+    pub size: i64,
+    /// Where it is, relative to the files folder (`sha256/ab/abcdef…`).
+    pub path: String,
+}
+
 fn db_err(db: &str, doing: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
     let db = db.to_string();
     let doing = doing.into();
@@ -1318,6 +1331,62 @@ impl Store {
             content_hash: r[1].as_str().map(str::to_string),
             updated_at: r[2].as_str().unwrap_or_default().to_string(),
         }))
+    }
+}
+
+impl Store {
+    /// The recorded files of these attachments (those without one are absent).
+    pub async fn attachment_files(&self, ids: &[&str]) -> Result<Vec<AttachmentFile>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let ps: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT \"attachment_id\", \"version_number\", \"sha256\", \"size\", \"path\" \
+                 FROM \"attachment_files\" WHERE \"attachment_id\" IN ({})",
+                ps.join(", ")
+            );
+            let args: Vec<SqlValue> = chunk
+                .iter()
+                .map(|id| SqlValue::Text(Some(id.to_string())))
+                .collect();
+            let kinds = [Kind::Text, Kind::Int, Kind::Text, Kind::Int, Kind::Text];
+            let rows = with_conn!(self, c, db => c.fetch(db, &sql, &args, &kinds).await)?;
+            out.extend(rows.into_iter().map(|r| AttachmentFile {
+                attachment_id: r[0].as_str().unwrap_or_default().to_string(),
+                version: r[1].as_i64().unwrap_or(0),
+                sha256: r[2].as_str().unwrap_or_default().to_string(),
+                size: r[3].as_i64().unwrap_or(0),
+                path: r[4].as_str().unwrap_or_default().to_string(),
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Records the file of an attachment version; a record of a newer version is kept.
+    pub async fn record_attachment_file(&self, f: &AttachmentFile) -> Result<()> {
+        let d = self.dialect();
+        let sql = format!(
+            "INSERT INTO \"attachment_files\" (\"attachment_id\", \"version_number\", \"sha256\", \
+             \"size\", \"path\", \"updated_at\") VALUES ($1, $2, $3, $4, $5, {}) \
+             ON CONFLICT (\"attachment_id\") DO UPDATE SET \"version_number\" = excluded.\"version_number\", \
+             \"sha256\" = excluded.\"sha256\", \"size\" = excluded.\"size\", \"path\" = excluded.\"path\", \
+             \"updated_at\" = excluded.\"updated_at\" \
+             WHERE excluded.\"version_number\" >= \"attachment_files\".\"version_number\"",
+            d.param(ColumnType::Timestamp, 6)
+        );
+        let args = [
+            SqlValue::Text(Some(f.attachment_id.clone())),
+            SqlValue::Int(Some(f.version)),
+            SqlValue::Text(Some(f.sha256.clone())),
+            SqlValue::Int(Some(f.size)),
+            SqlValue::Text(Some(f.path.clone())),
+            SqlValue::Text(Some(time::now())),
+        ];
+        with_conn!(self, c, db => c
+            .execute(&sql, &args)
+            .await
+            .map_err(db_err(db, format!("recording the file of attachment {}", f.attachment_id))))?;
+        Ok(())
     }
 }
 

@@ -322,7 +322,24 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
     let scope = ctx.scope("");
     // A `listed` checkpoint (left by an earlier version, whose details came after the whole
     // listing) lists again from the start: only missing details are read.
-    let l = site_listing(ctx, "attachments").await?;
+    let mut l = site_listing(ctx, "attachments").await?;
+    // `--files`: until one full pass has downloaded every file, the listing runs in full.
+    let files_cp = match &ctx.opts.files {
+        Some(dir) => {
+            super::files::clear_partial(dir)?;
+            let v = ctx
+                .store
+                .checkpoint(&scope, "attachment_files")
+                .await
+                .map_err(ExtractError::store("reading a checkpoint"))?;
+            if !ListState::from_json(v.as_ref()).done && !l.full {
+                l.full = true;
+                l.resume = None;
+            }
+            Some(v)
+        }
+        None => None,
+    };
     let mut cp = l.cp.clone();
     let q = if l.full {
         ContentQuery::default()
@@ -378,6 +395,13 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
             .into_iter()
             .filter_map(|r| Some((r.first()?.as_str()?.to_string(), r.get(1)?.as_i64()?)))
             .collect();
+        if let Some(dir) = &ctx.opts.files {
+            let wanted = items
+                .iter()
+                .filter_map(|(_, _, item)| super::files::Wanted::of(item))
+                .collect();
+            super::files::download(ctx, dir, wanted).await?;
+        }
         let mut batch = Batch::new();
         let mut changed: Vec<(String, i64, Option<Value>)> = Vec::new();
         let mut n = 0;
@@ -457,6 +481,14 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
     state.pass = None;
     let mut batch = Batch::new();
     batch.checkpoint(&scope, "attachments", expect(&cp), state.to_json());
+    if let Some(v) = &files_cp {
+        batch.checkpoint(
+            &scope,
+            "attachment_files",
+            expect(v),
+            json!({"state": "done"}),
+        );
+    }
     ctx.commit(&batch, &what).await?;
     ctx.progress(Progress::PhaseDone { what });
     Ok(())

@@ -2,4 +2,5 @@
 //! stores (SQLite files, and PostgreSQL started by kb-testkit).
 
 mod extract;
+mod files;
 mod support;

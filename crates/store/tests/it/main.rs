@@ -47,6 +47,7 @@ macro_rules! all_backends {
                 ids_and_keys_filter,
                 select_and_max_by,
                 read_filters_and_pages,
+                attachment_files_are_recorded,
                 typed_columns_match_the_twin,
                 killed_writer_leaves_the_last_checkpoint,
             ]);

@@ -46,6 +46,7 @@ pub async fn migrations_apply_and_reapply(ctx: Ctx) {
         ("checkpoints", "value"),
         ("runs", "counts"),
         ("id_map", "content_hash"),
+        ("attachment_files", "sha256"),
         ("schema_migrations", "version"),
     ] {
         let cols = s.table_columns(meta).await.unwrap();
@@ -896,4 +897,32 @@ pub async fn read_filters_and_pages(ctx: Ctx) {
     let err = s.commit(&b).await.unwrap_err();
     assert!(err.to_string().contains("equalities"), "{err}");
     assert_eq!(s.ids("page_labels", &Filter::all()).await.unwrap().len(), 4);
+}
+
+pub async fn attachment_files_are_recorded(ctx: Ctx) {
+    let s = &ctx.store;
+    let file = |version: i64, sha: &str| kb_store::AttachmentFile {
+        attachment_id: "att7".into(),
+        version,
+        sha256: sha.into(),
+        size: 3,
+        path: format!("sha256/{}/{sha}", &sha[..2]),
+    };
+    assert!(s.attachment_files(&["att7"]).await.unwrap().is_empty());
+    s.record_attachment_file(&file(2, "bb22")).await.unwrap();
+    assert_eq!(
+        s.attachment_files(&["att7", "att8"]).await.unwrap(),
+        [file(2, "bb22")]
+    );
+    // An older version never replaces a newer record; a newer one does.
+    s.record_attachment_file(&file(1, "aa11")).await.unwrap();
+    assert_eq!(
+        s.attachment_files(&["att7"]).await.unwrap(),
+        [file(2, "bb22")]
+    );
+    s.record_attachment_file(&file(3, "cc33")).await.unwrap();
+    assert_eq!(
+        s.attachment_files(&["att7"]).await.unwrap(),
+        [file(3, "cc33")]
+    );
 }
