@@ -253,7 +253,7 @@ async fn full_listing(
         listing(&ctx.client, kind, &q).map_err(ExtractError::http(format!("listing {what}")))?;
     let started = kb_store::time::now();
     let saved_pass = ListState::from_json(cp_value.as_ref()).pass;
-    let mut stream = ctx.open(l, resume, &what).await?;
+    let mut stream = ctx.open(l, resume, &what).await?.prefetch();
     // A resumed listing purges by the pass it continues (a checkpoint without one: no purge).
     let pass = if stream.resumed {
         saved_pass
@@ -554,7 +554,7 @@ async fn sweep(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<(Vec<String>, 
         &ContentQuery::in_spaces(&[space.id.as_str()]).statuses(kind.statuses),
     )
     .map_err(ExtractError::http(what.clone()))?;
-    let mut stream = ctx.open(l, None, &what).await?;
+    let mut stream = ctx.open(l, None, &what).await?.prefetch();
     while let Some(page) = stream.next().await? {
         for item in &page.items {
             let Some(id) = keys::id(item) else { continue };
@@ -821,7 +821,7 @@ pub(crate) async fn restrictions(
         .client
         .content_search(&cql, CQL_EXPAND)
         .map_err(ExtractError::http(what.clone()))?;
-    let mut stream = ctx.open(l, resume, &what).await?;
+    let mut stream = ctx.open(l, resume, &what).await?.prefetch();
     while let Some(page) = stream.next().await? {
         let mut batch = Batch::new();
         for hit in &page.items {

@@ -156,7 +156,7 @@ pub(crate) async fn tasks(
             .tasks(&ContentQuery::in_spaces(&[space.id.as_str()]).with_body())
             .map_err(ExtractError::http("building a request"))?;
         let pass = kb_store::time::now();
-        let mut stream = ctx.open(listing, None, &what).await?;
+        let mut stream = ctx.open(listing, None, &what).await?.prefetch();
         while let Some(page) = stream.next().await? {
             let mut batch = Batch::new();
             for item in page.items {
@@ -353,6 +353,10 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
     let started = kb_store::time::now();
     let saved_pass = ListState::from_json(cp.as_ref()).pass;
     let mut stream = ctx.open(listing, l.resume.clone(), &what).await?;
+    if l.full {
+        // Read to its end: the next page is read while this one is committed.
+        stream = stream.prefetch();
+    }
     let pass = match (l.full, stream.resumed) {
         (false, _) => None,
         (true, true) => saved_pass,
@@ -729,6 +733,10 @@ async fn comment_listing(
     let started = kb_store::time::now();
     let saved_pass = ListState::from_json(cp.as_ref()).pass;
     let mut stream = ctx.open(listing, l.resume.clone(), &what).await?;
+    if l.full {
+        // Read to its end: the next page is read while this one is committed.
+        stream = stream.prefetch();
+    }
     let pass = match (l.full, stream.resumed) {
         (false, _) => None,
         (true, true) => saved_pass,
