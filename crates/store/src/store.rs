@@ -263,35 +263,8 @@ fn filter_values(t: &TableDef, f: &Filter) -> Result<(Vec<&'static str>, Vec<Sql
     let mut cols = Vec::new();
     let mut vals = Vec::new();
     for (name, v) in &f.eq {
-        let c =
-            t.columns
-                .iter()
-                .find(|c| c.name == name)
-                .ok_or_else(|| StoreError::UnknownColumn {
-                    table: t.name.into(),
-                    column: name.clone(),
-                    known: t
-                        .columns
-                        .iter()
-                        .map(|c| c.name)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })?;
-        let sv =
-            convert(c, Some(v).filter(|v| !v.is_null())).map_err(|problem| StoreError::BadRow {
-                table: t.name.into(),
-                object: "(filter)".into(),
-                field: c.name.into(),
-                problem,
-            })?;
-        if sv.is_null() {
-            return Err(StoreError::BadRow {
-                table: t.name.into(),
-                object: "(filter)".into(),
-                field: c.name.into(),
-                problem: "a filter value cannot be null".into(),
-            });
-        }
+        let c = column_of(t, name)?;
+        let sv = filter_value(t, c, v)?;
         cols.push(c.name);
         vals.push(sv);
     }
@@ -1135,19 +1108,7 @@ impl Store {
     pub async fn max_by(&self, table: &str, key: &str, value: &str) -> Result<Vec<(Value, Value)>> {
         let t = table_def(table)?;
         let d = self.dialect();
-        let col = |name: &str| {
-            t.column(name).ok_or_else(|| StoreError::UnknownColumn {
-                table: t.name.into(),
-                column: name.to_string(),
-                known: t
-                    .columns
-                    .iter()
-                    .map(|c| c.name)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-        };
-        let (k, v) = (col(key)?, col(value)?);
+        let (k, v) = (column_of(t, key)?, column_of(t, value)?);
         let sql = format!(
             "SELECT {}, MAX({}) FROM {} GROUP BY {}",
             d.read(k.ty, k.name),

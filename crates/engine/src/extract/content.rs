@@ -251,15 +251,8 @@ async fn full_listing(
         .with_body();
     let l =
         listing(&ctx.client, kind, &q).map_err(ExtractError::http(format!("listing {what}")))?;
-    let started = kb_store::time::now();
-    let saved_pass = ListState::from_json(cp_value.as_ref()).pass;
-    let mut stream = ctx.open(l, resume, &what).await?.prefetch();
     // A resumed listing purges by the pass it continues (a checkpoint without one: no purge).
-    let pass = if stream.resumed {
-        saved_pass
-    } else {
-        Some(started)
-    };
+    let (mut stream, pass) = ctx.open_pass(l, resume, cp_value.as_ref(), &what).await?;
     let mut state = ListState {
         hwm,
         pass: pass.clone(),
@@ -267,19 +260,20 @@ async fn full_listing(
     };
     while let Some(page) = stream.next().await? {
         let mut batch = Batch::new();
-        for item in &page.items {
-            if keys::id(item).is_none() {
+        let n = page.items.len() as u64;
+        for item in page.items {
+            if keys::id(&item).is_none() {
                 ctx.warn(format!("{what}: an item without an id was skipped: {item}"));
                 continue;
             }
-            state.hwm = state.hwm.max(modified_ms(item));
-            batch.upsert(Row::new(kind.table, item.clone()));
+            state.hwm = state.hwm.max(modified_ms(&item));
+            batch.upsert(Row::new(kind.table, item));
         }
         state.next = page.next.clone();
         let value = state.to_json();
         batch.checkpoint(&scope, kind.table, expect(&cp_value), value.clone());
         ctx.commit(&batch, &what).await?;
-        ctx.rows(kind.table, page.items.len() as u64);
+        ctx.rows(kind.table, n);
         cp_value = Some(value);
     }
 

@@ -9,7 +9,7 @@ use kb_http::{Page, PageStream};
 use kb_store::{Batch, RunEnd, RunStatus, Store};
 use serde_json::{Value, json};
 
-use super::content::{self, BLOG_POSTS, Kind, PAGES, SpaceRef};
+use super::content::{self, BLOG_POSTS, Kind, ListState, PAGES, SpaceRef};
 use super::{
     ExtractError, ExtractOptions, ExtractReport, Progress, ProgressFn, Result, derive, site,
 };
@@ -95,8 +95,7 @@ pub(crate) struct Resumed {
 }
 
 impl Resumed {
-    /// Reads the next page while the caller works on this one (a task reads ahead into a
-    /// one-page channel): a listing read to its end costs the same requests, but its latency
+    /// Reads the next page while the caller works on this one (a task reads one page ahead): a listing read to its end costs the same requests, but its latency
     /// overlaps the caller's commits. Not for listings that may stop early (the page read
     /// ahead would be a wasted request).
     pub fn prefetch(mut self) -> Resumed {
@@ -106,9 +105,12 @@ impl Resumed {
         let mut rest = std::mem::replace(&mut self.rest, futures_util::stream::empty().boxed());
         let (tx, rx) = tokio::sync::mpsc::channel(1);
         tokio::spawn(async move {
-            while let Some(item) = rest.next().await {
+            // A slot first, then the request: one page ahead at most.
+            while let Ok(slot) = tx.reserve().await {
+                let Some(item) = rest.next().await else { break };
                 let failed = item.is_err();
-                if tx.send(item).await.is_err() || failed {
+                slot.send(item);
+                if failed {
                     break;
                 }
             }
@@ -173,6 +175,26 @@ impl Ctx {
             what: what.to_string(),
             resumed,
         })
+    }
+}
+
+impl Ctx {
+    /// Opens a listing read to its end (a full pass, whose purge compares `synced_at` with
+    /// when it began): reads ahead, and returns the instant the pass began, to keep in its
+    /// checkpoint (`pass`): the saved one when it resumes a saved token (`None` if the
+    /// checkpoint has none), now otherwise.
+    pub async fn open_pass(
+        &self,
+        listing: Listing,
+        token: Option<String>,
+        checkpoint: Option<&Value>,
+        what: &str,
+    ) -> Result<(Resumed, Option<String>)> {
+        let started = kb_store::time::now();
+        let saved = ListState::from_json(checkpoint).pass;
+        let stream = self.open(listing, token, what).await?.prefetch();
+        let pass = if stream.resumed { saved } else { Some(started) };
+        Ok((stream, pass))
     }
 }
 

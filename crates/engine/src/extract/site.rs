@@ -350,17 +350,11 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
         .client
         .attachments(&q)
         .map_err(ExtractError::http("building a request"))?;
-    let started = kb_store::time::now();
-    let saved_pass = ListState::from_json(cp.as_ref()).pass;
-    let mut stream = ctx.open(listing, l.resume.clone(), &what).await?;
-    if l.full {
-        // Read to its end: the next page is read while this one is committed.
-        stream = stream.prefetch();
-    }
-    let pass = match (l.full, stream.resumed) {
-        (false, _) => None,
-        (true, true) => saved_pass,
-        (true, false) => Some(started),
+    let (mut stream, pass) = if l.full {
+        ctx.open_pass(listing, l.resume.clone(), cp.as_ref(), &what)
+            .await?
+    } else {
+        (ctx.open(listing, None, &what).await?, None)
     };
     let floor = l.hwm - ctx.opts.overlap.as_millis() as i64;
     let mut state = ListState {
@@ -730,17 +724,11 @@ async fn comment_listing(
         ctx.client.inline_comments(&q)
     }
     .map_err(ExtractError::http("building a request"))?;
-    let started = kb_store::time::now();
-    let saved_pass = ListState::from_json(cp.as_ref()).pass;
-    let mut stream = ctx.open(listing, l.resume.clone(), &what).await?;
-    if l.full {
-        // Read to its end: the next page is read while this one is committed.
-        stream = stream.prefetch();
-    }
-    let pass = match (l.full, stream.resumed) {
-        (false, _) => None,
-        (true, true) => saved_pass,
-        (true, false) => Some(started),
+    let (mut stream, pass) = if l.full {
+        ctx.open_pass(listing, l.resume.clone(), cp.as_ref(), &what)
+            .await?
+    } else {
+        (ctx.open(listing, None, &what).await?, None)
     };
     let floor = l.hwm - ctx.opts.overlap.as_millis() as i64;
     let mut state = ListState {

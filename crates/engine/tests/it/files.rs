@@ -159,23 +159,12 @@ async fn a_first_files_run_after_a_plain_one_downloads_everything() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a child process of a_killed_download_leaves_no_partial_file"]
 async fn child_files() {
-    let (Ok(url), Ok(store), Ok(files)) = (
-        std::env::var("KB_CHILD_URL"),
-        std::env::var("KB_CHILD_STORE"),
+    let (Some((client, store)), Ok(files)) = (
+        support::child_setup(100.0).await,
         std::env::var("KB_CHILD_FILES"),
     ) else {
         return;
     };
-    let mut cfg = kb_confluence::ConfluenceConfig::new(
-        &url,
-        "admin@example.com",
-        "kbridge-sim-token".to_string().into(),
-    )
-    .unwrap();
-    cfg.rate = 100.0;
-    cfg.burst = 10;
-    let client = kb_confluence::Confluence::new(cfg).unwrap();
-    let store = Store::open(&store).await.unwrap();
     let mut opts = options();
     opts.files = Some(files.into());
     kb_engine::extract::extract(&client, &store, &opts, None)
@@ -190,23 +179,17 @@ async fn a_killed_download_leaves_no_partial_file() {
     let path = dir.path().join("kbridge.db");
     let files = dir.path().join("files");
     let store = Store::open(path.to_str().unwrap()).await.unwrap();
-    let exe = std::env::current_exe().unwrap();
     let mut killed_mid_files = 0;
     for wait_files in [3usize, 20] {
-        let mut child = std::process::Command::new(&exe)
-            .args([
-                "--ignored",
-                "--exact",
-                "files::child_files",
-                "--test-threads=1",
-            ])
-            .env("KB_CHILD_URL", sim.confluence_url())
-            .env("KB_CHILD_STORE", &path)
-            .env("KB_CHILD_FILES", &files)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let url = sim.confluence_url();
+        let mut child = support::spawn_child(
+            "files::child_files",
+            &[
+                ("KB_CHILD_URL", url.as_ref()),
+                ("KB_CHILD_STORE", path.as_os_str()),
+                ("KB_CHILD_FILES", files.as_os_str()),
+            ],
+        );
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
         loop {
             let n = std::fs::read_dir(files.join("sha256"))
