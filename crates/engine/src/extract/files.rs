@@ -49,15 +49,15 @@ impl Wanted {
 }
 
 /// Removes what a killed run left in the temporary folder.
-pub(crate) fn clear_partial(dir: &Path) -> Result<()> {
+pub(crate) fn clear_partial(dir: &Path) -> Result<(), String> {
     let partial = dir.join(PARTIAL);
     match std::fs::remove_dir_all(&partial) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(ExtractError::Files(format!(
+        Err(e) => Err(format!(
             "cannot clear {}: {e}; check the permissions of the --files folder",
             partial.display()
-        ))),
+        )),
     }
 }
 
@@ -165,9 +165,9 @@ async fn fetch(ctx: &Ctx, dir: &Path, w: &Wanted) -> Result<Option<AttachmentFil
     let size = body.len() as i64;
     tokio::task::spawn_blocking(move || write_file(&dir, &rel2, &id, &body))
         .await
-        .map_err(|e| {
-            ExtractError::Files(format!("writing the file of attachment {}: {e}", w.id))
-        })??;
+        .map_err(|e| format!("attachment {}: the writer stopped: {e}", w.id))
+        .and_then(|r| r)
+        .map_err(ExtractError::Files)?;
     Ok(Some(AttachmentFile {
         attachment_id: w.id.clone(),
         version: w.version,
@@ -179,17 +179,17 @@ async fn fetch(ctx: &Ctx, dir: &Path, w: &Wanted) -> Result<Option<AttachmentFil
 
 /// Writes `body` at `dir/rel` through a temporary file renamed into place (an existing file of
 /// the same size is kept: same name, same hash).
-fn write_file(dir: &Path, rel: &str, id: &str, body: &[u8]) -> Result<()> {
+fn write_file(dir: &Path, rel: &str, id: &str, body: &[u8]) -> Result<(), String> {
     use std::io::Write as _;
     let target = dir.join(rel);
     if has_size(&target, body.len() as i64) {
         return Ok(());
     }
     let fail = |what: &str, p: &PathBuf, e: std::io::Error| {
-        ExtractError::Files(format!(
+        format!(
             "attachment {id}: cannot {what} {}: {e}; check the --files folder (space, permissions)",
             p.display()
-        ))
+        )
     };
     let partial = dir.join(PARTIAL);
     std::fs::create_dir_all(&partial).map_err(|e| fail("create", &partial, e))?;

@@ -326,7 +326,7 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
     // `--files`: until one full pass has downloaded every file, the listing runs in full.
     let files_cp = match &ctx.opts.files {
         Some(dir) => {
-            super::files::clear_partial(dir)?;
+            super::files::clear_partial(dir).map_err(ExtractError::Files)?;
             let v = ctx
                 .store
                 .checkpoint(&scope, "attachment_files")
