@@ -36,6 +36,9 @@ pub struct ExtractBenchArgs {
     /// Skip the incremental run.
     #[arg(long)]
     no_incremental: bool,
+    /// Also download the attachment files (into a temporary folder).
+    #[arg(long)]
+    files: bool,
 }
 
 /// One extraction in this process (used by `extract`; prints one JSON object).
@@ -51,6 +54,9 @@ pub struct ExtractOnceArgs {
     concurrency: usize,
     #[arg(long)]
     reconcile: bool,
+    /// Download attachment files into this folder.
+    #[arg(long)]
+    files: Option<std::path::PathBuf>,
 }
 
 pub fn once(a: ExtractOnceArgs) -> Result<bool> {
@@ -68,6 +74,7 @@ pub fn once(a: ExtractOnceArgs) -> Result<bool> {
     let opts = kb_engine::extract::ExtractOptions {
         concurrency: a.concurrency,
         reconcile: a.reconcile,
+        files: a.files,
         ..Default::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -92,6 +99,7 @@ fn child(
     store: &str,
     a: &ExtractBenchArgs,
     reconcile: bool,
+    files: Option<&std::path::Path>,
 ) -> Result<Value> {
     let mut cmd = Command::new(exe);
     cmd.args(["bench", "extract-once", "--url", url, "--store", store])
@@ -99,6 +107,9 @@ fn child(
         .args(["--concurrency", &a.concurrency.to_string()]);
     if reconcile {
         cmd.arg("--reconcile");
+    }
+    if let Some(dir) = files {
+        cmd.arg("--files").arg(dir);
     }
     let out = cmd
         .output()
@@ -189,7 +200,9 @@ pub fn run(a: ExtractBenchArgs) -> Result<bool> {
         let url = sim.confluence_url();
         let exe2 = exe.clone();
         let store2 = store.clone();
-        let full = tokio::task::block_in_place(|| child(&exe2, &url, &store2, &a, false))?;
+        let files = a.files.then(|| tmp.path().join("files"));
+        let files = files.as_deref();
+        let full = tokio::task::block_in_place(|| child(&exe2, &url, &store2, &a, false, files))?;
         let summary = |r: &Value| {
             let requests = r["requests_total"].as_f64().unwrap_or(0.0);
             let wall = r["wall_seconds"].as_f64().unwrap_or(0.0);
@@ -206,6 +219,8 @@ pub fn run(a: ExtractBenchArgs) -> Result<bool> {
                 "retries": r["retries"],
                 "peak_rss_bytes": r["peak_rss_bytes"],
                 "warnings": r["warnings"].as_array().map_or(0, Vec::len),
+                "files_downloaded": r["files_downloaded"],
+                "file_bytes": r["file_bytes"],
             })
         };
         let full_requests = full["requests_total"].as_u64().unwrap_or(0);
@@ -285,8 +300,8 @@ pub fn run(a: ExtractBenchArgs) -> Result<bool> {
             )
             .await?;
             let url = sim.confluence_url();
-            let inc = tokio::task::block_in_place(|| child(&exe, &url, &store, &a, false))?;
-            let rec = tokio::task::block_in_place(|| child(&exe, &url, &store, &a, true))?;
+            let inc = tokio::task::block_in_place(|| child(&exe, &url, &store, &a, false, files))?;
+            let rec = tokio::task::block_in_place(|| child(&exe, &url, &store, &a, true, files))?;
             out["incremental"] = json!({
                 "changes": "10 pages edited, 2 trashed, 1 moved",
                 "run": summary(&inc),

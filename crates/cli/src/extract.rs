@@ -86,6 +86,10 @@ struct ConfluenceArgs {
     /// The account's UTC offset for CQL dates, e.g. +02:00 (default +00:00).
     #[arg(long, allow_hyphen_values = true)]
     utc_offset: Option<String>,
+    /// Also download attachment files into this folder, content-addressed
+    /// (DIR/sha256/ab/abcdef…) and verified by size; later runs download only new versions.
+    #[arg(long, value_name = "DIR")]
+    files: Option<PathBuf>,
     /// The configuration file (default: kbridge.toml if it exists).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -143,6 +147,8 @@ pub(crate) struct ConfluenceSection {
     #[serde(default)]
     custom_content_types: Vec<String>,
     utc_offset: Option<String>,
+    /// Download attachment files into this folder.
+    files: Option<PathBuf>,
 }
 
 pub fn run(args: ExtractArgs) -> Result<bool> {
@@ -165,7 +171,7 @@ pub(crate) fn load_config(path: Option<&PathBuf>) -> Result<ConfigFile> {
     };
     toml::from_str(&text).with_context(|| {
         format!(
-            "{} is not a valid kbridge configuration (sections [store] url; [confluence] url, email, rate, concurrency, spaces, endpoints, since, custom_content_types, utc_offset; [notion] url, version, rate)",
+            "{} is not a valid kbridge configuration (sections [store] url; [confluence] url, email, rate, concurrency, spaces, endpoints, since, custom_content_types, utc_offset, files; [notion] url, version, rate)",
             path.display()
         )
     })
@@ -281,6 +287,7 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
     } else {
         a.custom_content_types.clone()
     };
+    opts.files = a.files.clone().or(c.files.clone());
     if let Some(o) = a.utc_offset.as_deref().or(c.utc_offset.as_deref()) {
         opts.utc_offset_minutes = parse_offset(o)?;
     }
@@ -343,6 +350,12 @@ fn print_summary(r: &ExtractReport, store: &str) {
         r.retries
     );
     println!("  store: {}", kb_store::redact_url(store));
+    if r.files_downloaded > 0 {
+        println!(
+            "  attachment files downloaded: {} ({} bytes)",
+            r.files_downloaded, r.file_bytes
+        );
+    }
     println!("  {:<32} {:>10} {:>10}", "table", "written", "deleted");
     for e in plan::ENDPOINTS {
         let w = r.rows.get(e.name).copied().unwrap_or(0);

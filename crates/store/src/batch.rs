@@ -32,9 +32,29 @@ impl Row {
 }
 
 /// Rows whose columns equal all these values (an empty filter matches every row).
+///
+/// Reads ([`Store::select`](crate::Store::select), `ids`, `keys`, `rows_*_where`,
+/// `select_page`) also take the other conditions: a column among values, a column among the
+/// keys of another table's matching rows, and rows not written since an instant. A replace-set
+/// takes equalities only (it names the set its rows belong to).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     pub eq: Vec<(String, Value)>,
+    /// `column IN (values)` (an empty list matches nothing).
+    pub any: Vec<(String, Vec<Value>)>,
+    /// `column IN (SELECT key FROM table WHERE filter)`.
+    pub within: Vec<Within>,
+    /// Rows whose `synced_at` is before this instant (RFC 3339): not written since.
+    pub synced_before: Option<String>,
+}
+
+/// `column IN (SELECT key FROM table WHERE filter)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Within {
+    pub column: String,
+    pub table: String,
+    pub key: String,
+    pub filter: Box<Filter>,
 }
 
 impl Filter {
@@ -47,6 +67,47 @@ impl Filter {
     pub fn eq(mut self, column: impl Into<String>, value: impl Into<Value>) -> Filter {
         self.eq.push((column.into(), value.into()));
         self
+    }
+
+    /// Adds `column IN (values)`.
+    pub fn any<V: Into<Value>>(
+        mut self,
+        column: impl Into<String>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Filter {
+        self.any
+            .push((column.into(), values.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// Adds `column IN (SELECT key FROM table WHERE filter)`: e.g. the comments of the pages
+    /// of some spaces.
+    pub fn within(
+        mut self,
+        column: impl Into<String>,
+        table: impl Into<String>,
+        key: impl Into<String>,
+        filter: Filter,
+    ) -> Filter {
+        self.within.push(Within {
+            column: column.into(),
+            table: table.into(),
+            key: key.into(),
+            filter: Box::new(filter),
+        });
+        self
+    }
+
+    /// Keeps the rows not written since `instant` (RFC 3339): after a listing that rewrote
+    /// every row it saw, those are the rows it no longer saw.
+    pub fn synced_before(mut self, instant: impl Into<String>) -> Filter {
+        self.synced_before = Some(instant.into());
+        self
+    }
+
+    /// Whether the filter holds equalities only.
+    pub fn is_equality(&self) -> bool {
+        self.any.is_empty() && self.within.is_empty() && self.synced_before.is_none()
     }
 }
 

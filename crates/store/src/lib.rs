@@ -23,12 +23,13 @@ mod store;
 pub mod time;
 
 pub use batch::{
-    Batch, CheckpointWrite, CommitSummary, Context, Expect, Filter, IdMapEntry, Op, Row,
+    Batch, CheckpointWrite, CommitSummary, Context, Expect, Filter, IdMapEntry, Op, Row, Within,
 };
 pub use error::{Conflict, Result, StoreError, redact_url};
 pub use migrate::SCHEMA_VERSION;
 pub use schema::{ColumnDef, ColumnType, Source, TABLES, TableDef};
 pub use sql::Dialect;
 pub use store::{
-    Checkpoint, DEFAULT_SQLITE_FILE, IdMapped, PgStore, Run, RunEnd, RunStatus, SqliteStore, Store,
+    AttachmentFile, Checkpoint, DEFAULT_SQLITE_FILE, IdMapped, PgStore, Run, RunEnd, RunStatus,
+    SqliteStore, Store,
 };

@@ -18,14 +18,32 @@ pub(crate) struct Migration {
     pub statements: fn(Dialect) -> Vec<String>,
 }
 
-pub(crate) static MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema: meta tables and the Confluence catalog",
-    statements: initial,
-}];
+pub(crate) static MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema: meta tables and the Confluence catalog",
+        statements: initial,
+    },
+    Migration {
+        version: 2,
+        name: "attachment_files: the downloaded file of each attachment",
+        statements: attachment_files,
+    },
+];
 
 /// The schema version this kbridge writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The file downloaded for each attachment (`extract --files`): its version, SHA-256, size and
+/// path below the files folder.
+fn attachment_files(d: Dialect) -> Vec<String> {
+    vec![format!(
+        "CREATE TABLE IF NOT EXISTS \"attachment_files\" (\"attachment_id\" TEXT NOT NULL PRIMARY KEY, \
+         \"version_number\" BIGINT NOT NULL, \"sha256\" TEXT NOT NULL, \"size\" BIGINT NOT NULL, \
+         \"path\" TEXT NOT NULL, \"updated_at\" {} NOT NULL)",
+        d.sql_type(ColumnType::Timestamp)
+    )]
+}
 
 fn initial(d: Dialect) -> Vec<String> {
     let ts = d.sql_type(ColumnType::Timestamp);

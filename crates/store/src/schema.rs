@@ -659,7 +659,13 @@ pub fn table(name: &str) -> Option<&'static TableDef> {
 }
 
 /// Meta tables (not replicated objects): their DDL is written by hand in `migrate.rs`.
-pub const META_TABLES: &[&str] = &["schema_migrations", "checkpoints", "runs", "id_map"];
+pub const META_TABLES: &[&str] = &[
+    "schema_migrations",
+    "checkpoints",
+    "runs",
+    "id_map",
+    "attachment_files",
+];
 
 #[cfg(test)]
 mod tests {

@@ -18,7 +18,7 @@ use crate::conn::{Conn, Kind};
 use crate::error::{Conflict, Result, StoreError, redact_url};
 use crate::extract::{Extracted, SqlValue, convert, extract, key_values};
 use crate::migrate;
-use crate::schema::{ColumnType, RAW_COLUMN, TABLES, TableDef, table};
+use crate::schema::{ColumnType, RAW_COLUMN, SYNCED_AT_COLUMN, TABLES, TableDef, table};
 use crate::sql::{Dialect, MAX_PARAMS, q};
 use crate::time;
 
@@ -117,6 +117,19 @@ pub struct IdMapped {
     pub target_id: String,
     pub content_hash: Option<String>,
     pub updated_at: String,
+}
+
+/// The file downloaded for an attachment version (`extract --files`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachmentFile {
+    pub attachment_id: String,
+    /// The attachment version the file is of.
+    pub version: i64,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
+    pub size: i64,
+    /// Where it is, relative to the files folder (`sha256/ab/abcdef…`).
+    pub path: String,
 }
 
 fn db_err(db: &str, doing: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -237,42 +250,124 @@ fn order_by(d: Dialect, t: &TableDef) -> String {
 
 /// A filter checked against the table and converted to bound values.
 fn filter_values(t: &TableDef, f: &Filter) -> Result<(Vec<&'static str>, Vec<SqlValue>)> {
+    if !f.is_equality() {
+        return Err(StoreError::BadRow {
+            table: t.name.into(),
+            object: "(filter)".into(),
+            field: "(filter)".into(),
+            problem: "a replace-set names its set by equalities only (no `any`, `within` or \
+                      `synced_before`)"
+                .into(),
+        });
+    }
     let mut cols = Vec::new();
     let mut vals = Vec::new();
     for (name, v) in &f.eq {
-        let c =
-            t.columns
-                .iter()
-                .find(|c| c.name == name)
-                .ok_or_else(|| StoreError::UnknownColumn {
-                    table: t.name.into(),
-                    column: name.clone(),
-                    known: t
-                        .columns
-                        .iter()
-                        .map(|c| c.name)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })?;
-        let sv =
-            convert(c, Some(v).filter(|v| !v.is_null())).map_err(|problem| StoreError::BadRow {
-                table: t.name.into(),
-                object: "(filter)".into(),
-                field: c.name.into(),
-                problem,
-            })?;
-        if sv.is_null() {
-            return Err(StoreError::BadRow {
-                table: t.name.into(),
-                object: "(filter)".into(),
-                field: c.name.into(),
-                problem: "a filter value cannot be null".into(),
-            });
-        }
+        let c = column_of(t, name)?;
+        let sv = filter_value(t, c, v)?;
         cols.push(c.name);
         vals.push(sv);
     }
     Ok((cols, vals))
+}
+
+/// A column of `t`, or an error naming the known ones.
+fn column_of(t: &TableDef, name: &str) -> Result<&'static crate::schema::ColumnDef> {
+    t.column(name).ok_or_else(|| StoreError::UnknownColumn {
+        table: t.name.into(),
+        column: name.to_string(),
+        known: t
+            .columns
+            .iter()
+            .map(|c| c.name)
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// One filter value converted for column `c` (never null).
+fn filter_value(t: &TableDef, c: &crate::schema::ColumnDef, v: &Value) -> Result<SqlValue> {
+    let bad = |problem: String| StoreError::BadRow {
+        table: t.name.into(),
+        object: "(filter)".into(),
+        field: c.name.into(),
+        problem,
+    };
+    let sv = convert(c, Some(v).filter(|v| !v.is_null())).map_err(bad)?;
+    if sv.is_null() {
+        return Err(bad("a filter value cannot be null".into()));
+    }
+    Ok(sv)
+}
+
+/// The conditions of a read filter (` WHERE …`, or empty) with their values, parameters
+/// numbered from `args.len() + 1`.
+fn where_clause(d: Dialect, t: &TableDef, f: &Filter, args: &mut Vec<SqlValue>) -> Result<String> {
+    let parts = conditions(d, t, f, args)?;
+    Ok(if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", parts.join(" AND "))
+    })
+}
+
+fn conditions(
+    d: Dialect,
+    t: &TableDef,
+    f: &Filter,
+    args: &mut Vec<SqlValue>,
+) -> Result<Vec<String>> {
+    let mut parts = Vec::new();
+    for (name, v) in &f.eq {
+        let c = column_of(t, name)?;
+        args.push(filter_value(t, c, v)?);
+        parts.push(format!("{} = {}", q(c.name), d.param(c.ty, args.len())));
+    }
+    for (name, values) in &f.any {
+        let c = column_of(t, name)?;
+        if values.is_empty() {
+            parts.push("1 = 0".into());
+            continue;
+        }
+        let mut ps = Vec::with_capacity(values.len());
+        for v in values {
+            args.push(filter_value(t, c, v)?);
+            ps.push(d.param(c.ty, args.len()));
+        }
+        parts.push(format!("{} IN ({})", q(c.name), ps.join(", ")));
+    }
+    for w in &f.within {
+        let c = column_of(t, &w.column)?;
+        let inner = table_def(&w.table)?;
+        let key = column_of(inner, &w.key)?;
+        let sub = conditions(d, inner, &w.filter, args)?;
+        let sub = if sub.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", sub.join(" AND "))
+        };
+        parts.push(format!(
+            "{} IN (SELECT {} FROM {}{sub})",
+            q(c.name),
+            q(key.name),
+            q(inner.name)
+        ));
+    }
+    if let Some(instant) = &f.synced_before {
+        let norm = crate::time::normalize(instant).ok_or_else(|| StoreError::BadRow {
+            table: t.name.into(),
+            object: "(filter)".into(),
+            field: SYNCED_AT_COLUMN.into(),
+            problem: format!("{instant:?} is not an RFC 3339 date-time"),
+        })?;
+        args.push(SqlValue::Text(Some(norm)));
+        parts.push(format!(
+            "{} < {}",
+            q(SYNCED_AT_COLUMN),
+            d.param(ColumnType::Timestamp, args.len())
+        ));
+    }
+    Ok(parts)
 }
 
 /// A batch checked and converted before the transaction begins: a bad row rejects the batch
@@ -454,7 +549,8 @@ async fn select_keys(
     c: &mut Conn<'_>,
     db: &str,
     t: &TableDef,
-    filter: &(Vec<&'static str>, Vec<SqlValue>),
+    clause: &str,
+    args: &[SqlValue],
 ) -> Result<Vec<Vec<Value>>> {
     let d = c.dialect();
     let cols: Vec<String> = t.primary_key.iter().map(|k| q(k)).collect();
@@ -467,10 +563,10 @@ async fn select_keys(
         "SELECT {} FROM {}{}{}",
         cols.join(", "),
         q(t.name),
-        d.filter_clause(t, &filter.0, 1),
+        clause,
         order_by(d, t)
     );
-    c.fetch(db, &sql, &filter.1, &kinds).await
+    c.fetch(db, &sql, args, &kinds).await
 }
 
 async fn write_checkpoint(
@@ -603,7 +699,8 @@ async fn apply(c: &mut Conn<'_>, db: &str, ops: Vec<Prepared<'_>>) -> Result<Com
                     .map(|r| Value::Array(r.key.clone()).to_string())
                     .collect();
                 upsert_rows(c, db, table, rows, &now, &mut summary).await?;
-                let gone: Vec<Vec<SqlValue>> = select_keys(c, db, table, &filter)
+                let clause = c.dialect().filter_clause(table, &filter.0, 1);
+                let gone: Vec<Vec<SqlValue>> = select_keys(c, db, table, &clause, &filter.1)
                     .await?
                     .into_iter()
                     .filter(|k| !keep.contains(&Value::Array(k.clone()).to_string()))
@@ -861,13 +958,13 @@ impl Store {
     /// The raw JSON of the rows of `table` matching `filter`, ordered by primary key.
     pub async fn rows_raw_where(&self, table: &str, filter: &Filter) -> Result<Vec<Value>> {
         let t = table_def(table)?;
-        let (cols, args) = filter_values(t, filter)?;
         let d = self.dialect();
+        let mut args = Vec::new();
         let sql = format!(
             "SELECT {} FROM {}{}{}",
             d.read(ColumnType::Json, RAW_COLUMN),
             q(t.name),
-            d.filter_clause(t, &cols, 1),
+            where_clause(d, t, filter, &mut args)?,
             order_by(d, t)
         );
         let rows = with_conn!(self, c, db => c.fetch(db, &sql, &args, &[Kind::Json]).await)?;
@@ -887,15 +984,15 @@ impl Store {
         filter: &Filter,
     ) -> Result<Vec<Map<String, Value>>> {
         let t = table_def(table)?;
-        let (fcols, args) = filter_values(t, filter)?;
         let d = self.dialect();
+        let mut args = Vec::new();
         let cols: Vec<String> = t.columns.iter().map(|c| d.read(c.ty, c.name)).collect();
         let kinds: Vec<Kind> = t.columns.iter().map(|c| kind(c.ty)).collect();
         let sql = format!(
             "SELECT {} FROM {}{}{}",
             cols.join(", "),
             q(t.name),
-            d.filter_clause(t, &fcols, 1),
+            where_clause(d, t, filter, &mut args)?,
             order_by(d, t)
         );
         let rows = with_conn!(self, c, db => c.fetch(db, &sql, &args, &kinds).await)?;
@@ -914,8 +1011,10 @@ impl Store {
     /// The primary keys of the rows of `table` matching `filter`, ordered.
     pub async fn keys(&self, table: &str, filter: &Filter) -> Result<Vec<Vec<Value>>> {
         let t = table_def(table)?;
-        let f = filter_values(t, filter)?;
-        with_conn!(self, c, db => select_keys(&mut c, db, t, &f).await)
+        let d = self.dialect();
+        let mut args = Vec::new();
+        let clause = where_clause(d, t, filter, &mut args)?;
+        with_conn!(self, c, db => select_keys(&mut c, db, t, &clause, &args).await)
     }
 
     /// The object ids (the last primary-key column, as text) of the rows of `table` matching
@@ -942,33 +1041,66 @@ impl Store {
         columns: &[&str],
         filter: &Filter,
     ) -> Result<Vec<Vec<Value>>> {
+        self.select_page(table, columns, filter, None, None).await
+    }
+
+    /// [`Store::select`] a page at a time, for tables with a one-column primary key: at most
+    /// `limit` rows whose key comes after `after` (in the order of the key), so a job can walk
+    /// a big table with flat memory.
+    pub async fn select_page(
+        &self,
+        table: &str,
+        columns: &[&str],
+        filter: &Filter,
+        after: Option<&Value>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Vec<Value>>> {
         let t = table_def(table)?;
-        let f = filter_values(t, filter)?;
         let d = self.dialect();
         let mut cols = Vec::with_capacity(columns.len());
         let mut kinds = Vec::with_capacity(columns.len());
         for name in columns {
-            let c = t.column(name).ok_or_else(|| StoreError::UnknownColumn {
-                table: t.name.into(),
-                column: (*name).to_string(),
-                known: t
-                    .columns
-                    .iter()
-                    .map(|c| c.name)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
+            let c = column_of(t, name)?;
             cols.push(d.read(c.ty, c.name));
             kinds.push(kind(c.ty));
         }
+        let mut args = Vec::new();
+        let mut clause = where_clause(d, t, filter, &mut args)?;
+        if let Some(after) = after {
+            let [k] = t.primary_key else {
+                return Err(StoreError::BadRow {
+                    table: t.name.into(),
+                    object: "(filter)".into(),
+                    field: t.primary_key.join(", "),
+                    problem: "paging by key needs a one-column primary key".into(),
+                });
+            };
+            let c = column_of(t, k)?;
+            args.push(filter_value(t, c, after)?);
+            let collate = if d == Dialect::Postgres && c.ty == ColumnType::Text {
+                " COLLATE \"C\""
+            } else {
+                ""
+            };
+            clause.push_str(if clause.is_empty() {
+                " WHERE "
+            } else {
+                " AND "
+            });
+            clause.push_str(&format!(
+                "{}{collate} > {}",
+                q(c.name),
+                d.param(c.ty, args.len())
+            ));
+        }
+        let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
         let sql = format!(
-            "SELECT {} FROM {}{}{}",
+            "SELECT {} FROM {}{clause}{}{limit}",
             cols.join(", "),
             q(t.name),
-            d.filter_clause(t, &f.0, 1),
             order_by(d, t)
         );
-        with_conn!(self, c, db => c.fetch(db, &sql, &f.1, &kinds).await)
+        with_conn!(self, c, db => c.fetch(db, &sql, &args, &kinds).await)
     }
 
     /// The largest `value` per `key` over the whole table (`SELECT key, MAX(value) … GROUP BY
@@ -976,19 +1108,7 @@ impl Store {
     pub async fn max_by(&self, table: &str, key: &str, value: &str) -> Result<Vec<(Value, Value)>> {
         let t = table_def(table)?;
         let d = self.dialect();
-        let col = |name: &str| {
-            t.column(name).ok_or_else(|| StoreError::UnknownColumn {
-                table: t.name.into(),
-                column: name.to_string(),
-                known: t
-                    .columns
-                    .iter()
-                    .map(|c| c.name)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-        };
-        let (k, v) = (col(key)?, col(value)?);
+        let (k, v) = (column_of(t, key)?, column_of(t, value)?);
         let sql = format!(
             "SELECT {}, MAX({}) FROM {} GROUP BY {}",
             d.read(k.ty, k.name),
@@ -1172,6 +1292,62 @@ impl Store {
             content_hash: r[1].as_str().map(str::to_string),
             updated_at: r[2].as_str().unwrap_or_default().to_string(),
         }))
+    }
+}
+
+impl Store {
+    /// The recorded files of these attachments (those without one are absent).
+    pub async fn attachment_files(&self, ids: &[&str]) -> Result<Vec<AttachmentFile>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let ps: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT \"attachment_id\", \"version_number\", \"sha256\", \"size\", \"path\" \
+                 FROM \"attachment_files\" WHERE \"attachment_id\" IN ({})",
+                ps.join(", ")
+            );
+            let args: Vec<SqlValue> = chunk
+                .iter()
+                .map(|id| SqlValue::Text(Some(id.to_string())))
+                .collect();
+            let kinds = [Kind::Text, Kind::Int, Kind::Text, Kind::Int, Kind::Text];
+            let rows = with_conn!(self, c, db => c.fetch(db, &sql, &args, &kinds).await)?;
+            out.extend(rows.into_iter().map(|r| AttachmentFile {
+                attachment_id: r[0].as_str().unwrap_or_default().to_string(),
+                version: r[1].as_i64().unwrap_or(0),
+                sha256: r[2].as_str().unwrap_or_default().to_string(),
+                size: r[3].as_i64().unwrap_or(0),
+                path: r[4].as_str().unwrap_or_default().to_string(),
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Records the file of an attachment version; a record of a newer version is kept.
+    pub async fn record_attachment_file(&self, f: &AttachmentFile) -> Result<()> {
+        let d = self.dialect();
+        let sql = format!(
+            "INSERT INTO \"attachment_files\" (\"attachment_id\", \"version_number\", \"sha256\", \
+             \"size\", \"path\", \"updated_at\") VALUES ($1, $2, $3, $4, $5, {}) \
+             ON CONFLICT (\"attachment_id\") DO UPDATE SET \"version_number\" = excluded.\"version_number\", \
+             \"sha256\" = excluded.\"sha256\", \"size\" = excluded.\"size\", \"path\" = excluded.\"path\", \
+             \"updated_at\" = excluded.\"updated_at\" \
+             WHERE excluded.\"version_number\" >= \"attachment_files\".\"version_number\"",
+            d.param(ColumnType::Timestamp, 6)
+        );
+        let args = [
+            SqlValue::Text(Some(f.attachment_id.clone())),
+            SqlValue::Int(Some(f.version)),
+            SqlValue::Text(Some(f.sha256.clone())),
+            SqlValue::Int(Some(f.size)),
+            SqlValue::Text(Some(f.path.clone())),
+            SqlValue::Text(Some(time::now())),
+        ];
+        with_conn!(self, c, db => c
+            .execute(&sql, &args)
+            .await
+            .map_err(db_err(db, format!("recording the file of attachment {}", f.attachment_id))))?;
+        Ok(())
     }
 }
 

@@ -74,6 +74,9 @@ pub(crate) struct ListState {
     pub next: Option<String>,
     /// The newest modification seen (epoch ms).
     pub hwm: i64,
+    /// When the current full listing began (RFC 3339): the rows it rewrote carry a later
+    /// `synced_at`, so what it no longer saw is found in the store, even after a resume.
+    pub pass: Option<String>,
 }
 
 impl ListState {
@@ -87,6 +90,7 @@ impl ListState {
             listed: state == Some("listed"),
             next: v.get("next").and_then(Value::as_str).map(str::to_string),
             hwm: v.get("hwm").and_then(Value::as_i64).unwrap_or(0),
+            pass: v.get("pass").and_then(Value::as_str).map(str::to_string),
         }
     }
 
@@ -98,7 +102,11 @@ impl ListState {
         } else {
             "listing"
         };
-        json!({ "state": state, "next": self.next, "hwm": self.hwm })
+        let mut v = json!({ "state": state, "next": self.next, "hwm": self.hwm });
+        if let Some(p) = &self.pass {
+            v["pass"] = json!(p);
+        }
+        v
     }
 }
 
@@ -127,8 +135,6 @@ pub(crate) fn modified_ms(v: &Value) -> i64 {
 pub(crate) struct Stored {
     pub version: i64,
     pub status: String,
-    /// When its current version was made (epoch ms).
-    pub modified: Option<i64>,
 }
 
 /// The stored rows of a kind in one space, by id.
@@ -137,7 +143,7 @@ async fn stored_rows(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<HashMap<
         .store
         .select(
             kind.table,
-            &["id", "version_number", "status", "version_created_at"],
+            &["id", "version_number", "status"],
             &Filter::all().eq("space_id", space.id.as_str()),
         )
         .await
@@ -151,18 +157,7 @@ async fn stored_rows(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<HashMap<
             let id = r.first()?.as_str()?.to_string();
             let version = r.get(1).and_then(Value::as_i64).unwrap_or(0);
             let status = r.get(2).and_then(Value::as_str).unwrap_or("").to_string();
-            let modified = r
-                .get(3)
-                .and_then(Value::as_str)
-                .and_then(kb_confluence::cql::parse_iso_ms);
-            Some((
-                id,
-                Stored {
-                    version,
-                    status,
-                    modified,
-                },
-            ))
+            Some((id, Stored { version, status }))
         })
         .collect())
 }
@@ -201,13 +196,7 @@ pub(crate) async fn sync_space(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Resul
         ctx.report(|r| r.incremental = true);
         incremental(ctx, kind, space, cp_value, state).await?
     };
-    // Content whose stored details are older than its version: what this run changed, and
-    // what an interrupted run left behind.
-    let stored = match changes.stored.take() {
-        Some(s) => s,
-        None => stored_rows(ctx, kind, space).await?,
-    };
-    changes.changed = stale_details(ctx, kind, &stored).await?;
+    changes.end.pass = None;
     Ok(changes)
 }
 
@@ -233,8 +222,6 @@ pub(crate) async fn finish(
 /// What a space's listing changed.
 #[derive(Default, Debug)]
 pub(crate) struct Changes {
-    /// Content whose details (versions, labels, properties) may be stale.
-    pub changed: Vec<String>,
     /// Content whose restrictions come with this pass (CQL expansion), keyed by id.
     pub restrictions: HashMap<String, Value>,
     /// Whether parents, positions, titles or statuses may have changed (derived tables).
@@ -246,8 +233,6 @@ pub(crate) struct Changes {
     /// The checkpoint to write once every phase is done, and the one it replaces.
     pub end: ListState,
     pub checkpoint: Option<Value>,
-    /// The stored rows as the listing left them, when it read them already.
-    pub stored: Option<HashMap<String, Stored>>,
 }
 
 async fn full_listing(
@@ -266,45 +251,46 @@ async fn full_listing(
         .with_body();
     let l =
         listing(&ctx.client, kind, &q).map_err(ExtractError::http(format!("listing {what}")))?;
-    let mut stream = ctx.open(l, resume, &what).await?;
-    let resumed = stream.resumed;
-    let mut seen: HashSet<String> = HashSet::new();
+    // A resumed listing purges by the pass it continues (a checkpoint without one: no purge).
+    let (mut stream, pass) = ctx.open_pass(l, resume, cp_value.as_ref(), &what).await?;
     let mut state = ListState {
         hwm,
+        pass: pass.clone(),
         ..ListState::default()
     };
     while let Some(page) = stream.next().await? {
         let mut batch = Batch::new();
-        for item in &page.items {
-            let Some(id) = keys::id(item) else {
+        let n = page.items.len() as u64;
+        for item in page.items {
+            if keys::id(&item).is_none() {
                 ctx.warn(format!("{what}: an item without an id was skipped: {item}"));
                 continue;
-            };
-            state.hwm = state.hwm.max(modified_ms(item));
-            seen.insert(id);
-            batch.upsert(Row::new(kind.table, item.clone()));
+            }
+            state.hwm = state.hwm.max(modified_ms(&item));
+            batch.upsert(Row::new(kind.table, item));
         }
         state.next = page.next.clone();
         let value = state.to_json();
         batch.checkpoint(&scope, kind.table, expect(&cp_value), value.clone());
         ctx.commit(&batch, &what).await?;
-        ctx.rows(kind.table, page.items.len() as u64);
+        ctx.rows(kind.table, n);
         cp_value = Some(value);
     }
 
-    // Purged content: stored, but no longer listed under any status. Only when this process
-    // saw the whole listing (a resumed listing did not see its first part).
-    let mut stored = stored_rows(ctx, kind, space).await?;
-    if !resumed {
-        let gone: Vec<String> = stored
-            .keys()
-            .filter(|id| !seen.contains(*id))
-            .cloned()
-            .collect();
+    // Purged content: stored, but no longer listed under any status: the rows of the space
+    // this pass did not rewrite (found in the store, not held in memory).
+    if let Some(pass) = &pass {
+        let gone = ctx
+            .store
+            .ids(
+                kind.table,
+                &Filter::all()
+                    .eq("space_id", space.id.as_str())
+                    .synced_before(pass.as_str()),
+            )
+            .await
+            .map_err(ExtractError::store(format!("finding purged {what}")))?;
         delete_content(ctx, kind, &gone).await?;
-        for id in &gone {
-            stored.remove(id);
-        }
     }
     state.listed = true;
     state.next = None;
@@ -318,49 +304,84 @@ async fn full_listing(
         full: true,
         end: ListState {
             done: true,
-            listed: false,
-            next: None,
             hwm: state.hwm,
+            ..ListState::default()
         },
         checkpoint: Some(listed),
-        stored: Some(stored),
         ..Changes::default()
     })
 }
 
-/// The content of a space whose stored details are older than its version (or missing).
-async fn stale_details(
-    ctx: &Ctx,
-    kind: Kind,
-    stored: &HashMap<String, Stored>,
-) -> Result<Vec<String>> {
+/// Reads the details of the content of a space whose stored details are older than its
+/// version (or missing): what this run changed, and what an interrupted run left behind. The
+/// space's rows are walked 1,000 at a time (memory stays flat); returns the ids whose details
+/// were read.
+pub(crate) async fn stale_details(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<Vec<String>> {
     if !ctx
         .opts
         .wants_any(&[kind.versions, kind.labels, kind.properties])
     {
         return Ok(Vec::new());
     }
-    let have = ctx
-        .store
-        .max_by(kind.versions, kind.owner, "number")
-        .await
-        .map_err(ExtractError::store(format!("reading {}", kind.versions)))?;
-    let newest: HashMap<String, i64> = have
-        .into_iter()
-        .filter_map(|(o, n)| Some((o.as_str()?.to_string(), n.as_i64()?)))
-        .collect();
-    let mut out: Vec<String> = stored
-        .iter()
-        .filter(|(id, s)| newest.get(*id).copied().unwrap_or(0) < s.version)
-        // `--since`: no details for content last modified before it.
-        .filter(|(_, s)| {
-            ctx.opts
-                .since
-                .is_none_or(|since| s.modified.is_none_or(|ms| ms >= since))
-        })
-        .map(|(id, _)| id.clone())
-        .collect();
-    out.sort_by_key(|id| id.parse::<u64>().unwrap_or(u64::MAX));
+    let mut out = Vec::new();
+    let mut after: Option<Value> = None;
+    loop {
+        let rows = ctx
+            .store
+            .select_page(
+                kind.table,
+                &["id", "version_number", "version_created_at"],
+                &Filter::all().eq("space_id", space.id.as_str()),
+                after.as_ref(),
+                Some(1000),
+            )
+            .await
+            .map_err(ExtractError::store(format!(
+                "reading the stored {} of space {}",
+                kind.table, space.key
+            )))?;
+        let Some(last) = rows.last() else { break };
+        after = last.first().cloned();
+        let ids: Vec<&str> = rows.iter().filter_map(|r| r.first()?.as_str()).collect();
+        let mut newest: HashMap<String, i64> = HashMap::new();
+        for r in ctx
+            .store
+            .select(
+                kind.versions,
+                &[kind.owner, "number"],
+                &Filter::all().any(kind.owner, ids.iter().copied()),
+            )
+            .await
+            .map_err(ExtractError::store(format!("reading {}", kind.versions)))?
+        {
+            if let (Some(o), Some(n)) = (
+                r.first().and_then(Value::as_str),
+                r.get(1).and_then(Value::as_i64),
+            ) {
+                let e = newest.entry(o.to_string()).or_insert(n);
+                *e = (*e).max(n);
+            }
+        }
+        let stale: Vec<String> = rows
+            .iter()
+            .filter_map(|r| {
+                let id = r.first()?.as_str()?;
+                let version = r.get(1).and_then(Value::as_i64).unwrap_or(0);
+                let modified = r
+                    .get(2)
+                    .and_then(Value::as_str)
+                    .and_then(kb_confluence::cql::parse_iso_ms);
+                // `--since`: no details for content last modified before it.
+                let recent = ctx
+                    .opts
+                    .since
+                    .is_none_or(|since| modified.is_none_or(|ms| ms >= since));
+                (newest.get(id).copied().unwrap_or(0) < version && recent).then(|| id.to_string())
+            })
+            .collect();
+        details(ctx, kind, space, &stale).await?;
+        out.extend(stale);
+    }
     Ok(out)
 }
 
@@ -527,7 +548,7 @@ async fn sweep(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<(Vec<String>, 
         &ContentQuery::in_spaces(&[space.id.as_str()]).statuses(kind.statuses),
     )
     .map_err(ExtractError::http(what.clone()))?;
-    let mut stream = ctx.open(l, None, &what).await?;
+    let mut stream = ctx.open(l, None, &what).await?.prefetch();
     while let Some(page) = stream.next().await? {
         for item in &page.items {
             let Some(id) = keys::id(item) else { continue };
@@ -629,7 +650,7 @@ pub(crate) async fn delete_content(ctx: &Ctx, kind: Kind, ids: &[String]) -> Res
 /// Versions, labels and properties of changed content: one request per item (the included
 /// lists of `GET /pages/{id}`), with bounded concurrency; the dedicated listings only when an
 /// included list has more.
-pub(crate) async fn details(ctx: &Ctx, kind: Kind, space: &SpaceRef, ids: &[String]) -> Result<()> {
+async fn details(ctx: &Ctx, kind: Kind, space: &SpaceRef, ids: &[String]) -> Result<()> {
     if ids.is_empty()
         || !ctx
             .opts
@@ -794,7 +815,7 @@ pub(crate) async fn restrictions(
         .client
         .content_search(&cql, CQL_EXPAND)
         .map_err(ExtractError::http(what.clone()))?;
-    let mut stream = ctx.open(l, resume, &what).await?;
+    let mut stream = ctx.open(l, resume, &what).await?.prefetch();
     while let Some(page) = stream.next().await? {
         let mut batch = Batch::new();
         for hit in &page.items {
@@ -844,24 +865,6 @@ fn restriction_rows(kind: Kind, id: &str, hit: &Value, batch: &mut Batch) {
         Filter::all().eq("content_id", id),
         rows,
     );
-}
-
-/// Ids of a kind in a space, as stored (for the derived tables and site-wide filters).
-pub(crate) async fn stored_ids(
-    ctx: &Ctx,
-    kind: Kind,
-    space_ids: &[String],
-) -> Result<HashSet<String>> {
-    let mut out = HashSet::new();
-    for s in space_ids {
-        out.extend(
-            ctx.store
-                .ids(kind.table, &Filter::all().eq("space_id", s.as_str()))
-                .await
-                .map_err(ExtractError::store(format!("reading {}", kind.table)))?,
-        );
-    }
-    Ok(out)
 }
 
 /// Counts per table, for the report.

@@ -3,7 +3,7 @@
 //! them) and `page_ancestors` (highest first, as `GET /pages/{id}/ancestors`). Folders between
 //! pages are read once each (`GET /folders/{id}`), since no page row describes them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use kb_store::{Batch, Filter, Row};
 use serde_json::{Value, json};
@@ -29,82 +29,152 @@ fn text(v: Option<&Value>) -> Option<String> {
     }
 }
 
+const TREE_COLUMNS: &[&str] = &[
+    "id",
+    "parent_id",
+    "parent_type",
+    "position",
+    "title",
+    "status",
+];
+
+fn node(r: &[Value]) -> Option<(String, Node)> {
+    Some((
+        text(r.first())?,
+        Node {
+            parent: text(r.get(1)),
+            parent_type: text(r.get(2)),
+            position: r.get(3).and_then(Value::as_i64),
+            title: r.get(4).cloned().unwrap_or(Value::Null),
+            status: r.get(5).cloned().unwrap_or(Value::Null),
+        },
+    ))
+}
+
 /// Rewrites `child_pages` and `page_ancestors` rows of the pages of one space: of every page
 /// (`affected` = `None`, after a full listing), or of the pages re-read by an incremental run
-/// and everything below them (a moved or trashed page changes its subtree's ancestors). Work
-/// and memory are per page, in commits of 500 pages: nothing reads the whole tables back.
+/// and everything below them (a moved or trashed page changes its subtree's ancestors).
+/// A full rewrite walks the space 500 pages at a time, reading the parents above them from the
+/// store, so memory does not grow with the space; commits are of 500 pages.
 pub(crate) async fn page_tree(
     ctx: &Ctx,
     space: &SpaceRef,
     affected: Option<&[String]>,
 ) -> Result<()> {
-    let want_children = ctx.opts.wants("child_pages");
-    let want_ancestors = ctx.opts.wants("page_ancestors");
-    if !want_children && !want_ancestors {
+    if !ctx.opts.wants_any(&["child_pages", "page_ancestors"]) {
         return Ok(());
     }
     let what = format!("page tree of {}", space.key);
     ctx.progress(Progress::Phase { what: what.clone() });
-    let rows = ctx
-        .store
-        .select(
-            "pages",
-            &[
-                "id",
-                "parent_id",
-                "parent_type",
-                "position",
-                "title",
-                "status",
-            ],
-            &Filter::all().eq("space_id", space.id.as_str()),
-        )
-        .await
-        .map_err(ExtractError::store(format!(
-            "reading the pages of {}",
-            space.key
-        )))?;
-    let mut pages: BTreeMap<String, Node> = BTreeMap::new();
-    for r in rows {
-        let Some(id) = text(r.first()) else { continue };
-        pages.insert(
-            id,
-            Node {
-                parent: text(r.get(1)),
-                parent_type: text(r.get(2)),
-                position: r.get(3).and_then(Value::as_i64),
-                title: r.get(4).cloned().unwrap_or(Value::Null),
-                status: r.get(5).cloned().unwrap_or(Value::Null),
-            },
-        );
-    }
-    // The pages to rewrite: all, or the affected ones and their descendants.
-    let targets: Vec<String> = match affected {
-        None => pages.keys().cloned().collect(),
-        Some(ids) => {
-            let mut kids: HashMap<&str, Vec<&str>> = HashMap::new();
-            for (id, n) in &pages {
-                if let Some(p) = &n.parent {
-                    kids.entry(p.as_str()).or_default().push(id.as_str());
+    let in_space = Filter::all().eq("space_id", space.id.as_str());
+    let read_err = || ExtractError::store(format!("reading the pages of {}", space.key));
+    let mut tree = Tree::default();
+    match affected {
+        None => {
+            let mut after: Option<Value> = None;
+            loop {
+                let rows = ctx
+                    .store
+                    .select_page("pages", TREE_COLUMNS, &in_space, after.as_ref(), Some(500))
+                    .await
+                    .map_err(read_err())?;
+                let Some(last) = rows.last() else { break };
+                after = last.first().cloned();
+                let mut pages: BTreeMap<String, Node> =
+                    rows.iter().filter_map(|r| node(r)).collect();
+                let targets: Vec<String> = pages.keys().cloned().collect();
+                // The pages above this chunk, level by level.
+                loop {
+                    let missing: BTreeSet<String> = pages
+                        .values()
+                        .filter(|n| n.parent_type.as_deref() == Some("page"))
+                        .filter_map(|n| n.parent.clone())
+                        .filter(|p| !pages.contains_key(p))
+                        .collect();
+                    if missing.is_empty() {
+                        break;
+                    }
+                    let found = ctx
+                        .store
+                        .select(
+                            "pages",
+                            TREE_COLUMNS,
+                            &in_space
+                                .clone()
+                                .any("id", missing.iter().map(String::as_str)),
+                        )
+                        .await
+                        .map_err(read_err())?;
+                    let before = pages.len();
+                    pages.extend(found.iter().filter_map(|r| node(r)));
+                    if pages.len() == before {
+                        break;
+                    }
                 }
+                tree.write(ctx, space, &mut pages, &targets, &what).await?;
             }
-            let mut out: BTreeSet<String> = BTreeSet::new();
-            let mut todo: Vec<&str> = ids.iter().map(String::as_str).collect();
-            while let Some(id) = todo.pop() {
-                if out.insert(id.to_string()) {
-                    todo.extend(kids.get(id).into_iter().flatten().copied());
-                }
-            }
-            out.into_iter().collect()
         }
-    };
-    let live = |n: &Node| matches!(n.status.as_str(), Some("current" | "archived"));
-    let mut folders: HashMap<String, (Option<String>, Option<String>)> = HashMap::new();
-    let (mut n_children, mut n_ancestors) = (0u64, 0u64);
-    for chunk in targets.chunks(500) {
+        Some(ids) => {
+            let rows = ctx
+                .store
+                .select("pages", TREE_COLUMNS, &in_space)
+                .await
+                .map_err(read_err())?;
+            let mut pages: BTreeMap<String, Node> = rows.iter().filter_map(|r| node(r)).collect();
+            // The affected pages and their descendants.
+            let targets: Vec<String> = {
+                let mut kids: HashMap<&str, Vec<&str>> = HashMap::new();
+                for (id, n) in &pages {
+                    if let Some(p) = &n.parent {
+                        kids.entry(p.as_str()).or_default().push(id.as_str());
+                    }
+                }
+                let mut out: BTreeSet<String> = BTreeSet::new();
+                let mut todo: Vec<&str> = ids.iter().map(String::as_str).collect();
+                while let Some(id) = todo.pop() {
+                    if out.insert(id.to_string()) {
+                        todo.extend(kids.get(id).into_iter().flatten().copied());
+                    }
+                }
+                out.into_iter().collect()
+            };
+            for chunk in targets.chunks(500) {
+                tree.write(ctx, space, &mut pages, chunk, &what).await?;
+            }
+        }
+    }
+    ctx.rows("child_pages", tree.children);
+    ctx.rows("page_ancestors", tree.ancestors);
+    ctx.progress(Progress::PhaseDone { what });
+    Ok(())
+}
+
+/// The folders read so far and the rows written.
+#[derive(Default)]
+struct Tree {
+    folders: HashMap<String, (Option<String>, Option<String>)>,
+    /// Parents not stored in the space.
+    absent: HashSet<String>,
+    children: u64,
+    ancestors: u64,
+}
+
+impl Tree {
+    /// Rewrites the rows of `targets` (one commit), their parents found in `pages`.
+    async fn write(
+        &mut self,
+        ctx: &Ctx,
+        space: &SpaceRef,
+        pages: &mut BTreeMap<String, Node>,
+        targets: &[String],
+        what: &str,
+    ) -> Result<()> {
+        let want_children = ctx.opts.wants("child_pages");
+        let want_ancestors = ctx.opts.wants("page_ancestors");
+        let live = |n: &Node| matches!(n.status.as_str(), Some("current" | "archived"));
         let mut batch = Batch::new();
-        for id in chunk {
-            let Some(n) = pages.get(id) else {
+        for id in targets {
+            let Some(n) = pages.get(id).cloned() else {
                 // No longer in this space (purged or moved away): its rows go.
                 batch.replace_set(
                     "child_pages",
@@ -121,7 +191,7 @@ pub(crate) async fn page_tree(
             if want_children {
                 let mut rows = Vec::new();
                 if let (Some(parent), Some("page")) = (&n.parent, n.parent_type.as_deref())
-                    && live(n)
+                    && live(&n)
                 {
                     rows.push(
                         Row::new(
@@ -137,7 +207,7 @@ pub(crate) async fn page_tree(
                         .with("parent_id", parent.as_str()),
                     );
                 }
-                n_children += rows.len() as u64;
+                self.children += rows.len() as u64;
                 batch.replace_set("child_pages", Filter::all().eq("id", id.as_str()), rows);
             }
             if want_ancestors {
@@ -151,15 +221,28 @@ pub(crate) async fn page_tree(
                     }
                     chain.push((pid.clone(), ptype.clone()));
                     cur = match ptype.as_str() {
-                        "page" => pages
-                            .get(&pid)
-                            .and_then(|p| p.parent.clone().zip(p.parent_type.clone())),
-                        "folder" => {
-                            if !folders.contains_key(&pid) {
-                                let f = folder(ctx, &pid).await?;
-                                folders.insert(pid.clone(), f);
+                        "page" => {
+                            if !pages.contains_key(&pid) && !self.absent.contains(&pid) {
+                                // Above a folder: a page the chunk's walk did not bring.
+                                match stored_page(ctx, space, &pid).await? {
+                                    Some(n) => {
+                                        pages.insert(pid.clone(), n);
+                                    }
+                                    None => {
+                                        self.absent.insert(pid.clone());
+                                    }
+                                }
                             }
-                            let (p, t) = folders[&pid].clone();
+                            pages
+                                .get(&pid)
+                                .and_then(|p| p.parent.clone().zip(p.parent_type.clone()))
+                        }
+                        "folder" => {
+                            if !self.folders.contains_key(&pid) {
+                                let f = folder(ctx, &pid).await?;
+                                self.folders.insert(pid.clone(), f);
+                            }
+                            let (p, t) = self.folders[&pid].clone();
                             p.zip(t)
                         }
                         _ => None,
@@ -175,7 +258,7 @@ pub(crate) async fn page_tree(
                             .with("depth", i as i64 + 1)
                     })
                     .collect();
-                n_ancestors += rows.len() as u64;
+                self.ancestors += rows.len() as u64;
                 batch.replace_set(
                     "page_ancestors",
                     Filter::all().eq("page_id", id.as_str()),
@@ -183,12 +266,22 @@ pub(crate) async fn page_tree(
                 );
             }
         }
-        ctx.commit(&batch, &what).await?;
+        ctx.commit(&batch, what).await
     }
-    ctx.rows("child_pages", n_children);
-    ctx.rows("page_ancestors", n_ancestors);
-    ctx.progress(Progress::PhaseDone { what });
-    Ok(())
+}
+
+/// A stored page of the space, for its parent link.
+async fn stored_page(ctx: &Ctx, space: &SpaceRef, id: &str) -> Result<Option<Node>> {
+    let rows = ctx
+        .store
+        .select(
+            "pages",
+            TREE_COLUMNS,
+            &Filter::all().eq("space_id", space.id.as_str()).eq("id", id),
+        )
+        .await
+        .map_err(ExtractError::store(format!("reading page {id}")))?;
+    Ok(rows.first().and_then(|r| node(r)).map(|(_, n)| n))
 }
 
 /// A folder's parent (id, type).

@@ -33,6 +33,7 @@ pub mod plan;
 
 mod content;
 mod derive;
+mod files;
 mod run;
 mod site;
 
@@ -69,6 +70,8 @@ pub struct ExtractOptions {
     pub utc_offset_minutes: i32,
     /// Custom content types to list (`/custom-content?type=…` needs the type).
     pub custom_content_types: Vec<String>,
+    /// Download attachment files into this folder (content-addressed, `sha256/ab/abcdef…`).
+    pub files: Option<std::path::PathBuf>,
 }
 
 impl Default for ExtractOptions {
@@ -83,6 +86,7 @@ impl Default for ExtractOptions {
             overlap: Duration::from_secs(3600),
             utc_offset_minutes: 0,
             custom_content_types: Vec::new(),
+            files: None,
         }
     }
 }
@@ -136,6 +140,9 @@ pub struct ExtractReport {
     pub rate_limited: u64,
     pub retries: u64,
     pub wall_seconds: f64,
+    /// Attachment files downloaded (`--files`) and their bytes.
+    pub files_downloaded: u64,
+    pub file_bytes: u64,
     /// What could not be read (the run went on without it).
     pub warnings: Vec<String>,
 }
@@ -157,6 +164,9 @@ pub enum ExtractError {
     },
     #[error("{0}")]
     Input(String),
+    /// An attachment file could not be downloaded correctly or written.
+    #[error("{0}")]
+    Files(String),
 }
 
 impl ExtractError {

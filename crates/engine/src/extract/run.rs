@@ -3,13 +3,13 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use futures_util::TryStreamExt as _;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use kb_confluence::{Confluence, Listing};
 use kb_http::{Page, PageStream};
 use kb_store::{Batch, RunEnd, RunStatus, Store};
 use serde_json::{Value, json};
 
-use super::content::{self, BLOG_POSTS, PAGES, SpaceRef};
+use super::content::{self, BLOG_POSTS, Kind, ListState, PAGES, SpaceRef};
 use super::{
     ExtractError, ExtractOptions, ExtractReport, Progress, ProgressFn, Result, derive, site,
 };
@@ -95,6 +95,33 @@ pub(crate) struct Resumed {
 }
 
 impl Resumed {
+    /// Reads the next page while the caller works on this one (a task reads one page ahead): a listing read to its end costs the same requests, but its latency
+    /// overlaps the caller's commits. Not for listings that may stop early (the page read
+    /// ahead would be a wasted request).
+    pub fn prefetch(mut self) -> Resumed {
+        if self.ended {
+            return self;
+        }
+        let mut rest = std::mem::replace(&mut self.rest, futures_util::stream::empty().boxed());
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            // A slot first, then the request: one page ahead at most.
+            while let Ok(slot) = tx.reserve().await {
+                let Some(item) = rest.next().await else { break };
+                let failed = item.is_err();
+                slot.send(item);
+                if failed {
+                    break;
+                }
+            }
+        });
+        self.rest = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })
+        .boxed();
+        self
+    }
+
     /// The next page, or `None` at the end.
     pub async fn next(&mut self) -> Result<Option<Page<Value>>> {
         if let Some(p) = self.first.take() {
@@ -148,6 +175,26 @@ impl Ctx {
             what: what.to_string(),
             resumed,
         })
+    }
+}
+
+impl Ctx {
+    /// Opens a listing read to its end (a full pass, whose purge compares `synced_at` with
+    /// when it began): reads ahead, and returns the instant the pass began, to keep in its
+    /// checkpoint (`pass`): the saved one when it resumes a saved token (`None` if the
+    /// checkpoint has none), now otherwise.
+    pub async fn open_pass(
+        &self,
+        listing: Listing,
+        token: Option<String>,
+        checkpoint: Option<&Value>,
+        what: &str,
+    ) -> Result<(Resumed, Option<String>)> {
+        let started = kb_store::time::now();
+        let saved = ListState::from_json(checkpoint).pass;
+        let stream = self.open(listing, token, what).await?.prefetch();
+        let pass = if stream.resumed { saved } else { Some(started) };
+        Ok((stream, pass))
     }
 }
 
@@ -232,45 +279,71 @@ async fn phases(ctx: &Ctx) -> Result<()> {
     if spaces.is_empty() {
         ctx.warn("no space to extract: the account can read none of the requested spaces".into());
     }
-    for space in &spaces {
-        site::space_metadata(ctx, space).await?;
-        let mut changed: Vec<Vec<String>> = Vec::new();
-        for kind in [PAGES, BLOG_POSTS] {
-            if !ctx.opts.wants_any(&[
-                kind.table,
-                kind.versions,
-                kind.labels,
-                kind.properties,
-                "content_restrictions",
-                "child_pages",
-                "page_ancestors",
-            ]) {
-                changed.push(Vec::new());
-                continue;
-            }
-            let changes = content::sync_space(ctx, kind, space).await?;
-            content::details(ctx, kind, space, &changes.changed).await?;
-            content::restrictions(
-                ctx,
-                kind,
-                space,
-                &changes.restrictions,
-                changes.full || ctx.opts.reconcile,
-            )
-            .await?;
-            if kind.table == "pages" && changes.structure {
-                let affected = (!changes.full).then_some(changes.refetched.as_slice());
-                derive::page_tree(ctx, space, affected).await?;
-            }
-            content::finish(ctx, kind, space, &changes).await?;
-            changed.push(changes.changed);
+    // Two lanes share the site's rate and concurrency: the details of listed content (one
+    // request per changed page: rate-bound) run beside the listings, derived tables and
+    // site-wide listings (a chain of requests: latency-bound), so the rate budget the chain
+    // leaves is used. A space's content is marked done only when both lanes finished it.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Kind, SpaceRef)>();
+    let details_lane = async {
+        while let Some((kind, space)) = rx.recv().await {
+            content::stale_details(ctx, kind, &space).await?;
         }
-        site::tasks(ctx, space, &changed[0], &changed[1]).await?;
-        site::custom_content(ctx, space).await?;
+        Ok::<_, ExtractError>(())
+    };
+    let chain = async {
+        let mut finished = Vec::new();
+        for space in &spaces {
+            site::space_metadata(ctx, space).await?;
+            let mut changed: Vec<Vec<String>> = Vec::new();
+            for kind in [PAGES, BLOG_POSTS] {
+                if !ctx.opts.wants_any(&[
+                    kind.table,
+                    kind.versions,
+                    kind.labels,
+                    kind.properties,
+                    "content_restrictions",
+                    "child_pages",
+                    "page_ancestors",
+                ]) {
+                    changed.push(Vec::new());
+                    continue;
+                }
+                let changes = content::sync_space(ctx, kind, space).await?;
+                if changes.full {
+                    // Tasks are listed whole after a full listing: no ids needed.
+                    let _ = tx.send((kind, space.clone()));
+                    changed.push(Vec::new());
+                } else {
+                    // Few after an incremental window; the tasks of these are read again.
+                    changed.push(content::stale_details(ctx, kind, space).await?);
+                }
+                content::restrictions(
+                    ctx,
+                    kind,
+                    space,
+                    &changes.restrictions,
+                    changes.full || ctx.opts.reconcile,
+                )
+                .await?;
+                if kind.table == "pages" && changes.structure {
+                    let affected = (!changes.full).then_some(changes.refetched.as_slice());
+                    derive::page_tree(ctx, space, affected).await?;
+                }
+                finished.push((kind, space.clone(), changes));
+            }
+            site::tasks(ctx, space, &changed[0], &changed[1]).await?;
+            site::custom_content(ctx, space).await?;
+        }
+        drop(tx);
+        site::attachments(ctx, &spaces).await?;
+        let space_ids: Vec<String> = spaces.iter().map(|s: &SpaceRef| s.id.clone()).collect();
+        site::comments(ctx, &space_ids).await?;
+        site::groups(ctx).await?;
+        Ok::<_, ExtractError>(finished)
+    };
+    let ((), finished) = tokio::try_join!(details_lane, chain)?;
+    for (kind, space, changes) in &finished {
+        content::finish(ctx, *kind, space, changes).await?;
     }
-    let space_ids: Vec<String> = spaces.iter().map(|s: &SpaceRef| s.id.clone()).collect();
-    site::attachments(ctx, &spaces).await?;
-    site::comments(ctx, &space_ids).await?;
-    site::groups(ctx).await?;
     Ok(())
 }

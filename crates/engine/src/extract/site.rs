@@ -1,14 +1,16 @@
 //! Spaces and their metadata, and the site-wide bulk listings: attachments, comments, tasks,
 //! custom content, groups.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use futures_util::StreamExt as _;
 
 use kb_confluence::{ContentKind, ContentQuery, keys};
 use kb_http::Pagination;
 use kb_store::{Batch, Filter, Row};
 use serde_json::{Value, json};
 
-use super::content::{self, BLOG_POSTS, ListState, PAGES, SpaceRef, expect, modified_ms};
+use super::content::{BLOG_POSTS, ListState, PAGES, SpaceRef, expect, modified_ms};
 use super::run::Ctx;
 use super::{ExtractError, Progress, Result};
 
@@ -153,29 +155,32 @@ pub(crate) async fn tasks(
             .client
             .tasks(&ContentQuery::in_spaces(&[space.id.as_str()]).with_body())
             .map_err(ExtractError::http("building a request"))?;
-        let mut stream = ctx.open(listing, None, &what).await?;
-        let mut seen: HashSet<String> = HashSet::new();
+        let pass = kb_store::time::now();
+        let mut stream = ctx.open(listing, None, &what).await?.prefetch();
         while let Some(page) = stream.next().await? {
             let mut batch = Batch::new();
             for item in page.items {
-                if let Some(id) = keys::id(&item) {
-                    seen.insert(id);
+                if keys::id(&item).is_some() {
                     batch.upsert(Row::new("tasks", item));
                 }
             }
             ctx.rows("tasks", batch.len() as u64);
             ctx.commit(&batch, &what).await?;
         }
+        // The space's tasks this listing did not rewrite: gone.
         let mut batch = Batch::new();
         for id in ctx
             .store
-            .ids("tasks", &Filter::all().eq("space_id", space.id.as_str()))
+            .ids(
+                "tasks",
+                &Filter::all()
+                    .eq("space_id", space.id.as_str())
+                    .synced_before(pass.as_str()),
+            )
             .await
             .map_err(ExtractError::store("reading tasks"))?
         {
-            if !seen.contains(&id) {
-                batch.delete("tasks", vec![json!(id)]);
-            }
+            batch.delete("tasks", vec![json!(id)]);
         }
         ctx.deleted("tasks", batch.len() as u64);
         batch.checkpoint(&scope, "tasks", expect(&cp), json!({"state": "done"}));
@@ -275,8 +280,6 @@ pub(crate) async fn custom_content(ctx: &Ctx, space: &SpaceRef) -> Result<()> {
 /// Whether a site-wide listing runs in full (and from where), or incrementally from a mark.
 struct SiteListing {
     full: bool,
-    /// The listing finished but the phase after it did not (attachments' details).
-    listed: bool,
     resume: Option<String>,
     hwm: i64,
     cp: Option<Value>,
@@ -288,7 +291,6 @@ async fn site_listing(ctx: &Ctx, endpoint: &str) -> Result<SiteListing> {
     let st = ListState::from_json(cp.as_ref());
     Ok(SiteListing {
         full,
-        listed: st.listed && !ctx.opts.full,
         resume: if full && !st.done && !ctx.opts.full {
             st.next.clone()
         } else {
@@ -299,7 +301,10 @@ async fn site_listing(ctx: &Ctx, endpoint: &str) -> Result<SiteListing> {
     })
 }
 
-/// Attachments of the extracted content, and their versions and labels.
+/// Attachments of the extracted content, and their versions and labels: each API page of the
+/// site-wide listing is committed with the details of its changed attachments and its
+/// checkpoint in one transaction, so nothing site-sized is held in memory and a killed run
+/// resumes with nothing missing.
 pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
     let space_ids: Vec<String> = spaces.iter().map(|s| s.id.clone()).collect();
     let space_ids = space_ids.as_slice();
@@ -314,9 +319,27 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
     }
     let what = "attachments".to_string();
     ctx.progress(Progress::Phase { what: what.clone() });
-    let owners = owners(ctx, space_ids).await?;
     let scope = ctx.scope("");
-    let l = site_listing(ctx, "attachments").await?;
+    // A `listed` checkpoint (left by an earlier version, whose details came after the whole
+    // listing) lists again from the start: only missing details are read.
+    let mut l = site_listing(ctx, "attachments").await?;
+    // `--files`: until one full pass has downloaded every file, the listing runs in full.
+    let files_cp = match &ctx.opts.files {
+        Some(dir) => {
+            super::files::clear_partial(dir).map_err(ExtractError::Files)?;
+            let v = ctx
+                .store
+                .checkpoint(&scope, "attachment_files")
+                .await
+                .map_err(ExtractError::store("reading a checkpoint"))?;
+            if !ListState::from_json(v.as_ref()).done && !l.full {
+                l.full = true;
+                l.resume = None;
+            }
+            Some(v)
+        }
+        None => None,
+    };
     let mut cp = l.cp.clone();
     let q = if l.full {
         ContentQuery::default()
@@ -327,93 +350,75 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
         .client
         .attachments(&q)
         .map_err(ExtractError::http("building a request"))?;
-    // After a `listed` stop there is nothing to list: only the details are redone.
-    let mut stream = if l.listed {
-        None
+    let (mut stream, pass) = if l.full {
+        ctx.open_pass(listing, l.resume.clone(), cp.as_ref(), &what)
+            .await?
     } else {
-        Some(ctx.open(listing, l.resume.clone(), &what).await?)
+        (ctx.open(listing, None, &what).await?, None)
     };
-    let resumed = stream.as_ref().is_some_and(|s| s.resumed);
     let floor = l.hwm - ctx.opts.overlap.as_millis() as i64;
     let mut state = ListState {
         hwm: l.hwm,
+        pass: pass.clone(),
         ..ListState::default()
     };
-    let mut seen = HashSet::new();
-    // (id, version number) of attachments whose versions and labels must be read.
-    let mut changed: Vec<(String, i64)> = Vec::new();
-    let stored = ctx
-        .store
-        .select(
-            "attachments",
-            &["id", "version_number", "page_id", "blog_post_id"],
-            &Filter::all(),
-        )
-        .await
-        .map_err(ExtractError::store("reading attachments"))?;
-    // id → (version, container), for the attachments of the extracted content only.
-    let stored: HashMap<String, i64> = stored
-        .into_iter()
-        .filter_map(|r| {
-            let owner = r
-                .get(2)
-                .and_then(Value::as_str)
-                .or(r.get(3).and_then(Value::as_str))?;
-            owners.contains(owner).then_some(())?;
-            Some((r.first()?.as_str()?.to_string(), r.get(1)?.as_i64()?))
-        })
-        .collect();
-    if l.listed {
-        // A run stopped after the listing: its details are read again for every attachment
-        // (versions only where the store lacks them, labels in bulk).
-        changed = stored.iter().map(|(id, v)| (id.clone(), *v)).collect();
-    }
-    let want_versions = ctx.opts.wants("attachment_versions");
-    'pages: while let Some(stream) = stream.as_mut()
-        && let Some(page) = stream.next().await?
-    {
-        let mut batch = Batch::new();
-        let mut n = 0;
+    while let Some(page) = stream.next().await? {
         let mut reached_floor = false;
-        for item in &page.items {
-            let Some(id) = keys::id(item) else { continue };
-            let m = modified_ms(item);
-            if !l.full && m < floor {
+        let mut items: Vec<(String, String, Value)> = Vec::new();
+        for item in page.items {
+            let Some(id) = keys::id(&item) else { continue };
+            if !l.full && modified_ms(&item) < floor {
                 reached_floor = true;
                 break;
             }
-            let Some((_, owner)) = keys::container(item) else {
+            let Some((_, owner)) = keys::container(&item) else {
                 continue;
             };
-            if !owners.contains(&owner) {
-                continue;
-            }
-            state.hwm = state.hwm.max(m);
-            seen.insert(id.clone());
-            let version = keys::version_number(item).unwrap_or(0) as i64;
+            items.push((id, owner, item));
+        }
+        // Only the attachments of the extracted content.
+        let containers: Vec<String> = items.iter().map(|(_, o, _)| o.clone()).collect();
+        let owners = stored_owners(ctx, space_ids, &containers).await?;
+        items.retain(|(_, o, _)| owners.contains_key(o));
+        let ids: Vec<&str> = items.iter().map(|(id, _, _)| id.as_str()).collect();
+        let stored: HashMap<String, i64> = ctx
+            .store
+            .select(
+                "attachments",
+                &["id", "version_number"],
+                &Filter::all().any("id", ids),
+            )
+            .await
+            .map_err(ExtractError::store("reading attachments"))?
+            .into_iter()
+            .filter_map(|r| Some((r.first()?.as_str()?.to_string(), r.get(1)?.as_i64()?)))
+            .collect();
+        if let Some(dir) = &ctx.opts.files {
+            let wanted = items
+                .iter()
+                .filter_map(|(_, _, item)| super::files::Wanted::of(item))
+                .collect();
+            super::files::download(ctx, dir, wanted).await?;
+        }
+        let mut batch = Batch::new();
+        let mut changed: Vec<(String, i64, Option<Value>)> = Vec::new();
+        let mut n = 0;
+        for (id, _, item) in items {
+            state.hwm = state.hwm.max(modified_ms(&item));
+            let version = keys::version_number(&item).unwrap_or(0) as i64;
             if stored.get(&id).is_none_or(|v| *v < version) {
-                changed.push((id.clone(), version));
-                // A first version is the attachment's own `version`: stored with it, no request.
-                if version <= 1
-                    && want_versions
-                    && let Some(v) = item.get("version")
-                {
-                    batch.replace_set(
-                        "attachment_versions",
-                        Filter::all().eq("attachment_id", id.as_str()),
-                        vec![
-                            Row::new("attachment_versions", v.clone())
-                                .with("attachment_id", id.as_str()),
-                        ],
-                    );
-                    ctx.rows("attachment_versions", 1);
-                }
+                // A first version is the attachment's own `version`: stored with it.
+                let first = (version <= 1)
+                    .then(|| item.get("version").cloned())
+                    .flatten();
+                changed.push((id.clone(), version, first));
             }
             if ctx.opts.wants("attachments") {
-                batch.upsert(Row::new("attachments", item.clone()));
+                batch.upsert(Row::new("attachments", item));
                 n += 1;
             }
         }
+        attachment_details(ctx, &changed, &mut batch).await?;
         state.next = if reached_floor {
             None
         } else {
@@ -427,129 +432,171 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
         ctx.commit(&batch, &what).await?;
         ctx.rows("attachments", n);
         if reached_floor {
-            break 'pages;
+            break;
         }
     }
-    if l.full && !l.listed && !resumed {
-        let gone: Vec<String> = stored
-            .keys()
-            .filter(|id| !seen.contains(*id))
-            .cloned()
-            .collect();
+    if let Some(pass) = &pass {
+        // Attachments of the extracted content this pass did not rewrite: gone.
         let mut batch = Batch::new();
-        for id in &gone {
-            batch.delete("attachments", vec![json!(id)]);
-            for t in [
-                "attachment_versions",
-                "attachment_labels",
-                "attachment_content_properties",
-            ] {
-                batch.replace_set(
-                    t,
-                    Filter::all().eq("attachment_id", id.as_str()),
-                    Vec::new(),
-                );
+        let mut gone = 0;
+        for (column, table) in [("page_id", "pages"), ("blog_post_id", "blog_posts")] {
+            for id in ctx
+                .store
+                .ids(
+                    "attachments",
+                    &Filter::all()
+                        .within(
+                            column,
+                            table,
+                            "id",
+                            Filter::all().any("space_id", space_ids.iter().map(String::as_str)),
+                        )
+                        .synced_before(pass.as_str()),
+                )
+                .await
+                .map_err(ExtractError::store("finding purged attachments"))?
+            {
+                batch.delete("attachments", vec![json!(id)]);
+                for t in [
+                    "attachment_versions",
+                    "attachment_labels",
+                    "attachment_content_properties",
+                ] {
+                    batch.replace_set(
+                        t,
+                        Filter::all().eq("attachment_id", id.as_str()),
+                        Vec::new(),
+                    );
+                }
+                gone += 1;
             }
         }
         ctx.commit(&batch, "deleting purged attachments").await?;
-        ctx.deleted("attachments", gone.len() as u64);
+        ctx.deleted("attachments", gone);
     }
-    if l.full && !l.listed {
-        // The listing is complete: a kill from here on redoes only the details.
-        let v = ListState {
-            listed: true,
-            hwm: state.hwm,
-            ..ListState::default()
-        }
-        .to_json();
-        let mut batch = Batch::new();
-        batch.checkpoint(&scope, "attachments", expect(&cp), v.clone());
-        ctx.commit(&batch, &what).await?;
-        cp = Some(v);
-    }
-    attachment_details(ctx, spaces, &changed).await?;
     state.done = true;
-    state.listed = false;
     state.next = None;
+    state.pass = None;
     let mut batch = Batch::new();
     batch.checkpoint(&scope, "attachments", expect(&cp), state.to_json());
+    if let Some(v) = &files_cp {
+        batch.checkpoint(
+            &scope,
+            "attachment_files",
+            expect(v),
+            json!({"state": "done"}),
+        );
+    }
     ctx.commit(&batch, &what).await?;
     ctx.progress(Progress::PhaseDone { what });
     Ok(())
 }
 
-/// Above this many changed attachments, their labels come from one CQL pass per space (250 per
-/// request) instead of one request each.
+/// Of these container ids, those of stored pages (`true`) and blog posts (`false`) of the
+/// extracted spaces: one query per kind for a listing page, instead of a site-sized set.
+async fn stored_owners(
+    ctx: &Ctx,
+    space_ids: &[String],
+    ids: &[String],
+) -> Result<HashMap<String, bool>> {
+    let mut ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    for (kind, is_page) in [(PAGES, true), (BLOG_POSTS, false)] {
+        for chunk in ids.chunks(500) {
+            let found = ctx
+                .store
+                .ids(
+                    kind.table,
+                    &Filter::all()
+                        .any("id", chunk.iter().copied())
+                        .any("space_id", space_ids.iter().map(String::as_str)),
+                )
+                .await
+                .map_err(ExtractError::store(format!("reading {}", kind.table)))?;
+            out.extend(found.into_iter().map(|id| (id, is_page)));
+        }
+    }
+    Ok(out)
+}
+
+/// Above this many changed attachments in a listing page, their labels come from one CQL
+/// search (`id in (…)`, 250 per request) instead of one request each.
 const BULK_LABELS_FROM: usize = 50;
 
 /// Versions (a request only when there is more than one), labels and properties of changed
-/// attachments.
+/// attachments `(id, version, the first version when it is the only one)`, added to `batch`.
+/// The requests run concurrently (bounded by `--concurrency`).
 async fn attachment_details(
     ctx: &Ctx,
-    spaces: &[SpaceRef],
-    changed: &[(String, i64)],
+    changed: &[(String, i64, Option<Value>)],
+    batch: &mut Batch,
 ) -> Result<()> {
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let want_versions = ctx.opts.wants("attachment_versions");
     let want_labels = ctx.opts.wants("attachment_labels");
+    // Content properties of attachments have no bulk source: one request per attachment, so
+    // only when the table is asked for by name.
+    let want_props = ctx
+        .opts
+        .endpoints
+        .as_ref()
+        .is_some_and(|e| e.contains("attachment_content_properties"));
     let bulk = if want_labels && changed.len() > BULK_LABELS_FROM {
-        attachment_labels_by_cql(ctx, spaces).await?
+        let ids: Vec<&str> = changed.iter().map(|(id, _, _)| id.as_str()).collect();
+        attachment_labels_by_cql(ctx, &ids).await?
     } else {
         HashMap::new()
     };
-    // Versions already stored (a first version is stored with its attachment).
-    let mut have: HashMap<String, i64> = HashMap::new();
-    if ctx.opts.wants("attachment_versions") {
-        for (id, n) in ctx
-            .store
-            .max_by("attachment_versions", "attachment_id", "number")
-            .await
-            .map_err(ExtractError::store("reading attachment_versions"))?
-        {
-            if let (Some(id), Some(n)) = (id.as_str(), n.as_i64()) {
-                have.insert(id.to_string(), n);
-            }
-        }
-    }
-    let mut batch = Batch::new();
-    for (i, (id, n)) in changed.iter().enumerate() {
-        if ctx.opts.wants("attachment_versions") && have.get(id).copied().unwrap_or(0) < *n {
-            let versions =
-                list_or_empty(ctx, ctx.client.versions(ContentKind::Attachment, id), id).await?;
-            ctx.rows("attachment_versions", versions.len() as u64);
-            let rows = versions
-                .into_iter()
-                .map(|v| Row::new("attachment_versions", v).with("attachment_id", id.as_str()))
-                .collect();
-            batch.replace_set(
-                "attachment_versions",
-                Filter::all().eq("attachment_id", id.as_str()),
-                rows,
-            );
-        }
-        // Content properties of attachments have no bulk source: one request per attachment,
-        // so only when the table is asked for by name.
-        let want_props = ctx
-            .opts
-            .endpoints
-            .as_ref()
-            .is_some_and(|e| e.contains("attachment_content_properties"));
-        for (table, wanted) in [
-            ("attachment_labels", want_labels),
-            ("attachment_content_properties", want_props),
-        ] {
-            if !wanted {
-                continue;
-            }
-            let items = match bulk.get(id) {
-                Some(labels) if table == "attachment_labels" => labels.clone(),
-                _ => {
-                    let listing = if table == "attachment_labels" {
-                        ctx.client.content_labels(ContentKind::Attachment, id)
-                    } else {
-                        ctx.client.properties(ContentKind::Attachment, id)
+    let results = futures_util::stream::iter(changed.iter())
+        .map(|(id, _, first)| {
+            let bulk = &bulk;
+            async move {
+                let mut ops: Vec<(&'static str, Vec<Value>)> = Vec::new();
+                if want_versions {
+                    let versions = match first {
+                        Some(v) => vec![v.clone()],
+                        None => {
+                            list_or_empty(ctx, ctx.client.versions(ContentKind::Attachment, id), id)
+                                .await?
+                        }
                     };
-                    list_or_empty(ctx, listing, id).await?
+                    ops.push(("attachment_versions", versions));
                 }
-            };
+                for (table, wanted) in [
+                    ("attachment_labels", want_labels),
+                    ("attachment_content_properties", want_props),
+                ] {
+                    if !wanted {
+                        continue;
+                    }
+                    let items = match bulk.get(id) {
+                        Some(labels) if table == "attachment_labels" => labels.clone(),
+                        _ => {
+                            let listing = if table == "attachment_labels" {
+                                ctx.client.content_labels(ContentKind::Attachment, id)
+                            } else {
+                                ctx.client.properties(ContentKind::Attachment, id)
+                            };
+                            list_or_empty(ctx, listing, id).await?
+                        }
+                    };
+                    ops.push((table, items));
+                }
+                Ok::<_, ExtractError>((id, ops))
+            }
+        })
+        .buffer_unordered(ctx.opts.concurrency.max(1));
+    futures_util::pin_mut!(results);
+    while let Some(r) = results.next().await {
+        let (id, ops) = r?;
+        for (table, items) in ops {
             ctx.rows(table, items.len() as u64);
             let rows = items
                 .into_iter()
@@ -557,29 +604,23 @@ async fn attachment_details(
                 .collect();
             batch.replace_set(table, Filter::all().eq("attachment_id", id.as_str()), rows);
         }
-        if (i + 1) % 100 == 0 {
-            ctx.commit(&batch, "attachment details").await?;
-            batch = Batch::new();
-        }
     }
-    ctx.commit(&batch, "attachment details").await
+    Ok(())
 }
 
-/// The labels of every attachment CQL finds in the spaces (`type = attachment`, expanded
-/// `metadata.labels`), by attachment id. Attachments it does not return (of archived or trashed
-/// content) are asked one by one.
-async fn attachment_labels_by_cql(
-    ctx: &Ctx,
-    spaces: &[SpaceRef],
-) -> Result<HashMap<String, Vec<Value>>> {
-    // Page by page: only the labels are kept (most attachments have none: an empty list).
+/// The labels of attachments by id from CQL (`type = attachment and id in (…)`, expanded
+/// `metadata.labels`). Attachments it does not return (of archived or trashed content) are
+/// asked one by one by the caller.
+async fn attachment_labels_by_cql(ctx: &Ctx, ids: &[&str]) -> Result<HashMap<String, Vec<Value>>> {
     let mut out = HashMap::new();
-    for space in spaces {
-        let cql = format!(
-            "space = {} and type = attachment",
-            kb_confluence::cql::quote(&space.key)
-        );
-        let what = format!("labels of the attachments of {}", space.key);
+    for chunk in ids.chunks(250) {
+        // CQL knows attachments by their numeric content id (v2's `att123` is `123`).
+        let numeric: Vec<&str> = chunk
+            .iter()
+            .map(|id| id.strip_prefix("att").unwrap_or(id))
+            .collect();
+        let cql = format!("type = attachment and id in ({})", numeric.join(","));
+        let what = format!("labels of {} attachments", chunk.len());
         let listing = ctx
             .client
             .content_search(&cql, &["metadata.labels"])
@@ -593,7 +634,7 @@ async fn attachment_labels_by_cql(
                 ctx.warn(format!(
                     "{what}: CQL could not search attachments ({source}); reading them one by one"
                 ));
-                continue;
+                return Ok(out);
             }
             Err(e) => return Err(e),
         };
@@ -634,18 +675,9 @@ async fn list_or_empty(
     }
 }
 
-/// Ids of the pages and blog posts of the extracted spaces.
-async fn owners(ctx: &Ctx, space_ids: &[String]) -> Result<HashSet<String>> {
-    let mut set = content::stored_ids(ctx, PAGES, space_ids).await?;
-    set.extend(content::stored_ids(ctx, BLOG_POSTS, space_ids).await?);
-    Ok(set)
-}
-
 /// Footer and inline comments of the extracted content (site-wide listings, split by
 /// container; replies go where their root comment is).
 pub(crate) async fn comments(ctx: &Ctx, space_ids: &[String]) -> Result<()> {
-    let owners = owners(ctx, space_ids).await?;
-    let page_ids: HashSet<String> = content::stored_ids(ctx, PAGES, space_ids).await?;
     for (endpoint, page_table, blog_table) in [
         (
             "footer-comments",
@@ -661,18 +693,21 @@ pub(crate) async fn comments(ctx: &Ctx, space_ids: &[String]) -> Result<()> {
         if !ctx.opts.wants_any(&[page_table, blog_table]) {
             continue;
         }
-        comment_listing(ctx, endpoint, page_table, blog_table, &owners, &page_ids).await?;
+        comment_listing(ctx, endpoint, page_table, blog_table, space_ids).await?;
     }
     Ok(())
 }
 
+/// One site-wide comment listing. Where a comment goes is decided per API page: its container
+/// among the stored pages and blog posts of the extracted spaces, a reply's root among this
+/// page's comments or the stored ones (one query per table), so memory does not grow with the
+/// site.
 async fn comment_listing(
     ctx: &Ctx,
     endpoint: &str,
     page_table: &'static str,
     blog_table: &'static str,
-    owners: &HashSet<String>,
-    page_ids: &HashSet<String>,
+    space_ids: &[String],
 ) -> Result<()> {
     let what = endpoint.replace('-', " ");
     ctx.progress(Progress::Phase { what: what.clone() });
@@ -689,17 +724,18 @@ async fn comment_listing(
         ctx.client.inline_comments(&q)
     }
     .map_err(ExtractError::http("building a request"))?;
-    let mut stream = ctx.open(listing, l.resume.clone(), &what).await?;
-    let resumed = stream.resumed;
+    let (mut stream, pass) = if l.full {
+        ctx.open_pass(listing, l.resume.clone(), cp.as_ref(), &what)
+            .await?
+    } else {
+        (ctx.open(listing, None, &what).await?, None)
+    };
     let floor = l.hwm - ctx.opts.overlap.as_millis() as i64;
     let mut state = ListState {
         hwm: l.hwm,
+        pass: pass.clone(),
         ..ListState::default()
     };
-    // Where each comment lives: (table, container id), from this listing or the store.
-    // Compact keys: hundreds of thousands of comments on a big site.
-    let mut home: HashMap<IdKey, (bool, IdKey)> = HashMap::new();
-    let mut seen: HashSet<IdKey> = HashSet::new();
     // Replies whose root is not placed yet (the checkpoint does not move past their page).
     let mut orphans: Vec<Value> = Vec::new();
     let mut hold: Option<Option<String>> = None;
@@ -718,32 +754,35 @@ async fn comment_listing(
         let mut reached_floor = false;
         let mut items: Vec<Value> = std::mem::take(&mut orphans);
         let fresh = items.len();
-        for item in &page.items {
-            if !l.full && modified_ms(item) < floor {
+        for item in page.items {
+            if !l.full && modified_ms(&item) < floor {
                 reached_floor = true;
                 break;
             }
-            items.push(item.clone());
+            items.push(item);
         }
+        let containers: Vec<String> = items
+            .iter()
+            .filter_map(|i| keys::container(i).map(|(_, c)| c))
+            .collect();
+        let owners = stored_owners(ctx, space_ids, &containers).await?;
+        let parents: Vec<String> = items.iter().filter_map(keys::parent_comment_id).collect();
+        // Where each comment lives (page table?, container): this page's, then the stored ones.
+        let mut home = stored_homes(ctx, &parents, page_table, blog_table).await?;
         for (i, item) in items.into_iter().enumerate() {
             let Some(id) = keys::id(&item) else { continue };
             let place = match keys::container(&item) {
-                Some((_, c)) if page_ids.contains(&c) => Some((page_table, c)),
-                Some((_, c)) if owners.contains(&c) => Some((blog_table, c)),
-                Some(_) => {
-                    outside += 1;
-                    continue;
-                }
-                None => match keys::parent_comment_id(&item) {
-                    Some(parent) => match home.get(&IdKey::of(&parent)) {
-                        Some((is_page, c)) => Some((
-                            if *is_page { page_table } else { blog_table },
-                            c.to_string(),
-                        )),
-                        None => stored_home(ctx, &parent, page_table, blog_table).await?,
-                    },
-                    None => None,
+                Some((_, c)) => match owners.get(&c) {
+                    Some(true) => Some((page_table, c)),
+                    Some(false) => Some((blog_table, c)),
+                    None => {
+                        outside += 1;
+                        continue;
+                    }
                 },
+                None => keys::parent_comment_id(&item)
+                    .and_then(|parent| home.get(&parent).cloned())
+                    .map(|(is_page, c)| (if is_page { page_table } else { blog_table }, c)),
             };
             let Some((table, container)) = place else {
                 orphans.push(item);
@@ -752,8 +791,7 @@ async fn comment_listing(
             if i >= fresh {
                 state.hwm = state.hwm.max(modified_ms(&item));
             }
-            seen.insert(IdKey::of(&id));
-            home.insert(IdKey::of(&id), (table == page_table, IdKey::of(&container)));
+            home.insert(id, (table == page_table, container.clone()));
             if wants(table) {
                 batch.upsert(Row::new(table, item).with(owner_of(table), container.as_str()));
                 ctx.rows(table, 1);
@@ -792,27 +830,33 @@ async fn comment_listing(
             "Comments outside the extracted pages and blog posts were left out."
         );
     }
-    if l.full && !resumed {
+    if let Some(pass) = &pass {
+        // Comments of the extracted content this pass did not rewrite: gone (other spaces
+        // keep theirs).
         let mut batch = Batch::new();
         let mut n = 0;
-        for (table, owner) in [(page_table, "page_id"), (blog_table, "blog_post_id")] {
-            // Only the comments of the extracted content (other spaces keep theirs).
-            for r in ctx
+        for (table, owner, kind) in [
+            (page_table, "page_id", PAGES),
+            (blog_table, "blog_post_id", BLOG_POSTS),
+        ] {
+            for id in ctx
                 .store
-                .select(table, &["id", owner], &Filter::all())
+                .ids(
+                    table,
+                    &Filter::all()
+                        .within(
+                            owner,
+                            kind.table,
+                            "id",
+                            Filter::all().any("space_id", space_ids.iter().map(String::as_str)),
+                        )
+                        .synced_before(pass.as_str()),
+                )
                 .await
                 .map_err(ExtractError::store(format!("reading {table}")))?
             {
-                let (Some(id), Some(o)) = (
-                    r.first().and_then(Value::as_str),
-                    r.get(1).and_then(Value::as_str),
-                ) else {
-                    continue;
-                };
-                if owners.contains(o) && !seen.contains(&IdKey::of(id)) {
-                    batch.delete(table, vec![json!(id)]);
-                    n += 1;
-                }
+                batch.delete(table, vec![json!(id)]);
+                n += 1;
             }
         }
         ctx.commit(&batch, &format!("deleting purged {what}"))
@@ -821,6 +865,7 @@ async fn comment_listing(
     }
     state.done = true;
     state.next = None;
+    state.pass = None;
     let mut batch = Batch::new();
     batch.checkpoint(&scope, endpoint, expect(&cp), state.to_json());
     ctx.commit(&batch, &what).await?;
@@ -828,50 +873,42 @@ async fn comment_listing(
     Ok(())
 }
 
-/// An id kept small: numeric ids (all of Confluence's) as a number.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum IdKey {
-    N(u64),
-    S(Box<str>),
-}
-
-impl IdKey {
-    fn of(id: &str) -> IdKey {
-        match id.parse::<u64>() {
-            // Only when it prints back the same (no leading zeros, no sign).
-            Ok(n) if n.to_string() == id => IdKey::N(n),
-            _ => IdKey::S(id.into()),
-        }
-    }
-}
-
-impl std::fmt::Display for IdKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            IdKey::N(n) => write!(f, "{n}"),
-            IdKey::S(s) => f.write_str(s),
-        }
-    }
-}
-
-/// The container of a stored comment.
-async fn stored_home(
+/// The containers of stored comments, by comment id: (in the page table?, container id).
+async fn stored_homes(
     ctx: &Ctx,
-    id: &str,
+    ids: &[String],
     page_table: &'static str,
     blog_table: &'static str,
-) -> Result<Option<(&'static str, String)>> {
-    for (table, owner) in [(page_table, "page_id"), (blog_table, "blog_post_id")] {
-        let rows = ctx
-            .store
-            .select(table, &[owner], &Filter::all().eq("id", id))
-            .await
-            .map_err(ExtractError::store(format!("reading {table}")))?;
-        if let Some(c) = rows.first().and_then(|r| r.first()).and_then(Value::as_str) {
-            return Ok(Some((table, c.to_string())));
+) -> Result<HashMap<String, (bool, String)>> {
+    let mut out = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    for (table, owner, is_page) in [
+        (page_table, "page_id", true),
+        (blog_table, "blog_post_id", false),
+    ] {
+        for chunk in ids.chunks(500) {
+            for r in ctx
+                .store
+                .select(
+                    table,
+                    &["id", owner],
+                    &Filter::all().any("id", chunk.iter().map(String::as_str)),
+                )
+                .await
+                .map_err(ExtractError::store(format!("reading {table}")))?
+            {
+                if let (Some(id), Some(c)) = (
+                    r.first().and_then(Value::as_str),
+                    r.get(1).and_then(Value::as_str),
+                ) {
+                    out.insert(id.to_string(), (is_page, c.to_string()));
+                }
+            }
         }
     }
-    Ok(None)
+    Ok(out)
 }
 
 /// Groups and their members (full and reconcile runs).

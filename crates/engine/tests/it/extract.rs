@@ -557,22 +557,9 @@ async fn sim_faults(sim: &kb_sim::SimHandle, plan: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a child process of killed_runs_resume_without_loss_or_duplicates"]
 async fn child_extract() {
-    let (Ok(url), Ok(store)) = (
-        std::env::var("KB_CHILD_URL"),
-        std::env::var("KB_CHILD_STORE"),
-    ) else {
+    let Some((client, store)) = support::child_setup(200.0).await else {
         return;
     };
-    let mut cfg = kb_confluence::ConfluenceConfig::new(
-        &url,
-        "admin@example.com",
-        "kbridge-sim-token".to_string().into(),
-    )
-    .unwrap();
-    cfg.rate = 200.0;
-    cfg.burst = 20;
-    let client = kb_confluence::Confluence::new(cfg).unwrap();
-    let store = Store::open(&store).await.unwrap();
     extract(&client, &store, &options(), None).await.unwrap();
 }
 
@@ -582,22 +569,16 @@ async fn killed_runs_resume_without_loss_or_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kbridge.db");
     let store = Store::open(path.to_str().unwrap()).await.unwrap();
-    let exe = std::env::current_exe().unwrap();
     let mut kills = 0;
     for wait_rows in [1u64, 400, 900, 1500] {
-        let mut child = std::process::Command::new(&exe)
-            .args([
-                "--ignored",
-                "--exact",
-                "extract::child_extract",
-                "--test-threads=1",
-            ])
-            .env("KB_CHILD_URL", sim.confluence_url())
-            .env("KB_CHILD_STORE", &path)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let url = sim.confluence_url();
+        let mut child = support::spawn_child(
+            "extract::child_extract",
+            &[
+                ("KB_CHILD_URL", url.as_ref()),
+                ("KB_CHILD_STORE", path.as_os_str()),
+            ],
+        );
         // Kill it (SIGKILL) once it has committed some rows, wherever it is.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
         loop {

@@ -2,6 +2,7 @@
 //! stores (SQLite files, and PostgreSQL started by kb-testkit).
 
 mod extract;
+mod files;
 mod migrate;
 mod migrate_c2n;
 mod support;

@@ -38,6 +38,39 @@ pub fn client(sim: &SimHandle) -> Confluence {
     Confluence::new(cfg).expect("client")
 }
 
+/// A child process running the ignored test `test` of this binary with `env` (to be killed).
+pub fn spawn_child(test: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Child {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--ignored", "--exact", test, "--test-threads=1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+/// In a child process: the store at `$KB_CHILD_STORE` and a client of the twin at
+/// `$KB_CHILD_URL` at `rate` requests/s (`None` outside a child).
+pub async fn child_setup(rate: f64) -> Option<(Confluence, Store)> {
+    let (Ok(url), Ok(store)) = (
+        std::env::var("KB_CHILD_URL"),
+        std::env::var("KB_CHILD_STORE"),
+    ) else {
+        return None;
+    };
+    let mut cfg = ConfluenceConfig::new(
+        &url,
+        "admin@example.com",
+        "kbridge-sim-token".to_string().into(),
+    )
+    .unwrap();
+    cfg.rate = rate;
+    cfg.burst = (rate / 10.0).ceil() as u32;
+    let client = Confluence::new(cfg).unwrap();
+    Some((client, Store::open(&store).await.unwrap()))
+}
+
 /// A fresh SQLite store in `dir`.
 pub async fn sqlite(dir: &std::path::Path) -> Store {
     Store::open(dir.join("kbridge.db").to_str().unwrap())

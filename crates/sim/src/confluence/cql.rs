@@ -137,6 +137,9 @@ pub enum Expr {
         field: String,
         values: Vec<Value>,
         negated: bool,
+        /// The values as text, for `id in (…)` (a set: a big site is searched by hundreds of
+        /// ids at a time).
+        texts: std::collections::HashSet<String>,
     },
 }
 
@@ -247,10 +250,18 @@ impl Parser {
                     other => return Err(format!("expected , or ) in IN list, found {other:?}")),
                 }
             }
+            let texts = values
+                .iter()
+                .filter_map(|v| match v {
+                    Value::Text(t) => Some(t.clone()),
+                    Value::Date(_) => None,
+                })
+                .collect();
             return Ok(Expr::In {
                 field,
                 values,
                 negated,
+                texts,
             });
         }
         if negated {
@@ -545,7 +556,15 @@ fn eval(e: &Expr, d: &Dataset, c: &Item<'_>) -> bool {
             field,
             values,
             negated,
-        } => values.iter().any(|v| cmp(d, c, field, "=", v)) != *negated,
+            texts,
+        } => {
+            let hit = if field == "id" {
+                texts.contains(&c.id.to_string())
+            } else {
+                values.iter().any(|v| cmp(d, c, field, "=", v))
+            };
+            hit != *negated
+        }
         Expr::Cmp { field, op, value } => cmp(d, c, field, op, value),
     }
 }

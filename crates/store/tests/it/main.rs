@@ -46,6 +46,8 @@ macro_rules! all_backends {
                 id_map_round_trips,
                 ids_and_keys_filter,
                 select_and_max_by,
+                read_filters_and_pages,
+                attachment_files_are_recorded,
                 typed_columns_match_the_twin,
                 killed_writer_leaves_the_last_checkpoint,
             ]);

@@ -46,6 +46,7 @@ pub async fn migrations_apply_and_reapply(ctx: Ctx) {
         ("checkpoints", "value"),
         ("runs", "counts"),
         ("id_map", "content_hash"),
+        ("attachment_files", "sha256"),
         ("schema_migrations", "version"),
     ] {
         let cols = s.table_columns(meta).await.unwrap();
@@ -803,4 +804,125 @@ pub async fn select_and_max_by(ctx: Ctx) {
     assert!(matches!(err, StoreError::UnknownColumn { .. }), "{err}");
     let err = s.max_by("pages", "id", "colour").await.unwrap_err();
     assert!(matches!(err, StoreError::UnknownColumn { .. }), "{err}");
+}
+
+pub async fn read_filters_and_pages(ctx: Ctx) {
+    let s = &ctx.store;
+    let mut b = Batch::new();
+    for (id, space) in [("1", "A"), ("2", "B"), ("3", "A"), ("4", "C")] {
+        b.upsert(Row::new("pages", page(id, space, 1, id)));
+    }
+    for (page_id, label_id) in [("1", "l1"), ("2", "l2"), ("3", "l3"), ("4", "l4")] {
+        b.upsert(Row::new("page_labels", label(label_id, "x")).with("page_id", page_id));
+    }
+    s.commit(&b).await.unwrap();
+    // A column among values; an empty list matches nothing.
+    assert_eq!(
+        s.ids("pages", &Filter::all().any("id", ["3", "4", "9"]))
+            .await
+            .unwrap(),
+        ["3", "4"]
+    );
+    assert!(
+        s.ids("pages", &Filter::all().any("id", Vec::<String>::new()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A column among another table's keys: the labels of the pages of spaces A and C.
+    let within = Filter::all().within(
+        "page_id",
+        "pages",
+        "id",
+        Filter::all().any("space_id", ["A", "C"]),
+    );
+    let rows = s
+        .select("page_labels", &["label_id", "page_id"], &within)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            vec![json!("l1"), json!("1")],
+            vec![json!("l3"), json!("3")],
+            vec![json!("l4"), json!("4")]
+        ]
+    );
+    // Not written since an instant: rows a later pass did not touch.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let pass = kb_store::time::now();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let mut b = Batch::new();
+    b.upsert(Row::new("pages", page("3", "A", 2, "3b")));
+    s.commit(&b).await.unwrap();
+    assert_eq!(
+        s.ids(
+            "pages",
+            &Filter::all()
+                .eq("space_id", "A")
+                .synced_before(pass.as_str())
+        )
+        .await
+        .unwrap(),
+        ["1"]
+    );
+    let err = s
+        .ids("pages", &Filter::all().synced_before("yesterday"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("yesterday"), "{err}");
+    // Paging by key: two at a time, after the last key seen.
+    let mut seen = Vec::new();
+    let mut after: Option<Value> = None;
+    loop {
+        let page = s
+            .select_page("pages", &["id"], &Filter::all(), after.as_ref(), Some(2))
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 2);
+        after = Some(page.last().unwrap()[0].clone());
+        seen.extend(page.into_iter().map(|r| r[0].clone()));
+    }
+    assert_eq!(seen, [json!("1"), json!("2"), json!("3"), json!("4")]);
+    // A replace-set names its set by equalities only.
+    let mut b = Batch::new();
+    b.replace_set(
+        "page_labels",
+        Filter::all().any("page_id", ["1"]),
+        Vec::new(),
+    );
+    let err = s.commit(&b).await.unwrap_err();
+    assert!(err.to_string().contains("equalities"), "{err}");
+    assert_eq!(s.ids("page_labels", &Filter::all()).await.unwrap().len(), 4);
+}
+
+pub async fn attachment_files_are_recorded(ctx: Ctx) {
+    let s = &ctx.store;
+    let file = |version: i64, sha: &str| kb_store::AttachmentFile {
+        attachment_id: "att7".into(),
+        version,
+        sha256: sha.into(),
+        size: 3,
+        path: format!("sha256/{}/{sha}", &sha[..2]),
+    };
+    assert!(s.attachment_files(&["att7"]).await.unwrap().is_empty());
+    s.record_attachment_file(&file(2, "bb22")).await.unwrap();
+    assert_eq!(
+        s.attachment_files(&["att7", "att8"]).await.unwrap(),
+        [file(2, "bb22")]
+    );
+    // An older version never replaces a newer record; a newer one does.
+    s.record_attachment_file(&file(1, "aa11")).await.unwrap();
+    assert_eq!(
+        s.attachment_files(&["att7"]).await.unwrap(),
+        [file(2, "bb22")]
+    );
+    s.record_attachment_file(&file(3, "cc33")).await.unwrap();
+    assert_eq!(
+        s.attachment_files(&["att7"]).await.unwrap(),
+        [file(3, "cc33")]
+    );
 }
