@@ -36,17 +36,8 @@ pub fn notion(sim: &SimHandle) -> Notion {
     cfg.rate = 2000.0;
     cfg.burst = 200;
     cfg.concurrency = 8;
-    cfg.retry = fast_retry(cfg.retry);
+    cfg.retry = support::fast_retry(cfg.retry);
     Notion::new(cfg).expect("notion client")
-}
-
-/// The twin's faults ask for 1–3 s; kb-http's own tests show Retry-After is honoured, here a
-/// short cap keeps the suite fast.
-fn fast_retry(mut retry: kb_http::RetryPolicy) -> kb_http::RetryPolicy {
-    retry.base = std::time::Duration::from_millis(20);
-    retry.cap = std::time::Duration::from_millis(200);
-    retry.max_retry_after = std::time::Duration::from_millis(100);
-    retry
 }
 
 /// The workspace's top-level pages ("Team Home", "Databases").
@@ -429,34 +420,13 @@ async fn plan_writes_nothing_and_counts_what_a_run_would_do() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a child process of killed_and_faulted_migrations_converge_without_duplicates"]
 async fn child_migrate() {
-    let (Ok(url), Ok(store), Ok(from), Ok(space)) = (
-        std::env::var("KB_CHILD_URL"),
-        std::env::var("KB_CHILD_STORE"),
+    let (Some((n, c, store)), Ok(from), Ok(space)) = (
+        support::child_clients().await,
         std::env::var("KB_CHILD_FROM"),
         std::env::var("KB_CHILD_SPACE"),
     ) else {
         return;
     };
-    let base = url.trim_end_matches('/');
-    let mut ncfg = NotionConfig::new(
-        format!("{base}/v1").parse().unwrap(),
-        kb_sim::NotionConfig::default().token.into(),
-    );
-    ncfg.rate = 300.0;
-    ncfg.burst = 30;
-    ncfg.retry = fast_retry(ncfg.retry);
-    let n = Notion::new(ncfg).unwrap();
-    let mut ccfg = kb_confluence::ConfluenceConfig::new(
-        &format!("{base}/wiki"),
-        "admin@example.com",
-        "kbridge-sim-token".to_string().into(),
-    )
-    .unwrap();
-    ccfg.rate = 300.0;
-    ccfg.burst = 30;
-    ccfg.retry = fast_retry(ccfg.retry);
-    let c = Confluence::new(ccfg).unwrap();
-    let store = kb_store::Store::open(&store).await.unwrap();
     let from: Vec<String> = from.split(',').map(str::to_string).collect();
     let _ = migrate::n2c::run(&store, &n, &c, &opts(&from, &space), None).await;
 }
@@ -489,49 +459,31 @@ async fn killed_and_faulted_migrations_converge_without_duplicates() {
     let path = dir.path().join("kbridge.db");
     let store = kb_store::Store::open(path.to_str().unwrap()).await.unwrap();
     let scope = migrate::n2c::scope(&key);
-    let exe = std::env::current_exe().unwrap();
-    let mut kills = 0;
     // Five kills at different moments: in the first instants (while reading Notion), then
     // after more and more pages were recorded.
-    for (i, wait) in [0usize, 6, 15, 25, 38].into_iter().enumerate() {
-        let mut child = std::process::Command::new(&exe)
-            .args([
-                "--ignored",
-                "--exact",
-                "migrate::child_migrate",
-                "--test-threads=1",
-            ])
-            .env("KB_CHILD_URL", sim.url())
-            .env("KB_CHILD_STORE", &path)
-            .env("KB_CHILD_FROM", from.join(","))
-            .env("KB_CHILD_SPACE", &key)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        loop {
-            let done = store
-                .checkpoints()
-                .await
-                .unwrap()
-                .into_iter()
-                .filter(|c| c.scope == scope)
-                .count();
-            if done >= wait + i || std::time::Instant::now() > deadline {
-                break;
-            }
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap();
-            kills += 1;
-        }
-        child.wait().unwrap();
-    }
+    let from_list = from.join(",");
+    let url = sim.url();
+    let env: [(&str, &std::ffi::OsStr); 4] = [
+        ("KB_CHILD_URL", url.as_ref()),
+        ("KB_CHILD_STORE", path.as_os_str()),
+        ("KB_CHILD_FROM", from_list.as_ref()),
+        ("KB_CHILD_SPACE", key.as_ref()),
+    ];
+    let thresholds: Vec<usize> = [0usize, 6, 15, 25, 38]
+        .iter()
+        .enumerate()
+        .map(|(i, w)| w + i)
+        .collect();
+    let kills = support::kill_children("migrate::child_migrate", &env, &thresholds, || async {
+        store
+            .checkpoints()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.scope == scope)
+            .count()
+    })
+    .await;
     assert_eq!(kills, 5, "the child was killed mid-run {kills} times");
     // Re-runs under the same faults until one finishes clean (a fault may fail a page; the
     // next run picks it up).

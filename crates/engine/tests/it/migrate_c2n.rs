@@ -409,32 +409,13 @@ async fn one_page_and_its_descendants() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a child process of killed_and_faulted_c2n_migrations_converge_without_duplicates"]
 async fn child_migrate_c2n() {
-    let (Ok(url), Ok(store), Ok(to), Ok(space)) = (
-        std::env::var("KB_CHILD_URL"),
-        std::env::var("KB_CHILD_STORE"),
+    let (Some((n, c, store)), Ok(to), Ok(space)) = (
+        support::child_clients().await,
         std::env::var("KB_CHILD_TO"),
         std::env::var("KB_CHILD_SPACE"),
     ) else {
         return;
     };
-    let base = url.trim_end_matches('/');
-    let mut ncfg = NotionConfig::new(
-        format!("{base}/v1").parse().unwrap(),
-        kb_sim::NotionConfig::default().token.into(),
-    );
-    ncfg.rate = 300.0;
-    ncfg.burst = 30;
-    let n = Notion::new(ncfg).unwrap();
-    let mut ccfg = kb_confluence::ConfluenceConfig::new(
-        &format!("{base}/wiki"),
-        "admin@example.com",
-        "kbridge-sim-token".to_string().into(),
-    )
-    .unwrap();
-    ccfg.rate = 300.0;
-    ccfg.burst = 30;
-    let c = Confluence::new(ccfg).unwrap();
-    let store = kb_store::Store::open(&store).await.unwrap();
     let _ = migrate::c2n::run(&store, &n, &c, &opts(&space, &to), None).await;
 }
 
@@ -455,27 +436,24 @@ async fn killed_and_faulted_c2n_migrations_converge_without_duplicates() {
     let path = dir.path().join("kbridge.db");
     let store = kb_store::Store::open(path.to_str().unwrap()).await.unwrap();
     let scope = migrate::c2n::scope(&to);
-    let exe = std::env::current_exe().unwrap();
-    let mut kills = 0;
     // Five kills at different moments: by states recorded (pages created, then bodies).
-    for (i, wait) in [0usize, 8, 20, 30, 40].into_iter().enumerate() {
-        let mut child = std::process::Command::new(&exe)
-            .args([
-                "--ignored",
-                "--exact",
-                "migrate_c2n::child_migrate_c2n",
-                "--test-threads=1",
-            ])
-            .env("KB_CHILD_URL", sim.url())
-            .env("KB_CHILD_STORE", &path)
-            .env("KB_CHILD_TO", &to)
-            .env("KB_CHILD_SPACE", &key)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        loop {
+    let url = sim.url();
+    let env: [(&str, &std::ffi::OsStr); 4] = [
+        ("KB_CHILD_URL", url.as_ref()),
+        ("KB_CHILD_STORE", path.as_os_str()),
+        ("KB_CHILD_TO", to.as_ref()),
+        ("KB_CHILD_SPACE", key.as_ref()),
+    ];
+    let thresholds: Vec<usize> = [0usize, 8, 20, 30, 40]
+        .iter()
+        .enumerate()
+        .map(|(i, w)| w + i)
+        .collect();
+    let kills = support::kill_children(
+        "migrate_c2n::child_migrate_c2n",
+        &env,
+        &thresholds,
+        || async {
             let states: Vec<Value> = store
                 .checkpoints()
                 .await
@@ -485,25 +463,14 @@ async fn killed_and_faulted_c2n_migrations_converge_without_duplicates() {
                 .map(|c| c.value)
                 .collect();
             // Creates first, then bodies: count both steps.
-            let done = states.len()
+            states.len()
                 + states
                     .iter()
                     .filter(|s| !s["hash"].is_null() || !s["writing"].is_null())
-                    .count();
-            if done >= wait + i || std::time::Instant::now() > deadline {
-                break;
-            }
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap();
-            kills += 1;
-        }
-        child.wait().unwrap();
-    }
+                    .count()
+        },
+    )
+    .await;
     assert!(kills >= 3, "the child was killed mid-run {kills} times");
     let mut last = None;
     for _ in 0..5 {

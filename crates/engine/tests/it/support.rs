@@ -184,3 +184,78 @@ pub fn diff_rows(table: &str, got: &Rows, want: &Rows) -> Option<String> {
         )
     })
 }
+
+/// The twin's faults ask for 1–3 s; kb-http's own tests show Retry-After is honoured, here a
+/// short cap keeps the suite fast.
+pub fn fast_retry(mut retry: kb_http::RetryPolicy) -> kb_http::RetryPolicy {
+    retry.base = std::time::Duration::from_millis(20);
+    retry.cap = std::time::Duration::from_millis(200);
+    retry.max_retry_after = std::time::Duration::from_millis(100);
+    retry
+}
+
+/// In a migration child process: Notion and Confluence clients of the twins at
+/// `$KB_CHILD_URL` (300 requests/s, short retry waits) and the store at `$KB_CHILD_STORE`
+/// (`None` outside a child).
+pub async fn child_clients() -> Option<(kb_notion::Notion, Confluence, Store)> {
+    let (Ok(url), Ok(store)) = (
+        std::env::var("KB_CHILD_URL"),
+        std::env::var("KB_CHILD_STORE"),
+    ) else {
+        return None;
+    };
+    let base = url.trim_end_matches('/');
+    let mut ncfg = kb_notion::NotionConfig::new(
+        format!("{base}/v1").parse().unwrap(),
+        kb_sim::NotionConfig::default().token.into(),
+    );
+    ncfg.rate = 300.0;
+    ncfg.burst = 30;
+    ncfg.retry = fast_retry(ncfg.retry);
+    let mut ccfg = ConfluenceConfig::new(
+        &format!("{base}/wiki"),
+        "admin@example.com",
+        "kbridge-sim-token".to_string().into(),
+    )
+    .unwrap();
+    ccfg.rate = 300.0;
+    ccfg.burst = 30;
+    ccfg.retry = fast_retry(ccfg.retry);
+    Some((
+        kb_notion::Notion::new(ncfg).unwrap(),
+        Confluence::new(ccfg).unwrap(),
+        Store::open(&store).await.unwrap(),
+    ))
+}
+
+/// Starts the child test `test` once per threshold and `kill -9`s it as soon as
+/// `progress(store)` reaches the threshold (or it finished, or two minutes passed); returns how
+/// many times it was killed mid-run.
+pub async fn kill_children<F, Fut>(
+    test: &str,
+    env: &[(&str, &std::ffi::OsStr)],
+    thresholds: &[usize],
+    progress: F,
+) -> usize
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = usize>,
+{
+    let mut kills = 0;
+    for &wait in thresholds {
+        let mut child = spawn_child(test, env);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while progress().await < wait
+            && std::time::Instant::now() < deadline
+            && child.try_wait().unwrap().is_none()
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+    }
+    kills
+}
