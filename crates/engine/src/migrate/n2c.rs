@@ -195,15 +195,14 @@ pub async fn run(
             labels: &labels,
             force: opts.force,
         };
-        let state = states.remove(&node.id).unwrap_or_default();
+        // The state as far as the page got, also when a later step failed: its children
+        // still go under it.
+        let state = states.entry(node.id.clone()).or_default();
         match page.run(state, &existing, &mut report).await {
-            Ok((state, outcome)) => {
-                say(MigrateProgress::Page {
-                    title: title.clone(),
-                    outcome,
-                });
-                states.insert(node.id.clone(), state);
-            }
+            Ok(outcome) => say(MigrateProgress::Page {
+                title: title.clone(),
+                outcome,
+            }),
             Err(e) => {
                 report.errors.push(format!(
                     "{} \"{title}\" (Notion {}): {e}",
@@ -448,10 +447,10 @@ impl PageJob<'_> {
 
     async fn run(
         &self,
-        mut state: PageState,
+        state: &mut PageState,
         existing: &HashMap<String, Existing>,
         report: &mut MigrateReport,
-    ) -> Result<(PageState, PageOutcome), MigrateError> {
+    ) -> Result<PageOutcome, MigrateError> {
         let mut outcome = PageOutcome::Unchanged;
         // A create whose answer was lost: the page is there under its title and parent.
         if state.target_id.is_none()
@@ -464,13 +463,13 @@ impl PageJob<'_> {
             state.version = kb_confluence::keys::version_number(&page).unwrap_or(1);
             state.creating = false;
             state.hash = None;
-            self.save(&state).await?;
+            self.save(state).await?;
             report.adopted += 1;
         }
         if state.target_id.is_none() {
             state.title = self.title.to_string();
             state.creating = true;
-            self.save(&state).await?;
+            self.save(state).await?;
             let created = match self
                 .conf
                 .create_page(&NewPage {
@@ -504,7 +503,7 @@ impl PageJob<'_> {
             state.version = kb_confluence::keys::version_number(&created).unwrap_or(1);
             state.creating = false;
             state.hash = Some(self.hash.to_string());
-            self.save(&state).await?;
+            self.save(state).await?;
             report.created += 1;
             report.writes += 1;
             outcome = PageOutcome::Created;
@@ -532,7 +531,7 @@ impl PageJob<'_> {
                             "page {id} (\"{}\") was edited in Confluence (version {v}, kbridge wrote {}): left alone; re-run with --force to overwrite",
                             self.title, state.version
                         ));
-                        return Ok((state, PageOutcome::Conflict));
+                        return Ok(PageOutcome::Conflict);
                     }
                     self.conf
                         .update_page(&PageUpdate {
@@ -551,7 +550,7 @@ impl PageJob<'_> {
             state.version =
                 kb_confluence::keys::version_number(&updated).unwrap_or(state.version + 1);
             state.hash = Some(self.hash.to_string());
-            self.save(&state).await?;
+            self.save(state).await?;
             report.updated += 1;
             report.writes += 1;
             outcome = PageOutcome::Updated;
@@ -591,7 +590,7 @@ impl PageJob<'_> {
             for f in &due {
                 state.files.insert(f.filename.clone(), f.key.clone());
             }
-            self.save(&state).await?;
+            self.save(state).await?;
             report.files += due.len();
             report.writes += 1;
             if outcome == PageOutcome::Unchanged {
@@ -607,10 +606,10 @@ impl PageJob<'_> {
         if !missing.is_empty() {
             self.conf.add_labels(&id, &missing).await?;
             state.labels.extend(missing.iter().map(|s| s.to_string()));
-            self.save(&state).await?;
+            self.save(state).await?;
             report.writes += 1;
         }
-        Ok((state, outcome))
+        Ok(outcome)
     }
 }
 
