@@ -45,3 +45,11 @@ pub use reqwest::Method;
 pub use reqwest::header;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use url::Url;
+
+/// `%3E` escapes decoded (`diagram%201.png` → `diagram 1.png`); invalid escapes stay as they
+/// are, invalid UTF-8 becomes U+FFFD. For URL path segments (no `+` → space).
+pub fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}

@@ -312,7 +312,7 @@ impl Notion {
         object: &str,
     ) -> Result<Value, NotionError> {
         // Property ids are URL-encoded already (`%3EQQn`); decode, then let the URL encode once.
-        let raw = percent_decode(prop_id);
+        let raw = kb_http::percent_decode(prop_id);
         let mut url = self.url(&format!("pages/{page_id}/properties/"))?;
         url.path_segments_mut()
             .map_err(|_| NotionError::Config("the API URL cannot take paths".into()))?
@@ -604,28 +604,6 @@ fn at<'a>(top: &'a mut [Block], path: &[usize]) -> &'a mut Block {
     node
 }
 
-/// `%3EQQn` → `>QQn` (invalid escapes kept as they are).
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -650,8 +628,8 @@ mod tests {
         );
         assert_eq!(dashed("not-an-id"), "not-an-id");
         assert!(seg("../x", "page").is_err());
-        assert_eq!(percent_decode("%3EQQn"), ">QQn");
-        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(kb_http::percent_decode("%3EQQn"), ">QQn");
+        assert_eq!(kb_http::percent_decode("a%2"), "a%2");
         assert_eq!(
             shown_url("https://s3.example/a/b.png?X-Amz-Signature=abc&X-Amz-Expires=3600"),
             "https://s3.example/a/b.png?…"

@@ -218,7 +218,7 @@ impl VisitMut for Resolve<'_> {
 /// The last path segment of a URL, percent-decoded, made safe as an attachment name.
 fn file_name(url_path: &str) -> String {
     let last = url_path.rsplit('/').next().unwrap_or_default();
-    let decoded = percent_decode(last);
+    let decoded = kb_http::percent_decode(last);
     let clean: String = decoded
         .chars()
         .map(|c| {
@@ -241,28 +241,6 @@ fn numbered(base: &str, n: usize) -> String {
         Some((stem, ext)) if !stem.is_empty() => format!("{stem} ({n}).{ext}"),
         _ => format!("{base} ({n})"),
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    fn hex(c: u8) -> Option<u8> {
-        (c as char).to_digit(16).map(|d| d as u8)
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
-        {
-            out.push(h * 16 + l);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
