@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 
 use super::n2c::media_type;
 use super::transform::norm_id;
-use super::verify::{PageParity, ParityReport, shape, squash};
+use super::verify::{PageParity, ParityReport};
 use super::{MigrateError, MigrateProgress, MigrateReport, PageOutcome, ProgressFn};
 
 /// Options of a Confluence → Notion migration.
@@ -422,6 +422,15 @@ fn plan_hash(title: &str, plan: &AppendPlan) -> String {
     hex::encode(h.finalize())
 }
 
+/// The site's `/wiki` URL without its trailing slash, for links to pages left behind.
+fn wiki_base(conf: &Confluence) -> String {
+    conf.site()
+        .wiki()
+        .as_str()
+        .trim_end_matches('/')
+        .to_string()
+}
+
 /// Runs the migration (or only plans it).
 pub async fn run(
     store: &Store,
@@ -444,12 +453,7 @@ pub async fn run(
     let scope = scope(&to);
     let mut states: HashMap<String, NotionPageState> =
         super::n2c::load_states(store, &scope).await?;
-    let wiki = conf
-        .site()
-        .wiki()
-        .as_str()
-        .trim_end_matches('/')
-        .to_string();
+    let wiki = wiki_base(conf);
     let mut report = MigrateReport {
         pages: src.nodes.len(),
         ..Default::default()
@@ -920,12 +924,7 @@ pub async fn verify(
     let states: HashMap<String, NotionPageState> =
         super::n2c::load_states(store, &scope(&to)).await?;
     let notion_of = notion_ids(&src, &states, false);
-    let wiki = conf
-        .site()
-        .wiki()
-        .as_str()
-        .trim_end_matches('/')
-        .to_string();
+    let wiki = wiki_base(conf);
     let mut attachment_lists: HashMap<String, Vec<Value>> = HashMap::new();
     let mut pages = Vec::with_capacity(src.nodes.len());
     for node in &src.nodes {
@@ -973,27 +972,13 @@ pub async fn verify(
         let hosted = hosted_urls(&body);
         blank_sources(&mut actual);
         blank_sources(&mut expected);
-        p.text =
-            squash(&kb_doc::text::to_text(&actual)) == squash(&kb_doc::text::to_text(&expected));
-        if !p.text {
-            p.problems.push("text differs".into());
-        }
-        p.structure = shape(&actual) == shape(&expected);
-        if !p.structure {
-            p.problems.push("block structure differs".into());
-        }
+        p.compare(&actual, &expected);
         let mut found = found_links;
         for cid in &resolved.internal_links {
             let want = &notion_of[cid];
-            match found.iter().position(|f| f == want) {
-                Some(i) => {
-                    found.swap_remove(i);
-                    p.links_resolved += 1;
-                }
-                None => p.problems.push(format!(
-                    "link to Confluence page {cid} does not reach its Notion page {want}"
-                )),
-            }
+            p.link(&mut found, want, true, || {
+                format!("link to Confluence page {cid} does not reach its Notion page {want}")
+            });
         }
         // Files: the sizes of the hosted files against those of the attachments used.
         let mut sizes: Vec<u64> = Vec::new();

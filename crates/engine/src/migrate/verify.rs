@@ -50,6 +50,38 @@ impl PageParity {
             && self.links == self.links_resolved
             && self.files == self.files_attached
     }
+
+    /// Text and structure of the page as read back (`actual`) against what the migration
+    /// writes (`expected`), both normalised through the IR.
+    pub(crate) fn compare(&mut self, actual: &Document, expected: &Document) {
+        self.text =
+            squash(&kb_doc::text::to_text(actual)) == squash(&kb_doc::text::to_text(expected));
+        if !self.text {
+            self.problems.push("text differs".into());
+        }
+        self.structure = shape(actual) == shape(expected);
+        if !self.structure {
+            self.problems.push("block structure differs".into());
+        }
+    }
+
+    /// One link the source has: resolved when `found` (the links read back, each counted once)
+    /// holds `want` and `right` says it reaches the migrated page; else `problem` is reported.
+    pub(crate) fn link(
+        &mut self,
+        found: &mut Vec<String>,
+        want: &str,
+        right: bool,
+        problem: impl FnOnce() -> String,
+    ) {
+        match found.iter().position(|f| f == want) {
+            Some(i) if right => {
+                found.swap_remove(i);
+                self.links_resolved += 1;
+            }
+            _ => self.problems.push(problem()),
+        }
+    }
 }
 
 /// Totals of a parity report.
@@ -157,29 +189,18 @@ pub async fn notion_to_confluence(
             .unwrap_or_default();
         let actual = kb_doc::storage::read(body).unwrap_or_default();
         let expected = kb_doc::storage::read(&written.output).unwrap_or_default();
-        p.text =
-            squash(&kb_doc::text::to_text(&actual)) == squash(&kb_doc::text::to_text(&expected));
-        if !p.text {
-            p.problems.push("text differs".into());
-        }
-        p.structure = shape(&actual) == shape(&expected);
-        if !p.structure {
-            p.problems.push("block structure differs".into());
-        }
+        p.compare(&actual, &expected);
         // Links: each expected target title must be linked, and name this page's counterpart.
         let mut found = page_links(&actual, space);
         for nid in &prepared.internal_links {
             let want = &titles[nid];
             let right = states.get(nid).and_then(|s| s.target_id.as_deref());
-            match found.iter().position(|t| t == want) {
-                Some(i) if right.is_some() && id_of_title.get(want.as_str()).copied() == right => {
-                    found.swap_remove(i);
-                    p.links_resolved += 1;
-                }
-                _ => p.problems.push(format!(
-                    "link to \"{want}\" does not reach its migrated page"
-                )),
-            }
+            p.link(
+                &mut found,
+                want,
+                right.is_some() && id_of_title.get(want.as_str()).copied() == right,
+                || format!("link to \"{want}\" does not reach its migrated page"),
+            );
         }
         // Files: same name and size as the Notion file.
         if !prepared.files.is_empty() {
@@ -243,12 +264,12 @@ impl ParityReport {
 }
 
 /// Text with runs of white space as one space, trimmed.
-pub(crate) fn squash(s: &str) -> String {
+fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The document's block and inline kinds in order (what "structure" compares).
-pub(crate) fn shape(doc: &Document) -> Vec<String> {
+fn shape(doc: &Document) -> Vec<String> {
     fn walk(v: &Value, out: &mut Vec<String>) {
         match v {
             Value::Object(m) => {
