@@ -48,7 +48,8 @@ enum Command {
     /// their pagination, rate limits, an optional fault plan and webhooks. See docs/sim.md.
     #[command(after_help = sim::AFTER_HELP)]
     Sim(sim::SimArgs),
-    /// Test a connection and report what the credentials can read (`check confluence`).
+    /// Test a connection and report what the credentials can read (`check confluence`,
+    /// `check notion`).
     Check(check::CheckArgs),
     /// Replicate a service into SQLite (default kbridge.db) or PostgreSQL (`extract confluence`).
     ///

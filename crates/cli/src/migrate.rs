@@ -61,18 +61,25 @@ pub(crate) struct C2nSource {
 struct C2nArgs {
     #[command(flatten)]
     source: C2nSource,
-    /// Read the source and print the plan (tree, counts, approximations, estimated requests and
-    /// time); write nothing.
+    #[command(flatten)]
+    run: RunFlags,
+    #[command(flatten)]
+    conn: Connections,
+}
+
+/// The flags of a migration run, either direction.
+#[derive(Args, Debug)]
+struct RunFlags {
+    /// Read the source and print the plan (tree, titles, files, links, approximations,
+    /// estimated requests and time); write nothing.
     #[arg(long)]
     plan: bool,
-    /// Overwrite Notion pages edited since kbridge wrote them.
+    /// Overwrite target pages edited since kbridge wrote them.
     #[arg(long)]
     force: bool,
     /// Print the report as one JSON object on stdout.
     #[arg(long)]
     json: bool,
-    #[command(flatten)]
-    conn: Connections,
 }
 
 #[derive(Args, Debug)]
@@ -117,16 +124,8 @@ struct N2cArgs {
     /// The Confluence page id the tree goes under (default: the top of the space).
     #[arg(long)]
     parent: Option<String>,
-    /// Read the source and print the plan (tree, titles, files, links, estimated requests and
-    /// time); write nothing.
-    #[arg(long)]
-    plan: bool,
-    /// Overwrite pages edited in Confluence since kbridge wrote them.
-    #[arg(long)]
-    force: bool,
-    /// Print the report as one JSON object on stdout.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    run: RunFlags,
     #[command(flatten)]
     conn: Connections,
 }
@@ -203,6 +202,47 @@ pub(crate) fn clients(c: &Connections, what: &str) -> Result<Clients> {
     })
 }
 
+impl Clients {
+    /// Runs `job` on a fresh runtime with the store open, and closes the store after.
+    fn with_store<T>(
+        &self,
+        job: impl AsyncFnOnce(&Store) -> Result<T, kb_engine::migrate::MigrateError>,
+    ) -> Result<T> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        rt.block_on(async {
+            let store = Store::open(&self.store_url).await.with_context(|| {
+                format!(
+                    "cannot open the store {}",
+                    kb_store::redact_url(&self.store_url)
+                )
+            })?;
+            let r = job(&store).await;
+            store.close().await;
+            r.map_err(anyhow::Error::from)
+        })
+    }
+}
+
+/// Progress lines on a terminal (`None` for `--json` or when stderr is not one).
+fn progress(wanted: bool, source: &'static str) -> Option<ProgressFn> {
+    (wanted && std::io::stderr().is_terminal()).then(|| {
+        let f: ProgressFn = Arc::new(move |p: &MigrateProgress| match p {
+            MigrateProgress::Reading => eprintln!("reading the {source} tree…"),
+            MigrateProgress::Read { pages } => eprintln!("{pages} pages read; writing…"),
+            MigrateProgress::Page { title, outcome } => {
+                if *outcome != PageOutcome::Unchanged {
+                    eprintln!("  {outcome:?}: {title}");
+                }
+            }
+        });
+        f
+    })
+}
+
 fn positive(flag: &str, r: f64) -> Result<()> {
     if !(r > 0.0 && r.is_finite()) {
         bail!("{flag} {r}: give a positive number of requests per second");
@@ -218,45 +258,24 @@ fn notion_to_confluence(a: N2cArgs) -> Result<bool> {
         from,
         space: a.space.clone(),
         parent: a.parent.clone(),
-        plan_only: a.plan,
-        force: a.force,
+        plan_only: a.run.plan,
+        force: a.run.force,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let live = !a.json && std::io::stderr().is_terminal();
-    let progress: Option<ProgressFn> = live.then(|| {
-        let f: ProgressFn = Arc::new(|p: &MigrateProgress| match p {
-            MigrateProgress::Reading => eprintln!("reading the Notion tree…"),
-            MigrateProgress::Read { pages } => eprintln!("{pages} pages read; writing…"),
-            MigrateProgress::Page { title, outcome } => {
-                if *outcome != PageOutcome::Unchanged {
-                    eprintln!("  {outcome:?}: {title}");
-                }
-            }
-        });
-        f
-    });
+    let progress = progress(!a.run.json, "Notion");
     let store_url = cl.store_url.clone();
-    let report = rt.block_on(async {
-        let store = Store::open(&store_url).await.with_context(|| {
-            format!("cannot open the store {}", kb_store::redact_url(&store_url))
-        })?;
-        let r = n2c::run(&store, &cl.notion, &cl.confluence, &opts, progress).await;
-        store.close().await;
-        r.map_err(anyhow::Error::from)
-    });
-    let report = report.context(WHAT)?;
-    if a.json {
+    let report = cl
+        .with_store(async |store| {
+            n2c::run(store, &cl.notion, &cl.confluence, &opts, progress).await
+        })
+        .context(WHAT)?;
+    if a.run.json {
         let mut v = serde_json::to_value(&report)?;
         v["store"] = serde_json::Value::String(kb_store::redact_url(&store_url));
-        if a.plan {
+        if a.run.plan {
             v["estimate"] = estimate(&report, &cl);
         }
         println!("{}", serde_json::to_string(&v)?);
-    } else if a.plan {
+    } else if a.run.plan {
         print_plan(&report, &cl);
     } else {
         print_summary(&report, &store_url);
@@ -437,27 +456,16 @@ fn verify_n2c(a: VerifyN2cArgs) -> Result<bool> {
     const WHAT: &str = "verify notion-to-confluence";
     let cl = clients(&a.conn, WHAT)?;
     let from = parse_roots(&a.from)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let store_url = cl.store_url.clone();
-    let report = rt
-        .block_on(async {
-            let store = Store::open(&store_url).await.with_context(|| {
-                format!("cannot open the store {}", kb_store::redact_url(&store_url))
-            })?;
-            let r = kb_engine::migrate::verify::notion_to_confluence(
-                &store,
+    let report = cl
+        .with_store(async |store| {
+            kb_engine::migrate::verify::notion_to_confluence(
+                store,
                 &cl.notion,
                 &cl.confluence,
                 &from,
                 &a.space,
             )
-            .await;
-            store.close().await;
-            r.map_err(anyhow::Error::from)
+            .await
         })
         .context(WHAT)?;
     if a.json {
@@ -521,52 +529,26 @@ impl C2nSource {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
 fn confluence_to_notion(a: C2nArgs) -> Result<bool> {
     const WHAT: &str = "migrate confluence-to-notion";
     let cl = clients(&a.conn, WHAT)?;
-    let opts = a.source.options(a.plan, a.force);
-    let rt = runtime()?;
-    let live = !a.json && std::io::stderr().is_terminal();
-    let progress: Option<ProgressFn> = live.then(|| {
-        let f: ProgressFn = Arc::new(|p: &MigrateProgress| match p {
-            MigrateProgress::Reading => eprintln!("reading the Confluence tree…"),
-            MigrateProgress::Read { pages } => eprintln!("{pages} pages read; writing…"),
-            MigrateProgress::Page { title, outcome } => {
-                if *outcome != PageOutcome::Unchanged {
-                    eprintln!("  {outcome:?}: {title}");
-                }
-            }
-        });
-        f
-    });
+    let opts = a.source.options(a.run.plan, a.run.force);
+    let progress = progress(!a.run.json, "Confluence");
     let store_url = cl.store_url.clone();
-    let report = rt
-        .block_on(async {
-            let store = Store::open(&store_url).await.with_context(|| {
-                format!("cannot open the store {}", kb_store::redact_url(&store_url))
-            })?;
-            let r = c2n::run(&store, &cl.notion, &cl.confluence, &opts, progress).await;
-            store.close().await;
-            r.map_err(anyhow::Error::from)
+    let report = cl
+        .with_store(async |store| {
+            c2n::run(store, &cl.notion, &cl.confluence, &opts, progress).await
         })
         .context(WHAT)?;
     let estimate = c2n_estimate(&report, &cl);
-    if a.json {
+    if a.run.json {
         let mut v = serde_json::to_value(&report)?;
         v["store"] = serde_json::Value::String(kb_store::redact_url(&store_url));
-        if a.plan {
+        if a.run.plan {
             v["estimate"] = estimate;
         }
         println!("{}", serde_json::to_string(&v)?);
-    } else if a.plan {
+    } else if a.run.plan {
         println!("plan: {} pages", report.pages);
         for p in &report.notion_plan {
             let mut extra = Vec::new();
@@ -668,22 +650,15 @@ fn verify_c2n(a: VerifyC2nArgs) -> Result<bool> {
     const WHAT: &str = "verify confluence-to-notion";
     let cl = clients(&a.conn, WHAT)?;
     let opts = a.source.options(false, false);
-    let rt = runtime()?;
-    let store_url = cl.store_url.clone();
-    let report = rt
-        .block_on(async {
-            let store = Store::open(&store_url).await.with_context(|| {
-                format!("cannot open the store {}", kb_store::redact_url(&store_url))
-            })?;
-            let r = kb_engine::migrate::verify::confluence_to_notion(
-                &store,
+    let report = cl
+        .with_store(async |store| {
+            kb_engine::migrate::verify::confluence_to_notion(
+                store,
                 &cl.notion,
                 &cl.confluence,
                 &opts,
             )
-            .await;
-            store.close().await;
-            r.map_err(anyhow::Error::from)
+            .await
         })
         .context(WHAT)?;
     if a.json {
