@@ -49,29 +49,8 @@ impl SiteUrl {
             url: without_userinfo(input),
             why: why.to_string(),
         };
-        let s = input.trim();
-        if s.is_empty() {
-            return Err(bad("it is empty"));
-        }
-        let with_scheme = if s.contains("://") {
-            s.to_string()
-        } else {
-            format!("https://{s}")
-        };
-        let mut url = Url::parse(&with_scheme).map_err(|e| bad(&e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(bad("only http:// and https:// are supported"));
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(bad("it has no host"));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(bad(
-                "credentials do not go in the URL: use CONFLUENCE_EMAIL and CONFLUENCE_API_TOKEN",
-            ));
-        }
-        url.set_query(None);
-        url.set_fragment(None);
+        let url = kb_http::parse_service_url(input, "CONFLUENCE_EMAIL and CONFLUENCE_API_TOKEN")
+            .map_err(|why| bad(&why))?;
         let segments: Vec<String> = url
             .path_segments()
             .map(|s| s.filter(|x| !x.is_empty()).map(str::to_string).collect())

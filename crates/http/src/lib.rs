@@ -46,6 +46,36 @@ pub use reqwest::header;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use url::Url;
 
+/// A service's base URL as a user types it: trimmed, `https://` assumed without a scheme, only
+/// http(s), a host required, no credentials (`credentials` says where they go instead), query
+/// and fragment dropped. The error is the reason, for the caller's own error.
+pub fn parse_service_url(input: &str, credentials: &str) -> Result<Url, String> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Err("it is empty".into());
+    }
+    let with_scheme = if s.contains("://") {
+        s.to_string()
+    } else {
+        format!("https://{s}")
+    };
+    let mut url = Url::parse(&with_scheme).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("only http:// and https:// are supported".into());
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("it has no host".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "credentials do not go in the URL: use {credentials}"
+        ));
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
 /// `%3E` escapes decoded (`diagram%201.png` → `diagram 1.png`); invalid escapes stay as they
 /// are, invalid UTF-8 becomes U+FFFD. For URL path segments (no `+` → space).
 pub fn percent_decode(s: &str) -> String {

@@ -160,24 +160,7 @@ pub fn parse_base_url(input: &str) -> Result<Url, NotionError> {
             "{ENV_URL} {input:?} is not a Notion API URL: {why}; give https://api.notion.com (the default) or the twin's http://127.0.0.1:PORT"
         ))
     };
-    let s = input.trim();
-    let with_scheme = if s.contains("://") {
-        s.to_string()
-    } else {
-        format!("https://{s}")
-    };
-    let mut url = Url::parse(&with_scheme).map_err(|e| bad(&e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad("only http:// and https:// are supported"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(bad("it has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("credentials do not go in the URL: use NOTION_TOKEN"));
-    }
-    url.set_query(None);
-    url.set_fragment(None);
+    let mut url = kb_http::parse_service_url(input, "NOTION_TOKEN").map_err(|why| bad(&why))?;
     let path = url.path().trim_end_matches('/').to_string();
     let path = path.strip_suffix("/v1").unwrap_or(&path).to_string();
     url.set_path(&format!("{path}/"));
