@@ -132,7 +132,7 @@ async fn bench(a: MigrateBenchArgs) -> Result<Value> {
     let cs = conf.stats();
     let ds = notion.download_stats().snapshot();
     let min = minimum(&truth);
-    let by_kind = |k: NodeKind| report_kind_count(&report, &truth, k);
+    let by_kind = |k: NodeKind| truth_count(&truth, k);
     let (pages, dbs, rows) = (
         by_kind(NodeKind::Page),
         by_kind(NodeKind::Database),
@@ -186,7 +186,8 @@ fn by_endpoint(m: &BTreeMap<String, BTreeMap<u16, u64>>) -> BTreeMap<String, u64
         .collect()
 }
 
-fn report_kind_count(_r: &kb_engine::migrate::MigrateReport, truth: &Value, k: NodeKind) -> usize {
+/// Pages, databases or rows of the workspace, from the twin's ground truth.
+fn truth_count(truth: &Value, k: NodeKind) -> usize {
     let pages = truth["pages"]
         .as_array()
         .map(Vec::as_slice)
