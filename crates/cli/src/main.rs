@@ -8,6 +8,7 @@ mod bench;
 mod bench_extract;
 mod bench_migrate;
 mod check;
+mod config_cmd;
 mod convert;
 mod extract;
 mod format;
@@ -69,6 +70,9 @@ enum Command {
     /// kbridge.db, migrate a generated Notion workspace into Confluence, verify it, and say
     /// where the data is (`--serve` keeps the twins running).
     Quickstart(quickstart::QuickstartArgs),
+    /// Check kbridge.toml offline (`config check [FILE]`) or print its reference
+    /// (`config reference`).
+    Config(config_cmd::ConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate::run(args),
         Command::Verify(args) => migrate::verify(args),
         Command::Quickstart(args) => quickstart::run(args),
+        Command::Config(args) => config_cmd::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,0 +1,77 @@
+//! `kbridge config check` and `kbridge config reference`.
+
+use super::{p, run, run_service, write};
+
+#[test]
+fn config_check_lists_every_problem_with_its_key_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("kbridge.toml");
+    write(
+        &f,
+        "[confluence]\nurl = \"https://acme.atlassian.net\"\nconcurrency = 0\n[jobs.nightly]\nkind = \"extract\"\nconnection = \"acme\"\nsince = \"yesterday\"\n",
+    );
+    let r = run(&["config", "check", p(&f)]);
+    assert_eq!(r.status, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("3 problem(s)"), "{}", r.stderr);
+    for key in [
+        "confluence.concurrency:",
+        "jobs.nightly.connection:",
+        "jobs.nightly.since:",
+    ] {
+        assert_eq!(
+            r.stderr.matches(key).count(),
+            1,
+            "{key} once in {}",
+            r.stderr
+        );
+    }
+    // The default file is kbridge.toml in the current folder.
+    write(&f, "[store]\nurl = \"x.db\"\n[notion]\nrate = 2\n");
+    let r = run_service(Some(dir.path()), &[], &["config", "check"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("kbridge.toml: OK"), "{}", r.stdout);
+}
+
+#[test]
+fn config_check_never_prints_a_value_from_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("kbridge.toml");
+    write(
+        &f,
+        "[confluence]\nemail = \"me@acme.com\" api_token = \"ATATT3xFfGF0abcdef\"\n",
+    );
+    let r = run(&["config", "check", p(&f)]);
+    assert_eq!(r.status, 1);
+    assert!(r.stderr.contains("kbridge.toml:2"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("ATATT3x") && !r.stdout.contains("ATATT3x"),
+        "{}",
+        r.stderr
+    );
+    write(&f, "[confluence]\napi_token = \"ATATT3xFfGF0abcdef\"\n");
+    let r = run(&["config", "check", p(&f)]);
+    assert_eq!(r.status, 1);
+    assert!(
+        r.stderr.contains("secrets never go in kbridge.toml"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("ATATT3x"), "{}", r.stderr);
+}
+
+#[test]
+fn config_reference_prints_the_documented_reference() {
+    let r = run(&["config", "reference"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/config.md"),
+    )
+    .unwrap();
+    assert!(
+        doc.contains(r.stdout.trim()),
+        "docs/config.md holds what `config reference` prints"
+    );
+    let r = run(&["config", "reference", "--json-schema"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v.pointer("/properties/connections").is_some(), "{v}");
+}
