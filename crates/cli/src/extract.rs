@@ -11,10 +11,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use kb_confluence::{Confluence, ConfluenceConfig, ENV_EMAIL, ENV_URL};
+use kb_config::resolve::{ConfluenceFlags, ExtractFlags};
+use kb_confluence::Confluence;
 use kb_engine::extract::{ExtractOptions, ExtractReport, Progress, extract, plan};
 use kb_store::Store;
-use serde::Deserialize;
 
 pub const AFTER_HELP: &str = "\
 Environment:
@@ -101,116 +101,10 @@ struct ConfluenceArgs {
     list_endpoints: bool,
 }
 
-/// `kbridge.toml`: the same settings as the flags (the token never).
-#[derive(Deserialize, Debug, Default)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ConfigFile {
-    #[serde(default)]
-    pub(crate) store: Option<StoreSection>,
-    #[serde(default)]
-    pub(crate) confluence: Option<ConfluenceSection>,
-    /// `kbridge migrate`'s Notion side (the token only from NOTION_TOKEN).
-    #[serde(default)]
-    pub(crate) notion: Option<NotionSection>,
-}
-
-#[derive(Deserialize, Debug, Default)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NotionSection {
-    /// The API's base URL (default https://api.notion.com).
-    pub(crate) url: Option<String>,
-    /// `2025-09-03` (default) or `2022-06-28`.
-    pub(crate) version: Option<String>,
-    /// Requests per second (default 3, Notion's average limit).
-    pub(crate) rate: Option<f64>,
-}
-
-#[derive(Deserialize, Debug, Default)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct StoreSection {
-    /// A SQLite file or `postgres://…`.
-    pub(crate) url: Option<String>,
-}
-
-#[derive(Deserialize, Debug, Default)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ConfluenceSection {
-    pub(crate) url: Option<String>,
-    pub(crate) email: Option<String>,
-    pub(crate) rate: Option<f64>,
-    pub(crate) concurrency: Option<usize>,
-    #[serde(default)]
-    spaces: Vec<String>,
-    #[serde(default)]
-    endpoints: Vec<String>,
-    since: Option<String>,
-    #[serde(default)]
-    custom_content_types: Vec<String>,
-    utc_offset: Option<String>,
-    /// Download attachment files into this folder.
-    files: Option<PathBuf>,
-}
-
 pub fn run(args: ExtractArgs) -> Result<bool> {
     match args.source {
         Source::Confluence(a) => confluence(a),
     }
-}
-
-pub(crate) fn load_config(path: Option<&PathBuf>) -> Result<ConfigFile> {
-    let (path, required) = match path {
-        Some(p) => (p.clone(), true),
-        None => (PathBuf::from("kbridge.toml"), false),
-    };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(ConfigFile::default());
-        }
-        Err(e) => bail!("cannot read the configuration file {}: {e}", path.display()),
-    };
-    toml::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a valid kbridge configuration (sections [store] url; [confluence] url, email, rate, concurrency, spaces, endpoints, since, custom_content_types, utc_offset, files; [notion] url, version, rate)",
-            path.display()
-        )
-    })
-}
-
-/// `YYYY-MM-DD` → epoch ms at 00:00 UTC.
-fn parse_date(s: &str) -> Result<i64> {
-    let bad = || {
-        anyhow::anyhow!("--since {s:?} is not a date: use YYYY-MM-DD (e.g. 2026-01-31) or `all`")
-    };
-    let parts: Vec<&str> = s.split('-').collect();
-    let [y, m, d] = parts[..] else {
-        return Err(bad());
-    };
-    let (y, m, d): (i64, i64, i64) = (
-        y.parse().map_err(|_| bad())?,
-        m.parse().map_err(|_| bad())?,
-        d.parse().map_err(|_| bad())?,
-    );
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return Err(bad());
-    }
-    kb_store::time::parse_rfc3339(&format!("{y:04}-{m:02}-{d:02}T00:00:00Z")).ok_or_else(bad)
-}
-
-/// `+HH:MM` / `-HH:MM` → minutes.
-fn parse_offset(s: &str) -> Result<i32> {
-    let bad = || anyhow::anyhow!("--utc-offset {s:?}: use +HH:MM or -HH:MM (e.g. +02:00)");
-    let (sign, rest) = match s.as_bytes().first() {
-        Some(b'+') => (1, &s[1..]),
-        Some(b'-') => (-1, &s[1..]),
-        _ => return Err(bad()),
-    };
-    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
-    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if h > 14 || m > 59 {
-        return Err(bad());
-    }
-    Ok(sign * (h * 60 + m))
 }
 
 fn confluence(a: ConfluenceArgs) -> Result<bool> {
@@ -221,53 +115,43 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
         }
         return Ok(true);
     }
-    let file = load_config(a.config.as_ref())?;
-    let c = file.confluence.unwrap_or_default();
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let url = a.url.clone().or_else(|| env(ENV_URL)).or(c.url.clone());
-    let email = a
-        .email
-        .clone()
-        .or_else(|| env(ENV_EMAIL))
-        .or(c.email.clone());
-    let mut cfg = ConfluenceConfig::from_lookup(|k| match k {
-        ENV_URL => url.clone(),
-        ENV_EMAIL => email.clone(),
-        _ => env(k),
-    })
-    .context("extract confluence")?;
-    if let Some(r) = a.rate.or(c.rate) {
-        if !(r > 0.0 && r.is_finite()) {
-            bail!("--rate {r}: give a positive number of requests per second");
-        }
-        cfg.rate = r;
-        cfg.burst = (r.ceil() as u32).max(1);
-    }
-    if let Some(n) = a.concurrency.or(c.concurrency) {
-        if n == 0 {
-            bail!("--concurrency 0: give at least 1");
-        }
-        cfg.concurrency = n;
-    }
+    let file = crate::settings::load(a.config.as_ref())?;
+    let flags = ConfluenceFlags {
+        url: a.url.clone().map(|v| (v, "--url")),
+        email: a.email.clone().map(|v| (v, "--email")),
+        rate: a.rate.map(|v| (v, "--rate")),
+        concurrency: a.concurrency.map(|v| (v, "--concurrency")),
+    };
+    let (cfg, _) = crate::settings::confluence(&file, &flags).context("extract confluence")?;
+    let now = jiff::Timestamp::now();
+    let settings = kb_config::resolve::extract(
+        &file,
+        None,
+        &ExtractFlags {
+            spaces: a.spaces.clone(),
+            endpoints: a.endpoints.clone(),
+            since: a.since.clone(),
+            custom_content_types: a.custom_content_types.clone(),
+            utc_offset: a.utc_offset.clone(),
+            files: a.files.clone(),
+            reconcile: a.reconcile,
+        },
+        now,
+    )?;
 
     let mut opts = ExtractOptions {
-        spaces: if a.spaces.is_empty() {
-            c.spaces
-        } else {
-            a.spaces.clone()
-        },
+        spaces: settings.spaces,
         full: a.full,
-        reconcile: a.reconcile,
+        reconcile: settings.reconcile,
         concurrency: cfg.concurrency,
+        since: settings.since.map(|t| t.as_millisecond()),
+        custom_content_types: settings.custom_content_types,
+        files: settings.files,
+        utc_offset_minutes: settings.utc_offset_minutes,
         ..ExtractOptions::default()
     };
-    let endpoints = if a.endpoints.is_empty() {
-        c.endpoints
-    } else {
-        a.endpoints.clone()
-    };
-    if !endpoints.is_empty() {
-        let set: BTreeSet<String> = endpoints.iter().map(|e| e.trim().to_string()).collect();
+    if !settings.endpoints.is_empty() {
+        let set: BTreeSet<String> = settings.endpoints.into_iter().collect();
         for e in &set {
             if plan::endpoint(e).is_none() {
                 bail!(
@@ -277,25 +161,7 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
         }
         opts.endpoints = Some(set);
     }
-    opts.since = match a.since.as_deref().or(c.since.as_deref()) {
-        Some("all") => None,
-        Some(s) => Some(parse_date(s)?),
-        None => Some(now_ms() - 365 * 86_400_000),
-    };
-    opts.custom_content_types = if a.custom_content_types.is_empty() {
-        c.custom_content_types
-    } else {
-        a.custom_content_types.clone()
-    };
-    opts.files = a.files.clone().or(c.files.clone());
-    if let Some(o) = a.utc_offset.as_deref().or(c.utc_offset.as_deref()) {
-        opts.utc_offset_minutes = parse_offset(o)?;
-    }
-    let store_url = a
-        .store
-        .clone()
-        .or(file.store.and_then(|s| s.url))
-        .unwrap_or_else(|| kb_store::DEFAULT_SQLITE_FILE.to_string());
+    let store_url = crate::settings::store_url(&file, a.store.clone());
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -325,13 +191,6 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
         print_summary(&report, &store_url);
     }
     Ok(true)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn print_summary(r: &ExtractReport, store: &str) {

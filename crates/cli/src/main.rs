@@ -14,6 +14,7 @@ mod extract;
 mod format;
 mod migrate;
 mod quickstart;
+mod settings;
 mod sim;
 mod walk;
 

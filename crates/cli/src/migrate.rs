@@ -9,17 +9,16 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use kb_confluence::{Confluence, ConfluenceConfig, ENV_EMAIL, ENV_URL};
+use kb_config::resolve::{ConfluenceFlags, NotionFlags};
+use kb_confluence::Confluence;
 use kb_engine::migrate::{
     ConfluenceToNotion, MigrateProgress, MigrateReport, NotionToConfluence, PageOutcome,
     ProgressFn, c2n, n2c,
 };
-use kb_notion::{Notion, NotionConfig};
+use kb_notion::Notion;
 use kb_store::Store;
-
-use crate::extract::load_config;
 
 #[derive(Args, Debug)]
 pub struct MigrateArgs {
@@ -147,52 +146,27 @@ pub(crate) struct Clients {
 }
 
 pub(crate) fn clients(c: &Connections, what: &str) -> Result<Clients> {
-    let file = load_config(c.config.as_ref())?;
-    let cs = file.confluence.unwrap_or_default();
-    let ns = file.notion.unwrap_or_default();
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let url = c.confluence_url.clone().or_else(|| env(ENV_URL)).or(cs.url);
-    let email = c.email.clone().or_else(|| env(ENV_EMAIL)).or(cs.email);
-    let mut ccfg = ConfluenceConfig::from_lookup(|k| match k {
-        ENV_URL => url.clone(),
-        ENV_EMAIL => email.clone(),
-        _ => env(k),
-    })
+    let file = crate::settings::load(c.config.as_ref())?;
+    let (ccfg, _) = crate::settings::confluence(
+        &file,
+        &ConfluenceFlags {
+            url: c.confluence_url.clone().map(|v| (v, "--confluence-url")),
+            email: c.email.clone().map(|v| (v, "--email")),
+            rate: c.confluence_rate.map(|v| (v, "--confluence-rate")),
+            concurrency: None,
+        },
+    )
     .with_context(|| what.to_string())?;
-    if let Some(r) = c.confluence_rate.or(cs.rate) {
-        positive("--confluence-rate", r)?;
-        ccfg.rate = r;
-        ccfg.burst = (r.ceil() as u32).max(1);
-    }
-    if let Some(n) = cs.concurrency {
-        ccfg.concurrency = n.max(1);
-    }
-    let nurl = c
-        .notion_url
-        .clone()
-        .or_else(|| env(kb_notion::ENV_URL))
-        .or(ns.url);
-    let nversion = c
-        .notion_version
-        .clone()
-        .or_else(|| env(kb_notion::ENV_VERSION))
-        .or(ns.version);
-    let mut ncfg = NotionConfig::from_lookup(|k| match k {
-        kb_notion::ENV_URL => nurl.clone(),
-        kb_notion::ENV_VERSION => nversion.clone(),
-        _ => env(k),
-    })
+    let ncfg = crate::settings::notion(
+        &file,
+        &NotionFlags {
+            url: c.notion_url.clone().map(|v| (v, "--notion-url")),
+            version: c.notion_version.clone().map(|v| (v, "--notion-version")),
+            rate: c.notion_rate.map(|v| (v, "--notion-rate")),
+        },
+    )
     .with_context(|| what.to_string())?;
-    if let Some(r) = c.notion_rate.or(ns.rate) {
-        positive("--notion-rate", r)?;
-        ncfg.rate = r;
-        ncfg.burst = ncfg.burst.max((r.ceil() as u32).max(1));
-    }
-    let store_url = c
-        .store
-        .clone()
-        .or(file.store.and_then(|s| s.url))
-        .unwrap_or_else(|| kb_store::DEFAULT_SQLITE_FILE.to_string());
+    let store_url = crate::settings::store_url(&file, c.store.clone());
     Ok(Clients {
         notion_rate: ncfg.rate,
         confluence_rate: ccfg.rate,
@@ -241,13 +215,6 @@ fn progress(wanted: bool, source: &'static str) -> Option<ProgressFn> {
         });
         f
     })
-}
-
-fn positive(flag: &str, r: f64) -> Result<()> {
-    if !(r > 0.0 && r.is_finite()) {
-        bail!("{flag} {r}: give a positive number of requests per second");
-    }
-    Ok(())
 }
 
 fn notion_to_confluence(a: N2cArgs) -> Result<bool> {

@@ -75,3 +75,98 @@ fn config_reference_prints_the_documented_reference() {
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert!(v.pointer("/properties/connections").is_some(), "{v}");
 }
+
+#[test]
+fn extract_and_migrate_read_the_same_settings_the_same_way() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("kbridge.toml"),
+        "[confluence]\nurl = \"http://127.0.0.1:9\"\nemail = \"a@b.c\"\nconcurrency = 0\n",
+    );
+    let env = [("CONFLUENCE_API_TOKEN", "t"), ("NOTION_TOKEN", "secret_t")];
+    // Before: extract refused concurrency 0 from the flag only; migrate silently made it 1.
+    for args in [
+        &["extract", "confluence"][..],
+        &[
+            "migrate",
+            "notion-to-confluence",
+            "--from",
+            "0123456789abcdef0123456789abcdef",
+            "--space",
+            "X",
+        ][..],
+        &[
+            "verify",
+            "notion-to-confluence",
+            "--from",
+            "0123456789abcdef0123456789abcdef",
+            "--space",
+            "X",
+        ][..],
+    ] {
+        let r = run_service(Some(dir.path()), &env, args);
+        assert_eq!(r.status, 1, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(
+                "kbridge.toml confluence.concurrency: 0 requests in flight cannot make progress"
+            ),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    let r = run_service(
+        Some(dir.path()),
+        &env,
+        &["extract", "confluence", "--concurrency", "0"],
+    );
+    assert!(
+        r.stderr.contains("--concurrency: 0 requests in flight"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_token_env_named_in_the_file_is_the_one_read() {
+    let sim = kb_sim::BackgroundSim::start(kb_sim::SimConfig::default()).unwrap();
+    let url = sim.handle.confluence_url();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("kbridge.toml"),
+        format!(
+            "[confluence]\nurl = \"{url}\"\nemail = \"admin@example.com\"\ntoken_env = \"ACME_CONFLUENCE_TOKEN\"\nendpoints = [\"spaces\"]\n"
+        ),
+    );
+    // The default variable is not read when the file names another one.
+    let r = run_service(
+        Some(dir.path()),
+        &[("CONFLUENCE_API_TOKEN", "kbridge-sim-token")],
+        &["extract", "confluence", "--json"],
+    );
+    assert_eq!(r.status, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("ACME_CONFLUENCE_TOKEN is not set"),
+        "{}",
+        r.stderr
+    );
+    let r = run_service(
+        Some(dir.path()),
+        &[("ACME_CONFLUENCE_TOKEN", "kbridge-sim-token")],
+        &["extract", "confluence", "--json"],
+    );
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v["rows"]["spaces"].as_u64().unwrap() >= 1, "{v}");
+    // A token file works the same way.
+    let token = dir.path().join("token");
+    write(&token, "kbridge-sim-token\n");
+    write(
+        &dir.path().join("kbridge.toml"),
+        format!(
+            "[confluence]\nurl = \"{url}\"\nemail = \"admin@example.com\"\ntoken_file = {:?}\nendpoints = [\"spaces\"]\n",
+            p(&token)
+        ),
+    );
+    let r = run_service(Some(dir.path()), &[], &["extract", "confluence", "--json"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+}
