@@ -4,6 +4,9 @@
 //! It must never panic on user input: every failure is reported as `error: <what>: <why>: <what
 //! to do>` on stderr with a non-zero exit status.
 
+// clap turns doc comments into --help text, where a bare URL reads better than a Markdown link.
+#![allow(rustdoc::bare_urls)]
+
 mod bench;
 mod bench_extract;
 mod bench_migrate;
