@@ -12,6 +12,7 @@
 pub mod error;
 pub mod ir;
 pub mod markdown;
+pub mod merge;
 pub mod notion;
 pub mod report;
 pub mod storage;

@@ -2,6 +2,7 @@
 
 mod corpus;
 mod markdown;
+mod merge;
 mod notion;
 mod notion_writer;
 mod robustness;
