@@ -6,3 +6,4 @@ mod files;
 mod migrate;
 mod migrate_c2n;
 mod support;
+mod sync_signals;
