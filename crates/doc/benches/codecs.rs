@@ -14,6 +14,8 @@
 //!
 //! Run: `cargo bench -p kb-doc --bench codecs` (see docs/benchmarks.md).
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing, with its place
+
 use std::hint::black_box;
 use std::path::PathBuf;
 

@@ -1,6 +1,8 @@
 //! The `kbridge` binary's integration tests (one test binary for the crate): they run the built
 //! binary on temporary folders and check its outputs, summaries and exit statuses.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing, with its place
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

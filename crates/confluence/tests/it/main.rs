@@ -2,6 +2,8 @@
 //! (`kb_sim`) over real HTTP on loopback, compared with the twin's ground truth
 //! (`/__sim/confluence/dataset`).
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing, with its place
+
 use std::collections::BTreeSet;
 
 use futures_util::TryStreamExt as _;

@@ -1,5 +1,7 @@
 //! kb-doc's single integration-test binary (one binary per crate keeps link time down).
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing, with its place
+
 mod corpus;
 mod markdown;
 mod merge;

@@ -158,7 +158,7 @@ fn apply(edits: &[Edit]) -> String {
         match e {
             Edit::Insert { at, token } => {
                 let i = floor_boundary(&s, at.index(s.len() + 1));
-                s.insert_str(i, *token.get(TOKENS));
+                s.insert_str(i, token.get::<&str>(TOKENS));
             }
             Edit::Delete { at, len } => {
                 let start = floor_boundary(&s, at.index(s.len() + 1));

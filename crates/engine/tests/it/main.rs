@@ -1,6 +1,8 @@
 //! kb-engine integration tests: jobs against the API twins (real HTTP on loopback) and real
 //! stores (SQLite files, and PostgreSQL started by kb-testkit).
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing, with its place
+
 mod extract;
 mod files;
 mod migrate;

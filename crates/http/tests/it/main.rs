@@ -2,6 +2,8 @@
 //! apps and raw sockets) and tokio's paused clock, so that every timing assertion is exact and
 //! no test waits on the wall clock.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing, with its place
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

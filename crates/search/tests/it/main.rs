@@ -1,6 +1,8 @@
 //! kb-search's integration tests: access exactness against a brute-force oracle, fail-closed
 //! cases, text queries, filters, facets, snippets, updates and persistence.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing, with its place
+
 mod access;
 mod text;
 

@@ -1,6 +1,8 @@
 //! kb-sim's integration tests (one test binary): real HTTP over loopback against twins started
 //! in-process on `127.0.0.1:0`, with a real client (reqwest, plain HTTP).
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing, with its place
+
 mod auth;
 mod contract;
 mod cql;

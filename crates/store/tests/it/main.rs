@@ -2,6 +2,8 @@
 //! each backend by `store_conformance_tests!` — SQLite on a temporary file and a real PostgreSQL
 //! started by `kb_testkit::postgres` — plus the docs check.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing, with its place
+
 mod docs;
 mod errors;
 mod killed;
