@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use kb_confluence::{Confluence, ConfluenceConfig};
 use kb_engine::extract::{ExtractOptions, extract};
@@ -51,32 +51,41 @@ pub fn run(a: QuickstartArgs) -> Result<bool> {
     rt.block_on(quickstart(a))
 }
 
-/// Opens the store, replacing an earlier quickstart's SQLite file; refuses other data.
+/// Opens the store, replacing an earlier quickstart's SQLite file; refuses any other data
+/// *before touching it* (nothing is created or migrated in a database quickstart did not make).
 async fn open_store(url: &str) -> Result<Store> {
+    use kb_store::Existing;
     let shown = kb_store::redact_url(url);
-    let store = Store::open(url)
+    let refuse = |what: String| {
+        anyhow::anyhow!(
+            "the store {shown} {what}, which quickstart did not make, and was left untouched: run quickstart in an empty folder, or pass --store with a new file"
+        )
+    };
+    let existing = kb_store::inspect(url, MARKER)
         .await
-        .with_context(|| format!("cannot open the store {shown}"))?;
-    let marked = store.checkpoint(MARKER.0, MARKER.1).await?.is_some();
-    let used = !store.runs().await?.is_empty() || !store.checkpoints().await?.is_empty();
-    if !used {
-        return Ok(store);
-    }
-    let is_file = !url.contains("://");
-    if marked && is_file {
-        store.close().await;
-        for suffix in ["", "-wal", "-shm"] {
-            let p = format!("{url}{suffix}");
-            if Path::new(&p).exists() {
-                std::fs::remove_file(&p)
-                    .with_context(|| format!("cannot replace the earlier quickstart's {p}"))?;
+        .with_context(|| format!("cannot look into the store {shown}"))?;
+    match existing {
+        Existing::Absent | Existing::Empty => {}
+        Existing::Kbridge { marked: true } if !url.contains("://") => {
+            for suffix in ["", "-wal", "-shm"] {
+                let p = format!("{url}{suffix}");
+                if Path::new(&p).exists() {
+                    std::fs::remove_file(&p)
+                        .with_context(|| format!("cannot replace the earlier quickstart's {p}"))?;
+                }
             }
         }
-        return Ok(Store::open(url).await?);
+        Existing::Kbridge { .. } => return Err(refuse("holds kbridge data".into())),
+        Existing::Foreign { tables } => {
+            return Err(refuse(format!(
+                "is a database with other tables ({})",
+                tables.join(", ")
+            )));
+        }
     }
-    bail!(
-        "the store {shown} already holds data that quickstart did not make: run quickstart in an empty folder, or pass --store with a new file"
-    )
+    Store::open(url)
+        .await
+        .with_context(|| format!("cannot open the store {shown}"))
 }
 
 async fn quickstart(a: QuickstartArgs) -> Result<bool> {

@@ -11,75 +11,37 @@ use std::time::Duration;
 pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(3600);
 
 /// `ms` since the Unix epoch as `"yyyy-MM-dd HH:mm"` in a zone `utc_offset_minutes` east of
-/// UTC, floored to the minute.
+/// UTC, floored to the minute. Instants outside the years -9999..=9999 are clamped to them.
 pub fn cql_datetime(ms: i64, utc_offset_minutes: i32) -> String {
-    let local = ms.div_euclid(60_000) + utc_offset_minutes as i64;
-    let days = local.div_euclid(24 * 60);
-    let minute_of_day = local.rem_euclid(24 * 60);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        minute_of_day / 60,
-        minute_of_day % 60
-    )
+    use jiff::{Timestamp, tz};
+    let floored = ms.div_euclid(60_000).saturating_mul(60_000);
+    let ts = Timestamp::from_millisecond(floored).unwrap_or(if floored < 0 {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    });
+    let offset =
+        tz::Offset::from_seconds(utc_offset_minutes.saturating_mul(60)).unwrap_or(tz::Offset::UTC);
+    ts.to_zoned(tz::TimeZone::fixed(offset))
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
-/// `2024-07-30T08:52:50.426Z` (or with an offset such as `+02:00`) as ms since the epoch.
+/// `2024-07-30T08:52:50.426Z` (or with an offset such as `+02:00`; without one, UTC) as ms
+/// since the epoch. `None` for anything else; never panics.
 pub fn parse_iso_ms(s: &str) -> Option<i64> {
     let s = s.trim();
-    let (date, rest) = s.split_once('T')?;
-    let mut dp = date.split('-');
-    let y: i64 = dp.next()?.parse().ok()?;
-    let mo: u32 = dp.next()?.parse().ok()?;
-    let d: u32 = dp.next()?.parse().ok()?;
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
-        return None;
+    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
+        return Some(ts.as_millisecond());
     }
-    let (time, offset_min) = if let Some(t) = rest.strip_suffix('Z') {
-        (t, 0i64)
-    } else if let Some(i) = rest.rfind(['+', '-']) {
-        let (t, off) = rest.split_at(i);
-        let sign = if off.starts_with('-') { -1 } else { 1 };
-        let off = off[1..].replace(':', "");
-        if off.len() != 4 {
-            return None;
-        }
-        let h: i64 = off[..2].parse().ok()?;
-        let m: i64 = off[2..].parse().ok()?;
-        (t, sign * (h * 60 + m))
-    } else {
-        (rest, 0)
-    };
-    let mut tp = time.split(':');
-    let h: i64 = tp.next()?.parse().ok()?;
-    let mi: i64 = tp.next()?.parse().ok()?;
-    let sec: f64 = tp.next().unwrap_or("0").parse().ok()?;
-    let days = days_from_civil(y, mo, d);
-    let ms = ((days * 24 + h) * 60 + mi - offset_min) * 60_000 + (sec * 1000.0).round() as i64;
-    Some(ms)
-}
-
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    let civil: jiff::civil::DateTime = s.parse().ok()?;
+    Some(
+        civil
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()?
+            .timestamp()
+            .as_millisecond(),
+    )
 }
 
 /// A CQL string literal: quoted, with `"` and `\` escaped.
@@ -167,6 +129,39 @@ mod tests {
         );
         assert_eq!(parse_iso_ms("yesterday"), None);
         assert_eq!(parse_iso_ms("2024-13-01T00:00:00Z"), None);
+        assert_eq!(parse_iso_ms("2024-02-30T00:00:00Z"), None, "no 30 February");
+        assert_eq!(
+            parse_iso_ms("2024-07-30T08:52:50.426"),
+            Some(ms),
+            "no offset: UTC"
+        );
+        // Once a panic: a multi-byte character where the offset's digits should be.
+        assert_eq!(parse_iso_ms("2024-07-30T08:52+0\u{e9}0"), None);
+        assert_eq!(parse_iso_ms("2024-07-30T08:52-\u{1F600}"), None);
+        assert!(
+            cql_datetime(i64::MAX, 0).starts_with("9999-12-3"),
+            "clamped, no panic"
+        );
+        assert!(
+            cql_datetime(i64::MIN, i32::MAX).starts_with('-'),
+            "clamped, no panic"
+        );
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn no_string_panics_the_date_parser(s in "\\PC{0,40}") {
+            let _ = parse_iso_ms(&s);
+        }
+
+        #[test]
+        fn dates_round_trip_through_cql(ms in -30_000_000_000_000i64..200_000_000_000_000, off in -840i32..=840) {
+            let text = cql_datetime(ms, off);
+            let back = parse_iso_ms(&format!("{}:00", text.replace(' ', "T"))).unwrap();
+            prop_assert_eq!(back - off as i64 * 60_000, ms.div_euclid(60_000) * 60_000);
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod batch;
 mod conn;
 mod error;
 mod extract;
+mod inspect;
 mod migrate;
 pub mod schema;
 mod sql;
@@ -26,6 +27,7 @@ pub use batch::{
     Batch, CheckpointWrite, CommitSummary, Context, Expect, Filter, IdMapEntry, Op, Row, Within,
 };
 pub use error::{Conflict, Result, StoreError, redact_url};
+pub use inspect::{Existing, inspect};
 pub use migrate::SCHEMA_VERSION;
 pub use schema::{ColumnDef, ColumnType, Source, TABLES, TableDef};
 pub use sql::Dialect;

@@ -249,7 +249,7 @@ fn quickstart_leaves_its_store_and_replaces_only_its_own() {
     assert_eq!(r.status, 1);
     assert!(
         r.stderr
-            .contains("already holds data that quickstart did not make"),
+            .contains("holds kbridge data, which quickstart did not make, and was left untouched"),
         "{}",
         r.stderr
     );
@@ -258,5 +258,59 @@ fn quickstart_leaves_its_store_and_replaces_only_its_own() {
             .unwrap()
             .len(),
         before
+    );
+}
+
+#[test]
+fn quickstart_refuses_a_foreign_sqlite_database_before_touching_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kbridge.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::ConnectOptions as _;
+        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&db)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap();
+        // Before: quickstart added its 27 tables, then failed on this one.
+        sqlx::query("CREATE TABLE pages (id INTEGER PRIMARY KEY, mine TEXT)")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO pages (mine) VALUES ('precious')")
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+    let before = std::fs::read(&db).unwrap();
+    let r = run_service(Some(dir.path()), &[], &["quickstart", "--pages", "10"]);
+    assert_eq!(r.status, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("is a database with other tables (pages)")
+            && r.stderr.contains("left untouched"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before, "not one byte changed");
+    for suffix in ["-wal", "-shm"] {
+        assert!(!dir.path().join(format!("kbridge.db{suffix}")).exists());
+    }
+    // A file that is not a database at all is refused the same way.
+    std::fs::write(&db, "my notes, not a database\n").unwrap();
+    let r = run_service(Some(dir.path()), &[], &["quickstart", "--pages", "10"]);
+    assert_eq!(r.status, 1);
+    assert!(
+        r.stderr.contains("cannot look into the store"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&db).unwrap(),
+        "my notes, not a database\n"
     );
 }

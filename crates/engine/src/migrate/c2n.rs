@@ -346,11 +346,7 @@ fn resolve(
             let key = space_key.clone().unwrap_or_else(|| self.src.key.clone());
             let url = match &conf_id {
                 Some(cid) => format!("{}/spaces/{key}/pages/{cid}", self.wiki),
-                None => format!(
-                    "{}/display/{key}/{}",
-                    self.wiki,
-                    title.as_deref().unwrap_or("").replace(' ', "+")
-                ),
+                None => display_url(&self.wiki, &key, title.as_deref().unwrap_or("")),
             };
             if l.content.is_empty()
                 && let Some(t) = &title
@@ -1096,4 +1092,53 @@ fn blank_sources(doc: &mut Document) {
         }
     }
     visit_document(doc, &mut V);
+}
+
+/// `…/display/KEY/Title+With+Spaces`, Confluence's by-title page URL: spaces as `+`, every other
+/// character that is not unreserved percent-encoded (`+`, `#`, `?`, `&`, `%`, `/`…), so the title
+/// reaches Confluence exactly.
+pub(crate) fn display_url(wiki: &str, key: &str, title: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let enc = |s: &str| {
+        utf8_percent_encode(s, SEGMENT)
+            .to_string()
+            .replace("%20", "+")
+    };
+    format!("{wiki}/display/{}/{}", enc(key), enc(title))
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::display_url;
+
+    #[test]
+    fn display_links_carry_any_title_exactly() {
+        for title in [
+            "Q&A: what? #1 100%",
+            "a+b/c",
+            "Ünïcödé ☃ title",
+            "..",
+            "\"quoted\" 'too'",
+        ] {
+            let url = display_url("https://x.atlassian.net/wiki", "ENG", title);
+            let last = url.rsplit('/').next().unwrap();
+            for c in ['#', '?', '&', '/', ' ', '"'] {
+                assert!(!last.contains(c), "{c:?} left raw in {url}");
+            }
+            let back = kb_http::percent_decode(&last.replace('+', "%20"));
+            assert_eq!(back, title, "{url}");
+            let parsed = url::Url::parse(&url).unwrap();
+            assert_eq!(parsed.fragment(), None, "{url}");
+            assert_eq!(parsed.query(), None, "{url}");
+        }
+        assert_eq!(
+            display_url("https://x.atlassian.net/wiki", "ENG", "My Page"),
+            "https://x.atlassian.net/wiki/display/ENG/My+Page"
+        );
+    }
 }

@@ -312,15 +312,15 @@ fn set_report_scope(doc: &mut kb_doc::Document, node: &Node, space: &str) {
         if let kb_doc::Block::PagePropertiesReport(m) = b
             && let Some(label) = &node.db_label
         {
-            m.params.set(
-                "cql",
-                format!(
-                    "label = \"{label}\" and space = \"{}\"",
-                    kb_confluence::cql::quote(space)
-                ),
-            );
+            m.params.set("cql", report_cql(label, space));
         }
     }
+}
+
+/// The Page Properties Report's query: the database's label, in one space, both quoted once.
+pub(crate) fn report_cql(label: &str, space: &str) -> String {
+    use kb_confluence::cql::quote;
+    format!("label = {} and space = {}", quote(label), quote(space))
 }
 
 fn body_hash(title: &str, parent: Option<&str>, storage: &str) -> String {
@@ -630,5 +630,30 @@ pub fn media_type(name: &str) -> &'static str {
         "mp3" => "audio/mpeg",
         "zip" => "application/zip",
         _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::report_cql;
+
+    /// The twin's CQL parser (not kbridge's) judges the query.
+    #[tokio::test]
+    async fn the_report_query_is_valid_cql_for_any_space_key() {
+        let sim = kb_sim::start(kb_sim::SimConfig::default()).await.unwrap();
+        let c = &sim.credentials()[0];
+        let http = reqwest::Client::new();
+        for space in ["ENG", "~5f1a2b", "Q\"A"] {
+            let cql = report_cql("kb-db-tasks", space);
+            assert_eq!(cql.matches("\"\"").count(), 0, "{cql}");
+            let r = http
+                .get(format!("{}/rest/api/content/search", sim.confluence_url()))
+                .query(&[("cql", cql.as_str())])
+                .basic_auth(&c.email, Some(&c.token))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{cql}: {}", r.text().await.unwrap());
+        }
     }
 }

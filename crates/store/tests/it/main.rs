@@ -6,6 +6,7 @@
 
 mod docs;
 mod errors;
+mod inspect;
 mod killed;
 mod suite;
 mod support;
