@@ -64,7 +64,7 @@ pub async fn inspect(url: &str, marker: (&str, &str)) -> Result<Existing> {
             Existing::Foreign {
                 tables: tables
                     .into_iter()
-                    .filter(|t| !(ours && is_kbridge_table(t)) && !t.starts_with("sqlite_"))
+                    .filter(|t| !(t.starts_with("sqlite_") || (ours && is_kbridge_table(t))))
                     .take(10)
                     .collect(),
             }
