@@ -346,7 +346,7 @@ fn resolve(
             let key = space_key.clone().unwrap_or_else(|| self.src.key.clone());
             let url = match &conf_id {
                 Some(cid) => format!("{}/spaces/{key}/pages/{cid}", self.wiki),
-                None => display_url(&self.wiki, &key, title.as_deref().unwrap_or("")),
+                None => display_url(self.wiki, &key, title.as_deref().unwrap_or("")),
             };
             if l.content.is_empty()
                 && let Some(t) = &title
