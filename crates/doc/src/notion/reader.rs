@@ -449,6 +449,17 @@ impl R {
                             attrs,
                         }))
                     }
+                    // A duplicate whose content was fetched (the API serves the original's
+                    // children under it) keeps that content: an excerpt holding a copy, marked
+                    // with its original. Without its children it stays a reference.
+                    Some(orig) if !b.all_children().is_empty() => {
+                        attrs.insert("notion:synced_from".into(), orig.to_string());
+                        out.push(Block::Excerpt(Excerpt {
+                            blocks: kids(),
+                            params: Params::new(),
+                            attrs,
+                        }))
+                    }
                     Some(orig) => out.push(Block::Include(Include {
                         target: LinkTarget::Content {
                             id: orig.to_string(),

@@ -939,3 +939,36 @@ fn nested_paragraph_children_keep_their_depth_and_uploads_their_id() {
         matches!(&doc.blocks[0], Block::Embed(e) if e.url == "file_upload:up-1" && e.attrs["notion:source"] == "file_upload")
     );
 }
+
+#[test]
+fn a_synced_block_duplicate_keeps_the_content_it_shows() {
+    // Before: only "Excerpt included from [id]" was left, the content dropped.
+    let dup = json!({"object": "list", "results": [{
+        "object": "block", "id": "b2", "type": "synced_block", "has_children": true,
+        "synced_block": {"synced_from": {"type": "block_id", "block_id": "orig-block-1"}},
+        "children": [{
+            "object": "block", "id": "c1", "type": "paragraph", "has_children": false,
+            "paragraph": {"rich_text": [{"type": "text", "text": {"content": "Shared release checklist"}, "plain_text": "Shared release checklist"}]}
+        }]
+    }]});
+    let doc = read(dup);
+    let storage = kb_doc::storage::write(&doc);
+    assert!(storage.contains("Shared release checklist"), "{storage}");
+    let md = kb_doc::markdown::write(&doc);
+    assert!(md.contains("Shared release checklist"), "{md:?}");
+    match &doc.blocks[0] {
+        Block::Excerpt(e) => {
+            assert_eq!(
+                e.attrs.get("notion:synced_from").map(String::as_str),
+                Some("orig-block-1")
+            );
+        }
+        b => panic!("{b:?}"),
+    }
+    // Without its children (not fetched) it stays a reference to the original.
+    let bare = json!({"object": "list", "results": [{
+        "object": "block", "id": "b3", "type": "synced_block", "has_children": true,
+        "synced_block": {"synced_from": {"type": "block_id", "block_id": "orig-block-1"}}
+    }]});
+    assert!(matches!(read(bare).blocks[0], Block::Include(_)));
+}

@@ -394,20 +394,26 @@ fn owner_of(container: Option<&LinkTarget>, page: &str, src: &Source) -> Option<
 
 /// A page's document for Notion and its plan (parent: its Notion page, or a stand-in when it
 /// has none yet, for `--plan`).
+///
+/// A body that cannot be read is an error naming the page and the place, never an empty page.
 fn prepare(
     node: &Node,
     src: &Source,
     notion_of: &HashMap<String, String>,
     wiki: &str,
-) -> (Document, AppendPlan, Resolved) {
-    let mut doc = kb_doc::storage::read(&node.body).unwrap_or_default();
+) -> Result<(Document, AppendPlan, Resolved), MigrateError> {
+    let mut doc = kb_doc::storage::read(&node.body).map_err(|e| {
+        MigrateError::Input(format!(
+            "its Confluence body cannot be read ({e}); fix the page in Confluence (or report the body to kbridge) and run again: it was not migrated"
+        ))
+    })?;
     let resolved = resolve(&mut doc, src, notion_of, wiki);
     let page_id = notion_of
         .get(&node.id)
         .cloned()
         .unwrap_or_else(|| "00000000000000000000000000000000".into());
     let plan = kb_doc::notion::plan(&doc, PlanParent::PageId { page_id });
-    (doc, plan, resolved)
+    Ok((doc, plan, resolved))
 }
 
 fn plan_hash(title: &str, plan: &AppendPlan) -> String {
@@ -459,7 +465,16 @@ pub async fn run(
         let notion_of = notion_ids(&src, &states, true);
         let mut est: BTreeMap<String, u64> = BTreeMap::new();
         for node in &src.nodes {
-            let (_, plan, resolved) = prepare(node, &src, &notion_of, &wiki);
+            let (_, plan, resolved) = match prepare(node, &src, &notion_of, &wiki) {
+                Ok(p) => p,
+                Err(e) => {
+                    report.errors.push(format!(
+                        "page \"{}\" (Confluence {}): {e}",
+                        node.title, node.id
+                    ));
+                    continue;
+                }
+            };
             for f in &plan.fallbacks {
                 *report.fallbacks.entry(f.node.clone()).or_default() += 1;
             }
@@ -739,7 +754,7 @@ impl BodyJob<'_> {
         report: &mut MigrateReport,
     ) -> Result<PageOutcome, MigrateError> {
         let page_id = state.notion_id.clone().unwrap_or_default();
-        let (_, plan, resolved) = prepare(self.node, self.src, self.notion_of, self.wiki);
+        let (_, plan, resolved) = prepare(self.node, self.src, self.notion_of, self.wiki)?;
         for f in &plan.fallbacks {
             *report.fallbacks.entry(f.node.clone()).or_default() += 1;
         }
@@ -924,8 +939,27 @@ pub async fn verify(
     let mut attachment_lists: HashMap<String, Vec<Value>> = HashMap::new();
     let mut pages = Vec::with_capacity(src.nodes.len());
     for node in &src.nodes {
-        let (_, plan, resolved) = prepare(node, &src, &notion_of, &wiki);
         let target = notion_of.get(&node.id).cloned();
+        let (doc, plan, resolved) = match prepare(node, &src, &notion_of, &wiki) {
+            Ok(p) => p,
+            Err(e) => {
+                pages.push(PageParity {
+                    notion_id: target.clone().unwrap_or_default(),
+                    kind: super::NodeKind::Page,
+                    title: node.title.clone(),
+                    confluence_id: Some(node.id.clone()),
+                    present: false,
+                    text: false,
+                    structure: false,
+                    links: 0,
+                    links_resolved: 0,
+                    files: 0,
+                    files_attached: 0,
+                    problems: vec![e.to_string()],
+                });
+                continue;
+            }
+        };
         let mut p = PageParity {
             notion_id: target.clone().unwrap_or_default(),
             kind: super::NodeKind::Page,
@@ -961,14 +995,28 @@ pub async fn verify(
             .filter(|b| b.kind != "child_page" && b.kind != "child_database")
             .collect();
         let mut actual = kb_doc::notion::read_blocks(&body);
-        let mut expected = kb_doc::notion::read_blocks(
-            &kb_doc::notion::blocks(&prepare_doc(node, &src, &notion_of, &wiki)).blocks,
-        );
+        let mut expected = kb_doc::notion::read_blocks(&kb_doc::notion::blocks(&doc).blocks);
         let found_links = notion_links(&actual);
         let hosted = hosted_urls(&body);
         blank_sources(&mut actual);
         blank_sources(&mut expected);
         p.compare(&actual, &expected);
+        // And against the source itself, read independently of kb-doc: lost words differ.
+        match super::words::storage_words(&node.body, false) {
+            Ok(source) => {
+                let lost =
+                    super::words::missing(&source, &super::words::notion_words(&body, false));
+                if let Some(problem) = super::words::problem(&lost) {
+                    p.text = false;
+                    p.problems.push(problem);
+                }
+            }
+            Err(e) => {
+                p.text = false;
+                p.problems
+                    .push(format!("the Confluence body cannot be read: {e}"));
+            }
+        }
         let mut found = found_links;
         for cid in &resolved.internal_links {
             let want = &notion_of[cid];
@@ -1019,15 +1067,6 @@ pub async fn verify(
         pages.push(p);
     }
     Ok(ParityReport::of(pages))
-}
-
-fn prepare_doc(
-    node: &Node,
-    src: &Source,
-    notion_of: &HashMap<String, String>,
-    wiki: &str,
-) -> Document {
-    prepare(node, src, notion_of, wiki).0
 }
 
 /// The Notion page ids links and mentions of `doc` reach (normalised; once per link).

@@ -16,6 +16,7 @@ pub mod n2c;
 pub mod source;
 pub mod transform;
 pub mod verify;
+mod words;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -32,6 +32,9 @@ pub struct Node {
     pub db_label: Option<String>,
     /// The database schema's property names other than the title (databases).
     pub headings: Vec<String>,
+    /// The words of the page's blocks, read from their rich text without kb-doc's reader
+    /// (`verify` requires each on the migrated page).
+    pub source_words: Vec<String>,
 }
 
 /// A page or database still to read.
@@ -87,6 +90,7 @@ pub async fn walk(notion: &Notion, root: &str) -> Result<Vec<Node>, NotionError>
                 subdocuments(&blocks, &mut children);
                 page.children = blocks;
                 let doc = kb_doc::notion::read_page(&page);
+                let source_words = super::words::notion_words(&page.children, true);
                 out.push(Node {
                     id: norm_id(&page.id).unwrap_or_else(|| page.id.clone()),
                     kind,
@@ -95,6 +99,7 @@ pub async fn walk(notion: &Notion, root: &str) -> Result<Vec<Node>, NotionError>
                     doc,
                     db_label: label,
                     headings: Vec::new(),
+                    source_words,
                 });
             }
             NodeKind::Database => {
@@ -124,6 +129,7 @@ pub async fn walk(notion: &Notion, root: &str) -> Result<Vec<Node>, NotionError>
                     doc,
                     db_label: Some(db_label.clone()),
                     headings,
+                    source_words: Vec::new(),
                 });
                 // Rows in the query's order, after any child pages of the database.
                 for r in rows.into_iter().rev() {

@@ -183,13 +183,50 @@ pub async fn notion_to_confluence(
             }
         };
         p.present = true;
-        let body = page
-            .pointer("/body/storage/value")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let actual = kb_doc::storage::read(body).unwrap_or_default();
-        let expected = kb_doc::storage::read(&written.output).unwrap_or_default();
+        let Some(body) = page.pointer("/body/storage/value").and_then(Value::as_str) else {
+            p.problems.push(format!(
+                "Confluence page {id} came back without its storage body"
+            ));
+            pages.push(p);
+            continue;
+        };
+        let (actual, expected) = match (
+            kb_doc::storage::read(body),
+            kb_doc::storage::read(&written.output),
+        ) {
+            (Ok(a), Ok(e)) => (a, e),
+            (Err(e), _) => {
+                p.problems.push(format!(
+                    "the body of Confluence page {id} cannot be read: {e}"
+                ));
+                pages.push(p);
+                continue;
+            }
+            (_, Err(e)) => {
+                p.problems
+                    .push(format!("the body kbridge writes cannot be read back: {e}"));
+                pages.push(p);
+                continue;
+            }
+        };
         p.compare(&actual, &expected);
+        // And against the Notion source itself, read independently of kb-doc: lost words
+        // differ (a page written empty, a block the writer dropped).
+        match super::words::storage_words(body, true) {
+            Ok(target) => {
+                let lost = super::words::missing(&node.source_words, &target);
+                if let Some(problem) = super::words::problem(&lost) {
+                    p.text = false;
+                    p.problems.push(problem);
+                }
+            }
+            Err(e) => {
+                p.text = false;
+                p.problems.push(format!(
+                    "the body of Confluence page {id} cannot be read: {e}"
+                ));
+            }
+        }
         // Links: each expected target title must be linked, and name this page's counterpart.
         let mut found = page_links(&actual, space);
         for nid in &prepared.internal_links {

@@ -635,3 +635,99 @@ async fn c2n_figures() {
     );
     sim.shutdown().await;
 }
+
+/// A body kbridge's reader cannot read fails that page in the report, with its id, in the plan,
+/// the migration and verify; it never becomes a silently empty Notion page.
+#[tokio::test]
+async fn an_unreadable_body_fails_its_page_instead_of_becoming_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    // Well-formed pages, and one whose storage does not parse (a `<strong>` closed by `</p>`).
+    std::fs::write(
+        corpus.join("a.xhtml"),
+        "<p>Readable page about backups.</p>",
+    )
+    .unwrap();
+    std::fs::write(
+        corpus.join("b.xhtml"),
+        "<h2>Plan</h2><p>Another readable page.</p>",
+    )
+    .unwrap();
+    std::fs::write(
+        corpus.join("z.xhtml"),
+        "<p>Broken <strong>since the import</p><p>tail</p>",
+    )
+    .unwrap();
+    let mut cfg = SimConfig::default();
+    cfg.workspace.pages = 12;
+    cfg.workspace.seed = 5;
+    cfg.workspace.corpus = Some(std::sync::Arc::new(kb_sim::Corpus::load(&corpus).unwrap()));
+    cfg.notion.workspace = NotionWorkspaceConfig {
+        pages: 3,
+        depth: 2,
+        rows: 2,
+        users: 2,
+    };
+    cfg.notion.rate = None;
+    let sim = kb_sim::start(cfg).await.unwrap();
+    let (n, c) = (notion(&sim), support::client(&sim));
+    let store = support::sqlite(dir.path()).await;
+    let (key, _, listed) = biggest_space(&c).await;
+    let broken: Vec<String> = {
+        let mut v = Vec::new();
+        for p in &listed {
+            let id = p["id"].as_str().unwrap();
+            let page = c.page_with_body(id).await.unwrap();
+            if page["body"]["storage"]["value"]
+                .as_str()
+                .unwrap_or("")
+                .contains("since the import")
+            {
+                v.push(id.to_string());
+            }
+        }
+        v
+    };
+    assert!(
+        !broken.is_empty(),
+        "the corpus's broken body is in space {key}"
+    );
+    let to = target(&n).await;
+    let report = migrate::c2n::run(&store, &n, &c, &opts(&key, &to), None)
+        .await
+        .unwrap();
+    for id in &broken {
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains(id.as_str()) && e.contains("cannot be read")),
+            "page {id} is reported: {:?}",
+            report.errors
+        );
+    }
+    assert_eq!(report.errors.len(), broken.len(), "{:?}", report.errors);
+    let parity = migrate::verify::confluence_to_notion(&store, &n, &c, &opts(&key, &to))
+        .await
+        .unwrap();
+    assert!(!parity.ok, "verify does not call an unreadable page OK");
+    for id in &broken {
+        let p = parity
+            .pages
+            .iter()
+            .find(|p| p.confluence_id.as_deref() == Some(id.as_str()))
+            .unwrap();
+        assert!(!p.ok(), "{p:?}");
+        assert!(
+            p.problems.iter().any(|x| x.contains("cannot be read")),
+            "{p:?}"
+        );
+    }
+    let good = parity.pages.iter().filter(|p| p.ok()).count();
+    assert_eq!(
+        good,
+        listed.len() - broken.len(),
+        "every other page checks out"
+    );
+}
