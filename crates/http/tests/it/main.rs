@@ -9,6 +9,8 @@ use axum::Router;
 use kb_http::{Client, LimiterConfig, RetryPolicy, SiteConfig, Url};
 use tokio::time::Instant;
 
+mod connections;
+mod origins;
 mod pagination;
 mod retries;
 mod secrets;
