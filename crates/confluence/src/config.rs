@@ -12,6 +12,10 @@ pub const ENV_EMAIL: &str = "CONFLUENCE_EMAIL";
 /// The env var holding the API token.
 pub const ENV_TOKEN: &str = "CONFLUENCE_API_TOKEN";
 
+/// Where Confluence Cloud serves attachment bytes: a download on the site redirects there with
+/// a short-lived token in the URL, so it is fetched without the site's credentials.
+pub const MEDIA_ORIGINS: &[&str] = &["https://api.media.atlassian.com"];
+
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -131,6 +135,9 @@ pub struct ConfluenceConfig {
     pub timeout: Option<Duration>,
     /// When and how long to retry.
     pub retry: RetryPolicy,
+    /// Origins a download may lead to, fetched without the credentials (default
+    /// [`MEDIA_ORIGINS`]); any other origin than the site's is refused.
+    pub media_origins: Vec<Url>,
 }
 
 impl fmt::Debug for ConfluenceConfig {
@@ -170,6 +177,10 @@ impl ConfluenceConfig {
             concurrency: 4,
             timeout: Some(Duration::from_secs(60)),
             retry: RetryPolicy::default(),
+            media_origins: MEDIA_ORIGINS
+                .iter()
+                .filter_map(|o| Url::parse(o).ok())
+                .collect(),
         })
     }
 

@@ -739,7 +739,13 @@ impl Client {
             method: method.to_string(),
             url: redact_url(url),
             kind,
-            message: describe(e),
+            // A classified connection failure needs only its root cause ("Connection refused
+            // (os error 111)"); the layers above it say "error sending request" again.
+            message: if kind.is_connect() && kind != TransportKind::Connect {
+                root_cause(&e)
+            } else {
+                describe(e)
+            },
             hint: Some(kind.hint(&self.setting_for(url), url)),
         }
     }
@@ -919,6 +925,15 @@ fn send_kind(e: &reqwest::Error, url: &Url) -> TransportKind {
     } else {
         TransportKind::Connect
     }
+}
+
+/// The innermost cause of an error, as words.
+fn root_cause(e: &reqwest::Error) -> String {
+    let mut last: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
 }
 
 /// A reqwest error as words, with its causes, without the URL (the caller prints it redacted).

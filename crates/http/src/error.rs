@@ -132,7 +132,7 @@ impl fmt::Display for TransportKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             TransportKind::Dns => "cannot connect: the host name does not resolve",
-            TransportKind::Refused => "cannot connect: connection refused (nothing listens there)",
+            TransportKind::Refused => "cannot connect: connection refused",
             TransportKind::TlsToPlainHttp => {
                 "cannot connect: TLS to a server that speaks plain HTTP"
             }
@@ -171,19 +171,19 @@ impl TransportKind {
         let port = url.port_or_known_default().unwrap_or(0);
         match self {
             TransportKind::Dns => format!(
-                "the host name {host} does not resolve: check {setting} for a typo (and the network's DNS)"
+                "check {setting}: {host} does not resolve (a typo in the host name? the network's DNS?)"
             ),
             TransportKind::Refused => format!(
-                "nothing listens at {host}:{port}: check the port and scheme in {setting}, and that the service is running"
+                "check {setting}: nothing listens at {host}:{port} (the port, http or https, a service that is not running?)"
             ),
             TransportKind::TlsToPlainHttp => format!(
-                "{host}:{port} speaks plain HTTP, not HTTPS: use http:// in {setting} (or the server's HTTPS port)"
+                "check {setting}: {host}:{port} speaks plain HTTP, not HTTPS (use http://, or the server's HTTPS port)"
             ),
             TransportKind::Tls => format!(
-                "the TLS handshake with {host}:{port} failed (a certificate the system does not trust?): check {setting}"
+                "check {setting}: the TLS handshake with {host}:{port} failed (a certificate the system does not trust? a proxy?)"
             ),
             TransportKind::ConnectTimeout => format!(
-                "{host}:{port} did not accept a connection in time: check {setting}, a firewall or proxy, and the network"
+                "check {setting}: {host}:{port} accepted no connection in time (a firewall, a proxy, the network?)"
             ),
             TransportKind::Connect => format!("check {setting} and the network"),
             TransportKind::Request | TransportKind::Body => format!(

@@ -23,6 +23,7 @@
 //! See `docs/clients.md` for the policy in full.
 
 mod client;
+mod download;
 mod error;
 mod events;
 mod limiter;
@@ -30,10 +31,11 @@ mod paginate;
 mod retry;
 
 pub use client::{
-    Auth, Client, EventCallback, Hints, Part, Request, Response, SiteConfig, endpoint_label,
-    set_query,
+    Auth, Client, EventCallback, Hints, MAX_REDIRECTS, Part, Request, Response, SiteConfig,
+    endpoint_label, set_query,
 };
-pub use error::{HttpError, StatusError, TransportKind, redact_url, service_message};
+pub use download::{Download, DownloadOptions};
+pub use error::{HttpError, StatusError, TransportKind, redact_url, service_message, status_code};
 pub use events::{Event, Stats, StatsSnapshot};
 pub use limiter::{Limiter, LimiterConfig, Permit};
 pub use paginate::{Page, PageStream, Pagination, link_header_next};

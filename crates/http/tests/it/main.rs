@@ -10,6 +10,7 @@ use kb_http::{Client, LimiterConfig, RetryPolicy, SiteConfig, Url};
 use tokio::time::Instant;
 
 mod connections;
+mod downloads;
 mod origins;
 mod pagination;
 mod retries;

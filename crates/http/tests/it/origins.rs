@@ -17,8 +17,9 @@ use serde_json::{Value, json};
 use super::{serve, site};
 
 /// Every request that reached the capture server: its path and its `Authorization` header.
+type Seen = Vec<(String, Option<String>)>;
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<(String, Option<String>)>>>);
+struct Captured(Arc<Mutex<Seen>>);
 
 impl Captured {
     fn all(&self) -> Vec<(String, Option<String>)> {
