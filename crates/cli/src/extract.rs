@@ -169,11 +169,13 @@ pub(crate) fn load_config(path: Option<&PathBuf>) -> Result<ConfigFile> {
         }
         Err(e) => bail!("cannot read the configuration file {}: {e}", path.display()),
     };
-    toml::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a valid kbridge configuration (sections [store] url; [confluence] url, email, rate, concurrency, spaces, endpoints, since, custom_content_types, utc_offset, files; [notion] url, version, rate)",
-            path.display()
-        )
+    toml::from_str(&text).map_err(|e| {
+        anyhow::Error::new(crate::errors::config_file_error(
+            &path,
+            &text,
+            &e,
+            "the sections [store] url; [confluence] url, email, rate, concurrency, spaces, endpoints, since, custom_content_types, utc_offset, files; [notion] url, version, rate (tokens only from the environment)",
+        ))
     })
 }
 
@@ -369,13 +371,11 @@ fn print_summary(r: &ExtractReport, store: &str) {
         println!("  {:<60} {:>8}", k, n);
     }
     if !r.warnings.is_empty() {
-        println!("  {} warning(s):", r.warnings.len());
-        for w in r.warnings.iter().take(20) {
-            println!("    - {w}");
-        }
-        if r.warnings.len() > 20 {
-            println!("    … and {} more (see --json)", r.warnings.len() - 20);
-        }
+        // Each was logged once on stderr as it happened; here only how many.
+        println!(
+            "  {} warning(s), logged on stderr as they happened (all in --json)",
+            r.warnings.len()
+        );
     }
 }
 
@@ -388,7 +388,8 @@ struct Bars {
 
 impl Bars {
     fn new() -> Bars {
-        let multi = MultiProgress::new();
+        // The process's bars: log lines suspend them.
+        let multi = crate::logging::bars().clone();
         let phase = multi.add(ProgressBar::new_spinner());
         phase.enable_steady_tick(Duration::from_millis(120));
         Bars {
@@ -418,9 +419,8 @@ impl Bars {
                 });
                 bar.set_position(*total);
             }
-            Progress::Warning { message } => {
-                let _ = multi.println(format!("warning: {message}"));
-            }
+            // Logged once by the engine (tracing, on stderr above the bars).
+            Progress::Warning { .. } => {}
         })
     }
 

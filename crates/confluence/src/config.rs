@@ -184,7 +184,8 @@ impl ConfluenceConfig {
         })
     }
 
-    /// From `CONFLUENCE_URL`, `CONFLUENCE_EMAIL` and `CONFLUENCE_API_TOKEN`.
+    /// From `CONFLUENCE_URL`, `CONFLUENCE_EMAIL` and `CONFLUENCE_API_TOKEN` (or
+    /// `CONFLUENCE_API_TOKEN_FILE`, the path of a file that holds it).
     pub fn from_env() -> Result<ConfluenceConfig, ConfigError> {
         ConfluenceConfig::from_lookup(|k| std::env::var(k).ok())
     }
@@ -204,11 +205,16 @@ impl ConfluenceConfig {
             ENV_EMAIL,
             "the email of the Atlassian account the API token belongs to",
         )?;
-        let token = need(
-            ENV_TOKEN,
-            "an API token from https://id.atlassian.com/manage-profile/security/api-tokens",
-        )?;
-        ConfluenceConfig::new(&url, email, SecretString::from(token.trim().to_string()))
+        let token = kb_http::secret_from_env(&get, ENV_TOKEN)
+            .map_err(|why| ConfigError::Invalid {
+                name: ENV_TOKEN,
+                why,
+            })?
+            .ok_or(ConfigError::Missing {
+                var: ENV_TOKEN,
+                what: "an API token from https://id.atlassian.com/manage-profile/security/api-tokens (or CONFLUENCE_API_TOKEN_FILE, the path of a file that holds it)",
+            })?;
+        ConfluenceConfig::new(&url, email, token)
     }
 
     /// Checks the pacing settings.

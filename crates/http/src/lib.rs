@@ -85,3 +85,29 @@ pub fn percent_decode(s: &str) -> String {
         .decode_utf8_lossy()
         .into_owned()
 }
+
+/// A secret from the environment: `var` itself, else `{var}_FILE`, the path of a file that
+/// holds it (Docker and systemd secrets), trimmed. `Ok(None)` when neither is set; an error
+/// (naming the variable and the path, never the content) when the file cannot be read or is
+/// empty. `get` reads a variable (`std::env::var` in the binary, a map in tests).
+pub fn secret_from_env(
+    get: impl Fn(&str) -> Option<String>,
+    var: &str,
+) -> Result<Option<SecretString>, String> {
+    if let Some(v) = get(var)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+    {
+        return Ok(Some(SecretString::from(v)));
+    }
+    let file_var = format!("{var}_FILE");
+    let Some(path) = get(&file_var).filter(|p| !p.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let path = path.trim();
+    match std::fs::read_to_string(path) {
+        Ok(s) if !s.trim().is_empty() => Ok(Some(SecretString::from(s.trim().to_string()))),
+        Ok(_) => Err(format!("{file_var}: the file {path} is empty")),
+        Err(e) => Err(format!("{file_var}: cannot read {path}: {e}")),
+    }
+}

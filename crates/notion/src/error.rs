@@ -32,7 +32,7 @@ pub enum NotionError {
     Unreachable {
         url: String,
         #[source]
-        error: HttpError,
+        error: Box<HttpError>,
     },
     /// A file download failed (the URL is shown without its query: signed URLs carry
     /// signatures).
@@ -57,7 +57,8 @@ impl NotionError {
     /// The HTTP status behind the error, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            NotionError::Http(e) | NotionError::Unreachable { error: e, .. } => e.status(),
+            NotionError::Http(e) => e.status(),
+            NotionError::Unreachable { error, .. } => error.status(),
             NotionError::Download { status, .. } => *status,
             _ => None,
         }
@@ -66,7 +67,8 @@ impl NotionError {
     /// The HTTP failure behind the error, if there was one.
     pub fn http(&self) -> Option<&HttpError> {
         match self {
-            NotionError::Http(e) | NotionError::Unreachable { error: e, .. } => Some(e),
+            NotionError::Http(e) => Some(e),
+            NotionError::Unreachable { error, .. } => Some(error),
             _ => None,
         }
     }
@@ -74,7 +76,8 @@ impl NotionError {
     /// The hint (what to do) of a status or connection error.
     pub fn hint(&self) -> Option<&str> {
         match self {
-            NotionError::Http(e) | NotionError::Unreachable { error: e, .. } => e.hint(),
+            NotionError::Http(e) => e.hint(),
+            NotionError::Unreachable { error, .. } => error.hint(),
             NotionError::Download { hint, .. } => hint.as_deref(),
             _ => None,
         }

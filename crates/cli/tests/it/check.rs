@@ -94,7 +94,7 @@ fn check_confluence_against_the_twin() {
 }
 
 #[test]
-fn check_confluence_on_a_wrong_site_asks_whether_it_is_confluence() {
+fn check_confluence_on_a_wrong_site_names_the_cause_and_the_setting() {
     let url = nobody_listening();
     let r = check(
         &[
@@ -105,8 +105,11 @@ fn check_confluence_on_a_wrong_site_asks_whether_it_is_confluence() {
         &[],
     );
     assert_eq!(r.status, 1);
+    // Not "is it a Confluence site?": nothing listens there, and the hint says so.
     assert!(
-        r.stderr.contains("is it a Confluence Cloud site?"),
+        r.stderr.contains("error[connection_refused]")
+            && r.stderr
+                .contains("hint: check CONFLUENCE_URL: nothing listens"),
         "{}",
         r.stderr
     );

@@ -1,0 +1,415 @@
+//! How a failure reaches the user: one block on stderr,
+//!
+//! ```text
+//! error[connection_refused]: check confluence: cannot reach http://127.0.0.1:9/wiki: GET …: connection refused …
+//!   hint: check CONFLUENCE_URL: nothing listens at 127.0.0.1:9 (…)
+//! ```
+//!
+//! with a stable code (`docs/errors.md`), the message once (a cause already spelled out by
+//! the error that wraps it is not repeated), and one hint. The code and the hint come from the
+//! first typed error in the chain that has them (kb-http's, the clients', the engine's, the
+//! CLI's own [`UserError`]). Secrets never reach this point: errors carry redacted URLs, and
+//! configuration errors name keys, never values.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use kb_http::HttpError;
+
+/// An error of the CLI's own, with its code and hint.
+#[derive(Debug)]
+pub struct UserError {
+    pub code: &'static str,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl UserError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> UserError {
+        UserError {
+            code,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> UserError {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for UserError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for UserError {}
+
+/// An error as the user sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rendered {
+    pub code: &'static str,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for Rendered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error[{}]: {}", self.code, self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "\n  hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The HTTP failure a link of the chain holds, looking inside the clients' and the engine's
+/// wrappers (`#[error(transparent)]` ones hide it from `source()`).
+fn http_of<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a HttpError> {
+    if let Some(h) = e.downcast_ref::<HttpError>() {
+        return Some(h);
+    }
+    if let Some(n) = e.downcast_ref::<kb_notion::NotionError>() {
+        return n.http();
+    }
+    if let Some(kb_confluence::ConfluenceError::Http(h)) =
+        e.downcast_ref::<kb_confluence::ConfluenceError>()
+    {
+        return Some(h);
+    }
+    if let Some(c) = e.downcast_ref::<kb_confluence::CheckError>() {
+        return Some(c.http());
+    }
+    if let Some(m) = e.downcast_ref::<kb_engine::migrate::MigrateError>() {
+        use kb_engine::migrate::MigrateError as M;
+        return match m {
+            M::Http(h) => Some(h),
+            M::Notion(n) => n.http(),
+            M::Confluence(kb_confluence::ConfluenceError::Http(h)) => Some(h),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// The code and hint a link of the chain gives, if it is a typed error that has them.
+fn code_of(e: &(dyn StdError + 'static)) -> Option<(&'static str, Option<String>)> {
+    if let Some(u) = e.downcast_ref::<UserError>() {
+        return Some((u.code, u.hint.clone()));
+    }
+    if let Some(c) = e.downcast_ref::<kb_confluence::CheckError>() {
+        use kb_confluence::CheckError as C;
+        // These say what to do in their own words already.
+        let code = match c {
+            C::NotConfluence { .. } => "not_confluence",
+            C::Unauthorized { .. } => "unauthorized",
+            C::Unlicensed { .. } => "unlicensed",
+            C::Unreachable { error, .. } | C::Other { error, .. } => {
+                return Some((error.code(), error.hint().map(str::to_string)));
+            }
+        };
+        return Some((code, None));
+    }
+    if let Some(h) = http_of(e) {
+        return Some((h.code(), h.hint().map(str::to_string)));
+    }
+    if let Some(c) = e.downcast_ref::<kb_confluence::ConfigError>() {
+        return Some((
+            match c {
+                kb_confluence::ConfigError::Missing { .. } => "config_missing",
+                _ => "config_invalid",
+            },
+            None,
+        ));
+    }
+    if let Some(n) = e.downcast_ref::<kb_notion::NotionError>() {
+        use kb_notion::NotionError as N;
+        return Some((
+            match n {
+                N::Config(_) => "config_invalid",
+                N::Decode { .. } => "unexpected_answer",
+                N::Download { .. } => "download_failed",
+                N::Upload { .. } => "upload_refused",
+                _ => "notion_error",
+            },
+            None,
+        ));
+    }
+    if e.downcast_ref::<kb_store::StoreError>().is_some() {
+        return Some(("store_error", None));
+    }
+    if let Some(m) = e.downcast_ref::<kb_engine::migrate::MigrateError>() {
+        use kb_engine::migrate::MigrateError as M;
+        return Some((
+            match m {
+                M::Input(_) => "invalid_input",
+                M::File { .. } => "file_failed",
+                M::Store(_) => "store_error",
+                _ => "migrate_error",
+            },
+            None,
+        ));
+    }
+    None
+}
+
+/// Renders the chain of `e`: the code and hint of its first typed link, each message once.
+pub fn render(e: &anyhow::Error) -> Rendered {
+    let mut message = String::new();
+    let mut code = None;
+    for link in e.chain() {
+        if code.is_none() {
+            code = code_of(link);
+        }
+        let text = link.to_string();
+        let text = text.trim();
+        if text.is_empty() || message.contains(text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(text);
+    }
+    let (code, hint) = code.unwrap_or(("error", None));
+    let hint = hint.filter(|h| !h.trim().is_empty());
+    if let Some(h) = &hint {
+        // The hint is shown on its own line, not also at the end of the message.
+        message = message.replace(&format!(": {h}"), "");
+    }
+    Rendered {
+        code,
+        message,
+        hint,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_spelled_out_by_its_wrapper_is_not_repeated() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "reading spaces: {}", self.0)
+            }
+        }
+        impl StdError for Outer {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let inner = std::io::Error::other("disk on fire");
+        let e = anyhow::Error::new(Outer(inner)).context("extract confluence");
+        let r = render(&e);
+        assert_eq!(
+            r.message,
+            "extract confluence: reading spaces: disk on fire"
+        );
+        assert_eq!(r.message.matches("disk on fire").count(), 1);
+        assert_eq!(r.code, "error");
+    }
+
+    #[test]
+    fn a_user_error_gives_its_code_and_hint_once() {
+        let e = anyhow::Error::new(
+            UserError::new("config_invalid", "kbridge.toml line 3: bad").hint("fix it"),
+        )
+        .context("extract");
+        let r = render(&e);
+        assert_eq!(r.code, "config_invalid");
+        assert_eq!(r.hint.as_deref(), Some("fix it"));
+        assert_eq!(
+            r.to_string(),
+            "error[config_invalid]: extract: kbridge.toml line 3: bad\n  hint: fix it"
+        );
+    }
+}
+
+/// Keys whose values are secrets: never read from a file of settings, never echoed.
+fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "api_key",
+        "apikey",
+        "credential",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+}
+
+/// A `kbridge.toml` that does not parse or does not fit, as one error that names the file,
+/// the line, the section and the key, and never shows a value: the line is not quoted (the
+/// parser's own rendering does, token included) and values in the parser's message are
+/// replaced. A secret key gets its own error: secrets come from the environment or a file.
+pub fn config_file_error(
+    path: &std::path::Path,
+    text: &str,
+    err: &toml::de::Error,
+    keys_help: &str,
+) -> UserError {
+    let file = path.display();
+    let span = err.span();
+    let at = span.as_ref().map(|s| s.start.min(text.len()));
+    let (line_no, col, line) = match at {
+        Some(at) => {
+            let before = &text[..at];
+            let line_no = before.matches('\n').count() + 1;
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+            (
+                Some(line_no),
+                Some(before[line_start..].chars().count() + 1),
+                &text[line_start..line_end],
+            )
+        }
+        None => (None, None, ""),
+    };
+    // The key and the value of the offending line, and its section.
+    let (key, value) = match line.split_once('=') {
+        Some((k, v)) => (Some(k.trim().trim_matches('"').to_string()), Some(v.trim())),
+        None => (None, None),
+    };
+    let section = at.and_then(|at| {
+        text[..at]
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| l.starts_with('['))
+            .map(|l| {
+                l.trim_start_matches('[')
+                    .split(']')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string()
+            })
+    });
+    let key_path = match (&section, &key) {
+        (Some(s), Some(k)) if !s.is_empty() => Some(format!("{s}.{k}")),
+        (_, Some(k)) => Some(k.clone()),
+        _ => None,
+    };
+    let mut place = file.to_string();
+    if let Some(n) = line_no {
+        place.push_str(&format!(" line {n}"));
+    }
+    if let (Some(c), None) = (col, &key_path) {
+        place.push_str(&format!(", column {c}"));
+    }
+    if let Some(k) = &key_path {
+        place.push_str(&format!(", key {k}"));
+    }
+    if key.as_deref().is_some_and(is_secret_key) {
+        let var = match section.as_deref() {
+            Some("notion") => "NOTION_TOKEN",
+            _ => "CONFLUENCE_API_TOKEN",
+        };
+        return UserError::new(
+            "config_secret_in_file",
+            format!("{place}: this key holds a secret, and secrets are never read from {file} (the value is not shown)"),
+        )
+        .hint(format!(
+            "remove the line; set {var} in the environment, or {var}_FILE to the path of a file that holds only the secret"
+        ));
+    }
+    UserError::new(
+        "config_invalid",
+        format!("{place}: {}", redact_values(err.message(), value)),
+    )
+    .hint(format!("{file} holds {keys_help}"))
+}
+
+/// A parser message without the values it quotes: `invalid type: string "…", expected f64`.
+fn redact_values(message: &str, value: Option<&str>) -> String {
+    let mut out = String::new();
+    let mut in_quote = false;
+    for c in message.chars() {
+        if c == '"' {
+            if in_quote {
+                out.push_str("…\"");
+            } else {
+                out.push('"');
+            }
+            in_quote = !in_quote;
+        } else if !in_quote {
+            out.push(c);
+        }
+    }
+    if let Some(v) = value.map(|v| v.trim_matches(|c| c == '"' || c == '\'')) {
+        if v.len() >= 3 {
+            out = out.replace(v, "…");
+        }
+    }
+    out.trim().to_string()
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct File {
+        confluence: Option<Section>,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Section {
+        url: Option<String>,
+        rate: Option<f64>,
+    }
+
+    fn err(text: &str) -> UserError {
+        let e = toml::from_str::<File>(text).unwrap_err();
+        config_file_error(
+            std::path::Path::new("kbridge.toml"),
+            text,
+            &e,
+            "[confluence] url, rate",
+        )
+    }
+
+    #[test]
+    fn a_token_in_the_file_is_named_by_key_never_shown() {
+        let e = err(
+            "[confluence]\nurl = \"https://x.atlassian.net\"\napi_token = \"ATATT3xFfGF0-very-secret\"\n",
+        );
+        let shown = format!("{e} {:?}", e.hint);
+        assert!(!shown.contains("very-secret"), "{shown}");
+        assert_eq!(e.code, "config_secret_in_file");
+        assert!(
+            shown.contains("line 3") && shown.contains("confluence.api_token"),
+            "{shown}"
+        );
+        assert!(shown.contains("CONFLUENCE_API_TOKEN_FILE"), "{shown}");
+    }
+
+    #[test]
+    fn a_bad_value_is_named_by_key_never_shown() {
+        let e = err("[confluence]\nrate = \"hunter2-secretish\"\n");
+        let shown = format!("{e} {:?}", e.hint);
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert_eq!(e.code, "config_invalid");
+        assert!(
+            shown.contains("line 2") && shown.contains("confluence.rate"),
+            "{shown}"
+        );
+        // A syntax error: the place, no line quoted.
+        let e = err("[confluence]\nurl = \"unterminated-s3cr3t\n");
+        let shown = format!("{e}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("line 2"), "{shown}");
+    }
+}
