@@ -345,10 +345,10 @@ fn redact_values(message: &str, value: Option<&str>) -> String {
             out.push(c);
         }
     }
-    if let Some(v) = value.map(|v| v.trim_matches(|c| c == '"' || c == '\'')) {
-        if v.len() >= 3 {
-            out = out.replace(v, "…");
-        }
+    if let Some(v) = value.map(|v| v.trim_matches(|c| c == '"' || c == '\''))
+        && v.len() >= 3
+    {
+        out = out.replace(v, "…");
     }
     out.trim().to_string()
 }

@@ -94,6 +94,10 @@ pub struct SiteConfig {
     /// The setting the base URL came from (`CONFLUENCE_URL`), named in the hints of connection
     /// failures; without it the hints name the URL.
     pub url_setting: Option<String>,
+    /// Whether a failing answer's body has the service's own error shape (Notion's
+    /// `{"object":"error",…}`). When set and an answer from the site does not, the hint says
+    /// the URL may not be the service's (naming `url_setting`) instead of blaming the token.
+    pub service_error_shape: Option<fn(&[u8]) -> bool>,
     /// Headers sent with every request (e.g. `Notion-Version`).
     pub default_headers: HeaderMap,
 }
@@ -111,6 +115,7 @@ impl SiteConfig {
             auth: None,
             media_origins: Vec::new(),
             url_setting: None,
+            service_error_shape: None,
             default_headers: HeaderMap::new(),
         }
     }
@@ -690,7 +695,7 @@ impl Client {
                     status,
                     object: req.object.clone(),
                     message: service_message(&body),
-                    hint: self.inner.hints.as_ref().and_then(|h| h(status, req)),
+                    hint: self.status_hint(status, req, &body),
                     retry_after: after,
                 }));
                 match classify_status(status) {
@@ -704,6 +709,24 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// The hint of a failing status: the service client's, unless the answer is not the
+    /// service's at all (a wrong URL answering 401 is not a wrong token).
+    fn status_hint(&self, status: u16, req: &Request, body: &[u8]) -> Option<String> {
+        let cfg = &self.inner.cfg;
+        if let Some(is_service) = cfg.service_error_shape
+            && req.url.origin() == cfg.base_url.origin()
+            && !matches!(status, 429 | 502..=504)
+            && !is_service(body)
+        {
+            return Some(format!(
+                "the answer ({status}) does not come from the service's API (not its error shape): is {} its URL? Check {}",
+                redact_url(&cfg.base_url),
+                self.setting_for(&req.url)
+            ));
+        }
+        self.inner.hints.as_ref().and_then(|h| h(status, req))
     }
 
     /// What a failure on `url` should check: the site's URL setting when `url` is on the site,

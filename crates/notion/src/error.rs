@@ -83,3 +83,10 @@ impl NotionError {
         }
     }
 }
+
+/// Whether an error answer has Notion's shape (`{"object":"error","code":…,"message":…}`):
+/// one that does not comes from another server, so a wrong `NOTION_URL`, not a wrong token.
+pub(crate) fn is_notion_error(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .is_ok_and(|v| v["object"] == "error" && v["code"].is_string())
+}

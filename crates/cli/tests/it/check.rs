@@ -32,7 +32,14 @@ fn refused(text: Run, json: Run, var: &str, token: &str) {
     assert_eq!(json.status, 1);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
     assert_eq!(v["ok"], false);
-    assert!(v["error"].as_str().unwrap().contains(var), "{v}");
+    // The message and its one hint, as the code the failure has.
+    let said = format!(
+        "{} {}",
+        v["error"].as_str().unwrap(),
+        v["hint"].as_str().unwrap_or("")
+    );
+    assert!(said.contains(var), "{v}");
+    assert_eq!(v["code"], "unauthorized", "{v}");
 }
 
 #[test]

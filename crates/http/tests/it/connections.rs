@@ -159,3 +159,45 @@ async fn a_site_that_answered_before_is_waited_for() {
         .count();
     assert_eq!(attempts, 1 + 5);
 }
+
+/// A wrong URL answering 401 in another service's shape: the hint says check the URL
+/// setting, not the token; an answer in the service's shape keeps the client's hint.
+#[tokio::test]
+async fn a_foreign_401_is_blamed_on_the_url_not_the_token() {
+    use axum::http::StatusCode;
+    let app = Router::new()
+        .route(
+            "/v1/users/me",
+            get(|| async { (StatusCode::UNAUTHORIZED, r#"{"message":"Bad credentials"}"#) }),
+        )
+        .route(
+            "/v1/pages/x",
+            get(|| async {
+                (
+                    StatusCode::UNAUTHORIZED,
+                    r#"{"object":"error","status":401,"code":"unauthorized","message":"API token is invalid."}"#,
+                )
+            }),
+        );
+    let base = serve(app).await;
+    let mut cfg = site(&base);
+    cfg.url_setting = Some("NOTION_URL".into());
+    cfg.service_error_shape =
+        Some(|b: &[u8]| String::from_utf8_lossy(b).contains("\"object\":\"error\""));
+    let hints: kb_http::Hints = std::sync::Arc::new(|_, _| Some("check NOTION_TOKEN".into()));
+    let c = Client::build(cfg, Some(hints), None).unwrap();
+    let e = c
+        .send(&Request::get(c.url("v1/users/me").unwrap()))
+        .await
+        .unwrap_err();
+    let hint = e.hint().unwrap();
+    assert!(
+        hint.contains("Check NOTION_URL") && !hint.contains("NOTION_TOKEN"),
+        "{hint}"
+    );
+    let e = c
+        .send(&Request::get(c.url("v1/pages/x").unwrap()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.hint(), Some("check NOTION_TOKEN"));
+}
