@@ -157,7 +157,7 @@ fn code_of(e: &(dyn StdError + 'static)) -> Option<(&'static str, Option<String>
 
 /// Renders the chain of `e`: the code and hint of its first typed link, each message once.
 pub fn render(e: &anyhow::Error) -> Rendered {
-    let mut message = String::new();
+    let mut parts: Vec<String> = Vec::new();
     let mut code = None;
     for link in e.chain() {
         if code.is_none() {
@@ -165,14 +165,21 @@ pub fn render(e: &anyhow::Error) -> Rendered {
         }
         let text = link.to_string();
         let text = text.trim();
-        if text.is_empty() || message.contains(text) {
+        if text.is_empty() || parts.iter().any(|p| p.contains(text)) {
+            // Already said by the error that wraps it.
             continue;
         }
-        if !message.is_empty() {
-            message.push_str(": ");
+        match parts.last_mut() {
+            // A context that the cause repeats in full ("cannot open the store X" over
+            // "cannot open the store X: why"): the cause says it once.
+            Some(last) if text.contains(last.as_str()) => *last = text.to_string(),
+            _ => parts.push(text.to_string()),
         }
-        message.push_str(text);
     }
+    let mut message = parts.join(": ");
+    // The PostgreSQL server's error ends with its C source line ("… at line 334"): the
+    // message alone is what the user needs.
+    message = without_server_line(&message);
     let (code, hint) = code.unwrap_or(("error", None));
     let hint = hint.filter(|h| !h.trim().is_empty());
     if let Some(h) = &hint {
@@ -229,6 +236,30 @@ mod tests {
             "error[config_invalid]: extract: kbridge.toml line 3: bad\n  hint: fix it"
         );
     }
+}
+
+/// Drops the " at line N" sqlx appends to a PostgreSQL server error (the server's C source
+/// line) when the error reaches here as text only.
+fn without_server_line(message: &str) -> String {
+    const DB: &str = "error returned from database: ";
+    let Some(start) = message.find(DB).map(|i| i + DB.len()) else {
+        return message.to_string();
+    };
+    let rest = &message[start..];
+    let end = rest.find("; ").unwrap_or(rest.len());
+    let Some(at) = rest[..end].rfind(" at line ") else {
+        return message.to_string();
+    };
+    let digits = &rest[at + " at line ".len()..end];
+    let n = digits.chars().take_while(char::is_ascii_digit).count();
+    if n == 0 || n != digits.trim_end_matches([':', ')']).len() {
+        return message.to_string();
+    }
+    format!(
+        "{}{}",
+        &message[..start + at],
+        &rest[at + " at line ".len() + n..]
+    )
 }
 
 /// Keys whose values are secrets: never read from a file of settings, never echoed.
@@ -411,5 +442,19 @@ mod config_tests {
         let shown = format!("{e}");
         assert!(!shown.contains("s3cr3t"), "{shown}");
         assert!(shown.contains("line 2"), "{shown}");
+    }
+}
+
+#[cfg(test)]
+mod server_line_tests {
+    #[test]
+    fn the_postgres_source_line_is_dropped_and_nothing_else() {
+        let m = "cannot open the store postgres://h/x: error returned from database: password authentication failed for user \"u\" at line 334; check the URL";
+        assert_eq!(
+            super::without_server_line(m),
+            "cannot open the store postgres://h/x: error returned from database: password authentication failed for user \"u\"; check the URL"
+        );
+        let kept = "kbridge.toml line 3: expected a value at line 3 of the table";
+        assert_eq!(super::without_server_line(kept), kept);
     }
 }

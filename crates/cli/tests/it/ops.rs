@@ -302,3 +302,46 @@ fn extract_logs_one_json_object_per_event() {
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert!(!r.stderr.contains("rate limited"), "{}", r.stderr);
 }
+
+/// A store that cannot be opened, SQLite and PostgreSQL: the failure said once, without the
+/// PostgreSQL server's source line (`at line 334`), with a code.
+#[test]
+fn store_errors_are_said_once() {
+    let sim = kb_sim::BackgroundSim::start(kb_sim::SimConfig::default()).unwrap();
+    let url = sim.handle.confluence_url();
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("CONFLUENCE_URL", url.as_str()),
+        ("CONFLUENCE_EMAIL", "admin@example.com"),
+        ("CONFLUENCE_API_TOKEN", "kbridge-sim-token"),
+    ];
+    let mut stores = vec![dir.path().to_str().unwrap().to_string()]; // a folder, not a file
+    if let Some(pg) = kb_testkit::postgres::server() {
+        stores.push(pg.url("no_such_database"));
+    }
+    for store in &stores {
+        let r = run_service(
+            Some(dir.path()),
+            &env,
+            &["extract", "confluence", "--store", store],
+        );
+        assert_eq!(r.status, 1, "{}", r.stderr);
+        let first = r
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error["))
+            .unwrap_or_else(|| panic!("{}", r.stderr));
+        assert!(first.starts_with("error[store_error]"), "{}", r.stderr);
+        assert!(
+            !first.contains(" at line "),
+            "the server's source line: {first}"
+        );
+        for clause in first.split(": ").filter(|c| c.len() > 12) {
+            assert_eq!(
+                first.matches(clause).count(),
+                1,
+                "{clause:?} twice in {first}"
+            );
+        }
+    }
+}
