@@ -132,7 +132,8 @@ impl fmt::Display for TransportKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             TransportKind::Dns => "cannot connect: the host name does not resolve",
-            TransportKind::Refused => "cannot connect: connection refused",
+            // The cause that follows says "Connection refused (os error 111)".
+            TransportKind::Refused => "cannot connect",
             TransportKind::TlsToPlainHttp => {
                 "cannot connect: TLS to a server that speaks plain HTTP"
             }

@@ -111,3 +111,41 @@ pub fn secret_from_env(
         Err(e) => Err(format!("{file_var}: cannot read {path}: {e}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_comes_from_the_variable_or_its_file_never_shown() {
+        let dir = std::env::temp_dir().join(format!("kb-http-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, "  s3cr3t-from-file\n").unwrap();
+        let path = file.to_str().unwrap().to_string();
+        let get = |k: &str| match k {
+            "T_FILE" => Some(path.clone()),
+            _ => None,
+        };
+        let s = secret_from_env(get, "T").unwrap().unwrap();
+        assert_eq!(s.expose_secret(), "s3cr3t-from-file");
+        // The variable wins over the file.
+        let both = |k: &str| match k {
+            "T" => Some("direct".to_string()),
+            "T_FILE" => Some(path.clone()),
+            _ => None,
+        };
+        assert_eq!(
+            secret_from_env(both, "T").unwrap().unwrap().expose_secret(),
+            "direct"
+        );
+        assert!(secret_from_env(|_| None, "T").unwrap().is_none());
+        std::fs::write(&file, "\n").unwrap();
+        let e = secret_from_env(get, "T").unwrap_err();
+        assert!(e.contains("T_FILE") && e.contains("empty"), "{e}");
+        std::fs::remove_file(&file).unwrap();
+        let e = secret_from_env(get, "T").unwrap_err();
+        assert!(e.contains("cannot read"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
