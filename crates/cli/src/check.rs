@@ -142,11 +142,18 @@ where
             Ok(report)
         }
         Err(e) => {
+            let e = anyhow::Error::new(e);
             if json {
-                let v = serde_json::json!({"ok": false, "error": e.to_string()});
+                let r = crate::errors::render(&e);
+                let v = serde_json::json!({
+                    "ok": false,
+                    "code": r.code,
+                    "error": r.message,
+                    "hint": r.hint,
+                });
                 println!("{}", serde_json::to_string_pretty(&v)?);
             }
-            Err(anyhow::Error::new(e).context(what.to_string()))
+            Err(e.context(what.to_string()))
         }
     }
 }

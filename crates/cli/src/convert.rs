@@ -69,9 +69,9 @@ pub struct ConvertArgs {
     )]
     summary_json: Option<PathBuf>,
 
-    /// Print only errors (no per-file details or totals).
-    #[arg(short, long)]
-    quiet: bool,
+    /// Print only errors (no per-file details or totals): the global `-q/--quiet`.
+    #[arg(skip)]
+    pub(crate) quiet: bool,
 }
 
 /// Where one document comes from.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use kb_config::resolve::{ConfluenceFlags, ExtractFlags};
@@ -154,9 +154,12 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
         let set: BTreeSet<String> = settings.endpoints.into_iter().collect();
         for e in &set {
             if plan::endpoint(e).is_none() {
-                bail!(
-                    "--endpoints: {e:?} is not a table kbridge extracts; `kbridge extract confluence --list-endpoints` lists them"
-                );
+                return Err(crate::errors::UserError::new(
+                    "setting_invalid",
+                    format!("--endpoints: {e:?} is not a table kbridge extracts"),
+                )
+                .hint("`kbridge extract confluence --list-endpoints` lists them")
+                .into());
             }
         }
         opts.endpoints = Some(set);
@@ -228,13 +231,11 @@ fn print_summary(r: &ExtractReport, store: &str) {
         println!("  {:<60} {:>8}", k, n);
     }
     if !r.warnings.is_empty() {
-        println!("  {} warning(s):", r.warnings.len());
-        for w in r.warnings.iter().take(20) {
-            println!("    - {w}");
-        }
-        if r.warnings.len() > 20 {
-            println!("    … and {} more (see --json)", r.warnings.len() - 20);
-        }
+        // Each was logged once on stderr as it happened; here only how many.
+        println!(
+            "  {} warning(s), logged on stderr as they happened (all in --json)",
+            r.warnings.len()
+        );
     }
 }
 
@@ -247,7 +248,8 @@ struct Bars {
 
 impl Bars {
     fn new() -> Bars {
-        let multi = MultiProgress::new();
+        // The process's bars: log lines suspend them.
+        let multi = crate::logging::bars().clone();
         let phase = multi.add(ProgressBar::new_spinner());
         phase.enable_steady_tick(Duration::from_millis(120));
         Bars {
@@ -277,9 +279,8 @@ impl Bars {
                 });
                 bar.set_position(*total);
             }
-            Progress::Warning { message } => {
-                let _ = multi.println(format!("warning: {message}"));
-            }
+            // Logged once by the engine (tracing, on stderr above the bars).
+            Progress::Warning { .. } => {}
         })
     }
 

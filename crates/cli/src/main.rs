@@ -1,8 +1,9 @@
 //! `kbridge`: the command-line entry point. It parses arguments with clap and wires the library
 //! crates together; it holds no format logic of its own (codecs live in `kb-doc`).
 //!
-//! It must never panic on user input: every failure is reported as `error: <what>: <why>: <what
-//! to do>` on stderr with a non-zero exit status.
+//! It must never panic on user input: every failure is reported once on stderr as
+//! `error[<code>]: <what>: <why>` and `hint: <what to do>` ([`errors`]), with a non-zero exit
+//! status. Logs go to stderr through one tracing subscriber ([`logging`]).
 
 // clap turns doc comments into --help text, where a bare URL reads better than a Markdown link.
 #![allow(rustdoc::bare_urls)]
@@ -13,8 +14,10 @@ mod bench_migrate;
 mod check;
 mod config_cmd;
 mod convert;
+mod errors;
 mod extract;
 mod format;
+mod logging;
 mod migrate;
 mod quickstart;
 mod settings;
@@ -31,6 +34,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    log: logging::LogArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -81,8 +86,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init(&cli.log);
     let result = match cli.command {
-        Command::Convert(args) => convert::run(args),
+        Command::Convert(mut args) => {
+            args.quiet = cli.log.quiet;
+            convert::run(args)
+        }
         Command::Bench(args) => bench::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Check(args) => check::run(args),
@@ -96,7 +105,7 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("{}", errors::render(&e));
             ExitCode::FAILURE
         }
     }

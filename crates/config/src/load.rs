@@ -21,7 +21,7 @@ pub enum ConfigError {
         reason: String,
     },
     /// The file is not valid TOML or does not fit the model.
-    #[error("{path}:{line}: {key}: {message}{}", hint.as_deref().map(|h| format!("; {h}")).unwrap_or_default())]
+    #[error("{path} line {line}: {key}: {message}")]
     Parse {
         /// The file.
         path: String,
@@ -33,6 +33,19 @@ pub enum ConfigError {
         message: String,
         /// What to do, when there is one clear fix.
         hint: Option<String>,
+    },
+    /// The file holds what looks like a secret (a `token`, `password`… key): refused, its value
+    /// never shown.
+    #[error("{path} line {line}: {key}: secrets never go in kbridge.toml")]
+    SecretInFile {
+        /// The file.
+        path: String,
+        /// The line (1-based).
+        line: usize,
+        /// The key path, e.g. `confluence.api_token`.
+        key: String,
+        /// The environment variable the token belongs in.
+        env: &'static str,
     },
     /// A setting has a value kbridge cannot use (from a flag, the environment or the file).
     #[error("{key}: {message}")]
@@ -58,8 +71,20 @@ impl ConfigError {
         match self {
             ConfigError::Read { .. } => "config_unreadable",
             ConfigError::Parse { .. } => "config_invalid",
+            ConfigError::SecretInFile { .. } => "config_secret_in_file",
             ConfigError::Invalid { .. } => "setting_invalid",
             ConfigError::Missing { .. } => "setting_missing",
+        }
+    }
+
+    /// The one thing to do, when the message does not already say it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::Parse { hint, .. } => hint.clone(),
+            ConfigError::SecretInFile { env, .. } => Some(format!(
+                "remove it and give the token in the environment: {env}, or {env}_FILE naming a file that holds it (or token_file = PATH in the section)"
+            )),
+            _ => None,
         }
     }
 }
@@ -90,6 +115,20 @@ pub fn load(path: Option<&Path>) -> Result<(ConfigFile, Option<PathBuf>), Config
 /// Parses a configuration's text; `origin` names it in errors.
 pub fn parse(text: &str, origin: &str) -> Result<ConfigFile, ConfigError> {
     let err = |line: usize, key: String, raw: &str| {
+        if let Some(field) = unknown_field(raw)
+            && is_secret_name(field)
+        {
+            return ConfigError::SecretInFile {
+                path: origin.to_string(),
+                line,
+                env: if key.starts_with("notion") {
+                    "NOTION_TOKEN"
+                } else {
+                    "CONFLUENCE_API_TOKEN"
+                },
+                key,
+            };
+        }
         let message = redact(raw);
         let hint = hint_for(raw);
         ConfigError::Parse {
@@ -185,14 +224,13 @@ fn strip_quoted(s: &str) -> String {
 }
 
 /// One fix for the errors that have one.
+fn unknown_field(raw: &str) -> Option<&str> {
+    raw.strip_prefix("unknown field `")
+        .and_then(|r| r.split('`').next())
+}
+
 fn hint_for(raw: &str) -> Option<String> {
-    let unknown = raw
-        .strip_prefix("unknown field `")
-        .and_then(|r| r.split('`').next());
-    match unknown {
-        Some(f) if is_secret_name(f) => Some(format!(
-            "secrets never go in kbridge.toml: remove `{f}` and set the token in the environment (CONFLUENCE_API_TOKEN, NOTION_TOKEN, or the variable named by token_env), or name a file holding it with token_file"
-        )),
+    match unknown_field(raw) {
         Some(_) => Some("`kbridge config reference` lists every key".to_string()),
         None if raw.starts_with("unknown variant") => {
             Some("`kbridge config reference` lists the kinds".to_string())

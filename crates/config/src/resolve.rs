@@ -169,13 +169,17 @@ impl SecretSource {
     /// Reads the secret. Its value never appears in an error.
     pub fn read(&self, env: &Env<'_>, what: &str, how: &str) -> Result<SecretString, ConfigError> {
         match self {
-            SecretSource::Env(n) => env
-                .get(n)
-                .map(|v| SecretString::from(v.trim().to_string()))
-                .ok_or_else(|| ConfigError::Missing {
+            SecretSource::Env(n) => match (env.get(n), env.get(&format!("{n}_FILE"))) {
+                (Some(v), _) => Ok(SecretString::from(v.trim().to_string())),
+                // `NAME_FILE`: a file holding the secret (mounted secrets, Docker style).
+                (None, Some(path)) => SecretSource::File(PathBuf::from(path)).read(env, what, how),
+                (None, None) => Err(ConfigError::Missing {
                     what: n.clone(),
-                    hint: format!("export {n} with {what} ({how})"),
+                    hint: format!(
+                        "export {n} with {what} ({how}), or {n}_FILE naming a file that holds it"
+                    ),
                 }),
+            },
             SecretSource::File(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Invalid {
                     key: "token_file".into(),

@@ -31,8 +31,14 @@ pub struct CheckReport {
 /// Why the check failed, one variant per cause.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    #[error("cannot reach {site}: is it a Confluence Cloud site? Check {ENV_URL} ({error})")]
-    Unreachable { site: String, error: HttpError },
+    /// No connection: the error carries the kind (DNS, refused, TLS to plain HTTP, timeout)
+    /// and its hint, naming `CONFLUENCE_URL`.
+    #[error("cannot reach {site}: {error}")]
+    Unreachable {
+        site: String,
+        #[source]
+        error: HttpError,
+    },
     #[error(
         "{site} has no Confluence REST API (404 for the current user): is it a Confluence Cloud site? Check {ENV_URL} (e.g. https://<site>.atlassian.net)"
     )]
@@ -110,5 +116,18 @@ impl Confluence {
             n += page.items.len() as u64;
         }
         Ok(n)
+    }
+}
+
+impl CheckError {
+    /// The HTTP failure behind it.
+    pub fn http(&self) -> &HttpError {
+        match self {
+            CheckError::Unreachable { error, .. }
+            | CheckError::NotConfluence { error, .. }
+            | CheckError::Unauthorized { error, .. }
+            | CheckError::Unlicensed { error, .. }
+            | CheckError::Other { error, .. } => error,
+        }
     }
 }

@@ -250,6 +250,8 @@ impl Confluence {
         site_cfg.timeout = cfg.timeout;
         site_cfg.retry = cfg.retry.clone();
         site_cfg.auth = Some(Auth::basic(&cfg.email, &cfg.token)?);
+        site_cfg.media_origins = cfg.media_origins.clone();
+        site_cfg.url_setting = Some(crate::config::ENV_URL.into());
         site_cfg.default_headers.insert(
             kb_http::header::ACCEPT,
             kb_http::header::HeaderValue::from_static("application/json"),

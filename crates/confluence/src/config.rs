@@ -12,6 +12,10 @@ pub const ENV_EMAIL: &str = "CONFLUENCE_EMAIL";
 /// The env var holding the API token.
 pub const ENV_TOKEN: &str = "CONFLUENCE_API_TOKEN";
 
+/// Where Confluence Cloud serves attachment bytes: a download on the site redirects there with
+/// a short-lived token in the URL, so it is fetched without the site's credentials.
+pub const MEDIA_ORIGINS: &[&str] = &["https://api.media.atlassian.com"];
+
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -131,6 +135,9 @@ pub struct ConfluenceConfig {
     pub timeout: Option<Duration>,
     /// When and how long to retry.
     pub retry: RetryPolicy,
+    /// Origins a download may lead to, fetched without the credentials (default
+    /// [`MEDIA_ORIGINS`]); any other origin than the site's is refused.
+    pub media_origins: Vec<Url>,
 }
 
 impl fmt::Debug for ConfluenceConfig {
@@ -170,10 +177,15 @@ impl ConfluenceConfig {
             concurrency: 4,
             timeout: Some(Duration::from_secs(60)),
             retry: RetryPolicy::default(),
+            media_origins: MEDIA_ORIGINS
+                .iter()
+                .filter_map(|o| Url::parse(o).ok())
+                .collect(),
         })
     }
 
-    /// From `CONFLUENCE_URL`, `CONFLUENCE_EMAIL` and `CONFLUENCE_API_TOKEN`.
+    /// From `CONFLUENCE_URL`, `CONFLUENCE_EMAIL` and `CONFLUENCE_API_TOKEN` (or
+    /// `CONFLUENCE_API_TOKEN_FILE`, the path of a file that holds it).
     pub fn from_env() -> Result<ConfluenceConfig, ConfigError> {
         ConfluenceConfig::from_lookup(|k| std::env::var(k).ok())
     }
@@ -193,11 +205,16 @@ impl ConfluenceConfig {
             ENV_EMAIL,
             "the email of the Atlassian account the API token belongs to",
         )?;
-        let token = need(
-            ENV_TOKEN,
-            "an API token from https://id.atlassian.com/manage-profile/security/api-tokens",
-        )?;
-        ConfluenceConfig::new(&url, email, SecretString::from(token.trim().to_string()))
+        let token = kb_http::secret_from_env(&get, ENV_TOKEN)
+            .map_err(|why| ConfigError::Invalid {
+                name: ENV_TOKEN,
+                why,
+            })?
+            .ok_or(ConfigError::Missing {
+                var: ENV_TOKEN,
+                what: "an API token from https://id.atlassian.com/manage-profile/security/api-tokens (or CONFLUENCE_API_TOKEN_FILE, the path of a file that holds it)",
+            })?;
+        ConfluenceConfig::new(&url, email, token)
     }
 
     /// Checks the pacing settings.

@@ -190,7 +190,9 @@ impl Confluence {
         } else {
             self.http().url(link.trim_start_matches('/'))?
         };
-        let req = Request::get(url).endpoint("GET download");
+        // Named, so that a 404 says this file is gone, not that the site is not Confluence.
+        let what = format!("the attachment file {}", url.path());
+        let req = Request::get(url).endpoint("GET download").object(what);
         let resp = self.http().send(&req).await?;
         Ok(resp.body)
     }

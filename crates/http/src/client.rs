@@ -2,7 +2,9 @@
 //! of counters, the retry loop.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -82,8 +84,20 @@ pub struct SiteConfig {
     pub connect_timeout: Option<Duration>,
     /// The `User-Agent` header.
     pub user_agent: String,
-    /// The credentials sent with every request.
+    /// The credentials, sent only to the origin (scheme, host, port) of `base_url`.
     pub auth: Option<Auth>,
+    /// Origins a link may lead to (a download, a redirect, a `next` link) to be fetched
+    /// *without* the credentials: the service's file hosts. A client with credentials refuses
+    /// every other origin ([`HttpError::ForeignOrigin`]); a client without any fetches any
+    /// http(s) origin.
+    pub media_origins: Vec<Url>,
+    /// The setting the base URL came from (`CONFLUENCE_URL`), named in the hints of connection
+    /// failures; without it the hints name the URL.
+    pub url_setting: Option<String>,
+    /// Whether a failing answer's body has the service's own error shape (Notion's
+    /// `{"object":"error",…}`). When set and an answer from the site does not, the hint says
+    /// the URL may not be the service's (naming `url_setting`) instead of blaming the token.
+    pub service_error_shape: Option<fn(&[u8]) -> bool>,
     /// Headers sent with every request (e.g. `Notion-Version`).
     pub default_headers: HeaderMap,
 }
@@ -99,6 +113,9 @@ impl SiteConfig {
             connect_timeout: Some(Duration::from_secs(15)),
             user_agent: concat!("kbridge/", env!("CARGO_PKG_VERSION")).to_string(),
             auth: None,
+            media_origins: Vec::new(),
+            url_setting: None,
+            service_error_shape: None,
             default_headers: HeaderMap::new(),
         }
     }
@@ -112,6 +129,14 @@ impl fmt::Debug for SiteConfig {
             .field("retry", &self.retry)
             .field("timeout", &self.timeout)
             .field("auth", &self.auth)
+            .field(
+                "media_origins",
+                &self
+                    .media_origins
+                    .iter()
+                    .map(|u| u.origin().ascii_serialization())
+                    .collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -360,6 +385,9 @@ struct Inner {
     jitter: Jitter,
     hints: Option<Hints>,
     on_event: Option<EventCallback>,
+    /// Whether the site has answered once (any status): connection failures before that are
+    /// most likely a wrong URL and get a short retry.
+    answered: AtomicBool,
 }
 
 /// The client of one site. Cheap to clone: clones share the pool, the limiter and the counters.
@@ -376,8 +404,8 @@ impl fmt::Debug for Client {
     }
 }
 
-enum Attempt {
-    Done(Response),
+enum Attempt<T> {
+    Done(T),
     Retry {
         reason: RetryReason,
         retry_after: Option<Duration>,
@@ -404,7 +432,10 @@ impl Client {
                 message: "an http:// or https:// base URL is needed".into(),
             });
         }
+        // Redirects are followed by hand, each hop under the origin rule (credentials only
+        // to the site, other origins only when they are file hosts).
         let mut b = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(cfg.user_agent.clone())
             .default_headers(cfg.default_headers.clone());
         if let Some(t) = cfg.connect_timeout {
@@ -417,6 +448,7 @@ impl Client {
                 limiter: Limiter::new(&cfg.limits),
                 jitter: Jitter::new(cfg.retry.jitter_seed),
                 stats: Stats::default(),
+                answered: AtomicBool::new(false),
                 cfg,
                 hints,
                 on_event,
@@ -477,6 +509,21 @@ impl Client {
     /// Sends `req` under the limiter and the retry policy; a success (2xx) comes back read
     /// whole, anything else as a typed error.
     pub async fn send(&self, req: &Request) -> Result<Response, HttpError> {
+        let timeout = self.inner.cfg.timeout;
+        self.run(req, timeout, || self.exchange(req)).await
+    }
+
+    /// The retry loop around one kind of exchange (`op`: read whole, or stream to a file).
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        req: &Request,
+        timeout: Option<Duration>,
+        mut op: F,
+    ) -> Result<T, HttpError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Answer<T>, HttpError>>,
+    {
         let policy = &self.inner.cfg.retry;
         let started = Instant::now();
         let mut attempt: u32 = 0;
@@ -484,7 +531,7 @@ impl Client {
             attempt += 1;
             let outcome = {
                 let _permit = self.inner.limiter.acquire().await;
-                self.attempt(req, attempt).await
+                self.attempt(req, attempt, timeout, op()).await
             };
             let (reason, after, error) = match outcome {
                 Attempt::Done(r) => return Ok(r),
@@ -505,13 +552,29 @@ impl Client {
                     pause,
                 });
             }
+            // A site that never answered and refuses connections is most likely a wrong
+            // URL: a short bounded retry, then the hint.
+            let cold_connect = !self.inner.answered.load(Ordering::Relaxed)
+                && error
+                    .transport_kind()
+                    .is_some_and(TransportKind::is_connect);
+            let max = if cold_connect {
+                policy
+                    .cold_connect_attempts
+                    .clamp(1, policy.max_attempts.max(1))
+            } else {
+                policy.max_attempts.max(1)
+            };
             let elapsed = Instant::now() - started;
-            if attempt >= policy.max_attempts.max(1) || elapsed + delay > policy.max_elapsed {
+            if attempt >= max || elapsed + delay > policy.max_elapsed {
                 self.emit(Event::GaveUp {
                     endpoint: req.endpoint.clone(),
                     attempts: attempt,
                     reason: reason.to_string(),
                 });
+                if attempt == 1 {
+                    return Err(error);
+                }
                 return Err(HttpError::RetriesExhausted {
                     method: req.method.to_string(),
                     url: redact_url(&req.url),
@@ -535,16 +598,22 @@ impl Client {
         self.send(req).await?.json(&req.method)
     }
 
-    async fn attempt(&self, req: &Request, attempt: u32) -> Attempt {
+    async fn attempt<T>(
+        &self,
+        req: &Request,
+        attempt: u32,
+        timeout: Option<Duration>,
+        fut: impl Future<Output = Result<Answer<T>, HttpError>>,
+    ) -> Attempt<T> {
         let t0 = Instant::now();
-        let fut = self.exchange(req);
-        let result = match self.inner.cfg.timeout {
+        let result = match timeout {
             Some(limit) => match tokio::time::timeout(limit, fut).await {
                 Ok(r) => r,
                 Err(_) => Err(HttpError::Timeout {
                     method: req.method.to_string(),
                     url: redact_url(&req.url),
                     timeout: limit,
+                    hint: Some(self.timeout_hint(&req.url, limit)),
                 }),
             },
             None => fut.await,
@@ -554,60 +623,82 @@ impl Client {
             Ok(r) => r.status,
             Err(_) => 0,
         };
-        self.emit(Event::RequestDone {
-            endpoint: req.endpoint.clone(),
-            status,
-            elapsed,
-            attempt,
-        });
-        if let Ok(r) = &result
-            && ["x-ratelimit-nearlimit", "x-beta-ratelimit-nearlimit"]
+        // A link refused before anything was sent is not a request.
+        if !matches!(
+            result,
+            Err(HttpError::ForeignOrigin { .. } | HttpError::InvalidUrl { .. })
+        ) {
+            self.emit(Event::RequestDone {
+                endpoint: req.endpoint.clone(),
+                status,
+                elapsed,
+                attempt,
+            });
+        }
+        if let Ok(r) = &result {
+            self.inner.answered.store(true, Ordering::Relaxed);
+            if ["x-ratelimit-nearlimit", "x-beta-ratelimit-nearlimit"]
                 .iter()
                 .any(|h| {
                     r.headers
                         .get(*h)
                         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))
                 })
-        {
-            self.emit(Event::NearLimit {
-                endpoint: req.endpoint.clone(),
-            });
+            {
+                self.emit(Event::NearLimit {
+                    endpoint: req.endpoint.clone(),
+                });
+            }
         }
+        let answered = self.inner.answered.load(Ordering::Relaxed);
         match result {
             Err(e @ HttpError::Timeout { .. }) if req.idempotent => Attempt::Retry {
                 reason: RetryReason::Timeout,
                 retry_after: None,
                 error: e,
             },
+            // TLS never heals by itself; a name that does not resolve is retried only on a
+            // site that has answered before (a passing resolver failure).
             Err(
                 e @ HttpError::Transport {
-                    kind: TransportKind::Connect,
+                    kind: TransportKind::TlsToPlainHttp | TransportKind::Tls,
                     ..
                 },
-            ) => Attempt::Retry {
-                reason: RetryReason::Transport,
-                retry_after: None,
-                error: e,
-            },
-            Err(e @ HttpError::Transport { .. }) if req.idempotent => Attempt::Retry {
-                reason: RetryReason::Transport,
-                retry_after: None,
-                error: e,
-            },
+            ) => Attempt::Fail(e),
+            Err(
+                e @ HttpError::Transport {
+                    kind: TransportKind::Dns,
+                    ..
+                },
+            ) if !answered => Attempt::Fail(e),
+            Err(e @ HttpError::Transport { kind, .. }) if kind.is_connect() || req.idempotent => {
+                Attempt::Retry {
+                    reason: RetryReason::Transport,
+                    retry_after: None,
+                    error: e,
+                }
+            }
             Err(e) => Attempt::Fail(e),
-            Ok(r) if (200..300).contains(&r.status) => Attempt::Done(r),
-            Ok(r) => {
-                let after = retry_after(&r.headers);
+            Ok(Answer {
+                outcome: Ok(value), ..
+            }) => Attempt::Done(value),
+            Ok(Answer {
+                status,
+                headers,
+                outcome: Err(body),
+                ..
+            }) => {
+                let after = retry_after(&headers);
                 let error = HttpError::Status(Box::new(StatusError {
                     method: req.method.to_string(),
                     url: redact_url(&req.url),
-                    status: r.status,
+                    status,
                     object: req.object.clone(),
-                    message: service_message(&r.body),
-                    hint: self.inner.hints.as_ref().and_then(|h| h(r.status, req)),
+                    message: service_message(&body),
+                    hint: self.status_hint(status, req, &body),
                     retry_after: after,
                 }));
-                match classify_status(r.status) {
+                match classify_status(status) {
                     Some(RetryReason::ServerError(_)) if !req.idempotent => Attempt::Fail(error),
                     Some(reason) => Attempt::Retry {
                         reason,
@@ -620,49 +711,252 @@ impl Client {
         }
     }
 
-    /// One exchange: send, read the whole body.
-    async fn exchange(&self, req: &Request) -> Result<Response, HttpError> {
-        let transport = |kind: TransportKind, e: reqwest::Error| HttpError::Transport {
-            method: req.method.to_string(),
-            url: redact_url(&req.url),
+    /// The hint of a failing status: the service client's, unless the answer is not the
+    /// service's at all (a wrong URL answering 401 is not a wrong token).
+    fn status_hint(&self, status: u16, req: &Request, body: &[u8]) -> Option<String> {
+        let cfg = &self.inner.cfg;
+        if let Some(is_service) = cfg.service_error_shape
+            && req.url.origin() == cfg.base_url.origin()
+            && !matches!(status, 429 | 502..=504)
+            && !is_service(body)
+        {
+            return Some(format!(
+                "the answer ({status}) does not come from the service's API (not its error shape): is {} its URL? Check {}",
+                redact_url(&cfg.base_url),
+                self.setting_for(&req.url)
+            ));
+        }
+        self.inner.hints.as_ref().and_then(|h| h(status, req))
+    }
+
+    /// What a failure on `url` should check: the site's URL setting when `url` is on the site,
+    /// else the link itself.
+    fn setting_for(&self, url: &Url) -> String {
+        let cfg = &self.inner.cfg;
+        if url.origin() == cfg.base_url.origin() {
+            match &cfg.url_setting {
+                Some(s) => s.clone(),
+                None => format!("the URL {}", redact_url(&cfg.base_url)),
+            }
+        } else {
+            format!("the link {}", redact_url(url))
+        }
+    }
+
+    pub(crate) fn timeout_hint(&self, url: &Url, limit: Duration) -> String {
+        format!(
+            "no answer within {}s: check {} and the network (a slow service: the limit is per attempt)",
+            limit.as_secs_f64(),
+            self.setting_for(url)
+        )
+    }
+
+    pub(crate) fn transport_error(
+        &self,
+        method: &Method,
+        url: &Url,
+        kind: TransportKind,
+        e: reqwest::Error,
+    ) -> HttpError {
+        HttpError::Transport {
+            method: method.to_string(),
+            url: redact_url(url),
             kind,
-            message: describe(e),
-        };
-        let mut b = self
-            .inner
-            .http
-            .request(req.method.clone(), req.url.clone())
-            .headers(req.headers.clone());
-        if let Some(auth) = &self.inner.cfg.auth {
-            b = b.header(reqwest::header::AUTHORIZATION, auth.0.clone());
-        }
-        if let Some(body) = &req.body {
-            b = b.body(body.clone());
-        }
-        let resp = b.send().await.map_err(|e| {
-            let kind = if e.is_connect() {
-                TransportKind::Connect
-            } else if e.is_body() || e.is_decode() {
-                TransportKind::Body
+            // A classified connection failure needs only its root cause ("Connection refused
+            // (os error 111)"); the layers above it say "error sending request" again.
+            message: if kind.is_connect() && kind != TransportKind::Connect {
+                root_cause(&e)
             } else {
-                TransportKind::Request
+                describe(e)
+            },
+            hint: Some(kind.hint(&self.setting_for(url), url)),
+        }
+    }
+
+    /// Whether a request to `url` carries the credentials: yes on the site's origin, no on a
+    /// file host; any other origin is refused (a client without credentials goes anywhere).
+    fn credentials_for(&self, method: &Method, url: &Url) -> Result<Option<&Auth>, HttpError> {
+        let cfg = &self.inner.cfg;
+        let Some(auth) = &cfg.auth else {
+            return Ok(None);
+        };
+        let origin = url.origin();
+        if origin == cfg.base_url.origin() {
+            return Ok(Some(auth));
+        }
+        if cfg.media_origins.iter().any(|m| m.origin() == origin) {
+            return Ok(None);
+        }
+        Err(HttpError::ForeignOrigin {
+            method: method.to_string(),
+            url: redact_url(url),
+            site: cfg.base_url.origin().ascii_serialization(),
+        })
+    }
+
+    /// Sends the request and follows redirects (at most [`MAX_REDIRECTS`]), each hop under the
+    /// origin rule; gives the answer (headers read, body not) and the URL that answered.
+    pub(crate) async fn open(&self, req: &Request) -> Result<(reqwest::Response, Url), HttpError> {
+        let mut url = req.url.clone();
+        let mut method = req.method.clone();
+        let mut body = req.body.clone();
+        let mut headers = req.headers.clone();
+        let mut hops = 0;
+        loop {
+            let credentials = self.credentials_for(&method, &url)?;
+            let mut b = self
+                .inner
+                .http
+                .request(method.clone(), url.clone())
+                .headers(headers.clone());
+            if let Some(auth) = credentials {
+                b = b.header(reqwest::header::AUTHORIZATION, auth.0.clone());
+            }
+            if let Some(body) = &body {
+                b = b.body(body.clone());
+            }
+            let resp = b
+                .send()
+                .await
+                .map_err(|e| self.transport_error(&method, &url, send_kind(&e, &url), e))?;
+            let status = resp.status().as_u16();
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let (true, Some(location)) = (matches!(status, 301 | 302 | 303 | 307 | 308), location)
+            else {
+                return Ok((resp, url));
             };
-            transport(kind, e)
-        })?;
+            hops += 1;
+            let bad = |message: String| HttpError::InvalidUrl {
+                url: redact_url(&url),
+                message,
+            };
+            if hops > MAX_REDIRECTS {
+                return Err(bad(format!("more than {MAX_REDIRECTS} redirects")));
+            }
+            let next = url.join(&location).map_err(|e| {
+                bad(format!(
+                    "it redirects ({status}) to a Location that is not a URL: {e}"
+                ))
+            })?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(bad(format!(
+                    "it redirects ({status}) to a {} URL",
+                    next.scheme()
+                )));
+            }
+            if status == 303 || (matches!(status, 301 | 302) && method == Method::POST) {
+                method = Method::GET;
+                body = None;
+                headers.remove(reqwest::header::CONTENT_TYPE);
+            }
+            url = next;
+        }
+    }
+
+    /// One exchange: send (redirects followed), read the whole body.
+    async fn exchange(&self, req: &Request) -> Result<Answer<Response>, HttpError> {
+        let (resp, url) = self.open(req).await?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let url = resp.url().clone();
         let body = resp
             .bytes()
             .await
-            .map_err(|e| transport(TransportKind::Body, e))?;
-        Ok(Response {
+            .map_err(|e| self.transport_error(&req.method, &url, TransportKind::Body, e))?
+            .to_vec();
+        let outcome = if (200..300).contains(&status) {
+            Ok(Response {
+                status,
+                headers: headers.clone(),
+                body,
+                url,
+            })
+        } else {
+            Err(body)
+        };
+        Ok(Answer {
             status,
             headers,
-            body: body.to_vec(),
-            url,
+            outcome,
         })
     }
+}
+
+/// Redirects followed for one request at most.
+pub const MAX_REDIRECTS: usize = 10;
+
+/// What one exchange gave: the status and headers, and the value of a success or the body of
+/// a failing answer.
+pub(crate) struct Answer<T> {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) outcome: Result<T, Vec<u8>>,
+}
+
+/// The kind of a failed send, from reqwest's error and its causes.
+fn send_kind(e: &reqwest::Error, url: &Url) -> TransportKind {
+    if !e.is_connect() {
+        if e.is_timeout() {
+            return TransportKind::ConnectTimeout;
+        }
+        return if e.is_body() || e.is_decode() {
+            TransportKind::Body
+        } else {
+            TransportKind::Request
+        };
+    }
+    let mut refused = false;
+    let mut text = String::new();
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(cause) = src {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return TransportKind::ConnectTimeout;
+            }
+        }
+        text.push_str(&cause.to_string().to_ascii_lowercase());
+        text.push('\n');
+        src = cause.source();
+    }
+    if refused || text.contains("connection refused") {
+        TransportKind::Refused
+    } else if text.contains("dns error")
+        || text.contains("failed to lookup address")
+        || text.contains("name or service not known")
+        || text.contains("no address associated")
+    {
+        TransportKind::Dns
+    } else if e.is_timeout() || text.contains("timed out") {
+        TransportKind::ConnectTimeout
+    } else if url.scheme() == "https"
+        && (text.contains("invalidcontenttype")
+            || text.contains("corrupt message")
+            || text.contains("wrong version number")
+            || text.contains("http request to an https server"))
+    {
+        TransportKind::TlsToPlainHttp
+    } else if text.contains("tls")
+        || text.contains("certificate")
+        || text.contains("handshake")
+        || text.contains("rustls")
+    {
+        TransportKind::Tls
+    } else {
+        TransportKind::Connect
+    }
+}
+
+/// The innermost cause of an error, as words.
+fn root_cause(e: &reqwest::Error) -> String {
+    let mut last: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
 }
 
 /// A reqwest error as words, with its causes, without the URL (the caller prints it redacted).

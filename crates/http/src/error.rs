@@ -22,22 +22,38 @@ pub enum HttpError {
         message: String,
     },
     /// No complete answer within the configured request timeout.
-    #[error("{method} {url}: no complete answer within {}s", timeout.as_secs_f64())]
+    #[error("{method} {url}: no complete answer within {}s{}", timeout.as_secs_f64(), suffix(hint))]
     Timeout {
         method: String,
         url: String,
         timeout: Duration,
+        /// Which setting to check (the site's URL setting, when the client knows it).
+        hint: Option<String>,
     },
     /// The connection failed, was reset, or the body was cut short.
-    #[error("{method} {url}: {kind}: {message}")]
+    #[error("{method} {url}: {kind}: {message}{}", suffix(hint))]
     Transport {
         method: String,
         url: String,
         kind: TransportKind,
         message: String,
+        /// What to check, by the kind of failure (e.g. "check CONFLUENCE_URL: …").
+        hint: Option<String>,
+    },
+    /// A link (a `next` page, a download, a redirect) leads away from the configured site to
+    /// an origin that is not a known file host: not followed, so the credentials never reach
+    /// it.
+    #[error(
+        "{method} {url}: refused: the link leads away from {site}, the only origin the credentials go to, to a host that is not a known file host"
+    )]
+    ForeignOrigin {
+        method: String,
+        url: String,
+        /// The configured site's origin.
+        site: String,
     },
     /// The retry policy gave up (attempts or time); `last` is the final failure.
-    #[error("{method} {url}: gave up after {attempts} attempts in {:.1}s: {last}", elapsed.as_secs_f64())]
+    #[error("{last} (gave up after {attempts} attempts in {:.1}s)", elapsed.as_secs_f64())]
     RetriesExhausted {
         method: String,
         url: String,
@@ -83,10 +99,28 @@ impl fmt::Display for StatusError {
     }
 }
 
-/// The kinds of transport failure, all retried.
+fn suffix(hint: &Option<String>) -> String {
+    hint.as_deref()
+        .map(|h| format!(": {h}"))
+        .unwrap_or_default()
+}
+
+/// The kinds of transport failure. The connection failures are told apart, each with its own
+/// hint: a name that does not resolve, a port where nothing listens, `https://` to a server
+/// that speaks plain HTTP, another TLS failure, a connection that does not open in time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TransportKind {
-    /// Could not connect (DNS, refused, TLS).
+    /// The host name does not resolve.
+    Dns,
+    /// Nothing listens at the host and port (connection refused).
+    Refused,
+    /// `https://` to a server that answers in plain HTTP.
+    TlsToPlainHttp,
+    /// The TLS handshake failed (a certificate that is not trusted, a protocol mismatch).
+    Tls,
+    /// The connection did not open within the connect timeout.
+    ConnectTimeout,
+    /// Could not connect, for another reason.
     Connect,
     /// The request could not be sent or the connection dropped before an answer (reset).
     Request,
@@ -97,10 +131,66 @@ pub enum TransportKind {
 impl fmt::Display for TransportKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            TransportKind::Dns => "cannot connect: the host name does not resolve",
+            // The cause that follows says "Connection refused (os error 111)".
+            TransportKind::Refused => "cannot connect",
+            TransportKind::TlsToPlainHttp => {
+                "cannot connect: TLS to a server that speaks plain HTTP"
+            }
+            TransportKind::Tls => "cannot connect: the TLS handshake failed",
+            TransportKind::ConnectTimeout => "cannot connect: no connection within the timeout",
             TransportKind::Connect => "cannot connect",
             TransportKind::Request => "the connection failed before an answer",
             TransportKind::Body => "the answer was cut short",
         })
+    }
+}
+
+impl TransportKind {
+    /// True for the failures before a connection opened: the server never saw the request.
+    pub fn is_connect(self) -> bool {
+        !matches!(self, TransportKind::Request | TransportKind::Body)
+    }
+
+    /// The stable code of the failure (see `docs/errors.md`).
+    pub fn code(self) -> &'static str {
+        match self {
+            TransportKind::Dns => "connection_dns",
+            TransportKind::Refused => "connection_refused",
+            TransportKind::TlsToPlainHttp => "connection_tls_plain_http",
+            TransportKind::Tls => "connection_tls",
+            TransportKind::ConnectTimeout => "connection_timeout",
+            TransportKind::Connect => "connection_failed",
+            TransportKind::Request => "connection_reset",
+            TransportKind::Body => "body_cut_short",
+        }
+    }
+
+    /// What to check, `setting` being where the URL came from (`CONFLUENCE_URL`), or the URL.
+    pub fn hint(self, setting: &str, url: &url::Url) -> String {
+        let host = url.host_str().unwrap_or("?");
+        let port = url.port_or_known_default().unwrap_or(0);
+        match self {
+            TransportKind::Dns => format!(
+                "check {setting}: {host} does not resolve (a typo in the host name? the network's DNS?)"
+            ),
+            TransportKind::Refused => format!(
+                "check {setting}: nothing listens at {host}:{port} (the port, http or https, a service that is not running?)"
+            ),
+            TransportKind::TlsToPlainHttp => format!(
+                "check {setting}: {host}:{port} speaks plain HTTP, not HTTPS (use http://, or the server's HTTPS port)"
+            ),
+            TransportKind::Tls => format!(
+                "check {setting}: the TLS handshake with {host}:{port} failed (a certificate the system does not trust? a proxy?)"
+            ),
+            TransportKind::ConnectTimeout => format!(
+                "check {setting}: {host}:{port} accepted no connection in time (a firewall, a proxy, the network?)"
+            ),
+            TransportKind::Connect => format!("check {setting} and the network"),
+            TransportKind::Request | TransportKind::Body => format!(
+                "the connection to {host} broke: check the network (and {setting}), then run again"
+            ),
+        }
     }
 }
 
@@ -158,12 +248,57 @@ impl HttpError {
         )
     }
 
-    /// The hint attached to a status error, if any.
+    /// The kind of transport failure, if it is one.
+    pub fn transport_kind(&self) -> Option<TransportKind> {
+        match self.root() {
+            HttpError::Transport { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
+    /// The hint of the failure (what to do), if any: a status error's (from the service's
+    /// client), a connection failure's (naming the URL setting).
     pub fn hint(&self) -> Option<&str> {
         match self.root() {
             HttpError::Status(s) => s.hint.as_deref(),
+            HttpError::Transport { hint, .. } | HttpError::Timeout { hint, .. } => hint.as_deref(),
+            HttpError::ForeignOrigin { .. } => Some(FOREIGN_HINT),
             _ => None,
         }
+    }
+
+    /// The stable code of the failure (`docs/errors.md`): `connection_refused`,
+    /// `unauthorized`, `not_found`, `rate_limited`, `foreign_origin`…
+    pub fn code(&self) -> &'static str {
+        match self.root() {
+            HttpError::Status(s) => status_code(s.status),
+            HttpError::Decode { .. } => "unexpected_answer",
+            HttpError::Timeout { .. } => "timeout",
+            HttpError::Transport { kind, .. } => kind.code(),
+            HttpError::ForeignOrigin { .. } => "foreign_origin",
+            HttpError::RetriesExhausted { .. } => "retries_exhausted",
+            HttpError::InvalidUrl { .. } => "invalid_url",
+            HttpError::Config(_) => "client_config",
+        }
+    }
+}
+
+const FOREIGN_HINT: &str = "kbridge sends credentials only to the configured site and follows links elsewhere only to known file hosts; if the site is right, report the link";
+
+/// The stable code of a status.
+pub fn status_code(status: u16) -> &'static str {
+    match status {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 | 410 => "not_supported",
+        408 => "timeout",
+        409 => "conflict",
+        413 => "too_large",
+        429 => "rate_limited",
+        500..=599 => "server_error",
+        _ => "http_error",
     }
 }
 

@@ -92,7 +92,9 @@ impl Event {
                 endpoint,
                 attempts,
                 reason,
-            } => tracing::warn!(
+                // Info, not warn: the failure itself reaches the user once, as the caller's error
+                // or a report entry; a warning here would say it twice.
+            } => tracing::info!(
                 endpoint = endpoint.as_str(),
                 attempts,
                 reason = reason.as_str(),

@@ -23,6 +23,7 @@
 //! See `docs/clients.md` for the policy in full.
 
 mod client;
+mod download;
 mod error;
 mod events;
 mod limiter;
@@ -30,10 +31,11 @@ mod paginate;
 mod retry;
 
 pub use client::{
-    Auth, Client, EventCallback, Hints, Part, Request, Response, SiteConfig, endpoint_label,
-    set_query,
+    Auth, Client, EventCallback, Hints, MAX_REDIRECTS, Part, Request, Response, SiteConfig,
+    endpoint_label, set_query,
 };
-pub use error::{HttpError, StatusError, TransportKind, redact_url, service_message};
+pub use download::{Download, DownloadOptions};
+pub use error::{HttpError, StatusError, TransportKind, redact_url, service_message, status_code};
 pub use events::{Event, Stats, StatsSnapshot};
 pub use limiter::{Limiter, LimiterConfig, Permit};
 pub use paginate::{Page, PageStream, Pagination, link_header_next};
@@ -82,4 +84,68 @@ pub fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8_lossy()
         .into_owned()
+}
+
+/// A secret from the environment: `var` itself, else `{var}_FILE`, the path of a file that
+/// holds it (Docker and systemd secrets), trimmed. `Ok(None)` when neither is set; an error
+/// (naming the variable and the path, never the content) when the file cannot be read or is
+/// empty. `get` reads a variable (`std::env::var` in the binary, a map in tests).
+pub fn secret_from_env(
+    get: impl Fn(&str) -> Option<String>,
+    var: &str,
+) -> Result<Option<SecretString>, String> {
+    if let Some(v) = get(var)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+    {
+        return Ok(Some(SecretString::from(v)));
+    }
+    let file_var = format!("{var}_FILE");
+    let Some(path) = get(&file_var).filter(|p| !p.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let path = path.trim();
+    match std::fs::read_to_string(path) {
+        Ok(s) if !s.trim().is_empty() => Ok(Some(SecretString::from(s.trim().to_string()))),
+        Ok(_) => Err(format!("{file_var}: the file {path} is empty")),
+        Err(e) => Err(format!("{file_var}: cannot read {path}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_comes_from_the_variable_or_its_file_never_shown() {
+        let dir = std::env::temp_dir().join(format!("kb-http-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, "  s3cr3t-from-file\n").unwrap();
+        let path = file.to_str().unwrap().to_string();
+        let get = |k: &str| match k {
+            "T_FILE" => Some(path.clone()),
+            _ => None,
+        };
+        let s = secret_from_env(get, "T").unwrap().unwrap();
+        assert_eq!(s.expose_secret(), "s3cr3t-from-file");
+        // The variable wins over the file.
+        let both = |k: &str| match k {
+            "T" => Some("direct".to_string()),
+            "T_FILE" => Some(path.clone()),
+            _ => None,
+        };
+        assert_eq!(
+            secret_from_env(both, "T").unwrap().unwrap().expose_secret(),
+            "direct"
+        );
+        assert!(secret_from_env(|_| None, "T").unwrap().is_none());
+        std::fs::write(&file, "\n").unwrap();
+        let e = secret_from_env(get, "T").unwrap_err();
+        assert!(e.contains("T_FILE") && e.contains("empty"), "{e}");
+        std::fs::remove_file(&file).unwrap();
+        let e = secret_from_env(get, "T").unwrap_err();
+        assert!(e.contains("cannot read"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

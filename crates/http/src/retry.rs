@@ -31,6 +31,11 @@ pub struct RetryPolicy {
     pub max_retry_after: Duration,
     /// Seed of the jitter generator (`None`: from the clock).
     pub jitter_seed: Option<u64>,
+    /// Attempts in all for a failed connection (refused, timed out) while the site has not
+    /// answered once yet: a wrong URL shows in a second or two instead of after the whole
+    /// policy. Once the site has answered, connection failures get `max_attempts`. A name that
+    /// does not resolve, or TLS to a plain-HTTP server, is not retried before a first answer.
+    pub cold_connect_attempts: u32,
 }
 
 impl Default for RetryPolicy {
@@ -43,6 +48,7 @@ impl Default for RetryPolicy {
             cap: Duration::from_secs(60),
             max_retry_after: Duration::from_secs(15 * 60),
             jitter_seed: None,
+            cold_connect_attempts: 3,
         }
     }
 }

@@ -52,7 +52,10 @@ impl Notion {
             Err(NotionError::Http(e))
                 if e.is_transport() || matches!(e.root(), kb_http::HttpError::Timeout { .. }) =>
             {
-                return Err(NotionError::Unreachable { url: api, error: e });
+                return Err(NotionError::Unreachable {
+                    url: api,
+                    error: Box::new(e),
+                });
             }
             Err(e) => return Err(e),
         };

@@ -150,6 +150,8 @@ impl Notion {
         site.retry = cfg.retry.clone();
         site.timeout = cfg.timeout;
         site.auth = Some(Auth::bearer(&cfg.token)?);
+        site.url_setting = Some(crate::config::ENV_URL.into());
+        site.service_error_shape = Some(crate::error::is_notion_error);
         let version = HeaderValue::from_static(cfg.version.as_str());
         site.default_headers.insert("notion-version", version);
         site.default_headers.insert(

@@ -107,7 +107,8 @@ impl NotionConfig {
         }
     }
 
-    /// From `NOTION_TOKEN` (required), `NOTION_URL` and `NOTION_VERSION`.
+    /// From `NOTION_TOKEN` (required; or `NOTION_TOKEN_FILE`, a file that holds it), `NOTION_URL`
+    /// and `NOTION_VERSION`.
     pub fn from_env() -> Result<NotionConfig, NotionError> {
         NotionConfig::from_lookup(|k| std::env::var(k).ok())
     }
@@ -119,16 +120,18 @@ impl NotionConfig {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        let token = val(ENV_TOKEN).ok_or_else(|| {
-            NotionError::Config(format!(
-                "{ENV_TOKEN} is not set: give the internal integration secret from https://www.notion.so/my-integrations (and share the pages with the integration: ••• → Connections)"
-            ))
-        })?;
+        let token = kb_http::secret_from_env(&get, ENV_TOKEN)
+            .map_err(NotionError::Config)?
+            .ok_or_else(|| {
+                NotionError::Config(format!(
+                    "{ENV_TOKEN} is not set: give the internal integration secret from https://www.notion.so/my-integrations (or {ENV_TOKEN}_FILE, the path of a file that holds it; and share the pages with the integration: ••• → Connections)"
+                ))
+            })?;
         let url = match val(ENV_URL) {
             Some(u) => parse_base_url(&u)?,
             None => parse_base_url(DEFAULT_URL)?,
         };
-        let mut cfg = NotionConfig::new(url, SecretString::from(token));
+        let mut cfg = NotionConfig::new(url, token);
         if let Some(v) = val(ENV_VERSION) {
             cfg.version = v.parse()?;
         }

@@ -26,9 +26,14 @@ pub enum NotionError {
     /// An append plan that cannot be executed as given.
     #[error("append plan: {0}")]
     Plan(String),
-    /// The API is not reachable at all.
-    #[error("cannot reach the Notion API at {url}: check NOTION_URL and the network ({error})")]
-    Unreachable { url: String, error: HttpError },
+    /// The API is not reachable at all (the error's hint names `NOTION_URL` and the kind of
+    /// failure: DNS, refused, TLS to plain HTTP, timeout).
+    #[error("cannot reach the Notion API at {url}: {error}")]
+    Unreachable {
+        url: String,
+        #[source]
+        error: Box<HttpError>,
+    },
     /// A file download failed (the URL is shown without its query: signed URLs carry
     /// signatures).
     #[error("download of {url} failed: {message}{}", hint.as_deref().map(|h| format!(": {h}")).unwrap_or_default())]
@@ -52,18 +57,36 @@ impl NotionError {
     /// The HTTP status behind the error, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            NotionError::Http(e) | NotionError::Unreachable { error: e, .. } => e.status(),
+            NotionError::Http(e) => e.status(),
+            NotionError::Unreachable { error, .. } => error.status(),
             NotionError::Download { status, .. } => *status,
             _ => None,
         }
     }
 
-    /// The hint (what to do) of a status error.
+    /// The HTTP failure behind the error, if there was one.
+    pub fn http(&self) -> Option<&HttpError> {
+        match self {
+            NotionError::Http(e) => Some(e),
+            NotionError::Unreachable { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The hint (what to do) of a status or connection error.
     pub fn hint(&self) -> Option<&str> {
         match self {
             NotionError::Http(e) => e.hint(),
+            NotionError::Unreachable { error, .. } => error.hint(),
             NotionError::Download { hint, .. } => hint.as_deref(),
             _ => None,
         }
     }
+}
+
+/// Whether an error answer has Notion's shape (`{"object":"error","code":…,"message":…}`):
+/// one that does not comes from another server, so a wrong `NOTION_URL`, not a wrong token.
+pub(crate) fn is_notion_error(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .is_ok_and(|v| v["object"] == "error" && v["code"].is_string())
 }

@@ -32,7 +32,14 @@ fn refused(text: Run, json: Run, var: &str, token: &str) {
     assert_eq!(json.status, 1);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
     assert_eq!(v["ok"], false);
-    assert!(v["error"].as_str().unwrap().contains(var), "{v}");
+    // The message and its one hint, as the code the failure has.
+    let said = format!(
+        "{} {}",
+        v["error"].as_str().unwrap(),
+        v["hint"].as_str().unwrap_or("")
+    );
+    assert!(said.contains(var), "{v}");
+    assert_eq!(v["code"], "unauthorized", "{v}");
 }
 
 #[test]
@@ -94,7 +101,7 @@ fn check_confluence_against_the_twin() {
 }
 
 #[test]
-fn check_confluence_on_a_wrong_site_asks_whether_it_is_confluence() {
+fn check_confluence_on_a_wrong_site_names_the_cause_and_the_setting() {
     let url = nobody_listening();
     let r = check(
         &[
@@ -105,8 +112,11 @@ fn check_confluence_on_a_wrong_site_asks_whether_it_is_confluence() {
         &[],
     );
     assert_eq!(r.status, 1);
+    // Not "is it a Confluence site?": nothing listens there, and the hint says so.
     assert!(
-        r.stderr.contains("is it a Confluence Cloud site?"),
+        r.stderr.contains("error[connection_refused]")
+            && r.stderr
+                .contains("hint: check CONFLUENCE_URL: nothing listens"),
         "{}",
         r.stderr
     );

@@ -42,7 +42,7 @@ fn config_check_never_prints_a_value_from_the_file() {
     );
     let r = run(&["config", "check", p(&f)]);
     assert_eq!(r.status, 1);
-    assert!(r.stderr.contains("kbridge.toml:2"), "{}", r.stderr);
+    assert!(r.stderr.contains("kbridge.toml line 2"), "{}", r.stderr);
     assert!(
         !r.stderr.contains("ATATT3x") && !r.stdout.contains("ATATT3x"),
         "{}",

@@ -12,6 +12,7 @@ mod config;
 mod extract;
 mod migrate;
 mod migrate_c2n;
+mod ops;
 mod sim;
 
 const KBRIDGE: &str = env!("CARGO_BIN_EXE_kbridge");

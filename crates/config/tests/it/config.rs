@@ -25,7 +25,7 @@ fn a_wrong_type_names_the_key_and_line_but_never_the_value() {
     let e = parse_err("[store]\nurl = \"kbridge.db\"\n[confluence]\nrate = \"s3cr3t-t0ken\"\n");
     let s = e.to_string();
     assert!(!s.contains("s3cr3t"), "{s}");
-    assert!(s.contains("kbridge.toml:4"), "{s}");
+    assert!(s.contains("kbridge.toml line 4"), "{s}");
     assert!(s.contains("confluence.rate"), "{s}");
     assert!(s.contains("expected"), "{s}");
     assert_eq!(e.code(), "config_invalid");
@@ -45,7 +45,13 @@ fn a_token_written_into_the_file_is_refused_without_being_echoed() {
     assert!(!s.contains("very-secret"), "{s}");
     assert!(s.contains("api_token"), "{s}");
     assert!(s.contains("secrets never go in kbridge.toml"), "{s}");
-    assert!(s.contains(":3:"), "{s}");
+    assert!(s.contains("line 3"), "{s}");
+    assert_eq!(e.code(), "config_secret_in_file");
+    let hint = e.hint().expect("a hint");
+    assert!(
+        hint.contains("CONFLUENCE_API_TOKEN_FILE") && !hint.contains("ATATT"),
+        "{hint}"
+    );
 }
 
 #[test]
@@ -53,10 +59,10 @@ fn a_syntax_error_on_a_line_holding_a_token_does_not_print_the_line() {
     let e = parse_err("[notion]\nrate = 3 token = \"secret_abcdefSECRET\"\n");
     let s = e.to_string();
     assert!(!s.contains("SECRET"), "{s}");
-    assert!(s.contains("kbridge.toml:2"), "{s}");
+    assert!(s.contains("kbridge.toml line 2"), "{s}");
     assert!(s.contains("(syntax)"), "{s}");
     let e = parse_err("[notion\nversion = \"2025-09-03\"\n");
-    assert!(e.to_string().contains("kbridge.toml:1"), "{e}");
+    assert!(e.to_string().contains("kbridge.toml line 1"), "{e}");
 }
 
 proptest! {
@@ -146,7 +152,8 @@ to = "0123456789abcdef0123456789abcdef"
         "{err}"
     );
     assert!(
-        err.to_string().contains("kbridge config reference"),
+        err.hint()
+            .is_some_and(|h| h.contains("kbridge config reference")),
         "{err}"
     );
 }
@@ -341,6 +348,17 @@ fn named_connections_resolve_and_wrong_names_say_how_to_fix_them() {
     let e = resolve::confluence(&file, Some("nope"), &ConfluenceFlags::default(), &env)
         .expect_err("missing");
     assert!(e.to_string().contains("[connections.nope]"), "{e}");
+    // NAME_FILE names a file holding the secret.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("t");
+    std::fs::write(&f, "secret_in_a_file\n").expect("write");
+    let vars2 = env_of(&[("NOTION_TOKEN_FILE", f.to_str().expect("utf-8"))]);
+    let get2 = |k: &str| vars2.get(k).cloned();
+    let env2 = Env::new(&get2);
+    assert_eq!(
+        n.token(&env2).expect("from the file").expose_secret(),
+        "secret_in_a_file"
+    );
     let e = n.token(&env).expect_err("NOTION_TOKEN is not set");
     assert!(e.to_string().contains("NOTION_TOKEN"), "{e}");
     assert_eq!(e.code(), "setting_missing");

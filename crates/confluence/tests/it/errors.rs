@@ -223,3 +223,24 @@ async fn a_property_written_is_read_back() {
     assert_eq!(e.status(), Some(409), "{e}");
     assert_eq!(c.stats().requests, before + 1);
 }
+
+/// One missing attachment file is a 404 on that file, not a doubt about the whole site.
+#[tokio::test]
+async fn a_missing_attachment_file_names_the_file_not_the_site() {
+    let sim = kb_sim::start(SimConfig::default()).await.unwrap();
+    let c = client(
+        &sim.confluence_url(),
+        ("admin@example.com", "kbridge-sim-token"),
+    );
+    let e = c
+        .download("/download/attachments/999999999/nowhere.png?version=1&api=v2")
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(404), "{e}");
+    let hint = e.hint().unwrap_or_default().to_string();
+    assert!(
+        hint.contains("nowhere.png") && hint.contains("does not exist"),
+        "{hint}"
+    );
+    assert!(!e.to_string().contains("Confluence Cloud site"), "{e}");
+}

@@ -37,7 +37,7 @@ impl Ctx {
 
     pub fn progress(&self, p: Progress) {
         if let Progress::Warning { message } = &p {
-            tracing::warn!(message = message.as_str(), "Extraction warning.");
+            tracing::warn!(target: "kb_engine::extract", "{message}");
         }
         if let Some(f) = &self.progress {
             f(&p);

@@ -11,6 +11,9 @@ use axum::Router;
 use kb_http::{Client, LimiterConfig, RetryPolicy, SiteConfig, Url};
 use tokio::time::Instant;
 
+mod connections;
+mod downloads;
+mod origins;
 mod pagination;
 mod retries;
 mod secrets;

@@ -378,7 +378,7 @@ async fn connection_refused_is_a_transport_error() {
         .unwrap_err();
     assert!(e.is_transport(), "{e:?}");
     match e.root() {
-        HttpError::Transport { kind, .. } => assert_eq!(*kind, TransportKind::Connect),
+        HttpError::Transport { kind, .. } => assert_eq!(*kind, TransportKind::Refused),
         other => panic!("{other:?}"),
     }
     assert!(e.to_string().contains("cannot connect"), "{e}");
