@@ -5,4 +5,5 @@ mod extract;
 mod files;
 mod migrate;
 mod migrate_c2n;
+mod migrate_honest;
 mod support;
