@@ -27,14 +27,22 @@ fn opts(from: &[String], space: &str) -> NotionToConfluence {
     }
 }
 
-/// A loopback proxy in front of the twin that, while `lose` is above zero, forwards a
-/// `PUT …/pages/…` to the twin (which applies it) and then answers 502 instead of the answer.
+/// A loopback proxy in front of the twin that, while `lose` (`lose_create`) is above zero,
+/// forwards a `PUT …/pages/{id}` (`POST …/pages`) to the twin, which applies it, and then
+/// answers 502 instead of the twin's answer.
 #[derive(Clone)]
 struct Proxy {
     upstream: String,
     http: reqwest::Client,
     lose: Arc<AtomicUsize>,
+    lose_create: Arc<AtomicUsize>,
     lost: Arc<AtomicUsize>,
+}
+
+/// Takes one from `n` if it is above zero.
+fn take(n: &AtomicUsize) -> bool {
+    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 async fn forward(State(p): State<Proxy>, req: Request) -> Response {
@@ -69,14 +77,13 @@ async fn forward(State(p): State<Proxy>, req: Request) -> Response {
             hs.insert(k.clone(), v.clone());
         }
     }
-    let bytes = answer.bytes().await.unwrap_or_default();
-    if method == "PUT"
-        && path.contains("/pages/")
-        && status.is_success()
-        && p.lose
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-    {
+    let bytes = match answer.bytes().await {
+        Ok(b) => b,
+        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    };
+    let update = method == "PUT" && path.contains("/pages/");
+    let create = method == "POST" && path.ends_with("/api/v2/pages");
+    if status.is_success() && ((update && take(&p.lose)) || (create && take(&p.lose_create))) {
         p.lost.fetch_add(1, Ordering::SeqCst);
         return (StatusCode::BAD_GATEWAY, "answer lost").into_response();
     }
@@ -91,6 +98,7 @@ async fn proxy(sim: &SimHandle) -> (Proxy, String) {
         upstream: sim.url(),
         http: reqwest::Client::new(),
         lose: Arc::new(AtomicUsize::new(0)),
+        lose_create: Arc::new(AtomicUsize::new(0)),
         lost: Arc::new(AtomicUsize::new(0)),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -183,6 +191,48 @@ async fn a_lost_update_answer_is_kbridges_own_write_not_a_conflict() {
         .await
         .unwrap();
     assert_eq!(fourth.conflicts.len(), 1, "{:?}", fourth.conflicts);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_create_answer_adopts_the_page_it_made_once() {
+    let sim = twins(4, 2).await;
+    let n = notion(&sim);
+    let (p, base) = proxy(&sim).await;
+    let c = client_at(&sim, &base);
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    let from = roots(&n).await;
+    let (key, space_id) = space_key(&c).await;
+    p.lose_create.store(1, Ordering::SeqCst);
+    let first = migrate::n2c::run(&store, &n, &c, &opts(&from, &key), None)
+        .await
+        .unwrap();
+    assert_eq!(p.lost.load(Ordering::SeqCst), 1, "one create answer lost");
+    assert_eq!(first.adopted, 1, "{first:?}");
+    assert!(
+        first.errors.is_empty() && first.conflicts.is_empty(),
+        "{first:?}"
+    );
+    let listed = c
+        .space_pages(&space_id, &kb_confluence::ContentQuery::default())
+        .unwrap()
+        .all()
+        .await
+        .unwrap();
+    let mut titles: Vec<&str> = listed.iter().filter_map(|p| p["title"].as_str()).collect();
+    let all = titles.len();
+    titles.sort();
+    titles.dedup();
+    assert_eq!(titles.len(), all, "no page created twice");
+    let again = migrate::n2c::run(&store, &n, &c, &opts(&from, &key), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.created, again.updated, again.writes),
+        (0, 0, 0),
+        "{again:?}"
+    );
     sim.shutdown().await;
 }
 
