@@ -38,6 +38,39 @@ pub struct Upload<'a> {
     pub bytes: &'a [u8],
 }
 
+impl NewPage<'_> {
+    /// True when `current` (a page read back with its storage body) is this create as
+    /// Confluence applied it: same space, title, parent and body. A create whose answer was
+    /// lost, then refused as a duplicate title, is kbridge's own write when this holds.
+    pub fn applied_in(&self, current: &Value) -> bool {
+        crate::keys::space_id(current).as_deref() == Some(self.space_id)
+            && same_page(current, self.title, self.parent_id, self.storage)
+    }
+}
+
+impl PageUpdate<'_> {
+    /// True when `current` (the page read back with its storage body) is this update as
+    /// Confluence applied it: the version number sent, and the title, parent and body sent.
+    /// An update retried after a lost answer gets 409 from its own echo; this tells the echo
+    /// from a version someone else wrote.
+    pub fn applied_in(&self, current: &Value) -> bool {
+        crate::keys::id(current).as_deref() == Some(self.id)
+            && crate::keys::version_number(current) == Some(self.version)
+            && same_page(current, self.title, self.parent_id, self.storage)
+    }
+}
+
+/// The one comparison of a page read back with what was sent (a parent of `None` is not
+/// compared: the write did not set one).
+fn same_page(current: &Value, title: &str, parent: Option<&str>, storage: &str) -> bool {
+    crate::keys::title(current) == Some(title)
+        && parent.is_none_or(|p| crate::keys::parent_id(current).as_deref() == Some(p))
+        && current
+            .pointer("/body/storage/value")
+            .and_then(Value::as_str)
+            == Some(storage)
+}
+
 impl Confluence {
     fn v2_url(&self, path: &str) -> Result<kb_http::Url, HttpError> {
         self.http()

@@ -265,13 +265,24 @@ pub(crate) async fn load_states<S: serde::de::DeserializeOwned>(
     store: &Store,
     scope: &str,
 ) -> Result<HashMap<String, S>, MigrateError> {
-    Ok(store
-        .checkpoints()
-        .await?
-        .into_iter()
-        .filter(|c| c.scope == scope)
-        .filter_map(|c| Some((c.endpoint, serde_json::from_value(c.value).ok()?)))
-        .collect())
+    let mut out = HashMap::new();
+    for c in store.checkpoints().await? {
+        if c.scope != scope {
+            continue;
+        }
+        // A state that cannot be read would make its page look never migrated (a duplicate
+        // on the next run): stop and name it.
+        let state = serde_json::from_value(c.value).map_err(|e| {
+            MigrateError::Input(format!(
+                "the stored migration state of {} (scope {scope}) cannot be read: {e}; \
+                 restore the store from a backup, or delete that checkpoint to migrate the \
+                 page as new",
+                c.endpoint
+            ))
+        })?;
+        out.insert(c.endpoint, state);
+    }
+    Ok(out)
 }
 
 fn kind_noun(k: NodeKind) -> &'static str {
@@ -470,29 +481,34 @@ impl PageJob<'_> {
             state.title = self.title.to_string();
             state.creating = true;
             self.save(state).await?;
-            let created = match self
-                .conf
-                .create_page(&NewPage {
-                    space_id: self.space_id,
-                    parent_id: self.parent,
-                    title: self.title,
-                    storage: self.storage,
-                })
-                .await
-            {
+            let new = NewPage {
+                space_id: self.space_id,
+                parent_id: self.parent,
+                title: self.title,
+                storage: self.storage,
+            };
+            let created = match self.conf.create_page(&new).await {
                 Ok(v) => v,
-                // The request may have reached Confluence (a reset, a timeout, a 5xx): the page
-                // is found under its title and parent, or it was not created.
-                Err(e) if e.status().is_none_or(|s| s >= 500) => {
+                // The request may have reached Confluence (a reset, a timeout, a 5xx), or a
+                // retry met its own page (a duplicate title, 400/409): it is kbridge's when the
+                // page under that title is what was sent.
+                Err(e) if e.status().is_none_or(|s| s >= 500 || s == 400 || s == 409) => {
                     match self.conf.page_by_title(self.space_id, self.title).await? {
-                        Some(p)
-                            if self.parent.is_none()
-                                || kb_confluence::keys::parent_id(&p).as_deref() == self.parent =>
-                        {
+                        Some(p) => {
+                            let id = kb_confluence::keys::id(&p).ok_or_else(|| {
+                                MigrateError::Input(format!(
+                                    "the page titled \"{}\" has no id",
+                                    self.title
+                                ))
+                            })?;
+                            let current = self.conf.page_with_body(&id).await?;
+                            if !new.applied_in(&current) {
+                                return Err(e.into());
+                            }
                             report.adopted += 1;
-                            p
+                            current
                         }
-                        _ => return Err(e.into()),
+                        None => return Err(e.into()),
                     }
                 }
                 Err(e) => return Err(e.into()),
@@ -509,40 +525,43 @@ impl PageJob<'_> {
             outcome = PageOutcome::Created;
         } else if state.hash.as_deref() != Some(self.hash) {
             let id = state.target_id.clone().unwrap_or_default();
-            let result = self
-                .conf
-                .update_page(&PageUpdate {
-                    id: &id,
-                    title: self.title,
-                    parent_id: self.parent,
-                    storage: self.storage,
-                    version: state.version + 1,
-                    message: "kbridge migrate from Notion",
-                })
-                .await;
-            let updated = match result {
+            let update = PageUpdate {
+                id: &id,
+                title: self.title,
+                parent_id: self.parent,
+                storage: self.storage,
+                version: state.version + 1,
+                message: "kbridge migrate from Notion",
+            };
+            let updated = match self.conf.update_page(&update).await {
                 Ok(v) => v,
                 Err(e) if e.status() == Some(409) => {
-                    // Someone wrote a version kbridge did not: overwrite only when told to.
                     let current = self.conf.page_with_body(&id).await?;
-                    let v = kb_confluence::keys::version_number(&current).unwrap_or(state.version);
-                    if !self.force {
-                        report.conflicts.push(format!(
+                    if update.applied_in(&current) {
+                        // The echo of this very write (applied, its answer lost, retried).
+                        current
+                    } else {
+                        // Someone wrote a version kbridge did not: overwrite only when told to.
+                        let v =
+                            kb_confluence::keys::version_number(&current).unwrap_or(state.version);
+                        if !self.force {
+                            report.conflicts.push(format!(
                             "page {id} (\"{}\") was edited in Confluence (version {v}, kbridge wrote {}): left alone; re-run with --force to overwrite",
                             self.title, state.version
                         ));
-                        return Ok(PageOutcome::Conflict);
+                            return Ok(PageOutcome::Conflict);
+                        }
+                        self.conf
+                            .update_page(&PageUpdate {
+                                id: &id,
+                                title: self.title,
+                                parent_id: self.parent,
+                                storage: self.storage,
+                                version: v + 1,
+                                message: "kbridge migrate from Notion (--force)",
+                            })
+                            .await?
                     }
-                    self.conf
-                        .update_page(&PageUpdate {
-                            id: &id,
-                            title: self.title,
-                            parent_id: self.parent,
-                            storage: self.storage,
-                            version: v + 1,
-                            message: "kbridge migrate from Notion (--force)",
-                        })
-                        .await?
                 }
                 Err(e) => return Err(e.into()),
             };

@@ -7,5 +7,6 @@ mod extract;
 mod files;
 mod migrate;
 mod migrate_c2n;
+mod migrate_honest;
 mod support;
 mod sync_signals;
