@@ -8,6 +8,7 @@ mod killed;
 mod suite;
 mod support;
 mod twin;
+mod upgrade;
 
 /// One `#[tokio::test]` per suite function, for one backend (Quickwit's metastore_test_suite).
 macro_rules! store_conformance_tests {
