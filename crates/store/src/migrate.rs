@@ -46,10 +46,16 @@ pub(crate) static MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0002_attachment_files.sqlite.sql"),
         postgres: include_str!("migrations/0002_attachment_files.postgres.sql"),
     },
+    Migration {
+        version: 3,
+        name: "runs: the owner (host:pid:start) and heartbeat of a run",
+        sqlite: include_str!("migrations/0003_run_owner.sqlite.sql"),
+        postgres: include_str!("migrations/0003_run_owner.postgres.sql"),
+    },
 ];
 
 /// The schema version this kbridge writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 fn schema_migrations_ddl(d: Dialect) -> String {
     format!(

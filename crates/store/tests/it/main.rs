@@ -44,6 +44,7 @@ macro_rules! all_backends {
                 large_batches_commit_in_chunks,
                 concurrent_writers_across_tasks,
                 runs_are_recorded,
+                abandoned_runs_are_marked_interrupted,
                 id_map_round_trips,
                 ids_and_keys_filter,
                 select_and_max_by,
