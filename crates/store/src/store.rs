@@ -1234,6 +1234,28 @@ impl Store {
             })
     }
 
+    /// Marks every `running` run of this process (owner [`run_owner`]) `interrupted`, with
+    /// `reason` in its errors: what a process does when it is told to stop (SIGINT, SIGTERM)
+    /// after dropping its jobs, whose committed batches stay. The number of runs marked.
+    pub async fn interrupt_own_runs(&self, reason: &str) -> Result<u64> {
+        let d = self.dialect();
+        let sql = format!(
+            "UPDATE \"runs\" SET \"status\" = 'interrupted', \"ended_at\" = {}, \"heartbeat_at\" = {}, \
+             \"errors\" = {} WHERE \"status\" = 'running' AND \"owner\" = $4",
+            d.param(ColumnType::Timestamp, 1),
+            d.param(ColumnType::Timestamp, 2),
+            d.param(ColumnType::Json, 3),
+        );
+        let now = time::now();
+        let args = [
+            SqlValue::Text(Some(now.clone())),
+            SqlValue::Text(Some(now)),
+            SqlValue::Text(Some(serde_json::json!([reason]).to_string())),
+            SqlValue::Text(Some(run_owner())),
+        ];
+        in_tx!(self, c, db => c.execute(&sql, &args).await.map_err(db_err(db, "marking runs interrupted")))
+    }
+
     /// Records how run `id` ended.
     pub async fn finish_run(&self, id: i64, end: &RunEnd) -> Result<()> {
         self.write_run(id, end, true).await

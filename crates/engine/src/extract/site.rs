@@ -348,7 +348,7 @@ fn site_state(state: &ListState, space_ids: &[String]) -> Value {
 fn mark_spaces(ctx: &Ctx, batch: &mut Batch, endpoint: &str, l: &SiteListing, hwm: i64) {
     for (id, old) in &l.spaces {
         batch.checkpoint(
-            &ctx.scope(id),
+            ctx.scope(id),
             endpoint,
             expect(old),
             json!({"state": "done", "hwm": hwm}),

@@ -956,6 +956,18 @@ pub async fn abandoned_runs_are_marked_interrupted(ctx: Ctx) {
         "{}",
         r.errors
     );
+    // Told to stop: this process's runs are interrupted, with the reason.
+    assert_eq!(
+        s.interrupt_own_runs("interrupted by SIGTERM")
+            .await
+            .unwrap(),
+        2
+    );
+    let runs = s.runs().await.unwrap();
+    let r = runs.iter().find(|r| r.id == next).unwrap();
+    assert_eq!(r.status, RunStatus::Interrupted);
+    assert!(r.errors.to_string().contains("SIGTERM"), "{}", r.errors);
+    assert_eq!(s.interrupt_own_runs("again").await.unwrap(), 0);
     // Finishing stays possible for the live one.
     s.finish_run(
         alive,
