@@ -178,9 +178,22 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
         let store = Store::open(&store_url).await.with_context(|| {
             format!("cannot open the store {}", kb_store::redact_url(&store_url))
         })?;
-        let r = extract(&client, &store, &opts, progress).await;
+        // SIGINT/SIGTERM: the extraction is dropped (what it committed stays, with its
+        // checkpoint; the batch in flight rolls back) and its run is marked interrupted.
+        let r = tokio::select! {
+            r = extract(&client, &store, &opts, progress) => r.map_err(anyhow::Error::from),
+            signal = stop_signal() => {
+                store
+                    .interrupt_own_runs(&format!("interrupted by {signal}"))
+                    .await
+                    .context("recording the interrupted run")?;
+                Err(anyhow::anyhow!(
+                    "interrupted by {signal}: what was committed stays; run `kbridge extract confluence` again to continue"
+                ))
+            }
+        };
         store.close().await;
-        r.map_err(anyhow::Error::from)
+        r
     });
     if let Some(b) = &bars {
         b.finish();
@@ -194,6 +207,36 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
         print_summary(&report, &store_url);
     }
     Ok(true)
+}
+
+/// The first of SIGINT (Ctrl-C) and SIGTERM, by name (never, if neither can be listened to).
+pub(crate) async fn stop_signal() -> &'static str {
+    let int = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = async {
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    term.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = int => "SIGINT",
+            _ = term => "SIGTERM",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        int.await;
+        "SIGINT"
+    }
 }
 
 fn print_summary(r: &ExtractReport, store: &str) {

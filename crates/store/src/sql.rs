@@ -70,39 +70,6 @@ impl Dialect {
         }
     }
 
-    /// `CREATE TABLE` and `CREATE INDEX` statements of a catalog table.
-    pub(crate) fn create_table(self, t: &TableDef) -> Vec<String> {
-        let mut s = format!("CREATE TABLE IF NOT EXISTS {} (\n", q(t.name));
-        for c in t.columns {
-            let not_null = if c.required { " NOT NULL" } else { "" };
-            let _ = writeln!(s, "  {} {}{not_null},", q(c.name), self.sql_type(c.ty));
-        }
-        let _ = writeln!(
-            s,
-            "  {} {} NOT NULL,",
-            q(RAW_COLUMN),
-            self.sql_type(ColumnType::Json)
-        );
-        let _ = writeln!(
-            s,
-            "  {} {} NOT NULL,",
-            q(SYNCED_AT_COLUMN),
-            self.sql_type(ColumnType::Timestamp)
-        );
-        let pk: Vec<String> = t.primary_key.iter().map(|k| q(k)).collect();
-        let _ = write!(s, "  PRIMARY KEY ({})\n)", pk.join(", "));
-        let mut out = vec![s];
-        for c in t.columns.iter().filter(|c| c.indexed) {
-            out.push(format!(
-                "CREATE INDEX IF NOT EXISTS {} ON {} ({})",
-                q(&format!("{}_{}_idx", t.name, c.name)),
-                q(t.name),
-                q(c.name)
-            ));
-        }
-        out
-    }
-
     /// A multi-row upsert of `rows` rows: typed columns, `raw`, `synced_at`. On a key conflict the
     /// stored row is replaced unless it has a newer version than the incoming one.
     pub(crate) fn upsert(self, t: &TableDef, rows: usize) -> String {

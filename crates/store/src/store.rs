@@ -1159,31 +1159,101 @@ impl Store {
             .collect())
     }
 
-    /// Records the start of a run of `job`; its id.
+    /// Records the start of a run of `job`; its id. The run's owner is this process
+    /// (`host:pid:start`, see [`run_owner`]); runs left `running` by a process that ended
+    /// without finishing them (kill -9, a crash, a lost machine) are marked `interrupted` first:
+    /// on this host when their process is gone, elsewhere when their heartbeat is older than
+    /// [`RUN_LEASE`].
     pub async fn start_run(&self, job: &str) -> Result<i64> {
         let d = self.dialect();
+        let now = time::now();
+        let owner = run_owner();
+        let running = format!(
+            "SELECT \"id\", \"owner\", {} FROM \"runs\" WHERE \"status\" = 'running'",
+            d.read(ColumnType::Timestamp, "heartbeat_at")
+        );
+        let interrupt = format!(
+            "UPDATE \"runs\" SET \"status\" = 'interrupted', \"ended_at\" = {}, \"errors\" = {} \
+             WHERE \"id\" = $3 AND \"status\" = 'running'",
+            d.param(ColumnType::Timestamp, 1),
+            d.param(ColumnType::Json, 2),
+        );
         let sql = format!(
-            "INSERT INTO \"runs\" (\"job\", \"started_at\", \"status\", \"counts\", \"requests\", \"errors\") \
-             VALUES ($1, {}, 'running', {}, {}, {}) RETURNING \"id\"",
+            "INSERT INTO \"runs\" (\"job\", \"started_at\", \"status\", \"counts\", \"requests\", \"errors\", \"owner\", \"heartbeat_at\") \
+             VALUES ($1, {}, 'running', {}, {}, {}, $6, {}) RETURNING \"id\"",
             d.param(ColumnType::Timestamp, 2),
             d.param(ColumnType::Json, 3),
             d.param(ColumnType::Json, 4),
             d.param(ColumnType::Json, 5),
+            d.param(ColumnType::Timestamp, 7),
         );
         let args = [
             SqlValue::Text(Some(job.to_string())),
-            SqlValue::Text(Some(time::now())),
+            SqlValue::Text(Some(now.clone())),
             SqlValue::Text(Some("{}".into())),
             SqlValue::Text(Some("{}".into())),
             SqlValue::Text(Some("[]".into())),
+            SqlValue::Text(Some(owner)),
+            SqlValue::Text(Some(now.clone())),
         ];
-        let rows = in_tx!(self, c, db => c.fetch(db, &sql, &args, &[Kind::Int]).await)?;
+        let now_ms = time::parse_rfc3339(&now);
+        let rows = in_tx!(self, c, db => async {
+            let open = c
+                .fetch(db, &running, &[], &[Kind::Int, Kind::Text, Kind::Text])
+                .await?;
+            for r in open {
+                let Some(id) = r[0].as_i64() else { continue };
+                let owner = r[1].as_str();
+                let heartbeat = r[2].as_str().and_then(time::parse_rfc3339);
+                if !run_abandoned(owner, heartbeat, now_ms) {
+                    continue;
+                }
+                let why = format!(
+                    "interrupted: its process ({}) ended without finishing the run",
+                    owner.unwrap_or("an older kbridge")
+                );
+                c.execute(
+                    &interrupt,
+                    &[
+                        SqlValue::Text(Some(now.clone())),
+                        SqlValue::Text(Some(serde_json::json!([why]).to_string())),
+                        SqlValue::Int(Some(id)),
+                    ],
+                )
+                .await
+                .map_err(db_err(db, "marking an abandoned run interrupted"))?;
+                tracing::warn!(run = id, owner, "A run left running by an ended process was marked interrupted.");
+            }
+            c.fetch(db, &sql, &args, &[Kind::Int]).await
+        }.await)?;
         rows.first()
             .and_then(|r| r[0].as_i64())
             .ok_or_else(|| StoreError::Corrupt {
                 db: self.describe().to_string(),
                 what: "starting a run returned no id".into(),
             })
+    }
+
+    /// Marks every `running` run of this process (owner [`run_owner`]) `interrupted`, with
+    /// `reason` in its errors: what a process does when it is told to stop (SIGINT, SIGTERM)
+    /// after dropping its jobs, whose committed batches stay. The number of runs marked.
+    pub async fn interrupt_own_runs(&self, reason: &str) -> Result<u64> {
+        let d = self.dialect();
+        let sql = format!(
+            "UPDATE \"runs\" SET \"status\" = 'interrupted', \"ended_at\" = {}, \"heartbeat_at\" = {}, \
+             \"errors\" = {} WHERE \"status\" = 'running' AND \"owner\" = $4",
+            d.param(ColumnType::Timestamp, 1),
+            d.param(ColumnType::Timestamp, 2),
+            d.param(ColumnType::Json, 3),
+        );
+        let now = time::now();
+        let args = [
+            SqlValue::Text(Some(now.clone())),
+            SqlValue::Text(Some(now)),
+            SqlValue::Text(Some(serde_json::json!([reason]).to_string())),
+            SqlValue::Text(Some(run_owner())),
+        ];
+        in_tx!(self, c, db => c.execute(&sql, &args).await.map_err(db_err(db, "marking runs interrupted")))
     }
 
     /// Records how run `id` ended.
@@ -1201,11 +1271,12 @@ impl Store {
         let d = self.dialect();
         let ended_at = d.param(ColumnType::Timestamp, 1);
         let sql = format!(
-            "UPDATE \"runs\" SET \"ended_at\" = {ended_at}, \"status\" = $2, \"counts\" = {}, \"requests\" = {}, \"errors\" = {} \
-             WHERE \"id\" = $6",
+            "UPDATE \"runs\" SET \"ended_at\" = {ended_at}, \"status\" = $2, \"counts\" = {}, \"requests\" = {}, \"errors\" = {}, \
+             \"heartbeat_at\" = {} WHERE \"id\" = $6",
             d.param(ColumnType::Json, 3),
             d.param(ColumnType::Json, 4),
             d.param(ColumnType::Json, 5),
+            d.param(ColumnType::Timestamp, 7),
         );
         let args = [
             SqlValue::Text(ended.then(time::now)),
@@ -1214,6 +1285,7 @@ impl Store {
             SqlValue::Text(Some(end.requests.to_string())),
             SqlValue::Text(Some(end.errors.to_string())),
             SqlValue::Int(Some(id)),
+            SqlValue::Text(Some(time::now())),
         ];
         let n = in_tx!(self, c, db => c.execute(&sql, &args).await.map_err(db_err(db, "finishing a run")))?;
         if n == 0 {
@@ -1376,4 +1448,58 @@ fn futures_are_send(store: Store, end: RunEnd) {
     send(store.mapped_id("", "", ""));
     send(store.migrate());
     send(Store::open(""));
+}
+
+/// How long a run on another host may go without a heartbeat (`update_run`, `finish_run`)
+/// before the next run takes it for abandoned.
+pub const RUN_LEASE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// This process as a run's owner: `host:pid:start`, the start being the process's start time
+/// in clock ticks since boot (`/proc/PID/stat`), so a reused pid is not taken for the owner.
+pub fn run_owner() -> String {
+    let pid = std::process::id();
+    format!(
+        "{}:{pid}:{}",
+        host_name(),
+        process_start(pid).unwrap_or_else(|| "?".into())
+    )
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-host".into())
+}
+
+/// Field 22 of `/proc/PID/stat` (after the parenthesised command name), `None` if there is no
+/// such process or no `/proc`.
+fn process_start(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19).map(str::to_string)
+}
+
+/// Whether a `running` run was left by a process that is gone: no owner (an older kbridge),
+/// an owner on this host whose process ended (or whose pid now belongs to another process), or
+/// an owner elsewhere whose heartbeat is older than the lease.
+fn run_abandoned(owner: Option<&str>, heartbeat_ms: Option<i64>, now_ms: Option<i64>) -> bool {
+    let Some(owner) = owner else { return true };
+    let mut parts = owner.rsplitn(3, ':');
+    let (start, pid, host) = (parts.next(), parts.next(), parts.next());
+    if host == Some(host_name().as_str())
+        && std::path::Path::new("/proc/self").exists()
+        && let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok())
+    {
+        return match process_start(pid) {
+            None => true,
+            Some(s) => start.is_some_and(|want| want != "?" && want != s),
+        };
+    }
+    match (heartbeat_ms, now_ms) {
+        (Some(h), Some(n)) => n - h > RUN_LEASE.as_millis() as i64,
+        _ => false,
+    }
 }

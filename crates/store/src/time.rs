@@ -1,96 +1,69 @@
 //! Instants as the store keeps them: RFC 3339 in, `YYYY-MM-DDTHH:MM:SS.sssZ` (UTC, milliseconds)
-//! out. Hand-written to keep the store free of a date crate; the calendar arithmetic is Howard
-//! Hinnant's days-from-civil.
+//! out. The calendar is jiff's.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use jiff::Timestamp;
 
 /// Milliseconds since the Unix epoch of an RFC 3339 date-time (`2024-03-01T10:00:00.123Z`,
-/// `…+02:00`, lower-case `t`/`z`, a space instead of `T`, any number of fraction digits; below
-/// a millisecond is truncated). `None` if it is not one.
+/// `…+02:00`, lower-case `t`/`z`, a space instead of `T`, up to nine fraction digits; below
+/// a millisecond is truncated; a leap second counts as :59). `None` if it is not one.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 20 {
+    // RFC 3339's shape, which jiff's (wider, ISO 8601) grammar does not enforce: a full date and
+    // time with seconds, then `Z` or a `±HH:MM` offset.
+    let date_time_ok = b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && matches!(b[10], b'T' | b't' | b' ')
+        && b[13] == b':'
+        && b[16] == b':'
+        && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+            .iter()
+            .all(|&i| b[i].is_ascii_digit());
+    if !date_time_ok {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = b.get(r)?;
-        if part.iter().all(u8::is_ascii_digit) {
-            std::str::from_utf8(part).ok()?.parse().ok()
-        } else {
-            None
-        }
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 60
+    let rest = &b[19..];
+    let (fraction, offset) = match rest
+        .iter()
+        .position(|c| !(c.is_ascii_digit() || *c == b'.'))
     {
-        return None;
-    }
-    let mut i = 19;
-    let mut millis = 0i64;
-    if b[i] == b'.' {
-        i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            if i - start < 3 {
-                millis = millis * 10 + i64::from(b[i] - b'0');
-            }
-            i += 1;
-        }
-        let digits = i - start;
-        if digits == 0 {
+        Some(i) => rest.split_at(i),
+        None => return None,
+    };
+    if let Some(digits) = fraction.strip_prefix(b".") {
+        if digits.is_empty() || digits.len() > 9 || !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        for _ in digits..3 {
-            millis *= 10;
-        }
+    } else if !fraction.is_empty() {
+        return None;
     }
-    let offset_minutes = match b.get(i..)? {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let digits = [*h1, *h2, *m1, *m2];
-            if !digits.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            let h = i64::from((h1 - b'0') * 10 + (h2 - b'0'));
-            let m = i64::from((m1 - b'0') * 10 + (m2 - b'0'));
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let v = h * 60 + m;
-            if *sign == b'-' { -v } else { v }
-        }
-        _ => return None,
+    let offset_ok = match offset {
+        [b'Z' | b'z'] => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] => [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit()),
+        _ => false,
     };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset_minutes * 60;
-    Some(secs * 1000 + millis)
+    if !offset_ok {
+        return None;
+    }
+    let mut text = s.to_string();
+    // jiff reads a leap second only at the end of a minute it can check; RFC 3339 allows :60,
+    // kept as :59 like the old store did.
+    if &b[17..19] == b"60" {
+        text.replace_range(17..19, "59");
+    }
+    let ts: Timestamp = text.parse().ok()?;
+    Some(ts.as_millisecond())
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.sssZ` of epoch milliseconds.
+/// `YYYY-MM-DDTHH:MM:SS.sssZ` of epoch milliseconds (clamped to the years jiff knows,
+/// -9999 to 9999).
 pub fn format_millis(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let ts = Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    });
+    ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// The normal form of an RFC 3339 date-time, or `None`.
@@ -100,47 +73,7 @@ pub fn normalize(s: &str) -> Option<String> {
 
 /// Now, in the normal form.
 pub fn now() -> String {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    format_millis(ms)
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if is_leap(y) => 29,
-        _ => 28,
-    }
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    format_millis(Timestamp::now().as_millisecond())
 }
 
 #[cfg(test)]
@@ -176,10 +109,38 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
+        assert_eq!(
+            normalize("2016-12-31T23:59:60Z").as_deref(),
+            Some("2016-12-31T23:59:59.000Z")
+        );
         // every day of four centuries round-trips through the calendar arithmetic
         for days in -146_097..146_097 {
             let s = format_millis(days * 86_400_000 + 1);
             assert_eq!(parse_rfc3339(&s), Some(days * 86_400_000 + 1), "{s}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_string_panics(s in "\\PC*") {
+            let _ = normalize(&s);
+        }
+
+        #[test]
+        fn near_misses_do_not_panic(
+            y in 0u32..10000, mo in 0u32..14, d in 0u32..33, h in 0u32..26, mi in 0u32..62,
+            se in 0u32..62, frac in "(\\.[0-9]{0,12})?", off in "(Z|z|[+-][0-9]{2}:?[0-9]{2}|)",
+            sep in "[Tt _]",
+        ) {
+            let s = format!("{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{se:02}{frac}{off}");
+            if let Some(ms) = parse_rfc3339(&s) {
+                proptest::prop_assert_eq!(parse_rfc3339(&format_millis(ms)), Some(ms));
+            }
+        }
+
+        #[test]
+        fn every_millisecond_round_trips(ms in -62_135_596_800_000i64..253_402_300_799_999) {
+            proptest::prop_assert_eq!(parse_rfc3339(&format_millis(ms)), Some(ms));
         }
     }
 }

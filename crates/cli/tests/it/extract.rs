@@ -124,3 +124,79 @@ fn extract_errors_name_the_object_and_the_fix() {
         assert!(r.stdout.contains(t), "{}", r.stdout);
     }
 }
+
+/// SIGTERM (and Ctrl-C) in the middle of an extract: the process ends with a message that says
+/// what to do, its run is `interrupted` (not `running` forever), and the next run completes
+/// (issue 11, item 7).
+#[test]
+fn a_terminated_extract_is_recorded_interrupted() {
+    let sim = kb_sim::BackgroundSim::start(kb_sim::SimConfig::default()).unwrap();
+    let url = sim.handle.confluence_url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kbridge.db");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kbridge"))
+        .args(["extract", "confluence", "--rate", "15"])
+        .current_dir(dir.path())
+        .env("CONFLUENCE_URL", url.as_str())
+        .env("CONFLUENCE_EMAIL", "admin@example.com")
+        .env("CONFLUENCE_API_TOKEN", "kbridge-sim-token")
+        .env_remove("KBRIDGE_STORE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let runs = |db: &std::path::Path| {
+        rt.block_on(async {
+            let s = kb_store::Store::open(db.to_str().unwrap()).await.ok()?;
+            let r = s.runs().await.ok();
+            s.close().await;
+            r
+        })
+    };
+    // Wait until the run is under way (its row exists), then terminate it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while runs(&db).is_none_or(|r| r.is_empty()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "ended before SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    let after = runs(&db).unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(
+        after[0].status,
+        kb_store::RunStatus::Interrupted,
+        "{after:?}"
+    );
+    assert!(after[0].ended_at.is_some());
+
+    // The next run continues and succeeds; the interrupted one stays interrupted.
+    let env = [
+        ("CONFLUENCE_URL", url.as_str()),
+        ("CONFLUENCE_EMAIL", "admin@example.com"),
+        ("CONFLUENCE_API_TOKEN", "kbridge-sim-token"),
+    ];
+    let r = extract(dir.path(), &env, &["--json"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let after = runs(&db).unwrap();
+    let status: Vec<_> = after.iter().map(|r| r.status).collect();
+    assert_eq!(
+        status,
+        [
+            kb_store::RunStatus::Interrupted,
+            kb_store::RunStatus::Succeeded
+        ]
+    );
+}

@@ -278,27 +278,82 @@ pub(crate) async fn custom_content(ctx: &Ctx, space: &SpaceRef) -> Result<()> {
 }
 
 /// Whether a site-wide listing runs in full (and from where), or incrementally from a mark.
+///
+/// A site-wide listing (attachments, comments) stores only the rows of the extracted spaces,
+/// so what it covered is kept per space: each space has its own checkpoint of the listing
+/// (`done` and its high-water mark) beside the site's (the cursor and pass of a listing under
+/// way). A space without one, new to the store or left out by a `--spaces` run, makes the
+/// listing run in full; an incremental window starts at the oldest mark of the spaces.
 struct SiteListing {
     full: bool,
     resume: Option<String>,
     hwm: i64,
     cp: Option<Value>,
+    /// Each space's checkpoint of the listing, as read (for the compare-and-set at the end).
+    spaces: Vec<(String, Option<Value>)>,
 }
 
-async fn site_listing(ctx: &Ctx, endpoint: &str) -> Result<SiteListing> {
+async fn site_listing(ctx: &Ctx, endpoint: &str, space_ids: &[String]) -> Result<SiteListing> {
     let scope = ctx.scope("");
-    let (full, cp) = needs_full(ctx, &scope, endpoint).await?;
+    let (mut full, cp) = needs_full(ctx, &scope, endpoint).await?;
     let st = ListState::from_json(cp.as_ref());
+    let mut spaces = Vec::with_capacity(space_ids.len());
+    let mut hwm: Option<i64> = None;
+    for id in space_ids {
+        let v = ctx
+            .store
+            .checkpoint(&ctx.scope(id), endpoint)
+            .await
+            .map_err(ExtractError::store("reading a checkpoint"))?;
+        let s = ListState::from_json(v.as_ref());
+        if s.done {
+            hwm = Some(hwm.map_or(s.hwm, |h| h.min(s.hwm)));
+        } else {
+            full = true;
+        }
+        spaces.push((id.clone(), v));
+    }
+    // A listing under way resumes only for the spaces it began with: the rows of the others
+    // before its cursor were not stored.
+    let same_spaces = cp.as_ref().and_then(|v| v.get("spaces")) == Some(&spaces_json(space_ids));
     Ok(SiteListing {
         full,
-        resume: if full && !st.done && !ctx.opts.full {
+        resume: if full && !st.done && !ctx.opts.full && same_spaces {
             st.next.clone()
         } else {
             None
         },
-        hwm: st.hwm,
+        hwm: hwm.unwrap_or(0),
         cp,
+        spaces,
     })
+}
+
+/// The spaces a site-wide listing under way stores rows of, kept in its checkpoint.
+fn spaces_json(space_ids: &[String]) -> Value {
+    let mut ids: Vec<&str> = space_ids.iter().map(String::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    json!(ids)
+}
+
+/// A site-wide listing's checkpoint while under way: its state and the spaces it covers.
+fn site_state(state: &ListState, space_ids: &[String]) -> Value {
+    let mut v = state.to_json();
+    v["spaces"] = spaces_json(space_ids);
+    v
+}
+
+/// The end of a site-wide listing: every extracted space is covered up to `hwm`.
+fn mark_spaces(ctx: &Ctx, batch: &mut Batch, endpoint: &str, l: &SiteListing, hwm: i64) {
+    for (id, old) in &l.spaces {
+        batch.checkpoint(
+            ctx.scope(id),
+            endpoint,
+            expect(old),
+            json!({"state": "done", "hwm": hwm}),
+        );
+    }
 }
 
 /// Attachments of the extracted content, and their versions and labels: each API page of the
@@ -322,7 +377,7 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
     let scope = ctx.scope("");
     // A `listed` checkpoint (left by an earlier version, whose details came after the whole
     // listing) lists again from the start: only missing details are read.
-    let mut l = site_listing(ctx, "attachments").await?;
+    let mut l = site_listing(ctx, "attachments", space_ids).await?;
     // `--files`: until one full pass has downloaded every file, the listing runs in full.
     let files_cp = match &ctx.opts.files {
         Some(dir) => {
@@ -425,7 +480,7 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
             page.next.clone()
         };
         if l.full {
-            let v = state.to_json();
+            let v = site_state(&state, space_ids);
             batch.checkpoint(&scope, "attachments", expect(&cp), v.clone());
             cp = Some(v);
         }
@@ -479,6 +534,7 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
     state.pass = None;
     let mut batch = Batch::new();
     batch.checkpoint(&scope, "attachments", expect(&cp), state.to_json());
+    mark_spaces(ctx, &mut batch, "attachments", &l, state.hwm);
     if let Some(v) = &files_cp {
         batch.checkpoint(
             &scope,
@@ -712,7 +768,7 @@ async fn comment_listing(
     let what = endpoint.replace('-', " ");
     ctx.progress(Progress::Phase { what: what.clone() });
     let scope = ctx.scope("");
-    let l = site_listing(ctx, endpoint).await?;
+    let l = site_listing(ctx, endpoint, space_ids).await?;
     let mut cp = l.cp.clone();
     let mut q = ContentQuery::default().with_body();
     if !l.full {
@@ -812,7 +868,7 @@ async fn comment_listing(
             None => next.clone(),
         };
         if l.full {
-            let v = state.to_json();
+            let v = site_state(&state, space_ids);
             batch.checkpoint(&scope, endpoint, expect(&cp), v.clone());
             cp = Some(v);
         }
@@ -868,6 +924,7 @@ async fn comment_listing(
     state.pass = None;
     let mut batch = Batch::new();
     batch.checkpoint(&scope, endpoint, expect(&cp), state.to_json());
+    mark_spaces(ctx, &mut batch, endpoint, &l, state.hwm);
     ctx.commit(&batch, &what).await?;
     ctx.progress(Progress::PhaseDone { what });
     Ok(())

@@ -11,6 +11,7 @@ mod killed;
 mod suite;
 mod support;
 mod twin;
+mod upgrade;
 
 /// One `#[tokio::test]` per suite function, for one backend (Quickwit's metastore_test_suite).
 macro_rules! store_conformance_tests {
@@ -46,6 +47,7 @@ macro_rules! all_backends {
                 large_batches_commit_in_chunks,
                 concurrent_writers_across_tasks,
                 runs_are_recorded,
+                abandoned_runs_are_marked_interrupted,
                 id_map_round_trips,
                 ids_and_keys_filter,
                 select_and_max_by,

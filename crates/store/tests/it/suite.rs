@@ -926,3 +926,58 @@ pub async fn attachment_files_are_recorded(ctx: Ctx) {
         [file(3, "cc33")]
     );
 }
+
+/// A run whose process ended without finishing it (kill -9, a crash) is marked `interrupted`
+/// by the next run; a run whose process lives stays `running` (issue 11, item 7).
+pub async fn abandoned_runs_are_marked_interrupted(ctx: Ctx) {
+    let s = &ctx.store;
+    let alive = s.start_run("extract confluence").await.unwrap();
+    let abandoned = s.start_run("migrate notion-to-confluence").await.unwrap();
+    // The owner of `abandoned`: a real process of this host that has ended.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = child.id();
+    child.wait().unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let sql = format!(
+        "UPDATE runs SET owner = '{}:{dead_pid}:1' WHERE id = {abandoned}",
+        host.trim()
+    );
+    ctx.exec_raw(Box::leak(sql.into_boxed_str())).await;
+    let next = s.start_run("extract confluence").await.unwrap();
+    let runs = s.runs().await.unwrap();
+    let status = |id: i64| runs.iter().find(|r| r.id == id).unwrap().status;
+    assert_eq!(status(alive), RunStatus::Running, "its process is this one");
+    assert_eq!(status(abandoned), RunStatus::Interrupted);
+    assert_eq!(status(next), RunStatus::Running);
+    let r = runs.iter().find(|r| r.id == abandoned).unwrap();
+    assert!(r.ended_at.is_some());
+    assert!(
+        r.errors.to_string().contains("ended without finishing"),
+        "{}",
+        r.errors
+    );
+    // Told to stop: this process's runs are interrupted, with the reason.
+    assert_eq!(
+        s.interrupt_own_runs("interrupted by SIGTERM")
+            .await
+            .unwrap(),
+        2
+    );
+    let runs = s.runs().await.unwrap();
+    let r = runs.iter().find(|r| r.id == next).unwrap();
+    assert_eq!(r.status, RunStatus::Interrupted);
+    assert!(r.errors.to_string().contains("SIGTERM"), "{}", r.errors);
+    assert_eq!(s.interrupt_own_runs("again").await.unwrap(), 0);
+    // Finishing stays possible for the live one.
+    s.finish_run(
+        alive,
+        &RunEnd {
+            status: RunStatus::Succeeded,
+            counts: json!({}),
+            requests: json!({}),
+            errors: json!([]),
+        },
+    )
+    .await
+    .unwrap();
+}

@@ -12,10 +12,10 @@ use serde_json::{Value, json};
 
 use crate::support::Ctx;
 
-struct Twin {
-    http: reqwest::Client,
-    origin: String,
-    _handle: kb_sim::SimHandle,
+pub(crate) struct Twin {
+    pub http: reqwest::Client,
+    pub origin: String,
+    pub _handle: kb_sim::SimHandle,
 }
 
 impl Twin {
@@ -65,7 +65,7 @@ fn id(v: &Value) -> String {
 }
 
 /// Every object of the default twin site, as rows of every table.
-async fn collect(twin: &Twin) -> Vec<Row> {
+pub(crate) async fn collect(twin: &Twin) -> Vec<Row> {
     let mut out = Vec::new();
     let v2 = "/wiki/api/v2";
     let spaces = twin

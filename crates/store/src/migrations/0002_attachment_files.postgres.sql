@@ -1,0 +1,1 @@
+CREATE TABLE IF NOT EXISTS "attachment_files" ("attachment_id" TEXT NOT NULL PRIMARY KEY, "version_number" BIGINT NOT NULL, "sha256" TEXT NOT NULL, "size" BIGINT NOT NULL, "path" TEXT NOT NULL, "updated_at" TIMESTAMPTZ NOT NULL);
