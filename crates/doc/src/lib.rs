@@ -21,4 +21,4 @@ pub mod visit;
 
 pub use error::ReadError;
 pub use ir::*;
-pub use report::{Fallback, Written};
+pub use report::{Fallback, Recovered, Recovery, Written};
