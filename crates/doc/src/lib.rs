@@ -11,6 +11,7 @@
 
 pub mod error;
 pub mod ir;
+pub mod ir_json;
 pub mod markdown;
 pub mod notion;
 pub mod report;

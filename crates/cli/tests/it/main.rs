@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 mod check;
+mod convert_depth;
 mod extract;
 mod migrate;
 mod migrate_c2n;

@@ -538,7 +538,7 @@ fn parse_with<'a>(
         }
     }
     if let Some((top, _)) = stack.last() {
-        let Some(rec) = rec.as_deref_mut() else {
+        let Some(rec) = rec else {
             return Err(ReadError::at(
                 "storage",
                 input,
