@@ -9,7 +9,7 @@ fn sixty_nested_lists_go_to_ir_and_back() {
     let src = dir.path().join("deep.xhtml");
     write(
         &src,
-        &format!("{}deep{}", "<ul><li>".repeat(60), "</li></ul>".repeat(60)),
+        format!("{}deep{}", "<ul><li>".repeat(60), "</li></ul>".repeat(60)),
     );
     let json = dir.path().join("deep.json");
     let r = run(&["convert", "--to", "ir", p(&src), "-o", p(&json)]);
