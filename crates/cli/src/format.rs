@@ -105,7 +105,7 @@ impl InputFormat {
             }
             InputFormat::Ir => {
                 let text = utf8(self, bytes)?;
-                serde_json::from_str::<Document>(text).map_err(|e| ir_error(text, &e))
+                kb_doc::ir_json::read(text)
             }
             InputFormat::Notion => kb_doc::notion::read_json(utf8(self, bytes)?),
         }
@@ -174,7 +174,7 @@ impl OutputFormat {
                 output: kb_doc::text::to_text(doc),
                 fallbacks: Vec::new(),
             }),
-            OutputFormat::Ir => match serde_json::to_string_pretty(doc) {
+            OutputFormat::Ir => match kb_doc::ir_json::write(doc) {
                 Ok(mut json) => {
                     json.push('\n');
                     Ok(Written {
@@ -205,30 +205,4 @@ fn extension(path: &Path) -> Option<String> {
 
 fn utf8(format: InputFormat, bytes: &[u8]) -> Result<&str, ReadError> {
     std::str::from_utf8(bytes).map_err(|e| ReadError::from_utf8(format.name(), bytes, e))
-}
-
-/// A serde_json error as a [`ReadError`] (serde_json counts lines and columns from 1).
-fn ir_error(text: &str, e: &serde_json::Error) -> ReadError {
-    let line = e.line().max(1);
-    let column = e.column().max(1);
-    // Byte offset of the reported position, for tools that want it.
-    let line_start = text
-        .match_indices('\n')
-        .nth(line.saturating_sub(2))
-        .map_or(0, |(i, _)| if line == 1 { 0 } else { i + 1 });
-    let offset = (line_start + column - 1).min(text.len());
-    // serde_json's message ends with " at line L column C": keep only the cause.
-    let full = e.to_string();
-    let cause = full
-        .rsplit_once(" at line ")
-        .map_or(full.as_str(), |(c, _)| c);
-    ReadError {
-        format: "ir",
-        line,
-        column,
-        offset,
-        message: format!(
-            "{cause}: the input must be a kbridge IR document as written by `convert --to ir`"
-        ),
-    }
 }

@@ -589,6 +589,9 @@ fn confluence_to_notion(a: C2nArgs) -> Result<bool> {
         for e in &report.errors {
             println!("error: {e}");
         }
+        for r in &report.recoveries {
+            println!("recovered: {r}");
+        }
     }
     Ok(report.errors.is_empty() && report.conflicts.is_empty())
 }

@@ -11,6 +11,7 @@
 
 pub mod error;
 pub mod ir;
+pub mod ir_json;
 pub mod markdown;
 pub mod merge;
 pub mod notion;
@@ -22,4 +23,4 @@ pub mod visit;
 
 pub use error::ReadError;
 pub use ir::*;
-pub use report::{Fallback, Written};
+pub use report::{Fallback, Recovered, Recovery, Written};

@@ -9,6 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 mod check;
 mod config;
+mod convert_depth;
 mod extract;
 mod migrate;
 mod migrate_c2n;

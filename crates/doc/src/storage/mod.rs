@@ -17,7 +17,7 @@ mod writer;
 
 pub use tree::MAX_DEPTH;
 
-use crate::{Document, ReadError, Written};
+use crate::{Document, ReadError, Recovered, Written};
 
 /// Reads a storage-format body fragment (as `body.storage.value` holds it).
 pub fn read(input: &str) -> Result<Document, ReadError> {
@@ -32,6 +32,31 @@ pub fn read(input: &str) -> Result<Document, ReadError> {
 pub fn read_bytes(input: &[u8]) -> Result<Document, ReadError> {
     match std::str::from_utf8(input) {
         Ok(s) => read(s),
+        Err(e) => Err(ReadError::from_utf8("storage", input, e)),
+    }
+}
+
+/// Reads a storage-format body leniently, as an HTML parser would: an unclosed element is closed
+/// (at its parent's end tag or at the end of the body), a stray end tag is dropped, malformed
+/// markup and bad character references are kept as text, attributes that are not XML are read as
+/// HTML attributes. Every recovery is returned with its line and column. What still cannot be
+/// read (nesting past [`MAX_DEPTH`]) is an error: never an empty document.
+pub fn read_reported(input: &str) -> Result<Recovered, ReadError> {
+    let mut recoveries = Vec::new();
+    let tree = tree::parse_lenient(input, &mut recoveries)?;
+    let ctx = reader::Ctx { input, t: &tree };
+    Ok(Recovered {
+        document: Document {
+            blocks: ctx.blocks(tree.roots()),
+        },
+        recoveries,
+    })
+}
+
+/// [`read_reported`] on raw bytes; bytes that are not UTF-8 are an error with their position.
+pub fn read_bytes_reported(input: &[u8]) -> Result<Recovered, ReadError> {
+    match std::str::from_utf8(input) {
+        Ok(s) => read_reported(s),
         Err(e) => Err(ReadError::from_utf8("storage", input, e)),
     }
 }

@@ -311,7 +311,11 @@ impl<'a> Ctx<'a> {
             params,
             body,
             text,
-            source: Some(e.source(self.input).to_string()),
+            // A recovered element's source is not well-formed: the writer rebuilds it instead.
+            source: self
+                .t
+                .source_is_exact(e)
+                .then(|| e.source(self.input).to_string()),
             attrs: Attrs::new(),
         }
     }
@@ -670,8 +674,7 @@ impl<'a> Ctx<'a> {
                     // Keep the inner markup verbatim.
                     let inner = src
                         .strip_prefix("<ac:adf-fallback>")
-                        .and_then(|s| s.strip_suffix("</ac:adf-fallback>"))
-                        .unwrap_or("");
+                        .and_then(|s| s.strip_suffix("</ac:adf-fallback>"))?;
                     fallback = Some(inner.to_string());
                 }
                 _ => return None,

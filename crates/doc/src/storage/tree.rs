@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use quick_xml::escape::{resolve_html5_entity, resolve_predefined_entity};
 use quick_xml::events::{BytesStart, Event};
 
-use crate::ReadError;
+use crate::{ReadError, Recovery};
 
 /// Deepest element nesting accepted. Real pages stay far below (a few dozen levels).
 pub const MAX_DEPTH: usize = 256;
@@ -54,11 +54,20 @@ pub(crate) struct Tree<'a> {
     nodes: Vec<Node<'a>>,
     attrs: Vec<(&'a str, Cow<'a, str>)>,
     roots: (u32, u32),
+    /// Sorted byte offsets of structural recoveries (lenient parsing only).
+    taint: Vec<usize>,
 }
 
 impl<'a> Tree<'a> {
     pub fn roots(&self) -> &[Node<'a>] {
         &self.nodes[self.roots.0 as usize..self.roots.1 as usize]
+    }
+
+    /// True when the element's source text is well-formed as written: no recovery (an element
+    /// closed for it, a stray end tag, markup kept as text) lies inside it.
+    pub fn source_is_exact(&self, e: &Elem<'a>) -> bool {
+        let i = self.taint.partition_point(|&t| t < e.start);
+        self.taint.get(i).is_none_or(|&t| t >= e.end)
     }
 
     pub fn kids(&self, e: &Elem<'a>) -> &[Node<'a>] {
@@ -136,37 +145,93 @@ fn start_elem<'a>(
     e: &BytesStart<'a>,
     start: usize,
     attrs: &mut Vec<(&'a str, Cow<'a, str>)>,
+    mut rec: Option<&mut Vec<Recovery>>,
 ) -> Result<Elem<'a>, ReadError> {
     let raw = e.name();
     // `BytesStart` borrows from the input for `Reader::from_str`; recover the slice with the
     // input's lifetime by position.
     let name = borrow_from(input, raw.0, start)?;
     let first = attrs.len() as u32;
-    for a in e.attributes().with_checks(false) {
-        let a = a.map_err(|err| {
-            ReadError::at(
-                "storage",
-                input,
-                start,
-                format!("bad attribute in <{name}>: {err}"),
-            )
-        })?;
-        let key = borrow_from(input, a.key.0, start)?;
-        let value = a
-            .normalized_value_with(quick_xml::XmlVersion::Implicit1_0, 4, resolve_entity)
-            .map_err(|err| {
-                ReadError::at(
-                    "storage",
-                    input,
-                    start,
-                    format!("bad value of attribute {key} in <{name}>: {err}"),
-                )
-            })?;
-        let value = match value {
-            Cow::Borrowed(v) => Cow::Borrowed(borrow_from(input, v, start)?),
-            Cow::Owned(v) => Cow::Owned(v),
+    let mut html = false;
+    'again: loop {
+        let mut iter = if html {
+            e.html_attributes()
+        } else {
+            e.attributes()
         };
-        attrs.push((key, value));
+        for a in iter.with_checks(false) {
+            let a = match a {
+                Ok(a) => a,
+                Err(err) => match rec.as_deref_mut() {
+                    Some(rec) if !html => {
+                        // Not XML attribute syntax (`title=oops`, `checked`): read them again
+                        // as an HTML parser does.
+                        rec.push(Recovery::at(
+                            input,
+                            start,
+                            format!(
+                                "attributes of <{name}> are not well-formed XML ({err}): read as HTML attributes"
+                            ),
+                        ));
+                        attrs.truncate(first as usize);
+                        html = true;
+                        continue 'again;
+                    }
+                    Some(rec) => {
+                        let rest = e.attributes_raw();
+                        rec.push(Recovery::at(
+                            input,
+                            start,
+                            format!(
+                                "attributes of <{name}> cannot be read ({err}): kept those before the error, dropped `{}`",
+                                rest.trim()
+                            ),
+                        ));
+                        break 'again;
+                    }
+                    None => {
+                        return Err(ReadError::at(
+                            "storage",
+                            input,
+                            start,
+                            format!("bad attribute in <{name}>: {err}"),
+                        ));
+                    }
+                },
+            };
+            let key = borrow_from(input, a.key.0, start)?;
+            let value = match a.normalized_value_with(
+                quick_xml::XmlVersion::Implicit1_0,
+                4,
+                resolve_entity,
+            ) {
+                Ok(Cow::Borrowed(v)) => Cow::Borrowed(borrow_from(input, v, start)?),
+                Ok(Cow::Owned(v)) => Cow::Owned(v),
+                Err(err) => match rec.as_deref_mut() {
+                    Some(rec) => {
+                        let v = a.value.to_string();
+                        rec.push(Recovery::at(
+                            input,
+                            start,
+                            format!(
+                                "value of attribute {key} in <{name}> cannot be decoded ({err}): kept as written"
+                            ),
+                        ));
+                        Cow::Owned(v)
+                    }
+                    None => {
+                        return Err(ReadError::at(
+                            "storage",
+                            input,
+                            start,
+                            format!("bad value of attribute {key} in <{name}>: {err}"),
+                        ));
+                    }
+                },
+            };
+            attrs.push((key, value));
+        }
+        break;
     }
     Ok(Elem {
         name,
@@ -217,18 +282,42 @@ fn push_text<'a>((children, start): (&mut Vec<Node<'a>>, usize), t: Cow<'a, str>
     children.push(Node::Text(t));
 }
 
-/// Parses a storage fragment into a forest of nodes.
-pub(crate) fn parse(input: &str) -> Result<Tree<'_>, ReadError> {
+fn new_reader(input: &str) -> quick_xml::Reader<&[u8]> {
     let mut reader = quick_xml::Reader::from_str(input);
-    {
-        let cfg = reader.config_mut();
-        cfg.check_end_names = false;
-        cfg.trim_text(false);
-        cfg.expand_empty_elements = false;
-        cfg.allow_unmatched_ends = true;
-        // A bare `&` ("R&D") is kept as text rather than failing the whole page.
-        cfg.allow_dangling_amp = true;
-    }
+    let cfg = reader.config_mut();
+    cfg.check_end_names = false;
+    cfg.trim_text(false);
+    cfg.expand_empty_elements = false;
+    cfg.allow_unmatched_ends = true;
+    // A bare `&` ("R&D") is kept as text rather than failing the whole page.
+    cfg.allow_dangling_amp = true;
+    reader
+}
+
+/// Parses a storage fragment into a forest of nodes; malformed markup is an error.
+pub(crate) fn parse(input: &str) -> Result<Tree<'_>, ReadError> {
+    parse_with(input, None)
+}
+
+/// Parses a storage fragment as an HTML parser would: unclosed elements are closed, stray end
+/// tags dropped, bad markup and character references kept as text, and each recovery is pushed
+/// to `rec`. Only what cannot be read at all (nesting past [`MAX_DEPTH`]) is an error.
+pub(crate) fn parse_lenient<'a>(
+    input: &'a str,
+    rec: &mut Vec<Recovery>,
+) -> Result<Tree<'a>, ReadError> {
+    parse_with(input, Some(rec))
+}
+
+fn parse_with<'a>(
+    input: &'a str,
+    mut rec: Option<&mut Vec<Recovery>>,
+) -> Result<Tree<'a>, ReadError> {
+    // The reader restarts after a recovered syntax error; `base` is where its input begins.
+    let mut base = 0usize;
+    let mut reader = new_reader(input);
+    // Places of structural recoveries: an element spanning one has no trustworthy source.
+    let mut taint: Vec<usize> = Vec::new();
     // Children of all open elements live in one scratch stack; an element's children are moved
     // out in one exact-size allocation when it closes (no per-element vector growth).
     let mut scratch: Vec<Node> = Vec::new();
@@ -243,24 +332,56 @@ pub(crate) fn parse(input: &str) -> Result<Tree<'_>, ReadError> {
             (&mut scratch, stack.last().map_or(0, |(_, start)| *start))
         };
     }
+    macro_rules! close_top {
+        ($end:expr) => {{
+            if let Some((mut el, start)) = stack.pop() {
+                el.end = $end;
+                let first = arena.len() as u32;
+                arena.extend(scratch.drain(start..));
+                el.kids = (first, arena.len() as u32);
+                scratch.push(Node::Elem(el));
+            }
+        }};
+    }
     loop {
-        let pos = reader.buffer_position() as usize;
+        let pos = base + reader.buffer_position() as usize;
         let ev = match reader.read_event() {
             Ok(ev) => ev,
             Err(err) => {
-                let at = reader.error_position() as usize;
-                return Err(ReadError::at(
-                    "storage",
+                let Some(rec) = rec.as_deref_mut() else {
+                    let at = base + reader.error_position() as usize;
+                    return Err(ReadError::at(
+                        "storage",
+                        input,
+                        at,
+                        format!("malformed XML: {err}"),
+                    ));
+                };
+                // Keep the malformed markup as text up to the next `<`, and read on from there.
+                let resume = input[pos + 1..]
+                    .find('<')
+                    .map_or(input.len(), |i| pos + 1 + i);
+                let kept = &input[pos..resume];
+                rec.push(Recovery::at(
                     input,
-                    at,
-                    format!("malformed XML: {err}"),
+                    pos,
+                    format!("malformed markup ({err}): kept `{}` as text", shorten(kept)),
                 ));
+                taint.push(pos);
+                push_text(children!(), Cow::Borrowed(kept));
+                base = resume;
+                reader = new_reader(&input[base..]);
+                continue;
             }
         };
-        let end_pos = reader.buffer_position() as usize;
+        let end_pos = base + reader.buffer_position() as usize;
         match ev {
             Event::Start(e) => {
-                let el = start_elem(input, &e, pos, &mut attr_arena)?;
+                let before = rec.as_deref().map_or(0, Vec::len);
+                let el = start_elem(input, &e, pos, &mut attr_arena, rec.as_deref_mut())?;
+                if rec.as_deref().map_or(0, Vec::len) > before {
+                    taint.push(pos);
+                }
                 if VOID.contains(&el.name) {
                     let mut el = el;
                     el.end = end_pos;
@@ -283,7 +404,11 @@ pub(crate) fn parse(input: &str) -> Result<Tree<'_>, ReadError> {
                 stack.push((el, start));
             }
             Event::Empty(e) => {
-                let mut el = start_elem(input, &e, pos, &mut attr_arena)?;
+                let before = rec.as_deref().map_or(0, Vec::len);
+                let mut el = start_elem(input, &e, pos, &mut attr_arena, rec.as_deref_mut())?;
+                if rec.as_deref().map_or(0, Vec::len) > before {
+                    taint.push(pos);
+                }
                 el.end = end_pos;
                 children!().0.push(Node::Elem(el));
             }
@@ -291,37 +416,60 @@ pub(crate) fn parse(input: &str) -> Result<Tree<'_>, ReadError> {
                 let name = e.name();
                 let name = name.0;
                 match stack.last().map(|(top, _)| top) {
-                    Some(top) if top.name == name => {
-                        let (mut el, start) = stack.pop().expect("checked non-empty");
-                        el.end = end_pos;
-                        let first = arena.len() as u32;
-                        arena.extend(scratch.drain(start..));
-                        el.kids = (first, arena.len() as u32);
-                        scratch.push(Node::Elem(el));
-                    }
+                    Some(top) if top.name == name => close_top!(end_pos),
                     _ if VOID.contains(&name) => {}
-                    Some(top) => {
-                        let open = ReadError::at("storage", input, top.start, "");
-                        return Err(ReadError::at(
-                            "storage",
-                            input,
-                            pos,
-                            format!(
-                                "closing tag </{name}> does not match the open <{}> from line {}, column {}; \
-                                 close the elements in order",
-                                top.name, open.line, open.column
-                            ),
-                        ));
-                    }
-                    None => {
-                        return Err(ReadError::at(
-                            "storage",
-                            input,
-                            pos,
-                            format!(
-                                "closing tag </{name}> without an opening tag; remove it or add <{name}>"
-                            ),
-                        ));
+                    top => {
+                        let Some(rec) = rec.as_deref_mut() else {
+                            return Err(match top {
+                                Some(top) => {
+                                    let open = ReadError::at("storage", input, top.start, "");
+                                    ReadError::at(
+                                        "storage",
+                                        input,
+                                        pos,
+                                        format!(
+                                            "closing tag </{name}> does not match the open <{}> from line {}, column {}; \
+                                             close the elements in order",
+                                            top.name, open.line, open.column
+                                        ),
+                                    )
+                                }
+                                None => ReadError::at(
+                                    "storage",
+                                    input,
+                                    pos,
+                                    format!(
+                                        "closing tag </{name}> without an opening tag; remove it or add <{name}>"
+                                    ),
+                                ),
+                            });
+                        };
+                        taint.push(pos);
+                        if let Some(at) = stack.iter().rposition(|(el, _)| el.name == name) {
+                            // `</p>` while a `<strong>` inside it is open: close the inner
+                            // elements here, as an HTML parser does.
+                            while stack.len() > at + 1 {
+                                if let Some((inner, _)) = stack.last() {
+                                    rec.push(Recovery::at(
+                                        input,
+                                        inner.start,
+                                        format!(
+                                            "<{}> is never closed: closed at </{name}>",
+                                            inner.name
+                                        ),
+                                    ));
+                                    taint.push(inner.start);
+                                }
+                                close_top!(pos);
+                            }
+                            close_top!(end_pos);
+                        } else {
+                            rec.push(Recovery::at(
+                                input,
+                                pos,
+                                format!("closing tag </{name}> has no open element: dropped"),
+                            ));
+                        }
                     }
                 }
             }
@@ -338,18 +486,35 @@ pub(crate) fn parse(input: &str) -> Result<Tree<'_>, ReadError> {
                     match r.resolve_char_ref() {
                         Ok(Some(c)) => push_text(children!(), Cow::Owned(c.to_string())),
                         _ => {
-                            return Err(ReadError::at(
-                                "storage",
+                            let Some(rec) = rec.as_deref_mut() else {
+                                return Err(ReadError::at(
+                                    "storage",
+                                    input,
+                                    pos,
+                                    format!("invalid character reference &{};", &*r),
+                                ));
+                            };
+                            let kept = &input[pos..end_pos];
+                            rec.push(Recovery::at(
                                 input,
                                 pos,
-                                format!("invalid character reference &{};", &*r),
+                                format!("invalid character reference {kept}: kept as text"),
                             ));
+                            taint.push(pos);
+                            push_text(children!(), Cow::Borrowed(kept));
                         }
                     }
                 } else if let Some(v) = resolve_entity(&r) {
                     push_text(children!(), Cow::Borrowed(v));
                 } else {
                     let name = borrow_from(input, &r, pos)?;
+                    if let Some(rec) = rec.as_deref_mut() {
+                        rec.push(Recovery::at(
+                            input,
+                            pos,
+                            format!("undefined entity &{name};: kept verbatim"),
+                        ));
+                    }
                     children!().0.push(Node::Entity(name));
                 }
             }
@@ -373,16 +538,34 @@ pub(crate) fn parse(input: &str) -> Result<Tree<'_>, ReadError> {
         }
     }
     if let Some((top, _)) = stack.last() {
-        return Err(ReadError::at(
-            "storage",
-            input,
-            top.start,
-            format!(
-                "<{}> is never closed; add </{}> where it ends",
-                top.name, top.name
-            ),
-        ));
+        let Some(rec) = rec else {
+            return Err(ReadError::at(
+                "storage",
+                input,
+                top.start,
+                format!(
+                    "<{}> is never closed; add </{}> where it ends",
+                    top.name, top.name
+                ),
+            ));
+        };
+        let mut open: Vec<Recovery> = Vec::new();
+        while let Some((top, _)) = stack.last() {
+            open.push(Recovery::at(
+                input,
+                top.start,
+                format!(
+                    "<{}> is never closed: closed at the end of the body",
+                    top.name
+                ),
+            ));
+            taint.push(top.start);
+            close_top!(input.len());
+        }
+        // Report in the order of the input.
+        rec.extend(open.into_iter().rev());
     }
+    taint.sort_unstable();
     let first = arena.len() as u32;
     arena.extend(scratch);
     let roots = (first, arena.len() as u32);
@@ -390,5 +573,18 @@ pub(crate) fn parse(input: &str) -> Result<Tree<'_>, ReadError> {
         nodes: arena,
         attrs: attr_arena,
         roots,
+        taint,
     })
+}
+
+/// The first characters of `s`, for a recovery message.
+fn shorten(s: &str) -> String {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(MAX).collect();
+        t.push('…');
+        t
+    }
 }

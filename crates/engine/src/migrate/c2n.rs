@@ -401,19 +401,25 @@ fn prepare(
     src: &Source,
     notion_of: &HashMap<String, String>,
     wiki: &str,
-) -> Result<(Document, AppendPlan, Resolved), MigrateError> {
-    let mut doc = kb_doc::storage::read(&node.body).map_err(|e| {
+) -> Result<(Document, AppendPlan, Resolved, Vec<String>), MigrateError> {
+    let read = kb_doc::storage::read_reported(&node.body).map_err(|e| {
         MigrateError::Input(format!(
             "its Confluence body cannot be read ({e}); fix the page in Confluence (or report the body to kbridge) and run again: it was not migrated"
         ))
     })?;
+    let recoveries: Vec<String> = read
+        .recoveries
+        .iter()
+        .map(|r| format!("page \"{}\" (Confluence {}): {r}", node.title, node.id))
+        .collect();
+    let mut doc = read.document;
     let resolved = resolve(&mut doc, src, notion_of, wiki);
     let page_id = notion_of
         .get(&node.id)
         .cloned()
         .unwrap_or_else(|| "00000000000000000000000000000000".into());
     let plan = kb_doc::notion::plan(&doc, PlanParent::PageId { page_id });
-    Ok((doc, plan, resolved))
+    Ok((doc, plan, resolved, recoveries))
 }
 
 fn plan_hash(title: &str, plan: &AppendPlan) -> String {
@@ -466,7 +472,10 @@ pub async fn run(
         let mut est: BTreeMap<String, u64> = BTreeMap::new();
         for node in &src.nodes {
             let (_, plan, resolved) = match prepare(node, &src, &notion_of, &wiki) {
-                Ok(p) => p,
+                Ok((d, p, r, recovered)) => {
+                    report.recoveries.extend(recovered);
+                    (d, p, r)
+                }
                 Err(e) => {
                     report.errors.push(format!(
                         "page \"{}\" (Confluence {}): {e}",
@@ -754,7 +763,9 @@ impl BodyJob<'_> {
         report: &mut MigrateReport,
     ) -> Result<PageOutcome, MigrateError> {
         let page_id = state.notion_id.clone().unwrap_or_default();
-        let (_, plan, resolved) = prepare(self.node, self.src, self.notion_of, self.wiki)?;
+        let (_, plan, resolved, recovered) =
+            prepare(self.node, self.src, self.notion_of, self.wiki)?;
+        report.recoveries.extend(recovered);
         for f in &plan.fallbacks {
             *report.fallbacks.entry(f.node.clone()).or_default() += 1;
         }
@@ -941,7 +952,7 @@ pub async fn verify(
     for node in &src.nodes {
         let target = notion_of.get(&node.id).cloned();
         let (doc, plan, resolved) = match prepare(node, &src, &notion_of, &wiki) {
-            Ok(p) => p,
+            Ok((d, p, r, _)) => (d, p, r),
             Err(e) => {
                 pages.push(PageParity {
                     notion_id: target.clone().unwrap_or_default(),

@@ -120,4 +120,8 @@ pub struct MigrateReport {
     pub estimated_requests: BTreeMap<String, u64>,
     pub conflicts: Vec<String>,
     pub errors: Vec<String>,
+    /// Malformed source markup read leniently, per page and place (the page was migrated with
+    /// what could be read: unclosed elements closed, stray end tags dropped).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recoveries: Vec<String>,
 }

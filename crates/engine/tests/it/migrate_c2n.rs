@@ -654,13 +654,21 @@ async fn an_unreadable_body_fails_its_page_instead_of_becoming_empty() {
         "<h2>Plan</h2><p>Another readable page.</p>",
     )
     .unwrap();
+    // A `<strong>` closed by `</p>`: read leniently, migrated, the recovery reported.
     std::fs::write(
-        corpus.join("z.xhtml"),
+        corpus.join("y.xhtml"),
         "<p>Broken <strong>since the import</p><p>tail</p>",
     )
     .unwrap();
+    // Nested past the readers' depth limit: cannot be read at all.
+    let deep = format!(
+        "{}<p>deeply nested</p>{}",
+        "<div>".repeat(300),
+        "</div>".repeat(300)
+    );
+    std::fs::write(corpus.join("z.xhtml"), deep).unwrap();
     let mut cfg = SimConfig::default();
-    cfg.workspace.pages = 12;
+    cfg.workspace.pages = 30;
     cfg.workspace.seed = 5;
     cfg.workspace.corpus = Some(std::sync::Arc::new(kb_sim::Corpus::load(&corpus).unwrap()));
     cfg.notion.workspace = NotionWorkspaceConfig {
@@ -674,6 +682,7 @@ async fn an_unreadable_body_fails_its_page_instead_of_becoming_empty() {
     let (n, c) = (notion(&sim), support::client(&sim));
     let store = support::sqlite(dir.path()).await;
     let (key, _, listed) = biggest_space(&c).await;
+    let mut recoverable: Vec<String> = Vec::new();
     let broken: Vec<String> = {
         let mut v = Vec::new();
         for p in &listed {
@@ -683,6 +692,13 @@ async fn an_unreadable_body_fails_its_page_instead_of_becoming_empty() {
                 .as_str()
                 .unwrap_or("")
                 .contains("since the import")
+            {
+                recoverable.push(id.to_string());
+            }
+            if page["body"]["storage"]["value"]
+                .as_str()
+                .unwrap_or("")
+                .contains("deeply nested")
             {
                 v.push(id.to_string());
             }
@@ -708,6 +724,20 @@ async fn an_unreadable_body_fails_its_page_instead_of_becoming_empty() {
         );
     }
     assert_eq!(report.errors.len(), broken.len(), "{:?}", report.errors);
+    assert!(
+        !recoverable.is_empty(),
+        "the malformed body is in space {key}"
+    );
+    for id in &recoverable {
+        assert!(
+            report
+                .recoveries
+                .iter()
+                .any(|r| r.contains(id.as_str()) && r.contains("line 1, column")),
+            "page {id}'s recovery is reported with its place: {:?}",
+            report.recoveries
+        );
+    }
     let parity = migrate::verify::confluence_to_notion(&store, &n, &c, &opts(&key, &to))
         .await
         .unwrap();
