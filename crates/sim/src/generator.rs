@@ -47,6 +47,9 @@ pub struct WorkspaceConfig {
     pub odd_bodies: f64,
 }
 
+/// How many days before the start of today the default generated history begins.
+pub const HISTORY_LEAD_DAYS: i64 = 410;
+
 /// Odd but valid storage, written by hand: unknown macros, nested layouts, deep lists, CDATA,
 /// rare entities, legacy `<ac:macro>`, comments, unprefixed unknown attributes.
 pub const ODD_BODIES: &[(&str, &str)] = &[
@@ -87,7 +90,11 @@ impl Default for WorkspaceConfig {
             blogposts_per_space: 3,
             users: 9,
             corpus: None,
-            base_time_ms: time::days_from_civil(2024, 1, 1) * MS_PER_DAY,
+            // Dated relative to the clock (the start of today, UTC, so a day's twins agree):
+            // a default site's history spans about 400 days, so its latest edits fall in
+            // the last weeks and most of it inside a one-year `--since`.
+            base_time_ms: time::now_ms().div_euclid(MS_PER_DAY) * MS_PER_DAY
+                - HISTORY_LEAD_DAYS * MS_PER_DAY,
             odd_bodies: 0.2,
         }
     }

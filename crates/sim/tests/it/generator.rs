@@ -197,3 +197,42 @@ fn generated_sites_mix_in_odd_bodies_kbridge_did_not_write() {
         assert_eq!(xhtml::check(body), Ok(()), "{name}");
     }
 }
+
+/// Generated history is dated relative to the twin's clock: the latest edits are in the last
+/// weeks, nothing is in the future, and most history falls in the last year, so default
+/// `--since` windows (one year) see versions.
+#[test]
+fn generated_history_is_dated_relative_to_the_clock() {
+    for pages in [30, 600] {
+        let now = kb_sim::time::now_ms();
+        let d = generate(&WorkspaceConfig {
+            pages,
+            ..WorkspaceConfig::default()
+        });
+        let stamps: Vec<i64> = d
+            .contents
+            .values()
+            .flat_map(|c| c.versions.iter().map(|v| v.created_at))
+            .collect();
+        let day = kb_sim::time::MS_PER_DAY;
+        let newest = *stamps.iter().max().unwrap();
+        assert!(
+            newest <= now,
+            "nothing in the future: {}",
+            kb_sim::time::iso(newest)
+        );
+        assert!(
+            newest >= now - 30 * day,
+            "recent edits: {}",
+            kb_sim::time::iso(newest)
+        );
+        let last_year = stamps.iter().filter(|t| **t >= now - 365 * day).count();
+        assert!(
+            last_year * 2 >= stamps.len(),
+            "{last_year} of {} versions in the last year",
+            stamps.len()
+        );
+        let last_month = stamps.iter().filter(|t| **t >= now - 30 * day).count();
+        assert!(last_month > 0);
+    }
+}
