@@ -63,6 +63,10 @@ pub struct SimArgs {
     /// them (e.g. ../shared/corpus/confluence-storage/real-cloud).
     #[arg(long)]
     corpus: Option<PathBuf>,
+    /// Fraction (0-1) of generated pages whose body is odd but valid storage kbridge's writer
+    /// never produces (unknown macros, nested layouts, CDATA, rare entities, legacy macros).
+    #[arg(long, default_value_t = 0.2)]
+    odd_bodies: f64,
     /// Fault plan, e.g. 429=0.05,503=0.02,reset=0.01,slow=0.02:2s,truncate=0.005.
     #[arg(long, default_value = "")]
     faults: String,
@@ -151,6 +155,12 @@ pub fn run(args: SimArgs) -> Result<bool> {
             ..credentials[0].clone()
         };
     }
+    if !(0.0..=1.0).contains(&args.odd_bodies) {
+        anyhow::bail!(
+            "--odd-bodies {}: give a fraction between 0 and 1 (0 turns odd bodies off)",
+            args.odd_bodies
+        );
+    }
     let cfg = SimConfig {
         bind: SocketAddr::new(args.bind, args.port),
         workspace: WorkspaceConfig {
@@ -162,6 +172,7 @@ pub fn run(args: SimArgs) -> Result<bool> {
             blogposts_per_space: args.blogposts,
             users: args.users,
             corpus,
+            odd_bodies: args.odd_bodies,
             ..WorkspaceConfig::default()
         },
         credentials,

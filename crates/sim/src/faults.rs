@@ -1,9 +1,16 @@
 //! The fault plan: what fraction of requests fail, and how.
 //!
-//! `--faults 429=0.05,503=0.02,reset=0.01,slow=0.02:2s,truncate=0.005` reads as: 5 % of
-//! requests answer 429 (with `Retry-After`), 2 % answer 503, 1 % have their connection reset
-//! with no answer, 2 % are answered after 2 s, 0.5 % send half their body and close. Any status
-//! 400–599 can be listed (`500=0.01`). One draw per request decides at most one fault, from the
+//! `--faults 429=0.05,503=0.02,reset=0.01,slow=0.02:2s,truncate=0.005,lost-answer=0.02` reads
+//! as: 5 % of requests answer 429 (with `Retry-After`), 2 % answer 503, 1 % have their
+//! connection reset with no answer, 2 % are answered after 2 s, 0.5 % send half their body and
+//! close, 2 % lose their answer. Any status 400–599 can be listed (`500=0.01`).
+//!
+//! Every fault but `lost-answer` happens *before* the handler runs, so nothing changed on the
+//! twin. `lost-answer` is the other half of a real network: the handler runs and commits (the
+//! page is created, the version bumped), then the answer never reaches the client: the
+//! connection is reset (`lost-answer=0.02`), or a gateway answers 502 or 504 in its place
+//! (`lost-answer=0.02:502`, `lost-answer=0.02:504`). A client that retries a write must find
+//! out what happened instead of writing twice. One draw per request decides at most one fault, from the
 //! seed and the request's sequence number, so a run with the same seed and the same request
 //! order fails the same requests.
 //!
@@ -31,6 +38,9 @@ pub enum FaultKind {
     Slow(Duration),
     /// Send the headers and half of the body, then close the connection.
     Truncate,
+    /// Run the handler (its changes are committed), then lose the answer: reset the connection
+    /// (`None`) or answer this gateway status (502 or 504) instead.
+    LostAnswer(Option<u16>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -90,7 +100,7 @@ fn split_scope(entry: &str) -> Option<(Option<String>, String, &str)> {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error(
-    "bad fault plan entry {entry:?}: {why} (expected e.g. 429=0.05,503=0.02,reset=0.01,slow=0.02:2s,truncate=0.005)"
+    "bad fault plan entry {entry:?}: {why} (expected e.g. 429=0.05,503=0.02,reset=0.01,slow=0.02:2s,truncate=0.005,lost-answer=0.02)"
 )]
 pub struct FaultPlanError {
     pub entry: String,
@@ -181,6 +191,16 @@ fn parse_fault(entry: &str) -> Result<Fault, FaultPlanError> {
             let kind = match name.trim() {
                 "reset" => FaultKind::Reset,
                 "truncate" => FaultKind::Truncate,
+                "lost-answer" => FaultKind::LostAnswer(match param.map(str::trim) {
+                    None => None,
+                    Some("502") => Some(502),
+                    Some("504") => Some(504),
+                    Some(_) => {
+                        return Err(err(
+                            "lost-answer takes no parameter (connection reset), or 502 or 504",
+                        ));
+                    }
+                }),
                 "slow" => FaultKind::Slow(
                     param
                         .and_then(parse_duration)
@@ -190,13 +210,13 @@ fn parse_fault(entry: &str) -> Result<Fault, FaultPlanError> {
                     Ok(c @ 400..=599) => FaultKind::Status(c),
                     _ => {
                         return Err(err(
-                            "unknown fault; use a status 400-599, reset, slow or truncate",
+                            "unknown fault; use a status 400-599, reset, slow, truncate or lost-answer",
                         ));
                     }
                 },
             };
-            if param.is_some() && !matches!(kind, FaultKind::Slow(_)) {
-                return Err(err("only slow takes a parameter"));
+            if param.is_some() && !matches!(kind, FaultKind::Slow(_) | FaultKind::LostAnswer(_)) {
+                return Err(err("only slow and lost-answer take a parameter"));
             }
             Ok(Fault { kind, probability })
         }
@@ -211,6 +231,8 @@ fn entries(faults: &[Fault]) -> String {
             FaultKind::Reset => format!("reset={}", x.probability),
             FaultKind::Truncate => format!("truncate={}", x.probability),
             FaultKind::Slow(d) => format!("slow={}:{}ms", x.probability, d.as_millis()),
+            FaultKind::LostAnswer(None) => format!("lost-answer={}", x.probability),
+            FaultKind::LostAnswer(Some(c)) => format!("lost-answer={}:{c}", x.probability),
         })
         .collect::<Vec<_>>()
         .join(",")
@@ -292,6 +314,26 @@ mod tests {
             "429=0.05,503=0.02,reset=0.01,slow=0.02:2000ms,truncate=0.005"
         );
         assert_eq!(p.to_string().parse::<FaultPlan>().unwrap(), p);
+    }
+
+    #[test]
+    fn parses_lost_answer_in_every_form_and_scope() {
+        let p: FaultPlan =
+            "lost-answer=0.02,lost-answer=0.01:502;POST:/wiki/api/v2/pages:lost-answer=1:504"
+                .parse()
+                .unwrap();
+        assert_eq!(p.faults[0].kind, FaultKind::LostAnswer(None));
+        assert_eq!(p.faults[1].kind, FaultKind::LostAnswer(Some(502)));
+        assert_eq!(p.scoped[0].faults[0].kind, FaultKind::LostAnswer(Some(504)));
+        assert_eq!(p.to_string().parse::<FaultPlan>().unwrap(), p);
+        assert_eq!(
+            p.decide_for(1, 0, "POST", "/wiki/api/v2/pages"),
+            Some(FaultKind::LostAnswer(Some(504)))
+        );
+        for bad in ["lost-answer=0.1:503", "lost-answer=0.1:2s", "lost-answer"] {
+            let e = bad.parse::<FaultPlan>().unwrap_err();
+            assert!(e.to_string().contains(bad), "{e}");
+        }
     }
 
     #[test]

@@ -41,7 +41,43 @@ pub struct WorkspaceConfig {
     /// Start of the generated history (ms since the epoch); everything happens within about
     /// 600 days after it.
     pub base_time_ms: i64,
+    /// Fraction (0–1) of pages, when no corpus is given, whose body is one of [`ODD_BODIES`]:
+    /// valid storage kbridge's writer never produces, so engine tests meet bodies kbridge did
+    /// not write. 0 turns it off.
+    pub odd_bodies: f64,
 }
+
+/// How many days before the start of today the default generated history begins.
+pub const HISTORY_LEAD_DAYS: i64 = 410;
+
+/// Odd but valid storage, written by hand: unknown macros, nested layouts, deep lists, CDATA,
+/// rare entities, legacy `<ac:macro>`, comments, unprefixed unknown attributes.
+pub const ODD_BODIES: &[(&str, &str)] = &[
+    (
+        "unknown macro",
+        "<p>Before.</p><ac:structured-macro ac:name=\"vendor-roadmap\" ac:schema-version=\"1\" ac:macro-id=\"0d1f\"><ac:parameter ac:name=\"lanes\">3</ac:parameter><ac:rich-text-body><p>Inside an <strong>unknown</strong> macro.</p></ac:rich-text-body></ac:structured-macro><p>After.</p>",
+    ),
+    (
+        "nested layouts",
+        "<ac:layout><ac:layout-section ac:type=\"two_right_sidebar\"><ac:layout-cell><h2>Main</h2><p>Left cell.</p></ac:layout-cell><ac:layout-cell><ac:structured-macro ac:name=\"panel\"><ac:rich-text-body><p>Panel in a sidebar.</p></ac:rich-text-body></ac:structured-macro></ac:layout-cell></ac:layout-section><ac:layout-section ac:type=\"single\"><ac:layout-cell><p>Full width.</p></ac:layout-cell></ac:layout-section></ac:layout>",
+    ),
+    (
+        "deep lists",
+        "<ul><li>one<ul><li>two<ol><li>three<ul><li>four<ol><li>five<ul><li>six</li></ul></li></ol></li></ul></li></ol></li></ul></li><li>back at one</li></ul>",
+    ),
+    (
+        "cdata and legacy macro",
+        "<ac:macro ac:name=\"code\"><ac:parameter ac:name=\"language\">sql</ac:parameter><ac:plain-text-body><![CDATA[SELECT * FROM t WHERE a < 3 && b > 2;]]></ac:plain-text-body></ac:macro><p>Legacy macro above.</p>",
+    ),
+    (
+        "rare entities",
+        "<p>&nbsp;&ndash;&mdash;&hellip;&laquo;quoted&raquo; &copy; &reg; &trade; &deg; &frac12; &euro; &#x1F680; &#169;</p><p>caf&eacute; na&iuml;ve &Ouml;sterreich</p>",
+    ),
+    (
+        "comments and odd attributes",
+        "<!-- exported by an old plugin --><p class=\"auto-cursor-target\" data-x=\"1\">x</p><div class=\"content-wrapper\"><p><span style=\"color: rgb(255,0,0);\">red</span><br /></p></div><table class=\"wrapped relative-table\"><colgroup><col style=\"width: 50%;\" /><col /></colgroup><tbody><tr><th><p>k</p></th><td><p>v</p></td></tr></tbody></table>",
+    ),
+];
 
 impl Default for WorkspaceConfig {
     fn default() -> Self {
@@ -54,7 +90,12 @@ impl Default for WorkspaceConfig {
             blogposts_per_space: 3,
             users: 9,
             corpus: None,
-            base_time_ms: time::days_from_civil(2024, 1, 1) * MS_PER_DAY,
+            // Dated relative to the clock (the start of today, UTC, so a day's twins agree):
+            // a default site's history spans about 400 days, so its latest edits fall in
+            // the last weeks and most of it inside a one-year `--since`.
+            base_time_ms: time::now_ms().div_euclid(MS_PER_DAY) * MS_PER_DAY
+                - HISTORY_LEAD_DAYS * MS_PER_DAY,
+            odd_bodies: 0.2,
         }
     }
 }
@@ -828,7 +869,8 @@ impl Gen<'_> {
             .cfg
             .corpus
             .as_ref()
-            .map(|c| c.pages[r.below(c.pages.len() as u64) as usize].clone());
+            .map(|c| c.pages[r.below(c.pages.len() as u64) as usize].clone())
+            .or_else(|| self.odd_page(id));
         let names: Vec<(String, &'static str)> = match &corpus_page {
             Some(p) => p
                 .filenames
@@ -1005,6 +1047,22 @@ impl Gen<'_> {
                 created_at: at,
             },
         }
+    }
+
+    /// One of [`ODD_BODIES`] for page `id`, for a `cfg.odd_bodies` fraction of pages. Drawn
+    /// from its own stream, so the rest of the workspace is the same with or without them.
+    fn odd_page(&self, id: u64) -> Option<CorpusPage> {
+        let mut r = Rng::stream(self.cfg.seed, 0x0dd0_0000 ^ id);
+        if !(self.cfg.odd_bodies > 0.0 && r.chance(self.cfg.odd_bodies)) {
+            return None;
+        }
+        let (name, body) = *r.pick(ODD_BODIES);
+        Some(CorpusPage {
+            name: name.to_string(),
+            body: body.into(),
+            filenames: Vec::new(),
+            tasks: Vec::new(),
+        })
     }
 
     fn new_attachment(

@@ -155,14 +155,15 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// The fault for the next twin request, and its sequence number.
-    pub(crate) fn next_fault(&self) -> (Option<FaultKind>, u64) {
+    /// The fault for the next twin request to `method` on route template `route` (scoped
+    /// faults apply), and its sequence number.
+    pub(crate) fn next_fault_for(&self, method: &str, route: &str) -> (Option<FaultKind>, u64) {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let f = self
             .faults
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .decide(self.seed, seq);
+            .decide_for(self.seed, seq, method, route);
         (f, seq)
     }
     pub fn reset(&self) {
@@ -420,6 +421,10 @@ async fn twin_layer(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .decide_for(sim.seed, seq, &method, &route);
+    let req_kill = req
+        .extensions()
+        .get::<ConnectInfo<ConnKill>>()
+        .map(|c| c.0.clone());
     let mut truncate = false;
     match fault {
         Some(FaultKind::Status(code)) => {
@@ -441,7 +446,7 @@ async fn twin_layer(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -
         }
         Some(FaultKind::Slow(d)) => tokio::time::sleep(d).await,
         Some(FaultKind::Truncate) => truncate = true,
-        None => {}
+        Some(FaultKind::LostAnswer(_)) | None => {}
     }
     let verdict = sim.limiter.check(&method, &route);
     if let Some(v) = verdict
@@ -479,11 +484,52 @@ async fn twin_layer(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -
     if let Some(v) = verdict {
         rate_headers(&mut resp, v.limit, v.remaining);
     }
+    if let Some(FaultKind::LostAnswer(how)) = fault {
+        let kill = req_kill;
+        return lost_answer(&sim, &method, &route, how, kill, resp, |code| {
+            ApiError::new(
+                StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY),
+                fault_code(code),
+                fault_message(code),
+            )
+            .flavor(flavor)
+            .into_response()
+        })
+        .await;
+    }
     sim.stats.record(&method, &route, resp.status().as_u16());
     if truncate {
         resp = truncated(resp).await;
     }
     resp
+}
+
+/// The handler has run (and committed); its answer is lost on the way: the connection is reset,
+/// or `gateway(code)` answers in its place. The handler's body is drained first, so a streamed
+/// answer has done its work too.
+pub(crate) async fn lost_answer(
+    sim: &Sim,
+    method: &str,
+    route: &str,
+    how: Option<u16>,
+    kill: Option<ConnKill>,
+    resp: Response,
+    gateway: impl FnOnce(u16) -> Response,
+) -> Response {
+    let _ = axum::body::to_bytes(resp.into_body(), usize::MAX).await;
+    match how {
+        Some(code) => {
+            sim.stats.record(method, route, code);
+            gateway(code)
+        }
+        None => {
+            if let Some(k) = kill {
+                k.kill();
+            }
+            sim.stats.record(method, route, 0);
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 fn rate_headers(r: &mut Response, limit: u32, remaining: u32) {

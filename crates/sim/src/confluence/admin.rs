@@ -102,8 +102,7 @@ async fn edit(State(sim): State<Arc<Sim>>, Path(id): Path<String>, bytes: Bytes)
         .ok_or_else(ApiError::not_found)?;
     let mut body = c.current().body.as_str().to_string();
     if let Some(b) = v.get("body").and_then(Value::as_str) {
-        kb_doc::storage::read(b)
-            .map_err(|e| ApiError::bad_request(format!("Error parsing xhtml: {e}")))?;
+        super::xhtml::check(b).map_err(ApiError::bad_request)?;
         body = b.to_string();
     }
     if let Some(a) = v.get("append").and_then(Value::as_str) {

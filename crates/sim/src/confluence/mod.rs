@@ -15,6 +15,7 @@ pub mod render;
 pub mod v1;
 pub mod v2;
 mod write;
+pub mod xhtml;
 
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 

@@ -95,9 +95,9 @@ pub(super) fn storage_body(v: Option<&Value>) -> Result<Option<String>, ApiError
             "Request body is over 5 MB",
         ));
     }
-    if let Err(e) = kb_doc::storage::read(value) {
-        return Err(ApiError::bad_request(format!("Error parsing xhtml: {e}")));
-    }
+    // The service's own check (well-formed XHTML with Confluence's namespaces), never
+    // kbridge's reader: the twin holds any body the service would.
+    super::xhtml::check(value).map_err(ApiError::bad_request)?;
     Ok(Some(value.to_string()))
 }
 

@@ -342,7 +342,11 @@ async fn layer(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -> Res
         .unwrap_or_else(|| "/v1/(unmatched)".into());
     let method = req.method().as_str().to_string();
     let rid = n.next_request_id();
-    let (fault, seq) = sim.next_fault();
+    let (fault, seq) = sim.next_fault_for(&method, &route);
+    let req_kill = req
+        .extensions()
+        .get::<ConnectInfo<ConnKill>>()
+        .map(|c| c.0.clone());
     let mut truncate = false;
     match fault {
         Some(FaultKind::Status(code)) => {
@@ -383,7 +387,7 @@ async fn layer(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -> Res
         }
         Some(FaultKind::Slow(d)) => tokio::time::sleep(d).await,
         Some(FaultKind::Truncate) => truncate = true,
-        None => {}
+        Some(FaultKind::LostAnswer(_)) | None => {}
     }
     let auth = req
         .headers()
@@ -435,6 +439,18 @@ async fn layer(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -> Res
         version,
     });
     let resp = next.run(req).await;
+    if let Some(FaultKind::LostAnswer(how)) = fault {
+        return crate::server::lost_answer(&sim, &method, &route, how, req_kill, resp, |code| {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+            let e = if code == 504 {
+                NError::new(status, "gateway_timeout", "Gateway timeout.")
+            } else {
+                NError::new(status, "bad_gateway", "Bad gateway.")
+            };
+            e.into_response_with(&rid)
+        })
+        .await;
+    }
     let mut resp = finish(resp, &rid).await;
     sim.stats.record(&method, &route, resp.status().as_u16());
     if truncate {

@@ -214,3 +214,148 @@ async fn faults_scoped_to_one_route_leave_the_others_alone() {
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap().contains("GET:/wiki/api/v2/pages"));
 }
+
+/// `lost-answer`: the write is committed, then the answer is lost (a reset connection, or a
+/// gateway 502/504); a retry that looks before writing again finds the first write.
+#[tokio::test]
+async fn lost_answer_commits_the_write_then_loses_the_answer() {
+    let twin = Twin::start(SimConfig {
+        faults: "POST:/wiki/api/v2/pages:lost-answer=1".parse().unwrap(),
+        ..SimConfig::default()
+    })
+    .await;
+    let spaces = twin.ok("/wiki/api/v2/spaces?limit=1").await;
+    let space = spaces["results"][0]["id"].as_str().unwrap().to_string();
+    let sent = twin
+        .http
+        .post(twin.url("/wiki/api/v2/pages"))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .json(
+            &json!({"spaceId": space, "status": "current", "title": "Lost answer",
+            "body": {"representation": "storage", "value": "<p>one</p>"}}),
+        )
+        .send()
+        .await;
+    assert!(sent.is_err(), "the answer is lost: {sent:?}");
+    // The page exists anyway: the handler ran and committed.
+    let found = twin
+        .ok(&format!(
+            "/wiki/api/v2/spaces/{space}/pages?title=Lost%20answer&body-format=storage"
+        ))
+        .await;
+    let page = &found["results"][0];
+    assert_eq!(page["title"], "Lost answer", "{found}");
+    assert_eq!(page["body"]["storage"]["value"], "<p>one</p>");
+    let id = page["id"].as_str().unwrap().to_string();
+    // A gateway's 502 in place of the answer, on an update: version 2 is committed.
+    let set = twin
+        .admin_post(
+            "/__sim/faults",
+            &json!({"plan": "PUT:/wiki/api/v2/pages/{id}:lost-answer=1:502"}),
+        )
+        .await;
+    assert_eq!(set["plan"], "PUT:/wiki/api/v2/pages/{id}:lost-answer=1:502");
+    let r = twin
+        .send(
+            reqwest::Method::PUT,
+            &format!("/wiki/api/v2/pages/{id}"),
+            &json!({"id": id,
+            "status": "current", "title": "Lost answer", "body": {"representation": "storage",
+            "value": "<p>two</p>"}, "version": {"number": 2}}),
+        )
+        .await;
+    assert_eq!(r.status, 502, "{}", r.json);
+    assert_eq!(r.json["errors"][0]["code"], "BAD_GATEWAY");
+    let now = twin
+        .ok(&format!("/wiki/api/v2/pages/{id}?body-format=storage"))
+        .await;
+    assert_eq!(now["version"]["number"], 2);
+    assert_eq!(now["body"]["storage"]["value"], "<p>two</p>");
+    // v1 paths lose their answers in the v1 shape, and 504 works too.
+    twin.admin_post(
+        "/__sim/faults",
+        &json!({"plan": "/wiki/rest/*:lost-answer=1:504"}),
+    )
+    .await;
+    let v1 = twin.get("/wiki/rest/api/space").await;
+    assert_eq!(v1.status, 504);
+    assert_eq!(v1.json["statusCode"], 504);
+    assert_eq!(
+        twin.handle
+            .sim
+            .stats
+            .count("PUT", "/wiki/api/v2/pages/{id}", 502),
+        1
+    );
+}
+
+#[tokio::test]
+async fn lost_answer_on_the_notion_twin_commits_then_drops_the_connection() {
+    use crate::notion_support::{NTwin, V2025};
+    let t = NTwin::start(SimConfig {
+        faults: "POST:/v1/pages:lost-answer=1".parse().unwrap(),
+        notion: kb_sim::notion::NotionConfig {
+            rate: None,
+            ..kb_sim::notion::NotionConfig::default()
+        },
+        ..SimConfig::default()
+    })
+    .await;
+    let ds = t.dataset().await;
+    let home = ds["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["parent"]["type"] == "workspace")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sent = t
+        .http
+        .post(format!("{}/v1/pages", t.origin))
+        .bearer_auth(&t.token)
+        .header("Notion-Version", V2025)
+        .json(&json!({"parent": {"page_id": home},
+            "properties": {"title": {"title": [{"text": {"content": "Lost on the way"}}]}}}))
+        .send()
+        .await;
+    assert!(sent.is_err(), "the answer is lost: {sent:?}");
+    let kids = t
+        .get(V2025, &format!("/v1/blocks/{home}/children?page_size=100"))
+        .await;
+    let made: Vec<_> = kids["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["child_page"]["title"] == "Lost on the way")
+        .collect();
+    assert_eq!(made.len(), 1, "committed once: {kids}");
+    // As a gateway 504 in the Notion error shape.
+    t.admin(
+        "/__sim/faults",
+        &json!({"plan": "POST:/v1/pages:lost-answer=1:504"}),
+    )
+    .await;
+    let r = t
+        .call(
+            V2025,
+            reqwest::Method::POST,
+            "/v1/pages",
+            Some(&json!({"parent": {"page_id": home},
+            "properties": {"title": {"title": [{"text": {"content": "Second"}}]}}})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 504);
+    assert_eq!(r.json["code"], "gateway_timeout");
+    let kids = t
+        .get(V2025, &format!("/v1/blocks/{home}/children?page_size=100"))
+        .await;
+    assert!(
+        kids["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["child_page"]["title"] == "Second")
+    );
+}

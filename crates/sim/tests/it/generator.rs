@@ -145,3 +145,94 @@ async fn a_corpus_provides_the_bodies() {
     let with_images = d["attachments"].as_array().unwrap().len();
     assert!(with_images > 0, "corpus pages reference attachments");
 }
+
+/// By default a fifth of the pages carry odd but valid storage kbridge's writer never makes;
+/// `odd_bodies: 0.0` turns it off without moving anything else; every body the generator
+/// makes passes the twin's own (kb-doc independent) validation.
+#[test]
+fn generated_sites_mix_in_odd_bodies_kbridge_did_not_write() {
+    use kb_sim::confluence::xhtml;
+    use kb_sim::generator::ODD_BODIES;
+    let on = generate(&WorkspaceConfig {
+        pages: 120,
+        ..WorkspaceConfig::default()
+    });
+    let off = generate(&WorkspaceConfig {
+        pages: 120,
+        odd_bodies: 0.0,
+        ..WorkspaceConfig::default()
+    });
+    let is_odd = |b: &str| ODD_BODIES.iter().any(|(_, o)| *o == b);
+    let odd = on
+        .contents
+        .values()
+        .filter(|c| is_odd(c.current().body.as_str()))
+        .count();
+    assert!((10..=45).contains(&odd), "about 20 % of ~130 pages: {odd}");
+    let kinds: std::collections::HashSet<&str> = on
+        .contents
+        .values()
+        .filter_map(|c| {
+            ODD_BODIES
+                .iter()
+                .find(|(_, o)| *o == c.current().body.as_str())
+                .map(|(n, _)| *n)
+        })
+        .collect();
+    assert!(kinds.len() >= 4, "several odd shapes: {kinds:?}");
+    assert_eq!(
+        off.contents
+            .values()
+            .filter(|c| is_odd(c.current().body.as_str()))
+            .count(),
+        0
+    );
+    assert_eq!(on.contents.len(), off.contents.len());
+    for c in on.contents.values().chain(off.contents.values()) {
+        for v in &c.versions {
+            assert_eq!(xhtml::check(v.body.as_str()), Ok(()), "content {}", c.id);
+        }
+    }
+    for (name, body) in ODD_BODIES {
+        assert_eq!(xhtml::check(body), Ok(()), "{name}");
+    }
+}
+
+/// Generated history is dated relative to the twin's clock: the latest edits are in the last
+/// weeks, nothing is in the future, and most history falls in the last year, so default
+/// `--since` windows (one year) see versions.
+#[test]
+fn generated_history_is_dated_relative_to_the_clock() {
+    for pages in [30, 600] {
+        let now = kb_sim::time::now_ms();
+        let d = generate(&WorkspaceConfig {
+            pages,
+            ..WorkspaceConfig::default()
+        });
+        let stamps: Vec<i64> = d
+            .contents
+            .values()
+            .flat_map(|c| c.versions.iter().map(|v| v.created_at))
+            .collect();
+        let day = kb_sim::time::MS_PER_DAY;
+        let newest = *stamps.iter().max().unwrap();
+        assert!(
+            newest <= now,
+            "nothing in the future: {}",
+            kb_sim::time::iso(newest)
+        );
+        assert!(
+            newest >= now - 30 * day,
+            "recent edits: {}",
+            kb_sim::time::iso(newest)
+        );
+        let last_year = stamps.iter().filter(|t| **t >= now - 365 * day).count();
+        assert!(
+            last_year * 2 >= stamps.len(),
+            "{last_year} of {} versions in the last year",
+            stamps.len()
+        );
+        let last_month = stamps.iter().filter(|t| **t >= now - 30 * day).count();
+        assert!(last_month > 0);
+    }
+}

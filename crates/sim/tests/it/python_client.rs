@@ -85,9 +85,6 @@ fn ensure_venv() -> Result<PathBuf, String> {
     Ok(python)
 }
 
-/// 2024-06-01T00:00Z in epoch ms: the CQL window's start.
-const JUNE_2024: i64 = 1_717_200_000_000;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn atlassian_python_api_reads_the_twin_like_a_real_site() {
     if run(Command::new("python3").arg("--version")).is_err() {
@@ -117,8 +114,19 @@ async fn atlassian_python_api_reads_the_twin_like_a_real_site() {
             .collect()
     };
     let space_page_ids = current_pages(&|c| c["spaceId"] == space["id"]);
+    // The CQL window starts at the middle day of the space's page creations (history is dated
+    // relative to the clock, so the window is too).
+    let mut created: Vec<i64> = contents
+        .iter()
+        .filter(|c| c["type"] == "page" && c["spaceId"] == space["id"])
+        .map(|c| c["createdAt"].as_i64().unwrap())
+        .collect();
+    created.sort_unstable();
+    let day = kb_sim::time::MS_PER_DAY;
+    let window_start = created[created.len() / 2].div_euclid(day) * day;
+    let window_day = kb_sim::time::iso(window_start)[..10].to_string();
     let cql_ids = current_pages(&|c| {
-        c["spaceId"] == space["id"] && c["createdAt"].as_i64().unwrap() >= JUNE_2024
+        c["spaceId"] == space["id"] && c["createdAt"].as_i64().unwrap() >= window_start
     });
     assert!(space_page_ids.len() > 7, "the listing needs several pages");
     assert!(
@@ -172,7 +180,7 @@ async fn atlassian_python_api_reads_the_twin_like_a_real_site() {
         "space_keys": spaces.iter().map(|s| s["key"].clone()).collect::<Vec<_>>(),
         "space": key,
         "space_page_ids": space_page_ids,
-        "cql": format!("space = \"{key}\" AND type = page AND created >= \"2024-06-01\""),
+        "cql": format!("space = \"{key}\" AND type = page AND created >= \"{window_day}\""),
         "cql_ids": cql_ids,
         "page": {
             "id": homepage["id"].to_string(),
