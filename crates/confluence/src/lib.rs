@@ -35,7 +35,9 @@ pub use client::{
     Confluence, ConfluenceError, ContentKind, ContentQuery, Listing, SEARCH_EXPAND, V1_GROUP_LIMIT,
     V1_SEARCH_LIMIT, V2_LIMIT,
 };
-pub use config::{ConfigError, ConfluenceConfig, ENV_EMAIL, ENV_TOKEN, ENV_URL, SiteUrl};
+pub use config::{
+    ConfigError, ConfluenceConfig, ENV_EMAIL, ENV_TOKEN, ENV_URL, MEDIA_ORIGINS, SiteUrl,
+};
 pub use cql::CqlQuery;
 pub use kb_http;
 pub use write::{NewPage, PageUpdate, Upload};
