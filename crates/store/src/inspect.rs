@@ -83,8 +83,10 @@ pub async fn inspect(url: &str, marker: (&str, &str)) -> Result<Existing> {
         .await
         .map_err(open_err)?
         .iter()
-        .filter_map(|r| r.try_get::<String, _>(0).ok())
-        .collect();
+        // A name that cannot be read must not be skipped: the database would look like ours.
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(open_err)?;
         let marked = tables.iter().any(|t| t == "checkpoints")
             && sqlx::query(
                 "SELECT 1 FROM \"checkpoints\" WHERE \"scope\" = $1 AND \"endpoint\" = $2",
@@ -130,8 +132,10 @@ pub async fn inspect(url: &str, marker: (&str, &str)) -> Result<Existing> {
         .await
         .map_err(open_err)?
         .iter()
-        .filter_map(|r| r.try_get::<String, _>(0).ok())
-        .collect();
+        // A name that cannot be read must not be skipped: the database would look like ours.
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(open_err)?;
     let marked = tables.iter().any(|t| t == "checkpoints")
         && sqlx::query("SELECT 1 FROM \"checkpoints\" WHERE \"scope\" = ?1 AND \"endpoint\" = ?2")
             .bind(marker.0)
