@@ -130,19 +130,82 @@ fn key<T: Serialize>(v: &T) -> u64 {
     h.finish()
 }
 
-/// `m[i]` = the index in the side matched to base index `i` by the LCS.
+/// Above this many cells (after the common ends are set aside), [`matching`] uses the plain
+/// LCS instead of the edit-distance alignment.
+const ALIGN_CELLS: usize = 4_000_000;
+
+/// `m[i]` = the index in the side matched to base index `i`.
+///
+/// The alignment is the one with the fewest edits, where replacing a node in place counts as
+/// one edit, like removing or inserting one. Where equal nodes repeat (empty paragraphs, "a"
+/// and "a"), a longest common subsequence alone may pair a kept node with the wrong copy and
+/// turn one edit into "insert a copy here, remove the original there", which then collides
+/// with an edit of the other copy on the other side; the fewest-edits alignment keeps an edit
+/// an edit. Among equally short alignments it prefers keeping a node, then replacing it.
+/// Very long sequences (more than [`ALIGN_CELLS`]) fall back to the LCS (Myers).
 fn matching(base: &[u64], side: &[u64]) -> Vec<Option<usize>> {
     let mut m = vec![None; base.len()];
-    for op in capture_diff_slices(Algorithm::Myers, base, side) {
-        if let DiffOp::Equal {
-            old_index,
-            new_index,
-            len,
-        } = op
-        {
-            for d in 0..len {
-                m[old_index + d] = Some(new_index + d);
+    let head = base.iter().zip(side).take_while(|(a, b)| a == b).count();
+    let tail = base[head..]
+        .iter()
+        .rev()
+        .zip(side[head..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    for (p, slot) in m.iter_mut().enumerate().take(head) {
+        *slot = Some(p);
+    }
+    for d in 0..tail {
+        m[base.len() - 1 - d] = Some(side.len() - 1 - d);
+    }
+    let (b, s) = (
+        &base[head..base.len() - tail],
+        &side[head..side.len() - tail],
+    );
+    if (b.len() + 1).saturating_mul(s.len() + 1) > ALIGN_CELLS {
+        for op in capture_diff_slices(Algorithm::Myers, b, s) {
+            if let DiffOp::Equal {
+                old_index,
+                new_index,
+                len,
+            } = op
+            {
+                for d in 0..len {
+                    m[head + old_index + d] = Some(head + new_index + d);
+                }
             }
+        }
+        return m;
+    }
+    // cost[i][j]: the fewest edits turning b[i..] into s[j..].
+    let w = s.len() + 1;
+    let mut cost = vec![0u32; (b.len() + 1) * w];
+    for i in (0..=b.len()).rev() {
+        for j in (0..=s.len()).rev() {
+            cost[i * w + j] = if i == b.len() {
+                (s.len() - j) as u32
+            } else if j == s.len() {
+                (b.len() - i) as u32
+            } else {
+                let diag = cost[(i + 1) * w + j + 1] + u32::from(b[i] != s[j]);
+                diag.min(1 + cost[(i + 1) * w + j])
+                    .min(1 + cost[i * w + j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    while i < b.len() && j < s.len() {
+        let here = cost[i * w + j];
+        if b[i] == s[j] && here == cost[(i + 1) * w + j + 1] {
+            m[head + i] = Some(head + j);
+            (i, j) = (i + 1, j + 1);
+        } else if here == 1 + cost[(i + 1) * w + j + 1] {
+            // Replaced in place: the base node is not kept.
+            (i, j) = (i + 1, j + 1);
+        } else if here == 1 + cost[(i + 1) * w + j] {
+            i += 1;
+        } else {
+            j += 1;
         }
     }
     m

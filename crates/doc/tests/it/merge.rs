@@ -147,6 +147,58 @@ fn lists_and_tasks_merge_item_by_item() {
     );
 }
 
+#[test]
+fn edits_of_two_equal_paragraphs_on_different_sides_merge() {
+    // An LCS may pair the kept "e" of one side with either copy; the edit must stay an edit
+    // (found by `edits_on_disjoint_paragraphs_always_merge` in CI).
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let base = of(&s(&["a", "e", "e", "a"]));
+    let ours = of(&s(&["a", "e", "e ours", "a"]));
+    let theirs = of(&s(&["a", "e theirs", "e", "a theirs"]));
+    let want = xml(&of(&s(&["a", "e theirs", "e ours", "a theirs"])));
+    assert_eq!(
+        merge(&base, &ours, &theirs).clean().map(|d| xml(&d)),
+        Some(want.clone())
+    );
+    assert_eq!(
+        merge(&base, &theirs, &ours).clean().map(|d| xml(&d)),
+        Some(want),
+        "the same with the sides swapped"
+    );
+    // The case CI found: copies of one paragraph, edited alternately.
+    let base = of(&s(&["a", "a", "a", "a"]));
+    let ours = of(&s(&["a", "a", "a ours", "a"]));
+    let theirs = of(&s(&["a", "a theirs", "a", "a theirs"]));
+    assert_eq!(
+        merge(&base, &ours, &theirs).clean().map(|d| xml(&d)),
+        Some(xml(&of(&s(&["a", "a theirs", "a ours", "a theirs"]))))
+    );
+    // A longer run of copies, the edits far apart.
+    let base = of(&s(&["e", "e", "e", "e", "e"]));
+    let ours = of(&s(&["e", "e", "e", "e", "e ours"]));
+    let theirs = of(&s(&["e theirs", "e", "e", "e", "e"]));
+    assert_eq!(
+        merge(&base, &ours, &theirs).clean().map(|d| xml(&d)),
+        Some(xml(&of(&s(&["e theirs", "e", "e", "e", "e ours"]))))
+    );
+}
+
+#[test]
+fn long_documents_beyond_the_alignment_limit_still_merge() {
+    // 2100 paragraphs edited at both ends by one side and in the middle by the other: the
+    // part between the common ends exceeds the edit-distance table, so the LCS aligns it.
+    let base: Vec<String> = (0..2100).map(|n| format!("p{n}")).collect();
+    let mut ours = base.clone();
+    ours[0] = "p0 ours".into();
+    ours[2099] = "p2099 ours".into();
+    let mut theirs = base.clone();
+    theirs[1000] = "p1000 theirs".into();
+    let mut want = ours.clone();
+    want[1000] = "p1000 theirs".into();
+    let m = merge(&of(&base), &of(&ours), &of(&theirs));
+    assert_eq!(m.clean().map(|d| xml(&d)), Some(xml(&of(&want))));
+}
+
 fn paragraphs() -> impl Strategy<Value = Vec<String>> {
     prop::collection::vec("[a-e]{1,3}( [a-e]{1,3}){0,4}", 0..8)
 }
