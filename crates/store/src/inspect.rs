@@ -11,7 +11,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
 use crate::error::{Result, StoreError, redact_url};
-use crate::schema::TABLES;
+use crate::schema::{META_TABLES, TABLES};
 
 /// What a store URL points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,10 +36,7 @@ pub enum Existing {
 /// The tables a kbridge store may hold: the catalog, the meta tables, the migrations' own.
 fn is_kbridge_table(name: &str) -> bool {
     TABLES.iter().any(|t| t.name == name)
-        || matches!(
-            name,
-            "schema_migrations" | "checkpoints" | "runs" | "id_map" | "attachment_files"
-        )
+        || META_TABLES.contains(&name)
         || name.starts_with("sqlite_")
 }
 

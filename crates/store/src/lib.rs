@@ -33,5 +33,5 @@ pub use schema::{ColumnDef, ColumnType, Source, TABLES, TableDef};
 pub use sql::Dialect;
 pub use store::{
     AttachmentFile, Checkpoint, DEFAULT_SQLITE_FILE, IdMapped, PgStore, RUN_LEASE, Run, RunEnd,
-    RunStatus, SqliteStore, Store, run_owner,
+    RunStatus, SqliteStore, Store, SyncConflictRow, SyncLinkRow, SyncPairRow, run_owner,
 };

@@ -52,10 +52,16 @@ pub(crate) static MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0003_run_owner.sqlite.sql"),
         postgres: include_str!("migrations/0003_run_owner.postgres.sql"),
     },
+    Migration {
+        version: 5,
+        name: "sync: links, node pairs with their base, conflicts",
+        sqlite: include_str!("migrations/0005_sync.sqlite.sql"),
+        postgres: include_str!("migrations/0005_sync.postgres.sql"),
+    },
 ];
 
 /// The schema version this kbridge writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 5;
 
 fn schema_migrations_ddl(d: Dialect) -> String {
     format!(
@@ -86,17 +92,18 @@ pub(crate) async fn run(conn: &mut Conn<'_>, db: &str) -> Result<Vec<i64>> {
     conn.execute(&schema_migrations_ddl(d), &[])
         .await
         .map_err(fail(0, "schema_migrations"))?;
-    let current = conn
+    let done: Vec<i64> = conn
         .fetch(
             db,
-            "SELECT MAX(\"version\") FROM \"schema_migrations\"",
+            "SELECT \"version\" FROM \"schema_migrations\"",
             &[],
             &[crate::conn::Kind::Int],
         )
         .await?
-        .first()
-        .and_then(|r| r[0].as_i64())
-        .unwrap_or(0);
+        .iter()
+        .filter_map(|r| r[0].as_i64())
+        .collect();
+    let current = done.iter().copied().max().unwrap_or(0);
     if current > SCHEMA_VERSION {
         return Err(StoreError::TooNew {
             db: db.to_string(),
@@ -105,7 +112,9 @@ pub(crate) async fn run(conn: &mut Conn<'_>, db: &str) -> Result<Vec<i64>> {
         });
     }
     let mut applied = Vec::new();
-    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+    // Every migration not recorded yet, also one numbered below the newest applied (numbers
+    // are handed out per feature, so a store may have met a later one first).
+    for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
         for stmt in m.statements(d) {
             conn.execute(stmt, &[])
                 .await

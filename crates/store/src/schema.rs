@@ -665,6 +665,9 @@ pub const META_TABLES: &[&str] = &[
     "runs",
     "id_map",
     "attachment_files",
+    "sync_links",
+    "sync_pairs",
+    "sync_conflicts",
 ];
 
 #[cfg(test)]

@@ -1503,3 +1503,6 @@ fn run_abandoned(owner: Option<&str>, heartbeat_ms: Option<i64>, now_ms: Option<
         _ => false,
     }
 }
+
+mod sync;
+pub use sync::{SyncConflictRow, SyncLinkRow, SyncPairRow};

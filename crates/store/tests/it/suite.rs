@@ -981,3 +981,82 @@ pub async fn abandoned_runs_are_marked_interrupted(ctx: Ctx) {
     .await
     .unwrap();
 }
+
+pub async fn sync_state_round_trips(ctx: Ctx) {
+    use kb_store::{SyncLinkRow, SyncPairRow};
+    use serde_json::json;
+    let s = &ctx.store;
+    let link = |state: serde_json::Value| SyncLinkRow {
+        name: "docs".into(),
+        spec: json!({"notion": "n-root", "confluence": {"space": "ENG"}}),
+        state,
+        created_at: String::new(),
+        updated_at: String::new(),
+    };
+    s.put_sync_link(&link(json!({}))).await.unwrap();
+    let first = s.sync_link("docs").await.unwrap().unwrap();
+    assert_eq!(first.spec["confluence"]["space"], "ENG");
+    s.put_sync_link(&link(json!({"hw": "2026-12-07T10:00:00.000Z"})))
+        .await
+        .unwrap();
+    s.put_sync_link_state("docs", &json!({"hw": "2026-12-07T11:00:00.000Z"}))
+        .await
+        .unwrap();
+    let again = s.sync_link("docs").await.unwrap().unwrap();
+    assert_eq!(again.state["hw"], "2026-12-07T11:00:00.000Z");
+    assert_eq!(
+        again.created_at, first.created_at,
+        "replacing keeps created_at"
+    );
+    assert!(s.put_sync_link_state("nope", &json!({})).await.is_err());
+    assert_eq!(s.sync_link("nope").await.unwrap(), None);
+
+    let pair = |c: &str, base: Option<serde_json::Value>| SyncPairRow {
+        link: "docs".into(),
+        notion_id: "n1".into(),
+        confluence_id: c.into(),
+        state: json!({"confluence_version": 3}),
+        base,
+        notion_seen: None,
+        confluence_seen: Some(json!({"blocks": ["x \u{0} \"quoted\" ü"]})),
+    };
+    s.put_sync_pair(&pair("100", Some(json!({"blocks": []}))))
+        .await
+        .unwrap();
+    s.put_sync_pair(&pair("100", None)).await.unwrap();
+    let pairs = s.sync_pairs("docs").await.unwrap();
+    assert_eq!(
+        pairs,
+        vec![pair("100", None)],
+        "upsert by Notion id, JSON exact"
+    );
+    // A second Notion page paired to the same Confluence page is refused.
+    let mut other = pair("100", None);
+    other.notion_id = "n2".into();
+    assert!(s.put_sync_pair(&other).await.is_err());
+
+    let a = s
+        .add_sync_conflict("docs", "n1", "100", &json!({"ours": 1}))
+        .await
+        .unwrap();
+    let b = s
+        .add_sync_conflict("docs", "n1", "100", &json!({"ours": 2}))
+        .await
+        .unwrap();
+    assert!(b > a);
+    assert!(s.resolve_sync_conflict(a, "take notion").await.unwrap());
+    assert!(
+        !s.resolve_sync_conflict(a, "take confluence").await.unwrap(),
+        "resolved once"
+    );
+    let open = s.sync_conflicts(Some("docs"), true).await.unwrap();
+    assert_eq!(open.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b]);
+    let all = s.sync_conflicts(None, false).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].resolution.as_deref(), Some("take notion"));
+    assert!(all[0].resolved_at.is_some());
+
+    assert!(s.delete_sync_link("docs").await.unwrap());
+    assert!(s.sync_pairs("docs").await.unwrap().is_empty());
+    assert!(s.sync_conflicts(None, false).await.unwrap().is_empty());
+}
