@@ -22,6 +22,7 @@ mod migrate;
 mod quickstart;
 mod settings;
 mod sim;
+mod sync;
 mod walk;
 
 use std::process::ExitCode;
@@ -82,6 +83,13 @@ enum Command {
     /// Check kbridge.toml offline (`config check [FILE]`) or print its reference
     /// (`config reference`).
     Config(config_cmd::ConfigArgs),
+    /// Keep a Notion tree and a Confluence tree equal while people edit both (`sync init`,
+    /// `sync run`, `sync watch`, `sync status`, `sync conflicts`, `sync resolve`).
+    ///
+    /// Each pass reads only what changed, merges both sides' edits against the version they
+    /// last agreed on, and writes the side that is behind (Notion blocks patched in place);
+    /// edits to the same part are recorded as conflicts, never overwritten. See docs/sync.md.
+    Sync(sync::SyncArgs),
 }
 
 fn main() -> ExitCode {
@@ -100,6 +108,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => migrate::verify(args),
         Command::Quickstart(args) => quickstart::run(args),
         Command::Config(args) => config_cmd::run(args),
+        Command::Sync(args) => sync::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -144,6 +144,13 @@ const ALIGN_CELLS: usize = 4_000_000;
 /// an edit. Among equally short alignments it prefers keeping a node, then replacing it.
 /// Very long sequences (more than [`ALIGN_CELLS`]) fall back to the LCS (Myers).
 fn matching(base: &[u64], side: &[u64]) -> Vec<Option<usize>> {
+    align(base, side)
+}
+
+/// The alignment [`merge`] uses, for callers that patch a sequence in place (the sync's
+/// Notion block patch): `m[i]` = the index in `side` of the element kept as `base[i]`, by
+/// the fewest edits (a replaced element counts once, like an insert or a removal).
+pub fn align(base: &[u64], side: &[u64]) -> Vec<Option<usize>> {
     let mut m = vec![None; base.len()];
     let head = base.iter().zip(side).take_while(|(a, b)| a == b).count();
     let tail = base[head..]

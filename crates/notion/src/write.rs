@@ -40,6 +40,10 @@ pub struct PlanProgress {
     pub created: Vec<Option<Vec<String>>>,
     /// Blocks created so far, at every level.
     pub blocks: usize,
+    /// Where the plan's first-level blocks go in their parent: after this block (then after
+    /// the last block each request created); `None` appends at the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
 }
 
 impl PlanProgress {
@@ -127,6 +131,48 @@ impl Notion {
             &format!("blocks appended to {object}"),
             v.get("results").cloned().unwrap_or(Value::Null),
         )
+    }
+
+    /// [`Notion::append_children`] placing the blocks right after the child `after` of
+    /// `block_id` (`None`: at the end). Not retried after a failure that may have reached
+    /// Notion.
+    pub async fn append_children_after(
+        &self,
+        block_id: &str,
+        children: Vec<Value>,
+        after: Option<&str>,
+    ) -> Result<Vec<Block>, NotionError> {
+        let Some(after) = after else {
+            return self.append_children(block_id, children).await;
+        };
+        let object = format!("block {block_id}");
+        let req = self.send_json(
+            Method::PATCH,
+            &format!("blocks/{}/children", dashed(block_id)),
+            &json!({"children": children, "after": dashed(after)}),
+            object.clone(),
+        )?;
+        let v = self.call(req).await?;
+        decode(
+            &format!("blocks appended to {object}"),
+            v.get("results").cloned().unwrap_or(Value::Null),
+        )
+    }
+
+    /// `PATCH /v1/blocks/{id}`: a block's content in place (`{"paragraph": {"rich_text": …}}`;
+    /// the id, comments and links to it stay). Setting values is idempotent, so it is retried
+    /// like a read.
+    pub async fn update_block(&self, id: &str, patch: Value) -> Result<Block, NotionError> {
+        let object = format!("block {id}");
+        let req = self
+            .send_json(
+                Method::PATCH,
+                &format!("blocks/{}", dashed(id)),
+                &patch,
+                object.clone(),
+            )?
+            .idempotent(true);
+        decode(&object, self.call(req).await?)
     }
 
     /// `DELETE /v1/blocks/{id}` (to the trash; pages too). Retried like any DELETE: a block
@@ -352,10 +398,20 @@ impl Notion {
                             .await?
                     }
                 };
-                let res = self.append_children(&target, children).await?;
-                progress
-                    .created
-                    .push(Some(res.into_iter().filter_map(|b| b.id).collect()));
+                let after = match &r.target {
+                    BlockRef::Parent => progress.after.clone(),
+                    BlockRef::Created { .. } => None,
+                };
+                let res = self
+                    .append_children_after(&target, children, after.as_deref())
+                    .await?;
+                let ids: Vec<String> = res.into_iter().filter_map(|b| b.id).collect();
+                if after.is_some()
+                    && let Some(last) = ids.last()
+                {
+                    progress.after = Some(last.clone());
+                }
+                progress.created.push(Some(ids));
             }
             progress.blocks += n;
             if !on_step(progress) {

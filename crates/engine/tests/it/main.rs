@@ -9,4 +9,5 @@ mod migrate;
 mod migrate_c2n;
 mod migrate_honest;
 mod support;
+mod sync_pass;
 mod sync_signals;

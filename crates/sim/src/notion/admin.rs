@@ -64,6 +64,7 @@ pub fn routes() -> Router<Arc<Sim>> {
         .route("/__sim/notion/pages/{id}/restore", post(restore))
         .route("/__sim/notion/advance", post(advance))
         .route("/__sim/notion/rate", post(rate))
+        .route("/__sim/notion/clock", post(clock))
 }
 
 /// The ground truth; `?trees=true` adds to each page its content as a nested `tree`
@@ -417,6 +418,31 @@ async fn advance(State(sim): State<Arc<Sim>>, body: Bytes) -> R {
     Ok(json_response(
         StatusCode::OK,
         &json!({"skew_seconds": skew / 1000}),
+    ))
+}
+
+/// `{"advance_seconds": N}`: the twin's timestamps run N seconds ahead of the wall clock from
+/// now on (cumulative). File-URL expiry has its own knob (`/__sim/notion/advance`).
+async fn clock(State(sim): State<Arc<Sim>>, body: Bytes) -> R {
+    let b = body_object(&body).map_err(nerr)?;
+    let s = b
+        .get("advance_seconds")
+        .and_then(Value::as_i64)
+        .filter(|s| *s >= 0)
+        .ok_or_else(|| {
+            err(
+                StatusCode::BAD_REQUEST,
+                "advance_seconds must be a whole number ≥ 0",
+            )
+        })?;
+    let skew = sim
+        .notion
+        .clock_skew_ms
+        .fetch_add(s * 1000, Ordering::Relaxed)
+        + s * 1000;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"clock_skew_seconds": skew / 1000}),
     ))
 }
 

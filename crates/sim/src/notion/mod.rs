@@ -103,6 +103,10 @@ pub struct Notion {
     /// Added to the wall clock when checking file URL and upload expiry
     /// (`POST /__sim/notion/advance`).
     pub skew_ms: AtomicI64,
+    /// Added to the wall clock for every timestamp the twin gives (`created_time`,
+    /// `last_edited_time`, events): `POST /__sim/notion/clock`. Lets a test stand a minute
+    /// later without waiting one.
+    pub clock_skew_ms: AtomicI64,
     /// Signs file URLs; derived from the seed (this is a twin, not a secret store).
     sign_key: u64,
     log: Mutex<Vec<NotionChange>>,
@@ -141,6 +145,7 @@ impl Notion {
             limiter: Limiter::new(limits),
             clock: Mutex::new(0),
             skew_ms: AtomicI64::new(0),
+            clock_skew_ms: AtomicI64::new(0),
             sign_key: crate::rng::mix(seed ^ 0x5167_4e01),
             log: Mutex::new(Vec::new()),
             changes_tx,
@@ -162,6 +167,7 @@ impl Notion {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.limiter.reset();
         self.skew_ms.store(0, Ordering::Relaxed);
+        self.clock_skew_ms.store(0, Ordering::Relaxed);
     }
 
     /// Changes the per-integration rate (`None`: off).
@@ -176,7 +182,7 @@ impl Notion {
     /// Now in ms, strictly increasing across calls.
     pub fn now(&self) -> i64 {
         let mut last = self.clock.lock().unwrap_or_else(|e| e.into_inner());
-        let t = crate::time::now_ms().max(*last + 1);
+        let t = (crate::time::now_ms() + self.clock_skew_ms.load(Ordering::Relaxed)).max(*last + 1);
         *last = t;
         t
     }

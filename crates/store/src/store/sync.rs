@@ -80,6 +80,25 @@ impl Store {
             .ok_or_else(|| self.corrupt(format!("{what} is missing")))
     }
 
+    /// Every id-map entry as `(source_system, source_id, target_system, target_id)`: the pairs
+    /// earlier migrations made, which a sync link adopts.
+    pub async fn id_map_entries(&self) -> Result<Vec<(String, String, String, String)>> {
+        let sql = "SELECT \"source_system\", \"source_id\", \"target_system\", \"target_id\" \
+                   FROM \"id_map\" ORDER BY 1, 2, 3";
+        let kinds = [Kind::Text, Kind::Text, Kind::Text, Kind::Text];
+        let rows = with_conn!(self, c, db => c.fetch(db, sql, &[], &kinds).await)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok((
+                    self.need_str(&r[0], "an id-map entry's source system")?,
+                    self.need_str(&r[1], "an id-map entry's source id")?,
+                    self.need_str(&r[2], "an id-map entry's target system")?,
+                    self.need_str(&r[3], "an id-map entry's target id")?,
+                ))
+            })
+            .collect()
+    }
+
     /// Creates or replaces the link `row.name` (its `created_at` is kept on replace).
     pub async fn put_sync_link(&self, row: &SyncLinkRow) -> Result<()> {
         let d = self.dialect();
