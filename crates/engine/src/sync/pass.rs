@@ -640,12 +640,29 @@ async fn sync_pair(
     } else {
         None
     };
-    let n_edit = n_now
+    let mut n_edit = n_now
         .as_ref()
         .is_some_and(|s| s.hash != p.state.notion_hash);
-    let c_edit = c_now
+    let mut c_edit = c_now
         .as_ref()
         .is_some_and(|(s, _)| s.hash != p.state.confluence_hash);
+    // One side changed: the other is read too before anything is merged (writing it needs
+    // its current state anyway), so an edit the poll did not see there — Notion's minute
+    // rounding, clocks apart — is merged, never overwritten.
+    if c_edit && n_now.is_none() {
+        let s = cx.read_notion(&nid).await?;
+        p.state.notion_edited = s.when.clone();
+        p.state.notion_read_at = Some(ms_rfc3339(now_ms));
+        n_edit = s.hash != p.state.notion_hash;
+        n_now = Some(s);
+    }
+    if n_edit && c_now.is_none() {
+        let (s, page) = cx
+            .read_confluence(&p.confluence_id, link, notion_of_title, &mut report.errors)
+            .await?;
+        c_edit = s.hash != p.state.confluence_hash;
+        c_now = Some((s, page));
+    }
     if let Some((s, _)) = &c_now
         && !c_edit
     {
@@ -767,16 +784,10 @@ async fn sync_pair(
         let (seen_version, page) = match c_now.take() {
             Some((s, page)) => (s.version, page),
             None => {
-                let (s, page) = cx
-                    .read_confluence(&p.confluence_id, link, notion_of_title, &mut report.errors)
-                    .await?;
-                if s.hash != p.state.confluence_hash {
-                    return Err(SyncError::Input(format!(
-                        "Confluence page {} changed during the pass; the next pass merges it",
-                        p.confluence_id
-                    )));
-                }
-                (s.version, page)
+                return Err(SyncError::Input(format!(
+                    "Confluence page {} was not read before writing it (a kbridge bug: report it)",
+                    p.confluence_id
+                )));
             }
         };
         let ctitle = to_conf_title

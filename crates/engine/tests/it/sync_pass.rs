@@ -10,27 +10,34 @@ use serde_json::{Value, json};
 use crate::migrate::{notion, space_key, twins};
 use crate::support;
 
-/// The test's clock: the wall clock plus what the test moved the Notion twin's clock by.
-static SKEW_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-        + SKEW_MS.load(std::sync::atomic::Ordering::SeqCst)
+/// A test's clock: the wall clock plus what the test moved its Notion twin's clock by (each
+/// test has its own twin, so its own clock).
+#[derive(Default)]
+struct Clock {
+    skew_ms: std::sync::atomic::AtomicI64,
 }
 
-/// A minute passes (for Notion, whose times are rounded to the minute, and for the passes).
-async fn a_minute_later(sim: &SimHandle) {
-    let r = reqwest::Client::new()
-        .post(format!("{}/__sim/notion/clock", sim.url()))
-        .json(&json!({"advance_seconds": 61}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
-    SKEW_MS.fetch_add(61_000, std::sync::atomic::Ordering::SeqCst);
+impl Clock {
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+            + self.skew_ms.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A minute passes (for Notion, whose times are rounded to the minute, and for the passes).
+    async fn minute_later(&self, sim: &SimHandle) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/__sim/notion/clock", sim.url()))
+            .json(&json!({"advance_seconds": 61}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+        self.skew_ms
+            .fetch_add(61_000, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// A human, editing through the services' APIs with plain HTTP.
@@ -205,6 +212,7 @@ async fn write_paragraphs(h: &Human, id: &str) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write_nothing() {
+    let clock = Clock::default();
     let sim = twins(30, 0).await;
     let (n, c) = (notion(&sim), support::client(&sim));
     let dir = tempfile::tempdir().unwrap();
@@ -245,7 +253,7 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
             policy: Policy::Manual,
             utc_offset_minutes: 0,
         },
-        now(),
+        clock.now(),
     )
     .await
     .unwrap();
@@ -267,7 +275,7 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
             policy: Policy::Manual,
             utc_offset_minutes: 0,
         },
-        now(),
+        clock.now(),
     )
     .await
     .unwrap_err()
@@ -276,18 +284,18 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
 
     // The first pass reads the root the human edited inside the overlap, once, and writes
     // nothing: the migration and the link agree with what both sides show.
-    let r = sync::run_pass(&cx, "docs", now()).await.unwrap();
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!((r.to_notion, r.to_confluence), (0, 0), "{r:?}");
     assert!(r.checked <= 1, "{r:?}");
     // A minute later the root is read once more (its edit minute had not closed when it was
     // read: Notion rounds edit times to the minute, and a second edit could hide in it).
-    a_minute_later(&sim).await;
-    let r = sync::run_pass(&cx, "docs", now()).await.unwrap();
+    clock.minute_later(&sim).await;
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
     assert_eq!((r.to_notion, r.to_confluence), (0, 0), "{r:?}");
     assert!(r.checked <= 1, "{r:?}");
     // Quiet: nothing changed: nothing is written, one request per side.
-    let r = sync::run_pass(&cx, "docs", now()).await.unwrap();
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!(
         (r.to_notion, r.to_confluence, r.checked),
@@ -306,7 +314,7 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
     let patches = h.count("PATCH", "/v1/blocks/{id}").await;
     let deletes = h.count("DELETE", "/v1/blocks/{id}").await;
     let appends = h.count("PATCH", "/v1/blocks/{id}/children").await;
-    let r = sync::run_pass(&cx, "docs", now()).await.unwrap();
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!((r.to_notion, r.to_confluence), (1, 0), "{r:?}");
     assert_eq!(h.count("PATCH", "/v1/blocks/{id}").await - patches, 1);
@@ -320,7 +328,7 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
     assert_eq!(text_of(b2), "Edited in Confluence");
 
     // The echo of that write is not sent back, and a re-run writes nothing.
-    let r = sync::run_pass(&cx, "docs", now()).await.unwrap();
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!((r.to_notion, r.to_confluence), (0, 0), "{r:?}");
 
@@ -328,7 +336,7 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
     h.set_paragraph(&p1.0, "First edited in Notion").await;
     h.edit_confluence(&cid, &p3.1, "Third edited in Confluence")
         .await;
-    let r = sync::run_pass(&cx, "docs", now()).await.unwrap();
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!(r.merged, 1, "{r:?}");
     assert_eq!((r.to_notion, r.to_confluence), (1, 1), "{r:?}");
@@ -349,14 +357,14 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
         texts.contains(&"First edited in Notion".to_string()),
         "{texts:?}"
     );
-    let r = sync::run_pass(&cx, "docs", now()).await.unwrap();
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
     assert_eq!((r.to_notion, r.to_confluence), (0, 0), "{r:?}");
 
     // 3. The same paragraph edited differently on both: a conflict, neither side overwritten.
     h.set_paragraph(&p1.0, "Notion says this").await;
     h.edit_confluence(&cid, "First edited in Notion", "Confluence says that")
         .await;
-    let r = sync::run_pass(&cx, "docs", now()).await.unwrap();
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!(r.conflicts.len(), 1, "{r:?}");
     assert_eq!((r.to_notion, r.to_confluence), (0, 0), "{r:?}");
@@ -376,11 +384,11 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
     );
     assert!(listed[0].confluence.contains("Confluence says that"));
     // While it is open, the pair waits.
-    let r = sync::run_pass(&cx, "docs", now()).await.unwrap();
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
     assert_eq!((r.to_notion, r.to_confluence), (0, 0), "{r:?}");
 
     // Settled for Notion: Confluence shows Notion's paragraph, Notion is left alone.
-    let r = sync::resolve(&cx, listed[0].id, Take::Notion, now())
+    let r = sync::resolve(&cx, listed[0].id, Take::Notion, clock.now())
         .await
         .unwrap();
     assert_eq!((r.to_notion, r.to_confluence), (0, 1), "{r:?}");
@@ -397,11 +405,11 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
             .is_empty()
     );
     assert!(
-        sync::resolve(&cx, listed[0].id, Take::Notion, now())
+        sync::resolve(&cx, listed[0].id, Take::Notion, clock.now())
             .await
             .is_err()
     );
-    let r = sync::run_pass(&cx, "docs", now()).await.unwrap();
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
     assert_eq!((r.to_notion, r.to_confluence), (0, 0), "{r:?}");
 
     // 4. A page created in Confluence under a synced page appears in Notion, once.
@@ -412,7 +420,7 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
         "<h2>Runbook</h2><p>Restart the <strong>worker</strong> first.</p>",
     )
     .await;
-    let r = sync::run_pass(&cx, "docs", now()).await.unwrap();
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!(r.created_in_notion, 1, "{r:?}");
     let kids = h.children(&nid).await;
@@ -425,7 +433,7 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
     // The Notion parent now shows the new page as a child-page block; the next pass carries
     // that link into the Confluence parent (as the migration wrote its children's links), and
     // nothing comes back.
-    let r = sync::run_pass(&cx, "docs", now()).await.unwrap();
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!(r.created_in_notion, 0, "{r:?}");
     assert_eq!(r.to_notion, 0, "{r:?}");
@@ -435,10 +443,10 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
         .unwrap()
         .to_string();
     assert!(storage.contains("Written in Confluence"), "{storage}");
-    a_minute_later(&sim).await;
-    let r = sync::run_pass(&cx, "docs", now()).await.unwrap();
+    clock.minute_later(&sim).await;
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
     assert_eq!((r.to_notion, r.to_confluence), (0, 0), "{r:?}");
-    let r = sync::run_pass(&cx, "docs", now()).await.unwrap();
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
     assert_eq!(
         (r.to_notion, r.to_confluence, r.checked),
         (0, 0, 0),
@@ -459,4 +467,137 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
     assert_eq!(st.len(), 1);
     assert_eq!(st[0].pairs, pages + 1);
     assert_eq!(st[0].open_conflicts, 0);
+}
+
+/// The twins, a migrated and linked tree (the root holds three paragraphs a human wrote), on
+/// `store`: (root Notion id, Confluence root id, paragraphs).
+async fn linked(
+    sim: &SimHandle,
+    store: &kb_store::Store,
+    clock: &Clock,
+) -> (String, String, Vec<(String, String)>) {
+    let (n, c) = (notion(sim), support::client(sim));
+    let (key, _) = space_key(&c).await;
+    let found = n.search(Some("Team Home"), Some("page")).await.unwrap();
+    let root = found
+        .iter()
+        .find(|p| p["parent"]["type"] == "workspace")
+        .and_then(|p| p["id"].as_str())
+        .unwrap()
+        .to_string();
+    let h = Human::new(sim);
+    let paras = write_paragraphs(&h, &root).await;
+    let opts = NotionToConfluence {
+        from: vec![root.clone()],
+        space: key.clone(),
+        parent: None,
+        plan_only: false,
+        force: false,
+    };
+    let m = migrate::n2c::run(store, &n, &c, &opts, None).await.unwrap();
+    assert!(m.errors.is_empty(), "{:?}", m.errors);
+    let cx = SyncContext {
+        store,
+        notion: &n,
+        confluence: &c,
+    };
+    let init = sync::init(
+        &cx,
+        &InitOptions {
+            name: "docs".into(),
+            notion_root: root.clone(),
+            space_key: key,
+            confluence_root: None,
+            policy: Policy::Manual,
+            utc_offset_minutes: 0,
+        },
+        clock.now(),
+    )
+    .await
+    .unwrap();
+    (
+        kb_engine::migrate::transform::norm_id(&root).unwrap(),
+        init.confluence_root,
+        paras,
+    )
+}
+
+async fn set_faults(sim: &SimHandle, plan: &str) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/__sim/faults", sim.url()))
+        .json(&json!({ "plan": plan }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+}
+
+/// A Confluence update whose answer is lost (applied, then 502): the pass reports the page,
+/// the next pass finds its own write there and converges without a second write or a false
+/// conflict. On both store backends.
+async fn lost_answer_then_retry(store: kb_store::Store) {
+    let sim = twins(30, 0).await;
+    let clock = Clock::default();
+    let (nid, cid, paras) = linked(&sim, &store, &clock).await;
+    let (n, c) = (notion(&sim), support::client(&sim));
+    let cx = SyncContext {
+        store: &store,
+        notion: &n,
+        confluence: &c,
+    };
+    let h = Human::new(&sim);
+    let version = |p: &Value| p["version"]["number"].as_u64().unwrap();
+    let before = version(&h.conf_page(&cid).await);
+    h.set_paragraph(&paras[0].0, "Edited in Notion, answer lost")
+        .await;
+    set_faults(&sim, "PUT:/wiki/api/v2/pages/{id}:lost-answer=1:502").await;
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
+    assert_eq!(r.errors.len(), 1, "{r:?}");
+    assert!(
+        r.errors[0].contains(&nid),
+        "the failure names the page: {:?}",
+        r.errors
+    );
+    assert_eq!(r.to_confluence, 0, "{r:?}");
+    let p = h.conf_page(&cid).await;
+    assert_eq!(version(&p), before + 1, "Confluence applied the update");
+    set_faults(&sim, "").await;
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(
+        r.conflicts.is_empty(),
+        "its own write is no conflict: {r:?}"
+    );
+    assert_eq!((r.to_notion, r.to_confluence), (0, 0), "{r:?}");
+    let p = h.conf_page(&cid).await;
+    assert_eq!(version(&p), before + 1, "no second write");
+    assert!(
+        p["body"]["storage"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("Edited in Notion, answer lost")
+    );
+    clock.minute_later(&sim).await;
+    let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
+    let r2 = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
+    assert_eq!((r.to_notion, r.to_confluence), (0, 0), "{r:?}");
+    assert_eq!(
+        (r2.to_notion, r2.to_confluence, r2.checked),
+        (0, 0, 0),
+        "{r2:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_confluence_answer_is_found_again_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    lost_answer_then_retry(support::sqlite(dir.path()).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_confluence_answer_is_found_again_on_postgres() {
+    let Some(store) = support::postgres("sync_lost_answer").await else {
+        return;
+    };
+    lost_answer_then_retry(store).await;
 }
