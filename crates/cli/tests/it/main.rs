@@ -15,6 +15,7 @@ mod migrate;
 mod migrate_c2n;
 mod ops;
 mod sim;
+mod sync;
 
 const KBRIDGE: &str = env!("CARGO_BIN_EXE_kbridge");
 
