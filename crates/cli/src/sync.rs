@@ -345,6 +345,8 @@ fn run_once(a: RunArgs) -> Result<bool> {
 
 /// Webhook secrets and the wake-up for `watch`.
 struct Receivers {
+    /// The integration's bot: events only it authored are kbridge's own writes.
+    bot_id: Option<String>,
     notion_token: std::sync::Mutex<Option<SecretString>>,
     confluence_secret: Option<SecretString>,
     wake: tokio::sync::Notify,
@@ -394,8 +396,19 @@ async fn receive(
             StatusCode::OK
         }
         Ok(Delivery::Hints(h)) => {
-            tracing::info!(service = kind, hints = h.len(), "webhook: a pass is due");
-            rx.wake.notify_one();
+            let own = rx
+                .bot_id
+                .as_deref()
+                .is_some_and(|bot| h.iter().all(|x| x.is_own_echo(bot)));
+            if own {
+                tracing::debug!(
+                    service = kind,
+                    "webhook: kbridge's own write, no pass needed"
+                );
+            } else {
+                tracing::info!(service = kind, hints = h.len(), "webhook: a pass is due");
+                rx.wake.notify_one();
+            }
             StatusCode::OK
         }
         Err(e) => {
@@ -413,7 +426,15 @@ fn watch(a: WatchArgs) -> Result<bool> {
     runtime()?.block_on(async {
         let store = open(&cl.store_url).await?;
         let names = link_names(&store, &a.name).await?;
+        let bot_id = match cl.notion.me().await {
+            Ok(u) => Some(kb_engine::sync::signals::normalise_id(&u.id)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot learn the integration's bot id; every Notion event wakes a pass");
+                None
+            }
+        };
         let rx = Arc::new(Receivers {
+            bot_id,
             notion_token: std::sync::Mutex::new(env_secret("KBRIDGE_NOTION_WEBHOOK_TOKEN")),
             confluence_secret: env_secret("KBRIDGE_CONFLUENCE_WEBHOOK_SECRET"),
             wake: tokio::sync::Notify::new(),
@@ -431,8 +452,11 @@ fn watch(a: WatchArgs) -> Result<bool> {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
+            let bound = listener
+                .local_addr()
+                .with_context(|| format!("cannot listen on {addr}"))?;
             eprintln!(
-                "webhook receivers on http://{addr}/webhooks/{{notion,confluence,confluence-dc}}"
+                "webhook receivers on http://{bound}/webhooks/{{notion,confluence,confluence-dc}}"
             );
             tokio::spawn(async move {
                 if let Err(e) = axum::serve(listener, app).await {

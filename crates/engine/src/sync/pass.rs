@@ -440,7 +440,8 @@ pub async fn run_pass(
         .map(|ms| ms_rfc3339(ms - NOTION_OVERLAP_MS))
         .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".into());
     let mut notion_dirty: HashMap<usize, String> = HashMap::new();
-    let mut notion_new: Vec<Page> = Vec::new();
+    // New Notion pages under a synced page: (id, parent id).
+    let mut notion_new: Vec<(String, String)> = Vec::new();
     for v in cx.notion.pages_edited_since(&notion_since).await? {
         let page: Page = serde_json::from_value(v)
             .map_err(|e| SyncError::Input(format!("a Notion search result: {e}")))?;
@@ -455,7 +456,11 @@ pub async fn run_pass(
             .extra
             .get("last_edited_time")
             .and_then(Value::as_str)
-            .unwrap_or("")
+            .ok_or_else(|| {
+                SyncError::Input(format!(
+                    "Notion search returned page {id} without its last_edited_time"
+                ))
+            })?
             .to_string();
         if let Some(&i) = by_notion.get(&id) {
             if notion_changed(&pairs[i].state, &edited) {
@@ -471,7 +476,7 @@ pub async fn run_pass(
                 .and_then(norm_id)
             && by_notion.contains_key(&parent)
         {
-            notion_new.push(page);
+            notion_new.push((id, parent));
         }
     }
     let conf_since = link
@@ -488,7 +493,8 @@ pub async fn run_pass(
         ))
     );
     let mut conf_dirty: Vec<usize> = Vec::new();
-    let mut conf_new: Vec<Value> = Vec::new();
+    // New Confluence pages under a synced page: (id, parent id).
+    let mut conf_new: Vec<(String, String)> = Vec::new();
     for v in cx
         .confluence
         .content_search(&cql, &["version", "ancestors"])?
@@ -496,11 +502,15 @@ pub async fn run_pass(
         .await?
     {
         let Some(id) = kb_confluence::keys::id(&v) else {
+            report
+                .errors
+                .push(format!("a CQL result without an id: {}", v));
             continue;
         };
-        let version = kb_confluence::keys::version_number(&v).unwrap_or(u64::MAX);
+        // A result without a version number is read: it is never taken for unchanged.
+        let version = kb_confluence::keys::version_number(&v);
         if let Some(&i) = by_conf.get(&id) {
-            if version > pairs[i].state.confluence_version {
+            if version.is_none_or(|v| v > pairs[i].state.confluence_version) {
                 conf_dirty.push(i);
             }
         } else {
@@ -509,8 +519,10 @@ pub async fn run_pass(
                 .and_then(Value::as_array)
                 .and_then(|a| a.last())
                 .and_then(kb_confluence::keys::id);
-            if parent.is_some_and(|p| by_conf.contains_key(&p)) {
-                conf_new.push(v);
+            if let Some(p) = parent
+                && by_conf.contains_key(&p)
+            {
+                conf_new.push((id, p));
             }
         }
     }
@@ -562,26 +574,23 @@ pub async fn run_pass(
     }
 
     // --- New pages, parents first (a page whose parent is new waits for the next pass).
-    for page in notion_new {
+    for (nid, parent) in notion_new {
         if let Err(e) =
-            create_in_confluence(cx, &link, &mut pairs, &page, &titles, &mut report).await
+            create_in_confluence(cx, &link, &mut pairs, &nid, &parent, &titles, &mut report).await
         {
             if let SyncError::Store(_) = e {
                 return Err(e);
             }
-            report
-                .errors
-                .push(format!("new Notion page {}: {e}", page.id));
+            report.errors.push(format!("new Notion page {nid}: {e}"));
         }
     }
-    for v in conf_new {
-        let id = kb_confluence::keys::id(&v).unwrap_or_default();
+    for (id, parent) in conf_new {
         if let Err(e) = create_in_notion(
             cx,
             &link,
             &mut pairs,
             &id,
-            &v,
+            &parent,
             &notion_of_title,
             &mut report,
         )
@@ -705,11 +714,15 @@ async fn sync_pair(
     let settle = match link.spec.policy {
         _ if m.is_clean() && title_clean => None,
         Policy::Manual => {
+            let text = |d: &Document| {
+                kb_doc::ir_json::write(d)
+                    .map_err(|e| SyncError::Input(format!("a document does not serialise: {e}")))
+            };
             let detail = json!({
                 "title": {"base": base_title, "notion": n_title, "confluence": c_title},
-                "base": kb_doc::ir_json::write(&p.base).unwrap_or_default(),
-                "notion": kb_doc::ir_json::write(&n_side).unwrap_or_default(),
-                "confluence": kb_doc::ir_json::write(&c_side).unwrap_or_default(),
+                "base": text(&p.base)?,
+                "notion": text(&n_side)?,
+                "confluence": text(&c_side)?,
                 "parts": m.conflicts(),
             });
             let id = cx
@@ -830,18 +843,12 @@ async fn create_in_confluence(
     cx: &SyncContext<'_>,
     link: &Link,
     pairs: &mut Vec<Pair>,
-    page: &Page,
+    nid: &str,
+    parent_nid: &str,
     titles: &HashMap<String, String>,
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
-    let nid = norm_id(&page.id).unwrap_or_default();
-    let parent_nid = page
-        .parent
-        .as_ref()
-        .and_then(|p| p.get("page_id"))
-        .and_then(Value::as_str)
-        .and_then(norm_id)
-        .unwrap_or_default();
+    let (nid, parent_nid) = (nid.to_string(), parent_nid.to_string());
     let Some(parent) = pairs.iter().find(|p| p.notion_id == parent_nid) else {
         return Ok(());
     };
@@ -864,7 +871,9 @@ async fn create_in_confluence(
                 .await
             {
                 Ok(Some(found)) => {
-                    let id = kb_confluence::keys::id(&found).unwrap_or_default();
+                    let Some(id) = kb_confluence::keys::id(&found) else {
+                        return Err(e.into());
+                    };
                     let full = cx.confluence.page_with_body(&id).await?;
                     if new.applied_in(&full) {
                         full
@@ -878,7 +887,11 @@ async fn create_in_confluence(
     };
     let cid = kb_confluence::keys::id(&created)
         .ok_or_else(|| SyncError::Input("Confluence answered a create without an id".into()))?;
-    let version = kb_confluence::keys::version_number(&created).unwrap_or(1);
+    let version = kb_confluence::keys::version_number(&created).ok_or_else(|| {
+        SyncError::Input(format!(
+            "Confluence answered the create of page {cid} without its version"
+        ))
+    })?;
     let mut cdoc = kb_doc::storage::read(&storage)
         .map_err(|e| SyncError::Input(format!("the storage kbridge wrote does not read: {e}")))?;
     let notion_of_title: HashMap<String, String> = pairs
@@ -918,16 +931,11 @@ async fn create_in_notion(
     link: &Link,
     pairs: &mut Vec<Pair>,
     cid: &str,
-    listed: &Value,
+    parent_cid: &str,
     notion_of_title: &HashMap<String, String>,
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
-    let parent_cid = listed
-        .get("ancestors")
-        .and_then(Value::as_array)
-        .and_then(|a| a.last())
-        .and_then(kb_confluence::keys::id)
-        .unwrap_or_default();
+    let parent_cid = parent_cid.to_string();
     let Some(parent) = pairs.iter().find(|p| p.confluence_id == parent_cid) else {
         return Ok(());
     };

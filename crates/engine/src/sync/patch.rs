@@ -168,15 +168,16 @@ pub fn plan(current: &[Block], doc: &Document) -> Patch {
             }
         };
         for (k, b) in old.iter().enumerate() {
-            let id = b.id.clone().unwrap_or_default();
-            if have[i + k].is_none() {
+            let Some(id) = b.id.clone().filter(|_| have[i + k].is_some()) else {
                 // A block the codec cannot write back (a child page, a synced block, an
-                // unsupported block): never touched.
+                // unsupported block), or one without an id: never touched.
                 flush(&mut pending, &after, &mut patch.steps);
-                after = b.id.clone();
+                if b.id.is_some() {
+                    after = b.id.clone();
+                }
                 patch.kept += 1;
                 continue;
-            }
+            };
             let target = (k < pairs).then(|| j + k);
             let same_kind = target.is_some_and(|t| {
                 want[t].get("type").and_then(Value::as_str) == Some(b.kind.as_str())
@@ -184,7 +185,7 @@ pub fn plan(current: &[Block], doc: &Document) -> Patch {
                     && !b.has_children
             });
             match (target, same_kind) {
-                (Some(t), true) if update_body(&want[t]).is_some() && !id.is_empty() => {
+                (Some(t), true) if update_body(&want[t]).is_some() => {
                     flush(&mut pending, &after, &mut patch.steps);
                     if let Some(body) = update_body(&want[t]) {
                         patch.steps.push(Step::Update {
