@@ -231,7 +231,7 @@ fn signed(token: &str, body: &str) -> String {
 #[test]
 fn watch_passes_on_a_verified_webhook_and_refuses_forged_ones() {
     use std::io::{BufRead, BufReader};
-    let (sim, e, dir, root, key) = migrated();
+    let (_sim, e, dir, root, key) = migrated();
     let r = kb(
         dir.path(),
         &e,
