@@ -153,8 +153,11 @@ mod tests {
 
     #[test]
     fn migrations_are_numbered_in_order() {
-        for (i, m) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(m.version, i as i64 + 1, "{}", m.name);
+        // Numbers are handed out per feature, so one may be missing while its branch is
+        // open; they only ever increase, and the last is the schema version.
+        assert_eq!(MIGRATIONS.first().map(|m| m.version), Some(1));
+        for w in MIGRATIONS.windows(2) {
+            assert!(w[0].version < w[1].version, "{} before {}", w[0].name, w[1].name);
         }
         assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(SCHEMA_VERSION));
     }
