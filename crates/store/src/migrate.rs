@@ -157,7 +157,12 @@ mod tests {
         // open; they only ever increase, and the last is the schema version.
         assert_eq!(MIGRATIONS.first().map(|m| m.version), Some(1));
         for w in MIGRATIONS.windows(2) {
-            assert!(w[0].version < w[1].version, "{} before {}", w[0].name, w[1].name);
+            assert!(
+                w[0].version < w[1].version,
+                "{} before {}",
+                w[0].name,
+                w[1].name
+            );
         }
         assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(SCHEMA_VERSION));
     }

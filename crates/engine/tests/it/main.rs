@@ -10,4 +10,5 @@ mod migrate_c2n;
 mod migrate_honest;
 mod support;
 mod sync_pass;
+mod sync_patch;
 mod sync_signals;
