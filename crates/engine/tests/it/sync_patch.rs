@@ -75,7 +75,7 @@ fn apply(page: &mut Page, steps: &[Step]) {
                 page.remove(at);
             }
             Step::Insert { after, blocks } => {
-                let mut at = match after {
+                let at = match after {
                     Some(a) => {
                         page.iter()
                             .position(|(i, _)| i == a)
@@ -90,10 +90,9 @@ fn apply(page: &mut Page, steps: &[Step]) {
                         0
                     }
                 };
-                for b in blocks {
+                for (k, b) in blocks.iter().enumerate() {
                     n += 1;
-                    page.insert(at, (format!("new-{n}"), text_of_request(b)));
-                    at += 1;
+                    page.insert(at + k, (format!("new-{n}"), text_of_request(b)));
                 }
             }
         }
