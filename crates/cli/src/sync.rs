@@ -60,6 +60,7 @@ struct InitArgs {
     /// The crawl account's time zone, minutes east of UTC (CQL reads dates in it).
     #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
     utc_offset_minutes: i32,
+    /// Print the result as JSON on stdout (one object per link and pass).
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -71,6 +72,7 @@ struct RunArgs {
     /// The link (default: every link in the store).
     #[arg(long)]
     name: Option<String>,
+    /// Print the result as JSON on stdout (one object per link and pass).
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -79,6 +81,7 @@ struct RunArgs {
 
 #[derive(Args, Debug)]
 struct WatchArgs {
+    /// The link (default: every link in the store).
     #[arg(long)]
     name: Option<String>,
     /// Seconds between passes.
@@ -94,25 +97,34 @@ struct WatchArgs {
 
 #[derive(Args, Debug)]
 struct StatusArgs {
+    /// Print the result as JSON on stdout (one object per link and pass).
     #[arg(long)]
     json: bool,
+    /// The store: a SQLite file or `postgres://…` (default: $KBRIDGE_STORE, then
+    /// kbridge.toml, then kbridge.db).
     #[arg(long, env = "KBRIDGE_STORE")]
     store: Option<String>,
+    /// The configuration file (default: kbridge.toml if it exists).
     #[arg(long)]
     config: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]
 struct ConflictsArgs {
+    /// The link (default: every link in the store).
     #[arg(long)]
     name: Option<String>,
     /// Also the resolved ones.
     #[arg(long)]
     all: bool,
+    /// Print the result as JSON on stdout (one object per link and pass).
     #[arg(long)]
     json: bool,
+    /// The store: a SQLite file or `postgres://…` (default: $KBRIDGE_STORE, then
+    /// kbridge.toml, then kbridge.db).
     #[arg(long, env = "KBRIDGE_STORE")]
     store: Option<String>,
+    /// The configuration file (default: kbridge.toml if it exists).
     #[arg(long)]
     config: Option<std::path::PathBuf>,
 }
@@ -124,6 +136,7 @@ struct ResolveArgs {
     /// notion, confluence, or a Markdown file with the settled text.
     #[arg(long)]
     take: String,
+    /// Print the result as JSON on stdout (one object per link and pass).
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -132,9 +145,13 @@ struct ResolveArgs {
 
 #[derive(Args, Debug)]
 struct RemoveArgs {
+    /// The link's name.
     name: String,
+    /// The store: a SQLite file or `postgres://…` (default: $KBRIDGE_STORE, then
+    /// kbridge.toml, then kbridge.db).
     #[arg(long, env = "KBRIDGE_STORE")]
     store: Option<String>,
+    /// The configuration file (default: kbridge.toml if it exists).
     #[arg(long)]
     config: Option<std::path::PathBuf>,
 }
