@@ -192,6 +192,7 @@ impl Listing {
 pub struct Confluence {
     http: Client,
     site: SiteUrl,
+    pacer: Option<Arc<crate::pacing::AdaptivePacer>>,
 }
 
 impl std::fmt::Debug for Confluence {
@@ -244,8 +245,21 @@ impl Confluence {
     ) -> Result<Confluence, ConfluenceError> {
         cfg.validate()?;
         let mut site_cfg = SiteConfig::new(cfg.site.wiki().clone());
-        site_cfg.limits.rate = cfg.rate;
-        site_cfg.limits.burst = cfg.burst.max(1);
+        let pacer = cfg.adaptive.then(|| {
+            Arc::new(crate::pacing::AdaptivePacer::new(
+                cfg.rate,
+                crate::pacing::Classes::PerEndpoint,
+            ))
+        });
+        if let Some(p) = &pacer {
+            // The classes pace; the site limiter only bounds the requests in flight.
+            site_cfg.limits.rate = 1.0e6;
+            site_cfg.limits.burst = 1_000_000;
+            site_cfg.pacer = Some(p.clone());
+        } else {
+            site_cfg.limits.rate = cfg.rate;
+            site_cfg.limits.burst = cfg.burst.max(1);
+        }
         site_cfg.limits.concurrency = cfg.concurrency;
         site_cfg.timeout = cfg.timeout;
         site_cfg.retry = cfg.retry.clone();
@@ -260,7 +274,7 @@ impl Confluence {
         let hint_site = site.clone();
         let hints: kb_http::Hints = Arc::new(move |status, req| hint(&hint_site, status, req));
         let http = Client::build(site_cfg, Some(hints), on_event)?;
-        Ok(Confluence { http, site })
+        Ok(Confluence { http, site, pacer })
     }
 
     /// The site's URLs.
@@ -271,6 +285,14 @@ impl Confluence {
     /// The underlying kb-http client (limiter, counters).
     pub fn http(&self) -> &Client {
         &self.http
+    }
+
+    /// What the adaptive pacing has learned per endpoint class (empty with fixed pacing).
+    pub fn pacing(&self) -> Vec<crate::pacing::ClassState> {
+        self.pacer
+            .as_ref()
+            .map(|p| p.snapshot())
+            .unwrap_or_default()
     }
 
     /// Requests, 429s and retries so far.

@@ -124,9 +124,14 @@ pub struct ConfluenceConfig {
     pub email: String,
     /// The API token (Basic auth password). Never logged or shown.
     pub token: SecretString,
-    /// Sustained requests per second for the whole site (default 10: conservative for API
-    /// tokens, whose burst limit is far higher).
+    /// With adaptive pacing (the default): the ceiling of each endpoint class's rate, which is
+    /// learned from the server's answers. With fixed pacing: sustained requests per second for
+    /// the whole site. Default 10 (conservative for API tokens, whose burst limit is far
+    /// higher): the CLI raises it when `--rate` is not given.
     pub rate: f64,
+    /// Pace each endpoint class by what the server says (`Retry-After`, `X-RateLimit-*`),
+    /// up to `rate` (default); `false`: one fixed bucket of `rate` for the whole site.
+    pub adaptive: bool,
     /// Requests that may go at once after a quiet period (default 10).
     pub burst: u32,
     /// Requests in flight at most (default 4).
@@ -147,6 +152,7 @@ impl fmt::Debug for ConfluenceConfig {
             .field("email", &self.email)
             .field("token", &"<redacted>")
             .field("rate", &self.rate)
+            .field("adaptive", &self.adaptive)
             .field("burst", &self.burst)
             .field("concurrency", &self.concurrency)
             .field("timeout", &self.timeout)
@@ -173,6 +179,7 @@ impl ConfluenceConfig {
             email: email.trim().to_string(),
             token,
             rate: 10.0,
+            adaptive: true,
             burst: 10,
             concurrency: 4,
             timeout: Some(Duration::from_secs(60)),

@@ -28,6 +28,7 @@ mod client;
 mod config;
 pub mod cql;
 pub mod keys;
+pub mod pacing;
 mod write;
 
 pub use check::{CheckError, CheckReport};
