@@ -85,6 +85,8 @@ struct Class {
 /// Per-class adaptive pacing (see the module docs).
 pub struct AdaptivePacer {
     ceiling: f64,
+    /// The longest pause a `Retry-After` may impose (the retry policy's `max_retry_after`).
+    max_pause: Duration,
     classes: Classes,
     state: Mutex<HashMap<String, Class>>,
 }
@@ -135,9 +137,16 @@ impl AdaptivePacer {
         };
         AdaptivePacer {
             ceiling,
+            max_pause: Duration::from_secs(60),
             classes,
             state: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Caps the pause of one `Retry-After` (default 60 s).
+    pub fn with_max_pause(mut self, max: Duration) -> AdaptivePacer {
+        self.max_pause = max;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Class>> {
@@ -265,7 +274,9 @@ impl AdaptivePacer {
         };
         if status == 429 {
             c.rate_limited += 1;
-            let wait = kb_http::retry_after(headers).unwrap_or(Duration::from_secs(1));
+            let wait = kb_http::retry_after(headers)
+                .unwrap_or(Duration::from_secs(1))
+                .min(self.max_pause);
             let until = now + wait;
             if c.paused_until.is_none_or(|p| p < until) {
                 c.paused_until = Some(until);
@@ -354,8 +365,8 @@ impl Pacer for AdaptivePacer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kb_http::header::HeaderValue;
     use kb_http::Url;
+    use kb_http::header::HeaderValue;
 
     fn req(path: &str) -> Request {
         Request::get(Url::parse(&format!("http://site.test{path}")).unwrap())
