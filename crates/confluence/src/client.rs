@@ -212,6 +212,7 @@ pub struct Confluence {
     pub(crate) http: Client,
     pub(crate) site: SiteUrl,
     pub(crate) flavour: Flavour,
+    pub(crate) auth: AuthScheme,
     /// Data Center: what the server said about itself (read once).
     pub(crate) server: Arc<tokio::sync::OnceCell<crate::connector::ServerInfo>>,
     pacer: Option<Arc<crate::pacing::AdaptivePacer>>,
@@ -344,6 +345,7 @@ impl Confluence {
             http,
             site,
             flavour,
+            auth: scheme,
             server: Arc::new(tokio::sync::OnceCell::new()),
             pacer,
         })

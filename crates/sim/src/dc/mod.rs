@@ -165,7 +165,18 @@ async fn dc_layer(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -> 
                 .map(str::to_string)
                 .unwrap_or_else(|| sim.addr.to_string());
             let resp = next.run(req).await;
-            reshape(resp, &host).await
+            let usernames: std::collections::HashMap<String, String> = {
+                let data = sim.confluence.read();
+                data.d
+                    .users
+                    .iter()
+                    .map(|u| {
+                        let name = u.email.split('@').next().unwrap_or(&u.email);
+                        (u.account_id.clone(), name.to_ascii_lowercase())
+                    })
+                    .collect()
+            };
+            reshape(resp, &host, &usernames).await
         }
         Err(e) if e.status == StatusCode::FORBIDDEN => dc_error(
             StatusCode::FORBIDDEN,
@@ -206,7 +217,11 @@ fn cloud_header(sim: &Sim, header: Option<&str>) -> Option<String> {
 }
 
 /// The Cloud v1 answer in Data Center's shapes and links.
-async fn reshape(resp: Response, host: &str) -> Response {
+async fn reshape(
+    resp: Response,
+    host: &str,
+    usernames: &std::collections::HashMap<String, String>,
+) -> Response {
     let (parts, body) = resp.into_parts();
     let is_json = parts
         .headers
@@ -234,7 +249,7 @@ async fn reshape(resp: Response, host: &str) -> Response {
     let Ok(mut v) = serde_json::from_str::<Value>(&text) else {
         return Response::from_parts(parts, Body::from(text));
     };
-    dc_shapes(&mut v);
+    dc_shapes(&mut v, usernames);
     if let Some(next) = v.pointer_mut("/_links/next")
         && let Some(s) = next.as_str()
     {
@@ -262,12 +277,12 @@ fn dc_next(s: &str) -> String {
 
 /// Cloud's v1 objects as Data Center's: users by user key, groups without ids, numeric
 /// attachment ids, no Cloud-only fields.
-fn dc_shapes(v: &mut Value) {
+fn dc_shapes(v: &mut Value, usernames: &std::collections::HashMap<String, String>) {
     match v {
-        Value::Array(a) => a.iter_mut().for_each(dc_shapes),
+        Value::Array(a) => a.iter_mut().for_each(|x| dc_shapes(x, usernames)),
         Value::Object(m) => {
             if let Some(Value::String(account)) = m.get("accountId").cloned() {
-                *v = dc_user(&account, m);
+                *v = dc_user(&account, m, usernames.get(&account));
                 return;
             }
             let kind = m.get("type").and_then(Value::as_str).map(str::to_string);
@@ -297,7 +312,7 @@ fn dc_shapes(v: &mut Value) {
                 chain.retain(|a| a.get("type").and_then(Value::as_str) != Some("folder"));
             }
             for (_, x) in m.iter_mut() {
-                dc_shapes(x);
+                dc_shapes(x, usernames);
             }
         }
         _ => {}
@@ -316,17 +331,13 @@ const CLOUD_ONLY: &[&str] = &[
     "archivedResultCount",
 ];
 
-fn dc_user(account_id: &str, cloud: &Map<String, Value>) -> Value {
+fn dc_user(account_id: &str, cloud: &Map<String, Value>, username: Option<&String>) -> Value {
     let name = cloud
         .get("displayName")
         .cloned()
         .unwrap_or_else(|| json!("Unknown user"));
     let key = user_key(account_id);
-    let username = name
-        .as_str()
-        .unwrap_or("user")
-        .to_ascii_lowercase()
-        .replace(' ', ".");
+    let username = username.cloned().unwrap_or_else(|| key.clone());
     json!({
         "type": cloud.get("type").cloned().unwrap_or(json!("known")),
         "username": username,
