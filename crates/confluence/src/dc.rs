@@ -267,13 +267,15 @@ pub fn hit(mut v: Value) -> Option<Value> {
     Some(v)
 }
 
-/// A v1 content property as v2's (`version.when` → `createdAt`).
+/// A v1 content or space property as v2's (`version.when` → `createdAt`); a space property,
+/// which has no id on Data Center, is known by its key.
 pub fn property(mut v: Value) -> Option<Value> {
     if let Some(ver) = v.get("version").map(version) {
         v["version"] = ver;
     }
-    if let Some(id) = id_text(v.get("id")) {
-        v["id"] = id;
+    match id_text(v.get("id")).or_else(|| v.get("key").cloned()) {
+        Some(id) => v["id"] = id,
+        None => return None,
     }
     Some(v)
 }

@@ -10,7 +10,7 @@
 //! The rate of a class is adaptive (`--rate` is only a ceiling):
 //! - it starts at [`START_RATE`] and rises by 25 % per [`RAISE_EVERY`] while answers show no
 //!   push-back, up to the rate where the server last pushed back (first guess: 95 % of
-//!   `X-RateLimit-Limit` per second, a bucket that refills in a second), then by 1 % only;
+//!   `X-RateLimit-Limit` per second, a bucket that refills in a second), then by 3 % only;
 //! - push-back is `X-RateLimit-NearLimit: true` or `X-RateLimit-Remaining` under 20 % of
 //!   `X-RateLimit-Limit`: the rate drops to 90 % of the server's refill rate as measured from
 //!   the drain of `Remaining` (tokens back plus tokens taken, per second), or by 20 % when it
@@ -34,6 +34,8 @@ use tokio::time::Instant;
 pub const START_RATE: f64 = 10.0;
 /// How often a class's rate may rise (by 25 % up to where the server pushed back, 1 % above).
 pub const RAISE_EVERY: Duration = Duration::from_millis(100);
+/// How much a class's rate may rise per [`RAISE_EVERY`] above where the server pushed back.
+pub const ABOVE_CAP: f64 = 1.03;
 /// The rate a class never goes below.
 pub const MIN_RATE: f64 = 0.2;
 
@@ -288,8 +290,10 @@ impl AdaptivePacer {
                 && c.last_cut
                     .is_none_or(|t| now - t >= Duration::from_millis(500))
             {
+                // Back under where it was refused, then quickly up again to just below it:
+                // a 429 that was not about the load (a burst elsewhere) costs little.
+                c.cap = Some(c.server_rate.map_or(c.rate * 0.9, |s| 0.9 * s));
                 c.rate = cut(c.rate, c.server_rate, 0.5).max(MIN_RATE);
-                c.cap = Some(c.rate);
                 c.last_cut = Some(now);
             }
             return;
@@ -330,7 +334,7 @@ impl AdaptivePacer {
                 c.cap = Some(0.95 * l);
             }
             c.rate = match c.cap {
-                Some(cap) if c.rate >= cap => c.rate * 1.01,
+                Some(cap) if c.rate >= cap => c.rate * ABOVE_CAP,
                 Some(cap) => (c.rate * 1.25).min(cap),
                 None => c.rate * 1.25,
             }
@@ -396,12 +400,12 @@ mod tests {
         let s = &p.snapshot()[0];
         assert!((s.rate - before * 0.8).abs() < 1e-6, "{s:?}");
         assert_eq!(s.cap, Some(s.rate));
-        // Above the cap, it probes by 1 % only, once per RAISE_EVERY.
+        // Above the cap, it probes by 3 % only, once per RAISE_EVERY.
         let at_cap = s.rate;
         tokio::time::advance(RAISE_EVERY).await;
         p.observe(&r, 200, &headers(&[]));
         p.observe(&r, 200, &headers(&[]));
-        assert!((p.snapshot()[0].rate - at_cap * 1.01).abs() < 1e-6);
+        assert!((p.snapshot()[0].rate - at_cap * ABOVE_CAP).abs() < 1e-6);
     }
 
     #[tokio::test(start_paused = true)]
@@ -456,6 +460,11 @@ mod tests {
         let s = p.snapshot();
         let pages_state = s.iter().find(|c| c.class.ends_with("/pages")).unwrap();
         assert_eq!(pages_state.rate, START_RATE / 2.0);
+        assert_eq!(
+            pages_state.cap,
+            Some(START_RATE * 0.9),
+            "it comes back quickly"
+        );
         assert_eq!(pages_state.rate_limited, 1);
     }
 

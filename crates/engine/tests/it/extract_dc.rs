@@ -144,6 +144,10 @@ fn dc_truth(d: &Value) -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'stati
             if table.contains("_comments") && !live.contains(&comment_root[&parts[0]]) {
                 continue;
             }
+            if *table == "space_properties" {
+                // Known by key on Data Center (a space property has no id there).
+                parts[1] = s(&cols["key"]);
+            }
             if *table == "content_restrictions" {
                 parts[3] = match parts[2].as_str() {
                     "user" => kb_sim::dc::user_key(&parts[3]),

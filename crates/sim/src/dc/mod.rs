@@ -329,6 +329,8 @@ const CLOUD_ONLY: &[&str] = &[
     "searchDuration",
     "totalCount",
     "archivedResultCount",
+    "friendlyWhen",
+    "contentTypeModified",
 ];
 
 fn dc_user(account_id: &str, cloud: &Map<String, Value>, username: Option<&String>) -> Value {
@@ -650,7 +652,14 @@ async fn space_properties(ctx: Ctx, Path(key): Path<String>) -> R {
             })?;
         s.properties
             .iter()
-            .map(|p| property_json(p, &ctx.base, &format!("space/{key}")))
+            .map(|p| {
+                // A space property has no id in Data Center's shape (`JsonSpaceProperty`).
+                let mut v = property_json(p, &ctx.base, &format!("space/{key}"));
+                if let Some(m) = v.as_object_mut() {
+                    m.remove("id");
+                }
+                v
+            })
             .collect::<Vec<_>>()
     };
     offset_page(&ctx, all, 200)
