@@ -364,7 +364,7 @@ impl ConfluenceConfig {
         let flavour = match get(ENV_FLAVOUR).filter(|v| !v.trim().is_empty()) {
             Some(v) => Flavour::parse(&v).ok_or(ConfigError::Invalid {
                 name: ENV_FLAVOUR,
-                why: format!("{v:?} is neither cloud nor dc"),
+                why: "give cloud or dc".into(),
             })?,
             None if get(ENV_PAT).is_some()
                 || get(&format!("{ENV_PAT}_FILE")).is_some()
@@ -584,7 +584,8 @@ mod tests {
         let c = ConfluenceConfig::from_lookup(|k| match k {
             ENV_URL => Some("acme.atlassian.net/wiki/".into()),
             ENV_EMAIL => Some("me@acme.test".into()),
-            _ => Some("tok-SECRET-123".into()),
+            ENV_TOKEN => Some("tok-SECRET-123".into()),
+            _ => None,
         })
         .unwrap();
         let dbg = format!("{c:?}");

@@ -423,7 +423,11 @@ mod tests {
         }
         let s = &p.snapshot()[0];
         assert_eq!(s.cap, Some(38.0));
-        assert!(s.rate < 50.0, "it probes slowly above the guess: {s:?}");
+        // About 15 raises above the guess at 3 % each: well under the 1000/s ceiling.
+        assert!(
+            s.rate < 38.0 * 1.6,
+            "it probes slowly above the guess: {s:?}"
+        );
         // Remaining drains by 10 while 30 answers came in one second: the server refills 20/s.
         let mut remaining: f64 = 30.0;
         for _ in 0..30 {
