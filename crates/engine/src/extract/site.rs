@@ -73,8 +73,26 @@ pub(crate) async fn spaces(ctx: &Ctx) -> Result<Vec<SpaceRef>> {
             "space(s) {list} not found or not readable by the account: skipped (check the keys and the space permissions)"
         ));
     }
+    // Which Confluence this replica is of: the flavour and the server's version, beside the
+    // site's checkpoints (the tables are the same for both flavours).
+    let scope = ctx.scope("");
+    let prev = ctx
+        .store
+        .checkpoint(&scope, "site")
+        .await
+        .map_err(ExtractError::store("reading a checkpoint"))?;
+    let info = ctx.client.server_info().await;
+    let site = json!({
+        "flavour": ctx.client.flavour().as_str(),
+        "version": info.version,
+        "scan": info.scan,
+    });
+    let rows = batch.len() as u64;
+    if prev.as_ref() != Some(&site) {
+        batch.checkpoint(&scope, "site", expect(&prev), site);
+    }
     ctx.commit(&batch, "spaces").await?;
-    ctx.rows("spaces", batch.len() as u64);
+    ctx.rows("spaces", rows);
     ctx.progress(Progress::PhaseDone {
         what: "spaces".into(),
     });

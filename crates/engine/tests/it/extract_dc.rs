@@ -223,6 +223,14 @@ async fn full_then_incremental(store: &Store) {
     );
     let d = support::dataset(&sim).await;
     assert_dc_replica(store, &d).await;
+    // The flavour and the server's version are recorded beside the site's checkpoints.
+    let site = store
+        .checkpoint(&format!("confluence:{}", sim.dc_url()), "site")
+        .await
+        .unwrap()
+        .expect("the site is recorded");
+    assert_eq!(site["flavour"], "dc");
+    assert_eq!(site["version"], kb_sim::dc::VERSION);
 
     // An edit, then an incremental run: the CQL window finds it.
     let page = d["contents"]
