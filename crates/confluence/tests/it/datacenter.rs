@@ -147,7 +147,7 @@ async fn capped_limits_and_the_scan_lose_nothing() {
     let want = truth(&d, "contents", |v| {
         v["type"] == "blogpost"
             && v["status"] == "current"
-            && v["spaceId"].to_string() == sp["id"].as_str().unwrap()
+            && v["spaceId"].as_u64().map(|n| n.to_string()).as_deref() == sp["id"].as_str()
     });
     assert_eq!(ids, want);
     assert!(
@@ -165,9 +165,12 @@ async fn capped_limits_and_the_scan_lose_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_per_user_fill_rate_is_learned() {
-    let mut cfg = SimConfig::default();
-    cfg.rate_limits = "get=30/30".parse().unwrap();
-    let sim = kb_sim::start(cfg).await.unwrap();
+    let sim = kb_sim::start(SimConfig {
+        rate_limits: "get=30/30".parse().unwrap(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
     let c = dc(&sim);
     let d = dataset(&sim.url()).await;
     let ids: Vec<String> = truth(&d, "contents", |v| {
