@@ -395,6 +395,29 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
     }
     let what = "attachments".to_string();
     ctx.progress(Progress::Phase { what: what.clone() });
+    if ctx.client.flavour() == kb_confluence::Flavour::DataCenter {
+        // Data Center lists attachments and comments by CQL, which searches current content
+        // only: those of archived and trashed pages are not found. Said, not hidden.
+        let mut n = 0;
+        for table in ["pages", "blog_posts"] {
+            n += ctx
+                .store
+                .ids(
+                    table,
+                    &Filter::all()
+                        .any("space_id", space_ids.iter().map(String::as_str))
+                        .any("status", ["archived", "trashed"]),
+                )
+                .await
+                .map_err(ExtractError::store(format!("reading {table}")))?
+                .len();
+        }
+        if n > 0 {
+            ctx.warn(format!(
+                "Confluence Data Center: the attachments and comments of {n} archived or trashed pages and blog posts are not listed (CQL searches current content only)"
+            ));
+        }
+    }
     let scope = ctx.scope("");
     // A `listed` checkpoint (left by an earlier version, whose details came after the whole
     // listing) lists again from the start: only missing details are read.
