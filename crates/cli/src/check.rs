@@ -1,7 +1,11 @@
-//! `kbridge check confluence [--json]`: does the configuration reach a Confluence Cloud site,
-//! as whom, and how many spaces can the token read. The site and the account come from
-//! `CONFLUENCE_URL` / `CONFLUENCE_EMAIL` (or `--url` / `--email`), the token only from
-//! `CONFLUENCE_API_TOKEN`, never from a flag (it would land in the shell history).
+//! `kbridge check confluence [--json]`: does the configuration reach a Confluence site (Cloud
+//! or Data Center), as whom, and how many spaces can the token read; for Data Center also the
+//! server version, whether `content/scan` is used, where space permissions come from, and
+//! hints. The site and the account come from `CONFLUENCE_URL` / `CONFLUENCE_EMAIL` (or
+//! `--url` / `--email`), the flavour from `--flavor` / `CONFLUENCE_FLAVOR` (a `CONFLUENCE_PAT`
+//! or `CONFLUENCE_USERNAME` means Data Center), secrets only from the environment
+//! (`CONFLUENCE_API_TOKEN`, `CONFLUENCE_PAT`, `CONFLUENCE_PASSWORD`), never from a flag (it
+//! would land in the shell history).
 //!
 //! `kbridge check notion [--json]`: the same for Notion: which integration the token is, in
 //! which workspace, and how many pages and databases were shared with it. The token only from
@@ -12,7 +16,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use kb_confluence::{Confluence, ConfluenceConfig, ENV_EMAIL, ENV_URL};
+use kb_confluence::{Confluence, ConfluenceConfig, ENV_EMAIL, ENV_FLAVOUR, ENV_URL};
 use serde::Serialize;
 
 #[derive(Args, Debug)]
@@ -23,9 +27,11 @@ pub struct CheckArgs {
 
 #[derive(Subcommand, Debug)]
 enum Target {
-    /// Test the connection to Confluence Cloud and report what the token can read.
+    /// Test the connection to Confluence (Cloud or Data Center) and report what the token can
+    /// read.
     ///
-    /// Reads CONFLUENCE_URL, CONFLUENCE_EMAIL and CONFLUENCE_API_TOKEN.
+    /// Cloud reads CONFLUENCE_URL, CONFLUENCE_EMAIL and CONFLUENCE_API_TOKEN; Data Center
+    /// CONFLUENCE_URL and CONFLUENCE_PAT (or CONFLUENCE_USERNAME and CONFLUENCE_PASSWORD).
     Confluence(ConfluenceArgs),
     /// Test the connection to the Notion API and report what was shared with the integration.
     ///
@@ -55,6 +61,10 @@ struct ConfluenceArgs {
     /// The Atlassian account's email (default: $CONFLUENCE_EMAIL).
     #[arg(long)]
     email: Option<String>,
+    /// cloud or dc (default: $CONFLUENCE_FLAVOR; a CONFLUENCE_PAT or CONFLUENCE_USERNAME means
+    /// dc).
+    #[arg(long)]
+    flavor: Option<String>,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -71,9 +81,11 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let url = a.url.clone();
     let email = a.email.clone();
+    let flavor = a.flavor.clone();
     let mut cfg = ConfluenceConfig::from_lookup(|k| match k {
         ENV_URL => url.clone().or_else(|| env(ENV_URL)),
         ENV_EMAIL => email.clone().or_else(|| env(ENV_EMAIL)),
+        ENV_FLAVOUR => flavor.clone().or_else(|| env(ENV_FLAVOUR)),
         _ => env(k),
     })
     .context("check confluence")?;
@@ -81,11 +93,31 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
     let site = Confluence::new(cfg).context("check confluence")?;
     let report = report("check confluence", a.json, site.check(), |report| {
         println!("Confluence {}: OK", report.site);
-        println!(
-            "  account   {} ({})",
-            report.display_name.as_deref().unwrap_or("?"),
-            report.account_id.as_deref().unwrap_or("no account id")
-        );
+        let dc = report.flavour == "dc";
+        println!("  flavour   {}", if dc { "Data Center" } else { "Cloud" });
+        if dc {
+            println!(
+                "  version   {}{}",
+                report.version.as_deref().unwrap_or("unknown"),
+                if report.scan {
+                    " (content/scan)"
+                } else {
+                    " (offsets, no content/scan)"
+                }
+            );
+            println!(
+                "  user      {} ({}, key {})",
+                report.display_name.as_deref().unwrap_or("?"),
+                report.username.as_deref().unwrap_or("?"),
+                report.account_id.as_deref().unwrap_or("?")
+            );
+        } else {
+            println!(
+                "  account   {} ({})",
+                report.display_name.as_deref().unwrap_or("?"),
+                report.account_id.as_deref().unwrap_or("no account id")
+            );
+        }
         match report.spaces {
             Some(n) => {
                 let keys = report.space_keys.join(", ");
@@ -98,9 +130,14 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
             }
             None => println!("  spaces    unknown"),
         }
+        let api = if dc { "REST v1 " } else { "REST v2 " };
         match &report.v2_error {
-            None => println!("  REST v2   reachable"),
-            Some(e) => println!("  REST v2   NOT reachable: {e}"),
+            None => println!("  {api}  reachable"),
+            Some(e) => println!("  {api}  NOT reachable: {e}"),
+        }
+        println!("  space permissions  {}", report.space_permissions);
+        for h in &report.hints {
+            println!("  hint      {h}");
         }
         println!("  requests  {}", report.requests);
     })?;

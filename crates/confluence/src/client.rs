@@ -4,14 +4,17 @@
 
 use std::sync::Arc;
 
-use futures_util::TryStreamExt as _;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use kb_http::{
     Auth, Client, EventCallback, HttpError, Method, PageStream, Pagination, Request, SiteConfig,
     StatsSnapshot,
 };
 use serde_json::Value;
 
-use crate::config::{ConfigError, ConfluenceConfig, ENV_EMAIL, ENV_TOKEN, SiteUrl};
+use crate::config::{
+    AuthScheme, ConfigError, ConfluenceConfig, ENV_EMAIL, ENV_PASSWORD, ENV_PAT, ENV_TOKEN,
+    ENV_USERNAME, Flavour, SiteUrl,
+};
 
 /// Anything that can go wrong talking to Confluence.
 #[derive(Debug, thiserror::Error)]
@@ -138,7 +141,7 @@ impl ContentQuery {
         self
     }
 
-    fn apply(&self, mut req: Request) -> Request {
+    pub(crate) fn apply(&self, mut req: Request) -> Request {
         if !self.space_ids.is_empty() {
             req = req.query("space-id", self.space_ids.join(","));
         }
@@ -155,6 +158,11 @@ impl ContentQuery {
     }
 }
 
+/// Turns an item of a flavour's answer into the shape the store keeps (Data Center's v1
+/// objects into Cloud v2's), or drops it (`None`: an item the listing does not cover, e.g. an
+/// inline comment in the footer-comment listing, which the other listing has).
+pub type Normalise = Arc<dyn Fn(Value) -> Option<Value> + Send + Sync>;
+
 /// One listing: the first request and how it pages.
 #[derive(Clone)]
 pub struct Listing {
@@ -163,17 +171,28 @@ pub struct Listing {
     pub request: Request,
     /// How it pages.
     pub pagination: Pagination,
+    /// Applied to every item (Data Center: v1 shapes into the store's).
+    pub normalise: Option<Normalise>,
 }
 
 impl Listing {
     /// The pages from the start.
     pub fn pages(self) -> PageStream<Value> {
-        self.client.pages(self.request, self.pagination)
+        self.resume(None)
     }
 
     /// The pages from a saved [`kb_http::Page::next`] token (`None`: from the start).
     pub fn resume(self, token: Option<String>) -> PageStream<Value> {
-        self.client.pages_from(self.request, self.pagination, token)
+        let s = self.client.pages_from(self.request, self.pagination, token);
+        match self.normalise {
+            None => s,
+            Some(f) => s
+                .map_ok(move |mut page| {
+                    page.items = page.items.into_iter().filter_map(|v| f(v)).collect();
+                    page
+                })
+                .boxed(),
+        }
     }
 
     /// Every item, page after page (small listings and tests).
@@ -190,8 +209,13 @@ impl Listing {
 /// A Confluence Cloud site. Cheap to clone (clones share the limiter and the counters).
 #[derive(Clone)]
 pub struct Confluence {
-    http: Client,
-    site: SiteUrl,
+    pub(crate) http: Client,
+    pub(crate) site: SiteUrl,
+    pub(crate) flavour: Flavour,
+    pub(crate) auth: AuthScheme,
+    /// Data Center: what the server said about itself (read once).
+    pub(crate) server: Arc<tokio::sync::OnceCell<crate::connector::ServerInfo>>,
+    pacer: Option<Arc<crate::pacing::AdaptivePacer>>,
 }
 
 impl std::fmt::Debug for Confluence {
@@ -200,6 +224,39 @@ impl std::fmt::Debug for Confluence {
             .field("site", &self.site)
             .field("http", &self.http)
             .finish()
+    }
+}
+
+/// The hint of a status error on Data Center.
+fn dc_hint(site: &SiteUrl, scheme: AuthScheme, status: u16, req: &Request) -> Option<String> {
+    let creds = match scheme {
+        AuthScheme::Bearer => format!(
+            "check {ENV_PAT} (a personal access token from your Confluence profile → Personal Access Tokens, Confluence 7.9+; tokens can expire)"
+        ),
+        AuthScheme::Basic => format!(
+            "check {ENV_USERNAME} and {ENV_PASSWORD} (or use {ENV_PAT}, a personal access token)"
+        ),
+    };
+    match status {
+        401 => Some(creds),
+        403 => Some(match &req.object {
+            Some(o) => format!(
+                "the user may not read {o}: check its space permissions and the content's restrictions on {site}"
+            ),
+            None => format!(
+                "{site} refused the user: {creds}; a site with the \"API Token Authentication\" app refuses passwords (use {ENV_PAT}), and an administrator may have disabled the REST API or the user"
+            ),
+        }),
+        404 => Some(match &req.object {
+            Some(o) => format!(
+                "{o} does not exist or the user cannot see it: check the id and the space permissions"
+            ),
+            None => format!(
+                "is {site} the Data Center base URL, with its context path (e.g. https://host/confluence)? Check {}",
+                crate::config::ENV_URL
+            ),
+        }),
+        _ => None,
     }
 }
 
@@ -244,12 +301,32 @@ impl Confluence {
     ) -> Result<Confluence, ConfluenceError> {
         cfg.validate()?;
         let mut site_cfg = SiteConfig::new(cfg.site.wiki().clone());
-        site_cfg.limits.rate = cfg.rate;
-        site_cfg.limits.burst = cfg.burst.max(1);
+        let classes = match cfg.flavour {
+            Flavour::Cloud => crate::pacing::Classes::PerEndpoint,
+            Flavour::DataCenter => crate::pacing::Classes::Site,
+        };
+        let pacer = cfg.adaptive.then(|| {
+            Arc::new(
+                crate::pacing::AdaptivePacer::new(cfg.rate, classes)
+                    .with_max_pause(cfg.retry.max_retry_after),
+            )
+        });
+        if let Some(p) = &pacer {
+            // The classes pace; the site limiter only bounds the requests in flight.
+            site_cfg.limits.rate = 1.0e6;
+            site_cfg.limits.burst = 1_000_000;
+            site_cfg.pacer = Some(p.clone());
+        } else {
+            site_cfg.limits.rate = cfg.rate;
+            site_cfg.limits.burst = cfg.burst.max(1);
+        }
         site_cfg.limits.concurrency = cfg.concurrency;
         site_cfg.timeout = cfg.timeout;
         site_cfg.retry = cfg.retry.clone();
-        site_cfg.auth = Some(Auth::basic(&cfg.email, &cfg.token)?);
+        site_cfg.auth = Some(match cfg.auth {
+            AuthScheme::Basic => Auth::basic(&cfg.email, &cfg.token)?,
+            AuthScheme::Bearer => Auth::bearer(&cfg.token)?,
+        });
         site_cfg.media_origins = cfg.media_origins.clone();
         site_cfg.url_setting = Some(crate::config::ENV_URL.into());
         site_cfg.default_headers.insert(
@@ -258,9 +335,20 @@ impl Confluence {
         );
         let site = cfg.site.clone();
         let hint_site = site.clone();
-        let hints: kb_http::Hints = Arc::new(move |status, req| hint(&hint_site, status, req));
+        let (flavour, scheme) = (cfg.flavour, cfg.auth);
+        let hints: kb_http::Hints = Arc::new(move |status, req| match flavour {
+            Flavour::Cloud => hint(&hint_site, status, req),
+            Flavour::DataCenter => dc_hint(&hint_site, scheme, status, req),
+        });
         let http = Client::build(site_cfg, Some(hints), on_event)?;
-        Ok(Confluence { http, site })
+        Ok(Confluence {
+            http,
+            site,
+            flavour,
+            auth: scheme,
+            server: Arc::new(tokio::sync::OnceCell::new()),
+            pacer,
+        })
     }
 
     /// The site's URLs.
@@ -271,6 +359,14 @@ impl Confluence {
     /// The underlying kb-http client (limiter, counters).
     pub fn http(&self) -> &Client {
         &self.http
+    }
+
+    /// What the adaptive pacing has learned per endpoint class (empty with fixed pacing).
+    pub fn pacing(&self) -> Vec<crate::pacing::ClassState> {
+        self.pacer
+            .as_ref()
+            .map(|p| p.snapshot())
+            .unwrap_or_default()
     }
 
     /// Requests, 429s and retries so far.
@@ -292,11 +388,12 @@ impl Confluence {
         self.request(&format!("rest/api/{}", path.trim_start_matches('/')))
     }
 
-    fn listing(&self, request: Request, pagination: Pagination) -> Listing {
+    pub(crate) fn listing(&self, request: Request, pagination: Pagination) -> Listing {
         Listing {
             client: self.http.clone(),
             request,
             pagination,
+            normalise: None,
         }
     }
 

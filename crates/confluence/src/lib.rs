@@ -1,6 +1,10 @@
-//! kb-confluence: a client for Confluence Cloud (REST v2 and the v1 endpoints still needed:
-//! CQL search, groups, restrictions, the current user), its configuration and the connection
-//! check. It runs every request through kb-http (limiter, retries, pagination) and returns raw
+//! kb-confluence: one connector interface, two flavours: Confluence Cloud (REST v2 and the v1
+//! endpoints still needed: CQL search, groups, restrictions, the current user) and Confluence
+//! Data Center 7.x–9.x (REST v1 with offsets, `content/scan`, a personal access token or
+//! Basic), its configuration, its pacing ([`pacing`]) and the connection check. Jobs ask in
+//! their own terms (`content_listing`, `changed_since`, `content_details`…, in `connector`)
+//! and the flavour decides the requests; Data Center's objects come back in the store's
+//! (Cloud v2) shapes ([`dc`]). It runs every request through kb-http (limiter, retries, pagination) and returns raw
 //! `serde_json::Value` objects — the store keeps the raw JSON — with small accessors
 //! ([`keys`]) for the keys the engine needs.
 //!
@@ -26,17 +30,24 @@
 mod check;
 mod client;
 mod config;
+mod connector;
 pub mod cql;
+pub mod dc;
 pub mod keys;
+pub mod pacing;
 mod write;
 
 pub use check::{CheckError, CheckReport};
 pub use client::{
-    Confluence, ConfluenceError, ContentKind, ContentQuery, Listing, SEARCH_EXPAND, V1_GROUP_LIMIT,
-    V1_SEARCH_LIMIT, V2_LIMIT,
+    Confluence, ConfluenceError, ContentKind, ContentQuery, Listing, Normalise, SEARCH_EXPAND,
+    V1_GROUP_LIMIT, V1_SEARCH_LIMIT, V2_LIMIT,
 };
 pub use config::{
-    ConfigError, ConfluenceConfig, ENV_EMAIL, ENV_TOKEN, ENV_URL, MEDIA_ORIGINS, SiteUrl,
+    AuthScheme, ConfigError, ConfluenceConfig, ENV_EMAIL, ENV_FLAVOUR, ENV_PASSWORD, ENV_PAT,
+    ENV_TOKEN, ENV_URL, ENV_USERNAME, Flavour, MEDIA_ORIGINS, SiteUrl,
+};
+pub use connector::{
+    DC_LIMIT, Details, ServerInfo, SpaceList, SpaceRef, Wanted, cql_type, version_tuple,
 };
 pub use cql::CqlQuery;
 pub use kb_http;

@@ -68,6 +68,17 @@ pub type Hints = Arc<dyn Fn(u16, &Request) -> Option<String> + Send + Sync>;
 /// Receives every [`Event`] (after it is logged and counted).
 pub type EventCallback = Arc<dyn Fn(&Event) + Send + Sync>;
 
+/// A service client's own pacing, in front of the site limiter: [`Pacer::acquire`] runs before
+/// every attempt (it may wait, e.g. for the budget of the request's endpoint class) and
+/// [`Pacer::observe`] sees the status and headers of every answer (rate-limit headers, 429s).
+/// With a pacer, a 429 no longer pauses the whole site: pausing is the pacer's business.
+pub trait Pacer: Send + Sync {
+    /// Waits until `req` may be sent.
+    fn acquire<'a>(&'a self, req: &'a Request) -> futures_util::future::BoxFuture<'a, ()>;
+    /// The answer to `req` (any status, also errors and 429s).
+    fn observe(&self, req: &Request, status: u16, headers: &HeaderMap);
+}
+
 /// Everything about one site.
 #[derive(Clone)]
 pub struct SiteConfig {
@@ -100,6 +111,8 @@ pub struct SiteConfig {
     pub service_error_shape: Option<fn(&[u8]) -> bool>,
     /// Headers sent with every request (e.g. `Notion-Version`).
     pub default_headers: HeaderMap,
+    /// The service client's own pacing (endpoint classes, learned limits), if any.
+    pub pacer: Option<Arc<dyn Pacer>>,
 }
 
 impl SiteConfig {
@@ -117,6 +130,7 @@ impl SiteConfig {
             url_setting: None,
             service_error_shape: None,
             default_headers: HeaderMap::new(),
+            pacer: None,
         }
     }
 }
@@ -530,6 +544,9 @@ impl Client {
         loop {
             attempt += 1;
             let outcome = {
+                if let Some(p) = &self.inner.cfg.pacer {
+                    p.acquire(req).await;
+                }
                 let _permit = self.inner.limiter.acquire().await;
                 self.attempt(req, attempt, timeout, op()).await
             };
@@ -545,7 +562,9 @@ impl Client {
             let delay = policy.delay(reason, attempt, after, &self.inner.jitter);
             if reason == RetryReason::RateLimited {
                 let pause = after.unwrap_or(delay).min(policy.max_retry_after);
-                self.inner.limiter.pause_for(pause);
+                if self.inner.cfg.pacer.is_none() {
+                    self.inner.limiter.pause_for(pause);
+                }
                 self.emit(Event::RateLimited {
                     endpoint: req.endpoint.clone(),
                     retry_after: after,
@@ -636,6 +655,9 @@ impl Client {
             });
         }
         if let Ok(r) = &result {
+            if let Some(p) = &self.inner.cfg.pacer {
+                p.observe(req, r.status, &r.headers);
+            }
             self.inner.answered.store(true, Ordering::Relaxed);
             if ["x-ratelimit-nearlimit", "x-beta-ratelimit-nearlimit"]
                 .iter()

@@ -31,7 +31,7 @@ mod paginate;
 mod retry;
 
 pub use client::{
-    Auth, Client, EventCallback, Hints, MAX_REDIRECTS, Part, Request, Response, SiteConfig,
+    Auth, Client, EventCallback, Hints, MAX_REDIRECTS, Pacer, Part, Request, Response, SiteConfig,
     endpoint_label, set_query,
 };
 pub use download::{Download, DownloadOptions};

@@ -19,6 +19,7 @@
 //! the error body the real service would send.
 
 pub mod confluence;
+pub mod dc;
 pub mod faults;
 pub mod generator;
 pub mod model;

@@ -196,6 +196,11 @@ impl SimHandle {
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
+    /// `http://127.0.0.1:PORT/confluence`: the Confluence Data Center twin's base URL (its
+    /// context path; see [`crate::dc`]).
+    pub fn dc_url(&self) -> String {
+        format!("http://{}{}", self.addr, crate::dc::CONTEXT)
+    }
     /// `http://127.0.0.1:PORT/v1`: the Notion base URL (the official SDK's `baseUrl` is the
     /// origin; it adds `/v1` itself).
     pub fn notion_url(&self) -> String {
@@ -386,6 +391,7 @@ fn app(sim: Arc<Sim>) -> Router {
         .merge(confluence::admin::routes())
         .merge(crate::notion::routes(sim.clone()))
         .merge(crate::webhooks::routes())
+        .merge(crate::dc::routes(sim.clone()))
         .merge(twin)
         .with_state(sim)
 }

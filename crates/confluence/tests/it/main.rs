@@ -12,6 +12,7 @@ use kb_http::SecretString;
 use serde_json::Value;
 
 mod check;
+mod datacenter;
 mod errors;
 mod faults;
 mod ground_truth;

@@ -4,6 +4,7 @@
 //! twin's buckets refill in real time), a few seconds each; nothing about time is asserted.
 
 use std::collections::BTreeSet;
+use std::time::Instant;
 
 use kb_confluence::ContentQuery;
 use kb_sim::SimConfig;
@@ -64,4 +65,78 @@ async fn the_twins_rate_limit_is_honoured() {
         sim.sim.stats.count("GET", "/wiki/api/v2/pages", 429),
         twin_429
     );
+}
+
+/// Every page of the twin read by id, `rounds` times, 8 at a time.
+async fn read_each_page(c: &kb_confluence::Confluence, ids: &[String], rounds: usize) -> usize {
+    use futures_util::StreamExt as _;
+    let work: Vec<&String> = (0..rounds).flat_map(|_| ids.iter()).collect();
+    let n = work.len();
+    let read: Vec<_> = futures_util::stream::iter(work)
+        .map(|id| async move {
+            c.content(kb_confluence::ContentKind::Page, id, false)
+                .await
+                .unwrap()
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert_eq!(read.len(), n);
+    n
+}
+
+/// Against the twin's realistic per-endpoint limits (here scaled down to 40/s per endpoint so the
+/// test stays short), with no rate given (ceiling 1000/s): the adaptive pacing learns the
+/// endpoint's limit from `X-RateLimit-*`, keeps 429s under 1 % of the requests, and a fixed
+/// 1000/s bucket, the old behaviour, gets far more of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adaptive_pacing_learns_the_endpoint_limit() {
+    let mut cfg = bigger_site();
+    cfg.rate_limits = "get=40/40".parse().unwrap();
+    let sim = kb_sim::start(cfg).await.unwrap();
+    let d = dataset(&sim.url()).await;
+    let ids: Vec<String> = truth(&d, "contents", |v| {
+        v["type"] == "page" && status_in(v, &["current"])
+    })
+    .into_iter()
+    .take(80)
+    .collect();
+    let route = "/wiki/api/v2/pages/{id}";
+
+    let mut fast = config(&sim.confluence_url(), ADMIN);
+    fast.rate = 1000.0;
+    let adaptive = kb_confluence::Confluence::new(fast.clone()).unwrap();
+    let t0 = Instant::now();
+    let n = read_each_page(&adaptive, &ids, 3).await;
+    let took = t0.elapsed().as_secs_f64();
+    let s = adaptive.stats();
+    let limited = sim.sim.stats.count("GET", route, 429);
+    assert!(
+        (limited as f64) < 0.01 * n as f64,
+        "{limited} 429s for {n} requests: {s:?} {:?}",
+        adaptive.pacing()
+    );
+    // The class learned a rate near the twin's limit, not the ceiling.
+    let class = adaptive
+        .pacing()
+        .into_iter()
+        .find(|c| c.class == "GET /wiki/api/v2/pages/{id}")
+        .unwrap();
+    assert!(class.rate < 60.0 && class.pushed_back > 0, "{class:?}");
+    // Not slower than twice the server-side minimum (the first 40 are the burst).
+    let minimum = (n - 40) as f64 / 40.0;
+    assert!(
+        took < 2.0 * minimum + 1.0,
+        "{took}s against a minimum of {minimum}s"
+    );
+
+    // The fixed bucket at the same ceiling: a 429 storm.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    sim.sim.stats.reset();
+    fast.adaptive = false;
+    fast.burst = 1000;
+    let fixed = kb_confluence::Confluence::new(fast).unwrap();
+    read_each_page(&fixed, &ids, 3).await;
+    let storm = sim.sim.stats.count("GET", route, 429);
+    assert!(storm > limited + 5, "fixed: {storm}, adaptive: {limited}");
 }

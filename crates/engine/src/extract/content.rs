@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures_util::StreamExt as _;
-use kb_confluence::{ContentKind, ContentQuery, keys};
+use kb_confluence::{ContentKind, Wanted, keys};
 use kb_store::{Batch, Expect, Filter, Row};
 use serde_json::{Value, json};
 
@@ -17,8 +17,6 @@ use super::{ExtractError, Progress, Result};
 pub(crate) struct Kind {
     pub table: &'static str,
     pub api: ContentKind,
-    /// CQL `type`.
-    pub cql_type: &'static str,
     /// The owner column of the sub-tables (`page_id`, `blog_post_id`).
     pub owner: &'static str,
     pub labels: &'static str,
@@ -33,7 +31,6 @@ pub(crate) struct Kind {
 pub(crate) const PAGES: Kind = Kind {
     table: "pages",
     api: ContentKind::Page,
-    cql_type: "page",
     owner: "page_id",
     labels: "page_labels",
     versions: "page_versions",
@@ -45,7 +42,6 @@ pub(crate) const PAGES: Kind = Kind {
 pub(crate) const BLOG_POSTS: Kind = Kind {
     table: "blog_posts",
     api: ContentKind::BlogPost,
-    cql_type: "blogpost",
     owner: "blog_post_id",
     labels: "blog_post_labels",
     versions: "blog_post_versions",
@@ -54,12 +50,8 @@ pub(crate) const BLOG_POSTS: Kind = Kind {
     restriction_type: "blogpost",
 };
 
-/// The space being read.
-#[derive(Clone, Debug)]
-pub(crate) struct SpaceRef {
-    pub id: String,
-    pub key: String,
-}
+/// The space being read (its id and key: the flavour picks which its routes take).
+pub(crate) use kb_confluence::SpaceRef;
 
 /// The checkpoint of a listing: `listing` (with where to resume), `listed` (the listing ran to
 /// its end; what follows it, details, restrictions and the page tree, has not finished yet), or
@@ -110,16 +102,17 @@ impl ListState {
     }
 }
 
-/// The bulk listing of a kind.
-fn listing(
-    c: &kb_confluence::Confluence,
+/// The listing of a kind in a space, by the flavour's cheapest route.
+async fn listing(
+    ctx: &Ctx,
     kind: Kind,
-    q: &ContentQuery,
+    space: &SpaceRef,
+    statuses: &[&str],
+    body: bool,
 ) -> Result<kb_confluence::Listing, kb_http::HttpError> {
-    match kind.api {
-        ContentKind::Page => c.pages(q),
-        _ => c.blogposts(q),
-    }
+    ctx.client
+        .content_listing(kind.api, space, statuses, body)
+        .await
 }
 
 /// Epoch ms of an object's last modification (`version.createdAt`, else `createdAt`).
@@ -246,11 +239,9 @@ async fn full_listing(
     let scope = ctx.scope(&space.id);
     let what = format!("{} of {}", kind.table, space.key);
     ctx.progress(Progress::Phase { what: what.clone() });
-    let q = ContentQuery::in_spaces(&[space.id.as_str()])
-        .statuses(kind.statuses)
-        .with_body();
-    let l =
-        listing(&ctx.client, kind, &q).map_err(ExtractError::http(format!("listing {what}")))?;
+    let l = listing(ctx, kind, space, kind.statuses, true)
+        .await
+        .map_err(ExtractError::http(format!("listing {what}")))?;
     // A resumed listing purges by the pass it continues (a checkpoint without one: no purge).
     let (mut stream, pass) = ctx.open_pass(l, resume, cp_value.as_ref(), &what).await?;
     let mut state = ListState {
@@ -416,19 +407,21 @@ async fn incremental(
 
     // 1. The CQL window: everything modified since the high-water mark minus the overlap.
     let from = state.hwm - ctx.opts.overlap.as_millis() as i64;
-    let cql = format!(
-        "space = {} and type = {} and lastmodified >= \"{}\" order by lastmodified asc",
-        kb_confluence::cql::quote(&space.key),
-        kind.cql_type,
-        kb_confluence::cql::cql_datetime(from, ctx.opts.utc_offset_minutes)
-    );
-    let hits = ctx
+    let window = ctx
         .client
-        .content_search(&cql, CQL_EXPAND)
-        .map_err(ExtractError::http(format!("searching {what}")))?
+        .changed_since(
+            kind.api,
+            space,
+            from,
+            ctx.opts.utc_offset_minutes,
+            CQL_EXPAND,
+        )
+        .map_err(ExtractError::http(format!("searching {what}")))?;
+    let cql = window.request.url.query().unwrap_or("").to_string();
+    let hits = window
         .all()
         .await
-        .map_err(ExtractError::http(format!("searching {what} (CQL {cql})")))?;
+        .map_err(ExtractError::http(format!("searching {what} ({cql})")))?;
     for hit in hits {
         let Some(id) = keys::id(&hit) else { continue };
         let version = keys::version_number(&hit).unwrap_or(0) as i64;
@@ -441,21 +434,18 @@ async fn incremental(
     }
 
     // 2. The trash: content trashed since (its children moved up to its parent).
-    let trashed = listing(
-        &ctx.client,
-        kind,
-        &ContentQuery::in_spaces(&[space.id.as_str()]).statuses(&["trashed"]),
-    )
-    .map_err(ExtractError::http(format!(
-        "listing trashed {}",
-        kind.table
-    )))?
-    .all()
-    .await
-    .map_err(ExtractError::http(format!(
-        "listing trashed {} of {}",
-        kind.table, space.key
-    )))?;
+    let trashed = listing(ctx, kind, space, &["trashed"], false)
+        .await
+        .map_err(ExtractError::http(format!(
+            "listing trashed {}",
+            kind.table
+        )))?
+        .all()
+        .await
+        .map_err(ExtractError::http(format!(
+            "listing trashed {} of {}",
+            kind.table, space.key
+        )))?;
     let mut newly_trashed = Vec::new();
     for t in &trashed {
         let Some(id) = keys::id(t) else { continue };
@@ -542,12 +532,9 @@ async fn sweep(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<(Vec<String>, 
     let mut missed = Vec::new();
     let mut seen = HashSet::new();
     // The listing without bodies, page by page.
-    let l = listing(
-        &ctx.client,
-        kind,
-        &ContentQuery::in_spaces(&[space.id.as_str()]).statuses(kind.statuses),
-    )
-    .map_err(ExtractError::http(what.clone()))?;
+    let l = listing(ctx, kind, space, kind.statuses, false)
+        .await
+        .map_err(ExtractError::http(what.clone()))?;
     let mut stream = ctx.open(l, None, &what).await?.prefetch();
     while let Some(page) = stream.next().await? {
         for item in &page.items {
@@ -586,31 +573,16 @@ fn same_row(stored: &[Value], now: &[Value]) -> bool {
     stored.len() == now.len() && stored.iter().zip(now).all(|(a, b)| norm(a) == norm(b))
 }
 
-/// Content by id, 250 per request, with bodies.
+/// Content by id, with bodies (the flavour batches what it can).
 async fn fetch_by_ids(ctx: &Ctx, kind: Kind, ids: &[String]) -> Result<Vec<Value>> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(250) {
-        let req = ctx
-            .client
-            .v2(kind.api.segment())
-            .map_err(ExtractError::http("building a request"))?
-            .query("id", chunk.join(","))
-            .query("status", kind.statuses.join(","))
-            .query("body-format", "storage")
-            .query("limit", "250");
-        let items = ctx
-            .client
-            .custom_listing(req, kb_http::Pagination::Links)
-            .all()
-            .await
-            .map_err(ExtractError::http(format!(
-                "fetching {} {} by id",
-                chunk.len(),
-                kind.table
-            )))?;
-        out.extend(items);
-    }
-    Ok(out)
+    ctx.client
+        .content_by_ids(kind.api, ids, kind.statuses)
+        .await
+        .map_err(ExtractError::http(format!(
+            "fetching {} {} by id",
+            ids.len(),
+            kind.table
+        )))
 }
 
 /// Deletes content and every row hanging under it.
@@ -703,69 +675,29 @@ async fn details(ctx: &Ctx, kind: Kind, space: &SpaceRef, ids: &[String]) -> Res
 type DetailOps = Vec<(&'static str, Vec<Row>)>;
 
 async fn fetch_details(ctx: &Ctx, kind: Kind, id: &str) -> Result<Option<DetailOps>> {
-    let req = ctx
+    let want = Wanted {
+        versions: ctx.opts.wants(kind.versions),
+        labels: ctx.opts.wants(kind.labels),
+        properties: ctx.opts.wants(kind.properties),
+    };
+    let Some(d) = ctx
         .client
-        .v2(&format!("{}/{id}", kind.api.segment()))
-        .map_err(ExtractError::http("building a request"))?
-        .query("status", kind.statuses.join(","))
-        .query("include-version", "false")
-        .query("include-versions", "true")
-        .query("include-labels", "true")
-        .query("include-properties", "true")
-        .object(format!("{} {id}", kind.api.noun()));
-    let v = match ctx.client.get(req).await {
-        Ok(v) => v,
-        Err(e) if e.status() == Some(404) => return Ok(None),
-        Err(e) => {
-            return Err(ExtractError::http(format!(
-                "reading {} {id}",
-                kind.api.noun()
-            ))(e));
-        }
+        .content_details(kind.api, id, kind.statuses, want)
+        .await
+        .map_err(ExtractError::http(format!(
+            "reading {} {id}",
+            kind.api.noun()
+        )))?
+    else {
+        return Ok(None);
     };
     let mut ops: DetailOps = Vec::new();
-    let lists: [(&'static str, &str, bool); 3] = [
-        (kind.versions, "versions", ctx.opts.wants(kind.versions)),
-        (kind.labels, "labels", ctx.opts.wants(kind.labels)),
-        (
-            kind.properties,
-            "properties",
-            ctx.opts.wants(kind.properties),
-        ),
-    ];
-    for (table, field, wanted) in lists {
-        if !wanted {
-            continue;
-        }
-        let included = v.get(field);
-        let more = included
-            .and_then(|l| l.pointer("/meta/hasMore"))
-            .and_then(Value::as_bool)
-            .unwrap_or(included.is_none());
-        let items: Vec<Value> = if more {
-            let listing = match field {
-                "versions" => ctx.client.versions(kind.api, id),
-                "labels" => ctx.client.content_labels(kind.api, id),
-                _ => ctx.client.properties(kind.api, id),
-            }
-            .map_err(ExtractError::http("building a request"))?;
-            match listing.all().await {
-                Ok(items) => items,
-                Err(e) if e.status() == Some(404) => return Ok(None),
-                Err(e) => {
-                    return Err(ExtractError::http(format!(
-                        "listing the {field} of {} {id}",
-                        kind.api.noun()
-                    ))(e));
-                }
-            }
-        } else {
-            included
-                .and_then(|l| l.get("results"))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        };
+    for (table, items) in [
+        (kind.versions, d.versions),
+        (kind.labels, d.labels),
+        (kind.properties, d.properties),
+    ] {
+        let Some(items) = items else { continue };
         ops.push((
             table,
             items
@@ -806,14 +738,9 @@ pub(crate) async fn restrictions(
         .map_err(ExtractError::store("reading a checkpoint"))?;
     let state = ListState::from_json(cp_value.as_ref());
     let resume = if state.done { None } else { state.next.clone() };
-    let cql = format!(
-        "space = {} and type = {}",
-        kb_confluence::cql::quote(&space.key),
-        kind.cql_type
-    );
     let l = ctx
         .client
-        .content_search(&cql, CQL_EXPAND)
+        .space_search(kind.api, space, CQL_EXPAND)
         .map_err(ExtractError::http(what.clone()))?;
     let mut stream = ctx.open(l, resume, &what).await?.prefetch();
     while let Some(page) = stream.next().await? {

@@ -286,19 +286,18 @@ async fn stored_page(ctx: &Ctx, space: &SpaceRef, id: &str) -> Result<Option<Nod
 
 /// A folder's parent (id, type).
 async fn folder(ctx: &Ctx, id: &str) -> Result<(Option<String>, Option<String>)> {
-    let req = ctx
+    match ctx
         .client
-        .v2(&format!("folders/{id}"))
-        .map_err(ExtractError::http("building a request"))?
-        .object(format!("folder {id}"));
-    match ctx.client.get(req).await {
-        Ok(v) => Ok((text(v.get("parentId")), text(v.get("parentType")))),
-        Err(e) if e.status() == Some(404) => {
+        .folder_parent(id)
+        .await
+        .map_err(ExtractError::http(format!("reading folder {id}")))?
+    {
+        Some(parent) => Ok(parent),
+        None => {
             ctx.warn(format!(
                 "folder {id} could not be read (404): ancestors above it are missing"
             ));
             Ok((None, None))
         }
-        Err(e) => Err(ExtractError::http(format!("reading folder {id}"))(e)),
     }
 }

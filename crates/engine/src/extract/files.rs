@@ -110,18 +110,16 @@ fn has_size(path: &Path, size: i64) -> bool {
 /// `None` when the attachment is gone (404), with a warning.
 async fn fetch(ctx: &Ctx, dir: &Path, w: &Wanted) -> Result<Option<AttachmentFile>> {
     let http = ctx.client.http();
-    // `downloadLink` is relative to the site's `/wiki`.
-    let url = http
-        .url(w.link.trim_start_matches('/'))
+    // `downloadLink` is relative to the site's base (`/wiki`, or a Data Center context path).
+    let req = ctx
+        .client
+        .download_request(&w.link, &w.id)
         .map_err(ExtractError::http(format!(
             "the download link of attachment {}",
             w.id
         )))?;
     let mut body = Vec::new();
     for attempt in 1..=2 {
-        let req = kb_http::Request::get(url.clone())
-            .endpoint("GET /wiki/download/attachments")
-            .object(format!("attachment {}", w.id));
         body = match http.send(&req).await {
             Ok(r) => r.body,
             Err(e) if e.status() == Some(404) => {

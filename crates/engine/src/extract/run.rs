@@ -336,8 +336,7 @@ async fn phases(ctx: &Ctx) -> Result<()> {
         }
         drop(tx);
         site::attachments(ctx, &spaces).await?;
-        let space_ids: Vec<String> = spaces.iter().map(|s: &SpaceRef| s.id.clone()).collect();
-        site::comments(ctx, &space_ids).await?;
+        site::comments(ctx, &spaces).await?;
         site::groups(ctx).await?;
         Ok::<_, ExtractError>(finished)
     };

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 
 use futures_util::StreamExt as _;
 
-use kb_confluence::{ContentKind, ContentQuery, keys};
-use kb_http::Pagination;
+use kb_confluence::{ContentKind, SpaceList, keys};
 use kb_store::{Batch, Filter, Row};
 use serde_json::{Value, json};
 
@@ -30,12 +29,10 @@ pub(crate) async fn spaces(ctx: &Ctx) -> Result<Vec<SpaceRef>> {
     ctx.progress(Progress::Phase {
         what: "spaces".into(),
     });
-    let listing = if ctx.opts.spaces.is_empty() {
-        ctx.client.spaces()
-    } else {
-        ctx.client.spaces_by_key(&ctx.opts.spaces)
-    }
-    .map_err(ExtractError::http("listing spaces"))?;
+    let listing = ctx
+        .client
+        .space_listing(&ctx.opts.spaces)
+        .map_err(ExtractError::http("listing spaces"))?;
     let items = listing
         .all()
         .await
@@ -76,8 +73,26 @@ pub(crate) async fn spaces(ctx: &Ctx) -> Result<Vec<SpaceRef>> {
             "space(s) {list} not found or not readable by the account: skipped (check the keys and the space permissions)"
         ));
     }
+    // Which Confluence this replica is of: the flavour and the server's version, beside the
+    // site's checkpoints (the tables are the same for both flavours).
+    let scope = ctx.scope("");
+    let prev = ctx
+        .store
+        .checkpoint(&scope, "site")
+        .await
+        .map_err(ExtractError::store("reading a checkpoint"))?;
+    let info = ctx.client.server_info().await;
+    let site = json!({
+        "flavour": ctx.client.flavour().as_str(),
+        "version": info.version,
+        "scan": info.scan,
+    });
+    let rows = batch.len() as u64;
+    if prev.as_ref() != Some(&site) {
+        batch.checkpoint(&scope, "site", expect(&prev), site);
+    }
     ctx.commit(&batch, "spaces").await?;
-    ctx.rows("spaces", batch.len() as u64);
+    ctx.rows("spaces", rows);
     ctx.progress(Progress::PhaseDone {
         what: "spaces".into(),
     });
@@ -96,12 +111,23 @@ pub(crate) async fn space_metadata(ctx: &Ctx, space: &SpaceRef) -> Result<()> {
         if !ctx.opts.wants(table) {
             continue;
         }
-        let listing = match table {
-            "space_labels" => ctx.client.space_labels(&space.id),
-            "space_permissions" => ctx.client.space_permissions(&space.id),
-            _ => ctx.client.space_properties(&space.id),
-        }
-        .map_err(ExtractError::http("building a request"))?;
+        let what = match table {
+            "space_labels" => SpaceList::Labels,
+            "space_permissions" => SpaceList::Permissions,
+            _ => SpaceList::Properties,
+        };
+        let Some(listing) = ctx
+            .client
+            .space_list(what, space)
+            .map_err(ExtractError::http("building a request"))?
+        else {
+            ctx.warn(format!(
+                "{table} of space {}: {} has no REST listing of them; the table keeps what it had",
+                space.key,
+                ctx.client.flavour()
+            ));
+            continue;
+        };
         match listing.all().await {
             Ok(items) => {
                 ctx.rows(table, items.len() as u64);
@@ -151,10 +177,14 @@ pub(crate) async fn tasks(
     if full {
         ctx.progress(Progress::Phase { what: what.clone() });
         // Page by page (memory stays flat), then the space's tasks no longer listed go.
-        let listing = ctx
+        let Some(listing) = ctx
             .client
-            .tasks(&ContentQuery::in_spaces(&[space.id.as_str()]).with_body())
-            .map_err(ExtractError::http("building a request"))?;
+            .task_listing(space)
+            .map_err(ExtractError::http("building a request"))?
+        else {
+            tracing::debug!(space = %space.key, "The flavour has no task API: no tasks listed.");
+            return Ok(());
+        };
         let pass = kb_store::time::now();
         let mut stream = ctx.open(listing, None, &what).await?.prefetch();
         while let Some(page) = stream.next().await? {
@@ -188,22 +218,14 @@ pub(crate) async fn tasks(
         ctx.progress(Progress::PhaseDone { what });
         return Ok(());
     }
-    for (param, column, ids) in [
-        ("page-id", "page_id", changed_pages),
-        ("blogpost-id", "blog_post_id", changed_blog_posts),
+    for (kind, column, ids) in [
+        (ContentKind::Page, "page_id", changed_pages),
+        (ContentKind::BlogPost, "blog_post_id", changed_blog_posts),
     ] {
         for chunk in ids.chunks(250) {
-            let req = ctx
-                .client
-                .v2("tasks")
-                .map_err(ExtractError::http("building a request"))?
-                .query(param, chunk.join(","))
-                .query("body-format", "storage")
-                .query("limit", "250");
             let items = ctx
                 .client
-                .custom_listing(req, Pagination::Links)
-                .all()
+                .tasks_of(kind, chunk)
                 .await
                 .map_err(ExtractError::http(format!("listing {what}")))?;
             let mut by_owner: HashMap<String, Vec<Row>> =
@@ -242,16 +264,15 @@ pub(crate) async fn custom_content(ctx: &Ctx, space: &SpaceRef) -> Result<()> {
     }
     for t in &ctx.opts.custom_content_types {
         let what = format!("custom content {t} of {}", space.key);
-        let items = match ctx
+        let Some(listing) = ctx
             .client
-            .custom_content(
-                t,
-                &ContentQuery::in_spaces(&[space.id.as_str()]).with_body(),
-            )
+            .custom_content_listing(t, space)
             .map_err(ExtractError::http("building a request"))?
-            .all()
-            .await
-        {
+        else {
+            tracing::debug!(space = %space.key, kind = %t, "The flavour lists no custom content.");
+            continue;
+        };
+        let items = match listing.all().await {
             Ok(items) => items,
             Err(e) if matches!(e.status(), Some(400 | 404 | 501)) => {
                 ctx.warn(format!("{what} could not be listed ({e}): skipped"));
@@ -374,6 +395,29 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
     }
     let what = "attachments".to_string();
     ctx.progress(Progress::Phase { what: what.clone() });
+    if ctx.client.flavour() == kb_confluence::Flavour::DataCenter {
+        // Data Center lists attachments and comments by CQL, which searches current content
+        // only: those of archived and trashed pages are not found. Said, not hidden.
+        let mut n = 0;
+        for table in ["pages", "blog_posts"] {
+            n += ctx
+                .store
+                .ids(
+                    table,
+                    &Filter::all()
+                        .any("space_id", space_ids.iter().map(String::as_str))
+                        .any("status", ["archived", "trashed"]),
+                )
+                .await
+                .map_err(ExtractError::store(format!("reading {table}")))?
+                .len();
+        }
+        if n > 0 {
+            ctx.warn(format!(
+                "Confluence Data Center: the attachments and comments of {n} archived or trashed pages and blog posts are not listed (CQL searches current content only)"
+            ));
+        }
+    }
     let scope = ctx.scope("");
     // A `listed` checkpoint (left by an earlier version, whose details came after the whole
     // listing) lists again from the start: only missing details are read.
@@ -396,14 +440,9 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
         None => None,
     };
     let mut cp = l.cp.clone();
-    let q = if l.full {
-        ContentQuery::default()
-    } else {
-        ContentQuery::default().sort("-modified-date")
-    };
     let listing = ctx
         .client
-        .attachments(&q)
+        .attachment_listing(spaces, !l.full)
         .map_err(ExtractError::http("building a request"))?;
     let (mut stream, pass) = if l.full {
         ctx.open_pass(listing, l.resume.clone(), cp.as_ref(), &what)
@@ -462,8 +501,10 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
             state.hwm = state.hwm.max(modified_ms(&item));
             let version = keys::version_number(&item).unwrap_or(0) as i64;
             if stored.get(&id).is_none_or(|v| *v < version) {
-                // A first version is the attachment's own `version`: stored with it.
-                let first = (version <= 1)
+                // A first version is the attachment's own `version`: stored with it (so is
+                // the current one where there is no version listing: Data Center).
+                let first = (version <= 1
+                    || ctx.client.flavour() == kb_confluence::Flavour::DataCenter)
                     .then(|| item.get("version").cloned())
                     .flatten();
                 changed.push((id.clone(), version, first));
@@ -618,10 +659,14 @@ async fn attachment_details(
                 if want_versions {
                     let versions = match first {
                         Some(v) => vec![v.clone()],
-                        None => {
-                            list_or_empty(ctx, ctx.client.versions(ContentKind::Attachment, id), id)
-                                .await?
-                        }
+                        None => match ctx
+                            .client
+                            .attachment_versions(id)
+                            .map_err(ExtractError::http("building a request"))?
+                        {
+                            Some(l) => list_or_empty(ctx, Ok(l), id).await?,
+                            None => Vec::new(),
+                        },
                     };
                     ops.push(("attachment_versions", versions));
                 }
@@ -636,9 +681,9 @@ async fn attachment_details(
                         Some(labels) if table == "attachment_labels" => labels.clone(),
                         _ => {
                             let listing = if table == "attachment_labels" {
-                                ctx.client.content_labels(ContentKind::Attachment, id)
+                                ctx.client.attachment_labels(id)
                             } else {
-                                ctx.client.properties(ContentKind::Attachment, id)
+                                ctx.client.attachment_properties(id)
                             };
                             list_or_empty(ctx, listing, id).await?
                         }
@@ -679,7 +724,7 @@ async fn attachment_labels_by_cql(ctx: &Ctx, ids: &[&str]) -> Result<HashMap<Str
         let what = format!("labels of {} attachments", chunk.len());
         let listing = ctx
             .client
-            .content_search(&cql, &["metadata.labels"])
+            .search(&cql, &["metadata.labels"])
             .map_err(ExtractError::http(what.clone()))?;
         let mut stream = match ctx.open(listing, None, &what).await {
             Ok(s) => s,
@@ -733,7 +778,7 @@ async fn list_or_empty(
 
 /// Footer and inline comments of the extracted content (site-wide listings, split by
 /// container; replies go where their root comment is).
-pub(crate) async fn comments(ctx: &Ctx, space_ids: &[String]) -> Result<()> {
+pub(crate) async fn comments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
     for (endpoint, page_table, blog_table) in [
         (
             "footer-comments",
@@ -749,7 +794,7 @@ pub(crate) async fn comments(ctx: &Ctx, space_ids: &[String]) -> Result<()> {
         if !ctx.opts.wants_any(&[page_table, blog_table]) {
             continue;
         }
-        comment_listing(ctx, endpoint, page_table, blog_table, space_ids).await?;
+        comment_listing(ctx, endpoint, page_table, blog_table, spaces).await?;
     }
     Ok(())
 }
@@ -763,23 +808,19 @@ async fn comment_listing(
     endpoint: &str,
     page_table: &'static str,
     blog_table: &'static str,
-    space_ids: &[String],
+    spaces: &[SpaceRef],
 ) -> Result<()> {
+    let space_ids: Vec<String> = spaces.iter().map(|s| s.id.clone()).collect();
+    let space_ids = space_ids.as_slice();
     let what = endpoint.replace('-', " ");
     ctx.progress(Progress::Phase { what: what.clone() });
     let scope = ctx.scope("");
     let l = site_listing(ctx, endpoint, space_ids).await?;
     let mut cp = l.cp.clone();
-    let mut q = ContentQuery::default().with_body();
-    if !l.full {
-        q = q.sort("-modified-date");
-    }
-    let listing = if endpoint == "footer-comments" {
-        ctx.client.footer_comments(&q)
-    } else {
-        ctx.client.inline_comments(&q)
-    }
-    .map_err(ExtractError::http("building a request"))?;
+    let listing = ctx
+        .client
+        .comment_listing(endpoint == "inline-comments", spaces, !l.full)
+        .map_err(ExtractError::http("building a request"))?;
     let (mut stream, pass) = if l.full {
         ctx.open_pass(listing, l.resume.clone(), cp.as_ref(), &what)
             .await?
@@ -983,7 +1024,7 @@ pub(crate) async fn groups(ctx: &Ctx) -> Result<()> {
     });
     let groups = ctx
         .client
-        .groups()
+        .group_listing()
         .map_err(ExtractError::http("building a request"))?
         .all()
         .await
@@ -1005,7 +1046,7 @@ pub(crate) async fn groups(ctx: &Ctx) -> Result<()> {
             let Some(id) = keys::id(g) else { continue };
             let members = ctx
                 .client
-                .group_members(&id)
+                .group_member_listing(&id)
                 .map_err(ExtractError::http("building a request"))?
                 .all()
                 .await

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing, with its place
 
 mod extract;
+mod extract_dc;
 mod files;
 mod migrate;
 mod migrate_c2n;

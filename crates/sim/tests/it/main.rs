@@ -6,6 +6,7 @@
 mod auth;
 mod contract;
 mod cql;
+mod dc_contract;
 mod edits;
 mod faults;
 mod generator;
