@@ -52,10 +52,16 @@ pub(crate) static MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0003_run_owner.sqlite.sql"),
         postgres: include_str!("migrations/0003_run_owner.postgres.sql"),
     },
+    Migration {
+        version: 4,
+        name: "quarantine: records a batch could not store, with the reason and their raw JSON",
+        sqlite: include_str!("migrations/0004_quarantine.sqlite.sql"),
+        postgres: include_str!("migrations/0004_quarantine.postgres.sql"),
+    },
 ];
 
 /// The schema version this kbridge writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 fn schema_migrations_ddl(d: Dialect) -> String {
     format!(

@@ -53,6 +53,7 @@ macro_rules! all_backends {
                 select_and_max_by,
                 read_filters_and_pages,
                 attachment_files_are_recorded,
+                bad_rows_are_quarantined_and_released,
                 typed_columns_match_the_twin,
                 killed_writer_leaves_the_last_checkpoint,
             ]);
