@@ -898,7 +898,7 @@ async fn hold(
             .ok_or_else(|| corrupt("no first_seen came back"))?
             .to_string();
         q.last_seen = now.clone();
-        tracing::warn!(
+        tracing::debug!(
             table = %q.kind,
             object = %q.object,
             reason = %q.reason,

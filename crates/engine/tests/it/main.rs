@@ -8,5 +8,6 @@ mod files;
 mod migrate;
 mod migrate_c2n;
 mod migrate_honest;
+mod quarantine;
 mod support;
 mod sync_signals;
