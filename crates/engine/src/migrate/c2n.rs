@@ -439,8 +439,27 @@ fn wiki_base(conf: &Confluence) -> String {
         .to_string()
 }
 
-/// Runs the migration (or only plans it).
+/// Runs the migration (or only plans it), recorded in the store's `runs` (not a plan) with
+/// its own request counts.
 pub async fn run(
+    store: &Store,
+    notion: &Notion,
+    conf: &Confluence,
+    opts: &ConfluenceToNotion,
+    progress: Option<ProgressFn>,
+) -> Result<MigrateReport, MigrateError> {
+    super::recorded(
+        store,
+        "migrate confluence-to-notion",
+        notion,
+        conf,
+        opts.plan_only,
+        run_job(store, notion, conf, opts, progress),
+    )
+    .await
+}
+
+async fn run_job(
     store: &Store,
     notion: &Notion,
     conf: &Confluence,
@@ -522,7 +541,6 @@ pub async fn run(
             });
         }
         report.estimated_requests = est;
-        fill_requests(&mut report, notion, conf);
         return Ok(report);
     }
 
@@ -609,17 +627,7 @@ pub async fn run(
         .iter()
         .filter_map(|n| Some((n.id.clone(), states.get(&n.id)?.notion_id.clone()?)))
         .collect();
-    fill_requests(&mut report, notion, conf);
     Ok(report)
-}
-
-fn fill_requests(report: &mut MigrateReport, notion: &Notion, conf: &Confluence) {
-    report
-        .requests
-        .insert("notion".into(), notion.stats().snapshot().requests);
-    report
-        .requests
-        .insert("confluence".into(), conf.stats().requests);
 }
 
 /// The Notion page `--to` names, normalised, once it is known to be readable.
@@ -936,6 +944,22 @@ impl BodyJob<'_> {
 /// to a migrated page reaches that page's Notion page) and files (the page's hosted files have
 /// the sizes of the Confluence attachments it uses).
 pub async fn verify(
+    store: &Store,
+    notion: &Notion,
+    conf: &Confluence,
+    opts: &ConfluenceToNotion,
+) -> Result<ParityReport, MigrateError> {
+    super::recorded_verify(
+        store,
+        "verify confluence-to-notion",
+        notion,
+        conf,
+        verify_job(store, notion, conf, opts),
+    )
+    .await
+}
+
+async fn verify_job(
     store: &Store,
     notion: &Notion,
     conf: &Confluence,

@@ -75,8 +75,27 @@ struct Existing {
     parent: Option<String>,
 }
 
-/// Runs the migration (or only plans it).
+/// Runs the migration (or only plans it), recorded in the store's `runs` (not a plan) with
+/// its own request counts.
 pub async fn run(
+    store: &Store,
+    notion: &Notion,
+    conf: &Confluence,
+    opts: &NotionToConfluence,
+    progress: Option<ProgressFn>,
+) -> Result<MigrateReport, MigrateError> {
+    super::recorded(
+        store,
+        "migrate notion-to-confluence",
+        notion,
+        conf,
+        opts.plan_only,
+        run_job(store, notion, conf, opts, progress),
+    )
+    .await
+}
+
+async fn run_job(
     store: &Store,
     notion: &Notion,
     conf: &Confluence,
@@ -218,12 +237,6 @@ pub async fn run(
         .iter()
         .filter_map(|n| Some((n.id.clone(), states.get(&n.id)?.target_id.clone()?)))
         .collect();
-    report
-        .requests
-        .insert("notion".into(), notion.stats().snapshot().requests);
-    report
-        .requests
-        .insert("confluence".into(), conf.stats().requests);
     Ok(report)
 }
 

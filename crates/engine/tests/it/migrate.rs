@@ -529,11 +529,52 @@ async fn killed_and_faulted_migrations_converge_without_duplicates() {
     let bad: Vec<_> = parity.pages.iter().filter(|p| !p.ok()).take(3).collect();
     assert!(parity.ok, "{bad:#?}");
     assert_eq!(files, parity.summary.files);
-    // And one more run changes nothing.
+    // And one more run changes nothing; its requests are its own, not the clients' lifetime.
+    let (nb, cb) = (n.stats().snapshot().requests, c.stats().requests);
     let again = migrate::n2c::run(&store, &n, &c, &opts(&from, &key), None)
         .await
         .unwrap();
     assert_eq!((again.writes, again.errors.len()), (0, 0), "{again:?}");
+    let (na, ca) = (n.stats().snapshot().requests, c.stats().requests);
+    assert_eq!(again.requests["notion"], na - nb, "{:?}", again.requests);
+    assert_eq!(
+        again.requests["confluence"],
+        ca - cb,
+        "{:?}",
+        again.requests
+    );
+
+    // Every job has its runs row: the killed ones interrupted, none left running, the
+    // verification and the last run recorded with their own counts.
+    let runs = store.runs().await.unwrap();
+    let migrations: Vec<_> = runs
+        .iter()
+        .filter(|r| r.job == "migrate notion-to-confluence")
+        .collect();
+    // The first child may be killed before it opened the store; the others had started.
+    let interrupted = migrations
+        .iter()
+        .filter(|r| r.status == kb_store::RunStatus::Interrupted)
+        .count();
+    assert!(interrupted >= 4, "{runs:#?}");
+    assert!(migrations.len() >= interrupted + 2, "{runs:#?}");
+    assert!(
+        runs.iter()
+            .all(|r| r.status != kb_store::RunStatus::Running),
+        "{runs:#?}"
+    );
+    let last = runs.last().unwrap();
+    assert_eq!(
+        (last.id, last.status),
+        (again.run_id.unwrap(), kb_store::RunStatus::Succeeded)
+    );
+    assert_eq!(last.counts["writes"], 0);
+    assert_eq!(last.requests["confluence"]["total"], ca - cb);
+    assert!(
+        runs.iter().any(|r| r.job == "verify notion-to-confluence"
+            && r.status == kb_store::RunStatus::Succeeded),
+        "{runs:#?}"
+    );
     sim.shutdown().await;
 }
 
