@@ -1670,11 +1670,45 @@ impl Store {
             SqlValue::Text(Some(target_system.to_string())),
         ];
         let rows = with_conn!(self, c, db => c.fetch(db, &sql, &args, &[Kind::Text, Kind::Text, Kind::Text]).await)?;
-        Ok(rows.into_iter().next().map(|r| IdMapped {
-            target_id: r[0].as_str().unwrap_or_default().to_string(),
-            content_hash: r[1].as_str().map(str::to_string),
-            updated_at: r[2].as_str().unwrap_or_default().to_string(),
-        }))
+        let what = format!("the id map row of {source_system} {source_id} in {target_system}");
+        rows.into_iter()
+            .next()
+            .map(|r| id_mapped(self.describe(), &what, &r))
+            .transpose()
+    }
+
+    /// Every pair of the id map from `source_system` into `target_system`, by source id.
+    pub async fn id_map(
+        &self,
+        source_system: &str,
+        target_system: &str,
+    ) -> Result<BTreeMap<String, IdMapped>> {
+        let d = self.dialect();
+        let sql = format!(
+            "SELECT \"target_id\", \"content_hash\", {}, \"source_id\" FROM \"id_map\" \
+             WHERE \"source_system\" = $1 AND \"target_system\" = $2",
+            d.read(ColumnType::Timestamp, "updated_at")
+        );
+        let args = [
+            SqlValue::Text(Some(source_system.to_string())),
+            SqlValue::Text(Some(target_system.to_string())),
+        ];
+        let kinds = [Kind::Text, Kind::Text, Kind::Text, Kind::Text];
+        let rows = with_conn!(self, c, db => c.fetch(db, &sql, &args, &kinds).await)?;
+        rows.into_iter()
+            .map(|r| {
+                let source = r[3].as_str().map(str::to_string).ok_or_else(|| {
+                    StoreError::Corrupt {
+                        db: self.describe().to_string(),
+                        what: format!(
+                            "an id map row of {source_system} in {target_system} has no source id"
+                        ),
+                    }
+                })?;
+                let what = format!("the id map row of {source_system} {source} in {target_system}");
+                Ok((source, id_mapped(self.describe(), &what, &r)?))
+            })
+            .collect()
     }
 }
 
@@ -1734,6 +1768,26 @@ impl Store {
     }
 }
 
+/// An id map row (`target_id`, `content_hash`, `updated_at`) read back; a missing target or
+/// time is corruption, named.
+fn id_mapped(db: &str, what: &str, r: &[Value]) -> Result<IdMapped> {
+    let corrupt = |field: &str| StoreError::Corrupt {
+        db: db.to_string(),
+        what: format!("{what} has no {field}"),
+    };
+    Ok(IdMapped {
+        target_id: r[0]
+            .as_str()
+            .ok_or_else(|| corrupt("target_id"))?
+            .to_string(),
+        content_hash: r[1].as_str().map(str::to_string),
+        updated_at: r[2]
+            .as_str()
+            .ok_or_else(|| corrupt("updated_at"))?
+            .to_string(),
+    })
+}
+
 /// Compile-time check: the store and every future it returns can cross `tokio::spawn`.
 #[allow(dead_code)]
 fn futures_are_send(store: Store, end: RunEnd) {
@@ -1757,6 +1811,9 @@ fn futures_are_send(store: Store, end: RunEnd) {
     send(store.update_run(0, &end));
     send(store.runs());
     send(store.mapped_id("", "", ""));
+    send(store.id_map("", ""));
+    send(store.quarantine());
+    send(store.commit_quarantining(&batch));
     send(store.migrate());
     send(Store::open(""));
 }
