@@ -48,8 +48,9 @@ pub fn scope(space: &str) -> String {
 pub struct PageState {
     /// The Confluence title kbridge chose.
     pub title: String,
-    /// The Confluence page, once created.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The Confluence page, once created: read from the id map (the one record of pairs),
+    /// never written into the checkpoint (older stores had it there: read once, moved).
+    #[serde(default, skip_serializing)]
     pub target_id: Option<String>,
     /// The version kbridge last wrote.
     #[serde(default)]
@@ -273,8 +274,88 @@ pub(crate) async fn read_nodes(
     Ok(nodes)
 }
 
-/// The per-page states of the migrations into a space.
-pub(crate) async fn load_states<S: serde::de::DeserializeOwned>(
+/// A migration state whose page pair lives in the id map.
+pub(crate) trait Paired: Default {
+    /// The target page of the pair.
+    fn target(&mut self) -> &mut Option<String>;
+}
+
+impl Paired for PageState {
+    fn target(&mut self) -> &mut Option<String> {
+        &mut self.target_id
+    }
+}
+
+/// The id map systems of the pairs of a migration scope: `("notion", "confluence:ENG")` for
+/// `migrate:notion-to-confluence:ENG`, `("confluence", "notion:<id>")` for
+/// `migrate:confluence-to-notion:<id>` (one page may be migrated into several trees).
+pub(crate) fn pair_systems(scope: &str) -> (&'static str, String) {
+    match scope.strip_prefix("migrate:confluence-to-notion:") {
+        Some(to) => ("confluence", format!("notion:{to}")),
+        None => (
+            "notion",
+            format!(
+                "confluence:{}",
+                scope
+                    .strip_prefix("migrate:notion-to-confluence:")
+                    .unwrap_or(scope)
+            ),
+        ),
+    }
+}
+
+/// The id map entry of a page's pair, to commit with its state.
+pub(crate) fn pair_entry(
+    scope: &str,
+    source_id: &str,
+    target_id: &str,
+    hash: Option<&str>,
+) -> IdMapEntry {
+    let (source_system, target_system) = pair_systems(scope);
+    IdMapEntry {
+        source_system: source_system.into(),
+        source_id: source_id.to_string(),
+        target_system,
+        target_id: target_id.to_string(),
+        content_hash: hash.map(str::to_string),
+    }
+}
+
+/// The per-page states of the migrations of `scope`, each with its pair from the id map (the
+/// one record of which page is whose): a pair without a state is a page migrated before
+/// (its state starts over, the page is updated, never created again); a state of an older
+/// store that still holds its pair moves the pair into the id map.
+pub(crate) async fn load_states<S: serde::de::DeserializeOwned + Paired>(
+    store: &Store,
+    scope: &str,
+) -> Result<HashMap<String, S>, MigrateError> {
+    let (source_system, target_system) = pair_systems(scope);
+    let pairs = store.id_map(source_system, &target_system).await?;
+    let mut states: HashMap<String, S> = read_states(store, scope).await?;
+    let mut legacy = Batch::new();
+    for (id, state) in states.iter_mut() {
+        match (pairs.get(id), state.target().clone()) {
+            (Some(p), _) => *state.target() = Some(p.target_id.clone()),
+            (None, Some(t)) => {
+                legacy.map_id(pair_entry(scope, id, &t, None));
+            }
+            (None, None) => {}
+        }
+    }
+    for (id, p) in &pairs {
+        states.entry(id.clone()).or_insert_with(|| {
+            let mut s = S::default();
+            *s.target() = Some(p.target_id.clone());
+            s
+        });
+    }
+    if !legacy.is_empty() {
+        store.commit(&legacy).await?;
+    }
+    Ok(states)
+}
+
+async fn read_states<S: serde::de::DeserializeOwned>(
     store: &Store,
     scope: &str,
 ) -> Result<HashMap<String, S>, MigrateError> {
@@ -457,13 +538,12 @@ impl PageJob<'_> {
             serde_json::to_value(state).unwrap_or(Value::Null),
         );
         if let Some(t) = &state.target_id {
-            b.map_id(IdMapEntry {
-                source_system: "notion".into(),
-                source_id: self.node.id.clone(),
-                target_system: "confluence".into(),
-                target_id: t.clone(),
-                content_hash: state.hash.clone(),
-            });
+            b.map_id(pair_entry(
+                self.scope,
+                &self.node.id,
+                t,
+                state.hash.as_deref(),
+            ));
         }
         self.store.commit(&b).await?;
         Ok(())

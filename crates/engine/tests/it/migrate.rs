@@ -289,6 +289,59 @@ async fn notion_workspace_becomes_a_confluence_tree_and_reruns_write_nothing() {
         "{again:?}"
     );
 
+    // One record of pairs: the id map holds every page's pair, the checkpoints only the
+    // progress of each page.
+    let scope = migrate::n2c::scope(&key);
+    let pairs = store
+        .id_map("notion", &format!("confluence:{key}"))
+        .await
+        .unwrap();
+    let paired: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), v.target_id.clone()))
+        .collect();
+    assert_eq!(paired, report.ids);
+    let states: Vec<_> = store
+        .checkpoints()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.scope == scope)
+        .collect();
+    assert_eq!(states.len(), report.pages);
+    assert!(
+        states.iter().all(|c| c.value.get("target_id").is_none()),
+        "{:?}",
+        states[0]
+    );
+    // A store of an older kbridge kept the pair in the checkpoint only: it is moved into the
+    // id map, and nothing is created again.
+    let old_dir = tempfile::tempdir().unwrap();
+    let old = support::sqlite(old_dir.path()).await;
+    let mut b = kb_store::Batch::new();
+    for c in &states {
+        let mut v = c.value.clone();
+        v["target_id"] = json!(report.ids[&c.endpoint]);
+        b.set_checkpoint(&c.scope, &c.endpoint, v);
+    }
+    old.commit(&b).await.unwrap();
+    let from_old = migrate::n2c::run(&old, &n, &c, &opts(&from, &key), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (from_old.writes, from_old.created, from_old.updated),
+        (0, 0, 0),
+        "{from_old:?}"
+    );
+    assert_eq!(from_old.ids, report.ids);
+    assert_eq!(
+        old.id_map("notion", &format!("confluence:{key}"))
+            .await
+            .unwrap()
+            .len(),
+        report.pages
+    );
+
     // Five edited pages: exactly five updates, in place (version 2).
     let edited: Vec<&String> = parent_of
         .keys()
