@@ -1,18 +1,19 @@
 //! `kbridge check confluence [--json]`: does the configuration reach a Confluence Cloud site,
-//! as whom, and how many spaces can the token read. The site and the account come from
-//! `CONFLUENCE_URL` / `CONFLUENCE_EMAIL` (or `--url` / `--email`), the token only from
-//! `CONFLUENCE_API_TOKEN`, never from a flag (it would land in the shell history).
+//! as whom, and how many spaces can the token read. The connection is resolved as extract and
+//! migrate resolve it (`crate::settings`, kb-config): flags (`--url`, `--email`), then the
+//! environment (`CONFLUENCE_URL`, `CONFLUENCE_EMAIL`), then `kbridge.toml` (or `--config
+//! FILE`); the token from the environment or the file's `token_env`/`token_file`, never from a
+//! flag (it would land in the shell history).
 //!
 //! `kbridge check notion [--json]`: the same for Notion: which integration the token is, in
-//! which workspace, and how many pages and databases were shared with it. The token only from
-//! `NOTION_TOKEN`; the API URL from `NOTION_URL` or `--url`, the version from `NOTION_VERSION`
-//! or `--notion-version`.
+//! which workspace, and how many pages and databases were shared with it, resolved the same
+//! way (`--url`, `--notion-version`, `NOTION_URL`, `NOTION_VERSION`, `kbridge.toml`).
 
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use kb_confluence::{Confluence, ConfluenceConfig, ENV_EMAIL, ENV_URL};
+use kb_confluence::Confluence;
 use serde::Serialize;
 
 #[derive(Args, Debug)]
@@ -45,6 +46,9 @@ struct NotionArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// The configuration file (default: kbridge.toml if it exists).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -58,6 +62,9 @@ struct ConfluenceArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// The configuration file (default: kbridge.toml if it exists).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: CheckArgs) -> Result<bool> {
@@ -68,15 +75,14 @@ pub fn run(args: CheckArgs) -> Result<bool> {
 }
 
 fn confluence(a: ConfluenceArgs) -> Result<bool> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let url = a.url.clone();
-    let email = a.email.clone();
-    let mut cfg = ConfluenceConfig::from_lookup(|k| match k {
-        ENV_URL => url.clone().or_else(|| env(ENV_URL)),
-        ENV_EMAIL => email.clone().or_else(|| env(ENV_EMAIL)),
-        _ => env(k),
-    })
-    .context("check confluence")?;
+    let file = crate::settings::load(a.config.as_ref()).context("check confluence")?;
+    let flags = kb_config::resolve::ConfluenceFlags {
+        url: a.url.clone().map(|v| (v, "--url")),
+        email: a.email.clone().map(|v| (v, "--email")),
+        rate: None,
+        concurrency: None,
+    };
+    let (mut cfg, _) = crate::settings::confluence(&file, &flags).context("check confluence")?;
     quick(&mut cfg.retry, &mut cfg.timeout);
     let site = Confluence::new(cfg).context("check confluence")?;
     let report = report("check confluence", a.json, site.check(), |report| {
@@ -159,16 +165,14 @@ where
 }
 
 fn notion(a: NotionArgs) -> Result<bool> {
-    use kb_notion::{ENV_URL as NOTION_URL, ENV_VERSION, Notion, NotionConfig};
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let url = a.url.clone();
-    let version = a.notion_version.clone();
-    let mut cfg = NotionConfig::from_lookup(|k| match k {
-        NOTION_URL => url.clone().or_else(|| env(NOTION_URL)),
-        ENV_VERSION => version.clone().or_else(|| env(ENV_VERSION)),
-        _ => env(k),
-    })
-    .context("check notion")?;
+    use kb_notion::Notion;
+    let file = crate::settings::load(a.config.as_ref()).context("check notion")?;
+    let flags = kb_config::resolve::NotionFlags {
+        url: a.url.clone().map(|v| (v, "--url")),
+        version: a.notion_version.clone().map(|v| (v, "--notion-version")),
+        rate: None,
+    };
+    let mut cfg = crate::settings::notion(&file, &flags).context("check notion")?;
     quick(&mut cfg.retry, &mut cfg.timeout);
     let notion = Notion::new(cfg).context("check notion")?;
     report("check notion", a.json, notion.check(), |report| {

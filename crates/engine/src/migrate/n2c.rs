@@ -529,7 +529,28 @@ struct PageJob<'a> {
     force: bool,
 }
 
+/// The version number of a Confluence page as the service sent it; without one the page's
+/// state cannot be recorded honestly (a guess would make the next run's update conflict).
+fn version_of(page: &Value, id: &str) -> Result<u64, MigrateError> {
+    kb_confluence::keys::version_number(page).ok_or_else(|| {
+        MigrateError::Input(format!(
+            "Confluence page {id} came back without a version number; run again (the page is \
+             recorded and will be read again)"
+        ))
+    })
+}
+
 impl PageJob<'_> {
+    /// The Confluence page of this job's state.
+    fn target(&self, state: &PageState) -> Result<String, MigrateError> {
+        state.target_id.clone().ok_or_else(|| {
+            MigrateError::Input(format!(
+                "page \"{}\" (Notion {}) has no Confluence page recorded",
+                self.title, self.node.id
+            ))
+        })
+    }
+
     async fn save(&self, state: &PageState) -> Result<(), MigrateError> {
         let mut b = Batch::new();
         b.set_checkpoint(
@@ -564,7 +585,7 @@ impl PageJob<'_> {
         {
             let page = self.conf.page_with_body(&e.id).await?;
             state.target_id = Some(e.id.clone());
-            state.version = kb_confluence::keys::version_number(&page).unwrap_or(1);
+            state.version = version_of(&page, &e.id)?;
             state.creating = false;
             state.hash = None;
             self.save(state).await?;
@@ -606,10 +627,15 @@ impl PageJob<'_> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            let id = kb_confluence::keys::id(&created)
-                .ok_or_else(|| MigrateError::Input("the created page has no id".into()))?;
-            state.target_id = Some(id);
-            state.version = kb_confluence::keys::version_number(&created).unwrap_or(1);
+            let id = kb_confluence::keys::id(&created).ok_or_else(|| {
+                MigrateError::Input(format!(
+                    "Confluence answered the create of \"{}\" without a page id; check the \
+                     space for the page and run again",
+                    self.title
+                ))
+            })?;
+            state.target_id = Some(id.clone());
+            state.version = version_of(&created, &id)?;
             state.creating = false;
             state.hash = Some(self.hash.to_string());
             self.save(state).await?;
@@ -617,7 +643,7 @@ impl PageJob<'_> {
             report.writes += 1;
             outcome = PageOutcome::Created;
         } else if state.hash.as_deref() != Some(self.hash) {
-            let id = state.target_id.clone().unwrap_or_default();
+            let id = self.target(state)?;
             let update = PageUpdate {
                 id: &id,
                 title: self.title,
@@ -635,8 +661,7 @@ impl PageJob<'_> {
                         current
                     } else {
                         // Someone wrote a version kbridge did not: overwrite only when told to.
-                        let v =
-                            kb_confluence::keys::version_number(&current).unwrap_or(state.version);
+                        let v = version_of(&current, &id)?;
                         if !self.force {
                             report.conflicts.push(format!(
                             "page {id} (\"{}\") was edited in Confluence (version {v}, kbridge wrote {}): left alone; re-run with --force to overwrite",
@@ -659,15 +684,14 @@ impl PageJob<'_> {
                 Err(e) => return Err(e.into()),
             };
             state.title = self.title.to_string();
-            state.version =
-                kb_confluence::keys::version_number(&updated).unwrap_or(state.version + 1);
+            state.version = version_of(&updated, &id)?;
             state.hash = Some(self.hash.to_string());
             self.save(state).await?;
             report.updated += 1;
             report.writes += 1;
             outcome = PageOutcome::Updated;
         }
-        let id = state.target_id.clone().unwrap_or_default();
+        let id = self.target(state)?;
 
         // Files: the ones not attached yet, or whose Notion file changed, in one request.
         let due: Vec<&FileNeed> = self
