@@ -732,3 +732,52 @@ async fn a_full_size_workspace_migrates_with_a_clean_parity_report() {
     assert!(tree_pages >= 200, "{tree_pages} pages outside databases");
     sim.shutdown().await;
 }
+
+/// A space key is case-sensitive in extract and in migrate alike, and both say so (issue 12).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn space_keys_are_case_sensitive_in_extract_and_migrate() {
+    let sim = twins(6, 3).await;
+    let (n, c) = (notion(&sim), support::client(&sim));
+    let (key, _) = space_key(&c).await;
+    let lower = key.to_lowercase();
+    assert_ne!(lower, key);
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    let opts = kb_engine::extract::ExtractOptions {
+        spaces: vec![lower.clone()],
+        ..Default::default()
+    };
+    let e = kb_engine::extract::extract(&c, &store, &opts, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&lower) && e.contains("case-sensitive"),
+        "extract: {e}"
+    );
+    let from = roots(&n).await;
+    let m = migrate::n2c::run(&store, &n, &c, &self::opts(&from, &lower), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        m.contains(&lower) && m.contains("case-sensitive"),
+        "migrate: {m}"
+    );
+    // Mixed: the right key and a wrong-case one: extract goes on with the right one and warns.
+    let opts = kb_engine::extract::ExtractOptions {
+        spaces: vec![key.clone(), lower.clone()],
+        ..Default::default()
+    };
+    let r = kb_engine::extract::extract(&c, &store, &opts, None)
+        .await
+        .unwrap();
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains(&lower) && w.contains("case-sensitive")),
+        "{:?}",
+        r.warnings
+    );
+    sim.shutdown().await;
+}
