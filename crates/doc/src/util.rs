@@ -25,3 +25,11 @@ mod tests {
         assert_eq!(uri_scheme("no-colon"), None);
     }
 }
+
+/// The name a file block carries beside its URL (a Notion file block's `name`).
+pub(crate) fn file_name(attrs: &crate::Attrs) -> Option<&str> {
+    attrs
+        .get("notion:name")
+        .map(String::as_str)
+        .filter(|n| !n.trim().is_empty())
+}
