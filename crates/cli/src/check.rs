@@ -6,17 +6,20 @@
 //! or `CONFLUENCE_USERNAME` means Data Center), secrets only from the environment
 //! (`CONFLUENCE_API_TOKEN`, `CONFLUENCE_PAT`, `CONFLUENCE_PASSWORD`), never from a flag (it
 //! would land in the shell history).
+//! A Cloud connection is resolved as extract and migrate resolve it (`crate::settings`,
+//! kb-config): flags, then the environment, then `kbridge.toml` (or `--config FILE`).
 //!
 //! `kbridge check notion [--json]`: the same for Notion: which integration the token is, in
-//! which workspace, and how many pages and databases were shared with it. The token only from
-//! `NOTION_TOKEN`; the API URL from `NOTION_URL` or `--url`, the version from `NOTION_VERSION`
-//! or `--notion-version`.
+//! which workspace, and how many pages and databases were shared with it, resolved the same
+//! way (`--url`, `--notion-version`, `NOTION_URL`, `NOTION_VERSION`, `kbridge.toml`).
 
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use kb_confluence::{Confluence, ConfluenceConfig, ENV_EMAIL, ENV_FLAVOUR, ENV_URL};
+use kb_confluence::{
+    Confluence, ConfluenceConfig, ENV_EMAIL, ENV_FLAVOUR, ENV_PAT, ENV_URL, ENV_USERNAME,
+};
 use serde::Serialize;
 
 #[derive(Args, Debug)]
@@ -51,6 +54,9 @@ struct NotionArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// The configuration file (default: kbridge.toml if it exists).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -68,6 +74,9 @@ struct ConfluenceArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// The configuration file (default: kbridge.toml if it exists).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: CheckArgs) -> Result<bool> {
@@ -79,16 +88,34 @@ pub fn run(args: CheckArgs) -> Result<bool> {
 
 fn confluence(a: ConfluenceArgs) -> Result<bool> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let url = a.url.clone();
-    let email = a.email.clone();
-    let flavor = a.flavor.clone();
-    let mut cfg = ConfluenceConfig::from_lookup(|k| match k {
-        ENV_URL => url.clone().or_else(|| env(ENV_URL)),
-        ENV_EMAIL => email.clone().or_else(|| env(ENV_EMAIL)),
-        ENV_FLAVOUR => flavor.clone().or_else(|| env(ENV_FLAVOUR)),
-        _ => env(k),
-    })
-    .context("check confluence")?;
+    // Data Center is configured from flags and the environment; Cloud also from kbridge.toml.
+    let dc = a.flavor.is_some()
+        || [ENV_FLAVOUR, ENV_PAT, ENV_USERNAME]
+            .iter()
+            .any(|k| env(k).is_some());
+    let mut cfg = if dc {
+        let url = a.url.clone();
+        let email = a.email.clone();
+        let flavor = a.flavor.clone();
+        ConfluenceConfig::from_lookup(|k| match k {
+            ENV_URL => url.clone().or_else(|| env(ENV_URL)),
+            ENV_EMAIL => email.clone().or_else(|| env(ENV_EMAIL)),
+            ENV_FLAVOUR => flavor.clone().or_else(|| env(ENV_FLAVOUR)),
+            _ => env(k),
+        })
+        .context("check confluence")?
+    } else {
+        let file = crate::settings::load(a.config.as_ref()).context("check confluence")?;
+        let flags = kb_config::resolve::ConfluenceFlags {
+            url: a.url.clone().map(|v| (v, "--url")),
+            email: a.email.clone().map(|v| (v, "--email")),
+            rate: None,
+            concurrency: None,
+        };
+        crate::settings::confluence(&file, &flags)
+            .context("check confluence")?
+            .0
+    };
     quick(&mut cfg.retry, &mut cfg.timeout);
     let site = Confluence::new(cfg).context("check confluence")?;
     let report = report("check confluence", a.json, site.check(), |report| {
@@ -196,16 +223,14 @@ where
 }
 
 fn notion(a: NotionArgs) -> Result<bool> {
-    use kb_notion::{ENV_URL as NOTION_URL, ENV_VERSION, Notion, NotionConfig};
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let url = a.url.clone();
-    let version = a.notion_version.clone();
-    let mut cfg = NotionConfig::from_lookup(|k| match k {
-        NOTION_URL => url.clone().or_else(|| env(NOTION_URL)),
-        ENV_VERSION => version.clone().or_else(|| env(ENV_VERSION)),
-        _ => env(k),
-    })
-    .context("check notion")?;
+    use kb_notion::Notion;
+    let file = crate::settings::load(a.config.as_ref()).context("check notion")?;
+    let flags = kb_config::resolve::NotionFlags {
+        url: a.url.clone().map(|v| (v, "--url")),
+        version: a.notion_version.clone().map(|v| (v, "--notion-version")),
+        rate: None,
+    };
+    let mut cfg = crate::settings::notion(&file, &flags).context("check notion")?;
     quick(&mut cfg.retry, &mut cfg.timeout);
     let notion = Notion::new(cfg).context("check notion")?;
     report("check notion", a.json, notion.check(), |report| {

@@ -101,19 +101,31 @@ struct ConfluenceArgs {
     list_endpoints: bool,
 }
 
-pub fn run(args: ExtractArgs) -> Result<bool> {
+/// The exit status of an extract that completed with quarantined records: every other row was
+/// stored, the quarantined ones are retried by the next run.
+pub const QUARANTINED_EXIT: u8 = 3;
+
+/// How an extract ended, when it did not fail.
+pub enum Outcome {
+    /// `true`: everything stored.
+    Done(bool),
+    /// Completed, with records in the quarantine ([`QUARANTINED_EXIT`]).
+    Quarantined,
+}
+
+pub fn run(args: ExtractArgs) -> Result<Outcome> {
     match args.source {
         Source::Confluence(a) => confluence(a),
     }
 }
 
-fn confluence(a: ConfluenceArgs) -> Result<bool> {
+fn confluence(a: ConfluenceArgs) -> Result<Outcome> {
     if a.list_endpoints {
         println!("{:<32} {:<18} api", "table", "source");
         for e in plan::ENDPOINTS {
             println!("{:<32} {:<18} {}", e.name, e.source.to_string(), e.api);
         }
-        return Ok(true);
+        return Ok(Outcome::Done(true));
     }
     let file = crate::settings::load(a.config.as_ref())?;
     let flags = ConfluenceFlags {
@@ -206,7 +218,11 @@ fn confluence(a: ConfluenceArgs) -> Result<bool> {
     } else {
         print_summary(&report, &store_url);
     }
-    Ok(true)
+    if report.quarantined.is_empty() {
+        Ok(Outcome::Done(true))
+    } else {
+        Ok(Outcome::Quarantined)
+    }
 }
 
 /// The first of SIGINT (Ctrl-C) and SIGTERM, by name (never, if neither can be listened to).
@@ -240,8 +256,13 @@ pub(crate) async fn stop_signal() -> &'static str {
 }
 
 fn print_summary(r: &ExtractReport, store: &str) {
+    let held = if r.quarantined.is_empty() {
+        String::new()
+    } else {
+        format!(" with {} quarantined", r.quarantined.len())
+    };
     println!(
-        "extract confluence: run {} {} in {:.1} s, {} requests ({:.1}/s), {} rate-limited, {} retried",
+        "extract confluence: run {} completed{held} {} in {:.1} s, {} requests ({:.1}/s), {} rate-limited, {} retried",
         r.run_id,
         if r.incremental {
             "(incremental)"
@@ -272,6 +293,14 @@ fn print_summary(r: &ExtractReport, store: &str) {
     println!("  {:<60} {:>8}", "requests by endpoint", "");
     for (k, n) in &r.requests {
         println!("  {:<60} {:>8}", k, n);
+    }
+    if !r.quarantined.is_empty() {
+        // Each was logged once on stderr as it happened; here only how many.
+        println!(
+            "  {} record(s) could not be stored and are quarantined, logged on stderr (all in --json); \
+             the rest was stored, the next run retries them (exit status {QUARANTINED_EXIT})",
+            r.quarantined.len()
+        );
     }
     if !r.warnings.is_empty() {
         // Each was logged once on stderr as it happened; here only how many.

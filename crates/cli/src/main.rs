@@ -103,7 +103,12 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Check(args) => check::run(args),
-        Command::Extract(args) => extract::run(args),
+        Command::Extract(args) => match extract::run(args) {
+            // Completed, with records quarantined (docs/extract.md, "Exit status").
+            Ok(extract::Outcome::Quarantined) => return ExitCode::from(extract::QUARANTINED_EXIT),
+            Ok(extract::Outcome::Done(ok)) => Ok(ok),
+            Err(e) => Err(e),
+        },
         Command::Migrate(args) => migrate::run(args),
         Command::Verify(args) => migrate::verify(args),
         Command::Quickstart(args) => quickstart::run(args),

@@ -194,9 +194,23 @@ impl Clients {
                     kb_store::redact_url(&self.store_url)
                 )
             })?;
-            let r = job(&store).await;
+            // SIGINT/SIGTERM: the job is dropped (each page's state was committed after its
+            // write; the write in flight is found again by the next run) and its run is marked
+            // interrupted.
+            let r = tokio::select! {
+                r = job(&store) => r.map_err(anyhow::Error::from),
+                signal = crate::extract::stop_signal() => {
+                    store
+                        .interrupt_own_runs(&format!("interrupted by {signal}"))
+                        .await
+                        .context("recording the interrupted run")?;
+                    Err(anyhow::anyhow!(
+                        "interrupted by {signal}: what was written stays recorded; run the same command again to continue"
+                    ))
+                }
+            };
             store.close().await;
-            r.map_err(anyhow::Error::from)
+            r
         })
     }
 }

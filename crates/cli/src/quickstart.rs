@@ -163,6 +163,13 @@ async fn quickstart(a: QuickstartArgs) -> Result<bool> {
         ex.wall_seconds,
         biggest.join(", ")
     );
+    if !ex.quarantined.is_empty() {
+        println!(
+            "   completed with {} quarantined (logged above; kept with their raw JSON in the \
+             store's quarantine table, retried by the next extract)",
+            ex.quarantined.len()
+        );
+    }
 
     // 2. migrate
     let roots: Vec<String> = notion

@@ -10,6 +10,14 @@ pub(crate) fn uri_scheme(s: &str) -> Option<&str> {
     (first_ok && rest_ok).then_some(scheme)
 }
 
+/// The name a file block carries beside its URL (a Notion file block's `name`).
+pub(crate) fn file_name(attrs: &crate::Attrs) -> Option<&str> {
+    attrs
+        .get("notion:name")
+        .map(String::as_str)
+        .filter(|n| !n.trim().is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::uri_scheme;

@@ -282,4 +282,9 @@ pub struct CommitSummary {
     pub deleted: u64,
     /// Checkpoints written.
     pub checkpoints: u64,
+    /// Rows set aside in the quarantine instead of stored
+    /// ([`Store::commit_quarantining`](crate::Store::commit_quarantining) only).
+    pub quarantined: u64,
+    /// Quarantined records that stored this time and left the quarantine.
+    pub released: u64,
 }

@@ -245,6 +245,22 @@ pub(crate) fn extract(table: &TableDef, row: &Row) -> Result<Extracted> {
     })
 }
 
+/// The primary key of `row` as JSON values, when every key column can be read (also for a row
+/// whose other fields are bad): how a quarantined record is known again.
+pub(crate) fn key_of(table: &TableDef, row: &Row) -> Option<Vec<Value>> {
+    table
+        .primary_key
+        .iter()
+        .map(|k| {
+            let c = table.column(k)?;
+            match convert(c, lookup(&c.source, row)) {
+                Ok(v) if !v.is_null() => Some(v.to_json()),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 /// A primary key given by a caller, checked and converted.
 pub(crate) fn key_values(table: &TableDef, key: &[Value]) -> Result<Vec<SqlValue>> {
     if key.len() != table.primary_key.len() {

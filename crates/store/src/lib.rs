@@ -32,6 +32,7 @@ pub use migrate::SCHEMA_VERSION;
 pub use schema::{ColumnDef, ColumnType, Source, TABLES, TableDef};
 pub use sql::Dialect;
 pub use store::{
-    AttachmentFile, Checkpoint, DEFAULT_SQLITE_FILE, IdMapped, PgStore, RUN_LEASE, Run, RunEnd,
-    RunStatus, SqliteStore, Store, SyncConflictRow, SyncLinkRow, SyncPairRow, run_owner,
+    AttachmentFile, Checkpoint, DEFAULT_SQLITE_FILE, IdMapped, PgStore, Quarantined, RUN_LEASE,
+    Run, RunEnd, RunStatus, SqliteStore, Store, SyncConflictRow, SyncLinkRow, SyncPairRow,
+    run_owner,
 };

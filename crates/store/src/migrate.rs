@@ -53,6 +53,12 @@ pub(crate) static MIGRATIONS: &[Migration] = &[
         postgres: include_str!("migrations/0003_run_owner.postgres.sql"),
     },
     Migration {
+        version: 4,
+        name: "quarantine: records a batch could not store, with the reason and their raw JSON",
+        sqlite: include_str!("migrations/0004_quarantine.sqlite.sql"),
+        postgres: include_str!("migrations/0004_quarantine.postgres.sql"),
+    },
+    Migration {
         version: 5,
         name: "sync: links, node pairs with their base, conflicts",
         sqlite: include_str!("migrations/0005_sync.sqlite.sql"),

@@ -665,6 +665,7 @@ pub const META_TABLES: &[&str] = &[
     "runs",
     "id_map",
     "attachment_files",
+    "quarantine",
     "sync_links",
     "sync_pairs",
     "sync_conflicts",

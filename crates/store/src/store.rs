@@ -119,6 +119,29 @@ pub struct IdMapped {
     pub updated_at: String,
 }
 
+/// A record a lenient commit could not store ([`Store::commit_quarantining`]): kept with the
+/// reason and the raw JSON until a later copy of it stores.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Quarantined {
+    /// The table the record was for (`pages`, `comments`…).
+    pub kind: String,
+    /// Its primary key as a JSON array (`["42"]`), or `sha256:…` of its JSON when even the key
+    /// cannot be read.
+    pub record_id: String,
+    /// The object as errors name it (`id=42`).
+    pub object: String,
+    /// Why it cannot be stored (`field raw/title: contains U+0000 …`).
+    pub reason: String,
+    /// The object's JSON exactly as the API sent it.
+    pub raw: Value,
+    /// The caller's context values of the row.
+    pub context: Map<String, Value>,
+    /// How many commits tried to store it.
+    pub attempts: i64,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
 /// The file downloaded for an attachment version (`extract --files`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttachmentFile {
@@ -385,6 +408,9 @@ enum Prepared<'b> {
         table: &'static TableDef,
         filter: (Vec<&'static str>, Vec<SqlValue>),
         rows: Vec<Extracted>,
+        /// Keys (as JSON text) of the set's rows that were quarantined: their stored copy
+        /// stays.
+        spared: Vec<String>,
     },
     Checkpoint(&'b CheckpointWrite),
     MapId(&'b IdMapEntry),
@@ -402,13 +428,80 @@ fn extract_row(t: &'static TableDef, row: &Row) -> Result<Extracted> {
     extract(t, row)
 }
 
-fn prepare(batch: &Batch) -> Result<Vec<Prepared<'_>>> {
+/// What a lenient commit ([`Store::commit_quarantining`]) sets aside and stores.
+#[derive(Default)]
+struct Held {
+    /// Rows that cannot be stored, for the quarantine.
+    quarantined: Vec<Quarantined>,
+    /// The rows that store, by table and key (JSON text): they leave the quarantine.
+    stored: Vec<(&'static str, String)>,
+}
+
+fn key_text(key: &[Value]) -> String {
+    Value::Array(key.to_vec()).to_string()
+}
+
+/// Text safe in every backend's text column: PostgreSQL refuses U+0000.
+fn storable(s: &str) -> String {
+    s.replace('\0', "\\u0000")
+}
+
+impl Held {
+    /// Sets `row` aside if `err` is a problem with the row itself (else it stays an error).
+    /// Returns the key of the quarantined row, when it has one.
+    fn quarantine(&mut self, t: &TableDef, row: &Row, err: StoreError) -> Result<Option<String>> {
+        let StoreError::BadRow {
+            object,
+            field,
+            problem,
+            ..
+        } = err
+        else {
+            return Err(err);
+        };
+        let key = crate::extract::key_of(t, row).map(|k| key_text(&k));
+        let raw = row.raw.to_string();
+        let record_id = key.clone().unwrap_or_else(|| {
+            use sha2::Digest as _;
+            format!(
+                "sha256:{}",
+                hex::encode(sha2::Sha256::digest(raw.as_bytes()))
+            )
+        });
+        self.quarantined.push(Quarantined {
+            kind: t.name.to_string(),
+            record_id,
+            object: storable(&object),
+            reason: storable(&format!("field {field}: {problem}")),
+            raw: row.raw.clone(),
+            context: row.context.clone(),
+            attempts: 1,
+            first_seen: String::new(),
+            last_seen: String::new(),
+        });
+        Ok(key)
+    }
+}
+
+fn prepare<'b>(batch: &'b Batch, mut held: Option<&mut Held>) -> Result<Vec<Prepared<'b>>> {
     let mut out: Vec<Prepared<'_>> = Vec::new();
     for op in &batch.ops {
         match op {
             Op::Upsert(row) => {
                 let t = table_def(&row.table)?;
-                let e = extract(t, row)?;
+                let e = match (extract(t, row), held.as_deref_mut()) {
+                    (Ok(e), held) => {
+                        if let Some(h) = held {
+                            h.stored.push((t.name, key_text(&e.key)));
+                        }
+                        e
+                    }
+                    (Err(err), Some(h)) => {
+                        h.quarantine(t, row, err)?;
+                        continue;
+                    }
+                    (Err(err), None) => return Err(err),
+                };
                 match out.last_mut() {
                     Some(Prepared::Upserts { table, rows }) if table.name == t.name => rows.push(e),
                     _ => out.push(Prepared::Upserts {
@@ -432,8 +525,21 @@ fn prepare(batch: &Batch) -> Result<Vec<Prepared<'_>>> {
                 let t = table_def(table)?;
                 let filter = filter_values(t, filter)?;
                 let mut extracted = Vec::with_capacity(rows.len());
+                let mut spared = Vec::new();
                 for row in rows {
-                    let e = extract_row(t, row)?;
+                    let e = match (extract_row(t, row), held.as_deref_mut()) {
+                        (Ok(e), held) => {
+                            if let Some(h) = held {
+                                h.stored.push((t.name, key_text(&e.key)));
+                            }
+                            e
+                        }
+                        (Err(err), Some(h)) if row.table == t.name => {
+                            spared.extend(h.quarantine(t, row, err)?);
+                            continue;
+                        }
+                        (Err(err), _) => return Err(err),
+                    };
                     for (col, want) in filter.0.iter().zip(&filter.1) {
                         let i = t.columns.iter().position(|c| c.name == *col).unwrap_or(0);
                         if e.values[i] != *want {
@@ -455,6 +561,7 @@ fn prepare(batch: &Batch) -> Result<Vec<Prepared<'_>>> {
                     table: t,
                     filter,
                     rows: extracted,
+                    spared,
                 });
             }
             Op::Checkpoint(c) => out.push(Prepared::Checkpoint(c)),
@@ -693,10 +800,12 @@ async fn apply(c: &mut Conn<'_>, db: &str, ops: Vec<Prepared<'_>>) -> Result<Com
                 table,
                 filter,
                 rows,
+                spared,
             } => {
                 let keep: HashSet<String> = rows
                     .iter()
                     .map(|r| Value::Array(r.key.clone()).to_string())
+                    .chain(spared)
                     .collect();
                 upsert_rows(c, db, table, rows, &now, &mut summary).await?;
                 let clause = c.dialect().filter_clause(table, &filter.0, 1);
@@ -737,6 +846,136 @@ async fn apply(c: &mut Conn<'_>, db: &str, ops: Vec<Prepared<'_>>) -> Result<Com
         }
     }
     Ok(summary)
+}
+
+/// Writes the quarantined records of a lenient commit and releases the stored ones, in the
+/// commit's transaction.
+async fn hold(
+    c: &mut Conn<'_>,
+    db: &str,
+    held: Held,
+    summary: &mut CommitSummary,
+) -> Result<Vec<Quarantined>> {
+    let d = c.dialect();
+    let now = time::now();
+    let upsert = format!(
+        "INSERT INTO \"quarantine\" (\"kind\", \"record_id\", \"object\", \"reason\", \"raw\", \"context\", \"attempts\", \"first_seen\", \"last_seen\") \
+         VALUES ($1, $2, $3, $4, $5, $6, 1, {ts}, {ts}) ON CONFLICT (\"kind\", \"record_id\") DO UPDATE SET \
+         \"object\" = excluded.\"object\", \"reason\" = excluded.\"reason\", \"raw\" = excluded.\"raw\", \
+         \"context\" = excluded.\"context\", \"last_seen\" = excluded.\"last_seen\", \
+         \"attempts\" = \"quarantine\".\"attempts\" + 1 \
+         RETURNING \"attempts\", {first}",
+        ts = d.param(ColumnType::Timestamp, 7),
+        first = d.read(ColumnType::Timestamp, "first_seen"),
+    );
+    let mut out = Vec::with_capacity(held.quarantined.len());
+    for mut q in held.quarantined {
+        let args = [
+            SqlValue::Text(Some(q.kind.clone())),
+            SqlValue::Text(Some(q.record_id.clone())),
+            SqlValue::Text(Some(q.object.clone())),
+            SqlValue::Text(Some(q.reason.clone())),
+            SqlValue::Text(Some(q.raw.to_string())),
+            SqlValue::Text(Some(Value::Object(q.context.clone()).to_string())),
+            SqlValue::Text(Some(now.clone())),
+        ];
+        let r = c
+            .fetch(db, &upsert, &args, &[Kind::Int, Kind::Text])
+            .await?;
+        let r = r.into_iter().next().ok_or_else(|| StoreError::Corrupt {
+            db: db.to_string(),
+            what: format!("quarantining {} {} returned nothing", q.kind, q.object),
+        })?;
+        let corrupt = |what: &str| StoreError::Corrupt {
+            db: db.to_string(),
+            what: format!("quarantining {} {}: {what}", q.kind, q.object),
+        };
+        q.attempts = r[0]
+            .as_i64()
+            .ok_or_else(|| corrupt("no attempt count came back"))?;
+        q.first_seen = r[1]
+            .as_str()
+            .ok_or_else(|| corrupt("no first_seen came back"))?
+            .to_string();
+        q.last_seen = now.clone();
+        tracing::debug!(
+            table = %q.kind,
+            object = %q.object,
+            reason = %q.reason,
+            attempts = q.attempts,
+            "A record could not be stored and was quarantined."
+        );
+        summary.quarantined += 1;
+        out.push(q);
+    }
+    if !held.stored.is_empty() {
+        let present = c
+            .fetch(
+                db,
+                "SELECT \"kind\", \"record_id\" FROM \"quarantine\"",
+                &[],
+                &[Kind::Text, Kind::Text],
+            )
+            .await?;
+        if !present.is_empty() {
+            let present: HashSet<(String, String)> = present
+                .into_iter()
+                .filter_map(|r| Some((r[0].as_str()?.to_string(), r[1].as_str()?.to_string())))
+                .collect();
+            let release = "DELETE FROM \"quarantine\" WHERE \"kind\" = $1 AND \"record_id\" = $2";
+            let mut seen = HashSet::new();
+            for (table, key) in &held.stored {
+                let k = (table.to_string(), key.clone());
+                if !present.contains(&k) || !seen.insert(k) {
+                    continue;
+                }
+                let args = [
+                    SqlValue::Text(Some(table.to_string())),
+                    SqlValue::Text(Some(key.clone())),
+                ];
+                summary.released += c
+                    .execute(release, &args)
+                    .await
+                    .map_err(db_err(db, "releasing a record from the quarantine"))?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A quarantine row as read back.
+fn quarantined_row(db: &str, r: Vec<Value>) -> Result<Quarantined> {
+    let text = |i: usize| -> Result<String> {
+        r[i].as_str()
+            .map(str::to_string)
+            .ok_or_else(|| StoreError::Corrupt {
+                db: db.to_string(),
+                what: format!("a quarantine row has no column {i} ({:?})", r[i]),
+            })
+    };
+    let context = match &r[5] {
+        Value::Object(m) => m.clone(),
+        other => {
+            return Err(StoreError::Corrupt {
+                db: db.to_string(),
+                what: format!("a quarantine row's context is not a JSON object: {other}"),
+            });
+        }
+    };
+    Ok(Quarantined {
+        kind: text(0)?,
+        record_id: text(1)?,
+        object: text(2)?,
+        reason: text(3)?,
+        raw: r[4].clone(),
+        context,
+        attempts: r[6].as_i64().ok_or_else(|| StoreError::Corrupt {
+            db: db.to_string(),
+            what: "a quarantine row has no attempt count".into(),
+        })?,
+        first_seen: text(7)?,
+        last_seen: text(8)?,
+    })
 }
 
 impl Store {
@@ -906,11 +1145,83 @@ impl Store {
     /// transaction begins; a bad row, a checkpoint conflict or a database error leaves the
     /// database as it was.
     pub async fn commit(&self, batch: &Batch) -> Result<CommitSummary> {
-        let ops = prepare(batch)?;
+        let ops = prepare(batch, None)?;
         if ops.is_empty() {
             return Ok(CommitSummary::default());
         }
         in_tx!(self, c, db => apply(&mut c, db, ops).await)
+    }
+
+    /// Commits `batch` like [`Store::commit`], except that a row that cannot be stored (a bad
+    /// value: U+0000, a wrong type, a date that is not one, a missing key) does not reject the
+    /// batch: it is recorded in the quarantine (its table, key, reason and raw JSON) and the
+    /// rest lands, in the same transaction. A quarantined record that stores later (in any
+    /// lenient commit) leaves the quarantine. Returns what was done and the records
+    /// quarantined by this commit (with their attempt counts).
+    pub async fn commit_quarantining(
+        &self,
+        batch: &Batch,
+    ) -> Result<(CommitSummary, Vec<Quarantined>)> {
+        let mut held = Held::default();
+        let ops = prepare(batch, Some(&mut held))?;
+        if ops.is_empty() && held.quarantined.is_empty() {
+            return Ok((CommitSummary::default(), Vec::new()));
+        }
+        in_tx!(self, c, db => async {
+            let mut summary = apply(&mut c, db, ops).await?;
+            let quarantined = hold(&mut c, db, held, &mut summary).await?;
+            Ok((summary, quarantined))
+        }.await)
+    }
+
+    /// Every quarantined record, by table and key.
+    pub async fn quarantine(&self) -> Result<Vec<Quarantined>> {
+        let d = self.dialect();
+        let sql = format!(
+            "SELECT \"kind\", \"record_id\", \"object\", \"reason\", \"raw\", \"context\", \"attempts\", {}, {} \
+             FROM \"quarantine\" ORDER BY \"kind\"{c}, \"record_id\"{c}",
+            d.read(ColumnType::Timestamp, "first_seen"),
+            d.read(ColumnType::Timestamp, "last_seen"),
+            c = if d == Dialect::Postgres {
+                " COLLATE \"C\""
+            } else {
+                ""
+            }
+        );
+        let kinds = [
+            Kind::Text,
+            Kind::Text,
+            Kind::Text,
+            Kind::Text,
+            Kind::Json,
+            Kind::Json,
+            Kind::Int,
+            Kind::Text,
+            Kind::Text,
+        ];
+        let rows = with_conn!(self, c, db => c.fetch(db, &sql, &[], &kinds).await)?;
+        rows.into_iter()
+            .map(|r| quarantined_row(self.describe(), r))
+            .collect()
+    }
+
+    /// Tries to store every quarantined record again from its raw JSON (what a run does first:
+    /// a record that a newer kbridge can store leaves; the others count one more attempt).
+    /// Records whose source sends a corrected copy leave when that copy stores.
+    pub async fn retry_quarantine(&self) -> Result<(CommitSummary, Vec<Quarantined>)> {
+        let held = self.quarantine().await?;
+        if held.is_empty() {
+            return Ok((CommitSummary::default(), Vec::new()));
+        }
+        let mut batch = Batch::new();
+        for q in held {
+            batch.upsert(Row {
+                table: q.kind,
+                context: q.context,
+                raw: q.raw,
+            });
+        }
+        self.commit_quarantining(&batch).await
     }
 
     /// The checkpoint of `scope` and `endpoint`.
@@ -1359,11 +1670,45 @@ impl Store {
             SqlValue::Text(Some(target_system.to_string())),
         ];
         let rows = with_conn!(self, c, db => c.fetch(db, &sql, &args, &[Kind::Text, Kind::Text, Kind::Text]).await)?;
-        Ok(rows.into_iter().next().map(|r| IdMapped {
-            target_id: r[0].as_str().unwrap_or_default().to_string(),
-            content_hash: r[1].as_str().map(str::to_string),
-            updated_at: r[2].as_str().unwrap_or_default().to_string(),
-        }))
+        let what = format!("the id map row of {source_system} {source_id} in {target_system}");
+        rows.into_iter()
+            .next()
+            .map(|r| id_mapped(self.describe(), &what, &r))
+            .transpose()
+    }
+
+    /// Every pair of the id map from `source_system` into `target_system`, by source id.
+    pub async fn id_map(
+        &self,
+        source_system: &str,
+        target_system: &str,
+    ) -> Result<BTreeMap<String, IdMapped>> {
+        let d = self.dialect();
+        let sql = format!(
+            "SELECT \"target_id\", \"content_hash\", {}, \"source_id\" FROM \"id_map\" \
+             WHERE \"source_system\" = $1 AND \"target_system\" = $2",
+            d.read(ColumnType::Timestamp, "updated_at")
+        );
+        let args = [
+            SqlValue::Text(Some(source_system.to_string())),
+            SqlValue::Text(Some(target_system.to_string())),
+        ];
+        let kinds = [Kind::Text, Kind::Text, Kind::Text, Kind::Text];
+        let rows = with_conn!(self, c, db => c.fetch(db, &sql, &args, &kinds).await)?;
+        rows.into_iter()
+            .map(|r| {
+                let source = r[3].as_str().map(str::to_string).ok_or_else(|| {
+                    StoreError::Corrupt {
+                        db: self.describe().to_string(),
+                        what: format!(
+                            "an id map row of {source_system} in {target_system} has no source id"
+                        ),
+                    }
+                })?;
+                let what = format!("the id map row of {source_system} {source} in {target_system}");
+                Ok((source, id_mapped(self.describe(), &what, &r)?))
+            })
+            .collect()
     }
 }
 
@@ -1423,6 +1768,26 @@ impl Store {
     }
 }
 
+/// An id map row (`target_id`, `content_hash`, `updated_at`) read back; a missing target or
+/// time is corruption, named.
+fn id_mapped(db: &str, what: &str, r: &[Value]) -> Result<IdMapped> {
+    let corrupt = |field: &str| StoreError::Corrupt {
+        db: db.to_string(),
+        what: format!("{what} has no {field}"),
+    };
+    Ok(IdMapped {
+        target_id: r[0]
+            .as_str()
+            .ok_or_else(|| corrupt("target_id"))?
+            .to_string(),
+        content_hash: r[1].as_str().map(str::to_string),
+        updated_at: r[2]
+            .as_str()
+            .ok_or_else(|| corrupt("updated_at"))?
+            .to_string(),
+    })
+}
+
 /// Compile-time check: the store and every future it returns can cross `tokio::spawn`.
 #[allow(dead_code)]
 fn futures_are_send(store: Store, end: RunEnd) {
@@ -1446,6 +1811,9 @@ fn futures_are_send(store: Store, end: RunEnd) {
     send(store.update_run(0, &end));
     send(store.runs());
     send(store.mapped_id("", "", ""));
+    send(store.id_map("", ""));
+    send(store.quarantine());
+    send(store.commit_quarantining(&batch));
     send(store.migrate());
     send(Store::open(""));
 }

@@ -198,3 +198,44 @@ fn check_notion_without_an_api_says_check_notion_url() {
     assert_eq!(r.status, 1);
     assert!(r.stderr.contains("check NOTION_URL"), "{}", r.stderr);
 }
+
+/// `kbridge check` reads the site and account from kbridge.toml as extract and migrate do
+/// (issue 12): only the token is in the environment.
+#[test]
+fn check_reads_the_connection_from_kbridge_toml() {
+    let sim = kb_sim::BackgroundSim::start(kb_sim::SimConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kbridge.toml"),
+        format!(
+            "[confluence]\nurl = \"{}\"\nemail = \"admin@example.com\"\n\n[notion]\nurl = \"{}\"\n",
+            sim.handle.confluence_url(),
+            sim.handle.notion_url()
+        ),
+    )
+    .unwrap();
+    let r = run_service(
+        Some(dir.path()),
+        &[("CONFLUENCE_API_TOKEN", "kbridge-sim-token")],
+        &["check", "confluence", "--json"],
+    );
+    assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(v["ok"], true, "{v}");
+    let token = sim.handle.notion_token().to_string();
+    let r = run_service(
+        Some(dir.path()),
+        &[("NOTION_TOKEN", token.as_str())],
+        &["check", "notion", "--json"],
+    );
+    assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
+    // --config names another file.
+    let other = dir.path().join("other.toml");
+    std::fs::rename(dir.path().join("kbridge.toml"), &other).unwrap();
+    let r = run_service(
+        None,
+        &[("CONFLUENCE_API_TOKEN", "kbridge-sim-token")],
+        &["check", "confluence", "--config", other.to_str().unwrap()],
+    );
+    assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
+}

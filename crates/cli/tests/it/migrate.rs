@@ -314,3 +314,103 @@ fn quickstart_refuses_a_foreign_sqlite_database_before_touching_it() {
         "my notes, not a database\n"
     );
 }
+
+/// SIGTERM stops `kbridge migrate` cleanly: its run is recorded `interrupted`, and the next run
+/// completes the migration with nothing lost (verify is clean) and no duplicate (issue 11,
+/// item 7).
+#[test]
+fn a_terminated_migrate_is_recorded_interrupted_and_the_rerun_completes() {
+    let sim = twins();
+    let dir = tempfile::tempdir().unwrap();
+    let env = env(&sim);
+    let from = roots(&sim);
+    let db = dir.path().join("kbridge.db");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kbridge"));
+    cmd.args([
+        "migrate",
+        "notion-to-confluence",
+        "--from",
+        from.as_str(),
+        "--space",
+        "ENG",
+        "--notion-rate",
+        "20",
+    ])
+    .current_dir(dir.path())
+    .env_remove("KBRIDGE_STORE")
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    for (k, v) in &env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let runs = |db: &std::path::Path| {
+        rt.block_on(async {
+            let s = kb_store::Store::open(db.to_str().unwrap()).await.ok()?;
+            let r = s.runs().await.ok();
+            s.close().await;
+            r
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while runs(&db).is_none_or(|r| r.is_empty()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "ended before SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    let after = runs(&db).unwrap();
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0].job, "migrate notion-to-confluence");
+    assert_eq!(after[0].status, kb_store::RunStatus::Interrupted);
+    assert!(after[0].ended_at.is_some());
+
+    let args = [
+        "notion-to-confluence",
+        "--from",
+        from.as_str(),
+        "--space",
+        "ENG",
+    ];
+    let mut migrate = vec!["migrate"];
+    migrate.extend(args);
+    let r = kb(dir.path(), &env, &migrate);
+    assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
+    let mut verify = vec!["verify"];
+    verify.extend(args);
+    let v = kb(dir.path(), &env, &verify);
+    assert_eq!(v.status, 0, "{}\n{}", v.stdout, v.stderr);
+    let after = runs(&db).unwrap();
+    let seen: Vec<(&str, kb_store::RunStatus)> =
+        after.iter().map(|r| (r.job.as_str(), r.status)).collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "migrate notion-to-confluence",
+                kb_store::RunStatus::Interrupted
+            ),
+            (
+                "migrate notion-to-confluence",
+                kb_store::RunStatus::Succeeded
+            ),
+            (
+                "verify notion-to-confluence",
+                kb_store::RunStatus::Succeeded
+            ),
+        ]
+    );
+    assert!(after[1].requests["notion"]["total"].as_u64().unwrap() > 0);
+}

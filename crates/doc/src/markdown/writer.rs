@@ -763,10 +763,21 @@ impl Writer {
             Block::Image(img) => self.image_block(img),
             Block::File(f) => {
                 self.fallback("file", "a link to the file", false);
+                // The link says the file's name (a Notion file block's `name`), then its
+                // caption.
+                let mut content: Vec<Inline> = crate::util::file_name(&f.attrs)
+                    .map(|n| vec![Inline::text(n)])
+                    .unwrap_or_default();
+                if let Some(c) = &f.caption {
+                    if !content.is_empty() {
+                        content.push(Inline::text(" — "));
+                    }
+                    content.extend(c.iter().cloned());
+                }
                 let link = Inline::link(Link {
                     target: f.target.clone(),
                     anchor: None,
-                    content: f.caption.clone().unwrap_or_default(),
+                    content,
                     plain_body: false,
                     attrs: Attrs::new(),
                 });
@@ -932,10 +943,20 @@ impl Writer {
             format!("a blockquote labelled **{label}:**"),
             false,
         );
+        // An icon the label does not already say (a Notion callout's emoji) leads the line.
+        let icon = c
+            .icon
+            .as_deref()
+            .filter(|i| !i.trim().is_empty() && *i != label);
         let strong = Inline::mark(Mark::Strong, vec![Inline::text(format!("{label}:"))]);
+        let lead: Vec<Inline> = match icon {
+            Some(i) => vec![Inline::text(format!("{i} ")), strong],
+            None => vec![strong],
+        };
         let inner = match c.blocks.split_first() {
             Some((Block::Paragraph { content, .. } | Block::Plain { content }, rest)) => {
-                let mut first = vec![strong, Inline::text(" ")];
+                let mut first = lead;
+                first.push(Inline::text(" "));
                 first.extend(content.iter().cloned());
                 let mut s = self.paragraph(&first);
                 let r = self.blocks(rest.iter(), Mode::Loose);
@@ -946,7 +967,7 @@ impl Writer {
                 s
             }
             _ => {
-                let mut s = self.paragraph(&[strong]);
+                let mut s = self.paragraph(&lead);
                 let r = self.blocks(c.blocks.iter(), Mode::Loose);
                 if !r.is_empty() {
                     s.push_str("\n\n");
@@ -1461,13 +1482,14 @@ impl Writer {
         if let LinkTarget::User { .. } = l.target {
             self.fallback("mention:user", "@name text", false);
             if l.content.is_empty() {
-                escape_text(
-                    &format!("@{}", target_label(&l.target, None)),
-                    start,
-                    end,
-                    ctx,
-                    out,
-                );
+                // The user's name when the source gave it (a Notion mention), else the id.
+                let name = l
+                    .attrs
+                    .get("notion:name")
+                    .filter(|n| !n.trim().is_empty())
+                    .cloned()
+                    .unwrap_or_else(|| target_label(&l.target, None));
+                escape_text(&format!("@{name}"), start, end, ctx, out);
             } else {
                 self.inlines(&l.content, out, ctx, after);
             }

@@ -397,12 +397,12 @@ impl W {
             params.set("title", t.clone());
         }
         params.0.extend(c.params.0.iter().cloned());
-        if let Some(icon) = &c.icon {
-            if c.kind == CalloutKind::Panel && params.get("panelIconText").is_none() {
-                params.set("panelIconText", icon.clone());
-            } else if c.kind != CalloutKind::Panel {
-                self.fallback("callout.icon", "the panel type's own icon", false);
-            }
+        // The icon is kept on every kind (Confluence keeps a macro's parameters; a panel
+        // shows it), so a Notion callout's emoji is not lost.
+        if let Some(icon) = &c.icon
+            && params.get("panelIconText").is_none()
+        {
+            params.set("panelIconText", icon.clone());
         }
         self.macro_start(c.kind.as_str(), &c.attrs, &params);
         self.rich_body(&c.blocks);
@@ -706,7 +706,10 @@ impl W {
             other => {
                 self.fallback("file", "a paragraph with a link to the file", false);
                 self.out.push_str("<p>");
-                let link = Link::new(other.clone());
+                let mut link = Link::new(other.clone());
+                if let Some(name) = crate::util::file_name(&f.attrs) {
+                    link.content = vec![Inline::text(name)];
+                }
                 self.link(&link);
                 self.out.push_str("</p>");
             }

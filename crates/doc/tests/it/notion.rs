@@ -972,3 +972,33 @@ fn a_synced_block_duplicate_keeps_the_content_it_shows() {
     }]});
     assert!(matches!(read(bare).blocks[0], Block::Include(_)));
 }
+
+/// Notion → Markdown and storage keep what the input carries (compared with notion-to-md on the
+/// same blocks): a user mention's name, a file block's name, a callout's icon, the title of a
+/// `link_to_page` target when the page knows it (issue 11, item 11).
+#[test]
+fn notion_to_markdown_and_storage_keep_names_and_icons() {
+    let page = json!({"object": "list", "results": [
+        {"object": "block", "id": "p1", "type": "paragraph", "has_children": false,
+         "paragraph": {"rich_text": [
+            {"type": "text", "text": {"content": "Ask "}, "plain_text": "Ask "},
+            {"type": "mention", "mention": {"type": "user", "user": {"object": "user", "id": "5a1e0c9e-0000-4000-8000-000000000001", "name": "Ada Lovelace"}}, "plain_text": "@Ada Lovelace"}
+         ]}},
+        {"object": "block", "id": "f1", "type": "file", "has_children": false,
+         "file": {"type": "external", "external": {"url": "https://files.example.com/x/9f2c"}, "name": "Quarterly report.pdf", "caption": []}},
+        {"object": "block", "id": "c1", "type": "callout", "has_children": false,
+         "callout": {"rich_text": [{"type": "text", "text": {"content": "Mind the gap"}, "plain_text": "Mind the gap"}], "icon": {"type": "emoji", "emoji": "🚧"}, "color": "default"}}
+    ]});
+    let doc = read(page);
+    let md = kb_doc::markdown::write(&doc);
+    assert!(
+        md.contains("@Ada Lovelace"),
+        "the user's name, not the id: {md}"
+    );
+    assert!(!md.contains("5a1e0c9e"), "{md}");
+    assert!(md.contains("Quarterly report.pdf"), "the file's name: {md}");
+    assert!(md.contains("🚧"), "the callout's icon: {md}");
+    let storage = kb_doc::storage::write(&doc);
+    assert!(storage.contains("Quarterly report.pdf"), "{storage}");
+    assert!(storage.contains("🚧"), "{storage}");
+}

@@ -476,6 +476,9 @@ async fn incremental(
         }
     }
 
+    // 4. Quarantined content of the space: read again (a corrected copy leaves).
+    refetch.extend(ctx.quarantined_ids(kind.table, &space.id).await?);
+
     refetch.sort();
     refetch.dedup();
     changes.refetched = refetch.clone();

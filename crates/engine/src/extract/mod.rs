@@ -145,6 +145,33 @@ pub struct ExtractReport {
     pub file_bytes: u64,
     /// What could not be read (the run went on without it).
     pub warnings: Vec<String>,
+    /// Records that could not be stored (a bad value): kept in the store's quarantine with
+    /// their raw JSON and retried by the next runs; the rest of their batch was stored.
+    pub quarantined: Vec<QuarantineNote>,
+    /// Quarantined records that stored in this run and left the quarantine.
+    pub released: u64,
+}
+
+/// A record this run could not store (see [`kb_store::Store::commit_quarantining`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QuarantineNote {
+    /// The table (`pages`, `page_versions`…).
+    pub table: String,
+    /// The object as errors name it (`id=42`).
+    pub object: String,
+    pub reason: String,
+    /// How many commits have tried to store it.
+    pub attempts: i64,
+}
+
+impl std::fmt::Display for QuarantineNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "quarantined {} {}: {} (attempt {})",
+            self.table, self.object, self.reason, self.attempts
+        )
+    }
 }
 
 /// Why a run stopped.

@@ -76,11 +76,39 @@ impl Ctx {
         if batch.is_empty() {
             return Ok(());
         }
-        self.store
-            .commit(batch)
+        let (summary, held) = self
+            .store
+            .commit_quarantining(batch)
             .await
-            .map(|_| ())
-            .map_err(ExtractError::store(format!("storing {what}")))
+            .map_err(ExtractError::store(format!("storing {what}")))?;
+        self.held(summary, held);
+        Ok(())
+    }
+
+    /// Notes the records a commit quarantined (once per record in the report) and released.
+    pub fn held(&self, summary: kb_store::CommitSummary, held: Vec<kb_store::Quarantined>) {
+        for q in &held {
+            self.progress(Progress::Warning {
+                message: format!(
+                    "{} {} could not be stored and was quarantined: {}",
+                    q.kind, q.object, q.reason
+                ),
+            });
+        }
+        self.report(|r| r.released += summary.released);
+    }
+
+    /// The ids of the quarantined records of `table` in space `space_id` (to fetch again).
+    pub async fn quarantined_ids(&self, table: &str, space_id: &str) -> Result<Vec<String>> {
+        Ok(self
+            .store
+            .quarantine()
+            .await
+            .map_err(ExtractError::store("reading the quarantine"))?
+            .into_iter()
+            .filter(|q| q.kind == table && q.raw["spaceId"].as_str() == Some(space_id))
+            .filter_map(|q| q.raw["id"].as_str().map(str::to_string))
+            .collect())
     }
 }
 
@@ -236,8 +264,32 @@ pub async fn extract(
         }),
         site: client.site().display(),
     };
-    let outcome = phases(&ctx).await;
+    // Quarantined records first: what a newer kbridge can store leaves the quarantine.
+    let outcome = match store.retry_quarantine().await {
+        Ok((summary, held)) => {
+            ctx.held(summary, held);
+            phases(&ctx).await
+        }
+        Err(e) => Err(ExtractError::store("retrying the quarantined records")(e)),
+    };
     let mut report = ctx.report.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    // What is still quarantined once the run is over (every record was retried by it).
+    let outcome = match (outcome, store.quarantine().await) {
+        (Ok(()), Ok(held)) => {
+            report.quarantined = held
+                .into_iter()
+                .map(|q| super::QuarantineNote {
+                    table: q.kind,
+                    object: q.object,
+                    reason: q.reason,
+                    attempts: q.attempts,
+                })
+                .collect();
+            Ok(())
+        }
+        (Ok(()), Err(e)) => Err(ExtractError::store("reading the quarantine")(e)),
+        (Err(e), _) => Err(e),
+    };
     let after = client.stats();
     report.requests = after
         .by_endpoint
@@ -250,6 +302,10 @@ pub async fn extract(
     report.retries = after.retries.saturating_sub(before.retries);
     report.wall_seconds = started.elapsed().as_secs_f64();
     let mut errors: Vec<Value> = report.warnings.iter().map(|w| json!(w)).collect();
+    errors.extend(report.quarantined.iter().map(|q| json!(q.to_string())));
+    let mut counts = json!(report.rows);
+    counts["quarantined"] = json!(report.quarantined.len());
+    counts["released"] = json!(report.released);
     if let Err(e) = &outcome {
         errors.push(json!(e.to_string()));
     }
@@ -259,7 +315,7 @@ pub async fn extract(
         } else {
             RunStatus::Failed
         },
-        counts: json!(report.rows),
+        counts,
         requests: json!({
             "by_endpoint": report.requests,
             "total": report.requests_total,

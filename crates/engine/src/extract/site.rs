@@ -56,7 +56,8 @@ pub(crate) async fn spaces(ctx: &Ctx) -> Result<Vec<SpaceRef>> {
         .opts
         .spaces
         .iter()
-        .filter(|k| !out.iter().any(|s| s.key.eq_ignore_ascii_case(k)))
+        // Space keys are case-sensitive (as the API's `keys=` filter and migrate treat them).
+        .filter(|k| !out.iter().any(|s| s.key == **k))
         .collect();
     if !missing.is_empty() {
         let list = missing
@@ -66,11 +67,11 @@ pub(crate) async fn spaces(ctx: &Ctx) -> Result<Vec<SpaceRef>> {
             .join(", ");
         if out.is_empty() {
             return Err(ExtractError::Input(format!(
-                "no space with the key(s) {list} exists or the account can read it: check the keys (case matters less than spelling) and the account's space permissions"
+                "no space with the key(s) {list} exists or the account can read it: check the keys (they are case-sensitive) and the account's space permissions"
             )));
         }
         ctx.warn(format!(
-            "space(s) {list} not found or not readable by the account: skipped (check the keys and the space permissions)"
+            "space(s) {list} not found or not readable by the account: skipped (check the keys: they are case-sensitive; and the space permissions)"
         ));
     }
     // Which Confluence this replica is of: the flavour and the server's version, beside the

@@ -24,7 +24,7 @@ use kb_doc::notion::{AppendPlan, AttachmentSource, BlockRef, PlanParent};
 use kb_doc::visit::{VisitMut, visit_document};
 use kb_doc::{Block, Document, ImageSource, Inline, LinkTarget};
 use kb_notion::Notion;
-use kb_store::{Batch, IdMapEntry, Store};
+use kb_store::{Batch, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -63,8 +63,9 @@ pub fn scope(to: &str) -> String {
 pub struct NotionPageState {
     /// The title the Notion page was created with.
     pub title: String,
-    /// The Notion page, once created.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The Notion page, once created: read from the id map (the one record of pairs), never
+    /// written into the checkpoint (older stores had it there: read once, moved).
+    #[serde(default, skip_serializing)]
     pub notion_id: Option<String>,
     /// True between sending a create and recording its answer.
     #[serde(default)]
@@ -84,6 +85,12 @@ pub struct NotionPageState {
     /// The top-level blocks kbridge wrote (with `hash`).
     #[serde(default)]
     pub blocks: Vec<String>,
+}
+
+impl super::n2c::Paired for NotionPageState {
+    fn target(&mut self) -> &mut Option<String> {
+        &mut self.notion_id
+    }
 }
 
 /// A page of a `--plan`.
@@ -259,13 +266,12 @@ async fn save(
         serde_json::to_value(state).unwrap_or(Value::Null),
     );
     if let Some(t) = &state.notion_id {
-        b.map_id(IdMapEntry {
-            source_system: "confluence".into(),
-            source_id: conf_id.to_string(),
-            target_system: "notion".into(),
-            target_id: t.clone(),
-            content_hash: state.hash.clone(),
-        });
+        b.map_id(super::n2c::pair_entry(
+            scope,
+            conf_id,
+            t,
+            state.hash.as_deref(),
+        ));
     }
     store.commit(&b).await?;
     Ok(())
@@ -439,8 +445,27 @@ fn wiki_base(conf: &Confluence) -> String {
         .to_string()
 }
 
-/// Runs the migration (or only plans it).
+/// Runs the migration (or only plans it), recorded in the store's `runs` (not a plan) with
+/// its own request counts.
 pub async fn run(
+    store: &Store,
+    notion: &Notion,
+    conf: &Confluence,
+    opts: &ConfluenceToNotion,
+    progress: Option<ProgressFn>,
+) -> Result<MigrateReport, MigrateError> {
+    super::recorded(
+        store,
+        "migrate confluence-to-notion",
+        notion,
+        conf,
+        opts.plan_only,
+        run_job(store, notion, conf, opts, progress),
+    )
+    .await
+}
+
+async fn run_job(
     store: &Store,
     notion: &Notion,
     conf: &Confluence,
@@ -522,7 +547,6 @@ pub async fn run(
             });
         }
         report.estimated_requests = est;
-        fill_requests(&mut report, notion, conf);
         return Ok(report);
     }
 
@@ -609,17 +633,7 @@ pub async fn run(
         .iter()
         .filter_map(|n| Some((n.id.clone(), states.get(&n.id)?.notion_id.clone()?)))
         .collect();
-    fill_requests(&mut report, notion, conf);
     Ok(report)
-}
-
-fn fill_requests(report: &mut MigrateReport, notion: &Notion, conf: &Confluence) {
-    report
-        .requests
-        .insert("notion".into(), notion.stats().snapshot().requests);
-    report
-        .requests
-        .insert("confluence".into(), conf.stats().requests);
 }
 
 /// The Notion page `--to` names, normalised, once it is known to be readable.
@@ -936,6 +950,22 @@ impl BodyJob<'_> {
 /// to a migrated page reaches that page's Notion page) and files (the page's hosted files have
 /// the sizes of the Confluence attachments it uses).
 pub async fn verify(
+    store: &Store,
+    notion: &Notion,
+    conf: &Confluence,
+    opts: &ConfluenceToNotion,
+) -> Result<ParityReport, MigrateError> {
+    super::recorded_verify(
+        store,
+        "verify confluence-to-notion",
+        notion,
+        conf,
+        verify_job(store, notion, conf, opts),
+    )
+    .await
+}
+
+async fn verify_job(
     store: &Store,
     notion: &Notion,
     conf: &Confluence,

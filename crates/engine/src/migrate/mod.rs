@@ -13,6 +13,7 @@
 
 pub mod c2n;
 pub mod n2c;
+mod runlog;
 pub mod source;
 pub mod transform;
 pub mod verify;
@@ -89,6 +90,9 @@ pub struct PlannedPage {
 /// What a migration did (or, with `--plan`, would do).
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct MigrateReport {
+    /// The run's row in the store's `runs` (none for `--plan`, which writes nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<i64>,
     /// Pages (and databases and rows) in the source tree.
     pub pages: usize,
     pub created: usize,
@@ -105,7 +109,8 @@ pub struct MigrateReport {
     pub external_links: usize,
     /// What the writer rendered approximately, by IR node kind.
     pub fallbacks: BTreeMap<String, usize>,
-    /// Requests by service.
+    /// This job's requests by service (`notion`, `notion_files`, `confluence`); per endpoint,
+    /// with 429s and retries, in its `runs` row.
     pub requests: BTreeMap<String, u64>,
     /// Source id → target id, for every page migrated.
     pub ids: BTreeMap<String, String>,
@@ -124,4 +129,135 @@ pub struct MigrateReport {
     /// what could be read: unclosed elements closed, stray end tags dropped).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub recoveries: Vec<String>,
+}
+
+/// Runs `job` (a migration) between its `runs` row's start and end (no row for `--plan`), with
+/// the report's requests counted for this job alone.
+pub(crate) async fn recorded<F>(
+    store: &kb_store::Store,
+    name: &str,
+    notion: &kb_notion::Notion,
+    conf: &kb_confluence::Confluence,
+    plan_only: bool,
+    job: F,
+) -> Result<MigrateReport, MigrateError>
+where
+    F: std::future::Future<Output = Result<MigrateReport, MigrateError>>,
+{
+    let start = runlog::Counters::now(notion, conf);
+    let log = if plan_only {
+        None
+    } else {
+        Some(runlog::RunLog::start(store, name, notion, conf).await?)
+    };
+    let outcome = job.await;
+    let requests = start.since(notion, conf);
+    let Some(log) = log else {
+        return outcome.map(|mut r| {
+            r.requests = requests.totals();
+            r
+        });
+    };
+    match outcome {
+        Ok(mut r) => {
+            r.requests = requests.totals();
+            r.run_id = Some(log.id);
+            let counts = serde_json::json!({
+                "pages": r.pages,
+                "created": r.created,
+                "updated": r.updated,
+                "adopted": r.adopted,
+                "files": r.files,
+                "writes": r.writes,
+                "conflicts": r.conflicts.len(),
+                "errors": r.errors.len(),
+            });
+            let notes = r
+                .errors
+                .iter()
+                .map(|e| serde_json::json!(e))
+                .chain(
+                    r.conflicts
+                        .iter()
+                        .map(|c| serde_json::json!(format!("conflict: {c}"))),
+                )
+                .collect();
+            log.finish(&requests, counts, notes, !r.errors.is_empty(), None)
+                .await?;
+            Ok(r)
+        }
+        Err(e) => {
+            // The job's error comes first; a failure to record it is logged.
+            if let Err(rec) = log
+                .finish(&requests, serde_json::json!({}), Vec::new(), true, Some(&e))
+                .await
+            {
+                tracing::warn!(
+                    run = log.id,
+                    "the end of the run could not be recorded: {rec}"
+                );
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Runs `job` (a verification) between its `runs` row's start and end.
+pub(crate) async fn recorded_verify<F>(
+    store: &kb_store::Store,
+    name: &str,
+    notion: &kb_notion::Notion,
+    conf: &kb_confluence::Confluence,
+    job: F,
+) -> Result<verify::ParityReport, MigrateError>
+where
+    F: std::future::Future<Output = Result<verify::ParityReport, MigrateError>>,
+{
+    let log = runlog::RunLog::start(store, name, notion, conf).await?;
+    let outcome = job.await;
+    let requests = log.requests(notion, conf);
+    match outcome {
+        Ok(mut r) => {
+            r.run_id = Some(log.id);
+            r.requests = requests.totals();
+            let counts = serde_json::json!({
+                "pages": r.summary.pages,
+                "present": r.summary.present,
+                "text_equal": r.summary.text_equal,
+                "structure_equal": r.summary.structure_equal,
+                "links": r.summary.links,
+                "links_resolved": r.summary.links_resolved,
+                "files": r.summary.files,
+                "files_attached": r.summary.files_attached,
+                "ok": r.ok,
+            });
+            let notes = r
+                .pages
+                .iter()
+                .filter(|p| !p.ok())
+                .map(|p| {
+                    serde_json::json!(format!(
+                        "{} ({}): {}",
+                        p.title,
+                        p.notion_id,
+                        p.problems.join("; ")
+                    ))
+                })
+                .collect();
+            log.finish(&requests, counts, notes, false, None).await?;
+            Ok(r)
+        }
+        Err(e) => {
+            if let Err(rec) = log
+                .finish(&requests, serde_json::json!({}), Vec::new(), true, Some(&e))
+                .await
+            {
+                tracing::warn!(
+                    run = log.id,
+                    "the end of the run could not be recorded: {rec}"
+                );
+            }
+            Err(e)
+        }
+    }
 }

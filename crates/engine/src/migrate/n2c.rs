@@ -48,8 +48,9 @@ pub fn scope(space: &str) -> String {
 pub struct PageState {
     /// The Confluence title kbridge chose.
     pub title: String,
-    /// The Confluence page, once created.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The Confluence page, once created: read from the id map (the one record of pairs),
+    /// never written into the checkpoint (older stores had it there: read once, moved).
+    #[serde(default, skip_serializing)]
     pub target_id: Option<String>,
     /// The version kbridge last wrote.
     #[serde(default)]
@@ -75,8 +76,27 @@ struct Existing {
     parent: Option<String>,
 }
 
-/// Runs the migration (or only plans it).
+/// Runs the migration (or only plans it), recorded in the store's `runs` (not a plan) with
+/// its own request counts.
 pub async fn run(
+    store: &Store,
+    notion: &Notion,
+    conf: &Confluence,
+    opts: &NotionToConfluence,
+    progress: Option<ProgressFn>,
+) -> Result<MigrateReport, MigrateError> {
+    super::recorded(
+        store,
+        "migrate notion-to-confluence",
+        notion,
+        conf,
+        opts.plan_only,
+        run_job(store, notion, conf, opts, progress),
+    )
+    .await
+}
+
+async fn run_job(
     store: &Store,
     notion: &Notion,
     conf: &Confluence,
@@ -218,12 +238,6 @@ pub async fn run(
         .iter()
         .filter_map(|n| Some((n.id.clone(), states.get(&n.id)?.target_id.clone()?)))
         .collect();
-    report
-        .requests
-        .insert("notion".into(), notion.stats().snapshot().requests);
-    report
-        .requests
-        .insert("confluence".into(), conf.stats().requests);
     Ok(report)
 }
 
@@ -260,8 +274,88 @@ pub(crate) async fn read_nodes(
     Ok(nodes)
 }
 
-/// The per-page states of the migrations into a space.
-pub(crate) async fn load_states<S: serde::de::DeserializeOwned>(
+/// A migration state whose page pair lives in the id map.
+pub(crate) trait Paired: Default {
+    /// The target page of the pair.
+    fn target(&mut self) -> &mut Option<String>;
+}
+
+impl Paired for PageState {
+    fn target(&mut self) -> &mut Option<String> {
+        &mut self.target_id
+    }
+}
+
+/// The id map systems of the pairs of a migration scope: `("notion", "confluence:ENG")` for
+/// `migrate:notion-to-confluence:ENG`, `("confluence", "notion:<id>")` for
+/// `migrate:confluence-to-notion:<id>` (one page may be migrated into several trees).
+pub(crate) fn pair_systems(scope: &str) -> (&'static str, String) {
+    match scope.strip_prefix("migrate:confluence-to-notion:") {
+        Some(to) => ("confluence", format!("notion:{to}")),
+        None => (
+            "notion",
+            format!(
+                "confluence:{}",
+                scope
+                    .strip_prefix("migrate:notion-to-confluence:")
+                    .unwrap_or(scope)
+            ),
+        ),
+    }
+}
+
+/// The id map entry of a page's pair, to commit with its state.
+pub(crate) fn pair_entry(
+    scope: &str,
+    source_id: &str,
+    target_id: &str,
+    hash: Option<&str>,
+) -> IdMapEntry {
+    let (source_system, target_system) = pair_systems(scope);
+    IdMapEntry {
+        source_system: source_system.into(),
+        source_id: source_id.to_string(),
+        target_system,
+        target_id: target_id.to_string(),
+        content_hash: hash.map(str::to_string),
+    }
+}
+
+/// The per-page states of the migrations of `scope`, each with its pair from the id map (the
+/// one record of which page is whose): a pair without a state is a page migrated before
+/// (its state starts over, the page is updated, never created again); a state of an older
+/// store that still holds its pair moves the pair into the id map.
+pub(crate) async fn load_states<S: serde::de::DeserializeOwned + Paired>(
+    store: &Store,
+    scope: &str,
+) -> Result<HashMap<String, S>, MigrateError> {
+    let (source_system, target_system) = pair_systems(scope);
+    let pairs = store.id_map(source_system, &target_system).await?;
+    let mut states: HashMap<String, S> = read_states(store, scope).await?;
+    let mut legacy = Batch::new();
+    for (id, state) in states.iter_mut() {
+        match (pairs.get(id), state.target().clone()) {
+            (Some(p), _) => *state.target() = Some(p.target_id.clone()),
+            (None, Some(t)) => {
+                legacy.map_id(pair_entry(scope, id, &t, None));
+            }
+            (None, None) => {}
+        }
+    }
+    for (id, p) in &pairs {
+        states.entry(id.clone()).or_insert_with(|| {
+            let mut s = S::default();
+            *s.target() = Some(p.target_id.clone());
+            s
+        });
+    }
+    if !legacy.is_empty() {
+        store.commit(&legacy).await?;
+    }
+    Ok(states)
+}
+
+async fn read_states<S: serde::de::DeserializeOwned>(
     store: &Store,
     scope: &str,
 ) -> Result<HashMap<String, S>, MigrateError> {
@@ -435,7 +529,28 @@ struct PageJob<'a> {
     force: bool,
 }
 
+/// The version number of a Confluence page as the service sent it; without one the page's
+/// state cannot be recorded honestly (a guess would make the next run's update conflict).
+fn version_of(page: &Value, id: &str) -> Result<u64, MigrateError> {
+    kb_confluence::keys::version_number(page).ok_or_else(|| {
+        MigrateError::Input(format!(
+            "Confluence page {id} came back without a version number; run again (the page is \
+             recorded and will be read again)"
+        ))
+    })
+}
+
 impl PageJob<'_> {
+    /// The Confluence page of this job's state.
+    fn target(&self, state: &PageState) -> Result<String, MigrateError> {
+        state.target_id.clone().ok_or_else(|| {
+            MigrateError::Input(format!(
+                "page \"{}\" (Notion {}) has no Confluence page recorded",
+                self.title, self.node.id
+            ))
+        })
+    }
+
     async fn save(&self, state: &PageState) -> Result<(), MigrateError> {
         let mut b = Batch::new();
         b.set_checkpoint(
@@ -444,13 +559,12 @@ impl PageJob<'_> {
             serde_json::to_value(state).unwrap_or(Value::Null),
         );
         if let Some(t) = &state.target_id {
-            b.map_id(IdMapEntry {
-                source_system: "notion".into(),
-                source_id: self.node.id.clone(),
-                target_system: "confluence".into(),
-                target_id: t.clone(),
-                content_hash: state.hash.clone(),
-            });
+            b.map_id(pair_entry(
+                self.scope,
+                &self.node.id,
+                t,
+                state.hash.as_deref(),
+            ));
         }
         self.store.commit(&b).await?;
         Ok(())
@@ -471,7 +585,7 @@ impl PageJob<'_> {
         {
             let page = self.conf.page_with_body(&e.id).await?;
             state.target_id = Some(e.id.clone());
-            state.version = kb_confluence::keys::version_number(&page).unwrap_or(1);
+            state.version = version_of(&page, &e.id)?;
             state.creating = false;
             state.hash = None;
             self.save(state).await?;
@@ -513,10 +627,15 @@ impl PageJob<'_> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            let id = kb_confluence::keys::id(&created)
-                .ok_or_else(|| MigrateError::Input("the created page has no id".into()))?;
-            state.target_id = Some(id);
-            state.version = kb_confluence::keys::version_number(&created).unwrap_or(1);
+            let id = kb_confluence::keys::id(&created).ok_or_else(|| {
+                MigrateError::Input(format!(
+                    "Confluence answered the create of \"{}\" without a page id; check the \
+                     space for the page and run again",
+                    self.title
+                ))
+            })?;
+            state.target_id = Some(id.clone());
+            state.version = version_of(&created, &id)?;
             state.creating = false;
             state.hash = Some(self.hash.to_string());
             self.save(state).await?;
@@ -524,7 +643,7 @@ impl PageJob<'_> {
             report.writes += 1;
             outcome = PageOutcome::Created;
         } else if state.hash.as_deref() != Some(self.hash) {
-            let id = state.target_id.clone().unwrap_or_default();
+            let id = self.target(state)?;
             let update = PageUpdate {
                 id: &id,
                 title: self.title,
@@ -542,8 +661,7 @@ impl PageJob<'_> {
                         current
                     } else {
                         // Someone wrote a version kbridge did not: overwrite only when told to.
-                        let v =
-                            kb_confluence::keys::version_number(&current).unwrap_or(state.version);
+                        let v = version_of(&current, &id)?;
                         if !self.force {
                             report.conflicts.push(format!(
                             "page {id} (\"{}\") was edited in Confluence (version {v}, kbridge wrote {}): left alone; re-run with --force to overwrite",
@@ -566,15 +684,14 @@ impl PageJob<'_> {
                 Err(e) => return Err(e.into()),
             };
             state.title = self.title.to_string();
-            state.version =
-                kb_confluence::keys::version_number(&updated).unwrap_or(state.version + 1);
+            state.version = version_of(&updated, &id)?;
             state.hash = Some(self.hash.to_string());
             self.save(state).await?;
             report.updated += 1;
             report.writes += 1;
             outcome = PageOutcome::Updated;
         }
-        let id = state.target_id.clone().unwrap_or_default();
+        let id = self.target(state)?;
 
         // Files: the ones not attached yet, or whose Notion file changed, in one request.
         let due: Vec<&FileNeed> = self

@@ -100,6 +100,12 @@ pub struct ParitySummary {
 /// The parity report.
 #[derive(Clone, Debug, Serialize)]
 pub struct ParityReport {
+    /// The verification's row in the store's `runs`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<i64>,
+    /// This verification's requests by service.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub requests: BTreeMap<String, u64>,
     pub ok: bool,
     pub summary: ParitySummary,
     pub pages: Vec<PageParity>,
@@ -107,6 +113,23 @@ pub struct ParityReport {
 
 /// Re-reads a Notion → Confluence migration of `from` into `space` and compares.
 pub async fn notion_to_confluence(
+    store: &Store,
+    notion: &Notion,
+    conf: &Confluence,
+    from: &[String],
+    space: &str,
+) -> Result<ParityReport, MigrateError> {
+    super::recorded_verify(
+        store,
+        "verify notion-to-confluence",
+        notion,
+        conf,
+        notion_to_confluence_job(store, notion, conf, from, space),
+    )
+    .await
+}
+
+async fn notion_to_confluence_job(
     store: &Store,
     notion: &Notion,
     conf: &Confluence,
@@ -293,6 +316,8 @@ impl ParityReport {
             s.files_attached += p.files_attached;
         }
         ParityReport {
+            run_id: None,
+            requests: BTreeMap::new(),
             ok: pages.iter().all(PageParity::ok),
             summary: s,
             pages,

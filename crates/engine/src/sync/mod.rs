@@ -74,13 +74,27 @@ pub struct InitReport {
 }
 
 /// The Confluence page an earlier migration paired with Notion page `nid` (either direction).
-fn paired_confluence(rows: &[(String, String, String, String)], nid: &str) -> Option<String> {
-    rows.iter()
-        .find_map(|(ss, si, ts, ti)| match (ss.as_str(), ts.as_str()) {
-            ("notion", "confluence") if norm_id(si).as_deref() == Some(nid) => Some(ti.clone()),
-            ("confluence", "notion") if norm_id(ti).as_deref() == Some(nid) => Some(si.clone()),
-            _ => None,
-        })
+/// The Confluence page an earlier migration paired with Notion page `nid` (either direction):
+/// `("notion", id, "confluence:SPACE", page)` from Notion → Confluence, `("confluence", page,
+/// "notion:PARENT", id)` from Confluence → Notion (plain `confluence` / `notion` before the
+/// systems were qualified).
+fn paired_confluence(
+    rows: &[(String, String, String, String)],
+    nid: &str,
+    space_key: &str,
+) -> Option<String> {
+    let into_space =
+        |t: &str| t == "confluence" || t.strip_prefix("confluence:") == Some(space_key);
+    let into_notion = |t: &str| t == "notion" || t.starts_with("notion:");
+    rows.iter().find_map(|(ss, si, ts, ti)| {
+        if ss == "notion" && into_space(ts) && norm_id(si).as_deref() == Some(nid) {
+            Some(ti.clone())
+        } else if ss == "confluence" && into_notion(ts) && norm_id(ti).as_deref() == Some(nid) {
+            Some(si.clone())
+        } else {
+            None
+        }
+    })
 }
 
 /// Makes link `opts.name` from the pairs an earlier `kbridge migrate` (either direction) left
@@ -117,7 +131,7 @@ pub async fn init(
     let id_map = cx.store.id_map_entries().await?;
     let confluence_root = match &opts.confluence_root {
         Some(c) => c.clone(),
-        None => paired_confluence(&id_map, &root).ok_or_else(|| {
+        None => paired_confluence(&id_map, &root, &opts.space_key).ok_or_else(|| {
             SyncError::Input(format!(
                 "Notion page {root} was not migrated to Confluence by this store: run `kbridge migrate notion-to-confluence --from {root} --space {}` (or the other direction) first, or give --confluence {}:PAGE_ID",
                 opts.space_key, opts.space_key
@@ -151,7 +165,7 @@ pub async fn init(
         let cid = if n.id == root {
             Some(confluence_root.clone())
         } else {
-            paired_confluence(&id_map, &n.id)
+            paired_confluence(&id_map, &n.id, &opts.space_key)
         };
         match cid {
             Some(c) => found.push((i, c)),

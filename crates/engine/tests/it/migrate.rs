@@ -289,6 +289,59 @@ async fn notion_workspace_becomes_a_confluence_tree_and_reruns_write_nothing() {
         "{again:?}"
     );
 
+    // One record of pairs: the id map holds every page's pair, the checkpoints only the
+    // progress of each page.
+    let scope = migrate::n2c::scope(&key);
+    let pairs = store
+        .id_map("notion", &format!("confluence:{key}"))
+        .await
+        .unwrap();
+    let paired: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), v.target_id.clone()))
+        .collect();
+    assert_eq!(paired, report.ids);
+    let states: Vec<_> = store
+        .checkpoints()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.scope == scope)
+        .collect();
+    assert_eq!(states.len(), report.pages);
+    assert!(
+        states.iter().all(|c| c.value.get("target_id").is_none()),
+        "{:?}",
+        states[0]
+    );
+    // A store of an older kbridge kept the pair in the checkpoint only: it is moved into the
+    // id map, and nothing is created again.
+    let old_dir = tempfile::tempdir().unwrap();
+    let old = support::sqlite(old_dir.path()).await;
+    let mut b = kb_store::Batch::new();
+    for c in &states {
+        let mut v = c.value.clone();
+        v["target_id"] = json!(report.ids[&c.endpoint]);
+        b.set_checkpoint(&c.scope, &c.endpoint, v);
+    }
+    old.commit(&b).await.unwrap();
+    let from_old = migrate::n2c::run(&old, &n, &c, &opts(&from, &key), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (from_old.writes, from_old.created, from_old.updated),
+        (0, 0, 0),
+        "{from_old:?}"
+    );
+    assert_eq!(from_old.ids, report.ids);
+    assert_eq!(
+        old.id_map("notion", &format!("confluence:{key}"))
+            .await
+            .unwrap()
+            .len(),
+        report.pages
+    );
+
     // Five edited pages: exactly five updates, in place (version 2).
     let edited: Vec<&String> = parent_of
         .keys()
@@ -529,11 +582,52 @@ async fn killed_and_faulted_migrations_converge_without_duplicates() {
     let bad: Vec<_> = parity.pages.iter().filter(|p| !p.ok()).take(3).collect();
     assert!(parity.ok, "{bad:#?}");
     assert_eq!(files, parity.summary.files);
-    // And one more run changes nothing.
+    // And one more run changes nothing; its requests are its own, not the clients' lifetime.
+    let (nb, cb) = (n.stats().snapshot().requests, c.stats().requests);
     let again = migrate::n2c::run(&store, &n, &c, &opts(&from, &key), None)
         .await
         .unwrap();
     assert_eq!((again.writes, again.errors.len()), (0, 0), "{again:?}");
+    let (na, ca) = (n.stats().snapshot().requests, c.stats().requests);
+    assert_eq!(again.requests["notion"], na - nb, "{:?}", again.requests);
+    assert_eq!(
+        again.requests["confluence"],
+        ca - cb,
+        "{:?}",
+        again.requests
+    );
+
+    // Every job has its runs row: the killed ones interrupted, none left running, the
+    // verification and the last run recorded with their own counts.
+    let runs = store.runs().await.unwrap();
+    let migrations: Vec<_> = runs
+        .iter()
+        .filter(|r| r.job == "migrate notion-to-confluence")
+        .collect();
+    // The first child may be killed before it opened the store; the others had started.
+    let interrupted = migrations
+        .iter()
+        .filter(|r| r.status == kb_store::RunStatus::Interrupted)
+        .count();
+    assert!(interrupted >= 4, "{runs:#?}");
+    assert!(migrations.len() >= interrupted + 2, "{runs:#?}");
+    assert!(
+        runs.iter()
+            .all(|r| r.status != kb_store::RunStatus::Running),
+        "{runs:#?}"
+    );
+    let last = runs.last().unwrap();
+    assert_eq!(
+        (last.id, last.status),
+        (again.run_id.unwrap(), kb_store::RunStatus::Succeeded)
+    );
+    assert_eq!(last.counts["writes"], 0);
+    assert_eq!(last.requests["confluence"]["total"], ca - cb);
+    assert!(
+        runs.iter().any(|r| r.job == "verify notion-to-confluence"
+            && r.status == kb_store::RunStatus::Succeeded),
+        "{runs:#?}"
+    );
     sim.shutdown().await;
 }
 
@@ -636,5 +730,54 @@ async fn a_full_size_workspace_migrates_with_a_clean_parity_report() {
         .filter(|p| p.kind == migrate::NodeKind::Page)
         .count();
     assert!(tree_pages >= 200, "{tree_pages} pages outside databases");
+    sim.shutdown().await;
+}
+
+/// A space key is case-sensitive in extract and in migrate alike, and both say so (issue 12).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn space_keys_are_case_sensitive_in_extract_and_migrate() {
+    let sim = twins(6, 3).await;
+    let (n, c) = (notion(&sim), support::client(&sim));
+    let (key, _) = space_key(&c).await;
+    let lower = key.to_lowercase();
+    assert_ne!(lower, key);
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    let opts = kb_engine::extract::ExtractOptions {
+        spaces: vec![lower.clone()],
+        ..Default::default()
+    };
+    let e = kb_engine::extract::extract(&c, &store, &opts, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&lower) && e.contains("case-sensitive"),
+        "extract: {e}"
+    );
+    let from = roots(&n).await;
+    let m = migrate::n2c::run(&store, &n, &c, &self::opts(&from, &lower), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        m.contains(&lower) && m.contains("case-sensitive"),
+        "migrate: {m}"
+    );
+    // Mixed: the right key and a wrong-case one: extract goes on with the right one and warns.
+    let opts = kb_engine::extract::ExtractOptions {
+        spaces: vec![key.clone(), lower.clone()],
+        ..Default::default()
+    };
+    let r = kb_engine::extract::extract(&c, &store, &opts, None)
+        .await
+        .unwrap();
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains(&lower) && w.contains("case-sensitive")),
+        "{:?}",
+        r.warnings
+    );
     sim.shutdown().await;
 }

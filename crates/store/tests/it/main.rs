@@ -54,6 +54,7 @@ macro_rules! all_backends {
                 read_filters_and_pages,
                 attachment_files_are_recorded,
                 sync_state_round_trips,
+                bad_rows_are_quarantined_and_released,
                 typed_columns_match_the_twin,
                 killed_writer_leaves_the_last_checkpoint,
             ]);

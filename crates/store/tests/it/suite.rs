@@ -1060,3 +1060,97 @@ pub async fn sync_state_round_trips(ctx: Ctx) {
     assert!(s.sync_pairs("docs").await.unwrap().is_empty());
     assert!(s.sync_conflicts(None, false).await.unwrap().is_empty());
 }
+
+/// One bad value never rejects a lenient batch: the bad rows (U+0000, a wrong type, a date that
+/// is not one, a missing key) are quarantined with their reason and raw JSON, every other row
+/// lands; a retry counts an attempt; a copy that stores releases the record.
+pub async fn bad_rows_are_quarantined_and_released(ctx: Ctx) {
+    let s = &ctx.store;
+    let mut b = Batch::new();
+    b.upsert(Row::new("pages", page("1", "9", 1, "Home")));
+    b.upsert(Row::new("pages", page("2", "9", 1, "Nul\u{0}Title")));
+    let mut wrong_type = page("3", "9", 1, "Three");
+    wrong_type["version"]["number"] = json!("three");
+    b.upsert(Row::new("pages", wrong_type));
+    let mut bad_date = page("4", "9", 1, "Four");
+    bad_date["createdAt"] = json!("soon");
+    b.upsert(Row::new("pages", bad_date));
+    b.upsert(Row::new("pages", json!({"title": "no id"})));
+    b.upsert(Row::new("pages", page("5", "9", 1, "Five")));
+    // A replace-set keeps the stored copy of a row whose new copy is quarantined.
+    let mut first = Batch::new();
+    first.replace_set(
+        "page_labels",
+        Filter::all().eq("page_id", "1"),
+        vec![
+            Row::new("page_labels", label("10", "keep")).with("page_id", "1"),
+            Row::new("page_labels", label("11", "old")).with("page_id", "1"),
+        ],
+    );
+    s.commit(&first).await.unwrap();
+    b.replace_set(
+        "page_labels",
+        Filter::all().eq("page_id", "1"),
+        vec![
+            Row::new("page_labels", label("10", "keep")).with("page_id", "1"),
+            Row::new("page_labels", label("11", "bad\u{0}")).with("page_id", "1"),
+        ],
+    );
+    // The strict commit refuses the whole batch.
+    assert!(matches!(
+        s.commit(&b).await.unwrap_err(),
+        StoreError::BadRow { .. }
+    ));
+    let (summary, held) = s.commit_quarantining(&b).await.unwrap();
+    assert_eq!(summary.quarantined, 5, "{held:?}");
+    assert_eq!(
+        titles(s).await,
+        vec![("Home".to_string(), 1), ("Five".to_string(), 1)]
+    );
+    assert_eq!(s.counts().await.unwrap()["page_labels"], 2, "label 11 kept");
+    let q = s.quarantine().await.unwrap();
+    assert_eq!(q.len(), 5, "{q:?}");
+    let by_id = |id: &str| q.iter().find(|x| x.record_id == id).unwrap();
+    let nul = by_id("[\"2\"]");
+    assert_eq!(nul.kind, "pages");
+    assert_eq!(
+        nul.raw["title"], "Nul\u{0}Title",
+        "the raw JSON is kept exactly"
+    );
+    assert!(nul.reason.contains("U+0000") && nul.reason.contains("raw/title"));
+    assert_eq!(nul.attempts, 1);
+    assert!(by_id("[\"3\"]").reason.contains("version_number"));
+    assert!(by_id("[\"4\"]").reason.contains("RFC 3339"));
+    assert!(q.iter().any(|x| x.record_id.starts_with("sha256:")));
+    let held_label = by_id("[\"1\",\"11\"]");
+    assert_eq!(held_label.kind, "page_labels");
+    assert_eq!(held_label.context["page_id"], "1");
+
+    // Retried: still bad, one more attempt each; nothing else changes.
+    let (again, _) = s.retry_quarantine().await.unwrap();
+    assert_eq!((again.quarantined, again.released), (5, 0));
+    assert!(
+        s.quarantine()
+            .await
+            .unwrap()
+            .iter()
+            .all(|x| x.attempts == 2)
+    );
+
+    // A corrected copy stores and leaves the quarantine.
+    let mut fixed = Batch::new();
+    fixed.upsert(Row::new("pages", page("2", "9", 2, "Fixed title")));
+    fixed.upsert(Row::new("page_labels", label("11", "good")).with("page_id", "1"));
+    let (done, held) = s.commit_quarantining(&fixed).await.unwrap();
+    assert_eq!((done.quarantined, done.released), (0, 2), "{held:?}");
+    let left: Vec<String> = s
+        .quarantine()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.record_id)
+        .collect();
+    assert_eq!(left.len(), 3, "{left:?}");
+    assert!(!left.contains(&"[\"2\"]".to_string()));
+    assert_eq!(titles(s).await.len(), 3);
+}

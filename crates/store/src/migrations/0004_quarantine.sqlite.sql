@@ -1,0 +1,1 @@
+CREATE TABLE IF NOT EXISTS "quarantine" ("kind" TEXT NOT NULL, "record_id" TEXT NOT NULL, "object" TEXT NOT NULL, "reason" TEXT NOT NULL, "raw" TEXT NOT NULL, "context" TEXT NOT NULL, "attempts" BIGINT NOT NULL, "first_seen" TEXT NOT NULL, "last_seen" TEXT NOT NULL, PRIMARY KEY ("kind", "record_id"));
