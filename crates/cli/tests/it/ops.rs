@@ -230,8 +230,10 @@ fn a_host_that_does_not_resolve_names_the_setting_in_every_command() {
 fn extract_logs_one_json_object_per_event() {
     let mut cfg = kb_sim::SimConfig::default();
     cfg.workspace.pages = 10;
-    // The twin's own bucket, far below the client's pace: a 429 storm.
+    // The twin's own bucket, below the client's pace, and 429s from the fault plan too: the
+    // adaptive pacing learns the bucket, so the plan makes sure the 429 events happen.
     cfg.rate_limits = "get=40/10".parse().unwrap();
+    cfg.faults = "429=0.2".parse().unwrap();
     let sim = kb_sim::BackgroundSim::start(cfg).unwrap();
     let url = sim.handle.confluence_url();
     let dir = tempfile::tempdir().unwrap();
