@@ -36,6 +36,7 @@ pub enum Existing {
 /// The tables a kbridge store may hold: the catalog, the meta tables, the migrations' own.
 fn is_kbridge_table(name: &str) -> bool {
     TABLES.iter().any(|t| t.name == name)
+        || crate::schema_km::KM_TABLES.iter().any(|t| t.name == name)
         || matches!(
             name,
             "schema_migrations" | "checkpoints" | "runs" | "id_map" | "attachment_files"

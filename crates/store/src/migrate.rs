@@ -52,10 +52,18 @@ pub(crate) static MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0003_run_owner.sqlite.sql"),
         postgres: include_str!("migrations/0003_run_owner.postgres.sql"),
     },
+    // 4 (ground), 5 (sync), 7 (serve) and 8 (dc) are assigned to other branches: the runner
+    // applies whatever is pending in order, gaps allowed, so branches merge without renumbering.
+    Migration {
+        version: 6,
+        name: "km: the knowledge base (articles, access, attachments, principals, members, log, failures) and restriction_reads",
+        sqlite: include_str!("migrations/0006_km.sqlite.sql"),
+        postgres: include_str!("migrations/0006_km.postgres.sql"),
+    },
 ];
 
 /// The schema version this kbridge writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 6;
 
 fn schema_migrations_ddl(d: Dialect) -> String {
     format!(
@@ -86,17 +94,20 @@ pub(crate) async fn run(conn: &mut Conn<'_>, db: &str) -> Result<Vec<i64>> {
     conn.execute(&schema_migrations_ddl(d), &[])
         .await
         .map_err(fail(0, "schema_migrations"))?;
-    let current = conn
+    // Every applied version, not only the highest: migrations are numbered per branch, so one
+    // merged later with a lower number (a gap filled) is still applied.
+    let done: std::collections::BTreeSet<i64> = conn
         .fetch(
             db,
-            "SELECT MAX(\"version\") FROM \"schema_migrations\"",
+            "SELECT \"version\" FROM \"schema_migrations\"",
             &[],
             &[crate::conn::Kind::Int],
         )
         .await?
-        .first()
-        .and_then(|r| r[0].as_i64())
-        .unwrap_or(0);
+        .iter()
+        .filter_map(|r| r.first().and_then(|v| v.as_i64()))
+        .collect();
+    let current = done.last().copied().unwrap_or(0);
     if current > SCHEMA_VERSION {
         return Err(StoreError::TooNew {
             db: db.to_string(),
@@ -105,7 +116,7 @@ pub(crate) async fn run(conn: &mut Conn<'_>, db: &str) -> Result<Vec<i64>> {
         });
     }
     let mut applied = Vec::new();
-    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+    for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
         for stmt in m.statements(d) {
             conn.execute(stmt, &[])
                 .await
@@ -144,8 +155,15 @@ mod tests {
 
     #[test]
     fn migrations_are_numbered_in_order() {
-        for (i, m) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(m.version, i as i64 + 1, "{}", m.name);
+        // Strictly increasing from 1; gaps are numbers assigned to other branches.
+        assert_eq!(MIGRATIONS.first().map(|m| m.version), Some(1));
+        for w in MIGRATIONS.windows(2) {
+            assert!(
+                w[0].version < w[1].version,
+                "{} then {}",
+                w[0].name,
+                w[1].name
+            );
         }
         assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(SCHEMA_VERSION));
     }
