@@ -81,6 +81,7 @@ const KM_ARTICLES: TableDef = TableDef {
         int("source_version", "/sourceVersion"),
         text("access", "/access"),
         text("content_hash", "/contentHash"),
+        text("source_hash", "/sourceHash"),
         int("run_id", "/runId"),
         ctx("body_markdown"),
         ctx("body_html"),

@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS "km_articles" (
   "source_version" BIGINT,
   "access" TEXT,
   "content_hash" TEXT,
+  "source_hash" TEXT,
   "run_id" BIGINT,
   "body_markdown" TEXT,
   "body_html" TEXT,

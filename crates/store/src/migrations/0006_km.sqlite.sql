@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS "km_articles" (
   "source_version" INTEGER,
   "access" TEXT,
   "content_hash" TEXT,
+  "source_hash" TEXT,
   "run_id" INTEGER,
   "body_markdown" TEXT,
   "body_html" TEXT,

@@ -1,0 +1,1 @@
+//! Filters, mapping rules and transformation rules, one test each.
