@@ -257,8 +257,31 @@ async fn km_search_returns_exactly_what_each_user_may_read() {
         .unwrap();
     assert!(r.status().is_success(), "{}", r.status());
 
-    // Before a permission sync km is stale (the test shows the change matters) …
+    // Before a permission sync km is stale: the changes matter to someone …
     let d2 = support::dataset(&sim).await;
+    let mut stale = 0;
+    for (account, email, token) in users(&d2, &sim) {
+        let oracle = api_readable(&sim, Some((&email, &token))).await;
+        let km = support::readable(&store, &index, &account).await;
+        let crawler_view: BTreeSet<String> = store
+            .ids("km_articles", &kb_store::Filter::all())
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        if km
+            != oracle
+                .intersection(&crawler_view)
+                .cloned()
+                .collect::<BTreeSet<_>>()
+        {
+            stale += 1;
+        }
+    }
+    assert!(
+        stale >= 1,
+        "the membership and restriction changes changed nobody's view"
+    );
     let perm = support::sync(&sim, &store, &mut index, &cfg, true).await;
     assert_eq!(perm.status, "succeeded", "{perm:?}");
     assert!(
@@ -274,4 +297,66 @@ async fn km_search_returns_exactly_what_each_user_may_read() {
         "after a membership and a restriction change",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_whose_restrictions_were_not_read_is_visible_to_no_one() {
+    let sim = support::twin(150, 31, true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    let mut index = SearchIndex::in_memory().unwrap();
+    let cfg = KmConfig::default();
+    kb_engine::extract::extract(&support::admin(&sim), &store, &Default::default(), None)
+        .await
+        .unwrap();
+    // The replica lost the record that a parent page's restrictions were read.
+    let anc = store
+        .select(
+            "page_ancestors",
+            &["page_id", "ancestor_id"],
+            &kb_store::Filter::all(),
+        )
+        .await
+        .unwrap();
+    let parent = s(&anc
+        .iter()
+        .find(|r| anc.iter().filter(|x| x[1] == r[1]).count() >= 3)
+        .unwrap()[1]);
+    let below: BTreeSet<String> = anc
+        .iter()
+        .filter(|r| s(&r[1]) == parent)
+        .map(|r| format!("page:{}", s(&r[0])))
+        .collect();
+    let mut b = kb_store::Batch::new();
+    b.delete("restriction_reads", vec![json!(parent)]);
+    store.commit(&b).await.unwrap();
+    let opts = kb_km::ImportOptions::default();
+    let (run, counts) = kb_km::import_only(&store, &mut index, &cfg, &opts)
+        .await
+        .unwrap();
+    assert!(counts.closed as usize > below.len(), "{counts:?}");
+    let d = support::dataset(&sim).await;
+    let mut who: Vec<String> = users(&d, &sim).into_iter().map(|u| u.0).collect();
+    who.push("anonymous".into());
+    for u in &who {
+        let km = support::readable(&store, &index, u).await;
+        assert!(
+            km.is_disjoint(&below),
+            "{u} finds content under {parent} whose restrictions are unknown"
+        );
+        assert!(!km.contains(&format!("page:{parent}")));
+    }
+    let warns = kb_km::log::read(&store, Some(run), Some("warn"))
+        .await
+        .unwrap();
+    assert!(
+        warns
+            .iter()
+            .any(|l| l.message.contains(&parent) && l.hint.contains("permission")),
+        "{warns:?}"
+    );
+    // A permission sync reads the restrictions again: visible once more to those allowed.
+    let perm = support::sync(&sim, &store, &mut index, &cfg, true).await;
+    assert_eq!(perm.counts.closed, 0, "{perm:?}");
+    assert_exact(&sim, &store, &index, &d, "after the permission sync").await;
 }
