@@ -17,6 +17,7 @@ mod convert;
 mod errors;
 mod extract;
 mod format;
+mod km;
 mod logging;
 mod migrate;
 mod quickstart;
@@ -67,6 +68,10 @@ enum Command {
     /// properties, tasks, custom content, restrictions, groups) in tables named as Sling's
     /// connector names them; incremental after the first run; resumable when killed.
     Extract(extract::ExtractArgs),
+    /// The knowledge base: Confluence imported, permission-exact and searchable (`km sync`,
+    /// `km search`, `km reindex`, `km logs`).
+    #[command(after_help = km::AFTER_HELP)]
+    Km(km::KmArgs),
     /// Move a whole tree between Notion and Confluence (`migrate notion-to-confluence`).
     ///
     /// Pages, nested subpages, databases with their rows, links and files; resumable,
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => sim::run(args),
         Command::Check(args) => check::run(args),
         Command::Extract(args) => extract::run(args),
+        Command::Km(args) => km::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Verify(args) => migrate::verify(args),
         Command::Quickstart(args) => quickstart::run(args),

@@ -45,6 +45,9 @@ pub struct ImportOptions {
     pub site_url: String,
     /// Content ids the CQL filter returned (`None`: no CQL filter).
     pub cql_ids: Option<HashSet<String>>,
+    /// The folder `extract --files` downloads attachments into (their text is indexed with
+    /// their container article).
+    pub files: Option<std::path::PathBuf>,
 }
 
 struct Item {
@@ -128,11 +131,12 @@ struct Context {
     labels: HashMap<String, Vec<String>>,
     props: HashMap<String, Vec<(String, Value)>>,
     titles: HashMap<String, String>,
+    attachments: HashMap<String, Vec<crate::attachments::AttachmentText>>,
     access: AccessData,
     fingerprint: String,
 }
 
-async fn context(store: &Store, cfg: &KmConfig) -> Result<Context, KmError> {
+async fn context(store: &Store, cfg: &KmConfig, opts: &ImportOptions) -> Result<Context, KmError> {
     let mut spaces = HashMap::new();
     for r in store
         .select("spaces", &["id", "key", "name"], &Filter::all())
@@ -194,6 +198,11 @@ async fn context(store: &Store, cfg: &KmConfig) -> Result<Context, KmError> {
         }
     }
     let access = AccessData::load(store).await?;
+    let attachments = if cfg.rules.attachment_text {
+        crate::attachments::load(store, opts.files.as_deref()).await?
+    } else {
+        HashMap::new()
+    };
     let fingerprint = serde_json::to_string(&(&cfg.mapping, &cfg.rules))
         .map_err(|e| KmError::Input(format!("the configuration cannot be serialized: {e}")))?;
     Ok(Context {
@@ -201,6 +210,7 @@ async fn context(store: &Store, cfg: &KmConfig) -> Result<Context, KmError> {
         labels,
         props,
         titles,
+        attachments,
         access,
         fingerprint,
     })
@@ -270,7 +280,7 @@ pub async fn import(
     run_id: i64,
     log: &mut RunLog,
 ) -> Result<ImportCounts, KmError> {
-    let ctx = context(store, cfg).await?;
+    let ctx = context(store, cfg, opts).await?;
     sync_principals(store, cfg, log).await?;
     let mut existing: HashMap<String, Existing> = HashMap::new();
     for r in store
@@ -480,7 +490,25 @@ fn source_hash(ctx: &Context, it: &Item, levels: &Levels) -> String {
         .cloned()
         .unwrap_or_default();
     let version = it.version.map(|v| v.to_string()).unwrap_or_default();
+    let files = ctx
+        .attachments
+        .get(&it.id)
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    format!(
+                        "{}/{}/{}",
+                        x.id,
+                        x.sha256.as_deref().unwrap_or("-"),
+                        x.extraction
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
     hash(&[
+        &files,
         &ctx.fingerprint,
         it.kind,
         &it.id,
@@ -508,6 +536,7 @@ struct Prepared {
     index: kb_search::Article,
     levels: Levels,
     warnings: Vec<String>,
+    attachment_rows: Vec<Row>,
     id: String,
 }
 
@@ -627,11 +656,44 @@ fn prepare(
             json!({"articleId": aid, "level": 0, "principal": kb_search::NOBODY, "sourceId": it.id}),
         )),
     }
+    let mut body = out.text.clone();
+    let mut attachment_rows = Vec::new();
+    let mut warnings = out.warnings;
+    for a in ctx.attachments.get(&it.id).into_iter().flatten() {
+        if let Some(t) = &a.text {
+            body.push_str("\n\n");
+            body.push_str(&a.file_name);
+            body.push_str("\n");
+            body.push_str(t);
+        }
+        if a.extraction.starts_with("error") {
+            warnings.push(format!(
+                "attachment {} ({}): {}",
+                a.id, a.file_name, a.extraction
+            ));
+        }
+        attachment_rows.push(
+            Row::new(
+                "km_attachments",
+                json!({
+                    "id": format!("attachment:{}", a.id),
+                    "articleId": aid,
+                    "fileName": a.file_name,
+                    "mediaType": a.media_type,
+                    "sha256": a.sha256,
+                    "size": a.size,
+                    "path": a.path,
+                    "extraction": a.extraction,
+                }),
+            )
+            .with("text", a.text.clone().map_or(Value::Null, Value::String)),
+        );
+    }
     let index = kb_search::Article {
         id: aid.to_string(),
         kind: it.kind.to_string(),
         title: it.title.clone(),
-        body: out.text.clone(),
+        body,
         tags,
         category,
         space: space_key,
@@ -644,7 +706,8 @@ fn prepare(
         access_rows,
         index,
         levels,
-        warnings: out.warnings,
+        warnings,
+        attachment_rows,
         id: aid.to_string(),
     })
 }
@@ -669,6 +732,11 @@ async fn write(
             "km_access",
             Filter::all().eq("article_id", p.id.as_str()),
             p.access_rows,
+        );
+        batch.replace_set(
+            "km_attachments",
+            Filter::all().eq("article_id", p.id.as_str()),
+            p.attachment_rows,
         );
     }
     store.commit(&batch).await?;

@@ -16,6 +16,7 @@
 //! Confluence client do.
 
 pub mod access;
+pub mod attachments;
 pub mod config;
 mod import;
 pub mod log;
@@ -198,6 +199,7 @@ async fn run(
             .trim_end_matches('/')
             .to_string(),
         cql_ids,
+        files: ex.files.clone(),
     };
     let counts = import::import(store, index, cfg, &iopts, run_id, log).await?;
     log.info(

@@ -204,3 +204,118 @@ impl VisitMut for Rewriter<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MACRO: &str = "<p>Before.</p><ac:structured-macro ac:name=\"vendor-roadmap\" ac:schema-version=\"1\"><ac:parameter ac:name=\"lanes\">3</ac:parameter><ac:rich-text-body><p>Inside an <strong>unknown</strong> macro.</p></ac:rich-text-body></ac:structured-macro><p>After.</p>";
+    const TABLE: &str = "<table><tbody><tr><th><p>Name</p></th><th><p>Owner</p></th></tr><tr><td><p>api</p></td><td><p>Ana</p></td></tr><tr><td><p>web</p></td><td><p>Bo</p></td></tr></tbody></table>";
+
+    fn with_macro(rule: MacroRule) -> Transformed {
+        let mut rules = Rules::default();
+        rules.macros.insert("vendor-roadmap".into(), rule);
+        transform(MACRO, &rules, &[]).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn macro_rule_text_renders_its_body() {
+        let t = with_macro(MacroRule::Text);
+        assert!(
+            t.markdown.contains("Inside an **unknown** macro."),
+            "{}",
+            t.markdown
+        );
+        assert!(
+            !t.markdown.contains("ac:structured-macro"),
+            "{}",
+            t.markdown
+        );
+        assert!(t.text.contains("Inside an unknown macro."));
+    }
+
+    #[test]
+    fn macro_rule_code_keeps_it_as_code() {
+        let t = with_macro(MacroRule::Code);
+        assert!(t.markdown.contains("```"), "{}", t.markdown);
+        assert!(
+            t.markdown.contains("Inside an unknown macro."),
+            "{}",
+            t.markdown
+        );
+    }
+
+    #[test]
+    fn macro_rule_drop_leaves_a_visible_marker() {
+        let t = with_macro(MacroRule::Drop);
+        assert!(
+            t.markdown.contains("[macro vendor-roadmap removed]"),
+            "{}",
+            t.markdown
+        );
+        assert!(!t.text.contains("Inside"), "{}", t.text);
+        assert!(t.warnings.iter().any(|w| w.contains("vendor-roadmap")));
+        assert!(t.text.contains("Before.") && t.text.contains("After."));
+    }
+
+    #[test]
+    fn macro_rule_raw_keeps_the_storage_source() {
+        let t = with_macro(MacroRule::Raw);
+        assert!(t.markdown.contains("```xml"), "{}", t.markdown);
+        assert!(
+            t.markdown.contains("ac:name=\"vendor-roadmap\""),
+            "{}",
+            t.markdown
+        );
+    }
+
+    fn with_tables(rule: TableRule) -> Transformed {
+        let rules = Rules {
+            tables: rule,
+            ..Rules::default()
+        };
+        transform(TABLE, &rules, &[]).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn table_rule_markdown_writes_a_pipe_table() {
+        let t = with_tables(TableRule::Markdown);
+        assert!(t.markdown.contains("| Name | Owner |"), "{}", t.markdown);
+        assert!(t.html.contains("<table>"), "{}", t.html);
+    }
+
+    #[test]
+    fn table_rule_flatten_writes_column_value_lines() {
+        let t = with_tables(TableRule::Flatten);
+        assert!(t.markdown.contains("Name: api"), "{}", t.markdown);
+        assert!(t.markdown.contains("Owner: Bo"), "{}", t.markdown);
+        assert!(!t.markdown.contains("| Name |"), "{}", t.markdown);
+    }
+
+    #[test]
+    fn table_rule_html_writes_an_html_table() {
+        let t = with_tables(TableRule::Html);
+        assert!(t.markdown.contains("<table>"), "{}", t.markdown);
+        assert!(t.markdown.contains("<td>Ana</td>"), "{}", t.markdown);
+    }
+
+    #[test]
+    fn images_become_alt_text_and_a_link_to_the_file() {
+        let s = "<p><ac:image ac:alt=\"the deploy diagram\"><ri:attachment ri:filename=\"deploy.png\" /></ac:image></p>";
+        let t = transform(s, &Rules::default(), &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(t.markdown.contains("deploy.png"), "{}", t.markdown);
+        assert!(t.markdown.contains("the deploy diagram"), "{}", t.markdown);
+    }
+
+    #[test]
+    fn page_properties_keys_become_custom_fields() {
+        let s = "<ac:structured-macro ac:name=\"details\"><ac:rich-text-body><table><tbody><tr><th><p>Owner</p></th><td><p>Ana Lima</p></td></tr><tr><th><p>Status</p></th><td><p>Draft</p></td></tr></tbody></table></ac:rich-text-body></ac:structured-macro>";
+        let t =
+            transform(s, &Rules::default(), &["Owner".into()]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            t.page_properties.get("Owner").map(String::as_str),
+            Some("Ana Lima")
+        );
+        assert!(!t.page_properties.contains_key("Status"));
+    }
+}

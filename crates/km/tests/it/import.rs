@@ -332,3 +332,60 @@ async fn the_delete_guard_refuses_to_empty_a_space_in_one_run() {
     assert!(left.iter().all(|r| r["space_key"] != "ENG"));
     assert_eq!(left.len() as u64, before as u64 - done.deleted);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachment_text_is_stored_and_indexed_with_its_article() {
+    let sim = support::twin(80, 12, false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    let mut index = SearchIndex::in_memory().unwrap();
+    let files = dir.path().join("files");
+    let opts = kb_km::SyncOptions {
+        extract: kb_engine::extract::ExtractOptions {
+            files: Some(files.clone()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let cfg = KmConfig::default();
+    let r = kb_km::sync(&support::admin(&sim), &store, &mut index, &cfg, &opts)
+        .await
+        .unwrap();
+    assert_eq!(r.status, "succeeded", "{r:?}");
+    let atts = store.rows_typed("km_attachments").await.unwrap();
+    let texts: Vec<_> = atts.iter().filter(|a| a["extraction"] == "text").collect();
+    assert!(!texts.is_empty(), "no text attachment among {}", atts.len());
+    assert!(
+        atts.iter().any(|a| a["extraction"] == "unsupported"),
+        "images and PDFs have no text"
+    );
+    let a = texts[0];
+    let words: Vec<&str> = a["text"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .filter(|w| w.chars().all(char::is_alphabetic))
+        .take(3)
+        .collect();
+    assert!(!words.is_empty());
+    let d = support::dataset(&sim).await;
+    let hits = kb_km::search(
+        &store,
+        &index,
+        &kb_km::Searcher::User(s(&d["users"][0]["accountId"])),
+        &kb_km::SearchRequest {
+            text: format!("\"{}\"", words.join(" ")),
+            limit: 1000,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        hits.hits
+            .iter()
+            .any(|h| Value::String(h.id.clone()) == a["article_id"]),
+        "{words:?} in {:?}",
+        a["article_id"]
+    );
+}
