@@ -663,7 +663,7 @@ fn prepare(
         if let Some(t) = &a.text {
             body.push_str("\n\n");
             body.push_str(&a.file_name);
-            body.push_str("\n");
+            body.push('\n');
             body.push_str(t);
         }
         if a.extraction.starts_with("error") {

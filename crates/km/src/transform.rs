@@ -145,7 +145,7 @@ impl VisitMut for Rewriter<'_> {
                         para(format!("[macro {} removed]", e.name))
                     }
                     MacroRule::Raw => code(
-                        e.source.clone().unwrap_or_else(|| body_text()),
+                        e.source.clone().unwrap_or_else(body_text),
                         Some("xml".into()),
                     ),
                 };
