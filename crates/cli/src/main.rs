@@ -17,6 +17,7 @@ mod convert;
 mod errors;
 mod extract;
 mod format;
+mod km;
 mod logging;
 mod migrate;
 mod quickstart;
@@ -68,6 +69,10 @@ enum Command {
     /// properties, tasks, custom content, restrictions, groups) in tables named as Sling's
     /// connector names them; incremental after the first run; resumable when killed.
     Extract(extract::ExtractArgs),
+    /// The knowledge base: Confluence imported, permission-exact and searchable (`km sync`,
+    /// `km search`, `km reindex`, `km logs`).
+    #[command(after_help = km::AFTER_HELP)]
+    Km(km::KmArgs),
     /// Move a whole tree between Notion and Confluence (`migrate notion-to-confluence`).
     ///
     /// Pages, nested subpages, databases with their rows, links and files; resumable,
@@ -109,6 +114,7 @@ fn main() -> ExitCode {
             Ok(extract::Outcome::Done(ok)) => Ok(ok),
             Err(e) => Err(e),
         },
+        Command::Km(args) => km::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Verify(args) => migrate::verify(args),
         Command::Quickstart(args) => quickstart::run(args),

@@ -180,6 +180,7 @@ pub fn run(args: SimArgs) -> Result<bool> {
         rate_limits,
         notion,
         webhooks,
+        permissions: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

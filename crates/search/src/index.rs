@@ -15,8 +15,9 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 /// The sentinel of a level without a read restriction: every searcher passes it.
 pub const OPEN: &str = "__open__";
-/// The value of level 0 for an article whose access is unknown: no searcher holds it.
-const NOBODY: &str = "__nobody__";
+/// The value of level 0 for an article whose access is unknown: no searcher holds it (and a
+/// searcher passing it gains nothing). A caller may put it in a level that no one passes.
+pub const NOBODY: &str = "__nobody__";
 /// How many levels an article's access can have (the space, then restricted ancestors and the
 /// page). An article with more is indexed as unknown (fails closed) and reported.
 pub const MAX_LEVELS: usize = 12;
@@ -462,6 +463,16 @@ impl SearchIndex {
             hits,
             facets,
         })
+    }
+
+    /// A snippet of `body` (text fetched from the store) for the query text `text`: the best
+    /// fragment with the matches in `<b>…</b>`, HTML-escaped; `None` when nothing matches.
+    pub fn snippet(&self, text: &str, body: &str) -> Option<String> {
+        let searcher = self.reader.searcher();
+        let q = self.text_query(text);
+        let g = SnippetGenerator::create(&searcher, &*q, self.f.body).ok()?;
+        let s = g.snippet(body);
+        (!s.fragment().is_empty()).then(|| s.to_html())
     }
 
     /// Words and phrases through tantivy's parser (all words required, title boosted 3×);

@@ -21,6 +21,6 @@
 mod index;
 
 pub use index::{
-    Access, Article, Facets, Hit, MAX_LEVELS, OPEN, Principal, Query, Results, SearchError,
+    Access, Article, Facets, Hit, MAX_LEVELS, NOBODY, OPEN, Principal, Query, Results, SearchError,
     SearchIndex, Upserted,
 };

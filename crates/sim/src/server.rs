@@ -44,6 +44,9 @@ pub struct SimConfig {
     pub notion: NotionConfig,
     /// Webhook receivers registered at start-up.
     pub webhooks: Vec<crate::webhooks::ReceiverConfig>,
+    /// Rewrite the generated site's groups, space permissions and read restrictions
+    /// (`confluence::perms`): permission tests against the twin as an oracle.
+    pub permissions: Option<confluence::perms::PermScenario>,
 }
 
 impl Default for SimConfig {
@@ -56,6 +59,7 @@ impl Default for SimConfig {
             rate_limits: RateLimits::default(),
             notion: NotionConfig::default(),
             webhooks: Vec::new(),
+            permissions: None,
         }
     }
 }
@@ -238,7 +242,10 @@ impl Drop for SimHandle {
 
 /// Generates the workspace, binds, and serves on the current tokio runtime.
 pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
-    let dataset = generator::generate(&cfg.workspace);
+    let mut dataset = generator::generate(&cfg.workspace);
+    if let Some(p) = &cfg.permissions {
+        confluence::perms::apply(&mut dataset, p);
+    }
     let listener = TcpListener::bind(cfg.bind)
         .await
         .map_err(|source| SimError::Bind {

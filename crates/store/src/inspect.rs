@@ -37,6 +37,7 @@ pub enum Existing {
 fn is_kbridge_table(name: &str) -> bool {
     TABLES.iter().any(|t| t.name == name)
         || META_TABLES.contains(&name)
+        || crate::schema_km::KM_TABLES.iter().any(|t| t.name == name)
         || name.starts_with("sqlite_")
 }
 

@@ -19,6 +19,7 @@ mod extract;
 mod inspect;
 mod migrate;
 pub mod schema;
+mod schema_km;
 mod sql;
 mod store;
 pub mod time;
@@ -30,6 +31,7 @@ pub use error::{Conflict, Result, StoreError, redact_url};
 pub use inspect::{Existing, inspect};
 pub use migrate::SCHEMA_VERSION;
 pub use schema::{ColumnDef, ColumnType, Source, TABLES, TableDef};
+pub use schema_km::KM_TABLES;
 pub use sql::Dialect;
 pub use store::{
     AttachmentFile, Checkpoint, DEFAULT_SQLITE_FILE, IdMapped, PgStore, Quarantined, RUN_LEASE,

@@ -64,10 +64,16 @@ pub(crate) static MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0005_sync.sqlite.sql"),
         postgres: include_str!("migrations/0005_sync.postgres.sql"),
     },
+    Migration {
+        version: 6,
+        name: "km: the knowledge base (articles, access, attachments, principals, members, log, failures) and restriction_reads",
+        sqlite: include_str!("migrations/0006_km.sqlite.sql"),
+        postgres: include_str!("migrations/0006_km.postgres.sql"),
+    },
 ];
 
 /// The schema version this kbridge writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 fn schema_migrations_ddl(d: Dialect) -> String {
     format!(
@@ -98,7 +104,9 @@ pub(crate) async fn run(conn: &mut Conn<'_>, db: &str) -> Result<Vec<i64>> {
     conn.execute(&schema_migrations_ddl(d), &[])
         .await
         .map_err(fail(0, "schema_migrations"))?;
-    let done: Vec<i64> = conn
+    // Every applied version, not only the highest: migrations are numbered per branch, so one
+    // merged later with a lower number (a gap filled) is still applied.
+    let done: std::collections::BTreeSet<i64> = conn
         .fetch(
             db,
             "SELECT \"version\" FROM \"schema_migrations\"",
@@ -107,9 +115,9 @@ pub(crate) async fn run(conn: &mut Conn<'_>, db: &str) -> Result<Vec<i64>> {
         )
         .await?
         .iter()
-        .filter_map(|r| r[0].as_i64())
+        .filter_map(|r| r.first().and_then(|v| v.as_i64()))
         .collect();
-    let current = done.iter().copied().max().unwrap_or(0);
+    let current = done.last().copied().unwrap_or(0);
     if current > SCHEMA_VERSION {
         return Err(StoreError::TooNew {
             db: db.to_string(),

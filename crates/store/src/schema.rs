@@ -655,7 +655,10 @@ pub static TABLES: &[TableDef] = &[
 
 /// The table named `name`.
 pub fn table(name: &str) -> Option<&'static TableDef> {
-    TABLES.iter().find(|t| t.name == name)
+    TABLES
+        .iter()
+        .chain(crate::schema_km::KM_TABLES)
+        .find(|t| t.name == name)
 }
 
 /// Meta tables (not replicated objects): their DDL is written by hand in `migrate.rs`.

@@ -770,6 +770,13 @@ pub(crate) async fn restrictions(
 /// The `content_restrictions` rows of one v1 content object with `restrictions.*` expanded:
 /// one row per (operation, user or group).
 fn restriction_rows(kind: Kind, id: &str, hit: &Value, batch: &mut Batch) {
+    restriction_rows_of(kind.restriction_type, id, hit, batch);
+}
+
+/// [`restriction_rows`] for any content type (folders too), plus the `restriction_reads`
+/// row that says they were read: km shows content whose restrictions were never read to no
+/// one (fail closed).
+pub(crate) fn restriction_rows_of(content_type: &str, id: &str, hit: &Value, batch: &mut Batch) {
     let mut rows = Vec::new();
     for op in ["read", "update"] {
         for (subject, path) in [("user", "user"), ("group", "group")] {
@@ -783,7 +790,7 @@ fn restriction_rows(kind: Kind, id: &str, hit: &Value, batch: &mut Batch) {
                 rows.push(
                     Row::new("content_restrictions", s.clone())
                         .with("content_id", id)
-                        .with("content_type", kind.restriction_type)
+                        .with("content_type", content_type)
                         .with("operation", op)
                         .with("subject_type", subject),
                 );
@@ -795,6 +802,14 @@ fn restriction_rows(kind: Kind, id: &str, hit: &Value, batch: &mut Batch) {
         Filter::all().eq("content_id", id),
         rows,
     );
+    batch.upsert(Row::new(
+        "restriction_reads",
+        serde_json::json!({
+            "contentId": id,
+            "contentType": content_type,
+            "version": keys::version_number(hit),
+        }),
+    ));
 }
 
 /// Counts per table, for the report.

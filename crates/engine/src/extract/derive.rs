@@ -292,12 +292,46 @@ async fn folder(ctx: &Ctx, id: &str) -> Result<(Option<String>, Option<String>)>
         .await
         .map_err(ExtractError::http(format!("reading folder {id}")))?
     {
-        Some(parent) => Ok(parent),
+        Some(parent) => {
+            folder_restrictions(ctx, id).await?;
+            Ok(parent)
+        }
         None => {
             ctx.warn(format!(
                 "folder {id} could not be read (404): ancestors above it are missing"
             ));
             Ok((None, None))
         }
+    }
+}
+
+/// A folder's read and update restrictions (`content/{id}/restriction/byOperation`, one request
+/// per folder read): the CQL pass that brings pages' restrictions does not list folders, and a
+/// restricted folder hides everything under it.
+async fn folder_restrictions(ctx: &Ctx, id: &str) -> Result<()> {
+    if !ctx.opts.wants("content_restrictions") {
+        return Ok(());
+    }
+    match ctx.client.content_restrictions(id).await {
+        Ok(v) => {
+            let mut batch = Batch::new();
+            super::content::restriction_rows_of(
+                "folder",
+                id,
+                &json!({ "restrictions": v }),
+                &mut batch,
+            );
+            ctx.commit(&batch, &format!("restrictions of folder {id}"))
+                .await
+        }
+        Err(e) if e.status() == Some(404) => {
+            ctx.warn(format!(
+                "the restrictions of folder {id} could not be read (404): the pages under it stay hidden in km"
+            ));
+            Ok(())
+        }
+        Err(e) => Err(ExtractError::http(format!(
+            "reading the restrictions of folder {id}"
+        ))(e)),
     }
 }

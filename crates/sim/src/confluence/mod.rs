@@ -11,6 +11,7 @@ pub mod cql;
 pub mod custom;
 mod edits;
 pub mod events;
+pub mod perms;
 pub mod render;
 pub mod v1;
 pub mod v2;
@@ -238,6 +239,7 @@ impl Data {
                 set.insert(*id);
             }
         }
+        self.hidden_by_space(caller, &mut set);
         let set = Arc::new(set);
         cache.insert(caller.account_id.clone(), set.clone());
         Hidden(set)
@@ -336,7 +338,13 @@ impl Confluence {
     /// Checks `Authorization: Basic …` against the configured accounts. The token is compared
     /// and dropped; it is never logged or stored elsewhere.
     pub fn authenticate(&self, header: Option<&str>) -> Result<Caller, ApiError> {
-        let header = header.ok_or_else(ApiError::unauthorized)?;
+        let Some(header) = header else {
+            // Anonymous access, when some space grants it (perms.rs).
+            if perms::anonymous_enabled(&self.read().d) {
+                return Ok(perms::anonymous_caller());
+            }
+            return Err(ApiError::unauthorized());
+        };
         let (scheme, rest) = header.split_once(' ').ok_or_else(ApiError::unauthorized)?;
         if !scheme.eq_ignore_ascii_case("basic") {
             return Err(ApiError::unauthorized());
@@ -346,14 +354,15 @@ impl Confluence {
             .map_err(|_| ApiError::unauthorized())?;
         let raw = String::from_utf8(raw).map_err(|_| ApiError::unauthorized())?;
         let (email, token) = raw.split_once(':').ok_or_else(ApiError::unauthorized)?;
-        let cred = self
-            .credentials
-            .iter()
-            .find(|c| {
-                c.email.eq_ignore_ascii_case(email)
-                    && constant_time_eq(c.token.as_bytes(), token.as_bytes())
-            })
-            .ok_or_else(ApiError::unauthorized)?;
+        let configured = self.credentials.iter().find(|c| {
+            c.email.eq_ignore_ascii_case(email)
+                && constant_time_eq(c.token.as_bytes(), token.as_bytes())
+        });
+        let cred = match configured {
+            Some(c) => c.clone(),
+            // Every other user of the dataset signs in with its own token (perms.rs).
+            None => self.user_credential(email, token)?,
+        };
         if !cred.licensed {
             return Err(ApiError::forbidden(
                 "Current user not permitted to use Confluence",
@@ -375,6 +384,40 @@ impl Confluence {
         Ok(Caller {
             account_id: user.account_id.clone(),
             groups,
+        })
+    }
+}
+
+impl Confluence {
+    /// A dataset user's own credential (`email:`[`perms::user_token`]); the configured
+    /// accounts' emails are theirs alone, and the unlicensed account stays unlicensed.
+    fn user_credential(&self, email: &str, token: &str) -> Result<Credential, ApiError> {
+        if self
+            .credentials
+            .iter()
+            .any(|c| c.email.eq_ignore_ascii_case(email))
+        {
+            return Err(ApiError::unauthorized());
+        }
+        let data = self.read();
+        let (i, u) = data
+            .d
+            .users
+            .iter()
+            .enumerate()
+            .find(|(_, u)| u.email.eq_ignore_ascii_case(email))
+            .ok_or_else(ApiError::unauthorized)?;
+        if !constant_time_eq(
+            perms::user_token(&u.account_id).as_bytes(),
+            token.as_bytes(),
+        ) {
+            return Err(ApiError::unauthorized());
+        }
+        Ok(Credential {
+            email: u.email.clone(),
+            token: String::new(),
+            user: i,
+            licensed: i != crate::generator::UNLICENSED_USER,
         })
     }
 }
@@ -631,6 +674,15 @@ pub fn routes() -> Router<Arc<Sim>> {
         )
         .route("/wiki/rest/api/user", get(v1::user))
         .route("/wiki/rest/api/user/current", get(v1::current_user))
+        .route("/wiki/rest/api/user/memberof", get(perms::member_of))
+        .route(
+            "/wiki/rest/api/group/userByGroupId",
+            post(perms::add_member).delete(perms::remove_member),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}/permission/check",
+            post(perms::check),
+        )
         .route(
             "/wiki/rest/api/content/{id}/restriction",
             get(v1::restrictions)

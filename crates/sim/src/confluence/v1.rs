@@ -706,7 +706,8 @@ pub async fn spaces(ctx: Ctx) -> R {
         .spaces
         .iter()
         .filter(|s| {
-            (keys.is_empty() || keys.contains(&s.key))
+            super::perms::can_view_space(s, &ctx.caller)
+                && (keys.is_empty() || keys.contains(&s.key))
                 && (ids.is_empty() || ids.contains(&s.id))
                 && kind.as_ref().is_none_or(|k| *k == s.kind)
                 && status.as_ref().is_none_or(|st| st == s.status.as_str())
@@ -729,7 +730,7 @@ pub async fn space(ctx: Ctx, Path(key): Path<String>) -> R {
         .d
         .spaces
         .iter()
-        .find(|s| s.key == key)
+        .find(|s| s.key == key && super::perms::can_view_space(s, &ctx.caller))
         .ok_or_else(|| ApiError::not_found_msg(format!("No space with key : {key}")).v1())?;
     ok(space_full_v1(&data, s, &ex, &ctx.base)?)
 }

@@ -332,7 +332,8 @@ pub async fn spaces(ctx: Ctx) -> R {
     let d = &data.d;
     let mut items = Vec::new();
     for s in &d.spaces {
-        if (!ids.is_empty() && !ids.contains(&s.id))
+        if !super::perms::can_view_space(s, &ctx.caller)
+            || (!ids.is_empty() && !ids.contains(&s.id))
             || (!keys.is_empty() && !keys.contains(&s.key))
             || kind.as_ref().is_some_and(|k| *k != s.kind)
             || status.as_ref().is_some_and(|st| st != s.status.as_str())
@@ -376,9 +377,16 @@ fn describe(v: &mut Value, s: &Space, fmt: Option<&str>) {
     }
 }
 
-pub(super) fn find_space<'a>(data: &'a Data, id: &str) -> Result<&'a Space, ApiError> {
+pub(super) fn find_space<'a>(
+    data: &'a Data,
+    caller: &super::Caller,
+    id: &str,
+) -> Result<&'a Space, ApiError> {
     let id = path_id(id)?;
-    data.d.space(id).ok_or_else(ApiError::not_found)
+    data.d
+        .space(id)
+        .filter(|s| super::perms::can_view_space(s, caller))
+        .ok_or_else(ApiError::not_found)
 }
 
 pub async fn space(ctx: Ctx, Path(id): Path<String>) -> R {
@@ -396,7 +404,7 @@ pub async fn space(ctx: Ctx, Path(id): Path<String>) -> R {
     }
     let data = ctx.conf().read();
     let d = &data.d;
-    let s = find_space(&data, &id)?;
+    let s = find_space(&data, &ctx.caller, &id)?;
     let mut v = render::space(s, false);
     describe(&mut v, s, desc_fmt.as_deref());
     if include_labels {
@@ -443,13 +451,13 @@ pub(super) fn label_list(ctx: &Ctx, ids: Vec<u64>, d: &Dataset) -> R {
 
 pub async fn space_labels(ctx: Ctx, Path(id): Path<String>) -> R {
     let data = ctx.conf().read();
-    let s = find_space(&data, &id)?;
+    let s = find_space(&data, &ctx.caller, &id)?;
     label_list(&ctx, s.labels.clone(), &data.d)
 }
 
 pub async fn space_content_labels(ctx: Ctx, Path(id): Path<String>) -> R {
     let data = ctx.conf().read();
-    let s = find_space(&data, &id)?;
+    let s = find_space(&data, &ctx.caller, &id)?;
     let mut ids: Vec<u64> = data
         .d
         .contents
@@ -480,7 +488,7 @@ pub async fn labels(ctx: Ctx) -> R {
 pub async fn space_permissions(ctx: Ctx, Path(id): Path<String>) -> R {
     let limit = ctx.q.limit(25, 250)?;
     let data = ctx.conf().read();
-    let s = find_space(&data, &id)?;
+    let s = find_space(&data, &ctx.caller, &id)?;
     let items = s
         .permissions
         .iter()
@@ -498,7 +506,7 @@ pub async fn space_properties(ctx: Ctx, Path(id): Path<String>) -> R {
     let limit = ctx.q.limit(25, 250)?;
     let key = ctx.q.get("key").map(str::to_string);
     let data = ctx.conf().read();
-    let s = find_space(&data, &id)?;
+    let s = find_space(&data, &ctx.caller, &id)?;
     let items = s
         .properties
         .iter()
@@ -516,7 +524,7 @@ pub async fn space_properties(ctx: Ctx, Path(id): Path<String>) -> R {
 pub async fn space_property(ctx: Ctx, Path((id, pid)): Path<(String, String)>) -> R {
     let pid = path_id(&pid)?;
     let data = ctx.conf().read();
-    let s = find_space(&data, &id)?;
+    let s = find_space(&data, &ctx.caller, &id)?;
     let p = s
         .properties
         .iter()

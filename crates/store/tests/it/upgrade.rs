@@ -146,6 +146,23 @@ async fn check_upgraded(store: &Store, before: &BTreeMap<String, Vec<String>>) {
             t.name
         );
     }
+    // The knowledge base's tables (migration 6) exist, empty, with their catalog columns.
+    for t in kb_store::KM_TABLES {
+        let mut want: Vec<String> = t.columns.iter().map(|c| c.name.to_string()).collect();
+        want.push(RAW_COLUMN.into());
+        want.push(SYNCED_AT_COLUMN.into());
+        assert_eq!(
+            store.table_columns(t.name).await.unwrap(),
+            want,
+            "{}",
+            t.name
+        );
+        assert!(
+            store.rows_raw(t.name).await.unwrap().is_empty(),
+            "{}",
+            t.name
+        );
+    }
     let filled = TABLES.iter().filter(|t| !before[t.name].is_empty()).count();
     assert!(
         filled >= TABLES.len() - 1,
