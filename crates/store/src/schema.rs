@@ -665,6 +665,11 @@ pub const META_TABLES: &[&str] = &[
     "runs",
     "id_map",
     "attachment_files",
+    // kbridge serve (migration 7)
+    "serve_connections",
+    "serve_jobs",
+    "serve_runs",
+    "serve_logs",
 ];
 
 #[cfg(test)]
