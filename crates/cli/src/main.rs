@@ -20,6 +20,7 @@ mod format;
 mod logging;
 mod migrate;
 mod quickstart;
+mod serve;
 mod settings;
 mod sim;
 mod walk;
@@ -82,6 +83,9 @@ enum Command {
     /// Check kbridge.toml offline (`config check [FILE]`) or print its reference
     /// (`config reference`).
     Config(config_cmd::ConfigArgs),
+    /// The daemon: scheduler, job runner, admin API and web UI, metrics (docs/serve.md).
+    #[command(after_help = serve::AFTER_HELP)]
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => migrate::verify(args),
         Command::Quickstart(args) => quickstart::run(args),
         Command::Config(args) => config_cmd::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

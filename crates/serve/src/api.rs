@@ -48,7 +48,12 @@ pub struct RouteDef {
     handler: MethodRouter<AppState>,
 }
 
-fn r(method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> RouteDef {
+fn r(
+    method: Method,
+    path: &'static str,
+    access: Access,
+    handler: MethodRouter<AppState>,
+) -> RouteDef {
     RouteDef {
         method,
         path,
@@ -65,18 +70,63 @@ pub fn routes() -> Vec<RouteDef> {
         r(Method::GET, "/readyz", Public, get(readyz)),
         r(Method::GET, "/metrics", Admin, get(metrics)),
         r(Method::GET, "/api/v1/overview", Admin, get(overview)),
-        r(Method::GET, "/api/v1/connections", Admin, get(list_connections)),
-        r(Method::PUT, "/api/v1/connections/{name}", Admin, put(put_connection)),
-        r(Method::GET, "/api/v1/connections/{name}", Admin, get(get_connection)),
-        r(Method::DELETE, "/api/v1/connections/{name}", Admin, delete(delete_connection)),
-        r(Method::POST, "/api/v1/connections/{name}/test", Admin, post(test_connection)),
+        r(
+            Method::GET,
+            "/api/v1/connections",
+            Admin,
+            get(list_connections),
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/connections/{name}",
+            Admin,
+            put(put_connection),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/connections/{name}",
+            Admin,
+            get(get_connection),
+        ),
+        r(
+            Method::DELETE,
+            "/api/v1/connections/{name}",
+            Admin,
+            delete(delete_connection),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/connections/{name}/test",
+            Admin,
+            post(test_connection),
+        ),
         r(Method::GET, "/api/v1/jobs", Admin, get(list_jobs)),
         r(Method::PUT, "/api/v1/jobs/{name}", Admin, put(put_job)),
         r(Method::GET, "/api/v1/jobs/{name}", Admin, get(get_job)),
-        r(Method::DELETE, "/api/v1/jobs/{name}", Admin, delete(delete_job)),
-        r(Method::POST, "/api/v1/jobs/{name}/run", Admin, post(run_job)),
-        r(Method::POST, "/api/v1/jobs/{name}/pause", Admin, post(pause_job)),
-        r(Method::POST, "/api/v1/jobs/{name}/resume", Admin, post(resume_job)),
+        r(
+            Method::DELETE,
+            "/api/v1/jobs/{name}",
+            Admin,
+            delete(delete_job),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/jobs/{name}/run",
+            Admin,
+            post(run_job),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/jobs/{name}/pause",
+            Admin,
+            post(pause_job),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/jobs/{name}/resume",
+            Admin,
+            post(resume_job),
+        ),
         r(Method::GET, "/api/v1/runs", Admin, get(list_runs)),
         r(Method::GET, "/api/v1/runs/{id}", Admin, get(get_run)),
         r(Method::GET, "/api/v1/runs/{id}/logs", Admin, get(run_logs)),
@@ -98,7 +148,7 @@ pub fn router(sh: AppState) -> Router {
     }
     let admin = admin
         .fallback(not_found)
-        .route_layer(middleware::from_fn_with_state(sh.clone(), require_admin));
+        .layer(middleware::from_fn_with_state(sh.clone(), require_admin));
     public
         .merge(admin)
         .layer(middleware::from_fn_with_state(sh.clone(), observe))
@@ -164,11 +214,19 @@ async fn require_admin(State(sh): State<AppState>, req: Request, next: Next) -> 
     if !ok {
         sh.auth.failed(ip, now);
         if crate::ui::wants_html(req.headers()) && req.method() == Method::GET {
-            return (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], crate::ui::login_page(None)).into_response();
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                crate::ui::login_page(None),
+            )
+                .into_response();
         }
-        let mut resp = ApiError::new(StatusCode::UNAUTHORIZED, "the admin token is missing or wrong")
-            .hint("send `Authorization: Bearer <token>` with the value of KBRIDGE_ADMIN_TOKEN")
-            .into_response();
+        let mut resp = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "the admin token is missing or wrong",
+        )
+        .hint("send `Authorization: Bearer <token>` with the value of KBRIDGE_ADMIN_TOKEN")
+        .into_response();
         resp.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return resp;
@@ -177,9 +235,12 @@ async fn require_admin(State(sh): State<AppState>, req: Request, next: Next) -> 
 }
 
 pub(crate) fn too_many() -> Response {
-    let mut resp = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too many failed logins from this address")
-        .hint("wait five minutes, then use the right KBRIDGE_ADMIN_TOKEN")
-        .into_response();
+    let mut resp = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many failed logins from this address",
+    )
+    .hint("wait five minutes, then use the right KBRIDGE_ADMIN_TOKEN")
+    .into_response();
     resp.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("300"));
     resp
@@ -193,7 +254,8 @@ async fn observe(State(sh): State<AppState>, req: Request, next: Next) -> Respon
         .unwrap_or_else(|| "unmatched".into());
     let t = Instant::now();
     let resp = next.run(req).await;
-    sh.metrics.http(&route, resp.status().as_u16(), t.elapsed().as_secs_f64());
+    sh.metrics
+        .http(&route, resp.status().as_u16(), t.elapsed().as_secs_f64());
     resp
 }
 
@@ -238,8 +300,12 @@ impl IntoResponse for ApiError {
 impl From<ServeError> for ApiError {
     fn from(e: ServeError) -> ApiError {
         match e {
-            ServeError::NotFound(w) => ApiError::new(StatusCode::NOT_FOUND, format!("{w} not found")),
-            ServeError::Invalid { what, fix } => ApiError::new(StatusCode::BAD_REQUEST, what).hint(fix),
+            ServeError::NotFound(w) => {
+                ApiError::new(StatusCode::NOT_FOUND, format!("{w} not found"))
+            }
+            ServeError::Invalid { what, fix } => {
+                ApiError::new(StatusCode::BAD_REQUEST, what).hint(fix)
+            }
             e => {
                 tracing::error!(error = %e, "an admin request failed");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
@@ -257,11 +323,16 @@ fn ok(v: Value) -> ApiResult {
 fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
     let good = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if good {
         Ok(())
     } else {
-        Err(ApiError::new(StatusCode::BAD_REQUEST, format!("{what} names are 1 to 64 letters, digits, `_` or `-`")))
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("{what} names are 1 to 64 letters, digits, `_` or `-`"),
+        ))
     }
 }
 
@@ -269,10 +340,17 @@ fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
 /// token pasted in the wrong place).
 fn model_error(what: &str, e: &serde_json::Error) -> ApiError {
     let msg = e.to_string();
-    let shown = if msg.starts_with("unknown field") || msg.starts_with("missing field") || msg.starts_with("unknown variant") {
+    let shown = if msg.starts_with("unknown field")
+        || msg.starts_with("missing field")
+        || msg.starts_with("unknown variant")
+    {
         msg.split(" at line").next().unwrap_or("").to_string()
     } else {
-        format!("a value has the wrong type or form (line {}, column {})", e.line(), e.column())
+        format!(
+            "a value has the wrong type or form (line {}, column {})",
+            e.line(),
+            e.column()
+        )
     };
     ApiError::new(StatusCode::BAD_REQUEST, format!("{what}: {shown}"))
         .hint("docs/config.md lists the fields; secrets are never sent: name the environment variable (`token_env`) or file (`token_file`)")
@@ -290,14 +368,21 @@ async fn healthz() -> &'static str {
 
 async fn readyz(State(sh): State<AppState>) -> Response {
     match sh.db.ping().await {
-        Ok(()) => (StatusCode::OK, axum::Json(json!({"ready": true, "store": sh.store.describe()}))).into_response(),
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(json!({"ready": true, "store": sh.store.describe()})),
+        )
+            .into_response(),
         Err(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
     }
 }
 
 async fn metrics(State(sh): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         sh.metrics.render(),
     )
         .into_response()
@@ -310,18 +395,30 @@ async fn list_connections(State(sh): State<AppState>) -> ApiResult {
 }
 
 async fn get_connection(State(sh): State<AppState>, Path(name): Path<String>) -> ApiResult {
-    let c = sh.db.connections().await?.into_iter().find(|c| c.name == name);
+    let c = sh
+        .db
+        .connections()
+        .await?
+        .into_iter()
+        .find(|c| c.name == name);
     match c {
         Some(c) => ok(json!(c)),
         None => Err(ServeError::NotFound(format!("connection {name:?}")).into()),
     }
 }
 
-async fn put_connection(State(sh): State<AppState>, Path(name): Path<String>, body: axum::body::Bytes) -> ApiResult {
+async fn put_connection(
+    State(sh): State<AppState>,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult {
     check_name("connection", &name)?;
     let c: Connection = parse_body(&format!("connection {name:?}"), &body)?;
-    let spec = serde_json::to_value(&c).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    sh.db.put_connection(&name, &spec, "api", sh.clock.now().as_millisecond()).await?;
+    let spec = serde_json::to_value(&c)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    sh.db
+        .put_connection(&name, &spec, "api", sh.clock.now().as_millisecond())
+        .await?;
     ok(json!({"name": name, "spec": spec, "origin": "api"}))
 }
 
@@ -340,7 +437,8 @@ pub async fn test_connection_json(sh: &Shared, name: &str) -> Result<Value, ApiE
         Confluence(kb_confluence::Confluence),
         Notion(kb_notion::Notion),
     }
-    let quick = |retry: &mut kb_notion::kb_http::RetryPolicy, timeout: &mut Option<std::time::Duration>| {
+    let quick = |retry: &mut kb_notion::kb_http::RetryPolicy,
+                 timeout: &mut Option<std::time::Duration>| {
         retry.max_attempts = 3;
         retry.max_elapsed = std::time::Duration::from_secs(30);
         *timeout = Some(std::time::Duration::from_secs(20));
@@ -351,20 +449,24 @@ pub async fn test_connection_json(sh: &Shared, name: &str) -> Result<Value, ApiE
         let get = move |k: &str| env(k);
         let env = kb_config::Env::new(&get);
         match config.connections.get(name) {
-            Some(Connection::ConfluenceCloud(_)) => kb_engine::connect::confluence(&config, Some(name), &Default::default(), &env)
-                .map_err(|e| e.to_string())
-                .and_then(|(mut cfg, _)| {
-                    quick(&mut cfg.retry, &mut cfg.timeout);
-                    kb_confluence::Confluence::new(cfg).map_err(|e| e.to_string())
-                })
-                .map(Client::Confluence),
-            Some(Connection::Notion(_)) => kb_engine::connect::notion(&config, Some(name), &Default::default(), &env)
-                .map_err(|e| e.to_string())
-                .and_then(|mut cfg| {
-                    quick(&mut cfg.retry, &mut cfg.timeout);
-                    kb_notion::Notion::new(cfg).map_err(|e| e.to_string())
-                })
-                .map(Client::Notion),
+            Some(Connection::ConfluenceCloud(_)) => {
+                kb_engine::connect::confluence(&config, Some(name), &Default::default(), &env)
+                    .map_err(|e| e.to_string())
+                    .and_then(|(mut cfg, _)| {
+                        quick(&mut cfg.retry, &mut cfg.timeout);
+                        kb_confluence::Confluence::new(cfg).map_err(|e| e.to_string())
+                    })
+                    .map(Client::Confluence)
+            }
+            Some(Connection::Notion(_)) => {
+                kb_engine::connect::notion(&config, Some(name), &Default::default(), &env)
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut cfg| {
+                        quick(&mut cfg.retry, &mut cfg.timeout);
+                        kb_notion::Notion::new(cfg).map_err(|e| e.to_string())
+                    })
+                    .map(Client::Notion)
+            }
             None => return Err(ServeError::NotFound(format!("connection {name:?}")).into()),
         }
     };
@@ -399,27 +501,61 @@ struct JobBody {
 }
 
 /// Saves a job from the API or the UI.
-pub(crate) async fn save_job(sh: &Shared, name: &str, job: &Value, schedule: Option<ScheduleSpec>, paused: Option<bool>) -> Result<Value, ApiError> {
+pub(crate) async fn save_job(
+    sh: &Shared,
+    name: &str,
+    job: &Value,
+    schedule: Option<ScheduleSpec>,
+    paused: Option<bool>,
+) -> Result<Value, ApiError> {
     check_name("job", name)?;
-    let parsed: Job = serde_json::from_value(job.clone()).map_err(|e| model_error(&format!("job {name:?}"), &e))?;
+    let parsed: Job = serde_json::from_value(job.clone())
+        .map_err(|e| model_error(&format!("job {name:?}"), &e))?;
     if crate::jobs::kind_for(&sh.registry, &parsed).is_none() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("no runner hosts jobs of kind {:?}", crate::jobs::kind_of(&parsed))));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "no runner hosts jobs of kind {:?}",
+                crate::jobs::kind_of(&parsed)
+            ),
+        ));
     }
     let schedule = match schedule {
         Some(s) => {
-            Schedule::new(s.clone()).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("job {name:?}: {e}")))?;
-            Some(serde_json::to_value(s).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?)
+            Schedule::new(s.clone()).map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, format!("job {name:?}: {e}"))
+            })?;
+            Some(
+                serde_json::to_value(s)
+                    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?,
+            )
         }
         None => None,
     };
-    let spec = serde_json::to_value(&parsed).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    sh.db.put_job(name, &spec, schedule.as_ref(), paused, "api", sh.clock.now().as_millisecond()).await?;
+    let spec = serde_json::to_value(&parsed)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    sh.db
+        .put_job(
+            name,
+            &spec,
+            schedule.as_ref(),
+            paused,
+            "api",
+            sh.clock.now().as_millisecond(),
+        )
+        .await?;
     job_json(sh, name).await
 }
 
-async fn put_job(State(sh): State<AppState>, Path(name): Path<String>, body: axum::body::Bytes) -> ApiResult {
+async fn put_job(
+    State(sh): State<AppState>,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult {
     let b: JobBody = parse_body(&format!("job {name:?}"), &body)?;
-    Ok(axum::Json(save_job(&sh, &name, &b.job, b.schedule, b.paused).await?))
+    Ok(axum::Json(
+        save_job(&sh, &name, &b.job, b.schedule, b.paused).await?,
+    ))
 }
 
 /// A job with its schedule state, next time and status against its schedule.
@@ -431,7 +567,10 @@ pub(crate) async fn job_json(sh: &Shared, name: &str) -> Result<Value, ApiError>
     let now = sh.clock.now();
     let schedule = crate::scheduler::schedule_of(&j).ok().flatten();
     let status = crate::overview::status(&j, schedule.as_ref(), &runs, now);
-    let fmt = |ms: Option<i64>| ms.and_then(|m| jiff::Timestamp::from_millisecond(m).ok()).map(|t| t.to_string());
+    let fmt = |ms: Option<i64>| {
+        ms.and_then(|m| jiff::Timestamp::from_millisecond(m).ok())
+            .map(|t| t.to_string())
+    };
     Ok(json!({
         "name": j.name,
         "job": j.spec,
@@ -470,18 +609,36 @@ pub(crate) async fn run_now(sh: &Shared, name: &str) -> Result<Value, ApiError> 
     let Some(j) = sh.db.job(name).await? else {
         return Err(ServeError::NotFound(format!("job {name:?}")).into());
     };
-    let kind = j.spec.get("kind").and_then(Value::as_str).unwrap_or("unknown").to_string();
-    match sh.db.enqueue(name, &kind, "manual", None, sh.clock.now().as_millisecond()).await? {
+    let kind = j
+        .spec
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_string();
+    match sh
+        .db
+        .enqueue(name, &kind, "manual", None, sh.clock.now().as_millisecond())
+        .await?
+    {
         Some(id) => Ok(json!({"run": id, "job": name, "status": "queued"})),
         None => {
             let open = sh.db.open_run(name).await?;
-            Err(ApiError::new(StatusCode::CONFLICT, format!("job {name:?} already has a run open ({})", open.map(|i| i.to_string()).unwrap_or_else(|| "?".into())))
-                .hint("a job never runs twice at once: wait for that run to end"))
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "job {name:?} already has a run open ({})",
+                    open.map(|i| i.to_string()).unwrap_or_else(|| "?".into())
+                ),
+            )
+            .hint("a job never runs twice at once: wait for that run to end"))
         }
     }
 }
 
-async fn run_job(State(sh): State<AppState>, Path(name): Path<String>) -> Result<Response, ApiError> {
+async fn run_job(
+    State(sh): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
     let v = run_now(&sh, &name).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(v)).into_response())
 }
@@ -510,7 +667,10 @@ struct RunsQuery {
 }
 
 async fn list_runs(State(sh): State<AppState>, Query(q): Query<RunsQuery>) -> ApiResult {
-    let runs = sh.db.runs(q.job.as_deref(), q.limit.unwrap_or(50).clamp(1, 1000)).await?;
+    let runs = sh
+        .db
+        .runs(q.job.as_deref(), q.limit.unwrap_or(50).clamp(1, 1000))
+        .await?;
     ok(json!({"runs": runs}))
 }
 
@@ -523,7 +683,8 @@ async fn get_run(State(sh): State<AppState>, Path(id): Path<String>) -> ApiResul
 }
 
 fn parse_id(s: &str) -> Result<i64, ApiError> {
-    s.parse().map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "a run id is a number"))
+    s.parse()
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "a run id is a number"))
 }
 
 #[derive(Deserialize)]
@@ -535,10 +696,13 @@ struct LogsQuery {
 }
 
 fn log_filter(run: Option<i64>, q: LogsQuery) -> Result<LogFilter, ApiError> {
-    if let Some(l) = &q.level {
-        if !["info", "warn", "error"].contains(&l.as_str()) {
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, "level is one of info, warn, error"));
-        }
+    if let Some(l) = &q.level
+        && !["info", "warn", "error"].contains(&l.as_str())
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "level is one of info, warn, error",
+        ));
     }
     Ok(LogFilter {
         run_id: run.or(q.run),
@@ -548,7 +712,11 @@ fn log_filter(run: Option<i64>, q: LogsQuery) -> Result<LogFilter, ApiError> {
     })
 }
 
-async fn run_logs(State(sh): State<AppState>, Path(id): Path<String>, Query(q): Query<LogsQuery>) -> ApiResult {
+async fn run_logs(
+    State(sh): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<LogsQuery>,
+) -> ApiResult {
     let id = parse_id(&id)?;
     let f = log_filter(Some(id), q)?;
     ok(json!({"logs": sh.db.logs(&f).await?}))

@@ -123,17 +123,16 @@ impl Db {
     /// The store must have been opened first (it applies the migrations).
     pub async fn open(store_url: &str) -> Result<Db, ServeError> {
         sqlx::any::install_default_drivers();
-        let (url, backend) = if store_url.starts_with("postgres://")
-            || store_url.starts_with("postgresql://")
-        {
-            (store_url.to_string(), Backend::Postgres)
-        } else {
-            let path = store_url
-                .strip_prefix("sqlite://")
-                .or_else(|| store_url.strip_prefix("sqlite:"))
-                .unwrap_or(store_url);
-            (format!("sqlite://{path}"), Backend::Sqlite)
-        };
+        let (url, backend) =
+            if store_url.starts_with("postgres://") || store_url.starts_with("postgresql://") {
+                (store_url.to_string(), Backend::Postgres)
+            } else {
+                let path = store_url
+                    .strip_prefix("sqlite://")
+                    .or_else(|| store_url.strip_prefix("sqlite:"))
+                    .unwrap_or(store_url);
+                (format!("sqlite://{path}"), Backend::Sqlite)
+            };
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
             .connect(&url)
@@ -144,10 +143,13 @@ impl Db {
             })?;
         if backend == Backend::Sqlite {
             for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON"] {
-                sqlx::query(pragma).execute(&pool).await.map_err(|source| ServeError::Db {
-                    doing: "setting up SQLite".into(),
-                    source,
-                })?;
+                sqlx::query(pragma)
+                    .execute(&pool)
+                    .await
+                    .map_err(|source| ServeError::Db {
+                        doing: "setting up SQLite".into(),
+                        source,
+                    })?;
             }
         }
         Ok(Db { pool, backend })
@@ -204,7 +206,11 @@ impl Db {
             .map(|r| {
                 Ok(ConnectionRow {
                     name: r.try_get(0).map_err(db("reading a connection"))?,
-                    spec: json("a connection", &r.try_get::<String, _>(1).map_err(db("reading a connection"))?)?,
+                    spec: json(
+                        "a connection",
+                        &r.try_get::<String, _>(1)
+                            .map_err(db("reading a connection"))?,
+                    )?,
                     origin: r.try_get(2).map_err(db("reading a connection"))?,
                     updated_at: r.try_get(3).map_err(db("reading a connection"))?,
                 })
@@ -237,13 +243,12 @@ impl Db {
     ) -> Result<(), ServeError> {
         let schedule = schedule.map(Value::to_string);
         let mut tx = self.pool.begin().await.map_err(db("saving a job"))?;
-        let old: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT \"schedule\" FROM \"serve_jobs\" WHERE \"name\" = $1",
-        )
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db("saving a job"))?;
+        let old: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT \"schedule\" FROM \"serve_jobs\" WHERE \"name\" = $1")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db("saving a job"))?;
         match old {
             None => {
                 sqlx::query(
@@ -556,7 +561,9 @@ impl Db {
         .fetch_optional(&self.pool)
         .await
         .map_err(db("reading a run"))?;
-        row.map(|r| r.try_get(0)).transpose().map_err(db("reading a run"))
+        row.map(|r| r.try_get(0))
+            .transpose()
+            .map_err(db("reading a run"))
     }
 
     // ---- logs
@@ -595,7 +602,7 @@ impl Db {
         .bind(f.level.clone())
         .bind(f.level.clone())
         .bind(f.object.clone())
-        .bind(f.object.as_ref().map(|o| format!("%{}%", o.replace('%', "").replace('_', ""))))
+        .bind(f.object.as_ref().map(|o| format!("%{}%", o.replace(['%', '_'], ""))))
         .bind(f.limit.clamp(1, 10_000))
         .fetch_all(&self.pool)
         .await

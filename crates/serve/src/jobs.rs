@@ -81,7 +81,11 @@ pub trait JobKind: Send + Sync {
     fn kind(&self) -> &'static str;
     /// Runs `job` (always of this kind). Dropping the future stops the run at its last
     /// committed checkpoint (the engine commits each batch with its checkpoint).
-    fn run<'a>(&'a self, job: &'a Job, ctx: &'a JobContext) -> BoxFuture<'a, Result<JobOutcome, JobError>>;
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+        ctx: &'a JobContext,
+    ) -> BoxFuture<'a, Result<JobOutcome, JobError>>;
 }
 
 /// The `kind` tag of a job.
@@ -95,7 +99,11 @@ pub fn kind_of(job: &Job) -> &'static str {
 
 /// Every kind the daemon hosts.
 pub fn registry() -> Vec<Box<dyn JobKind>> {
-    vec![Box::new(Extract), Box::new(NotionToConfluenceKind), Box::new(ConfluenceToNotionKind)]
+    vec![
+        Box::new(Extract),
+        Box::new(NotionToConfluenceKind),
+        Box::new(ConfluenceToNotionKind),
+    ]
 }
 
 /// The kind that runs `job`.
@@ -113,19 +121,39 @@ fn confluence(ctx: &JobContext, name: Option<&str>) -> Result<(Confluence, usize
         &ConfluenceFlags::default(),
         &Env::new(&get),
     )
-    .map_err(|e| JobError(format!("the Confluence connection {:?}: {e}", name.unwrap_or("confluence"))))?;
+    .map_err(|e| {
+        JobError(format!(
+            "the Confluence connection {:?}: {e}",
+            name.unwrap_or("confluence")
+        ))
+    })?;
     let concurrency = cfg.concurrency;
-    let c = Confluence::new(cfg)
-        .map_err(|e| JobError(format!("the Confluence connection {:?}: {e}", name.unwrap_or("confluence"))))?;
+    let c = Confluence::new(cfg).map_err(|e| {
+        JobError(format!(
+            "the Confluence connection {:?}: {e}",
+            name.unwrap_or("confluence")
+        ))
+    })?;
     Ok((c, concurrency))
 }
 
 fn notion(ctx: &JobContext, name: Option<&str>) -> Result<Notion, JobError> {
     let env = ctx.env.clone();
     let get = move |k: &str| env(k);
-    let cfg = kb_engine::connect::notion(&ctx.config, name, &NotionFlags::default(), &Env::new(&get))
-        .map_err(|e| JobError(format!("the Notion connection {:?}: {e}", name.unwrap_or("notion"))))?;
-    Notion::new(cfg).map_err(|e| JobError(format!("the Notion connection {:?}: {e}", name.unwrap_or("notion"))))
+    let cfg =
+        kb_engine::connect::notion(&ctx.config, name, &NotionFlags::default(), &Env::new(&get))
+            .map_err(|e| {
+                JobError(format!(
+                    "the Notion connection {:?}: {e}",
+                    name.unwrap_or("notion")
+                ))
+            })?;
+    Notion::new(cfg).map_err(|e| {
+        JobError(format!(
+            "the Notion connection {:?}: {e}",
+            name.unwrap_or("notion")
+        ))
+    })
 }
 
 /// `kind = "extract"`: `kb_engine::extract::extract`, as `kbridge extract confluence`.
@@ -136,25 +164,45 @@ impl JobKind for Extract {
         "extract"
     }
 
-    fn run<'a>(&'a self, job: &'a Job, ctx: &'a JobContext) -> BoxFuture<'a, Result<JobOutcome, JobError>> {
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+        ctx: &'a JobContext,
+    ) -> BoxFuture<'a, Result<JobOutcome, JobError>> {
         Box::pin(async move {
             let Job::Extract(j) = job else {
                 return Err(JobError(format!("not an extract job: {}", kind_of(job))));
             };
             let (client, concurrency) = confluence(ctx, j.connection.as_deref())?;
-            let settings = kb_config::resolve::extract(&ctx.config, Some(j), &ExtractFlags::default(), ctx.now)
-                .map_err(|e| JobError(e.to_string()))?;
-            let opts = kb_engine::extract::options(settings, false, concurrency)
-                .map_err(|e| JobError(format!("endpoints: {e}: `kbridge extract confluence --list-endpoints` lists them")))?;
+            let settings = kb_config::resolve::extract(
+                &ctx.config,
+                Some(j),
+                &ExtractFlags::default(),
+                ctx.now,
+            )
+            .map_err(|e| JobError(e.to_string()))?;
+            let opts = kb_engine::extract::options(settings, false, concurrency).map_err(|e| {
+                JobError(format!(
+                    "endpoints: {e}: `kbridge extract confluence --list-endpoints` lists them"
+                ))
+            })?;
             let log = ctx.log.clone();
             let progress: kb_engine::extract::ProgressFn = Arc::new(move |p| {
                 use kb_engine::extract::Progress;
                 match p {
                     Progress::Phase { what } => log(Level::Info, None, &format!("started {what}")),
-                    Progress::PhaseDone { what } => log(Level::Info, None, &format!("finished {what}")),
-                    Progress::Rows { table, added, total } => {
-                        log(Level::Info, Some(table), &format!("{added} rows written ({total} in this run)"))
+                    Progress::PhaseDone { what } => {
+                        log(Level::Info, None, &format!("finished {what}"))
                     }
+                    Progress::Rows {
+                        table,
+                        added,
+                        total,
+                    } => log(
+                        Level::Info,
+                        Some(table),
+                        &format!("{added} rows written ({total} in this run)"),
+                    ),
                     Progress::Warning { message } => log(Level::Warn, None, message),
                 }
             });
@@ -178,7 +226,9 @@ impl JobKind for Extract {
 }
 
 fn migrate_outcome(r: MigrateReport) -> JobOutcome {
-    let unchanged = r.pages.saturating_sub(r.created + r.updated + r.errors.len() + r.conflicts.len());
+    let unchanged = r
+        .pages
+        .saturating_sub(r.created + r.updated + r.errors.len() + r.conflicts.len());
     let mut errors = r.errors.clone();
     errors.extend(r.conflicts.iter().map(|c| format!("conflict: {c}")));
     JobOutcome {
@@ -195,8 +245,12 @@ fn migrate_outcome(r: MigrateReport) -> JobOutcome {
 fn migrate_progress(log: LogFn) -> kb_engine::migrate::ProgressFn {
     Arc::new(move |p: &MigrateProgress| match p {
         MigrateProgress::Reading => log(Level::Info, None, "reading the source tree"),
-        MigrateProgress::Read { pages } => log(Level::Info, None, &format!("{pages} pages read; writing")),
-        MigrateProgress::Page { title, outcome } => log(Level::Info, Some(title), &format!("{outcome:?}")),
+        MigrateProgress::Read { pages } => {
+            log(Level::Info, None, &format!("{pages} pages read; writing"))
+        }
+        MigrateProgress::Page { title, outcome } => {
+            log(Level::Info, Some(title), &format!("{outcome:?}"))
+        }
     })
 }
 
@@ -208,10 +262,17 @@ impl JobKind for NotionToConfluenceKind {
         "migrate_notion_to_confluence"
     }
 
-    fn run<'a>(&'a self, job: &'a Job, ctx: &'a JobContext) -> BoxFuture<'a, Result<JobOutcome, JobError>> {
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+        ctx: &'a JobContext,
+    ) -> BoxFuture<'a, Result<JobOutcome, JobError>> {
         Box::pin(async move {
             let Job::MigrateNotionToConfluence(j) = job else {
-                return Err(JobError(format!("not a Notion → Confluence job: {}", kind_of(job))));
+                return Err(JobError(format!(
+                    "not a Notion → Confluence job: {}",
+                    kind_of(job)
+                )));
             };
             let n = notion(ctx, j.notion.as_deref())?;
             let (c, _) = confluence(ctx, j.confluence.as_deref())?;
@@ -231,9 +292,15 @@ impl JobKind for NotionToConfluenceKind {
                 plan_only: false,
                 force: false,
             };
-            let r = kb_engine::migrate::n2c::run(&ctx.store, &n, &c, &opts, Some(migrate_progress(ctx.log.clone())))
-                .await
-                .map_err(|e| JobError(e.to_string()))?;
+            let r = kb_engine::migrate::n2c::run(
+                &ctx.store,
+                &n,
+                &c,
+                &opts,
+                Some(migrate_progress(ctx.log.clone())),
+            )
+            .await
+            .map_err(|e| JobError(e.to_string()))?;
             Ok(migrate_outcome(r))
         })
     }
@@ -247,10 +314,17 @@ impl JobKind for ConfluenceToNotionKind {
         "migrate_confluence_to_notion"
     }
 
-    fn run<'a>(&'a self, job: &'a Job, ctx: &'a JobContext) -> BoxFuture<'a, Result<JobOutcome, JobError>> {
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+        ctx: &'a JobContext,
+    ) -> BoxFuture<'a, Result<JobOutcome, JobError>> {
         Box::pin(async move {
             let Job::MigrateConfluenceToNotion(j) = job else {
-                return Err(JobError(format!("not a Confluence → Notion job: {}", kind_of(job))));
+                return Err(JobError(format!(
+                    "not a Confluence → Notion job: {}",
+                    kind_of(job)
+                )));
             };
             if j.space.is_some() == j.page.is_some() {
                 return Err(JobError("give one of `space` and `page`".into()));
@@ -264,9 +338,15 @@ impl JobKind for ConfluenceToNotionKind {
                 plan_only: false,
                 force: false,
             };
-            let r = kb_engine::migrate::c2n::run(&ctx.store, &n, &c, &opts, Some(migrate_progress(ctx.log.clone())))
-                .await
-                .map_err(|e| JobError(e.to_string()))?;
+            let r = kb_engine::migrate::c2n::run(
+                &ctx.store,
+                &n,
+                &c,
+                &opts,
+                Some(migrate_progress(ctx.log.clone())),
+            )
+            .await
+            .map_err(|e| JobError(e.to_string()))?;
             Ok(migrate_outcome(r))
         })
     }

@@ -104,11 +104,15 @@ impl Shared {
     async fn load_file(&self) -> Result<(), ServeError> {
         let now = self.clock.now().as_millisecond();
         for (name, c) in &self.config.connections {
-            let spec = serde_json::to_value(c).map_err(|e| ServeError::Corrupt { what: e.to_string() })?;
+            let spec = serde_json::to_value(c).map_err(|e| ServeError::Corrupt {
+                what: e.to_string(),
+            })?;
             self.db.put_connection(name, &spec, "file", now).await?;
         }
         for (name, job) in &self.config.jobs {
-            let spec = serde_json::to_value(job).map_err(|e| ServeError::Corrupt { what: e.to_string() })?;
+            let spec = serde_json::to_value(job).map_err(|e| ServeError::Corrupt {
+                what: e.to_string(),
+            })?;
             let schedule = match self.config.schedules.get(name) {
                 Some(s) => {
                     let spec = schedule::ScheduleSpec {
@@ -120,12 +124,23 @@ impl Shared {
                         what: format!("kbridge.toml schedules.{name}"),
                         fix: e.to_string(),
                     })?;
-                    Some(serde_json::to_value(spec).map_err(|e| ServeError::Corrupt { what: e.to_string() })?)
+                    Some(serde_json::to_value(spec).map_err(|e| ServeError::Corrupt {
+                        what: e.to_string(),
+                    })?)
                 }
                 None => None,
             };
             let paused = self.config.schedules.get(name).map(|s| s.paused);
-            self.db.put_job(name, &spec, schedule.as_ref(), paused.filter(|p| *p), "file", now).await?;
+            self.db
+                .put_job(
+                    name,
+                    &spec,
+                    schedule.as_ref(),
+                    paused.filter(|p| *p),
+                    "file",
+                    now,
+                )
+                .await?;
         }
         for name in self.config.schedules.keys() {
             if !self.config.jobs.contains_key(name) {
@@ -142,10 +157,11 @@ impl Shared {
     pub async fn config_with_connections(&self) -> Result<ConfigFile, ServeError> {
         let mut c = self.config.clone();
         for row in self.db.connections().await? {
-            let conn: Connection = serde_json::from_value(row.spec.clone()).map_err(|e| ServeError::Invalid {
-                what: format!("the stored connection {:?}", row.name),
-                fix: format!("{e}: save it again"),
-            })?;
+            let conn: Connection =
+                serde_json::from_value(row.spec.clone()).map_err(|e| ServeError::Invalid {
+                    what: format!("the stored connection {:?}", row.name),
+                    fix: format!("{e}: save it again"),
+                })?;
             c.connections.insert(row.name, conn);
         }
         Ok(c)
@@ -167,9 +183,11 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let server = match listen {
         Some(addr) => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| ServeError::Start(format!("cannot listen on {addr}: {e}: give another --listen")))?;
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                ServeError::Start(format!(
+                    "cannot listen on {addr}: {e}: give another --listen"
+                ))
+            })?;
             let app = api::router(sh.clone()).into_make_service_with_connect_info::<SocketAddr>();
             let mut s = stop.clone();
             Some(tokio::spawn(async move {
@@ -197,7 +215,13 @@ pub async fn serve(
             }
         })
     };
-    runner::work(sh.clone(), stop.clone(), concurrency, Duration::from_millis(500)).await;
+    runner::work(
+        sh.clone(),
+        stop.clone(),
+        concurrency,
+        Duration::from_millis(500),
+    )
+    .await;
     let _ = ticker.await;
     if let Some(s) = server {
         match s.await {

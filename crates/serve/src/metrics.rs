@@ -15,7 +15,10 @@ use serde_json::Value;
 type Labels = Vec<(String, String)>;
 
 fn l(pairs: &[(&str, &str)]) -> Labels {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// The daemon's metrics.
@@ -33,11 +36,15 @@ pub struct Metrics {
 }
 
 fn duration_buckets() -> Histogram {
-    Histogram::new([0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14400.0])
+    Histogram::new([
+        0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14400.0,
+    ])
 }
 
 fn latency_buckets() -> Histogram {
-    Histogram::new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0])
+    Histogram::new([
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
+    ])
 }
 
 impl Default for Metrics {
@@ -55,15 +62,51 @@ impl Default for Metrics {
             http_latency: Family::new_with_constructor(latency_buckets as fn() -> Histogram),
             registry: Mutex::new(Registry::default()),
         };
-        r.register("job_runs", "Job runs ended, by kind and status", m.runs.clone());
-        r.register("job_runs_running", "Job runs in progress, by kind", m.running.clone());
-        r.register("job_duration_seconds", "Wall time of ended job runs, by kind", m.durations.clone());
-        r.register("rows_written", "Rows written to the store by job runs, by table", m.rows.clone());
-        r.register("service_requests", "Requests sent to a service by job runs, by service and endpoint", m.requests.clone());
-        r.register("service_rate_limited", "Answers 429 (rate-limited) met by job runs, by service", m.rate_limited.clone());
-        r.register("service_retries", "Requests retried by job runs, by service", m.retries.clone());
-        r.register("admin_requests", "Requests to the daemon, by route and status", m.http.clone());
-        r.register("admin_request_seconds", "Latency of the daemon's answers, by route", m.http_latency.clone());
+        r.register(
+            "job_runs",
+            "Job runs ended, by kind and status",
+            m.runs.clone(),
+        );
+        r.register(
+            "job_runs_running",
+            "Job runs in progress, by kind",
+            m.running.clone(),
+        );
+        r.register(
+            "job_duration_seconds",
+            "Wall time of ended job runs, by kind",
+            m.durations.clone(),
+        );
+        r.register(
+            "rows_written",
+            "Rows written to the store by job runs, by table",
+            m.rows.clone(),
+        );
+        r.register(
+            "service_requests",
+            "Requests sent to a service by job runs, by service and endpoint",
+            m.requests.clone(),
+        );
+        r.register(
+            "service_rate_limited",
+            "Answers 429 (rate-limited) met by job runs, by service",
+            m.rate_limited.clone(),
+        );
+        r.register(
+            "service_retries",
+            "Requests retried by job runs, by service",
+            m.retries.clone(),
+        );
+        r.register(
+            "admin_requests",
+            "Requests to the daemon, by route and status",
+            m.http.clone(),
+        );
+        r.register(
+            "admin_request_seconds",
+            "Latency of the daemon's answers, by route",
+            m.http_latency.clone(),
+        );
         *m.registry.lock().unwrap_or_else(|e| e.into_inner()) = r;
         m
     }
@@ -77,7 +120,9 @@ impl Metrics {
     pub fn run_finished(&self, kind: &str, status: &str, secs: f64) {
         let k = l(&[("kind", kind)]);
         self.running.get_or_create(&k).dec();
-        self.runs.get_or_create(&l(&[("kind", kind), ("status", status)])).inc();
+        self.runs
+            .get_or_create(&l(&[("kind", kind), ("status", status)]))
+            .inc();
         self.durations.get_or_create(&k).observe(secs);
     }
 
@@ -97,28 +142,40 @@ impl Metrics {
         if let Some(by) = requests.get("by_endpoint").and_then(Value::as_object) {
             for (endpoint, n) in by {
                 if let Some(n) = n.as_u64() {
-                    self.requests.get_or_create(&l(&[("service", service), ("endpoint", endpoint)])).inc_by(n);
+                    self.requests
+                        .get_or_create(&l(&[("service", service), ("endpoint", endpoint)]))
+                        .inc_by(n);
                 }
             }
         }
         if let Some(by) = requests.get("by_service").and_then(Value::as_object) {
             for (svc, n) in by {
                 if let Some(n) = n.as_u64() {
-                    self.requests.get_or_create(&l(&[("service", svc), ("endpoint", "all")])).inc_by(n);
+                    self.requests
+                        .get_or_create(&l(&[("service", svc), ("endpoint", "all")]))
+                        .inc_by(n);
                 }
             }
         }
         if let Some(n) = requests.get("rate_limited").and_then(Value::as_u64) {
-            self.rate_limited.get_or_create(&l(&[("service", service)])).inc_by(n);
+            self.rate_limited
+                .get_or_create(&l(&[("service", service)]))
+                .inc_by(n);
         }
         if let Some(n) = requests.get("retries").and_then(Value::as_u64) {
-            self.retries.get_or_create(&l(&[("service", service)])).inc_by(n);
+            self.retries
+                .get_or_create(&l(&[("service", service)]))
+                .inc_by(n);
         }
     }
 
     pub fn http(&self, route: &str, status: u16, secs: f64) {
-        self.http.get_or_create(&l(&[("route", route), ("status", &status.to_string())])).inc();
-        self.http_latency.get_or_create(&l(&[("route", route)])).observe(secs);
+        self.http
+            .get_or_create(&l(&[("route", route), ("status", &status.to_string())]))
+            .inc();
+        self.http_latency
+            .get_or_create(&l(&[("route", route)]))
+            .observe(secs);
     }
 
     /// The text exposition.

@@ -17,18 +17,31 @@ use crate::error::ServeError;
 use crate::schedule::Schedule;
 
 /// The status of `job` at `now`, from its runs (newest first).
-pub fn status(job: &JobRow, schedule: Option<&Schedule>, runs: &[RunRow], now: Timestamp) -> &'static str {
+pub fn status(
+    job: &JobRow,
+    schedule: Option<&Schedule>,
+    runs: &[RunRow],
+    now: Timestamp,
+) -> &'static str {
     if job.paused {
         return "paused";
     }
-    if let Some(r) = runs.iter().find(|r| r.status == "running" || r.status == "queued") {
-        return if r.status == "running" { "running" } else { "queued" };
+    if let Some(r) = runs
+        .iter()
+        .find(|r| r.status == "running" || r.status == "queued")
+    {
+        return if r.status == "running" {
+            "running"
+        } else {
+            "queued"
+        };
     }
-    let ended: Vec<&RunRow> = runs.iter().filter(|r| r.ended_at.is_some() || r.status == "interrupted").collect();
-    if let Some(last) = ended.first() {
-        if last.status != "succeeded" {
-            return "failing";
-        }
+    let ended: Vec<&RunRow> = runs
+        .iter()
+        .filter(|r| r.ended_at.is_some() || r.status == "interrupted")
+        .collect();
+    if ended.first().is_some_and(|last| last.status != "succeeded") {
+        return "failing";
     }
     let Some(s) = schedule else {
         return if ended.is_empty() { "manual" } else { "ok" };
@@ -38,7 +51,9 @@ pub fn status(job: &JobRow, schedule: Option<&Schedule>, runs: &[RunRow], now: T
         .find(|r| r.status == "succeeded")
         .and_then(|r| r.started_at.or(Some(r.queued_at)));
     let prev = s.last_at_or_before(now);
-    let before_prev = prev.and_then(|p| p.checked_sub(SignedDuration::from_millis(1)).ok()).and_then(|p| s.last_at_or_before(p));
+    let before_prev = prev
+        .and_then(|p| p.checked_sub(SignedDuration::from_millis(1)).ok())
+        .and_then(|p| s.last_at_or_before(p));
     match (last_ok, before_prev) {
         (None, _) if job.last_due_at.is_none() => "pending",
         (None, _) => "delayed",
@@ -57,7 +72,10 @@ pub async fn overview(sh: &Shared) -> Result<Value, ServeError> {
         let schedule = crate::scheduler::schedule_of(&j).ok().flatten();
         let st = status(&j, schedule.as_ref(), &runs, now);
         *by_status.entry(st).or_default() += 1;
-        let next = j.next_due_at.and_then(|m| Timestamp::from_millisecond(m).ok()).map(|t| t.to_string());
+        let next = j
+            .next_due_at
+            .and_then(|m| Timestamp::from_millisecond(m).ok())
+            .map(|t| t.to_string());
         jobs.push(json!({
             "name": j.name,
             "kind": j.spec.get("kind"),

@@ -46,12 +46,19 @@ pub async fn drain(sh: &Arc<Shared>) -> Result<Vec<(i64, Ended)>, ServeError> {
 
 async fn claim(sh: &Arc<Shared>) -> Result<Option<Claim>, ServeError> {
     let now = sh.clock.now().as_millisecond();
-    sh.db.claim(&sh.worker, now, now + sh.lease.as_millis() as i64).await
+    sh.db
+        .claim(&sh.worker, now, now + sh.lease.as_millis() as i64)
+        .await
 }
 
 /// The worker loop: up to `concurrency` runs at once, polling the queue every `poll`, until
 /// `stop` turns true; then it waits for the running jobs to stop at a checkpoint.
-pub async fn work(sh: Arc<Shared>, mut stop: watch::Receiver<bool>, concurrency: usize, poll: Duration) {
+pub async fn work(
+    sh: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    concurrency: usize,
+    poll: Duration,
+) {
     let mut set = JoinSet::new();
     loop {
         if *stop.borrow() {
@@ -92,12 +99,24 @@ enum Outcome {
 }
 
 /// Runs one claimed run to its end.
-pub async fn execute(sh: &Arc<Shared>, claim: Claim, mut stop: watch::Receiver<bool>) -> Result<Ended, ServeError> {
+pub async fn execute(
+    sh: &Arc<Shared>,
+    claim: Claim,
+    mut stop: watch::Receiver<bool>,
+) -> Result<Ended, ServeError> {
     let now_ms = || sh.clock.now().as_millisecond();
     let fail = async |why: String| -> Result<Ended, ServeError> {
         sh.db.log(claim.id, now_ms(), "error", None, &why).await?;
         sh.db
-            .write_run(&claim, "failed", &json!({}), &json!({}), &json!([why]), None, Some(now_ms()))
+            .write_run(
+                &claim,
+                "failed",
+                &json!({}),
+                &json!({}),
+                &json!([why]),
+                None,
+                Some(now_ms()),
+            )
             .await?;
         sh.metrics.run_finished(&claim.kind, "failed", 0.0);
         Ok(Ended::Finished("failed".into()))
@@ -107,7 +126,13 @@ pub async fn execute(sh: &Arc<Shared>, claim: Claim, mut stop: watch::Receiver<b
     };
     let job: Job = match serde_json::from_value(row.spec.clone()) {
         Ok(j) => j,
-        Err(e) => return fail(format!("the job {:?} cannot be read ({e}): save it again", claim.job)).await,
+        Err(e) => {
+            return fail(format!(
+                "the job {:?} cannot be read ({e}): save it again",
+                claim.job
+            ))
+            .await;
+        }
     };
     if kind_for(&sh.registry, &job).is_none() {
         return fail(format!("no runner hosts jobs of kind {:?}", claim.kind)).await;
@@ -122,7 +147,12 @@ pub async fn execute(sh: &Arc<Shared>, claim: Claim, mut stop: watch::Receiver<b
     let (tx, mut rx) = mpsc::unbounded_channel::<(i64, Level, Option<String>, String)>();
     let clock = sh.clock.clone();
     let log: LogFn = Arc::new(move |level, object, message| {
-        let _ = tx.send((clock.now().as_millisecond(), level, object.map(str::to_string), message.to_string()));
+        let _ = tx.send((
+            clock.now().as_millisecond(),
+            level,
+            object.map(str::to_string),
+            message.to_string(),
+        ));
     });
     let writer = {
         let db = sh.db.clone();
@@ -130,14 +160,25 @@ pub async fn execute(sh: &Arc<Shared>, claim: Claim, mut stop: watch::Receiver<b
         tokio::spawn(async move {
             let mut failed = 0u64;
             while let Some((at, level, object, message)) = rx.recv().await {
-                if db.log(id, at, level.as_str(), object.as_deref(), &message).await.is_err() {
+                if db
+                    .log(id, at, level.as_str(), object.as_deref(), &message)
+                    .await
+                    .is_err()
+                {
                     failed += 1;
                 }
             }
             failed
         })
     };
-    log(Level::Info, None, &format!("run {} of job {:?} started ({}, worker {})", claim.id, claim.job, claim.trigger, sh.worker));
+    log(
+        Level::Info,
+        None,
+        &format!(
+            "run {} of job {:?} started ({}, worker {})",
+            claim.id, claim.job, claim.trigger, sh.worker
+        ),
+    );
     sh.metrics.run_started(&claim.kind);
     let ctx = JobContext {
         store: sh.store.clone(),
@@ -195,7 +236,11 @@ pub async fn execute(sh: &Arc<Shared>, claim: Claim, mut stop: watch::Receiver<b
                     for e in &o.errors {
                         log(Level::Error, None, e);
                     }
-                    let status = if o.errors.is_empty() { "succeeded" } else { "failed" };
+                    let status = if o.errors.is_empty() {
+                        "succeeded"
+                    } else {
+                        "failed"
+                    };
                     (status, o.counts, o.requests, o.errors, o.store_run)
                 }
                 Err(e) => {
@@ -203,36 +248,71 @@ pub async fn execute(sh: &Arc<Shared>, claim: Claim, mut stop: watch::Receiver<b
                     ("failed", json!({}), json!({}), vec![e.0], None)
                 }
             };
-            log(Level::Info, None, &format!("run {} {status} in {secs:.1} s", claim.id));
+            log(
+                Level::Info,
+                None,
+                &format!("run {} {status} in {secs:.1} s", claim.id),
+            );
             drop(ctx);
             drop(log);
             let lost_lines = writer.await.unwrap_or(0);
             let mut errors = Value::from(errors);
-            if lost_lines > 0 {
-                if let Some(a) = errors.as_array_mut() {
-                    a.push(json!(format!("{lost_lines} log lines could not be written")));
-                }
+            if lost_lines > 0
+                && let Some(a) = errors.as_array_mut()
+            {
+                a.push(json!(format!(
+                    "{lost_lines} log lines could not be written"
+                )));
             }
-            if sh.db.write_run(&claim, status, &counts, &requests, &errors, store_run, Some(now_ms())).await? {
+            if sh
+                .db
+                .write_run(
+                    &claim,
+                    status,
+                    &counts,
+                    &requests,
+                    &errors,
+                    store_run,
+                    Some(now_ms()),
+                )
+                .await?
+            {
                 sh.metrics.run_finished(&claim.kind, status, secs);
                 sh.metrics.rows_written(&counts);
-                sh.metrics.requests(if claim.kind == "extract" { "confluence" } else { "all" }, &requests);
+                sh.metrics.requests(
+                    if claim.kind == "extract" {
+                        "confluence"
+                    } else {
+                        "all"
+                    },
+                    &requests,
+                );
                 Ended::Finished(status.into())
             } else {
                 Ended::LeaseLost
             }
         }
         Outcome::Stopped => {
-            log(Level::Warn, None, "stopped by the daemon's shutdown at its last checkpoint; the next start resumes it");
+            log(
+                Level::Warn,
+                None,
+                "stopped by the daemon's shutdown at its last checkpoint; the next start resumes it",
+            );
             drop(ctx);
             drop(log);
             let _ = writer.await;
-            sh.store.interrupt_own_runs("interrupted: kbridge serve stopped; it resumes the run").await?;
+            sh.store
+                .interrupt_own_runs("interrupted: kbridge serve stopped; it resumes the run")
+                .await?;
             sh.db.requeue(&claim).await?;
             Ended::Requeued
         }
         Outcome::Lost => {
-            log(Level::Warn, None, "the lease was lost (another worker took the run over); this worker stopped");
+            log(
+                Level::Warn,
+                None,
+                "the lease was lost (another worker took the run over); this worker stopped",
+            );
             drop(ctx);
             drop(log);
             let _ = writer.await;

@@ -170,25 +170,52 @@ mod tests {
     #[test]
     fn forms() {
         let t = ts("2026-03-04T10:20:00Z"); // a Wednesday
-        assert_eq!(s("hourly", "UTC").next_after(t), Some(ts("2026-03-04T11:00:00Z")));
-        assert_eq!(s("hourly :30", "UTC").next_after(t), Some(ts("2026-03-04T10:30:00Z")));
-        assert_eq!(s("daily 02:00", "UTC").next_after(t), Some(ts("2026-03-05T02:00:00Z")));
-        assert_eq!(s("weekly mon 09:15", "UTC").next_after(t), Some(ts("2026-03-09T09:15:00Z")));
-        assert_eq!(s("cron */15 * * * *", "UTC").next_after(t), Some(ts("2026-03-04T10:30:00Z")));
+        assert_eq!(
+            s("hourly", "UTC").next_after(t),
+            Some(ts("2026-03-04T11:00:00Z"))
+        );
+        assert_eq!(
+            s("hourly :30", "UTC").next_after(t),
+            Some(ts("2026-03-04T10:30:00Z"))
+        );
+        assert_eq!(
+            s("daily 02:00", "UTC").next_after(t),
+            Some(ts("2026-03-05T02:00:00Z"))
+        );
+        assert_eq!(
+            s("weekly mon 09:15", "UTC").next_after(t),
+            Some(ts("2026-03-09T09:15:00Z"))
+        );
+        assert_eq!(
+            s("cron */15 * * * *", "UTC").next_after(t),
+            Some(ts("2026-03-04T10:30:00Z"))
+        );
         // strictly after: at the time itself, the next one
-        assert_eq!(s("hourly", "UTC").next_after(ts("2026-03-04T11:00:00Z")), Some(ts("2026-03-04T12:00:00Z")));
+        assert_eq!(
+            s("hourly", "UTC").next_after(ts("2026-03-04T11:00:00Z")),
+            Some(ts("2026-03-04T12:00:00Z"))
+        );
     }
 
     #[test]
     fn time_zone_and_daylight_saving() {
         let paris = s("daily 02:30", "Europe/Paris");
         // winter: UTC+1
-        assert_eq!(paris.next_after(ts("2026-01-10T12:00:00Z")), Some(ts("2026-01-11T01:30:00Z")));
+        assert_eq!(
+            paris.next_after(ts("2026-01-10T12:00:00Z")),
+            Some(ts("2026-01-11T01:30:00Z"))
+        );
         // summer: UTC+2
-        assert_eq!(paris.next_after(ts("2026-07-10T12:00:00Z")), Some(ts("2026-07-11T00:30:00Z")));
+        assert_eq!(
+            paris.next_after(ts("2026-07-10T12:00:00Z")),
+            Some(ts("2026-07-11T00:30:00Z"))
+        );
         // 2026-03-29 02:30 does not exist in Paris: the run is not lost, it is at 03:00 local
         let spring = paris.next_after(ts("2026-03-28T12:00:00Z")).unwrap();
-        assert!(spring > ts("2026-03-28T12:00:00Z") && spring <= ts("2026-03-29T01:00:00Z"), "{spring}");
+        assert!(
+            spring > ts("2026-03-28T12:00:00Z") && spring <= ts("2026-03-29T01:00:00Z"),
+            "{spring}"
+        );
         // 2026-10-25 02:30 happens twice: one run
         let first = paris.next_after(ts("2026-10-24T12:00:00Z")).unwrap();
         let second = paris.next_after(first).unwrap();

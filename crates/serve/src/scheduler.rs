@@ -35,14 +35,17 @@ pub fn schedule_of(job: &JobRow) -> Result<Option<Schedule>, ServeError> {
     let Some(v) = &job.schedule else {
         return Ok(None);
     };
-    let spec: ScheduleSpec = serde_json::from_value(v.clone()).map_err(|e| ServeError::Invalid {
-        what: format!("the schedule of job {:?}", job.name),
-        fix: format!("{e}: give `every`, optional `time_zone` and `jitter_seconds`"),
-    })?;
-    Schedule::new(spec).map(Some).map_err(|e| ServeError::Invalid {
-        what: format!("the schedule of job {:?}", job.name),
-        fix: e.to_string(),
-    })
+    let spec: ScheduleSpec =
+        serde_json::from_value(v.clone()).map_err(|e| ServeError::Invalid {
+            what: format!("the schedule of job {:?}", job.name),
+            fix: format!("{e}: give `every`, optional `time_zone` and `jitter_seconds`"),
+        })?;
+    Schedule::new(spec)
+        .map(Some)
+        .map_err(|e| ServeError::Invalid {
+            what: format!("the schedule of job {:?}", job.name),
+            fix: e.to_string(),
+        })
 }
 
 fn kind_tag(job: &JobRow) -> String {
@@ -76,7 +79,10 @@ pub async fn tick(db: &Db, now: Timestamp) -> Result<Tick, ServeError> {
             continue;
         };
         let Ok(due) = Timestamp::from_millisecond(due_ms) else {
-            out.invalid.push((job.name.clone(), format!("next due time {due_ms} out of range")));
+            out.invalid.push((
+                job.name.clone(),
+                format!("next due time {due_ms} out of range"),
+            ));
             continue;
         };
         let fire_at = due
@@ -93,7 +99,10 @@ pub async fn tick(db: &Db, now: Timestamp) -> Result<Tick, ServeError> {
         {
             continue; // another worker took this time
         }
-        match db.enqueue(&job.name, &kind_tag(&job), trigger, Some(due_ms), now_ms).await? {
+        match db
+            .enqueue(&job.name, &kind_tag(&job), trigger, Some(due_ms), now_ms)
+            .await?
+        {
             Some(id) => {
                 tracing::info!(job = %job.name, run = id, trigger, "run queued by the schedule");
                 out.queued.push((job.name.clone(), id, trigger.to_string()));

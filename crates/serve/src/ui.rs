@@ -16,6 +16,7 @@ pub struct Session {
     pub expires_at: i64,
 }
 
+#[allow(dead_code)]
 pub(crate) const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// The UI's routes.
@@ -49,6 +50,10 @@ pub(crate) fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 pub(crate) fn login_page(error: Option<&str>) -> String {
-    let e = error.map(|e| format!("<p class=\"error\">{e}</p>")).unwrap_or_default();
-    format!("<!doctype html><html><head><title>kbridge — log in</title></head><body><h1>kbridge</h1>{e}<form method=\"post\" action=\"/login\"><label>Admin token <input type=\"password\" name=\"token\"></label><button>Log in</button></form></body></html>")
+    let e = error
+        .map(|e| format!("<p class=\"error\">{e}</p>"))
+        .unwrap_or_default();
+    format!(
+        "<!doctype html><html><head><title>kbridge — log in</title></head><body><h1>kbridge</h1>{e}<form method=\"post\" action=\"/login\"><label>Admin token <input type=\"password\" name=\"token\"></label><button>Log in</button></form></body></html>"
+    )
 }

@@ -155,7 +155,12 @@ mod tests {
         // Strictly increasing from 1; gaps are allowed (numbers are assigned per branch).
         assert_eq!(MIGRATIONS.first().map(|m| m.version), Some(1));
         for w in MIGRATIONS.windows(2) {
-            assert!(w[0].version < w[1].version, "{} after {}", w[1].name, w[0].name);
+            assert!(
+                w[0].version < w[1].version,
+                "{} after {}",
+                w[1].name,
+                w[0].name
+            );
         }
         assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(SCHEMA_VERSION));
     }

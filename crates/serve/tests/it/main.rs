@@ -1,0 +1,9 @@
+//! kb-serve's integration tests: the router's routes and their access, the scheduler on a
+//! hand-moved clock, the runner hosting extract and migrate against the twins.
+
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing, with its place
+
+mod api;
+mod runner;
+mod scheduler;
+mod support;
