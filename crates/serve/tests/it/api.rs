@@ -245,3 +245,38 @@ async fn jobs_are_saved_checked_paused_and_run_by_hand() {
         "{v}"
     );
 }
+
+#[test]
+fn openapi_json_lists_exactly_the_api_routes() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut documented = std::collections::BTreeSet::new();
+    for (p, ops) in doc["paths"].as_object().unwrap() {
+        for m in ops
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "parameters")
+        {
+            documented.insert((m.to_uppercase(), p.clone()));
+        }
+    }
+    let served: std::collections::BTreeSet<_> = routes()
+        .iter()
+        .filter(|r| {
+            ["/api/", "/metrics", "/healthz", "/readyz"]
+                .iter()
+                .any(|p| r.path.starts_with(p))
+        })
+        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .collect();
+    assert_eq!(
+        served, documented,
+        "docs/openapi.json and the route table differ"
+    );
+    // The public ones are marked so.
+    for p in ["/healthz", "/readyz"] {
+        assert_eq!(doc["paths"][p]["get"]["security"], json!([]), "{p}");
+    }
+}
