@@ -48,18 +48,29 @@ pub struct RouteDef {
     handler: MethodRouter<AppState>,
 }
 
+impl RouteDef {
+    pub(crate) fn new(
+        method: Method,
+        path: &'static str,
+        access: Access,
+        handler: MethodRouter<AppState>,
+    ) -> RouteDef {
+        RouteDef {
+            method,
+            path,
+            access,
+            handler,
+        }
+    }
+}
+
 fn r(
     method: Method,
     path: &'static str,
     access: Access,
     handler: MethodRouter<AppState>,
 ) -> RouteDef {
-    RouteDef {
-        method,
-        path,
-        access,
-        handler,
-    }
+    RouteDef::new(method, path, access, handler)
 }
 
 /// Every route, the one list the router is built from.
@@ -285,6 +296,14 @@ impl ApiError {
         self.hint = Some(h.into());
         self
     }
+
+    /// The error and its hint in one sentence (the UI's messages).
+    pub fn text(&self) -> String {
+        match &self.hint {
+            Some(h) => format!("{}: {h}", self.error),
+            None => self.error.clone(),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -405,6 +424,23 @@ async fn get_connection(State(sh): State<AppState>, Path(name): Path<String>) ->
         Some(c) => ok(json!(c)),
         None => Err(ServeError::NotFound(format!("connection {name:?}")).into()),
     }
+}
+
+/// Saves a connection from the API or the UI (checked against the model; no secret fits it).
+pub(crate) async fn save_connection(
+    sh: &Shared,
+    name: &str,
+    spec: &Value,
+) -> Result<Value, ApiError> {
+    check_name("connection", name)?;
+    let c: Connection = serde_json::from_value(spec.clone())
+        .map_err(|e| model_error(&format!("connection {name:?}"), &e))?;
+    let spec = serde_json::to_value(&c)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    sh.db
+        .put_connection(name, &spec, "api", sh.clock.now().as_millisecond())
+        .await?;
+    Ok(json!({"name": name, "spec": spec, "origin": "api"}))
 }
 
 async fn put_connection(

@@ -7,3 +7,4 @@ mod api;
 mod runner;
 mod scheduler;
 mod support;
+mod ui;
