@@ -8,3 +8,4 @@ mod runner;
 mod scheduler;
 mod support;
 mod ui;
+mod workers;
