@@ -595,14 +595,18 @@ impl Db {
         let rows = sqlx::query(
             "SELECT \"id\", \"run_id\", \"at\", \"level\", \"object\", \"message\" FROM \"serve_logs\" \
              WHERE ($1 IS NULL OR \"run_id\" = $2) AND ($3 IS NULL OR \"level\" = $4) \
-             AND ($5 IS NULL OR \"object\" LIKE $6) ORDER BY \"id\" LIMIT $7",
+             AND ($5 IS NULL OR \"object\" LIKE $6 ESCAPE '\\') ORDER BY \"id\" LIMIT $7",
         )
         .bind(f.run_id)
         .bind(f.run_id)
         .bind(f.level.clone())
         .bind(f.level.clone())
         .bind(f.object.clone())
-        .bind(f.object.as_ref().map(|o| format!("%{}%", o.replace(['%', '_'], ""))))
+        .bind(f.object.as_ref().map(|o| {
+            // A substring, literally: LIKE's wildcards in it are escaped (table names have `_`).
+            let lit = o.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{lit}%")
+        }))
         .bind(f.limit.clamp(1, 10_000))
         .fetch_all(&self.pool)
         .await

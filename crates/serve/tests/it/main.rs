@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing, with its place
 
 mod api;
+mod browser;
 mod runner;
 mod scheduler;
 mod support;
