@@ -2,7 +2,6 @@
 //! or PostgreSQL. Flags override `kbridge.toml`, which overrides the defaults; the API token
 //! comes only from `CONFLUENCE_API_TOKEN`.
 
-use std::collections::BTreeSet;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -13,7 +12,7 @@ use clap::{Args, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use kb_config::resolve::{ConfluenceFlags, ExtractFlags};
 use kb_confluence::Confluence;
-use kb_engine::extract::{ExtractOptions, ExtractReport, Progress, extract, plan};
+use kb_engine::extract::{ExtractReport, Progress, extract, plan};
 use kb_store::Store;
 
 pub const AFTER_HELP: &str = "\
@@ -151,31 +150,10 @@ fn confluence(a: ConfluenceArgs) -> Result<Outcome> {
         now,
     )?;
 
-    let mut opts = ExtractOptions {
-        spaces: settings.spaces,
-        full: a.full,
-        reconcile: settings.reconcile,
-        concurrency: cfg.concurrency,
-        since: settings.since.map(|t| t.as_millisecond()),
-        custom_content_types: settings.custom_content_types,
-        files: settings.files,
-        utc_offset_minutes: settings.utc_offset_minutes,
-        ..ExtractOptions::default()
-    };
-    if !settings.endpoints.is_empty() {
-        let set: BTreeSet<String> = settings.endpoints.into_iter().collect();
-        for e in &set {
-            if plan::endpoint(e).is_none() {
-                return Err(crate::errors::UserError::new(
-                    "setting_invalid",
-                    format!("--endpoints: {e:?} is not a table kbridge extracts"),
-                )
-                .hint("`kbridge extract confluence --list-endpoints` lists them")
-                .into());
-            }
-        }
-        opts.endpoints = Some(set);
-    }
+    let opts = kb_engine::extract::options(settings, a.full, cfg.concurrency).map_err(|e| {
+        crate::errors::UserError::new("setting_invalid", format!("--endpoints: {e}"))
+            .hint("`kbridge extract confluence --list-endpoints` lists them")
+    })?;
     let store_url = crate::settings::store_url(&file, a.store.clone());
 
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -21,6 +21,7 @@ mod km;
 mod logging;
 mod migrate;
 mod quickstart;
+mod serve;
 mod settings;
 mod sim;
 mod sync;
@@ -95,6 +96,9 @@ enum Command {
     /// last agreed on, and writes the side that is behind (Notion blocks patched in place);
     /// edits to the same part are recorded as conflicts, never overwritten. See docs/sync.md.
     Sync(sync::SyncArgs),
+    /// The daemon: scheduler, job runner, admin API and web UI, metrics (docs/serve.md).
+    #[command(after_help = serve::AFTER_HELP)]
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -120,6 +124,7 @@ fn main() -> ExitCode {
         Command::Quickstart(args) => quickstart::run(args),
         Command::Config(args) => config_cmd::run(args),
         Command::Sync(args) => sync::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

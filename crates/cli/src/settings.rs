@@ -4,12 +4,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use kb_config::resolve::{self, ConfluenceFlags, ConfluenceSettings, NotionFlags};
 use kb_config::{ConfigFile, Env};
-use kb_confluence::{ConfluenceConfig, ENV_EMAIL, ENV_TOKEN, ENV_URL};
+use kb_confluence::ConfluenceConfig;
 use kb_notion::NotionConfig;
-use secrecy::ExposeSecret;
 
 /// The process environment, as kb-config reads it.
 pub(crate) fn process_env(k: &str) -> Option<String> {
@@ -26,39 +25,27 @@ pub(crate) fn store_url(file: &ConfigFile, flag: Option<String>) -> String {
     resolve::store(file, flag, &Env::new(&process_env)).value
 }
 
-/// The default Confluence connection's client configuration.
+/// The default Confluence connection's client configuration (kb_engine::connect).
 pub(crate) fn confluence(
     file: &ConfigFile,
     flags: &ConfluenceFlags,
 ) -> Result<(ConfluenceConfig, ConfluenceSettings)> {
-    let env = Env::new(&process_env);
-    let s = resolve::confluence(file, None, flags, &env)?;
-    let token = s.token(&env)?;
-    let mut cfg = ConfluenceConfig::from_lookup(|k| match k {
-        ENV_URL => Some(s.url.value.clone()),
-        ENV_EMAIL => Some(s.email.value.clone()),
-        ENV_TOKEN => Some(token.expose_secret().to_string()),
-        _ => None,
-    })
-    .with_context(|| format!("the Confluence site ({})", s.url.source))?;
-    cfg.rate = s.rate.value;
-    cfg.burst = (s.rate.value.ceil() as u32).max(1);
-    cfg.concurrency = s.concurrency.value;
-    Ok((cfg, s))
+    kb_engine::connect::confluence(file, None, flags, &Env::new(&process_env)).map_err(unwrap)
 }
 
-/// The default Notion connection's client configuration.
+/// The error inside, as the CLI's renderer knows it (its codes and hints).
+fn unwrap(e: kb_engine::connect::ConnectError) -> anyhow::Error {
+    use kb_engine::connect::ConnectError;
+    match e {
+        ConnectError::Config(e) => e.into(),
+        ConnectError::Notion(e) => e.into(),
+        ConnectError::Confluence { source_of, error } => {
+            anyhow::Error::from(error).context(format!("the Confluence site ({source_of})"))
+        }
+    }
+}
+
+/// The default Notion connection's client configuration (kb_engine::connect).
 pub(crate) fn notion(file: &ConfigFile, flags: &NotionFlags) -> Result<NotionConfig> {
-    let env = Env::new(&process_env);
-    let s = resolve::notion(file, None, flags, &env)?;
-    let token = s.token(&env)?;
-    let mut cfg = NotionConfig::from_lookup(|k| match k {
-        kb_notion::ENV_TOKEN => Some(token.expose_secret().to_string()),
-        kb_notion::ENV_URL => s.url.as_ref().map(|u| u.value.clone()),
-        kb_notion::ENV_VERSION => s.version.as_ref().map(|v| v.value.clone()),
-        _ => None,
-    })?;
-    cfg.rate = s.rate.value;
-    cfg.burst = cfg.burst.max((s.rate.value.ceil() as u32).max(1));
-    Ok(cfg)
+    kb_engine::connect::notion(file, None, flags, &Env::new(&process_env)).map_err(unwrap)
 }

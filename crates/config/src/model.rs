@@ -29,6 +29,29 @@ pub struct ConfigFile {
     /// Named jobs, `[jobs.NAME]`: what to run, against which connections.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub jobs: BTreeMap<String, Job>,
+    /// When `kbridge serve` runs a job, `[schedules.JOB]` (JOB a name of `[jobs]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub schedules: BTreeMap<String, ScheduleSection>,
+}
+
+/// `[schedules.JOB]`: when `kbridge serve` runs the job JOB.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSection {
+    /// `hourly` (on the hour), `hourly :MM`, `daily HH:MM`, `weekly DAY HH:MM` (DAY one of
+    /// `mon` … `sun`) or `cron MIN HOUR DAY-OF-MONTH MONTH DAY-OF-WEEK` (five fields).
+    pub every: String,
+    /// The IANA time zone the times are in, e.g. `Europe/Paris` (default `UTC`); a daily run
+    /// keeps its wall-clock time across daylight-saving changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// Start each run up to this many seconds after its time (the same delay for a job and a
+    /// time, so restarts do not move it; default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter_seconds: Option<u32>,
+    /// Start with the schedule paused (resume it from the API or the UI).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
 }
 
 /// `[store]`

@@ -5,6 +5,7 @@
 //!
 //! It wires clients to the store; it must never speak HTTP itself or write SQL.
 
+pub mod connect;
 pub mod extract;
 pub mod migrate;
 pub mod sync;

@@ -70,10 +70,16 @@ pub(crate) static MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0006_km.sqlite.sql"),
         postgres: include_str!("migrations/0006_km.postgres.sql"),
     },
+    Migration {
+        version: 7,
+        name: "serve: connections, jobs, the run queue and run logs of the daemon",
+        sqlite: include_str!("migrations/0007_serve.sqlite.sql"),
+        postgres: include_str!("migrations/0007_serve.postgres.sql"),
+    },
 ];
 
 /// The schema version this kbridge writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 fn schema_migrations_ddl(d: Dialect) -> String {
     format!(

@@ -672,6 +672,11 @@ pub const META_TABLES: &[&str] = &[
     "sync_links",
     "sync_pairs",
     "sync_conflicts",
+    // kbridge serve (migration 7)
+    "serve_connections",
+    "serve_jobs",
+    "serve_runs",
+    "serve_logs",
 ];
 
 #[cfg(test)]

@@ -209,3 +209,36 @@ impl ExtractError {
 }
 
 pub(crate) type Result<T, E = ExtractError> = std::result::Result<T, E>;
+
+/// A table name given to `endpoints` that extract does not fill.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a table kbridge extracts")]
+pub struct UnknownEndpoint(pub String);
+
+/// The options of a run from resolved settings (kb-config's `resolve::extract`) and the
+/// connection's concurrency; one place for the CLI and the daemon.
+pub fn options(
+    settings: kb_config::resolve::ExtractSettings,
+    full: bool,
+    concurrency: usize,
+) -> Result<ExtractOptions, UnknownEndpoint> {
+    let mut opts = ExtractOptions {
+        spaces: settings.spaces,
+        full,
+        reconcile: settings.reconcile,
+        concurrency,
+        since: settings.since.map(|t| t.as_millisecond()),
+        custom_content_types: settings.custom_content_types,
+        files: settings.files,
+        utc_offset_minutes: settings.utc_offset_minutes,
+        ..ExtractOptions::default()
+    };
+    if !settings.endpoints.is_empty() {
+        let set: BTreeSet<String> = settings.endpoints.into_iter().collect();
+        if let Some(e) = set.iter().find(|e| plan::endpoint(e).is_none()) {
+            return Err(UnknownEndpoint(e.clone()));
+        }
+        opts.endpoints = Some(set);
+    }
+    Ok(opts)
+}

@@ -1,0 +1,12 @@
+//! kb-serve's integration tests: the router's routes and their access, the scheduler on a
+//! hand-moved clock, the runner hosting extract and migrate against the twins.
+
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing, with its place
+
+mod api;
+mod browser;
+mod runner;
+mod scheduler;
+mod support;
+mod ui;
+mod workers;
