@@ -57,7 +57,7 @@ struct CommonArgs {
     /// The configuration file (default: kbridge.toml if it exists).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// The km configuration ([km] table; default kbridge-km.toml if it exists).
+    /// The km configuration (`[km]` table; default kbridge-km.toml if it exists).
     #[arg(long)]
     km_config: Option<PathBuf>,
     /// One JSON object on stdout.

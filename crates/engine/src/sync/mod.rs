@@ -130,6 +130,12 @@ pub async fn init(
     })?;
     let id_map = cx.store.id_map_entries().await?;
     let confluence_root = match &opts.confluence_root {
+        Some(c) if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_digit()) => {
+            return Err(SyncError::Input(format!(
+                "\"{c}\" is not a Confluence page id: give the number from the page's URL (--confluence {}:123456)",
+                opts.space_key
+            )));
+        }
         Some(c) => c.clone(),
         None => paired_confluence(&id_map, &root, &opts.space_key).ok_or_else(|| {
             SyncError::Input(format!(
