@@ -115,7 +115,11 @@ fn block_text(b: &Block, depth: usize) -> String {
             .unwrap_or_default(),
         Block::File(f) => match &f.caption {
             Some(c) if !c.is_empty() => inline_seq(c, depth),
-            _ => target_text(&f.target, None),
+            // The name the writers show for the file (a Notion file block's `name`).
+            _ => match crate::util::file_name(&f.attrs) {
+                Some(name) => name.to_string(),
+                None => target_text(&f.target, None),
+            },
         },
         Block::Embed(e) => match &e.caption {
             Some(c) if !c.is_empty() => inline_seq(c, depth),
