@@ -368,7 +368,15 @@ impl Confluence {
                         .and_then(|l| l.pointer("/meta/hasMore"))
                         .and_then(Value::as_bool)
                         .unwrap_or(included.is_none());
-                    let items = if more {
+                    // Inline only when the answer holds the whole list; anything else
+                    // (cut, or without `results`) is listed, never taken for empty.
+                    let inline = included
+                        .and_then(|l| l.get("results"))
+                        .and_then(Value::as_array)
+                        .filter(|_| !more);
+                    let items = if let Some(inline) = inline {
+                        inline.clone()
+                    } else {
                         let l = match field {
                             "versions" => self.versions(kind, id)?,
                             "labels" => self.content_labels(kind, id)?,
@@ -379,12 +387,6 @@ impl Confluence {
                             Err(e) if gone(&e) => return Ok(None),
                             Err(e) => return Err(e),
                         }
-                    } else {
-                        included
-                            .and_then(|l| l.get("results"))
-                            .and_then(Value::as_array)
-                            .cloned()
-                            .unwrap_or_default()
                     };
                     match field {
                         "versions" => d.versions = Some(items),

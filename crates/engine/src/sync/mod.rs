@@ -209,10 +209,10 @@ pub async fn init(
         let mut cdoc = kb_doc::storage::read_reported(storage)
             .map_err(|e| SyncError::Input(format!("Confluence page {cid}: {e}")))?
             .document;
-        pass::canonical_links_pub(&mut cdoc, &opts.space_key, &notion_of_title);
+        pass::canonical_links(&mut cdoc, &opts.space_key, &notion_of_title);
         let ctitle = title_of(cid)?;
         let mut ndoc = n.doc.clone();
-        pass::unsigned_files_pub(&mut ndoc);
+        pass::unsigned_files(&mut ndoc);
         let parent = |i: Option<usize>| i.map(|p| nodes[p].id.clone()).unwrap_or_default();
         let pair = Pair {
             notion_id: n.id.clone(),

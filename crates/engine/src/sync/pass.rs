@@ -98,7 +98,7 @@ pub fn lift(seen: &Document, now: &Document, base: &Document) -> Document {
 
 /// Notion-hosted file URLs without their signature: Notion signs them anew on every read (they
 /// expire within the hour), so a signed URL would make every read look like an edit.
-fn unsigned_files(doc: &mut Document) {
+pub(crate) fn unsigned_files(doc: &mut Document) {
     use kb_doc::{Attrs, Block, ImageSource};
     fn hosted(a: &Attrs) -> bool {
         a.get("notion:source").is_some_and(|s| s == "file")
@@ -147,19 +147,11 @@ fn unsigned_files(doc: &mut Document) {
 
 /// Confluence links to paired pages in the Notion form (`Page { id }`), so both sides'
 /// documents compare.
-pub(super) fn canonical_links_pub(
+pub(crate) fn canonical_links(
     doc: &mut Document,
     space_key: &str,
     notion_of_title: &HashMap<String, String>,
 ) {
-    canonical_links(doc, space_key, notion_of_title)
-}
-
-pub(crate) fn unsigned_files_pub(doc: &mut Document) {
-    unsigned_files(doc)
-}
-
-fn canonical_links(doc: &mut Document, space_key: &str, notion_of_title: &HashMap<String, String>) {
     struct V<'a> {
         key: &'a str,
         by_title: &'a HashMap<String, String>,
@@ -198,12 +190,46 @@ fn canonical_links(doc: &mut Document, space_key: &str, notion_of_title: &HashMa
     );
 }
 
+/// The two title maps links are resolved with: Notion id → Confluence title, and back.
+fn title_maps(pairs: &[Pair]) -> (HashMap<String, String>, HashMap<String, String>) {
+    pairs
+        .iter()
+        .map(|p| {
+            let t = p.state.confluence_title.clone();
+            ((p.notion_id.clone(), t.clone()), (t, p.notion_id.clone()))
+        })
+        .unzip()
+}
+
+/// What Confluence shows after kbridge wrote `storage`, in the canonical form.
+fn written_doc(
+    storage: &str,
+    link: &Link,
+    notion_of_title: &HashMap<String, String>,
+) -> Result<Document, SyncError> {
+    let mut doc = kb_doc::storage::read(storage)
+        .map_err(|e| SyncError::Input(format!("the storage kbridge wrote does not read: {e}")))?;
+    canonical_links(&mut doc, &link.spec.space_key, notion_of_title);
+    Ok(doc)
+}
+
 impl SyncContext<'_> {
     fn requests(&self) -> BTreeMap<String, u64> {
         let mut m = BTreeMap::new();
         m.insert("notion".into(), self.notion.stats().snapshot().requests);
         m.insert("confluence".into(), self.confluence.stats().requests);
         m
+    }
+
+    /// The requests sent since `before` (a [`SyncContext::requests`] snapshot), by service.
+    fn requests_since(&self, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+        self.requests()
+            .into_iter()
+            .map(|(k, v)| {
+                let was = before.get(&k).copied().unwrap_or(0);
+                (k, v.saturating_sub(was))
+            })
+            .collect()
     }
 
     async fn read_notion(&self, id: &str) -> Result<Seen, SyncError> {
@@ -528,14 +554,7 @@ pub async fn run_pass(
     }
 
     // Titles for links: Notion id → Confluence title, and back.
-    let titles: HashMap<String, String> = pairs
-        .iter()
-        .map(|p| (p.notion_id.clone(), p.state.confluence_title.clone()))
-        .collect();
-    let notion_of_title: HashMap<String, String> = pairs
-        .iter()
-        .map(|p| (p.state.confluence_title.clone(), p.notion_id.clone()))
-        .collect();
+    let (titles, notion_of_title) = title_maps(&pairs);
 
     // --- Each changed pair.
     let mut dirty: Vec<usize> = notion_dirty.keys().copied().collect();
@@ -610,11 +629,7 @@ pub async fn run_pass(
     }
     link.state.passes += 1;
     state::save_link_state(cx.store, &link).await?;
-    let after = cx.requests();
-    report.requests = after
-        .iter()
-        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
-        .collect();
+    report.requests = cx.requests_since(&before);
     Ok(report)
 }
 
@@ -818,10 +833,7 @@ async fn sync_pair(
                 link,
             )
             .await?;
-        let mut doc = kb_doc::storage::read(&storage).map_err(|e| {
-            SyncError::Input(format!("the storage kbridge wrote does not read: {e}"))
-        })?;
-        canonical_links(&mut doc, &link.spec.space_key, notion_of_title);
+        let doc = written_doc(&storage, link, notion_of_title)?;
         p.state.confluence_version = version;
         p.state.confluence_hash = doc_hash(&ctitle, &doc)?;
         p.state.confluence_title = ctitle;
@@ -892,13 +904,7 @@ async fn create_in_confluence(
             "Confluence answered the create of page {cid} without its version"
         ))
     })?;
-    let mut cdoc = kb_doc::storage::read(&storage)
-        .map_err(|e| SyncError::Input(format!("the storage kbridge wrote does not read: {e}")))?;
-    let notion_of_title: HashMap<String, String> = pairs
-        .iter()
-        .map(|p| (p.state.confluence_title.clone(), p.notion_id.clone()))
-        .collect();
-    canonical_links(&mut cdoc, &link.spec.space_key, &notion_of_title);
+    let cdoc = written_doc(&storage, link, &title_maps(pairs).1)?;
     let pair = Pair {
         notion_id: nid,
         confluence_id: cid,
@@ -1004,14 +1010,7 @@ pub(super) async fn write_both(
     let before = cx.requests();
     let mut report = SyncReport::default();
     let pairs = state::load_pairs(cx.store, &link.name).await?;
-    let titles: HashMap<String, String> = pairs
-        .iter()
-        .map(|q| (q.notion_id.clone(), q.state.confluence_title.clone()))
-        .collect();
-    let notion_of_title: HashMap<String, String> = pairs
-        .iter()
-        .map(|q| (q.state.confluence_title.clone(), q.notion_id.clone()))
-        .collect();
+    let (titles, notion_of_title) = title_maps(&pairs);
     let nid = dashed(&p.notion_id);
     let n = cx.read_notion(&nid).await?;
     if n.doc != *doc {
@@ -1040,10 +1039,7 @@ pub(super) async fn write_both(
                 link,
             )
             .await?;
-        let mut cdoc = kb_doc::storage::read(&storage).map_err(|e| {
-            SyncError::Input(format!("the storage kbridge wrote does not read: {e}"))
-        })?;
-        canonical_links(&mut cdoc, &link.spec.space_key, &notion_of_title);
+        let cdoc = written_doc(&storage, link, &notion_of_title)?;
         p.state.confluence_version = version;
         p.state.confluence_hash = doc_hash(&c.title, &cdoc)?;
         p.confluence_seen = cdoc;
@@ -1056,10 +1052,6 @@ pub(super) async fn write_both(
     p.state.confluence_title = c.title;
     p.state.base_hash = doc_hash(&p.state.title, doc)?;
     p.base = doc.clone();
-    let end = cx.requests();
-    report.requests = end
-        .iter()
-        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
-        .collect();
+    report.requests = cx.requests_since(&before);
     Ok(report)
 }

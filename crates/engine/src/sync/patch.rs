@@ -81,7 +81,7 @@ fn canonical(b: &Block) -> Option<Value> {
         c
     }
     let mut doc = read_blocks(&[strip(b)]);
-    super::pass::unsigned_files_pub(&mut doc);
+    super::pass::unsigned_files(&mut doc);
     let mut nb = blocks(&doc).blocks;
     (nb.len() == 1).then(|| request_block(&nb.remove(0)))
 }
