@@ -684,6 +684,7 @@ impl Confluence {
     /// The request that downloads an attachment's file from its `downloadLink` (relative to
     /// the site's base: `/wiki` on Cloud, the context path on Data Center).
     pub fn download_request(&self, link: &str, attachment_id: &str) -> Result<Request, HttpError> {
+        let link = download_path(self.flavour, link, attachment_id);
         let url = self.http.url(link.trim_start_matches('/'))?;
         let label = match self.flavour {
             Flavour::Cloud => "GET /wiki/download/attachments",
@@ -692,6 +693,31 @@ impl Confluence {
         Ok(Request::get(url)
             .endpoint(label)
             .object(format!("attachment {attachment_id}")))
+    }
+}
+
+/// The path to download an attachment from: its `downloadLink`, unless the file's name is a dot
+/// segment (`.` or `..`, also percent-encoded), which every URL parser resolves away
+/// (`/download/attachments/1/..` is `/download/attachments/`): then, on Cloud, the download
+/// route by attachment id, which carries no name. Data Center has no such route; the link is
+/// kept and its failure names the file.
+pub fn download_path<'a>(
+    flavour: Flavour,
+    link: &'a str,
+    attachment_id: &str,
+) -> std::borrow::Cow<'a, str> {
+    let path = link.split(['?', '#']).next().unwrap_or(link);
+    let mut segments = path.rsplit('/');
+    let last = kb_http::percent_decode(segments.next().unwrap_or(""));
+    let container = segments.next().filter(|c| !c.is_empty());
+    match (flavour, container) {
+        (Flavour::Cloud, Some(container)) if last == "." || last == ".." => {
+            let att = attachment_id.trim_start_matches("att");
+            std::borrow::Cow::Owned(format!(
+                "rest/api/content/{container}/child/attachment/att{att}/download"
+            ))
+        }
+        _ => std::borrow::Cow::Borrowed(link),
     }
 }
 
@@ -709,6 +735,22 @@ pub fn cql_type(kind: ContentKind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_segment_names_download_by_id_on_cloud() {
+        let l = "/download/attachments/12/..?version=1&api=v2";
+        assert_eq!(
+            download_path(Flavour::Cloud, l, "att99"),
+            "rest/api/content/12/child/attachment/att99/download"
+        );
+        assert_eq!(
+            download_path(Flavour::Cloud, "/download/attachments/12/%2E?v=1", "99"),
+            "rest/api/content/12/child/attachment/att99/download"
+        );
+        let plain = "/download/attachments/12/a..b.txt?version=1";
+        assert_eq!(download_path(Flavour::Cloud, plain, "att9"), plain);
+        assert_eq!(download_path(Flavour::DataCenter, l, "att9"), l);
+    }
 
     #[test]
     fn versions_compare() {

@@ -320,10 +320,14 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// A form field name or file name inside double quotes: quotes and line breaks escaped the way
-/// browsers do (`%22`, `%0D`, `%0A`).
+/// A form field name or file name inside double quotes. A quote is escaped as an RFC 9110
+/// quoted-pair (`\"`), which the servers' multipart parsers (Jersey, Commons FileUpload, multer)
+/// read back as a quote; the browsers' `%22` is not decoded by them, so a file named `a "b".txt`
+/// was stored as `a %22b%22.txt` while the page referenced `a "b".txt`. A backslash is sent as
+/// is (it escapes nothing but a quote for those parsers). Line breaks cannot be in a header
+/// value: `%0D`/`%0A`, and the caller compares the name the service stored with the one it sent.
 fn quote_field(s: &str) -> String {
-    s.replace('"', "%22")
+    s.replace('"', "\\\"")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -1038,7 +1042,7 @@ mod tests {
         assert!(body.ends_with(&format!("--{b2}--\r\n")));
         assert!(body.contains(&tricky));
         let first = String::from_utf8(plain.body.unwrap()).unwrap();
-        assert!(first.contains("filename=\"a %22b%22.txt\""), "{first}");
+        assert!(first.contains("filename=\"a \\\"b\\\".txt\""), "{first}");
         assert!(
             !plain.idempotent,
             "a POST upload is not retried after it may have arrived"

@@ -872,13 +872,21 @@ impl BodyJob<'_> {
                     ),
                 });
             };
+            let file_error = |message: String| MigrateError::File {
+                name: filename.clone(),
+                page: self.node.title.clone(),
+                message,
+            };
             let link = att
                 .get("downloadLink")
                 .and_then(Value::as_str)
-                .unwrap_or_default();
+                .ok_or_else(|| file_error("Confluence listed the attachment without a downloadLink: check that the account may download it".into()))?;
+            let att_id = kb_confluence::keys::id(att).ok_or_else(|| {
+                file_error("Confluence listed the attachment without an id".into())
+            })?;
             let bytes = self
                 .conf
-                .download(link)
+                .download_attachment(link, &att_id)
                 .await
                 .map_err(|e| MigrateError::File {
                     name: filename.clone(),

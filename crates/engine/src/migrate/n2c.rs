@@ -722,7 +722,30 @@ impl PageJob<'_> {
                     bytes: b,
                 })
                 .collect();
-            self.conf.put_attachments(&id, &uploads).await?;
+            let stored = self.conf.put_attachments(&id, &uploads).await?;
+            // Confluence names an attachment from the multipart header; the body references
+            // the name kbridge sent. Each must be stored under exactly that name, or the page
+            // would point at a file that is not there.
+            let titles: Vec<&str> = stored
+                .iter()
+                .filter_map(|a| kb_confluence::keys::title(a))
+                .collect();
+            for f in &due {
+                if !titles.contains(&f.filename.as_str()) {
+                    return Err(MigrateError::File {
+                        name: f.filename.clone(),
+                        page: self.title.to_string(),
+                        message: format!(
+                            "Confluence did not store the file under that name (it answered {}): rename the file in Notion and run again",
+                            if titles.is_empty() {
+                                "no attachment".to_string()
+                            } else {
+                                titles.join(", ")
+                            }
+                        ),
+                    });
+                }
+            }
             for f in &due {
                 state.files.insert(f.filename.clone(), f.key.clone());
             }

@@ -531,7 +531,9 @@ async fn extract_under_the_fault_plan_equals_the_ground_truth() {
     let mut cfg = kb_sim::SimConfig::default();
     cfg.workspace.pages = 520;
     cfg.workspace.seed = 13;
-    cfg.faults = "429=0.05,503=0.02,reset=0.01".parse().unwrap();
+    cfg.faults = "429=0.05,503=0.02,reset=0.01,lost-answer=0.02"
+        .parse()
+        .unwrap();
     let sim = kb_sim::start(cfg).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = support::sqlite(dir.path()).await;

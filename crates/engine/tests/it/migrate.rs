@@ -496,7 +496,9 @@ async fn killed_and_faulted_migrations_converge_without_duplicates() {
         users: 3,
     };
     cfg.notion.rate = None;
-    cfg.faults = "429=0.05,503=0.02,reset=0.01".parse().unwrap();
+    cfg.faults = "429=0.05,503=0.02,reset=0.01,lost-answer=0.03:504"
+        .parse()
+        .unwrap();
     let sim = kb_sim::start(cfg).await.unwrap();
     let (n, c) = (notion(&sim), support::client(&sim));
     let from = roots(&n).await;
@@ -553,6 +555,12 @@ async fn killed_and_faulted_migrations_converge_without_duplicates() {
     }
     let last = last.unwrap();
     assert!(last.errors.is_empty(), "{:?}", last.errors);
+    assert!(last.conflicts.is_empty(), "{:?}", last.conflicts);
+    let lost = support::writes_answered(&sim, 504).await;
+    assert!(
+        lost > 0,
+        "no write lost its answer: the test did not exercise the echo rule"
+    );
     assert_eq!(last.ids.len(), last.pages);
     let listed = c
         .space_pages(&space_id, &ContentQuery::default())

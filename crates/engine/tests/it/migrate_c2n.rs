@@ -427,7 +427,7 @@ async fn killed_and_faulted_c2n_migrations_converge_without_duplicates() {
     let to = target(&n).await;
     let r = reqwest::Client::new()
         .post(format!("{}/__sim/faults", sim.url()))
-        .json(&json!({"plan": "429=0.05,503=0.02,reset=0.01"}))
+        .json(&json!({"plan": "429=0.05,503=0.02,reset=0.01,lost-answer=0.03:504"}))
         .send()
         .await
         .unwrap();
@@ -490,6 +490,11 @@ async fn killed_and_faulted_c2n_migrations_converge_without_duplicates() {
     eprintln!(
         "c2n after {kills} kills: {} pages, adopted {}",
         last.pages, last.adopted
+    );
+    let lost = support::writes_answered(&sim, 504).await;
+    assert!(
+        lost > 0,
+        "no write lost its answer: the test did not exercise the echo rule"
     );
     // Faults off for the checks.
     reqwest::Client::new()

@@ -259,3 +259,21 @@ where
     }
     kills
 }
+
+/// How many writes (any method but GET) the twin answered with `status` in its place: with a
+/// `lost-answer=…:504` fault plan, the writes it committed and whose answer it then lost.
+pub async fn writes_answered(sim: &SimHandle, status: u16) -> u64 {
+    let v: Value = reqwest::get(format!("{}/__sim/stats", sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] != "GET" && r["status"] == status)
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum()
+}

@@ -80,7 +80,13 @@ impl Ctx<'_> {
             .unwrap_or_else(|| "file".into());
         let exp = self.notion.expiry_now_ms() / 1000 + self.notion.file_url_ttl_secs as i64;
         let sig = self.notion.sign(file_id, exp);
-        let enc: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+        // A name of dots only would be a dot segment, which every URL parser resolves away
+        // (`/__files/id/..` is `/__files/`): the object key gets a neutral name instead.
+        let enc: String = if name.chars().all(|c| c == '.') {
+            "file".into()
+        } else {
+            form_urlencoded::byte_serialize(name.as_bytes()).collect()
+        };
         (
             format!(
                 "{}/__files/{file_id}/{enc}?expires={exp}&sig={sig}",
