@@ -176,7 +176,9 @@ fn push_inlines(xs: &[Inline], out: &mut String, depth: usize) {
                 push_inlines(content, out, depth + 1)
             }
             Inline::Link(l) => {
-                if l.content.is_empty() {
+                if let Some(name) = crate::util::notion_user_label(l) {
+                    out.push_str(&name);
+                } else if l.content.is_empty() {
                     out.push_str(&target_text(&l.target, l.anchor.as_deref()));
                 } else {
                     push_inlines(&l.content, out, depth + 1);
@@ -250,7 +252,9 @@ fn walk<'a>(stack: &mut Vec<Item<'a>>, out: &mut String) {
                 Inline::Mark { content, .. } | Inline::Span { content, .. } => {
                     stack.extend(content.iter().rev().map(Item::Inline));
                 }
-                Inline::Link(l) if !l.content.is_empty() => {
+                Inline::Link(l)
+                    if !l.content.is_empty() && crate::util::notion_user_label(l).is_none() =>
+                {
                     stack.extend(l.content.iter().rev().map(Item::Inline))
                 }
                 Inline::Image(img) => {

@@ -18,6 +18,19 @@ pub(crate) fn file_name(attrs: &crate::Attrs) -> Option<&str> {
         .filter(|n| !n.trim().is_empty())
 }
 
+/// The name a Notion user mention shows (`@Name`), when the source gave the user's name: what
+/// the writers show in its place (a Notion user id is no account of another service).
+pub(crate) fn notion_user_label(l: &crate::Link) -> Option<String> {
+    match l.target {
+        crate::LinkTarget::User { .. } => l
+            .attrs
+            .get("notion:name")
+            .filter(|n| !n.trim().is_empty())
+            .map(|n| format!("@{n}")),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::uri_scheme;

@@ -925,6 +925,13 @@ impl W {
     }
 
     fn link(&mut self, l: &Link) {
+        // A Notion user (the Notion reader keeps the name it was given): a Notion user id is no
+        // Confluence account, and a mention of it shows as an unknown user. Its name, as text.
+        if let Some(name) = crate::util::notion_user_label(l) {
+            self.text(&name);
+            self.fallback("user mention (Notion)", "the user's name as text", false);
+            return;
+        }
         if let LinkTarget::Url { url } = &l.target
             && l.attrs.get("kb:form").map(String::as_str) != Some("ri:url")
         {

@@ -7,6 +7,7 @@ mod ir_json;
 mod lenient;
 mod markdown;
 mod merge;
+mod names;
 mod notion;
 mod notion_writer;
 mod robustness;

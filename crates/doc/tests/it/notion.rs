@@ -894,7 +894,6 @@ fn rich_text_through_storage_back_to_notion() {
             rt_ann("gone", json!({"strikethrough": true})),
             rt_ann("x()", json!({"code": true})),
             {"type": "text", "text": {"content": "site", "link": {"url": "https://example.com"}}, "annotations": {"bold": true}, "plain_text": "site"},
-            {"type": "mention", "mention": {"type": "user", "user": {"object": "user", "id": "u1"}}, "plain_text": "@Ada"},
             {"type": "mention", "mention": {"type": "page", "page": {"id": "pg1"}}, "plain_text": "Roadmap"},
             {"type": "mention", "mention": {"type": "date", "date": {"start": "2026-01-02"}}, "plain_text": "2026-01-02"},
         ]})
@@ -907,6 +906,33 @@ fn rich_text_through_storage_back_to_notion() {
     fingerprint(&direct.iter().collect::<Vec<_>>(), 0, &mut a);
     fingerprint(&via.iter().collect::<Vec<_>>(), 0, &mut b);
     assert_eq!(a, b);
+}
+
+/// A Notion user mention has no Confluence account to point at: storage shows the user's name
+/// as text (and says so), where it used to be `ri:user` with a Notion id, an unknown user.
+#[test]
+fn a_notion_user_mention_is_its_name_in_storage() {
+    let src = json!([block(
+        "p",
+        "paragraph",
+        json!({"rich_text": [
+            rt("Ask "),
+            {"type": "mention", "mention": {"type": "user", "user": {"object": "user", "id": "u1"}}, "plain_text": "@Ada"},
+        ]})
+    )]);
+    let originals: Vec<model::Block> = serde_json::from_value(src).unwrap();
+    let ir = notion::read_blocks(&originals);
+    let w = storage::write_report(&ir);
+    assert!(w.output.contains("Ask @Ada"), "{}", w.output);
+    assert!(!w.output.contains("ri:user"), "{}", w.output);
+    assert!(
+        w.fallbacks
+            .iter()
+            .any(|f| f.node == "user mention (Notion)"),
+        "{:?}",
+        w.fallbacks
+    );
+    assert_eq!(text::to_text(&ir).trim(), "Ask @Ada");
 }
 
 #[test]

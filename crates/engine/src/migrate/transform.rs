@@ -63,6 +63,9 @@ pub struct Prepared {
     pub internal_links: Vec<String>,
     /// Links to Notion pages outside the migrated set, kept as Notion URLs.
     pub external_notion_links: usize,
+    /// Mentions of Notion users, written as their names (`@Name`): a Notion user id is no
+    /// Confluence account, and a mention of it would show as an unknown user.
+    pub user_mentions: usize,
 }
 
 /// Resolves `doc` for Confluence space `space_key`: `titles` maps every migrated page's Notion
@@ -208,6 +211,27 @@ impl VisitMut for Resolve<'_> {
 
     fn inline(&mut self, i: &mut Inline) {
         match i {
+            Inline::Link(l) if matches!(l.target, LinkTarget::User { .. }) => {
+                // A Notion user: the storage writer writes a named one as its name; one Notion
+                // did not name keeps its id, visibly (never a mention of an unknown account).
+                if !l
+                    .attrs
+                    .get("notion:name")
+                    .is_some_and(|n| !n.trim().is_empty())
+                {
+                    let name = match &l.target {
+                        LinkTarget::User {
+                            account_id: Some(id),
+                            ..
+                        } => {
+                            format!("(Notion user {id})")
+                        }
+                        _ => "(a Notion user)".to_string(),
+                    };
+                    l.attrs.insert("notion:name".into(), name);
+                }
+                self.out.user_mentions += 1;
+            }
             Inline::Link(l) => self.link(&mut l.target, &l.attrs),
             Inline::Image(img) => self.image(img),
             _ => {}

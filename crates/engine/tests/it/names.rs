@@ -87,7 +87,7 @@ fn paragraph(text: &str) -> Value {
 
 /// The Notion source: one page per title under a new root; the first holds every file and a
 /// link to each other page.
-async fn source(sim: &kb_sim::SimHandle, under: &str) -> (String, Vec<String>) {
+async fn source(sim: &kb_sim::SimHandle, under: &str) -> (String, Vec<String>, String) {
     let root = notion_post(
         sim,
         "pages",
@@ -108,7 +108,31 @@ async fn source(sim: &kb_sim::SimHandle, under: &str) -> (String, Vec<String>) {
         .await;
         ids.push(p["id"].as_str().unwrap().to_string());
     }
-    let mut children = vec![paragraph("Files with odd names follow.")];
+    // A mention of a Notion user, by the name Notion gives it.
+    let users: Value = reqwest::Client::new()
+        .get(format!("{}/users", sim.notion_url()))
+        .bearer_auth(sim.notion_token())
+        .header("Notion-Version", "2025-09-03")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let person = users["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["type"] == "person")
+        .unwrap()
+        .clone();
+    let mut children = vec![
+        paragraph("Files with odd names follow."),
+        json!({"type": "paragraph", "paragraph": {"rich_text": [
+            {"type": "text", "text": {"content": "Owner: "}},
+            {"type": "mention", "mention": {"type": "user", "user": {"id": person["id"]}}}
+        ]}}),
+    ];
     for (i, name) in FILE_NAMES.iter().enumerate() {
         let id = upload(sim, name, format!("file {i}: {name}\n").into_bytes()).await;
         children.push(json!({"type": "file", "file": {"type": "file_upload",
@@ -128,7 +152,7 @@ async fn source(sim: &kb_sim::SimHandle, under: &str) -> (String, Vec<String>) {
     )
     .await;
     ids.insert(0, first["id"].as_str().unwrap().to_string());
-    (root, ids)
+    (root, ids, person["name"].as_str().unwrap().to_string())
 }
 
 /// Every `ri:filename` a storage body references.
@@ -164,7 +188,7 @@ async fn names_survive_notion_to_confluence_and_back() {
     let sim = twins(4, 2).await;
     let (n, c) = (notion(&sim), support::client(&sim));
     let under = roots(&n).await[0].clone();
-    let (root, ids) = source(&sim, &under).await;
+    let (root, ids, user) = source(&sim, &under).await;
     let (key, space_id) = space_key(&c).await;
     let dir = tempfile::tempdir().unwrap();
     let store = support::sqlite(dir.path()).await;
@@ -200,6 +224,9 @@ async fn names_survive_notion_to_confluence_and_back() {
     let files_page = by_title[TITLES[0]];
     let body = c.page_with_body(files_page).await.unwrap();
     let storage = body["body"]["storage"]["value"].as_str().unwrap();
+    // The Notion user is named, not a mention of an account Confluence does not have.
+    assert!(storage.contains(&format!("Owner: @{user}")), "{storage}");
+    assert!(!storage.contains("ri:user"), "{storage}");
     let refs = referenced(storage);
     let stored: BTreeSet<String> = c
         .content_attachments(ContentKind::Page, files_page)
