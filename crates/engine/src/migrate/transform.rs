@@ -214,10 +214,9 @@ impl VisitMut for Resolve<'_> {
             Inline::Link(l) if matches!(l.target, LinkTarget::User { .. }) => {
                 // A Notion user: the storage writer writes a named one as its name; one Notion
                 // did not name keeps its id, visibly (never a mention of an unknown account).
-                if !l
-                    .attrs
+                if l.attrs
                     .get("notion:name")
-                    .is_some_and(|n| !n.trim().is_empty())
+                    .is_none_or(|n| n.trim().is_empty())
                 {
                     let name = match &l.target {
                         LinkTarget::User {
