@@ -305,7 +305,9 @@ async fn pass_all(cx: &SyncContext<'_>, names: &[String], json: bool) -> Result<
     let mut ok = true;
     for name in names {
         let run = cx.store.start_run(&format!("sync {name}")).await?;
+        let alive = cx.store.keep_run_alive(run);
         let r = sync::run_pass(cx, name, now_ms()).await;
+        drop(alive);
         let end = match &r {
             Ok(rep) => kb_store::RunEnd {
                 status: if rep.errors.is_empty() {

@@ -105,6 +105,7 @@ pub async fn sync(
         "km sync"
     };
     let run_id = store.start_run(job).await?;
+    let _alive = store.keep_run_alive(run_id);
     let mut log = log::RunLog::new(run_id);
     let before = client.stats();
     let outcome = run(client, store, index, cfg, opts, run_id, &mut log).await;
@@ -244,6 +245,7 @@ pub async fn import_only(
     opts: &ImportOptions,
 ) -> Result<(i64, ImportCounts), KmError> {
     let run_id = store.start_run("km import").await?;
+    let _alive = store.keep_run_alive(run_id);
     let mut log = log::RunLog::new(run_id);
     let outcome = import::import(store, index, cfg, opts, run_id, &mut log).await;
     let failed = outcome.as_ref().map_or(true, |c| c.failed > 0);

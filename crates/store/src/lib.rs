@@ -35,6 +35,6 @@ pub use schema_km::KM_TABLES;
 pub use sql::Dialect;
 pub use store::{
     AttachmentFile, Checkpoint, DEFAULT_SQLITE_FILE, IdMapped, PgStore, Quarantined, RUN_LEASE,
-    Run, RunEnd, RunStatus, SqliteStore, Store, SyncConflictRow, SyncLinkRow, SyncPairRow,
-    run_owner,
+    Run, RunEnd, RunHeartbeat, RunStatus, SqliteStore, Store, SyncConflictRow, SyncLinkRow,
+    SyncPairRow, run_owner,
 };

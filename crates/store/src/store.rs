@@ -109,6 +109,10 @@ pub struct Run {
     pub counts: Value,
     pub requests: Value,
     pub errors: Value,
+    /// The process that ran it (`host:pid:start`, [`run_owner`]).
+    pub owner: Option<String>,
+    /// Its last sign of life ([`Store::keep_run_alive`]).
+    pub heartbeat_at: Option<String>,
 }
 
 /// A row of the id map as read back.
@@ -1567,6 +1571,48 @@ impl Store {
         in_tx!(self, c, db => c.execute(&sql, &args).await.map_err(db_err(db, "marking runs interrupted")))
     }
 
+    /// Refreshes the heartbeat of run `id` while it is `running`: whether it still is (another
+    /// host may have taken it for abandoned after [`RUN_LEASE`] without one).
+    pub async fn heartbeat_run(&self, id: i64) -> Result<bool> {
+        let d = self.dialect();
+        let sql = format!(
+            "UPDATE \"runs\" SET \"heartbeat_at\" = {} WHERE \"id\" = $2 AND \"status\" = 'running'",
+            d.param(ColumnType::Timestamp, 1),
+        );
+        let args = [SqlValue::Text(Some(time::now())), SqlValue::Int(Some(id))];
+        let n = in_tx!(self, c, db => c.execute(&sql, &args).await.map_err(db_err(db, "refreshing a run's heartbeat")))?;
+        Ok(n > 0)
+    }
+
+    /// Keeps run `id` alive for the runs of other hosts: its heartbeat is refreshed every fifth
+    /// of [`RUN_LEASE`] until the guard is dropped (a job holds it for its whole run), so a run
+    /// longer than the lease is never taken for abandoned while its process works.
+    pub fn keep_run_alive(&self, id: i64) -> RunHeartbeat {
+        self.keep_run_alive_every(id, RUN_LEASE / 5)
+    }
+
+    /// [`Store::keep_run_alive`] with its period given (tests).
+    pub fn keep_run_alive_every(&self, id: i64, every: std::time::Duration) -> RunHeartbeat {
+        let store = self.clone();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // The first tick is immediate: the run was just started (or updated).
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match store.heartbeat_run(id).await {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        tracing::warn!(run = id, error = %e, "A run's heartbeat could not be written; retrying at the next beat.")
+                    }
+                }
+            }
+        });
+        RunHeartbeat { task }
+    }
+
     /// Records how run `id` ended.
     pub async fn finish_run(&self, id: i64, end: &RunEnd) -> Result<()> {
         self.write_run(id, end, true).await
@@ -1612,12 +1658,13 @@ impl Store {
     pub async fn runs(&self) -> Result<Vec<Run>> {
         let d = self.dialect();
         let sql = format!(
-            "SELECT \"id\", \"job\", {}, {}, \"status\", {}, {}, {} FROM \"runs\" ORDER BY \"id\"",
+            "SELECT \"id\", \"job\", {}, {}, \"status\", {}, {}, {}, \"owner\", {} FROM \"runs\" ORDER BY \"id\"",
             d.read(ColumnType::Timestamp, "started_at"),
             d.read(ColumnType::Timestamp, "ended_at"),
             d.read(ColumnType::Json, "counts"),
             d.read(ColumnType::Json, "requests"),
             d.read(ColumnType::Json, "errors"),
+            d.read(ColumnType::Timestamp, "heartbeat_at"),
         );
         let kinds = [
             Kind::Int,
@@ -1628,6 +1675,8 @@ impl Store {
             Kind::Json,
             Kind::Json,
             Kind::Json,
+            Kind::Text,
+            Kind::Text,
         ];
         let rows = with_conn!(self, c, db => c.fetch(db, &sql, &[], &kinds).await)?;
         rows.into_iter()
@@ -1646,6 +1695,8 @@ impl Store {
                     counts: r[5].clone(),
                     requests: r[6].clone(),
                     errors: r[7].clone(),
+                    owner: text(&r[8]),
+                    heartbeat_at: text(&r[9]),
                 })
             })
             .collect()
@@ -1816,6 +1867,18 @@ fn futures_are_send(store: Store, end: RunEnd) {
     send(store.commit_quarantining(&batch));
     send(store.migrate());
     send(Store::open(""));
+}
+
+/// The guard of [`Store::keep_run_alive`]: the heartbeats stop when it is dropped.
+#[derive(Debug)]
+pub struct RunHeartbeat {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RunHeartbeat {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// How long a run on another host may go without a heartbeat (`update_run`, `finish_run`)

@@ -253,6 +253,7 @@ pub async fn extract(
         .start_run("extract confluence")
         .await
         .map_err(ExtractError::store("recording the run"))?;
+    let _alive = store.keep_run_alive(run_id);
     let ctx = Ctx {
         client: client.clone(),
         store: store.clone(),

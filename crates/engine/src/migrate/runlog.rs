@@ -125,6 +125,8 @@ pub(crate) struct RunLog {
     store: Store,
     pub id: i64,
     start: Counters,
+    /// The run's heartbeat while the job works (dropped with the log).
+    _alive: kb_store::RunHeartbeat,
 }
 
 impl RunLog {
@@ -140,6 +142,7 @@ impl RunLog {
             store: store.clone(),
             id,
             start,
+            _alive: store.keep_run_alive(id),
         })
     }
 

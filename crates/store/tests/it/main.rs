@@ -48,6 +48,7 @@ macro_rules! all_backends {
                 concurrent_writers_across_tasks,
                 runs_are_recorded,
                 abandoned_runs_are_marked_interrupted,
+                long_runs_keep_their_heartbeat,
                 id_map_round_trips,
                 ids_and_keys_filter,
                 select_and_max_by,

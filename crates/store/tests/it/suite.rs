@@ -982,6 +982,60 @@ pub async fn abandoned_runs_are_marked_interrupted(ctx: Ctx) {
     .unwrap();
 }
 
+/// A run on another host is taken for abandoned only when its heartbeat is older than the
+/// lease: a job that keeps its run alive is never interrupted under it, however long it runs.
+pub async fn long_runs_keep_their_heartbeat(ctx: Ctx) {
+    let s = &ctx.store;
+    let kept = s.start_run("extract confluence").await.unwrap();
+    let left = s.start_run("migrate confluence-to-notion").await.unwrap();
+    // Both look like runs of another host whose last heartbeat is an hour old.
+    for id in [kept, left] {
+        let sql = format!(
+            "UPDATE runs SET owner = 'elsewhere.example:4242:1', heartbeat_at = '2020-01-01T00:00:00Z' WHERE id = {id}"
+        );
+        ctx.exec_raw(Box::leak(sql.into_boxed_str())).await;
+    }
+    let beat = |id: i64| async move {
+        s.runs()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.id == id)
+            .unwrap()
+            .heartbeat_at
+    };
+    let old = beat(kept).await;
+    let guard = s.keep_run_alive_every(kept, std::time::Duration::from_millis(20));
+    // Wait (bounded) for the first beat: the period is real time, the check is the row.
+    let mut refreshed = false;
+    for _ in 0..250 {
+        if beat(kept).await != old {
+            refreshed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(refreshed, "the heartbeat was not refreshed");
+    let next = s.start_run("extract confluence").await.unwrap();
+    let runs = s.runs().await.unwrap();
+    let status = |id: i64| runs.iter().find(|r| r.id == id).unwrap().status;
+    assert_eq!(
+        status(kept),
+        RunStatus::Running,
+        "kept alive by its heartbeat"
+    );
+    assert_eq!(
+        status(left),
+        RunStatus::Interrupted,
+        "no heartbeat for an hour"
+    );
+    assert_eq!(status(next), RunStatus::Running);
+    // A run that is no longer running takes no heartbeat.
+    assert!(!s.heartbeat_run(left).await.unwrap());
+    assert!(s.heartbeat_run(kept).await.unwrap());
+    drop(guard);
+}
+
 pub async fn sync_state_round_trips(ctx: Ctx) {
     use kb_store::{SyncLinkRow, SyncPairRow};
     use serde_json::json;
