@@ -11,6 +11,7 @@ mod check;
 mod config;
 mod convert_depth;
 mod extract;
+mod km;
 mod migrate;
 mod migrate_c2n;
 mod ops;
