@@ -128,10 +128,7 @@ fn km_sync_search_as_users_rerun_and_logs() {
     let everyone = search(
         dir.path(),
         &env,
-        &d["users"][admin.user]["accountId"]
-            .as_str()
-            .unwrap()
-            .to_string(),
+        d["users"][admin.user]["accountId"].as_str().unwrap(),
     );
     assert!(
         anon.len() < everyone.len(),
