@@ -18,6 +18,9 @@ use crate::util::text;
 /// The principal every searcher holds.
 pub const ANONYMOUS: &str = "anonymous";
 
+/// The `km_members` principal whose members are the groups giving product access.
+pub const PRODUCT_ACCESS: &str = "product-access";
+
 /// An article's access: the levels top down (an empty level is open), or unknown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Levels {
@@ -246,6 +249,15 @@ pub async fn principals(store: &Store, who: &Searcher) -> Result<Vec<String>, St
             {
                 mine.insert(p);
             }
+        }
+    }
+    if let Searcher::User(_) = who {
+        // A user without product access may not use Confluence: nothing, not even what
+        // anonymous access grants (the API refuses them every read). Fail closed: no
+        // product-access group known means no access.
+        // (The expansion above reached PRODUCT_ACCESS through one of the user's groups.)
+        if !mine.contains(PRODUCT_ACCESS) {
+            return Ok(Vec::new());
         }
     }
     if let Searcher::Role(r) = who {

@@ -25,6 +25,11 @@ pub struct KmConfig {
     pub delete_guard_min: usize,
     /// Scheduled jobs (`[[km.jobs]]`), run by the daemon.
     pub jobs: Vec<KmJob>,
+    /// The groups (names or ids) that give product access: a user in none of them may not use
+    /// Confluence at all (the API refuses them every read) and finds nothing. When none of
+    /// these groups is in the replica, no user finds anything (fail closed) and the permission
+    /// sync says so.
+    pub product_access: Vec<String>,
 }
 
 impl Default for KmConfig {
@@ -37,6 +42,7 @@ impl Default for KmConfig {
             max_delete_share: 0.5,
             delete_guard_min: 10,
             jobs: Vec::new(),
+            product_access: vec!["confluence-users".into()],
         }
     }
 }

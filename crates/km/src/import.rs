@@ -814,6 +814,30 @@ async fn sync_principals(store: &Store, cfg: &KmConfig, log: &mut RunLog) -> Res
             ));
         }
     }
+    // Product access: which groups let their members use Confluence at all.
+    let mut access = 0;
+    for g in &cfg.product_access {
+        let id = match by_name.get(g) {
+            Some(id) => id.clone(),
+            None if by_name.values().any(|v| v == g) => g.clone(),
+            None => continue,
+        };
+        access += 1;
+        members.push(Row::new(
+            "km_members",
+            json!({"principal": crate::access::PRODUCT_ACCESS, "member": format!("g:{id}")}),
+        ));
+    }
+    if access == 0 {
+        log.warn(
+            crate::access::PRODUCT_ACCESS,
+            &format!(
+                "none of the product-access groups {:?} is in the replica: no user finds anything until one is",
+                cfg.product_access
+            ),
+            "name the groups that give Confluence access in [km] product_access, and check that extract reads groups",
+        );
+    }
     let mut seen = BTreeSet::new();
     members.retain(|r| seen.insert(r.raw.to_string()));
     let mut batch = Batch::new();
