@@ -17,20 +17,20 @@ use crate::ir::*;
 use crate::report::{Fallback, Written};
 use crate::text;
 
-/// Nesting depth past which the writer stops rendering block structure and writes the plain
-/// text of what is below (hostile or generated documents only; real pages nest a few levels).
-const MAX_DEPTH: usize = 96;
+/// Nesting (blocks and inlines counted together) past which the writer stops rendering
+/// structure and writes the plain text of what is below: a backstop only, never reached after
+/// [`crate::depth::limit`], which every document goes through first.
+const MAX_DEPTH: usize = 2 * (crate::depth::MAX_BLOCK_DEPTH + crate::depth::MAX_INLINE_DEPTH);
 
 pub(crate) fn write(doc: &Document) -> Written {
+    let (doc, mut fallbacks) = crate::depth::limit(doc);
     let mut w = Writer::default();
     let mut output = w.blocks(doc.blocks.iter(), Mode::Loose);
     if !output.is_empty() {
         output.push('\n');
     }
-    Written {
-        output,
-        fallbacks: w.fallbacks,
-    }
+    fallbacks.append(&mut w.fallbacks);
+    Written { output, fallbacks }
 }
 
 /// How the blocks of one container are separated.

@@ -115,11 +115,18 @@ pub fn read_page(page: &model::Page) -> Document {
 pub fn read_blocks(blocks: &[model::Block]) -> Document {
     let refs: Vec<&model::Block> = blocks.iter().collect();
     Document {
-        blocks: R.blocks(&refs),
+        blocks: R::default().blocks(&refs),
     }
 }
 
-struct R;
+/// The reader's state: how many container levels deep it is, and whether it is lifting (past
+/// [`crate::depth::READ_DEPTH`] every block is read without its children, which follow it as
+/// siblings: bounded recursion on any service input; the writers report the flattening).
+#[derive(Default)]
+struct R {
+    depth: std::cell::Cell<usize>,
+    flat: std::cell::Cell<bool>,
+}
 
 fn base_attrs(b: &model::Block) -> Attrs {
     let mut a = Attrs::new();
@@ -143,6 +150,48 @@ fn is_list_kind(k: &str) -> bool {
 
 impl R {
     fn blocks(&self, blocks: &[&model::Block]) -> Vec<Block> {
+        let d = self.depth.get();
+        if d >= crate::depth::READ_DEPTH {
+            return self.lifted(blocks);
+        }
+        self.depth.set(d + 1);
+        let out = self.blocks_here(blocks);
+        self.depth.set(d);
+        out
+    }
+
+    /// A block's children, or none while lifting.
+    fn kids<'b>(&self, b: &'b model::Block) -> Vec<&'b model::Block> {
+        if self.flat.get() {
+            Vec::new()
+        } else {
+            b.all_children()
+        }
+    }
+
+    /// `blocks` and all their descendants as siblings, in document order, without recursion.
+    fn lifted(&self, blocks: &[&model::Block]) -> Vec<Block> {
+        let mut out = Vec::new();
+        let mut stack: Vec<&model::Block> = blocks.iter().rev().copied().collect();
+        let was = self.flat.replace(true);
+        while let Some(b) = stack.pop() {
+            if b.kind != "table" {
+                stack.extend(b.all_children().into_iter().rev());
+            }
+            if matches!(b.kind.as_str(), "column_list" | "column") {
+                continue;
+            }
+            if is_list_kind(&b.kind) && b.data.is_some() {
+                out.push(self.list(&[b]));
+            } else {
+                self.block(b, &mut out);
+            }
+        }
+        self.flat.set(was);
+        out
+    }
+
+    fn blocks_here(&self, blocks: &[&model::Block]) -> Vec<Block> {
         let mut out = Vec::new();
         let mut i = 0;
         while i < blocks.len() {
@@ -168,7 +217,7 @@ impl R {
         let mut v = vec![Block::Plain {
             content: inlines(d.rich()),
         }];
-        v.extend(self.blocks(&b.all_children()));
+        v.extend(self.blocks(&self.kids(b)));
         v
     }
 
@@ -231,7 +280,7 @@ impl R {
             return;
         };
         let mut attrs = base_attrs(b);
-        let kids = || self.blocks(&b.all_children());
+        let kids = || self.blocks(&self.kids(b));
         match b.kind.as_str() {
             "paragraph" => {
                 out.push(Block::Paragraph {
@@ -320,11 +369,11 @@ impl R {
             })),
             "table" => out.push(self.table(b, d, attrs)),
             "column_list" => {
-                let cells = b
-                    .all_children()
+                let cells = self
+                    .kids(b)
                     .into_iter()
                     .map(|c| LayoutCell {
-                        blocks: self.blocks(&c.all_children()),
+                        blocks: self.blocks(&self.kids(c)),
                         width: c.data.as_ref().and_then(|d| d.width_ratio),
                         attrs: base_attrs(c),
                     })
@@ -452,7 +501,7 @@ impl R {
                     // A duplicate whose content was fetched (the API serves the original's
                     // children under it) keeps that content: an excerpt holding a copy, marked
                     // with its original. Without its children it stays a reference.
-                    Some(orig) if !b.all_children().is_empty() => {
+                    Some(orig) if !self.kids(b).is_empty() => {
                         attrs.insert("notion:synced_from".into(), orig.to_string());
                         out.push(Block::Excerpt(Excerpt {
                             blocks: kids(),

@@ -139,10 +139,11 @@ const ROW_BYTES: usize = 150_000;
 /// A column's first block is created with its column list: when larger than this it gets an
 /// empty paragraph before it, so that five columns always fit in one request.
 const COLUMN_FIRST_BYTES: usize = 60_000;
-/// Block nesting written structurally; deeper content becomes text.
-const MAX_DEPTH: usize = 40;
-/// Inline nesting flattened structurally; deeper content becomes text.
-const MAX_INLINE_DEPTH: usize = 64;
+/// Block nesting written structurally; deeper content becomes text. A backstop only: every
+/// document goes through [`crate::depth::limit`] first, which keeps it within the policy.
+const MAX_DEPTH: usize = 2 * crate::depth::MAX_BLOCK_DEPTH;
+/// Inline nesting flattened structurally; deeper content becomes text (backstop, as above).
+const MAX_INLINE_DEPTH: usize = 2 * crate::depth::MAX_INLINE_DEPTH;
 /// Widest `colspan` expanded into empty cells.
 const MAX_COLSPAN: u32 = 64;
 /// Bytes charged for adding a child to a block in a request: `,"children":[` + `]`, or a comma.
@@ -468,14 +469,16 @@ pub fn write_report(doc: &Document) -> Written {
 /// Stage 1: the Notion block tree for `doc`, meeting every per-block limit and creation rule
 /// (see the module docs), without request shaping.
 pub fn blocks(doc: &Document) -> NotionBlocks {
+    let (doc, mut fallbacks) = crate::depth::limit(doc);
     let mut c = Conv::default();
     let raw = c.blocks(&doc.blocks, 0);
     let blocks = c.finish(raw);
+    fallbacks.append(&mut c.fallbacks);
     NotionBlocks {
         blocks,
         attachments: c.attachments,
         subpages: c.subpages,
-        fallbacks: c.fallbacks,
+        fallbacks,
     }
 }
 
@@ -1437,7 +1440,7 @@ impl Conv {
             if !t.is_empty() {
                 self.fb_once(
                     "deep_nesting",
-                    "paragraphs of its text (nesting deeper than 40 blocks)",
+                    &format!("paragraphs of its text (nesting deeper than {MAX_DEPTH} blocks)"),
                 );
                 let mut r = Runs::default();
                 push_text(&mut r, &t, &Style::default(), None);
@@ -2553,7 +2556,7 @@ impl Conv {
         if depth > MAX_INLINE_DEPTH {
             self.fb_once(
                 "deep_nesting",
-                "its text (inline nesting deeper than 64 levels)",
+                &format!("its text (inline nesting deeper than {MAX_INLINE_DEPTH} levels)"),
             );
             push_text(r, &text::inlines_to_text(xs), st, link);
             return;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing, with its place
 
 mod corpus;
+mod depth;
 mod ir_json;
 mod lenient;
 mod markdown;
