@@ -51,22 +51,23 @@ const _: () = assert!(
 /// The fallback node name of every flattening.
 pub const NODE: &str = "deep_nesting";
 
-/// `doc` within the policy: borrowed when it already is, else a flattened copy, with one
-/// `deep_nesting` fallback per place that was lifted.
+/// `doc` within the policy: borrowed when it already is, else a copy with deeper content
+/// lifted, and one `deep_nesting` fallback per place that was lifted. The copy is made without
+/// recursing past the limit, so any document, however deep, is safe to write.
 pub fn limit(doc: &Document) -> (Cow<'_, Document>, Vec<Fallback>) {
     if !exceeds(&doc.blocks) {
         return (Cow::Borrowed(doc), Vec::new());
     }
-    let mut d = doc.clone();
     let mut fallbacks = Vec::new();
-    for (i, b) in d.blocks.iter_mut().enumerate() {
+    let mut blocks = Vec::with_capacity(doc.blocks.len());
+    for (i, b) in doc.blocks.iter().enumerate() {
         let mut f = Flattener {
             top: i + 1,
             out: &mut fallbacks,
         };
-        f.block(b, 1);
+        blocks.extend(f.blocks(std::slice::from_ref(b), 1));
     }
-    (Cow::Owned(d), fallbacks)
+    (Cow::Owned(Document { blocks }), fallbacks)
 }
 
 /// True when `blocks` nest deeper than the policy (checked without recursion).
@@ -162,59 +163,105 @@ struct Flattener<'a> {
     out: &'a mut Vec<Fallback>,
 }
 
+fn para(s: impl Into<String>) -> Block {
+    Block::Paragraph {
+        content: vec![Inline::text(s)],
+        align: None,
+        attrs: Attrs::new(),
+    }
+}
+
 impl Flattener<'_> {
-    fn report(&mut self, what: &str, lifted: &[Block]) {
-        let text: String = crate::text::blocks_to_text(lifted)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+    fn report(&mut self, what: String, text: &str) {
+        let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
         let snippet: String = text.chars().take(40).collect();
         let more = if text.chars().count() > 40 { "…" } else { "" };
         self.out.push(Fallback {
             node: NODE.into(),
-            rendered_as: format!(
-                "{what} nested deeper than {MAX_BLOCK_DEPTH} levels, lifted to level \
-                 {MAX_BLOCK_DEPTH} (top-level block {}, \"{snippet}{more}\")",
-                self.top
-            ),
+            rendered_as: format!("{what} (top-level block {}, \"{snippet}{more}\")", self.top),
             extension: false,
         });
     }
 
-    /// `b` sits inside `d - 1` containers.
-    fn block(&mut self, b: &mut Block, d: usize) {
-        for xs in inlines_of_mut(b) {
-            self.inlines(xs, 1, d);
-        }
-        if d >= MAX_BLOCK_DEPTH {
-            // `b` is the deepest container allowed: its children must be leaves.
-            for kids in children_mut(b) {
-                if kids
-                    .iter()
-                    .any(|k| !children(k).is_empty() || inline_has_blocks(k))
-                {
-                    let lifted = lift(std::mem::take(kids));
-                    self.report("content", &lifted);
-                    *kids = lifted;
-                }
-                for k in kids.iter_mut() {
-                    for xs in inlines_of_mut(k) {
-                        self.inlines(xs, 1, usize::MAX);
+    /// Copies `bs`, which sit at container level `d` (top level: 1).
+    fn blocks(&mut self, bs: &[Block], d: usize) -> Vec<Block> {
+        let mut out = Vec::with_capacity(bs.len());
+        for b in bs {
+            if children(b).is_empty() {
+                out.push(self.leaf(b, d));
+            } else if d >= MAX_BLOCK_DEPTH {
+                // The deepest container allowed: its children must be leaves.
+                out.push(shallow(b, &mut |kids: &[Block]| {
+                    if kids
+                        .iter()
+                        .any(|k| !children(k).is_empty() || inline_has_blocks(k))
+                    {
+                        let lifted = self.lift(kids);
+                        self.report(
+                            format!(
+                                "content nested deeper than {MAX_BLOCK_DEPTH} levels, lifted to \
+                                 level {MAX_BLOCK_DEPTH}"
+                            ),
+                            &crate::text::blocks_to_text(&lifted),
+                        );
+                        lifted
+                    } else {
+                        kids.iter().map(|k| self.leaf(k, usize::MAX)).collect()
                     }
-                }
+                }));
+            } else {
+                out.push(shallow(b, &mut |kids: &[Block]| self.blocks(kids, d + 1)));
             }
-            return;
         }
-        for kids in children_mut(b) {
-            for k in kids.iter_mut() {
-                self.block(k, d + 1);
-            }
+        out
+    }
+
+    /// A copy of a leaf block at level `d` (`usize::MAX`: nothing may nest below it).
+    fn leaf(&mut self, b: &Block, d: usize) -> Block {
+        match b {
+            Block::Paragraph {
+                content,
+                align,
+                attrs,
+            } => Block::Paragraph {
+                content: self.inlines(content, 1, d),
+                align: *align,
+                attrs: attrs.clone(),
+            },
+            Block::Plain { content } => Block::Plain {
+                content: self.inlines(content, 1, d),
+            },
+            Block::Heading {
+                level,
+                content,
+                align,
+                attrs,
+            } => Block::Heading {
+                level: *level,
+                content: self.inlines(content, 1, d),
+                align: *align,
+                attrs: attrs.clone(),
+            },
+            Block::File(f) => Block::File(FileRef {
+                target: f.target.clone(),
+                caption: f.caption.as_ref().map(|x| self.inlines(x, 1, d)),
+                params: f.params.clone(),
+                attrs: f.attrs.clone(),
+            }),
+            Block::Embed(e) => Block::Embed(Embed {
+                url: e.url.clone(),
+                kind: e.kind.clone(),
+                caption: e.caption.as_ref().map(|x| self.inlines(x, 1, d)),
+                attrs: e.attrs.clone(),
+            }),
+            other => other.clone(),
         }
     }
 
-    /// Inline level `id`, at block depth `d` (`usize::MAX`: no blocks allowed below).
-    fn inlines(&mut self, xs: &mut [Inline], id: usize, d: usize) {
-        for x in xs.iter_mut() {
+    /// A copy of inline level `id` at block level `d`.
+    fn inlines(&mut self, xs: &[Inline], id: usize, d: usize) -> Vec<Inline> {
+        let mut out = Vec::with_capacity(xs.len());
+        for x in xs {
             let deep = match x {
                 Inline::Mark { .. } | Inline::Span { .. } | Inline::Link(_) => {
                     id > MAX_INLINE_DEPTH
@@ -225,40 +272,298 @@ impl Flattener<'_> {
             };
             if deep {
                 let t = crate::text::inlines_to_text(std::slice::from_ref(x));
-                let snippet: String = t.chars().take(40).collect();
-                self.out.push(Fallback {
-                    node: NODE.into(),
-                    rendered_as: format!(
+                self.report(
+                    format!(
                         "inline content nested deeper than {MAX_INLINE_DEPTH} levels, kept as \
-                         its text (top-level block {}, \"{snippet}\")",
-                        self.top
+                         its text"
                     ),
-                    extension: false,
-                });
-                *x = Inline::text(t);
+                    &t,
+                );
+                out.push(Inline::text(t));
                 continue;
             }
-            match x {
-                Inline::Mark { content, .. } | Inline::Span { content, .. } => {
-                    self.inlines(content, id + 1, d)
+            out.push(match x {
+                Inline::Mark {
+                    mark,
+                    content,
+                    attrs,
+                } => Inline::Mark {
+                    mark: mark.clone(),
+                    content: self.inlines(content, id + 1, d),
+                    attrs: attrs.clone(),
+                },
+                Inline::Span {
+                    style,
+                    content,
+                    attrs,
+                } => Inline::Span {
+                    style: style.clone(),
+                    content: self.inlines(content, id + 1, d),
+                    attrs: attrs.clone(),
+                },
+                Inline::Link(l) => {
+                    let content = self.inlines(&l.content, id + 1, d);
+                    Inline::Link(Box::new(Link {
+                        target: l.target.clone(),
+                        anchor: l.anchor.clone(),
+                        content,
+                        plain_body: l.plain_body,
+                        attrs: l.attrs.clone(),
+                    }))
                 }
-                Inline::Link(l) => self.inlines(&mut l.content, id + 1, d),
-                Inline::Image(i) => {
-                    if let Some(c) = &mut i.caption {
-                        for b in c {
-                            self.block(b, d.saturating_add(1));
+                Inline::Image(i) if i.caption.is_some() => {
+                    let caption = i.caption.as_ref().map(|c| self.blocks(c, d + 1));
+                    let mut c = shallow_image(i);
+                    c.caption = caption;
+                    Inline::Image(Box::new(c))
+                }
+                Inline::Extension(e) if !e.body.is_empty() => {
+                    let body = self.blocks(&e.body, d + 1);
+                    let mut c = shallow_extension(e);
+                    c.body = body;
+                    Inline::Extension(Box::new(c))
+                }
+                other => other.clone(),
+            });
+        }
+        out
+    }
+
+    /// `blocks` as leaves only, in document order, without recursion: a container becomes its
+    /// title (if any) and its children; list and task markers become text on the item's first
+    /// leaf; inline captions and macro bodies become their text.
+    fn lift(&mut self, blocks: &[Block]) -> Vec<Block> {
+        let mut out = Vec::new();
+        // Work in reverse order: (block, marker to put before its first text).
+        let mut stack: Vec<(Option<&Block>, Option<String>)> =
+            blocks.iter().rev().map(|b| (Some(b), None)).collect();
+        while let Some((b, mut marker)) = stack.pop() {
+            let Some(b) = b else {
+                // A marker with nothing to carry it (an empty item).
+                if let Some(m) = marker {
+                    out.push(para(m.trim_end()));
+                }
+                continue;
+            };
+            let mut next: Vec<(Option<&Block>, Option<String>)> = Vec::new();
+            let mut head: Option<&str> = None;
+            match b {
+                Block::List(l) => {
+                    let start = l.start.unwrap_or(1);
+                    for (n, it) in l.items.iter().enumerate() {
+                        let m = if l.ordered {
+                            format!("{}. ", start + n as u64)
+                        } else {
+                            "• ".to_string()
+                        };
+                        item(&mut next, &it.blocks, m);
+                    }
+                }
+                Block::TaskList { items, .. } => {
+                    for it in items {
+                        let m = if it.done { "[x] " } else { "[ ] " };
+                        item(&mut next, &it.body, m.to_string());
+                    }
+                }
+                Block::Callout(c) => {
+                    head = c.title.as_deref();
+                    next.extend(c.blocks.iter().map(|b| (Some(b), None)));
+                }
+                Block::Expand(e) => {
+                    head = e.title.as_deref();
+                    next.extend(e.blocks.iter().map(|b| (Some(b), None)));
+                }
+                Block::Extension(e) if !e.body.is_empty() => {
+                    head = e.text.as_deref();
+                    next.extend(e.body.iter().map(|b| (Some(b), None)));
+                }
+                Block::Image(i) if i.caption.is_some() => {
+                    out.push(Block::Image(shallow_image(i)));
+                    for c in i.caption.iter().flatten() {
+                        next.push((Some(c), None));
+                    }
+                }
+                _ if !children(b).is_empty() => {
+                    for kids in children(b) {
+                        next.extend(kids.iter().map(|b| (Some(b), None)));
+                    }
+                }
+                leaf => {
+                    let mut l = self.leaf(leaf, usize::MAX);
+                    if let Some(m) = marker.take() {
+                        match inlines_of_mut(&mut l).into_iter().next() {
+                            Some(xs) => xs.insert(0, Inline::text(m)),
+                            None => out.push(para(m.trim_end())),
                         }
                     }
+                    out.push(l);
+                    continue;
                 }
-                Inline::Extension(e) => {
-                    for b in &mut e.body {
-                        self.block(b, d.saturating_add(1));
-                    }
-                }
-                _ => {}
             }
+            if let Some(h) = head.filter(|h| !h.is_empty()) {
+                out.push(para(h));
+            }
+            if let Some(m) = marker {
+                match next.first_mut() {
+                    Some((_, slot @ None)) => *slot = Some(m),
+                    _ => next.insert(0, (None, Some(m))),
+                }
+            }
+            stack.extend(next.into_iter().rev());
         }
+        out
     }
+}
+
+/// A copy of a container with its child sequences made by `fill` (their other fields cloned).
+fn shallow(b: &Block, fill: &mut dyn FnMut(&[Block]) -> Vec<Block>) -> Block {
+    match b {
+        Block::List(l) => Block::List(List {
+            ordered: l.ordered,
+            start: l.start,
+            items: l
+                .items
+                .iter()
+                .map(|i| ListItem {
+                    blocks: fill(&i.blocks),
+                    attrs: i.attrs.clone(),
+                })
+                .collect(),
+            attrs: l.attrs.clone(),
+        }),
+        Block::TaskList { items, attrs } => Block::TaskList {
+            items: items
+                .iter()
+                .map(|i| TaskItem {
+                    done: i.done,
+                    id: i.id.clone(),
+                    uuid: i.uuid.clone(),
+                    body: fill(&i.body),
+                    attrs: i.attrs.clone(),
+                })
+                .collect(),
+            attrs: attrs.clone(),
+        },
+        Block::Quote { blocks, attrs } => Block::Quote {
+            blocks: fill(blocks),
+            attrs: attrs.clone(),
+        },
+        Block::Callout(c) => Block::Callout(Callout {
+            kind: c.kind.clone(),
+            title: c.title.clone(),
+            icon: c.icon.clone(),
+            blocks: fill(&c.blocks),
+            params: c.params.clone(),
+            form: c.form.clone(),
+            attrs: c.attrs.clone(),
+        }),
+        Block::Table(t) => Block::Table(Table {
+            columns: t.columns.clone(),
+            rows: t
+                .rows
+                .iter()
+                .map(|r| TableRow {
+                    cells: r
+                        .cells
+                        .iter()
+                        .map(|c| TableCell {
+                            header: c.header,
+                            colspan: c.colspan,
+                            rowspan: c.rowspan,
+                            blocks: fill(&c.blocks),
+                            attrs: c.attrs.clone(),
+                        })
+                        .collect(),
+                    section: r.section.clone(),
+                    attrs: r.attrs.clone(),
+                })
+                .collect(),
+            attrs: t.attrs.clone(),
+        }),
+        Block::Layout(l) => Block::Layout(Layout {
+            sections: l
+                .sections
+                .iter()
+                .map(|s| LayoutSection {
+                    kind: s.kind.clone(),
+                    cells: s
+                        .cells
+                        .iter()
+                        .map(|c| LayoutCell {
+                            blocks: fill(&c.blocks),
+                            width: c.width,
+                            attrs: c.attrs.clone(),
+                        })
+                        .collect(),
+                    attrs: s.attrs.clone(),
+                })
+                .collect(),
+            attrs: l.attrs.clone(),
+        }),
+        Block::Expand(e) => Block::Expand(Expand {
+            title: e.title.clone(),
+            blocks: fill(&e.blocks),
+            params: e.params.clone(),
+            attrs: e.attrs.clone(),
+        }),
+        Block::Image(i) => {
+            let mut c = shallow_image(i);
+            c.caption = i.caption.as_ref().map(|x| fill(x));
+            Block::Image(c)
+        }
+        Block::Excerpt(e) => Block::Excerpt(Excerpt {
+            blocks: fill(&e.blocks),
+            params: e.params.clone(),
+            attrs: e.attrs.clone(),
+        }),
+        Block::PageProperties(p) => Block::PageProperties(PageProperties {
+            blocks: fill(&p.blocks),
+            params: p.params.clone(),
+            attrs: p.attrs.clone(),
+        }),
+        Block::Extension(e) => {
+            let mut c = shallow_extension(e);
+            c.body = fill(&e.body);
+            Block::Extension(c)
+        }
+        other => other.clone(),
+    }
+}
+
+fn shallow_image(i: &Image) -> Image {
+    Image {
+        source: i.source.clone(),
+        alt: i.alt.clone(),
+        width: i.width.clone(),
+        height: i.height.clone(),
+        caption: None,
+        caption_attrs: i.caption_attrs.clone(),
+        marks: i.marks.clone(),
+        attrs: i.attrs.clone(),
+    }
+}
+
+fn shallow_extension(e: &Extension) -> Extension {
+    Extension {
+        format: e.format.clone(),
+        kind: e.kind.clone(),
+        name: e.name.clone(),
+        params: e.params.clone(),
+        body: Vec::new(),
+        text: e.text.clone(),
+        source: e.source.clone(),
+        attrs: e.attrs.clone(),
+    }
+}
+
+/// Queues a list or task item's blocks, its marker on the first.
+fn item<'b>(next: &mut Vec<(Option<&'b Block>, Option<String>)>, bs: &'b [Block], m: String) {
+    let mut it = bs.iter();
+    match it.next() {
+        Some(first) => next.push((Some(first), Some(m))),
+        None => next.push((None, Some(m))),
+    }
+    next.extend(it.map(|b| (Some(b), None)));
 }
 
 fn inline_has_blocks(b: &Block) -> bool {
@@ -270,31 +575,6 @@ fn inline_has_blocks(b: &Block) -> bool {
     })
 }
 
-fn children_mut(b: &mut Block) -> Vec<&mut Vec<Block>> {
-    match b {
-        Block::List(l) => l.items.iter_mut().map(|i| &mut i.blocks).collect(),
-        Block::TaskList { items, .. } => items.iter_mut().map(|i| &mut i.body).collect(),
-        Block::Quote { blocks, .. } => vec![blocks],
-        Block::Callout(c) => vec![&mut c.blocks],
-        Block::Table(t) => t
-            .rows
-            .iter_mut()
-            .flat_map(|r| r.cells.iter_mut().map(|c| &mut c.blocks))
-            .collect(),
-        Block::Layout(l) => l
-            .sections
-            .iter_mut()
-            .flat_map(|s| s.cells.iter_mut().map(|c| &mut c.blocks))
-            .collect(),
-        Block::Expand(e) => vec![&mut e.blocks],
-        Block::Image(i) => i.caption.iter_mut().collect(),
-        Block::Excerpt(e) => vec![&mut e.blocks],
-        Block::PageProperties(p) => vec![&mut p.blocks],
-        Block::Extension(e) if !e.body.is_empty() => vec![&mut e.body],
-        _ => Vec::new(),
-    }
-}
-
 fn inlines_of_mut(b: &mut Block) -> Vec<&mut Vec<Inline>> {
     match b {
         Block::Paragraph { content, .. }
@@ -303,145 +583,6 @@ fn inlines_of_mut(b: &mut Block) -> Vec<&mut Vec<Inline>> {
         Block::File(f) => f.caption.iter_mut().collect(),
         Block::Embed(e) => e.caption.iter_mut().collect(),
         _ => Vec::new(),
-    }
-}
-
-/// `blocks` as leaves only, in document order, without recursion: a container becomes its
-/// title (if any) and its children; list and task markers become text on the item's first
-/// leaf; inline images and macros keep their text.
-pub fn lift(blocks: Vec<Block>) -> Vec<Block> {
-    let mut out = Vec::new();
-    // Work items in reverse order: (block, marker to put before its first text).
-    let mut stack: Vec<(Block, Option<String>)> =
-        blocks.into_iter().rev().map(|b| (b, None)).collect();
-    while let Some((b, marker)) = stack.pop() {
-        let mut next: Vec<(Block, Option<String>)> = Vec::new();
-        let mut head: Option<String> = None;
-        let mut marker = marker;
-        match b {
-            Block::List(l) => {
-                let start = l.start.unwrap_or(1);
-                for (n, it) in l.items.into_iter().enumerate() {
-                    let m = if l.ordered {
-                        format!("{}. ", start + n as u64)
-                    } else {
-                        "• ".to_string()
-                    };
-                    push_item(&mut next, it.blocks, m);
-                }
-            }
-            Block::TaskList { items, .. } => {
-                for it in items {
-                    let m = if it.done { "[x] " } else { "[ ] " }.to_string();
-                    push_item(&mut next, it.body, m);
-                }
-            }
-            Block::Quote { blocks, .. } => next.extend(blocks.into_iter().map(|b| (b, None))),
-            Block::Callout(c) => {
-                head = c.title;
-                next.extend(c.blocks.into_iter().map(|b| (b, None)));
-            }
-            Block::Table(t) => {
-                for r in t.rows {
-                    for c in r.cells {
-                        next.extend(c.blocks.into_iter().map(|b| (b, None)));
-                    }
-                }
-            }
-            Block::Layout(l) => {
-                for s in l.sections {
-                    for c in s.cells {
-                        next.extend(c.blocks.into_iter().map(|b| (b, None)));
-                    }
-                }
-            }
-            Block::Expand(e) => {
-                head = e.title;
-                next.extend(e.blocks.into_iter().map(|b| (b, None)));
-            }
-            Block::Image(mut i) if i.caption.is_some() => {
-                let caption = i.caption.take();
-                next.push((Block::Image(i), None));
-                next.extend(caption.into_iter().flatten().map(|b| (b, None)));
-            }
-            Block::Excerpt(e) => next.extend(e.blocks.into_iter().map(|b| (b, None))),
-            Block::PageProperties(p) => next.extend(p.blocks.into_iter().map(|b| (b, None))),
-            Block::Extension(mut e) if !e.body.is_empty() => {
-                head = e.text.take();
-                next.extend(std::mem::take(&mut e.body).into_iter().map(|b| (b, None)));
-            }
-            mut leaf => {
-                if inline_has_blocks(&leaf) {
-                    for xs in inlines_of_mut(&mut leaf) {
-                        let t = crate::text::inlines_to_text(xs);
-                        *xs = vec![Inline::text(t)];
-                    }
-                }
-                if let Some(m) = marker.take() {
-                    prefix(&mut leaf, &m);
-                }
-                out.push(leaf);
-                continue;
-            }
-        }
-        if let Some(h) = head.filter(|h| !h.is_empty()) {
-            next.insert(
-                0,
-                (
-                    Block::Paragraph {
-                        content: vec![Inline::text(h)],
-                        align: None,
-                        attrs: Attrs::new(),
-                    },
-                    None,
-                ),
-            );
-        }
-        if let Some(m) = marker {
-            match next.first_mut() {
-                Some((_, slot @ None)) => *slot = Some(m),
-                _ => next.insert(
-                    0,
-                    (
-                        Block::Paragraph {
-                            content: vec![Inline::text(m.trim_end())],
-                            align: None,
-                            attrs: Attrs::new(),
-                        },
-                        None,
-                    ),
-                ),
-            }
-        }
-        stack.extend(next.into_iter().rev());
-    }
-    out
-}
-
-fn push_item(next: &mut Vec<(Block, Option<String>)>, blocks: Vec<Block>, marker: String) {
-    if blocks.is_empty() {
-        next.push((
-            Block::Paragraph {
-                content: vec![Inline::text(marker.trim_end())],
-                align: None,
-                attrs: Attrs::new(),
-            },
-            None,
-        ));
-        return;
-    }
-    let mut it = blocks.into_iter();
-    if let Some(first) = it.next() {
-        next.push((first, Some(marker)));
-    }
-    next.extend(it.map(|b| (b, None)));
-}
-
-/// Puts `m` before the text of a leaf (or, for a leaf without text, does nothing visible: its
-/// kind shows it).
-fn prefix(b: &mut Block, m: &str) {
-    if let Some(xs) = inlines_of_mut(b).into_iter().next() {
-        xs.insert(0, Inline::text(m));
     }
 }
 
@@ -503,7 +644,12 @@ mod tests {
             ],
             attrs: Attrs::new(),
         };
-        let t = crate::text::blocks_to_text(&lift(vec![list]));
+        let mut out = Vec::new();
+        let mut f = Flattener {
+            top: 1,
+            out: &mut out,
+        };
+        let t = crate::text::blocks_to_text(&f.lift(&[list]));
         assert!(t.contains("[x] a") && t.contains("[ ] b"), "{t}");
     }
 }
