@@ -165,3 +165,259 @@ fn ir_json_written_reads_back_at_sixty_nested_lists() {
         has_all_levels(&text::to_text(&back), 60);
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Every format pair, and generated deep documents for every reader and writer.
+
+/// One container of each kind around `inner`.
+fn wrap(kind: u8, i: usize, inner: Vec<Block>) -> Block {
+    let mut blocks = vec![para(&format!("level {i}"))];
+    blocks.extend(inner);
+    match kind % 7 {
+        0 => Block::List(List {
+            ordered: i % 2 == 0,
+            start: None,
+            items: vec![ListItem {
+                blocks,
+                attrs: Attrs::new(),
+            }],
+            attrs: Attrs::new(),
+        }),
+        1 => Block::TaskList {
+            items: vec![TaskItem {
+                done: i % 3 == 0,
+                id: None,
+                uuid: None,
+                body: blocks,
+                attrs: Attrs::new(),
+            }],
+            attrs: Attrs::new(),
+        },
+        2 => Block::Quote {
+            blocks,
+            attrs: Attrs::new(),
+        },
+        3 => Block::Table(Table {
+            columns: None,
+            rows: vec![TableRow {
+                cells: vec![TableCell {
+                    header: false,
+                    colspan: None,
+                    rowspan: None,
+                    blocks,
+                    attrs: Attrs::new(),
+                }],
+                section: RowSection::Body,
+                attrs: Attrs::new(),
+            }],
+            attrs: Attrs::new(),
+        }),
+        4 => Block::Expand(Expand {
+            title: Some(format!("expand {i}")),
+            blocks,
+            params: Params::default(),
+            attrs: Attrs::new(),
+        }),
+        5 => Block::Callout(Callout {
+            kind: CalloutKind::Info,
+            title: None,
+            icon: None,
+            blocks,
+            params: Params::default(),
+            form: CalloutForm::Macro,
+            attrs: Attrs::new(),
+        }),
+        _ => Block::Layout(Layout {
+            sections: vec![LayoutSection {
+                kind: "two_equal".into(),
+                cells: vec![
+                    LayoutCell {
+                        blocks,
+                        width: None,
+                        attrs: Attrs::new(),
+                    },
+                    LayoutCell {
+                        blocks: vec![para(&format!("beside {i}"))],
+                        width: None,
+                        attrs: Attrs::new(),
+                    },
+                ],
+                attrs: Attrs::new(),
+            }],
+            attrs: Attrs::new(),
+        }),
+    }
+}
+
+fn nest(kinds: &[u8]) -> Document {
+    let mut inner = vec![para(&format!("level {}", kinds.len()))];
+    for (i, k) in kinds.iter().enumerate().rev() {
+        inner = vec![wrap(*k, i, inner)];
+    }
+    Document { blocks: inner }
+}
+
+/// Writes `doc` in every format and reads each output back with its own reader.
+fn through_every_format(doc: &Document) -> Vec<(&'static str, Vec<Fallback>, Document)> {
+    let st = storage::write_report(doc);
+    let st_back = storage::read(&st.output)
+        .unwrap_or_else(|e| panic!("storage: the writer emitted what its reader rejects: {e}"));
+    let md = markdown::write_report(doc);
+    let md_back = markdown::read(&md.output);
+    let nb = notion::blocks(doc);
+    let nb_back = notion::read_blocks(&nb.blocks);
+    let ir = ir_json::write_report(doc).unwrap();
+    let ir_back = ir_json::read(&ir.output)
+        .unwrap_or_else(|e| panic!("ir: the writer emitted what its reader rejects: {e}"));
+    vec![
+        ("storage", st.fallbacks, st_back),
+        ("markdown", md.fallbacks, md_back),
+        ("notion", nb.fallbacks, nb_back),
+        ("ir", ir.fallbacks, ir_back),
+    ]
+}
+
+fn deep_places(fbs: &[Fallback]) -> Vec<String> {
+    deep_fallbacks(fbs)
+        .into_iter()
+        .map(|f| f.rendered_as.clone())
+        .collect()
+}
+
+/// Deep input in each format's own syntax, read by its reader.
+fn deep_sources(n: usize) -> Vec<(&'static str, Document)> {
+    let storage_src = format!(
+        "{}<p>level {}</p>{}",
+        (0..n)
+            .map(|i| format!("<ul><li><p>level {i}</p>"))
+            .collect::<String>(),
+        n,
+        "</li></ul>".repeat(n)
+    );
+    let mut md_src = String::new();
+    for i in 0..=n {
+        md_src.push_str(&"  ".repeat(i));
+        md_src.push_str(&format!("- level {i}\n"));
+    }
+    let mut lists = nested_lists(n + 1);
+    // Hand-made IR JSON (the IR writer would already flatten it).
+    let ir_src = serde_json::to_string(&lists).unwrap();
+    lists.blocks.clear();
+    vec![
+        ("storage", storage::read(&storage_src).unwrap()),
+        ("markdown", markdown::read(&md_src)),
+        ("notion", notion::read_blocks(&nested_todos(n + 1))),
+        ("ir", ir_json::read(&ir_src).unwrap()),
+    ]
+}
+
+#[test]
+fn deep_input_through_every_format_pair_is_readable_and_reports_the_same_flattening() {
+    on_small_stack("pairs", || {
+        let n = 70;
+        for (from, doc) in deep_sources(n) {
+            let outs = through_every_format(&doc);
+            let first = deep_places(&outs[0].1);
+            assert!(
+                !first.is_empty(),
+                "{from} → storage: flattening not reported"
+            );
+            for (to, fbs, back) in &outs {
+                assert_eq!(
+                    deep_places(fbs),
+                    first,
+                    "{from} → {to}: a different flattening is reported"
+                );
+                has_all_levels(&text::to_text(back), n + 1);
+                // What was read back is within the policy: writing it again flattens nothing.
+                assert!(
+                    !depth::exceeds(&back.blocks),
+                    "{from} → {to}: read back deeper than the policy"
+                );
+                for (again, fbs2, _) in through_every_format(back) {
+                    assert!(
+                        deep_places(&fbs2).is_empty(),
+                        "{from} → {to} → {again}: flattened twice: {fbs2:?}"
+                    );
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn every_container_kind_at_the_limit_round_trips_without_flattening() {
+    on_small_stack("at the limit", || {
+        for k in 0..7u8 {
+            let kinds = vec![k; depth::MAX_BLOCK_DEPTH];
+            let doc = nest(&kinds);
+            assert!(!depth::exceeds(&doc.blocks), "kind {k}");
+            for (to, fbs, back) in through_every_format(&doc) {
+                assert!(deep_places(&fbs).is_empty(), "kind {k} → {to}: {fbs:?}");
+                has_all_levels(&text::to_text(&back), depth::MAX_BLOCK_DEPTH + 1);
+            }
+        }
+    });
+}
+
+mod generated {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Any mix of containers, any depth: every writer's output is accepted by its reader,
+        /// nothing is lost from the text, and flattening is reported exactly when the policy
+        /// is exceeded.
+        #[test]
+        fn writers_emit_what_readers_accept(kinds in prop::collection::vec(0u8..7, 0..120)) {
+            let (ok, msg) = std::thread::Builder::new()
+                .stack_size(2 * 1024 * 1024)
+                .spawn(move || {
+                    let doc = nest(&kinds);
+                    let deep = depth::exceeds(&doc.blocks);
+                    for (to, fbs, back) in through_every_format(&doc) {
+                        if deep_places(&fbs).is_empty() == deep {
+                            return (false, format!("{to}: deep={deep}, fallbacks {fbs:?}"));
+                        }
+                        let t = text::to_text(&back);
+                        for i in 0..=kinds.len() {
+                            if !t.contains(&format!("level {i}")) {
+                                return (false, format!("{to}: level {i} lost"));
+                            }
+                        }
+                    }
+                    (true, String::new())
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+            prop_assert!(ok, "{}", msg);
+        }
+
+        /// Deep Markdown and Notion service input never overflows the readers.
+        #[test]
+        fn readers_survive_generated_depth(n in 0usize..600, indent in 1usize..5) {
+            let ok = std::thread::Builder::new()
+                .stack_size(2 * 1024 * 1024)
+                .spawn(move || {
+                    let mut md = String::new();
+                    for i in 0..n {
+                        md.push_str(&" ".repeat(i * indent.min(2) + i % indent));
+                        md.push_str("- x\n");
+                    }
+                    let _ = markdown::read(&md);
+                    let _ = markdown::read(&format!("{}x\n", "> ".repeat(n)));
+                    if n > 0 {
+                        let d = notion::read_blocks(&nested_todos(n));
+                        let _ = storage::write_report(&d);
+                    }
+                })
+                .unwrap()
+                .join()
+                .is_ok();
+            prop_assert!(ok);
+        }
+    }
+}
