@@ -513,6 +513,15 @@ fn target_dest(t: &LinkTarget, anchor: Option<&str>) -> Option<String> {
             space_key,
             ..
         } => page(space_key.as_deref(), title),
+        // A Notion page known only by its id (a `link_to_page` whose title the input does not
+        // carry): a link that opens it in Notion.
+        LinkTarget::Page {
+            title: None,
+            id: Some(id),
+            ..
+        } if crate::notion::is_notion_id(id) => {
+            format!("https://www.notion.so/{}", id.replace('-', ""))
+        }
         LinkTarget::Page {
             title: None,
             id: Some(id),
@@ -1513,6 +1522,22 @@ impl Writer {
         let Some(d) = target_dest(&l.target, l.anchor.as_deref()) else {
             return;
         };
+        if let LinkTarget::Page {
+            title: None,
+            id: Some(id),
+            ..
+        } = &l.target
+            && crate::notion::is_notion_id(id)
+        {
+            self.fallback(
+                "link:notion_page",
+                format!(
+                    "a notion.so link to page {id}: the input does not carry its title (convert \
+                     the page with its linked pages, or migrate them together)"
+                ),
+                false,
+            );
+        }
         if l.content.is_empty()
             && let LinkTarget::Url { .. } = l.target
             && autolinkable(&d)

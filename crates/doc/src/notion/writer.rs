@@ -2740,9 +2740,16 @@ impl Conv {
     fn link(&mut self, l: &ir::Link, st: &Style, outer: Option<&str>, depth: usize, r: &mut Runs) {
         let named;
         let content: &[Inline] = if l.content.is_empty() {
-            named = [Inline::text(
-                l.target.name(l.anchor.as_deref()).unwrap_or_default(),
-            )];
+            // A person by the name Notion showed (as the Markdown and storage writers do).
+            let person = match &l.target {
+                LinkTarget::User { .. } => attr(&l.attrs, "notion:name")
+                    .filter(|n| !n.trim().is_empty())
+                    .map(|n| format!("@{n}")),
+                _ => None,
+            };
+            named = [Inline::text(person.unwrap_or_else(|| {
+                l.target.name(l.anchor.as_deref()).unwrap_or_default()
+            }))];
             &named
         } else {
             &l.content

@@ -9,6 +9,7 @@ mod lenient;
 mod markdown;
 mod merge;
 mod notion;
+mod notion_names;
 mod notion_writer;
 mod robustness;
 mod snapshots;
