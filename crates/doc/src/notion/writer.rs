@@ -457,12 +457,51 @@ pub fn plan(doc: &Document, parent: PlanParent) -> AppendPlan {
 /// `kbridge convert --to notion`: the plan for a new page ([`PlanParent::NewPage`]) as pretty
 /// JSON, and its fallbacks.
 pub fn write_report(doc: &Document) -> Written {
-    let plan = plan(doc, PlanParent::NewPage);
-    let mut output = serde_json::to_string_pretty(&plan).unwrap_or_default();
+    let AppendPlan {
+        parent,
+        requests,
+        attachments,
+        subpages,
+        fallbacks,
+    } = plan(doc, PlanParent::NewPage);
+    // The same JSON as `AppendPlan`'s, but each request is dropped once written: the blocks
+    // and the text they become are not all held at once (peak memory on big pages).
+    #[derive(Serialize)]
+    struct Streamed<'a> {
+        parent: &'a PlanParent,
+        requests: Draining,
+        attachments: &'a [Attachment],
+        subpages: &'a [Subpage],
+        fallbacks: &'a [Fallback],
+    }
+    let streamed = Streamed {
+        parent: &parent,
+        requests: Draining(std::cell::RefCell::new(requests.into_iter())),
+        attachments: &attachments,
+        subpages: &subpages,
+        fallbacks: &fallbacks,
+    };
+    let mut output = match serde_json::to_string_pretty(&streamed) {
+        Ok(s) => s,
+        // Only a map with non-string keys fails to serialize, and the plan has none.
+        Err(e) => format!("{{\"error\": {:?}}}", e.to_string()),
+    };
     output.push('\n');
-    Written {
-        output,
-        fallbacks: plan.fallbacks,
+    Written { output, fallbacks }
+}
+
+/// Serializes requests as a sequence, dropping each once written.
+struct Draining(std::cell::RefCell<std::vec::IntoIter<Request>>);
+
+impl Serialize for Draining {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut it = self.0.borrow_mut();
+        let mut seq = s.serialize_seq(Some(it.len()))?;
+        for r in it.by_ref() {
+            seq.serialize_element(&r)?;
+        }
+        seq.end()
     }
 }
 
@@ -752,6 +791,11 @@ pub fn chunk(blocks: Vec<NBlock>, parent: &PlanParent) -> Vec<Request> {
                 let Some(node) = task.items.pop_front() else {
                     break;
                 };
+                // The blocks move into requests: give back the queue's room as it empties, or
+                // the page's blocks are held twice until the last request (peak memory).
+                if task.items.capacity() > 64 && task.items.len() < task.items.capacity() / 4 {
+                    task.items.shrink_to_fit();
+                }
                 budget.spend(0, 1);
                 let path = vec![children.len()];
                 children.push(take(node, 0, path, req, &mut budget, &mut deferred));
