@@ -449,7 +449,7 @@ fn shallow(b: &Block, fill: &mut dyn FnMut(&[Block]) -> Vec<Block>) -> Block {
             attrs: attrs.clone(),
         },
         Block::Callout(c) => Block::Callout(Callout {
-            kind: c.kind.clone(),
+            kind: c.kind,
             title: c.title.clone(),
             icon: c.icon.clone(),
             blocks: fill(&c.blocks),
@@ -474,7 +474,7 @@ fn shallow(b: &Block, fill: &mut dyn FnMut(&[Block]) -> Vec<Block>) -> Block {
                             attrs: c.attrs.clone(),
                         })
                         .collect(),
-                    section: r.section.clone(),
+                    section: r.section,
                     attrs: r.attrs.clone(),
                 })
                 .collect(),

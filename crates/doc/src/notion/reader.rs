@@ -107,6 +107,9 @@ pub fn read_page(page: &model::Page) -> Document {
     read_page_with(page, &ReadOptions::default())
 }
 
+/// Names a page or database by its id (`None`: unknown).
+pub type TitleResolver<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
 /// What the caller can tell the reader beyond the input.
 #[derive(Clone, Copy, Default)]
 pub struct ReadOptions<'a> {
@@ -114,7 +117,7 @@ pub struct ReadOptions<'a> {
     /// not name (the API gives only the id). The input's own `child_page` / `child_database`
     /// blocks and the page being read are used first. Without a title the link keeps the id,
     /// and the Markdown writer shows it as a notion.so link and reports it.
-    pub page_title: Option<&'a dyn Fn(&str) -> Option<String>>,
+    pub page_title: Option<&'a TitleResolver<'a>>,
 }
 
 /// [`read_page`] with [`ReadOptions`].
@@ -163,7 +166,7 @@ struct R<'a> {
     flat: std::cell::Cell<bool>,
     /// Titles the input carries (child pages and databases, the page itself), by [`title_key`].
     titles: std::collections::HashMap<String, String>,
-    resolve: Option<&'a dyn Fn(&str) -> Option<String>>,
+    resolve: Option<&'a TitleResolver<'a>>,
 }
 
 impl<'a> R<'a> {

@@ -35,7 +35,7 @@ fn nested_todos(n: usize) -> Vec<model::Block> {
         serde_json::from_value(serde_json::json!({
             "object": "block", "id": format!("{:032x}", i + 1), "type": "to_do",
             "has_children": false,
-            "to_do": {"checked": i % 2 == 0, "color": "default",
+            "to_do": {"checked": i.is_multiple_of(2), "color": "default",
                       "rich_text": [{"type": "text", "text": {"content": format!("level {i}")},
                                      "plain_text": format!("level {i}"),
                                      "annotations": {"bold": false, "italic": false, "strikethrough": false,
@@ -175,7 +175,7 @@ fn wrap(kind: u8, i: usize, inner: Vec<Block>) -> Block {
     blocks.extend(inner);
     match kind % 7 {
         0 => Block::List(List {
-            ordered: i % 2 == 0,
+            ordered: i.is_multiple_of(2),
             start: None,
             items: vec![ListItem {
                 blocks,
@@ -185,7 +185,7 @@ fn wrap(kind: u8, i: usize, inner: Vec<Block>) -> Block {
         }),
         1 => Block::TaskList {
             items: vec![TaskItem {
-                done: i % 3 == 0,
+                done: i.is_multiple_of(3),
                 id: None,
                 uuid: None,
                 body: blocks,
