@@ -174,13 +174,10 @@ impl OutputFormat {
                 output: kb_doc::text::to_text(doc),
                 fallbacks: Vec::new(),
             }),
-            OutputFormat::Ir => match kb_doc::ir_json::write(doc) {
-                Ok(mut json) => {
-                    json.push('\n');
-                    Ok(Written {
-                        output: json,
-                        fallbacks: Vec::new(),
-                    })
+            OutputFormat::Ir => match kb_doc::ir_json::write_report(doc) {
+                Ok(mut w) => {
+                    w.output.push('\n');
+                    Ok(w)
                 }
                 Err(e) => Err(format!("cannot serialise the document as JSON: {e}")),
             },

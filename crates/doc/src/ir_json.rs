@@ -10,9 +10,18 @@ use crate::{Document, ReadError};
 /// per element.
 pub const MAX_JSON_DEPTH: usize = 4 * crate::storage::MAX_DEPTH + 16;
 
-/// Writes the IR as pretty JSON.
+/// Writes the IR as pretty JSON, within the depth policy ([`crate::depth::limit`]).
 pub fn write(doc: &Document) -> Result<String, serde_json::Error> {
-    serde_json::to_string_pretty(doc)
+    write_report(doc).map(|w| w.output)
+}
+
+/// [`write`], and the places where nesting past the depth policy was lifted.
+pub fn write_report(doc: &Document) -> Result<crate::Written, serde_json::Error> {
+    let (doc, fallbacks) = crate::depth::limit(doc);
+    Ok(crate::Written {
+        output: serde_json::to_string_pretty(&*doc)?,
+        fallbacks,
+    })
 }
 
 /// Reads the IR's JSON form.

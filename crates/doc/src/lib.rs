@@ -9,6 +9,7 @@
 //! understand (it becomes an [`ir::Extension`]), and never panic on bad input (readers return an
 //! error with a position, or keep the raw input).
 
+pub mod depth;
 pub mod error;
 pub mod ir;
 pub mod ir_json;

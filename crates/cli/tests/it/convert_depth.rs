@@ -12,8 +12,18 @@ fn sixty_nested_lists_go_to_ir_and_back() {
         format!("{}deep{}", "<ul><li>".repeat(60), "</li></ul>".repeat(60)),
     );
     let json = dir.path().join("deep.json");
-    let r = run(&["convert", "--to", "ir", p(&src), "-o", p(&json)]);
+    let summary = dir.path().join("summary.json");
+    let sj = format!("--summary-json={}", p(&summary));
+    let r = run(&["convert", "--to", "ir", p(&src), "-o", p(&json), &sj]);
     assert_eq!(r.status, 0, "{}", r.stderr);
+    // Past the depth policy the IR writer lifts the deepest levels, and the report says where.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert!(summary["fallbacks"].as_u64().unwrap() >= 1, "{summary}");
+    assert_eq!(
+        summary["files"][0]["fallbacks"][0]["node"], "deep_nesting",
+        "{summary}"
+    );
     let back = dir.path().join("back.xhtml");
     let r = run(&[
         "convert",
@@ -27,6 +37,10 @@ fn sixty_nested_lists_go_to_ir_and_back() {
     ]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     let out = std::fs::read_to_string(&back).unwrap();
-    assert_eq!(out.matches("<ul>").count(), 60, "{out}");
+    assert_eq!(
+        out.matches("<ul>").count(),
+        kb_doc::depth::MAX_BLOCK_DEPTH,
+        "{out}"
+    );
     assert!(out.contains("deep"));
 }

@@ -694,29 +694,60 @@ fn markdown_directory_to_storage() {
     assert!(two.contains("<em>words</em>"), "{two}");
 }
 
-/// `kbridge bench codecs` runs each size in a child process and reports JSON whose figures are
-/// consistent with the sizes asked for (no speed is asserted: benchmarks are never timed tests).
+/// `kbridge bench codecs` runs each (target, size) in a child process and reports JSON whose
+/// figures are consistent with the sizes asked for, with memory per input byte for every target
+/// (no speed is asserted: benchmarks are never timed tests).
 #[test]
-fn bench_codecs_prints_json_per_size() {
-    let r = run(&["bench", "codecs", "--sizes", "1,2"]);
+fn bench_codecs_prints_json_per_target_and_size() {
+    let r = run(&[
+        "bench",
+        "codecs",
+        "--sizes",
+        "1,2",
+        "--to",
+        "storage,notion",
+    ]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("bench prints JSON");
     let runs = v["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 2);
-    for (run, mib) in runs.iter().zip([1u64, 2]) {
+    assert_eq!(runs.len(), 4);
+    for (run, (to, mib)) in runs.iter().zip([
+        ("storage", 1u64),
+        ("storage", 2),
+        ("notion", 1),
+        ("notion", 2),
+    ]) {
+        assert_eq!(run["target"], to, "{run}");
         let bytes = run["input_bytes"].as_u64().unwrap();
         assert!(
             bytes >= mib * 1024 * 1024 && bytes < (mib + 1) * 1024 * 1024,
             "{run}"
         );
         assert!(run["storage_read_mib_s"].as_f64().unwrap() > 0.0);
-        assert!(run["written_storage_bytes"].as_u64().unwrap() > bytes / 2);
+        assert!(run["written_bytes"].as_u64().unwrap() > bytes / 2);
         if cfg!(target_os = "linux") {
             assert!(
                 run["peak_rss_bytes"].as_u64().unwrap()
                     >= run["rss_before_read_bytes"].as_u64().unwrap()
             );
+            assert!(run["peak_over_baseline_per_input_byte"].as_f64().unwrap() > 0.0);
         }
+    }
+    for to in ["storage", "notion"] {
+        assert!(
+            v["targets"][to]["memory_per_input_byte_max"]
+                .as_f64()
+                .is_some(),
+            "{v}"
+        );
+    }
+    // Every target on the dense body.
+    let r = run(&["bench", "codecs", "--sizes", "1", "--dense"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["input"], "dense (built in)");
+    for to in ["storage", "markdown", "notion", "ir"] {
+        assert!(v["targets"][to].is_object(), "{to}: {v}");
     }
     // A bad input is refused with the file named.
     let r = run(&[

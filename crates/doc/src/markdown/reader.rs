@@ -10,8 +10,10 @@ use pulldown_cmark::{
 
 use crate::ir::*;
 
-/// Deepest container nesting the reader builds (real documents stay far below).
-pub const MAX_DEPTH: usize = 64;
+/// Deepest nesting the reader builds, block containers and inline levels counted together:
+/// one block level past [`crate::depth::MAX_BLOCK_DEPTH`] plus the inline levels, so that what
+/// the reader lifts is always seen, and reported, by the writer that applies the policy.
+pub const MAX_DEPTH: usize = crate::depth::READ_DEPTH + crate::depth::MAX_INLINE_DEPTH + 1;
 
 pub(crate) fn options() -> Options {
     Options::ENABLE_TABLES

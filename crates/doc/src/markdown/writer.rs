@@ -17,20 +17,20 @@ use crate::ir::*;
 use crate::report::{Fallback, Written};
 use crate::text;
 
-/// Nesting depth past which the writer stops rendering block structure and writes the plain
-/// text of what is below (hostile or generated documents only; real pages nest a few levels).
-const MAX_DEPTH: usize = 96;
+/// Nesting (blocks and inlines counted together) past which the writer stops rendering
+/// structure and writes the plain text of what is below: a backstop only, never reached after
+/// [`crate::depth::limit`], which every document goes through first.
+const MAX_DEPTH: usize = 2 * (crate::depth::MAX_BLOCK_DEPTH + crate::depth::MAX_INLINE_DEPTH);
 
 pub(crate) fn write(doc: &Document) -> Written {
+    let (doc, mut fallbacks) = crate::depth::limit(doc);
     let mut w = Writer::default();
     let mut output = w.blocks(doc.blocks.iter(), Mode::Loose);
     if !output.is_empty() {
         output.push('\n');
     }
-    Written {
-        output,
-        fallbacks: w.fallbacks,
-    }
+    fallbacks.append(&mut w.fallbacks);
+    Written { output, fallbacks }
 }
 
 /// How the blocks of one container are separated.
@@ -513,6 +513,15 @@ fn target_dest(t: &LinkTarget, anchor: Option<&str>) -> Option<String> {
             space_key,
             ..
         } => page(space_key.as_deref(), title),
+        // A Notion page known only by its id (a `link_to_page` whose title the input does not
+        // carry): a link that opens it in Notion.
+        LinkTarget::Page {
+            title: None,
+            id: Some(id),
+            ..
+        } if crate::notion::is_notion_id(id) => {
+            format!("https://www.notion.so/{}", id.replace('-', ""))
+        }
         LinkTarget::Page {
             title: None,
             id: Some(id),
@@ -1513,6 +1522,22 @@ impl Writer {
         let Some(d) = target_dest(&l.target, l.anchor.as_deref()) else {
             return;
         };
+        if let LinkTarget::Page {
+            title: None,
+            id: Some(id),
+            ..
+        } = &l.target
+            && crate::notion::is_notion_id(id)
+        {
+            self.fallback(
+                "link:notion_page",
+                format!(
+                    "a notion.so link to page {id}: the input does not carry its title (convert \
+                     the page with its linked pages, or migrate them together)"
+                ),
+                false,
+            );
+        }
         if l.content.is_empty()
             && let LinkTarget::Url { .. } = l.target
             && autolinkable(&d)

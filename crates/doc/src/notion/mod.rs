@@ -29,6 +29,7 @@ pub(crate) fn is_notion_id(id: &str) -> bool {
 }
 
 pub use reader::{
-    database_label, database_report, properties_to_ir, read_blocks, read_json, read_page,
+    ReadOptions, TitleResolver, database_label, database_report, properties_to_ir, read_blocks,
+    read_blocks_with, read_json, read_page, read_page_with,
 };
 pub use writer::*;

@@ -104,7 +104,33 @@ fn from_value<T: serde::de::DeserializeOwned>(input: &str, v: Value) -> Result<T
 /// Reads a page: its properties (as a Page Properties table first, when it has any besides the
 /// title) and its blocks.
 pub fn read_page(page: &model::Page) -> Document {
-    let mut doc = read_blocks(&page.children);
+    read_page_with(page, &ReadOptions::default())
+}
+
+/// Names a page or database by its id (`None`: unknown).
+pub type TitleResolver<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// What the caller can tell the reader beyond the input.
+#[derive(Clone, Copy, Default)]
+pub struct ReadOptions<'a> {
+    /// The title of a page (or database) by its id, for `link_to_page` targets the input does
+    /// not name (the API gives only the id). The input's own `child_page` / `child_database`
+    /// blocks and the page being read are used first. Without a title the link keeps the id,
+    /// and the Markdown writer shows it as a notion.so link and reports it.
+    pub page_title: Option<&'a TitleResolver<'a>>,
+}
+
+/// [`read_page`] with [`ReadOptions`].
+pub fn read_page_with(page: &model::Page, opts: &ReadOptions<'_>) -> Document {
+    let mut r = R::new(opts, &page.children);
+    let title = page.title();
+    if !title.is_empty() {
+        r.titles.insert(title_key(&page.id), title);
+    }
+    let refs: Vec<&model::Block> = page.children.iter().collect();
+    let mut doc = Document {
+        blocks: r.blocks(&refs),
+    };
     if let Some(props) = properties_to_ir(page) {
         doc.blocks.insert(0, Block::PageProperties(props));
     }
@@ -113,13 +139,66 @@ pub fn read_page(page: &model::Page) -> Document {
 
 /// Reads a sequence of sibling blocks (with their children) into a document.
 pub fn read_blocks(blocks: &[model::Block]) -> Document {
+    read_blocks_with(blocks, &ReadOptions::default())
+}
+
+/// [`read_blocks`] with [`ReadOptions`].
+pub fn read_blocks_with(blocks: &[model::Block], opts: &ReadOptions<'_>) -> Document {
     let refs: Vec<&model::Block> = blocks.iter().collect();
     Document {
-        blocks: R.blocks(&refs),
+        blocks: R::new(opts, blocks).blocks(&refs),
     }
 }
 
-struct R;
+/// A Notion id as a map key: its hex digits, lower case (ids come with and without dashes).
+fn title_key(id: &str) -> String {
+    id.chars()
+        .filter(char::is_ascii_hexdigit)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The reader's state: how many container levels deep it is, and whether it is lifting (past
+/// [`crate::depth::READ_DEPTH`] every block is read without its children, which follow it as
+/// siblings: bounded recursion on any service input; the writers report the flattening).
+struct R<'a> {
+    depth: std::cell::Cell<usize>,
+    flat: std::cell::Cell<bool>,
+    /// Titles the input carries (child pages and databases, the page itself), by [`title_key`].
+    titles: std::collections::HashMap<String, String>,
+    resolve: Option<&'a TitleResolver<'a>>,
+}
+
+impl<'a> R<'a> {
+    fn new(opts: &ReadOptions<'a>, blocks: &[model::Block]) -> Self {
+        let mut titles = std::collections::HashMap::new();
+        let mut stack: Vec<&model::Block> = blocks.iter().collect();
+        while let Some(b) = stack.pop() {
+            if matches!(b.kind.as_str(), "child_page" | "child_database")
+                && let (Some(id), Some(t)) = (&b.id, b.data.as_ref().and_then(|d| d.title.as_ref()))
+                && !t.is_empty()
+            {
+                titles.insert(title_key(id), t.clone());
+            }
+            stack.extend(b.all_children());
+        }
+        R {
+            depth: Default::default(),
+            flat: Default::default(),
+            titles,
+            resolve: opts.page_title,
+        }
+    }
+
+    /// The title of the page or database `id`, when the input or the caller knows it.
+    fn title_of(&self, id: &str) -> Option<String> {
+        self.titles
+            .get(&title_key(id))
+            .cloned()
+            .or_else(|| self.resolve.and_then(|f| f(id)))
+            .filter(|t| !t.is_empty())
+    }
+}
 
 fn base_attrs(b: &model::Block) -> Attrs {
     let mut a = Attrs::new();
@@ -141,8 +220,50 @@ fn is_list_kind(k: &str) -> bool {
     matches!(k, "bulleted_list_item" | "numbered_list_item" | "to_do")
 }
 
-impl R {
+impl R<'_> {
     fn blocks(&self, blocks: &[&model::Block]) -> Vec<Block> {
+        let d = self.depth.get();
+        if d >= crate::depth::READ_DEPTH {
+            return self.lifted(blocks);
+        }
+        self.depth.set(d + 1);
+        let out = self.blocks_here(blocks);
+        self.depth.set(d);
+        out
+    }
+
+    /// A block's children, or none while lifting.
+    fn kids<'b>(&self, b: &'b model::Block) -> Vec<&'b model::Block> {
+        if self.flat.get() {
+            Vec::new()
+        } else {
+            b.all_children()
+        }
+    }
+
+    /// `blocks` and all their descendants as siblings, in document order, without recursion.
+    fn lifted(&self, blocks: &[&model::Block]) -> Vec<Block> {
+        let mut out = Vec::new();
+        let mut stack: Vec<&model::Block> = blocks.iter().rev().copied().collect();
+        let was = self.flat.replace(true);
+        while let Some(b) = stack.pop() {
+            if b.kind != "table" {
+                stack.extend(b.all_children().into_iter().rev());
+            }
+            if matches!(b.kind.as_str(), "column_list" | "column") {
+                continue;
+            }
+            if is_list_kind(&b.kind) && b.data.is_some() {
+                out.push(self.list(&[b]));
+            } else {
+                self.block(b, &mut out);
+            }
+        }
+        self.flat.set(was);
+        out
+    }
+
+    fn blocks_here(&self, blocks: &[&model::Block]) -> Vec<Block> {
         let mut out = Vec::new();
         let mut i = 0;
         while i < blocks.len() {
@@ -168,7 +289,7 @@ impl R {
         let mut v = vec![Block::Plain {
             content: inlines(d.rich()),
         }];
-        v.extend(self.blocks(&b.all_children()));
+        v.extend(self.blocks(&self.kids(b)));
         v
     }
 
@@ -231,7 +352,7 @@ impl R {
             return;
         };
         let mut attrs = base_attrs(b);
-        let kids = || self.blocks(&b.all_children());
+        let kids = || self.blocks(&self.kids(b));
         match b.kind.as_str() {
             "paragraph" => {
                 out.push(Block::Paragraph {
@@ -320,11 +441,11 @@ impl R {
             })),
             "table" => out.push(self.table(b, d, attrs)),
             "column_list" => {
-                let cells = b
-                    .all_children()
+                let cells = self
+                    .kids(b)
                     .into_iter()
                     .map(|c| LayoutCell {
-                        blocks: self.blocks(&c.all_children()),
+                        blocks: self.blocks(&self.kids(c)),
                         width: c.data.as_ref().and_then(|d| d.width_ratio),
                         attrs: base_attrs(c),
                     })
@@ -415,7 +536,7 @@ impl R {
                 match id {
                     Some(id) => out.push(link_paragraph(
                         LinkTarget::Page {
-                            title: None,
+                            title: self.title_of(&id),
                             space_key: None,
                             id: Some(id),
                             attrs: Attrs::new(),
@@ -452,7 +573,7 @@ impl R {
                     // A duplicate whose content was fetched (the API serves the original's
                     // children under it) keeps that content: an excerpt holding a copy, marked
                     // with its original. Without its children it stays a reference.
-                    Some(orig) if !b.all_children().is_empty() => {
+                    Some(orig) if !self.kids(b).is_empty() => {
                         attrs.insert("notion:synced_from".into(), orig.to_string());
                         out.push(Block::Excerpt(Excerpt {
                             blocks: kids(),
@@ -964,10 +1085,14 @@ fn push_leaf(out: &mut Vec<Inline>, leaf: Inline) {
 /// A page's properties (other than its title) as a Page Properties table, in the page's order.
 /// Relations become links to the related pages; formulas and rollups their computed values.
 pub fn properties_to_ir(page: &model::Page) -> Option<PageProperties> {
-    let rows: Vec<(String, Vec<Block>)> = page
-        .properties
-        .iter()
-        .filter(|(_, p)| p.kind != "title")
+    if page.properties.iter().all(|(_, p)| p.kind == "title") {
+        return None;
+    }
+    // The title property first (as Notion shows it), then the others in their order.
+    let title = page.properties.iter().filter(|(_, p)| p.kind == "title");
+    let rest = page.properties.iter().filter(|(_, p)| p.kind != "title");
+    let rows: Vec<(String, Vec<Block>)> = title
+        .chain(rest)
         .map(|(name, p)| {
             let content = property_inlines(p);
             let blocks = if content.is_empty() {

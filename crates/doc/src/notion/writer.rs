@@ -139,10 +139,11 @@ const ROW_BYTES: usize = 150_000;
 /// A column's first block is created with its column list: when larger than this it gets an
 /// empty paragraph before it, so that five columns always fit in one request.
 const COLUMN_FIRST_BYTES: usize = 60_000;
-/// Block nesting written structurally; deeper content becomes text.
-const MAX_DEPTH: usize = 40;
-/// Inline nesting flattened structurally; deeper content becomes text.
-const MAX_INLINE_DEPTH: usize = 64;
+/// Block nesting written structurally; deeper content becomes text. A backstop only: every
+/// document goes through [`crate::depth::limit`] first, which keeps it within the policy.
+const MAX_DEPTH: usize = 2 * crate::depth::MAX_BLOCK_DEPTH;
+/// Inline nesting flattened structurally; deeper content becomes text (backstop, as above).
+const MAX_INLINE_DEPTH: usize = 2 * crate::depth::MAX_INLINE_DEPTH;
 /// Widest `colspan` expanded into empty cells.
 const MAX_COLSPAN: u32 = 64;
 /// Bytes charged for adding a child to a block in a request: `,"children":[` + `]`, or a comma.
@@ -456,26 +457,67 @@ pub fn plan(doc: &Document, parent: PlanParent) -> AppendPlan {
 /// `kbridge convert --to notion`: the plan for a new page ([`PlanParent::NewPage`]) as pretty
 /// JSON, and its fallbacks.
 pub fn write_report(doc: &Document) -> Written {
-    let plan = plan(doc, PlanParent::NewPage);
-    let mut output = serde_json::to_string_pretty(&plan).unwrap_or_default();
+    let AppendPlan {
+        parent,
+        requests,
+        attachments,
+        subpages,
+        fallbacks,
+    } = plan(doc, PlanParent::NewPage);
+    // The same JSON as `AppendPlan`'s, but each request is dropped once written: the blocks
+    // and the text they become are not all held at once (peak memory on big pages).
+    #[derive(Serialize)]
+    struct Streamed<'a> {
+        parent: &'a PlanParent,
+        requests: Draining,
+        attachments: &'a [Attachment],
+        subpages: &'a [Subpage],
+        fallbacks: &'a [Fallback],
+    }
+    let streamed = Streamed {
+        parent: &parent,
+        requests: Draining(std::cell::RefCell::new(requests.into_iter())),
+        attachments: &attachments,
+        subpages: &subpages,
+        fallbacks: &fallbacks,
+    };
+    let mut output = match serde_json::to_string_pretty(&streamed) {
+        Ok(s) => s,
+        // Only a map with non-string keys fails to serialize, and the plan has none.
+        Err(e) => format!("{{\"error\": {:?}}}", e.to_string()),
+    };
     output.push('\n');
-    Written {
-        output,
-        fallbacks: plan.fallbacks,
+    Written { output, fallbacks }
+}
+
+/// Serializes requests as a sequence, dropping each once written.
+struct Draining(std::cell::RefCell<std::vec::IntoIter<Request>>);
+
+impl Serialize for Draining {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut it = self.0.borrow_mut();
+        let mut seq = s.serialize_seq(Some(it.len()))?;
+        for r in it.by_ref() {
+            seq.serialize_element(&r)?;
+        }
+        seq.end()
     }
 }
 
 /// Stage 1: the Notion block tree for `doc`, meeting every per-block limit and creation rule
 /// (see the module docs), without request shaping.
 pub fn blocks(doc: &Document) -> NotionBlocks {
+    let (doc, mut fallbacks) = crate::depth::limit(doc);
     let mut c = Conv::default();
     let raw = c.blocks(&doc.blocks, 0);
     let blocks = c.finish(raw);
+    fallbacks.append(&mut c.fallbacks);
     NotionBlocks {
         blocks,
         attachments: c.attachments,
         subpages: c.subpages,
-        fallbacks: c.fallbacks,
+        fallbacks,
     }
 }
 
@@ -749,6 +791,11 @@ pub fn chunk(blocks: Vec<NBlock>, parent: &PlanParent) -> Vec<Request> {
                 let Some(node) = task.items.pop_front() else {
                     break;
                 };
+                // The blocks move into requests: give back the queue's room as it empties, or
+                // the page's blocks are held twice until the last request (peak memory).
+                if task.items.capacity() > 64 && task.items.len() < task.items.capacity() / 4 {
+                    task.items.shrink_to_fit();
+                }
                 budget.spend(0, 1);
                 let path = vec![children.len()];
                 children.push(take(node, 0, path, req, &mut budget, &mut deferred));
@@ -1437,7 +1484,7 @@ impl Conv {
             if !t.is_empty() {
                 self.fb_once(
                     "deep_nesting",
-                    "paragraphs of its text (nesting deeper than 40 blocks)",
+                    &format!("paragraphs of its text (nesting deeper than {MAX_DEPTH} blocks)"),
                 );
                 let mut r = Runs::default();
                 push_text(&mut r, &t, &Style::default(), None);
@@ -2553,7 +2600,7 @@ impl Conv {
         if depth > MAX_INLINE_DEPTH {
             self.fb_once(
                 "deep_nesting",
-                "its text (inline nesting deeper than 64 levels)",
+                &format!("its text (inline nesting deeper than {MAX_INLINE_DEPTH} levels)"),
             );
             push_text(r, &text::inlines_to_text(xs), st, link);
             return;
@@ -2737,9 +2784,16 @@ impl Conv {
     fn link(&mut self, l: &ir::Link, st: &Style, outer: Option<&str>, depth: usize, r: &mut Runs) {
         let named;
         let content: &[Inline] = if l.content.is_empty() {
-            named = [Inline::text(
-                l.target.name(l.anchor.as_deref()).unwrap_or_default(),
-            )];
+            // A person by the name Notion showed (as the Markdown and storage writers do).
+            let person = match &l.target {
+                LinkTarget::User { .. } => attr(&l.attrs, "notion:name")
+                    .filter(|n| !n.trim().is_empty())
+                    .map(|n| format!("@{n}")),
+                _ => None,
+            };
+            named = [Inline::text(person.unwrap_or_else(|| {
+                l.target.name(l.anchor.as_deref()).unwrap_or_default()
+            }))];
             &named
         } else {
             &l.content

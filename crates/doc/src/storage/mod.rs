@@ -68,10 +68,12 @@ pub fn write(doc: &Document) -> String {
 
 /// Writes storage format and lists what fell back.
 pub fn write_report(doc: &Document) -> Written {
+    let (doc, mut fallbacks) = crate::depth::limit(doc);
     let mut w = writer::W::new();
     w.blocks(&doc.blocks);
+    fallbacks.append(&mut w.fallbacks);
     Written {
         output: w.out,
-        fallbacks: w.fallbacks,
+        fallbacks,
     }
 }

@@ -12,7 +12,7 @@ use quick_xml::events::{BytesStart, Event};
 use crate::{ReadError, Recovery};
 
 /// Deepest element nesting accepted. Real pages stay far below (a few dozen levels).
-pub const MAX_DEPTH: usize = 256;
+pub const MAX_DEPTH: usize = crate::depth::STORAGE_MAX_ELEMENTS;
 
 /// HTML void elements: accepted without a closing tag (`<br>`), a stray `</br>` is ignored.
 const VOID: &[&str] = &[

@@ -981,6 +981,14 @@ impl W {
             self.out.push_str("<ac:link-body>");
             self.inlines(&l.content);
             self.out.push_str("</ac:link-body>");
+        } else if let LinkTarget::User { .. } = l.target
+            && let Some(name) = l.attrs.get("notion:name").filter(|n| !n.trim().is_empty())
+        {
+            // A Notion person (mention or people property): its account id means nothing to
+            // Confluence, so the name Notion showed is the link text.
+            self.out.push_str("<ac:plain-text-link-body>");
+            cdata(&mut self.out, &format!("@{name}"));
+            self.out.push_str("</ac:plain-text-link-body>");
         }
         self.close("ac:link");
     }

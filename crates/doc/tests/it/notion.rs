@@ -508,26 +508,27 @@ fn input_shapes_the_api_returns() {
     };
     let rows = pp.rows();
     let names: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
+    // The title property first, as Notion shows it.
     assert_eq!(
         names,
         [
-            "Status", "Owner", "Related", "Score", "Total", "Tags", "Due", "Done", "Key", "Where",
-            "Later"
+            "Name", "Status", "Owner", "Related", "Score", "Total", "Tags", "Due", "Done", "Key",
+            "Where", "Later"
         ]
     );
     let cell = |i: usize| text::blocks_to_text(rows[i].1).trim().to_string();
     assert_eq!(
         (
-            cell(0).as_str(),
-            cell(3).as_str(),
+            cell(1).as_str(),
             cell(4).as_str(),
-            cell(7).as_str(),
+            cell(5).as_str(),
             cell(8).as_str(),
-            cell(9).as_str()
+            cell(9).as_str(),
+            cell(10).as_str()
         ),
         ("In progress", "42", "7", "Yes", "OPS-12", "Office")
     );
-    let rel = &rows[2].1[0];
+    let rel = &rows[3].1[0];
     let Block::Plain { content } = rel else {
         panic!()
     };
