@@ -73,7 +73,8 @@ struct ConfluenceArgs {
     /// Also sweep ids (moves, purges) and re-read space metadata and groups.
     #[arg(long)]
     reconcile: bool,
-    /// Requests per second for the site (default 10).
+    /// Requests per second for the site, at most (default: no ceiling; the pacing learns
+    /// each endpoint's limit from the server's answers).
     #[arg(long)]
     rate: Option<f64>,
     /// Requests in flight at most (default 4).
