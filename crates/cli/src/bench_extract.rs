@@ -46,6 +46,10 @@ pub struct ExtractBenchArgs {
     /// Also download the attachment files (into a temporary folder).
     #[arg(long)]
     files: bool,
+    /// With `--files`: make one attachment's file this many MB first (the twin's
+    /// `/__sim/confluence/attachments/{id}/bytes`), to measure a large download's memory.
+    #[arg(long, value_name = "MB")]
+    large_file: Option<u64>,
 }
 
 /// One extraction in this process (used by `extract`; prints one JSON object).
@@ -235,6 +239,30 @@ pub fn run(a: ExtractBenchArgs) -> Result<bool> {
             .json()
             .await?;
         let (fan, fan_detail) = fanout(&d);
+        let mut large = Value::Null;
+        if let Some(mb) = a.large_file {
+            if !a.files {
+                bail!("--large-file needs --files");
+            }
+            let att = d["attachments"]
+                .as_array()
+                .and_then(|l| l.iter().find(|x| x["status"] == "current"))
+                .context("the generated site has no current attachment")?;
+            let id = match &att["id"] {
+                Value::String(s) => s.clone(),
+                v => v.to_string(),
+            };
+            let size = mb * 1024 * 1024;
+            let r = http
+                .post(format!("{}/__sim/confluence/attachments/{id}/bytes", sim.url()))
+                .json(&json!({ "size": size }))
+                .send()
+                .await?;
+            if !r.status().is_success() {
+                bail!("the twin refused the large file: {}", r.status());
+            }
+            large = json!({"attachment_id": id, "bytes": size});
+        }
         eprintln!(
             "twin ready in {startup:.1} s; full extraction of {} pages ({})…",
             a.pages,
@@ -283,6 +311,7 @@ pub fn run(a: ExtractBenchArgs) -> Result<bool> {
             "twin_limits": twin_limits,
             "concurrency": a.concurrency,
             "twin_startup_seconds": startup,
+            "large_file": large,
             "full": summary(&full),
             "requests_per_1000_pages": full_requests as f64 * 1000.0 / a.pages as f64,
             "per_item_fanout_requests": fan,

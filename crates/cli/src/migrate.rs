@@ -168,11 +168,14 @@ pub(crate) fn clients(c: &Connections, what: &str) -> Result<Clients> {
     )
     .with_context(|| what.to_string())?;
     let store_url = crate::settings::store_url(&file, c.store.clone());
+    // Both clients' request events go to the one sink (logged once, counted).
+    let (sink, _) = crate::logging::sink(None);
+    let events = crate::logging::http_events(sink);
     Ok(Clients {
         notion_rate: ncfg.rate,
         confluence_rate: ccfg.rate,
-        notion: Notion::new(ncfg).with_context(|| what.to_string())?,
-        confluence: Confluence::new(ccfg).with_context(|| what.to_string())?,
+        notion: Notion::with_events(ncfg, events.clone()).with_context(|| what.to_string())?,
+        confluence: Confluence::build(ccfg, Some(events)).with_context(|| what.to_string())?,
         store_url,
     })
 }
