@@ -283,7 +283,10 @@ async fn a_file_reset_mid_transfer_fails_alone_and_the_next_run_completes_it() {
     assert_eq!(row.status, kb_store::RunStatus::Succeeded);
     let errors = row.errors.to_string();
     for id in &failed {
-        assert!(errors.contains(&format!("attachment {id} ")), "{id}: {errors}");
+        assert!(
+            errors.contains(&format!("attachment {id} ")),
+            "{id}: {errors}"
+        );
     }
     assert_eq!(row.counts["files_failed"], atts.len());
 
