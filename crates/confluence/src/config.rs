@@ -421,7 +421,8 @@ impl ConfluenceConfig {
     /// Checks the pacing settings.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let no_ceiling = self.adaptive && self.rate == NO_CEILING;
-        if !no_ceiling && !(self.rate.is_finite() && self.rate > 0.0) {
+        let positive = self.rate.is_finite() && self.rate > 0.0;
+        if !(no_ceiling || positive) {
             return Err(ConfigError::Invalid {
                 name: "rate",
                 why: format!(
