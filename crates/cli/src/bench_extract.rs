@@ -2,9 +2,12 @@
 //! twin started in this process, printed as JSON.
 //!
 //! The twin runs here; each extraction runs in a child process (`kbridge bench extract-once`) so
-//! that its peak resident set (`VmHWM`) is the extractor's alone. The twin's per-endpoint limit
-//! and the client's site-wide limit are both `--rate`, so a correct limiter meets no 429, and
-//! the wall time can be compared with requests ÷ rate.
+//! that its peak resident set (`VmHWM`) is the extractor's alone. With `--rate R` the twin's
+//! per-endpoint limit and the client's ceiling are both R, so a correct limiter meets no 429,
+//! and the wall time can be compared with requests ÷ rate. Without `--rate` the twin applies
+//! `--limits` (default `realistic`: Atlassian's documented per-endpoint burst limits) and the
+//! client has no ceiling: its pacing learns the limits, and the wall time is compared with the
+//! server-side minimum (the requests of the busiest limited endpoint ÷ its limit).
 
 use std::process::Command;
 use std::time::Instant;
@@ -24,9 +27,13 @@ pub struct ExtractBenchArgs {
     /// Seed of the generated site.
     #[arg(long, default_value_t = 7)]
     seed: u64,
-    /// Requests per second: the client's limit and the twin's per-endpoint limit.
-    #[arg(long, default_value_t = 200.0)]
-    rate: f64,
+    /// Requests per second: the client's ceiling and the twin's per-endpoint limit (default:
+    /// no ceiling, the twin applies `--limits`).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// The twin's limits when no `--rate` is given (kb-sim's `--rate-limit` syntax).
+    #[arg(long, default_value = "realistic")]
+    limits: String,
     /// Requests in flight at most.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
@@ -39,6 +46,10 @@ pub struct ExtractBenchArgs {
     /// Also download the attachment files (into a temporary folder).
     #[arg(long)]
     files: bool,
+    /// With `--files`: make one attachment's file this many MB first (the twin's
+    /// `/__sim/confluence/attachments/{id}/bytes`), to measure a large download's memory.
+    #[arg(long, value_name = "MB")]
+    large_file: Option<u64>,
 }
 
 /// One extraction in this process (used by `extract`; prints one JSON object).
@@ -48,8 +59,9 @@ pub struct ExtractOnceArgs {
     url: String,
     #[arg(long)]
     store: String,
+    /// The client's ceiling (default: none).
     #[arg(long)]
-    rate: f64,
+    rate: Option<f64>,
     #[arg(long)]
     concurrency: usize,
     #[arg(long)]
@@ -65,10 +77,16 @@ pub fn once(a: ExtractOnceArgs) -> Result<bool> {
         "admin@example.com",
         "kbridge-sim-token".to_string().into(),
     )?;
-    cfg.rate = a.rate;
-    // Half the twin's burst: requests leave the client evenly but reach the twin with network
-    // and scheduling jitter; the margin absorbs it (with equal bursts a few arrive early).
-    cfg.burst = ((a.rate / 2.0).ceil() as u32).max(1);
+    match a.rate {
+        Some(rate) => {
+            cfg.rate = rate;
+            // Half the twin's burst: requests leave the client evenly but reach the twin with
+            // network and scheduling jitter; the margin absorbs it (with equal bursts a few
+            // arrive early).
+            cfg.burst = ((rate / 2.0).ceil() as u32).max(1);
+        }
+        None => cfg.rate = kb_confluence::NO_CEILING,
+    }
     cfg.concurrency = a.concurrency;
     let client = kb_confluence::Confluence::new(cfg)?;
     let opts = kb_engine::extract::ExtractOptions {
@@ -103,8 +121,10 @@ fn child(
 ) -> Result<Value> {
     let mut cmd = Command::new(exe);
     cmd.args(["bench", "extract-once", "--url", url, "--store", store])
-        .args(["--rate", &a.rate.to_string()])
         .args(["--concurrency", &a.concurrency.to_string()]);
+    if let Some(rate) = a.rate {
+        cmd.args(["--rate", &rate.to_string()]);
+    }
     if reconcile {
         cmd.arg("--reconcile");
     }
@@ -157,10 +177,38 @@ fn fanout(d: &Value) -> (u64, Value) {
     )
 }
 
+/// The server-side minimum of a run: for each endpoint the twin limits, its requests ÷ its
+/// limit; the largest (the busiest limited endpoint) and that endpoint's label.
+fn server_minimum(limits: &kb_sim::RateLimits, by_endpoint: &Value) -> (f64, Value) {
+    let mut best = (0.0, Value::Null);
+    for (label, n) in by_endpoint.as_object().into_iter().flatten() {
+        let Some((method, path)) = label.split_once(' ') else {
+            continue;
+        };
+        let (Some(n), Some(limit)) = (n.as_f64(), limits.limit_for(method, path)) else {
+            continue;
+        };
+        let secs = n / limit.per_second;
+        if secs > best.0 {
+            best = (secs, json!(label));
+        }
+    }
+    best
+}
+
 pub fn run(a: ExtractBenchArgs) -> Result<bool> {
-    if a.rate.is_nan() || a.rate <= 0.0 {
+    if let Some(r) = a.rate
+        && (r.is_nan() || r <= 0.0)
+    {
         bail!("--rate must be a positive number of requests per second");
     }
+    let twin_limits = match a.rate {
+        Some(r) => format!("get={r}/{r}", r = r.ceil() as u64),
+        None => a.limits.clone(),
+    };
+    let limits: kb_sim::RateLimits = twin_limits
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--limits {twin_limits:?}: {e}"))?;
     let exe = std::env::current_exe().context("cannot find the kbridge executable")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -176,9 +224,7 @@ pub fn run(a: ExtractBenchArgs) -> Result<bool> {
         cfg.workspace.pages = a.pages;
         cfg.workspace.spaces = a.spaces;
         cfg.workspace.seed = a.seed;
-        cfg.rate_limits = format!("get={r}/{r}", r = a.rate.ceil() as u64)
-            .parse()
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        cfg.rate_limits = limits.clone();
         let t = Instant::now();
         let sim = kb_sim::start(cfg).await?;
         let startup = t.elapsed().as_secs_f64();
@@ -193,9 +239,37 @@ pub fn run(a: ExtractBenchArgs) -> Result<bool> {
             .json()
             .await?;
         let (fan, fan_detail) = fanout(&d);
+        let mut large = Value::Null;
+        if let Some(mb) = a.large_file {
+            if !a.files {
+                bail!("--large-file needs --files");
+            }
+            let att = d["attachments"]
+                .as_array()
+                .and_then(|l| l.iter().find(|x| x["status"] == "current"))
+                .context("the generated site has no current attachment")?;
+            let id = match &att["id"] {
+                Value::String(s) => s.clone(),
+                v => v.to_string(),
+            };
+            let size = mb * 1024 * 1024;
+            let r = http
+                .post(format!("{}/__sim/confluence/attachments/{id}/bytes", sim.url()))
+                .json(&json!({ "size": size }))
+                .send()
+                .await?;
+            if !r.status().is_success() {
+                bail!("the twin refused the large file: {}", r.status());
+            }
+            large = json!({"attachment_id": id, "bytes": size});
+        }
         eprintln!(
-            "twin ready in {startup:.1} s; full extraction of {} pages at {} req/s…",
-            a.pages, a.rate
+            "twin ready in {startup:.1} s; full extraction of {} pages ({})…",
+            a.pages,
+            match a.rate {
+                Some(r) => format!("{r} req/s"),
+                None => format!("no ceiling, twin limits {twin_limits}"),
+            }
         );
         let url = sim.confluence_url();
         let exe2 = exe.clone();
@@ -206,14 +280,17 @@ pub fn run(a: ExtractBenchArgs) -> Result<bool> {
         let summary = |r: &Value| {
             let requests = r["requests_total"].as_f64().unwrap_or(0.0);
             let wall = r["wall_seconds"].as_f64().unwrap_or(0.0);
-            let ideal = requests / a.rate;
+            let (ideal, busiest) = server_minimum(&limits, &r["requests"]);
+            let rate_limited = r["rate_limited"].as_f64().unwrap_or(0.0);
             json!({
                 "requests_total": r["requests_total"],
                 "requests_by_endpoint": r["requests"],
                 "rows": r["rows"],
                 "wall_seconds": wall,
-                "requests_over_rate_seconds": ideal,
+                "server_minimum_seconds": ideal,
+                "busiest_limited_endpoint": busiest,
                 "wall_over_ideal": if ideal > 0.0 { json!(wall / ideal) } else { Value::Null },
+                "rate_limited_share": if requests > 0.0 { json!(rate_limited / requests) } else { Value::Null },
                 "pages_per_second": a.pages as f64 / wall.max(1e-9),
                 "rate_limited": r["rate_limited"],
                 "retries": r["retries"],
@@ -231,8 +308,10 @@ pub fn run(a: ExtractBenchArgs) -> Result<bool> {
             "pages": a.pages,
             "seed": a.seed,
             "rate": a.rate,
+            "twin_limits": twin_limits,
             "concurrency": a.concurrency,
             "twin_startup_seconds": startup,
+            "large_file": large,
             "full": summary(&full),
             "requests_per_1000_pages": full_requests as f64 * 1000.0 / a.pages as f64,
             "per_item_fanout_requests": fan,

@@ -73,7 +73,8 @@ struct ConfluenceArgs {
     /// Also sweep ids (moves, purges) and re-read space metadata and groups.
     #[arg(long)]
     reconcile: bool,
-    /// Requests per second for the site (default 10).
+    /// Requests per second for the site, at most (default: no ceiling; the pacing learns
+    /// each endpoint's limit from the server's answers).
     #[arg(long)]
     rate: Option<f64>,
     /// Requests in flight at most (default 4).
@@ -161,9 +162,13 @@ fn confluence(a: ConfluenceArgs) -> Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let client = Confluence::new(cfg).context("extract confluence")?;
     let bars = (!a.json && std::io::stderr().is_terminal()).then(Bars::new);
-    let progress = bars.as_ref().map(|b| b.callback());
+    // One stream: the client's request events and the engine's, logged, counted and drawn
+    // by one sink.
+    let (sink, counts) = crate::logging::sink(bars.as_ref().map(|b| b.callback()));
+    let client = Confluence::build(cfg, Some(crate::logging::http_events(sink.clone())))
+        .context("extract confluence")?;
+    let progress = Some(sink);
     let report = rt.block_on(async {
         let store = Store::open(&store_url).await.with_context(|| {
             format!("cannot open the store {}", kb_store::redact_url(&store_url))
@@ -192,6 +197,7 @@ fn confluence(a: ConfluenceArgs) -> Result<Outcome> {
     if a.json {
         let mut v = serde_json::to_value(&report)?;
         v["store"] = serde_json::Value::String(kb_store::redact_url(&store_url));
+        v["events"] = serde_json::to_value(counts.snapshot())?;
         println!("{}", serde_json::to_string(&v)?);
     } else {
         print_summary(&report, &store_url);
@@ -280,6 +286,13 @@ fn print_summary(r: &ExtractReport, store: &str) {
             r.quarantined.len()
         );
     }
+    if !r.files_failed.is_empty() {
+        // Each was logged once on stderr (with its attachment id) as it happened.
+        println!(
+            "  {} attachment file(s) not downloaded, logged on stderr (all in --json); the next run tries them again",
+            r.files_failed.len()
+        );
+    }
     if !r.warnings.is_empty() {
         // Each was logged once on stderr as it happened; here only how many.
         println!(
@@ -329,8 +342,8 @@ impl Bars {
                 });
                 bar.set_position(*total);
             }
-            // Logged once by the engine (tracing, on stderr above the bars).
-            Progress::Warning { .. } => {}
+            // Logged once by the sink (tracing, on stderr above the bars).
+            _ => {}
         })
     }
 

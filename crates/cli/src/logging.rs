@@ -139,3 +139,30 @@ pub fn init(args: &LogArgs) {
         tracing::warn!("{w}");
     }
 }
+
+/// The one sink of a job's events ([`kb_engine::events`]): each event is logged once (the
+/// subscriber above, on stderr), counted, and handed to `render` (progress bars). Give the
+/// returned callback to the engine, and [`http_events`] of it to the clients, so requests and
+/// the engine's steps are one stream.
+pub fn sink(
+    render: Option<kb_engine::events::EventFn>,
+) -> (
+    kb_engine::events::EventFn,
+    std::sync::Arc<kb_engine::events::Counts>,
+) {
+    let counts = std::sync::Arc::new(kb_engine::events::Counts::default());
+    let c = counts.clone();
+    let f: kb_engine::events::EventFn = std::sync::Arc::new(move |e| {
+        e.log();
+        c.record(e);
+        if let Some(r) = &render {
+            r(e);
+        }
+    });
+    (f, counts)
+}
+
+/// A client's event callback feeding `sink` (its events become [`kb_engine::events::Event::Http`]).
+pub fn http_events(sink: kb_engine::events::EventFn) -> kb_http::EventCallback {
+    std::sync::Arc::new(move |e: &kb_http::Event| sink(&kb_engine::events::Event::Http(e.clone())))
+}

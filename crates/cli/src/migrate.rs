@@ -100,7 +100,8 @@ pub(crate) struct Connections {
     /// Notion-Version: 2025-09-03 (default) or 2022-06-28.
     #[arg(long)]
     pub(crate) notion_version: Option<String>,
-    /// Confluence requests per second (default 10).
+    /// Confluence requests per second, at most (default: no ceiling; the pacing learns each
+    /// endpoint's limit from the server's answers).
     #[arg(long)]
     pub(crate) confluence_rate: Option<f64>,
     /// Notion requests per second (default 3, Notion's limit).
@@ -167,11 +168,14 @@ pub(crate) fn clients(c: &Connections, what: &str) -> Result<Clients> {
     )
     .with_context(|| what.to_string())?;
     let store_url = crate::settings::store_url(&file, c.store.clone());
+    // Both clients' request events go to the one sink (logged once, counted).
+    let (sink, _) = crate::logging::sink(None);
+    let events = crate::logging::http_events(sink);
     Ok(Clients {
         notion_rate: ncfg.rate,
         confluence_rate: ccfg.rate,
-        notion: Notion::new(ncfg).with_context(|| what.to_string())?,
-        confluence: Confluence::new(ccfg).with_context(|| what.to_string())?,
+        notion: Notion::with_events(ncfg, events.clone()).with_context(|| what.to_string())?,
+        confluence: Confluence::build(ccfg, Some(events)).with_context(|| what.to_string())?,
         store_url,
     })
 }
@@ -277,8 +281,14 @@ fn estimate(r: &MigrateReport, cl: &Clients) -> serde_json::Value {
     let files: usize = todo.iter().map(|p| p.files).sum();
     let notion_reads = r.requests.get("notion").copied().unwrap_or(0) as f64;
     let confluence_reads = r.requests.get("confluence").copied().unwrap_or(0) as f64;
+    // Without a ceiling the pace is the server's: the estimate takes the pacing's start.
+    let confluence_rate = if cl.confluence_rate.is_finite() {
+        cl.confluence_rate
+    } else {
+        kb_confluence::pacing::START_RATE
+    };
     let secs = notion_reads / cl.notion_rate
-        + (writes as f64 + confluence_reads) / cl.confluence_rate
+        + (writes as f64 + confluence_reads) / confluence_rate
         + files as f64 / cl.notion_rate;
     serde_json::json!({
         "pages_to_create": todo.len(),

@@ -82,8 +82,9 @@ pub struct ConfluenceSection {
     /// A file holding the API token (its first line), instead of the environment variable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_file: Option<PathBuf>,
-    /// Requests per second to the site, at most (default 10). Flag `--rate`
-    /// (`--confluence-rate` in migrate).
+    /// Requests per second to the site, at most (default: no ceiling; the pacing learns each
+    /// endpoint's limit from the server's answers). Flag `--rate` (`--confluence-rate` in
+    /// migrate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
     /// Requests in flight at most (default 4). Flag `--concurrency`.
@@ -158,7 +159,8 @@ pub struct ConfluenceCloudConnection {
     /// A file holding the API token (its first line), instead of the environment variable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_file: Option<PathBuf>,
-    /// Requests per second, at most (default 10).
+    /// Requests per second, at most (default: no ceiling; the pacing learns each endpoint's
+    /// limit from the server's answers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
     /// Requests in flight at most (default 4).

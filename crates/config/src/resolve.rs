@@ -15,8 +15,10 @@ use crate::model::{ConfigFile, Connection, ExtractJob};
 pub mod defaults {
     /// The store when none is given: a SQLite file in the current folder.
     pub const STORE: &str = "kbridge.db";
-    /// Confluence requests per second.
-    pub const CONFLUENCE_RATE: f64 = 10.0;
+    /// Confluence requests per second at most: none by default (`None`). The client's
+    /// adaptive pacing learns each endpoint's limit from the server's answers; a rate
+    /// (`--rate`, `confluence.rate`) is only a ceiling.
+    pub const CONFLUENCE_RATE: Option<f64> = None;
     /// Confluence requests in flight.
     pub const CONFLUENCE_CONCURRENCY: usize = 4;
     /// The environment variable of the Confluence Cloud API token.
@@ -235,8 +237,8 @@ pub struct ConfluenceSettings {
     pub email: Setting<String>,
     /// Where the API token is read from.
     pub token: SecretSource,
-    /// Requests per second, at most.
-    pub rate: Setting<f64>,
+    /// Requests per second, at most (`None`: no ceiling, the pacing learns from the server).
+    pub rate: Option<Setting<f64>>,
     /// Requests in flight at most.
     pub concurrency: Setting<usize>,
 }
@@ -331,8 +333,10 @@ pub fn confluence(
             what: env::CONFLUENCE_EMAIL.into(),
             hint: "give the Atlassian account's email (flag --email, or [confluence] email in kbridge.toml)".into(),
         })?;
-    let rate = pick_or(flags.rate, None, base.rate, defaults::CONFLUENCE_RATE);
-    check_rate(&rate)?;
+    let rate = pick(flags.rate, None, base.rate, defaults::CONFLUENCE_RATE);
+    if let Some(r) = &rate {
+        check_rate(r)?;
+    }
     let concurrency = pick_or(
         flags.concurrency,
         None,

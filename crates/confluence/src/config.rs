@@ -226,6 +226,10 @@ impl fmt::Display for SiteUrl {
     }
 }
 
+/// A [`ConfluenceConfig::rate`] that sets no ceiling on the adaptive pacing (each endpoint
+/// class's rate is learned from the server's answers only). Fixed pacing needs a finite rate.
+pub const NO_CEILING: f64 = f64::INFINITY;
+
 /// How to reach and pace one Confluence site (Cloud or Data Center).
 #[derive(Clone)]
 pub struct ConfluenceConfig {
@@ -244,7 +248,8 @@ pub struct ConfluenceConfig {
     /// With adaptive pacing (the default): the ceiling of each endpoint class's rate, which is
     /// learned from the server's answers. With fixed pacing: sustained requests per second for
     /// the whole site. Default 10 (conservative for API tokens, whose burst limit is far
-    /// higher): the CLI raises it when `--rate` is not given.
+    /// higher); [`NO_CEILING`] (adaptive only) leaves the pace to the server's answers, which
+    /// is what the CLI does when no `--rate` is given.
     pub rate: f64,
     /// Pace each endpoint class by what the server says (`Retry-After`, `X-RateLimit-*`),
     /// up to `rate` (default); `false`: one fixed bucket of `rate` for the whole site.
@@ -415,7 +420,9 @@ impl ConfluenceConfig {
 
     /// Checks the pacing settings.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !(self.rate.is_finite() && self.rate > 0.0) {
+        let no_ceiling = self.adaptive && self.rate == NO_CEILING;
+        let positive = self.rate.is_finite() && self.rate > 0.0;
+        if !(no_ceiling || positive) {
             return Err(ConfigError::Invalid {
                 name: "rate",
                 why: format!(

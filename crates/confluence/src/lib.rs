@@ -44,7 +44,7 @@ pub use client::{
 };
 pub use config::{
     AuthScheme, ConfigError, ConfluenceConfig, ENV_EMAIL, ENV_FLAVOUR, ENV_PASSWORD, ENV_PAT,
-    ENV_TOKEN, ENV_URL, ENV_USERNAME, Flavour, MEDIA_ORIGINS, SiteUrl,
+    ENV_TOKEN, ENV_URL, ENV_USERNAME, Flavour, MEDIA_ORIGINS, NO_CEILING, SiteUrl,
 };
 pub use connector::{
     DC_LIMIT, Details, ServerInfo, SpaceList, SpaceRef, Wanted, cql_type, version_tuple,

@@ -36,6 +36,8 @@ pub const START_RATE: f64 = 10.0;
 pub const RAISE_EVERY: Duration = Duration::from_millis(100);
 /// How much a class's rate may rise per [`RAISE_EVERY`] above where the server pushed back.
 pub const ABOVE_CAP: f64 = 1.03;
+/// The rate a class never goes above, ceiling or not (a bound that keeps the arithmetic finite).
+pub const MAX_RATE: f64 = 1.0e6;
 /// The rate a class never goes below.
 pub const MIN_RATE: f64 = 0.2;
 
@@ -130,9 +132,10 @@ pub fn cost_of(req: &Request) -> f64 {
 }
 
 impl AdaptivePacer {
-    /// A pacer whose classes never exceed `ceiling` requests/s.
+    /// A pacer whose classes never exceed `ceiling` requests/s (`f64::INFINITY`: no ceiling,
+    /// only the server's push-back bounds a class).
     pub fn new(ceiling: f64, classes: Classes) -> AdaptivePacer {
-        let ceiling = if ceiling.is_finite() && ceiling > 0.0 {
+        let ceiling = if ceiling > 0.0 && !ceiling.is_nan() {
             ceiling
         } else {
             START_RATE
@@ -338,7 +341,8 @@ impl AdaptivePacer {
                 Some(cap) => (c.rate * 1.25).min(cap),
                 None => c.rate * 1.25,
             }
-            .min(self.ceiling);
+            .min(self.ceiling)
+            .min(MAX_RATE);
             c.last_raise = Some(now);
         }
     }

@@ -215,17 +215,6 @@ impl Confluence {
         Ok(())
     }
 
-    /// Downloads attachment `attachment_id`'s bytes from its `downloadLink` (see
-    /// [`crate::connector::download_path`] for a name no URL can carry).
-    pub async fn download_attachment(
-        &self,
-        link: &str,
-        attachment_id: &str,
-    ) -> Result<Vec<u8>, HttpError> {
-        let link = crate::connector::download_path(self.flavour(), link, attachment_id);
-        self.download(&link).await
-    }
-
     /// Downloads an attachment's bytes from its `downloadLink` (relative to `/wiki`, or absolute
     /// on the site).
     pub async fn download(&self, link: &str) -> Result<Vec<u8>, HttpError> {

@@ -43,8 +43,14 @@ pub fn confluence(
         source_of: s.url.source.to_string(),
         error,
     })?;
-    cfg.rate = s.rate.value;
-    cfg.burst = (s.rate.value.ceil() as u32).max(1);
+    match &s.rate {
+        Some(rate) => {
+            cfg.rate = rate.value;
+            cfg.burst = (rate.value.ceil() as u32).max(1);
+        }
+        // No ceiling: each endpoint class's rate is learned from the server's answers.
+        None => cfg.rate = kb_confluence::NO_CEILING,
+    }
     cfg.concurrency = s.concurrency.value;
     Ok((cfg, s))
 }
@@ -67,4 +73,39 @@ pub fn notion(
     cfg.rate = s.rate.value;
     cfg.burst = cfg.burst.max((s.rate.value.ceil() as u32).max(1));
     Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The default sets no ceiling (the adaptive pacing learns from the server); `--rate`
+    /// is a ceiling when given.
+    #[test]
+    fn the_confluence_rate_is_a_ceiling_only_when_given() {
+        let file = kb_config::parse(
+            "[confluence]\nurl = \"https://acme.atlassian.net\"\nemail = \"a@b.c\"\n",
+            "kbridge.toml",
+        )
+        .expect("parses");
+        let get = |k: &str| (k == "CONFLUENCE_API_TOKEN").then(|| "t".to_string());
+        let env = Env::new(&get);
+        let (cfg, s) =
+            confluence(&file, None, &ConfluenceFlags::default(), &env).expect("resolves");
+        assert!(s.rate.is_none());
+        assert_eq!(cfg.rate, kb_confluence::NO_CEILING);
+        assert!(cfg.adaptive);
+        cfg.validate()
+            .expect("no ceiling is valid with adaptive pacing");
+        let flags = ConfluenceFlags {
+            rate: Some((25.0, "--rate")),
+            ..Default::default()
+        };
+        let (cfg, _) = confluence(&file, None, &flags, &env).expect("resolves");
+        assert_eq!((cfg.rate, cfg.burst), (25.0, 25));
+        let mut fixed = cfg.clone();
+        fixed.adaptive = false;
+        fixed.rate = kb_confluence::NO_CEILING;
+        assert!(fixed.validate().is_err(), "fixed pacing needs a rate");
+    }
 }

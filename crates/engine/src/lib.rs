@@ -6,6 +6,7 @@
 //! It wires clients to the store; it must never speak HTTP itself or write SQL.
 
 pub mod connect;
+pub mod events;
 pub mod extract;
 pub mod migrate;
 pub mod sync;

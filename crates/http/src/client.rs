@@ -65,7 +65,8 @@ impl fmt::Debug for Auth {
 /// CONFLUENCE_EMAIL and CONFLUENCE_API_TOKEN"). Set by the client of a service.
 pub type Hints = Arc<dyn Fn(u16, &Request) -> Option<String> + Send + Sync>;
 
-/// Receives every [`Event`] (after it is logged and counted).
+/// Receives every [`Event`] (after it is counted): the client's sink, which logs it
+/// ([`Event::log`]); a client without one logs its events itself.
 pub type EventCallback = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// A service client's own pacing, in front of the site limiter: [`Pacer::acquire`] runs before
@@ -516,11 +517,12 @@ impl Client {
             })
     }
 
+    /// Counts `event` and hands it to the sink, which logs it; without a sink, logs it here.
     fn emit(&self, event: Event) {
-        event.log();
         self.inner.stats.record(&event);
-        if let Some(cb) = &self.inner.on_event {
-            cb(&event);
+        match &self.inner.on_event {
+            Some(cb) => cb(&event),
+            None => event.log(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Typed internal events (in the manner of Vector's): one per notable outcome of a request.
-//! Each is logged through `tracing`, counted in the client's [`Stats`], and handed to the
-//! optional callback (progress bars).
+//! Each is counted in the client's [`Stats`] and handed to the client's sink (the callback,
+//! which then logs it, with the job's other events, through [`Event::log`]); a client without
+//! a sink logs its events itself. Either way an event is logged once.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -47,8 +48,22 @@ pub enum Event {
 }
 
 impl Event {
-    /// Logs the event (debug for routine answers, info for 429s and retries, warn for giving up).
-    pub(crate) fn log(&self) {
+    /// The event's kind, as logs and counts name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::RequestDone { .. } => "request_done",
+            Event::RateLimited { .. } => "rate_limited",
+            Event::Retried { .. } => "retried",
+            Event::NearLimit { .. } => "near_limit",
+            Event::GaveUp { .. } => "gave_up",
+        }
+    }
+
+    /// Logs the event (debug for routine answers, info for 429s, retries and give-ups: the
+    /// failure itself reaches the user once, as the caller's error or a report entry). Each
+    /// line carries the event's kind as `event`.
+    pub fn log(&self) {
+        let event = self.kind();
         match self {
             Event::RequestDone {
                 endpoint,
@@ -56,6 +71,7 @@ impl Event {
                 elapsed,
                 attempt,
             } => tracing::debug!(
+                event,
                 endpoint = endpoint.as_str(),
                 status,
                 elapsed_ms = elapsed.as_millis() as u64,
@@ -67,6 +83,7 @@ impl Event {
                 retry_after,
                 pause,
             } => tracing::info!(
+                event,
                 endpoint = endpoint.as_str(),
                 retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
                 pause_ms = pause.as_millis() as u64,
@@ -78,6 +95,7 @@ impl Event {
                 reason,
                 delay,
             } => tracing::info!(
+                event,
                 endpoint = endpoint.as_str(),
                 attempt,
                 reason = %reason,
@@ -85,6 +103,7 @@ impl Event {
                 "retrying"
             ),
             Event::NearLimit { endpoint } => tracing::info!(
+                event,
                 endpoint = endpoint.as_str(),
                 "the service's rate limit is nearly reached"
             ),
@@ -95,6 +114,7 @@ impl Event {
                 // Info, not warn: the failure itself reaches the user once, as the caller's error
                 // or a report entry; a warning here would say it twice.
             } => tracing::info!(
+                event,
                 endpoint = endpoint.as_str(),
                 attempts,
                 reason = reason.as_str(),

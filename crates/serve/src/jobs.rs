@@ -204,6 +204,18 @@ impl JobKind for Extract {
                         &format!("{added} rows written ({total} in this run)"),
                     ),
                     Progress::Warning { message } => log(Level::Warn, None, message),
+                    Progress::FileFailed {
+                        attachment_id,
+                        reason,
+                    } => log(
+                        Level::Warn,
+                        None,
+                        &format!(
+                            "the file of attachment {attachment_id} was not downloaded: {reason}"
+                        ),
+                    ),
+                    // Requests are counted in the run's row; stored files in its counts.
+                    Progress::Http(_) | Progress::FileStored { .. } => {}
                 }
             });
             let r = kb_engine::extract::extract(&client, &ctx.store, &opts, Some(progress))

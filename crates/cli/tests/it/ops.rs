@@ -233,10 +233,14 @@ fn extract_logs_one_json_object_per_event() {
     // The twin's own bucket, below the client's pace, and 429s from the fault plan too: the
     // adaptive pacing learns the bucket, so the plan makes sure the 429 events happen.
     cfg.rate_limits = "get=40/10".parse().unwrap();
-    cfg.faults = "429=0.2".parse().unwrap();
+    // The files of the attachments answer 404: one warning per attachment, each said once.
+    cfg.faults = "429=0.2;GET:/wiki/download/attachments/{id}/{name}:404=1"
+        .parse()
+        .unwrap();
     let sim = kb_sim::BackgroundSim::start(cfg).unwrap();
     let url = sim.handle.confluence_url();
     let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("files");
     let env = [
         ("CONFLUENCE_URL", url.as_str()),
         ("CONFLUENCE_EMAIL", "admin@example.com"),
@@ -250,16 +254,49 @@ fn extract_logs_one_json_object_per_event() {
             "confluence",
             "--since",
             "all",
-            "--rate",
-            "200",
             "-v",
             "--log-format",
             "json",
+            "--files",
+            files.to_str().unwrap(),
         ],
     );
     assert_eq!(r.status, 0, "{}", r.stderr);
     let (error, events) = split(&r);
     assert!(error.is_empty(), "{error}");
+    // One stream: the clients' events and the engine's, each naming its kind.
+    let kinds: std::collections::BTreeSet<&str> =
+        events.iter().filter_map(|e| e["event"].as_str()).collect();
+    for k in [
+        "rate_limited",
+        "retried",
+        "phase_started",
+        "phase_done",
+        "warning",
+    ] {
+        assert!(kinds.contains(k), "no {k} event: {kinds:?}");
+    }
+    // Nothing said twice: no warning or error text repeats, on stderr or stdout.
+    let mut said = std::collections::BTreeSet::new();
+    for e in &events {
+        if matches!(e["level"].as_str(), Some("WARN" | "ERROR")) {
+            let m = e["message"].as_str().unwrap_or_else(|| panic!("{e}"));
+            assert!(said.insert(m.to_string()), "said twice: {m}");
+        }
+    }
+    let warnings = said.len();
+    assert!(warnings >= 2, "{}", r.stderr);
+    for line in r.stdout.lines() {
+        assert!(
+            !said.iter().any(|m| line.contains(m.as_str())),
+            "stdout repeats a warning: {line}"
+        );
+    }
+    assert!(
+        r.stdout.contains(&format!("{warnings} warning(s)")),
+        "{}",
+        r.stdout
+    );
     let limited: Vec<_> = events
         .iter()
         .filter(|e| {

@@ -261,10 +261,20 @@ fn precedence_is_flag_then_environment_then_file_then_default() {
         "a blank variable counts as unset"
     );
     assert_eq!(c.email.source, Source::File("confluence.email".into()));
+    let rate = c.rate.as_ref().expect("the file's rate");
     assert_eq!(
-        (c.rate.value, &c.rate.source),
+        (rate.value, &rate.source),
         (5.0, &Source::File("confluence.rate".into()))
     );
+    // Without a rate anywhere there is no ceiling: the pacing learns the site's limits.
+    let no_rate = parse(
+        "[confluence]\nurl = \"https://file.atlassian.net\"\nemail = \"file@x.com\"\n",
+        "kbridge.toml",
+    )
+    .expect("parses");
+    let bare =
+        resolve::confluence(&no_rate, None, &ConfluenceFlags::default(), &env).expect("resolves");
+    assert!(bare.rate.is_none(), "{:?}", bare.rate);
     assert_eq!(
         (c.concurrency.value, &c.concurrency.source),
         (4, &Source::Default)
@@ -281,7 +291,8 @@ fn precedence_is_flag_then_environment_then_file_then_default() {
         (c.url.value.as_str(), c.url.source),
         ("https://flag.atlassian.net", Source::Flag("--url"))
     );
-    assert_eq!((c.rate.value, c.rate.source), (2.5, Source::Flag("--rate")));
+    let rate = c.rate.expect("the flag's rate");
+    assert_eq!((rate.value, rate.source), (2.5, Source::Flag("--rate")));
 }
 
 #[test]

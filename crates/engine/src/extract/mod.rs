@@ -38,13 +38,13 @@ mod run;
 mod site;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::time::Duration;
 
 use kb_http::HttpError;
 use kb_store::StoreError;
 use serde::Serialize;
 
+pub(crate) use files::PROGRESS_TIMEOUT;
 pub use run::extract;
 
 /// What to extract and how.
@@ -103,26 +103,11 @@ impl ExtractOptions {
     }
 }
 
-/// Something that happened during a run, for progress bars and logs.
-#[derive(Clone, Debug, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Progress {
-    /// A phase began (`what` e.g. `pages of ENG`).
-    Phase { what: String },
-    /// Rows committed to a table (`total` so far in this run).
-    Rows {
-        table: String,
-        added: u64,
-        total: u64,
-    },
-    /// A phase ended.
-    PhaseDone { what: String },
-    /// Something was skipped or could not be read; the run goes on.
-    Warning { message: String },
-}
+/// Something that happened during a run: the job's one event type ([`crate::events`]).
+pub use crate::events::Event as Progress;
 
-/// Receives [`Progress`] events.
-pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+/// Receives the run's events ([`Progress`]): the clients' and the engine's, one stream.
+pub type ProgressFn = crate::events::EventFn;
 
 /// What a run did.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -143,6 +128,9 @@ pub struct ExtractReport {
     /// Attachment files downloaded (`--files`) and their bytes.
     pub files_downloaded: u64,
     pub file_bytes: u64,
+    /// Attachment files that could not be downloaded in this run (each also a warning and an
+    /// error of the run's row); the next run with `--files` tries them again.
+    pub files_failed: Vec<FileFailure>,
     /// What could not be read (the run went on without it).
     pub warnings: Vec<String>,
     /// Records that could not be stored (a bad value): kept in the store's quarantine with
@@ -150,6 +138,13 @@ pub struct ExtractReport {
     pub quarantined: Vec<QuarantineNote>,
     /// Quarantined records that stored in this run and left the quarantine.
     pub released: u64,
+}
+
+/// An attachment file this run could not download (the run went on without it).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FileFailure {
+    pub attachment_id: String,
+    pub reason: String,
 }
 
 /// A record this run could not store (see [`kb_store::Store::commit_quarantining`]).

@@ -35,12 +35,11 @@ impl Ctx {
         }
     }
 
+    /// Hands `p` to the run's sink, which logs it; without a sink, logs it here.
     pub fn progress(&self, p: Progress) {
-        if let Progress::Warning { message } = &p {
-            tracing::warn!(target: "kb_engine::extract", "{message}");
-        }
-        if let Some(f) = &self.progress {
-            f(&p);
+        match &self.progress {
+            Some(f) => f(&p),
+            None => p.log(),
         }
     }
 
@@ -63,6 +62,33 @@ impl Ctx {
             table: table.to_string(),
             added: n,
             total,
+        });
+    }
+
+    /// An attachment file stored (`--files`).
+    pub fn file_stored(&self, file: &kb_store::AttachmentFile) {
+        self.report(|r| {
+            r.files_downloaded += 1;
+            r.file_bytes += file.size as u64;
+        });
+        self.progress(Progress::FileStored {
+            attachment_id: file.attachment_id.clone(),
+            bytes: file.size as u64,
+        });
+    }
+
+    /// An attachment file that could not be downloaded: in the report (and so the run's row)
+    /// with its id; the run goes on and the next one tries it again.
+    pub fn file_failed(&self, attachment_id: &str, reason: String) {
+        self.report(|r| {
+            r.files_failed.push(super::FileFailure {
+                attachment_id: attachment_id.to_string(),
+                reason: reason.clone(),
+            })
+        });
+        self.progress(Progress::FileFailed {
+            attachment_id: attachment_id.to_string(),
+            reason,
         });
     }
 
@@ -303,10 +329,20 @@ pub async fn extract(
     report.retries = after.retries.saturating_sub(before.retries);
     report.wall_seconds = started.elapsed().as_secs_f64();
     let mut errors: Vec<Value> = report.warnings.iter().map(|w| json!(w)).collect();
+    errors.extend(report.files_failed.iter().map(|f| {
+        json!(format!(
+            "the file of attachment {} was not downloaded: {} (the next run tries it again)",
+            f.attachment_id, f.reason
+        ))
+    }));
     errors.extend(report.quarantined.iter().map(|q| json!(q.to_string())));
     let mut counts = json!(report.rows);
     counts["quarantined"] = json!(report.quarantined.len());
     counts["released"] = json!(report.released);
+    if ctx.opts.files.is_some() {
+        counts["files_downloaded"] = json!(report.files_downloaded);
+        counts["files_failed"] = json!(report.files_failed.len());
+    }
     if let Err(e) = &outcome {
         errors.push(json!(e.to_string()));
     }

@@ -443,6 +443,7 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
         None => None,
     };
     let mut cp = l.cp.clone();
+    let mut files_failed = 0;
     let listing = ctx
         .client
         .attachment_listing(spaces, !l.full)
@@ -495,7 +496,7 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
                 .iter()
                 .filter_map(|(_, _, item)| super::files::Wanted::of(item))
                 .collect();
-            super::files::download(ctx, dir, wanted).await?;
+            files_failed += super::files::download(ctx, dir, wanted).await?;
         }
         let mut batch = Batch::new();
         let mut changed: Vec<(String, i64, Option<Value>)> = Vec::new();
@@ -580,12 +581,14 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
     batch.checkpoint(&scope, "attachments", expect(&cp), state.to_json());
     mark_spaces(ctx, &mut batch, "attachments", &l, state.hwm);
     if let Some(v) = &files_cp {
-        batch.checkpoint(
-            &scope,
-            "attachment_files",
-            expect(v),
-            json!({"state": "done"}),
-        );
+        // A file that failed keeps the checkpoint open: the next run lists the attachments in
+        // full again and downloads what has no file yet (the others are not fetched twice).
+        let files_state = if files_failed == 0 {
+            json!({"state": "done"})
+        } else {
+            json!({"state": "retry", "failed": files_failed})
+        };
+        batch.checkpoint(&scope, "attachment_files", expect(v), files_state);
     }
     ctx.commit(&batch, &what).await?;
     ctx.progress(Progress::PhaseDone { what });

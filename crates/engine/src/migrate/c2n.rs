@@ -881,18 +881,7 @@ impl BodyJob<'_> {
                 .get("downloadLink")
                 .and_then(Value::as_str)
                 .ok_or_else(|| file_error("Confluence listed the attachment without a downloadLink: check that the account may download it".into()))?;
-            let att_id = kb_confluence::keys::id(att).ok_or_else(|| {
-                file_error("Confluence listed the attachment without an id".into())
-            })?;
-            let bytes = self
-                .conf
-                .download_attachment(link, &att_id)
-                .await
-                .map_err(|e| MigrateError::File {
-                    name: filename.clone(),
-                    page: self.node.title.clone(),
-                    message: e.to_string(),
-                })?;
+            let bytes = self.fetch_file(att, link, &filename).await?;
             let media = att
                 .get("mediaType")
                 .and_then(Value::as_str)
@@ -949,6 +938,55 @@ impl BodyJob<'_> {
             report.updated += 1;
             Ok(PageOutcome::Updated)
         }
+    }
+}
+
+impl BodyJob<'_> {
+    /// Streams an attachment's file into a temporary file (flat memory, a timeout on progress,
+    /// hashed on the way) and reads it back only when Notion can take it in one upload; a
+    /// larger file fails this page (named, with the limit), not the migration.
+    async fn fetch_file(
+        &self,
+        att: &Value,
+        link: &str,
+        filename: &str,
+    ) -> Result<Vec<u8>, MigrateError> {
+        let fail = |message: String| MigrateError::File {
+            name: filename.to_string(),
+            page: self.node.title.clone(),
+            message,
+        };
+        let id = kb_confluence::keys::id(att)
+            .ok_or_else(|| fail("the attachment has no id in its listing".into()))?;
+        let req = self
+            .conf
+            .download_request(link, &id)
+            .map_err(|e| fail(e.to_string()))?;
+        let tmp = tempfile::tempdir().map_err(|e| {
+            fail(format!(
+                "cannot create a temporary folder for the download: {e}"
+            ))
+        })?;
+        let opts = kb_http::DownloadOptions {
+            dir: tmp.path(),
+            progress_timeout: crate::extract::PROGRESS_TIMEOUT,
+        };
+        let got = self
+            .conf
+            .http()
+            .download(&req, opts, &|_| {})
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        if got.bytes > kb_notion::MAX_SINGLE_PART as u64 {
+            return Err(fail(format!(
+                "attachment {id} has {} bytes; Notion takes at most {} bytes in one upload: \
+                 link to the file instead of embedding it",
+                got.bytes,
+                kb_notion::MAX_SINGLE_PART
+            )));
+        }
+        std::fs::read(got.file.path())
+            .map_err(|e| fail(format!("cannot read the downloaded file back: {e}")))
     }
 }
 

@@ -225,3 +225,79 @@ async fn a_killed_download_leaves_no_partial_file() {
     );
     assert_files(&sim, &store, &files).await;
 }
+
+/// Sets the twin's fault plan through its admin endpoint.
+async fn set_faults(sim: &kb_sim::SimHandle, plan: &str) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/__sim/faults", sim.url()))
+        .json(&serde_json::json!({ "plan": plan }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
+/// Nothing is left in `dir/.partial` (a temporary file is deleted when its download fails).
+fn no_partial_files(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir.join(".partial"))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "partial files left: {left:?}");
+}
+
+/// Every download reset mid-transfer (the twin sends half the body and closes): the run
+/// completes, each failed file is recorded with its attachment id (report and run row), no
+/// partial file is left anywhere; the next run, the faults gone, downloads exactly those.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_reset_mid_transfer_fails_alone_and_the_next_run_completes_it() {
+    let sim = support::twin(60, 43).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    let files = dir.path().join("files");
+    let mut opts = options();
+    opts.files = Some(files.clone());
+    set_faults(
+        &sim,
+        "GET:/wiki/download/attachments/{id}/{name}:truncate=1",
+    )
+    .await;
+    let first = run(&sim, &store, &opts).await;
+    let atts = current_attachments(&store).await;
+    assert!(atts.len() > 5, "{} attachments", atts.len());
+    assert_eq!(first.files_downloaded, 0);
+    let failed: std::collections::BTreeSet<&str> = first
+        .files_failed
+        .iter()
+        .map(|f| f.attachment_id.as_str())
+        .collect();
+    let want: std::collections::BTreeSet<&str> = atts.keys().map(String::as_str).collect();
+    assert_eq!(failed, want, "every current attachment's file failed, once");
+    assert_eq!(first.files_failed.len(), atts.len());
+    // Everything else was extracted.
+    assert!(first.rows.get("attachments").copied().unwrap_or(0) > 5);
+    assert_eq!(files_are_whole(&files), 0);
+    no_partial_files(&files);
+    // The run's row: succeeded, the failures named with their ids.
+    let runs = store.runs().await.unwrap();
+    let row = runs.iter().find(|r| r.id == first.run_id).unwrap();
+    assert_eq!(row.status, kb_store::RunStatus::Succeeded);
+    let errors = row.errors.to_string();
+    for id in &failed {
+        assert!(
+            errors.contains(&format!("attachment {id} ")),
+            "{id}: {errors}"
+        );
+    }
+    assert_eq!(row.counts["files_failed"], atts.len());
+
+    // The faults gone: the next (incremental) run downloads them all.
+    set_faults(&sim, "").await;
+    let second = run(&sim, &store, &opts).await;
+    assert!(second.files_failed.is_empty(), "{:?}", second.files_failed);
+    assert_eq!(second.files_downloaded as usize, atts.len());
+    assert_files(&sim, &store, &files).await;
+    no_partial_files(&files);
+    // And after that, nothing more.
+    let third = run(&sim, &store, &opts).await;
+    assert_eq!((third.files_downloaded, third.files_failed.len()), (0, 0));
+}
