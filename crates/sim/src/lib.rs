@@ -27,6 +27,7 @@ pub mod notion;
 pub mod ratelimit;
 pub mod rng;
 pub mod server;
+pub mod storage;
 pub mod time;
 pub mod webhooks;
 
