@@ -1582,7 +1582,7 @@ impl DocCtx {
             task_seq: 0,
             macro_seed,
             macro_seq: 0,
-            paragraphs_in_lists: macro_seed % 2 == 0,
+            paragraphs_in_lists: macro_seed.is_multiple_of(2),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod perms;
 pub mod render;
 pub mod v1;
 pub mod v2;
+pub mod view;
 mod write;
 pub mod xhtml;
 

@@ -114,8 +114,8 @@ pub fn render(storage: &str, ctx: ViewCtx) -> String {
             }
             Event::Text(t) => text(&t.xml10_content(), &mut stack, &mut out),
             Event::CData(c) => {
-                let s = String::from_utf8_lossy(&c).into_owned();
-                text(&s, &mut stack, &mut out)
+                let s: &str = &c;
+                text(s, &mut stack, &mut out)
             }
             Event::GeneralRef(g) => {
                 let s = match g.resolve_char_ref() {
@@ -145,7 +145,9 @@ pub fn render(storage: &str, ctx: ViewCtx) -> String {
 }
 
 fn skipping(stack: &[Frame]) -> bool {
-    stack.iter().any(|f| matches!(f, Frame::Skip | Frame::Param(..)))
+    stack
+        .iter()
+        .any(|f| matches!(f, Frame::Skip | Frame::Param(..)))
 }
 
 /// Where text and tags go: the innermost open link's body, else the output.
@@ -213,9 +215,10 @@ fn page_href(ctx: ViewCtx, title: &str, key: Option<String>) -> String {
         .as_deref()
         .and_then(|k| ctx.d.spaces.iter().find(|s| s.key == k));
     let found = space.and_then(|s| {
-        ctx.d.contents.values().find(|c| {
-            c.space_id == s.id && c.title == title && c.kind != ContentKind::Folder
-        })
+        ctx.d
+            .contents
+            .values()
+            .find(|c| c.space_id == s.id && c.title == title && c.kind != ContentKind::Folder)
     });
     match (found, key) {
         (Some(c), Some(k)) => url(
@@ -237,13 +240,7 @@ fn attachment_href(ctx: ViewCtx, file: &str, on: Option<u64>) -> String {
     }
 }
 
-fn open(
-    e: &BytesStart,
-    empty: bool,
-    stack: &mut [Frame],
-    out: &mut String,
-    ctx: ViewCtx,
-) -> Frame {
+fn open(e: &BytesStart, empty: bool, stack: &mut [Frame], out: &mut String, ctx: ViewCtx) -> Frame {
     if skipping(stack) {
         return Frame::Skip;
     }
@@ -323,9 +320,7 @@ fn open(
             ..Default::default()
         })),
         "ac:parameter" => Frame::Param(get(e, "ac:name").unwrap_or_default(), String::new()),
-        "ac:task-id" | "ac:task-uuid" | "ac:task-status" | "ac:placeholder" => {
-            Frame::Skip
-        }
+        "ac:task-id" | "ac:task-uuid" | "ac:task-status" | "ac:placeholder" => Frame::Skip,
         "ac:plain-text-body" => Frame::Plain,
         "ac:link-body" | "ac:plain-text-link-body" | "ac:rich-text-body" | "ac:task-body" => {
             Frame::Transparent

@@ -22,6 +22,7 @@ mod notion_sdk;
 mod notion_support;
 mod pagination;
 mod python_client;
+mod representations;
 mod support;
 mod v1;
 mod webhooks;
