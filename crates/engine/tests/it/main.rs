@@ -9,6 +9,7 @@ mod files;
 mod migrate;
 mod migrate_c2n;
 mod migrate_honest;
+mod odd_bodies;
 mod quarantine;
 mod support;
 mod sync_pass;
