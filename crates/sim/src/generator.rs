@@ -789,6 +789,11 @@ impl Gen<'_> {
                         ("spec", "pdf", "application/pdf"),
                         ("export", "csv", "text/csv"),
                         ("photo", "jpg", "image/jpeg"),
+                        (
+                            "minutes",
+                            "docx",
+                            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                        ),
                     ]);
                     (format!("{stem}-{}.{ext}", i + 1), mt)
                 })
@@ -1694,32 +1699,83 @@ pub fn media_type_of(name: &str) -> &'static str {
         Some("pdf") => "application/pdf",
         Some("txt" | "log") => "text/plain",
         Some("csv") => "text/csv",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         Some("json") => "application/json",
         Some("zip") => "application/zip",
         _ => "application/octet-stream",
     }
 }
 
-/// Plausible file bytes: real magic numbers, then seeded filler.
+/// Real files, sized by the seed: a PDF whose text extracts, PNG and JPEG images that decode,
+/// a DOCX, CSV and plain text ([`crate::files`]); other types get seeded bytes.
 fn file_bytes(media_type: &str, r: &mut Rng) -> Vec<u8> {
-    let len = 64 + r.below(3000) as usize;
-    let mut v: Vec<u8> = match media_type {
-        "image/png" => b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec(),
-        "image/jpeg" => b"\xff\xd8\xff\xe0\0\x10JFIF\0".to_vec(),
-        "application/pdf" => b"%PDF-1.4\n".to_vec(),
-        _ => Vec::new(),
-    };
-    if media_type.starts_with("text/") {
-        while v.len() < len {
-            v.extend_from_slice(r.pick(WORDS).as_bytes());
-            v.push(if r.chance(0.1) { b'\n' } else { b' ' });
+    let words = |r: &mut Rng, n: usize| (0..n).map(|_| r.word(WORDS)).collect::<Vec<_>>().join(" ");
+    match media_type {
+        "application/pdf" => {
+            let lines: Vec<String> = (0..2 + r.below(12))
+                .map(|_| {
+                    let n = 4 + r.below(8) as usize;
+                    capitalise(&words(r, n))
+                })
+                .collect();
+            crate::files::pdf(&lines)
         }
-    } else {
-        while v.len() < len {
-            v.extend_from_slice(&r.next_u64().to_le_bytes());
+        "image/png" => {
+            let (w, h) = (4 + r.below(24) as u32, 4 + r.below(16) as u32);
+            let (a, b) = (r.next_u64(), r.next_u64());
+            crate::files::png(w, h, move |x, y| {
+                let v = a.rotate_left((x * 7 + y * 3) % 64) ^ b;
+                [v as u8, (v >> 8) as u8, (x * 255 / w.max(1)) as u8]
+            })
+        }
+        "image/jpeg" => {
+            let (bw, bh) = (1 + r.below(6) as u32, 1 + r.below(4) as u32);
+            let a = r.next_u64();
+            crate::files::jpeg(bw, bh, move |x, y| {
+                (a.rotate_left((x * 5 + y * 11) % 64) & 0xff) as u8
+            })
+        }
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => {
+            let paras: Vec<String> = (0..1 + r.below(6))
+                .map(|_| {
+                    let n = 5 + r.below(10) as usize;
+                    capitalise(&words(r, n))
+                })
+                .collect();
+            // Writing a zip in memory does not fail; should it, the file is its text.
+            crate::files::docx(&paras).unwrap_or_else(|| paras.join("\n").into_bytes())
+        }
+        "text/csv" => {
+            let mut s = String::from("id,name,owner,count\n");
+            for i in 0..2 + r.below(30) {
+                s.push_str(&format!(
+                    "{},{},{},{}\n",
+                    i + 1,
+                    r.word(NOUNS),
+                    r.word(FIRST),
+                    r.below(1000)
+                ));
+            }
+            s.into_bytes()
+        }
+        t if t.starts_with("text/") => {
+            let len = 64 + r.below(3000) as usize;
+            let mut v = Vec::new();
+            while v.len() < len {
+                v.extend_from_slice(r.pick(WORDS).as_bytes());
+                v.push(if r.chance(0.1) { b'\n' } else { b' ' });
+            }
+            v
+        }
+        _ => {
+            let len = 64 + r.below(3000) as usize;
+            let mut v = Vec::new();
+            while v.len() < len {
+                v.extend_from_slice(&r.next_u64().to_le_bytes());
+            }
+            v
         }
     }
-    v
 }
 
 #[cfg(test)]

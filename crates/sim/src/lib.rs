@@ -21,6 +21,7 @@
 pub mod confluence;
 pub mod dc;
 pub mod faults;
+pub mod files;
 pub mod generator;
 pub mod model;
 pub mod notion;

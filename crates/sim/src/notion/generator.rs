@@ -143,19 +143,29 @@ fn prop_id(db: &str, name: &str) -> String {
         .collect()
 }
 
+/// A real PNG (it decodes), sized by the seed.
 fn png(seed: u64) -> Vec<u8> {
-    let mut v = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
     let mut r = Rng::new(seed);
-    v.extend((0..200 + r.below(800)).map(|_| r.next_u64() as u8));
-    v
+    let (w, h) = (8 + r.below(24) as u32, 8 + r.below(24) as u32);
+    let a = r.next_u64();
+    crate::files::png(w, h, move |x, y| {
+        let v = a.rotate_left((x + 2 * y) % 64);
+        [v as u8, (v >> 16) as u8, (y * 255 / h) as u8]
+    })
 }
 
+/// A real one-page PDF whose text extracts, sized by the seed.
 fn pdf(seed: u64) -> Vec<u8> {
-    let mut v = b"%PDF-1.4\n".to_vec();
     let mut r = Rng::new(seed);
-    v.extend((0..300 + r.below(900)).map(|_| b'a' + (r.below(26) as u8)));
-    v.extend_from_slice(b"\n%%EOF\n");
-    v
+    let lines: Vec<String> = (0..3 + r.below(10))
+        .map(|_| {
+            (0..4 + r.below(8))
+                .map(|_| r.word(WORDS))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    crate::files::pdf(&lines)
 }
 
 struct Gen {

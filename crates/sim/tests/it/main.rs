@@ -9,6 +9,7 @@ mod cql;
 mod dc_contract;
 mod edits;
 mod faults;
+mod files;
 mod generator;
 mod notion_admin;
 mod notion_api;
