@@ -234,7 +234,7 @@ pub(super) fn sync_tasks(d: &mut Dataset, content_id: u64, body: &str, who: &str
 // ---------------------------------------------------------------------------------------------
 // Pages and blog posts
 
-fn create_content(ctx: &Ctx, bytes: &[u8], kind: ContentKind) -> R {
+pub(super) fn create_content(ctx: &Ctx, bytes: &[u8], kind: ContentKind) -> R {
     let v = object(bytes)?;
     let root_level = ctx.q.bool("root-level", false)?;
     ctx.q.bool("private", false)?;

@@ -26,5 +26,6 @@ mod python_client;
 mod representations;
 mod support;
 mod v1;
+mod v1_writes;
 mod webhooks;
 mod writes;
