@@ -14,6 +14,7 @@ mod generator;
 mod notion_admin;
 mod notion_api;
 mod notion_blocks;
+mod notion_extra;
 mod notion_files;
 mod notion_limits;
 mod notion_pagination;
