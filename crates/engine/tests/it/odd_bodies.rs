@@ -68,15 +68,25 @@ async fn extract_keeps_bodies_kbridge_did_not_write_byte_for_byte() {
     let d = support::dataset(&sim).await;
     let odd = odd_pages(&d, &bodies);
     assert!(odd.len() >= 40, "odd bodies in the site: {}", odd.len());
-    crate::extract::assert_replica(&store, &d).await;
+    // Every current page is stored with its body byte for byte (the full ground-truth
+    // comparison needs generated attachments with labels, which an all-odd site lacks).
     let rows = stored(&store, "pages", &["id"], &["body_storage"]).await;
     let mut seen = 0;
-    for (key, cols) in rows.iter() {
-        let body = cols["body_storage"].as_str().unwrap_or("");
+    for c in d["contents"].as_array().unwrap() {
+        if c["type"] != "page" || c["status"] != "current" {
+            continue;
+        }
+        let want = c["versions"].as_array().unwrap().last().unwrap()["body"].clone();
+        let got = rows
+            .get(&c["id"].to_string())
+            .map(|cols| cols["body_storage"].clone())
+            .unwrap_or_else(|| panic!("page {} was not stored", c["id"]));
         assert!(
-            !body.is_empty(),
-            "page {key:?} was stored with an empty body"
+            got.as_str().is_some_and(|b| !b.is_empty()),
+            "page {} was stored with an empty body",
+            c["id"]
         );
+        assert_eq!(got.as_str(), want.as_str(), "page {}", c["id"]);
         seen += 1;
     }
     assert!(seen >= 60, "{seen} pages stored");
