@@ -79,31 +79,6 @@ def main() -> int:
     props = c.get_page_properties(exp["properties"]["page"])
     check("get_page_properties keys", sorted(p["key"] for p in props["results"]), sorted(exp["properties"]["keys"]))
 
-    # 6. Writes through v1: create_page, update_page, add_comment, remove_page.
-    title = "Written by atlassian-python-api"
-    created = c.create_page(space=exp["space"], title=title, body="<p>from python</p>",
-                            parent_id=exp["children_of"], type="page", representation="storage")
-    check("create_page title", created.get("title"), title)
-    pid = created.get("id")
-    check("create_page parent", [a.get("id") for a in created.get("ancestors", [])][-1:], [exp["children_of"]])
-    updated = c.update_page(pid, title, body="<p>edited from python</p>", representation="storage")
-    check("update_page version", (updated or {}).get("version", {}).get("number"), 2)
-    again = c.get_page_by_id(pid, expand="body.storage,version")
-    check("body after update_page", again.get("body", {}).get("storage", {}).get("value"), "<p>edited from python</p>")
-    com = c.add_comment(pid, "<p>a python comment</p>")
-    check("add_comment type", (com or {}).get("type"), "comment")
-    listed = c.get_page_comments(pid, expand="body.storage", depth="all")
-    check("add_comment listed", [x["body"]["storage"]["value"] for x in listed["results"]], ["<p>a python comment</p>"])
-    c.remove_page(pid)
-    trashed = c.get_page_by_id(pid, status="trashed")
-    check("remove_page sends it to the trash", (trashed or {}).get("status"), "trashed")
-    c.remove_page(pid, status="trashed")
-    try:
-        c.get_page_by_id(pid, status="trashed")
-        check("remove_page(status=trashed) purges", "still there", "gone")
-    except Exception:
-        pass
-
     for p in problems:
         print("MISMATCH:", p, file=sys.stderr)
     return 1 if problems else 0
