@@ -2,24 +2,20 @@
 //!
 //! Same [`WorkspaceConfig`] (seed included) ⇒ the same [`Dataset`], byte for byte: every draw
 //! comes from [`Rng`] streams keyed by purpose, and nothing reads the clock. Page bodies are
-//! built as kb-doc IR documents (headings, paragraphs with marks, links to other generated pages
-//! by title, user mentions, status lozenges, dates, lists, tables, code, panels, task lists,
-//! images of the page's own attachments, inline-comment markers) and written with
-//! `kb_doc::storage::write`, so they are exactly what kbridge's own codecs read. With a
-//! [`Corpus`], bodies are taken from real storage files instead.
+//! storage written here (headings, paragraphs with marks, links to other generated pages by
+//! title, user mentions, status lozenges, dates, lists, tables, code, panels, task lists, images
+//! of the page's own attachments, inline-comment markers), never by kbridge's writer, mixed
+//! with [`ODD_BODIES`] and, with a [`Corpus`], real storage files, so the code under test meets
+//! bodies it did not write.
 
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use kb_doc::{
-    Attrs, Block, Callout, CalloutForm, CalloutKind, Code, Document, Image, ImageSource, Inline,
-    Link, LinkTarget, List, ListItem, MacroInfo, Mark, Params, RowSection, Status as Lozenge,
-    Table, TableCell, TableRow, TaskItem,
-};
-
 use crate::model::*;
 use crate::rng::Rng;
+use crate::storage as xml;
+pub use crate::storage::TaskSpec;
 use crate::time::{self, MS_PER_DAY};
 
 /// What to generate. `Default` is a small site suitable for tests.
@@ -45,6 +41,10 @@ pub struct WorkspaceConfig {
     /// valid storage kbridge's writer never produces, so engine tests meet bodies kbridge did
     /// not write. 0 turns it off.
     pub odd_bodies: f64,
+    /// More odd bodies for the same fraction: real storage files (the shared corpus in tests,
+    /// [`Corpus::load`]), drawn alongside [`ODD_BODIES`]. Unlike [`Self::corpus`] they replace
+    /// only the odd fraction, so the rest of the site stays generated.
+    pub odd_corpus: Option<Arc<Corpus>>,
 }
 
 /// How many days before the start of today the default generated history begins.
@@ -96,6 +96,7 @@ impl Default for WorkspaceConfig {
             base_time_ms: time::now_ms().div_euclid(MS_PER_DAY) * MS_PER_DAY
                 - HISTORY_LEAD_DAYS * MS_PER_DAY,
             odd_bodies: 0.2,
+            odd_corpus: None,
         }
     }
 }
@@ -170,8 +171,8 @@ impl Corpus {
         Ok(Corpus { pages })
     }
 
-    /// One corpus page from its body: attachment names are found by a scan, tasks by reading it
-    /// with kb-doc (a body kb-doc cannot read just has no tasks).
+    /// One corpus page from its body: attachment names and tasks are found by the twin's own
+    /// scans (never by kbridge's reader).
     pub fn page(name: String, body: String) -> CorpusPage {
         let mut filenames = Vec::new();
         let needle = "ri:filename=\"";
@@ -186,9 +187,7 @@ impl Corpus {
                 rest = &rest[end..];
             }
         }
-        let tasks = kb_doc::storage::read(&body)
-            .map(|d| extract_tasks(&d))
-            .unwrap_or_default();
+        let tasks = xml::tasks(&body);
         CorpusPage {
             name,
             body: body.into(),
@@ -204,102 +203,6 @@ fn unescape_attr(s: &str) -> String {
         .replace("&gt;", ">")
         .replace("&apos;", "'")
         .replace("&amp;", "&")
-}
-
-/// A task found in a body: its `ac:task-id`, state, body and the first mention and date in it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TaskSpec {
-    pub local_id: String,
-    pub done: bool,
-    pub body: String,
-    pub assignee: Option<String>,
-    pub due: Option<i64>,
-}
-
-/// Every task of a document, in document order (nested containers included).
-pub fn extract_tasks(doc: &Document) -> Vec<TaskSpec> {
-    let mut out = Vec::new();
-    walk_blocks(&doc.blocks, &mut |b| {
-        if let Block::TaskList { items, .. } = b {
-            for (i, it) in items.iter().enumerate() {
-                let mut assignee = None;
-                let mut due = None;
-                walk_inlines_in(&it.body, &mut |inl| match inl {
-                    Inline::Link(l) => {
-                        if let LinkTarget::User {
-                            account_id: Some(a),
-                            ..
-                        } = &l.target
-                        {
-                            assignee.get_or_insert_with(|| a.clone());
-                        }
-                    }
-                    Inline::Date { date, .. } if due.is_none() => due = time::parse_cql_date(date),
-                    _ => {}
-                });
-                out.push(TaskSpec {
-                    local_id: it.id.clone().unwrap_or_else(|| (i + 1).to_string()),
-                    done: it.done,
-                    body: kb_doc::storage::write(&Document {
-                        blocks: it.body.clone(),
-                    }),
-                    assignee,
-                    due,
-                });
-            }
-        }
-    });
-    out
-}
-
-/// Calls `f` on every block, depth first, entering every container the IR has.
-fn walk_blocks(blocks: &[Block], f: &mut dyn FnMut(&Block)) {
-    for b in blocks {
-        f(b);
-        match b {
-            Block::List(l) => l.items.iter().for_each(|i| walk_blocks(&i.blocks, f)),
-            Block::TaskList { items, .. } => items.iter().for_each(|i| walk_blocks(&i.body, f)),
-            Block::Quote { blocks, .. } => walk_blocks(blocks, f),
-            Block::Callout(c) => walk_blocks(&c.blocks, f),
-            Block::Table(t) => t
-                .rows
-                .iter()
-                .flat_map(|r| &r.cells)
-                .for_each(|c| walk_blocks(&c.blocks, f)),
-            Block::Layout(l) => l
-                .sections
-                .iter()
-                .flat_map(|s| &s.cells)
-                .for_each(|c| walk_blocks(&c.blocks, f)),
-            Block::Expand(e) => walk_blocks(&e.blocks, f),
-            Block::Excerpt(e) => walk_blocks(&e.blocks, f),
-            Block::PageProperties(p) => walk_blocks(&p.blocks, f),
-            Block::Extension(e) => walk_blocks(&e.body, f),
-            _ => {}
-        }
-    }
-}
-
-/// Calls `f` on every inline of the blocks' own paragraphs (not of nested containers).
-fn walk_inlines_in(blocks: &[Block], f: &mut dyn FnMut(&Inline)) {
-    fn go(inls: &[Inline], f: &mut dyn FnMut(&Inline)) {
-        for i in inls {
-            f(i);
-            match i {
-                Inline::Mark { content, .. } | Inline::Span { content, .. } => go(content, f),
-                Inline::Link(l) => go(&l.content, f),
-                _ => {}
-            }
-        }
-    }
-    for b in blocks {
-        match b {
-            Block::Paragraph { content, .. }
-            | Block::Plain { content }
-            | Block::Heading { content, .. } => go(content, f),
-            _ => {}
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -886,6 +789,11 @@ impl Gen<'_> {
                         ("spec", "pdf", "application/pdf"),
                         ("export", "csv", "text/csv"),
                         ("photo", "jpg", "image/jpeg"),
+                        (
+                            "minutes",
+                            "docx",
+                            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                        ),
                     ]);
                     (format!("{stem}-{}.{ext}", i + 1), mt)
                 })
@@ -904,14 +812,11 @@ impl Gen<'_> {
         let (doc_blocks, markers, body_tasks, full_body) = match &corpus_page {
             Some(p) => (None, Vec::new(), p.tasks.clone(), p.body.clone()),
             None => {
-                let mut ctx = DocCtx {
-                    markers: Vec::new(),
-                    task_seq: 0,
-                };
+                let mut ctx = DocCtx::new(self.cfg.seed, id);
                 let n = 3 + r.below(6) as usize;
                 let doc = self.document(&mut r, si, &title, &images, &mut ctx, n);
-                let tasks = extract_tasks(&doc);
-                let body: Arc<str> = kb_doc::storage::write(&doc).into();
+                let body: Arc<str> = doc.concat().into();
+                let tasks = xml::tasks(&body);
                 (Some(doc), ctx.markers, tasks, body)
             }
         };
@@ -935,12 +840,10 @@ impl Gen<'_> {
             } else {
                 match &doc_blocks {
                     Some(doc) => {
-                        let keep = (doc.blocks.len() * n as usize)
+                        let keep = (doc.len() * n as usize)
                             .div_ceil(n_versions as usize)
                             .max(1);
-                        Body::new(kb_doc::storage::write(&Document {
-                            blocks: doc.blocks[..keep].to_vec(),
-                        }))
+                        Body::new(doc[..keep].concat())
                     }
                     None => Body(full_body.clone()),
                 }
@@ -1056,13 +959,21 @@ impl Gen<'_> {
         if !(self.cfg.odd_bodies > 0.0 && r.chance(self.cfg.odd_bodies)) {
             return None;
         }
-        let (name, body) = *r.pick(ODD_BODIES);
-        Some(CorpusPage {
-            name: name.to_string(),
-            body: body.into(),
-            filenames: Vec::new(),
-            tasks: Vec::new(),
-        })
+        let extra = self.cfg.odd_corpus.as_ref().map_or(0, |c| c.pages.len());
+        let k = r.below((ODD_BODIES.len() + extra) as u64) as usize;
+        match ODD_BODIES.get(k) {
+            Some((name, body)) => Some(CorpusPage {
+                name: name.to_string(),
+                body: (*body).into(),
+                filenames: Vec::new(),
+                tasks: Vec::new(),
+            }),
+            None => self
+                .cfg
+                .odd_corpus
+                .as_ref()
+                .and_then(|c| c.pages.get(k - ODD_BODIES.len()).cloned()),
+        }
     }
 
     fn new_attachment(
@@ -1200,18 +1111,14 @@ impl Gen<'_> {
         let author = self.random_user(r);
         let mut inls = {
             let n = 6 + r.below(10) as usize;
-            sentence(r, n)
+            xml::esc(&sentence(r, n))
         };
         if r.chance(0.2) {
-            inls.insert(
-                0,
-                mention(&self.d.users[r.below(self.d.users.len() as u64) as usize].account_id),
-            );
-            inls.insert(1, Inline::text(" "));
+            let who =
+                xml::mention(&self.d.users[r.below(self.d.users.len() as u64) as usize].account_id);
+            inls = format!("{who} {inls}");
         }
-        let body = kb_doc::storage::write(&Document {
-            blocks: vec![para(inls)],
-        });
+        let body = xml::p(&inls);
         self.d.comments.insert(
             id,
             Comment {
@@ -1266,13 +1173,11 @@ impl Gen<'_> {
                     self.new_attachment(id, &name, "image/png", created + 60_000, &author, &mut r);
                     images.push(name);
                 }
-                let mut ctx = DocCtx {
-                    markers: Vec::new(),
-                    task_seq: 0,
-                };
+                let mut ctx = DocCtx::new(self.cfg.seed, id);
                 let n = 2 + r.below(3) as usize;
                 let doc = self.document(&mut r, si, &title, &images, &mut ctx, n);
-                let body = Body::new(kb_doc::storage::write(&doc));
+                let body = Body::new(doc.concat());
+                let tasks = xml::tasks(body.as_str());
                 if r.chance(0.3) {
                     let p = self.property(
                         "content-appearance-published",
@@ -1310,7 +1215,7 @@ impl Gen<'_> {
                     }
                     c.labels = labels;
                 }
-                for t in extract_tasks(&doc) {
+                for t in tasks {
                     self.new_task(
                         id,
                         space_id,
@@ -1447,7 +1352,8 @@ impl Gen<'_> {
     }
 
     // -----------------------------------------------------------------------------------------
-    // Documents
+    // Documents: storage written here, block by block, in the shapes Confluence's editors
+    // save (never by kbridge's writer).
 
     fn document(
         &self,
@@ -1457,176 +1363,124 @@ impl Gen<'_> {
         images: &[String],
         ctx: &mut DocCtx,
         n: usize,
-    ) -> Document {
+    ) -> Vec<String> {
         let mut blocks = Vec::new();
         if r.chance(0.15) {
-            blocks.push(Block::Toc(MacroInfo {
-                params: params(&[("maxLevel", "3")]),
-                attrs: Attrs::new(),
-            }));
+            let id = ctx.macro_id();
+            blocks.push(xml::p(&xml::structured_macro(
+                "toc",
+                &id,
+                &[("maxLevel", "3")],
+                xml::Body::None,
+            )));
         }
-        blocks.push(para(self.rich(r, si, title, ctx)));
+        blocks.push(xml::p(&self.rich(r, si, title, ctx)));
         let mut images = images.iter();
         let mut had_tasks = false;
         for _ in 0..n {
             match r.below(12) {
                 0 | 1 => {
-                    blocks.push(heading(
+                    blocks.push(xml::heading(
                         2,
-                        vec![Inline::text(format!(
-                            "{} {}",
-                            r.pick(TOPICS),
-                            r.pick(NOUNS)
-                        ))],
+                        &xml::esc(&format!("{} {}", r.pick(TOPICS), r.pick(NOUNS))),
                     ));
-                    blocks.push(para(self.rich(r, si, title, ctx)));
+                    blocks.push(xml::p(&self.rich(r, si, title, ctx)));
                 }
                 2 => blocks.push(self.list(r, si, title, ctx)),
-                3 => blocks.push(self.table(r)),
-                4 => blocks.push(Block::Code({
+                3 => blocks.push(self.table(r, ctx)),
+                4 => {
                     let language = r.word(LANGS);
-                    Code {
-                        language: Some(language.to_string()),
-                        title: None,
-                        text: code_sample(r, language),
-                        noformat: false,
-                        params: Params::new(),
-                        attrs: Attrs::new(),
-                    }
-                })),
+                    let text = code_sample(r, language);
+                    let id = ctx.macro_id();
+                    blocks.push(xml::structured_macro(
+                        "code",
+                        &id,
+                        &[("language", language)],
+                        xml::Body::Plain(&text),
+                    ));
+                }
                 5 => {
-                    let kind = *r.pick(&[
-                        CalloutKind::Info,
-                        CalloutKind::Note,
-                        CalloutKind::Warning,
-                        CalloutKind::Tip,
-                    ]);
-                    blocks.push(Block::Callout(Callout {
+                    let kind = *r.pick(&["info", "note", "warning", "tip"]);
+                    let inner = xml::p(&self.rich(r, si, title, ctx));
+                    let id = ctx.macro_id();
+                    blocks.push(xml::structured_macro(
                         kind,
-                        title: None,
-                        icon: None,
-                        blocks: vec![para(self.rich(r, si, title, ctx))],
-                        params: Params::new(),
-                        form: CalloutForm::Macro,
-                        attrs: Attrs::new(),
-                    }));
+                        &id,
+                        &[],
+                        xml::Body::Rich(&inner),
+                    ));
                 }
                 6 if !had_tasks => {
                     had_tasks = true;
                     blocks.push(self.tasks(r, ctx));
                 }
                 7 => match images.next() {
-                    Some(f) => blocks.push(Block::Image(Image {
-                        source: ImageSource::Attachment {
-                            filename: f.clone(),
-                            container: None,
-                            attrs: Attrs::new(),
-                        },
-                        alt: Some(f.clone()),
-                        width: None,
-                        height: Some("250".into()),
-                        caption: None,
-                        caption_attrs: Attrs::new(),
-                        marks: Vec::new(),
-                        attrs: Attrs::new(),
-                    })),
-                    None => blocks.push(para(self.rich(r, si, title, ctx))),
+                    Some(f) => blocks.push(xml::image(f, Some(f), Some("250"))),
+                    None => blocks.push(xml::p(&self.rich(r, si, title, ctx))),
                 },
-                8 => blocks.push(Block::Divider {
-                    attrs: Attrs::new(),
-                }),
-                _ => blocks.push(para(self.rich(r, si, title, ctx))),
+                8 => blocks.push("<hr />".into()),
+                _ => blocks.push(xml::p(&self.rich(r, si, title, ctx))),
             }
         }
         // Images not placed yet still appear at the end, as on real pages.
         for f in images {
-            blocks.push(Block::Image(Image {
-                source: ImageSource::Attachment {
-                    filename: f.clone(),
-                    container: None,
-                    attrs: Attrs::new(),
-                },
-                alt: None,
-                width: None,
-                height: None,
-                caption: None,
-                caption_attrs: Attrs::new(),
-                marks: Vec::new(),
-                attrs: Attrs::new(),
-            }));
+            blocks.push(xml::image(f, None, None));
         }
-        Document { blocks }
+        blocks
     }
 
-    /// A paragraph's worth of inline content with marks, links, mentions and lozenges.
-    fn rich(&self, r: &mut Rng, si: usize, own_title: &str, ctx: &mut DocCtx) -> Vec<Inline> {
-        let mut out = Vec::new();
+    /// A paragraph's worth of inline storage with marks, links, mentions and lozenges.
+    fn rich(&self, r: &mut Rng, si: usize, own_title: &str, ctx: &mut DocCtx) -> String {
+        let mut out = String::new();
         for s in 0..1 + r.below(3) {
             if s > 0 {
-                out.push(Inline::text(" "));
+                out.push(' ');
             }
-            let mut words = {
-                let n = 5 + r.below(12) as usize;
-                sentence(r, n)
-            };
-            out.append(&mut words);
+            let n = 5 + r.below(12) as usize;
+            out.push_str(&xml::esc(&sentence(r, n)));
             let x = r.unit();
             if x < 0.25 {
-                if let Some(t) = self.other_title(r, si, own_title) {
-                    out.push(Inline::text(" (see "));
-                    out.push(Inline::link(Link::new(t)));
-                    out.push(Inline::text(")"));
+                if let Some((t, key)) = self.other_title(r, si, own_title) {
+                    out.push_str(" (see ");
+                    out.push_str(&xml::page_link(&t, key.as_deref()));
+                    out.push(')');
                 }
             } else if x < 0.38 {
-                out.push(Inline::text(", owner "));
+                out.push_str(", owner ");
                 let u = &self.d.users[r.below(self.d.users.len() as u64) as usize];
-                out.push(mention(&u.account_id));
+                out.push_str(&xml::mention(&u.account_id));
             } else if x < 0.46 {
-                out.push(Inline::text(" "));
-                out.push(Inline::status(Lozenge {
-                    text: r.pick(STATUS_TEXT).to_string(),
-                    colour: Some(r.pick(COLOURS).to_string()),
-                    params: Params::new(),
-                    attrs: Attrs::new(),
-                }));
+                out.push(' ');
+                let text = r.pick(STATUS_TEXT).to_string();
+                let colour = r.pick(COLOURS).to_string();
+                out.push_str(&xml::status(&ctx.macro_id(), &text, &colour));
             } else if x < 0.52 {
-                out.push(Inline::text(" by "));
-                out.push(Inline::Date {
-                    date: day_string(self.t(r.unit() * 700.0)),
-                    attrs: Attrs::new(),
-                });
+                out.push_str(" by ");
+                out.push_str(&xml::date(&day_string(self.t(r.unit() * 700.0))));
             } else if x < 0.6 {
-                out.push(Inline::text(" "));
-                let m = r.pick(&[Mark::Strong, Mark::Emphasis, Mark::Code]).clone();
-                out.push(Inline::mark(
-                    m,
-                    vec![Inline::text(r.pick(WORDS).to_string())],
-                ));
+                out.push(' ');
+                let tag = *r.pick(&["strong", "em", "code"]);
+                out.push_str(&xml::el(tag, &xml::esc(r.word(WORDS))));
             } else if x < 0.66 {
-                out.push(Inline::text(" — "));
-                out.push(Inline::link(Link {
-                    target: LinkTarget::url(format!("https://example.com/docs/{}", r.pick(WORDS))),
-                    anchor: None,
-                    content: vec![Inline::text("reference")],
-                    plain_body: false,
-                    attrs: Attrs::new(),
-                }));
+                out.push_str(" — ");
+                out.push_str(&xml::a(
+                    &format!("https://example.com/docs/{}", r.pick(WORDS)),
+                    "reference",
+                ));
             } else if x < 0.72 && ctx.markers.len() < 2 {
                 let sel = format!("{} {}", r.pick(WORDS), r.pick(WORDS));
                 let id = Rng::stream(r.next_u64(), 0).uuid();
-                out.push(Inline::text(" "));
-                out.push(Inline::mark(
-                    Mark::InlineComment { id: id.clone() },
-                    vec![Inline::text(sel.clone())],
-                ));
+                out.push(' ');
+                out.push_str(&xml::marker(&id, &xml::esc(&sel)));
                 ctx.markers.push((id, sel));
             }
-            out.push(Inline::text("."));
+            out.push('.');
         }
         out
     }
 
-    fn other_title(&self, r: &mut Rng, si: usize, own: &str) -> Option<LinkTarget> {
+    /// Another page's title, with its space key when it is in another space.
+    fn other_title(&self, r: &mut Rng, si: usize, own: &str) -> Option<(String, Option<String>)> {
         let (space, cross) = if r.chance(0.1) && self.titles.len() > 1 {
             let o = (si + 1 + r.below(self.titles.len() as u64 - 1) as usize) % self.titles.len();
             (o, true)
@@ -1638,120 +1492,79 @@ impl Gen<'_> {
         if t == own {
             return None;
         }
-        Some(LinkTarget::Page {
-            title: Some(t.clone()),
-            space_key: cross.then(|| self.d.spaces[space].key.clone()),
-            id: None,
-            attrs: Attrs::new(),
-        })
+        Some((t.clone(), cross.then(|| self.d.spaces[space].key.clone())))
     }
 
-    fn list(&self, r: &mut Rng, si: usize, title: &str, ctx: &mut DocCtx) -> Block {
-        let ordered = r.chance(0.4);
-        let items = (0..2 + r.below(4))
-            .map(|_| {
-                let content = if r.chance(0.3) {
-                    self.rich(r, si, title, ctx)
-                } else {
-                    {
-                        let n = 3 + r.below(8) as usize;
-                        sentence(r, n)
-                    }
-                };
-                ListItem {
-                    blocks: vec![Block::Plain { content }],
-                    attrs: Attrs::new(),
-                }
-            })
-            .collect();
-        Block::List(List {
-            ordered,
-            start: None,
-            items,
-            attrs: Attrs::new(),
-        })
+    fn list(&self, r: &mut Rng, si: usize, title: &str, ctx: &mut DocCtx) -> String {
+        let tag = if r.chance(0.4) { "ol" } else { "ul" };
+        let mut items = String::new();
+        for _ in 0..2 + r.below(4) {
+            let content = if r.chance(0.3) {
+                self.rich(r, si, title, ctx)
+            } else {
+                let n = 3 + r.below(8) as usize;
+                xml::esc(&sentence(r, n))
+            };
+            // The new editor wraps list text in paragraphs, the old one did not.
+            if ctx.paragraphs_in_lists {
+                items.push_str(&xml::el("li", &xml::p(&content)));
+            } else {
+                items.push_str(&xml::el("li", &content));
+            }
+        }
+        xml::el(tag, &items)
     }
 
-    fn table(&self, r: &mut Rng) -> Block {
+    fn table(&self, r: &mut Rng, ctx: &mut DocCtx) -> String {
         let cols = 2 + r.below(3) as usize;
         let rows = 2 + r.below(5) as usize;
-        let cell = |header: bool, content: Vec<Inline>| TableCell {
-            header,
-            colspan: None,
-            rowspan: None,
-            blocks: vec![para(content)],
-            attrs: Attrs::new(),
-        };
-        let mut out = vec![TableRow {
-            cells: (0..cols)
-                .map(|_| cell(true, vec![Inline::text(capitalise(r.word(WORDS)))]))
-                .collect(),
-            section: RowSection::Body,
-            attrs: Attrs::new(),
-        }];
-        for _ in 0..rows {
-            out.push(TableRow {
-                cells: (0..cols)
-                    .map(|c| {
-                        let content = if c == 0 {
-                            vec![Inline::text(r.pick(NOUNS).to_string())]
-                        } else if r.chance(0.2) {
-                            vec![Inline::status(Lozenge {
-                                text: r.pick(STATUS_TEXT).to_string(),
-                                colour: Some(r.pick(COLOURS).to_string()),
-                                params: Params::new(),
-                                attrs: Attrs::new(),
-                            })]
-                        } else {
-                            vec![Inline::text(format!("{}", r.below(1000)))]
-                        };
-                        cell(false, content)
-                    })
-                    .collect(),
-                section: RowSection::Body,
-                attrs: Attrs::new(),
-            });
+        let mut o = String::from("<tbody><tr>");
+        for _ in 0..cols {
+            o.push_str(&xml::el(
+                "th",
+                &xml::p(&xml::esc(&capitalise(r.word(WORDS)))),
+            ));
         }
-        Block::Table(Table {
-            columns: None,
-            rows: out,
-            attrs: Attrs::new(),
-        })
+        o.push_str("</tr>");
+        for _ in 0..rows {
+            o.push_str("<tr>");
+            for c in 0..cols {
+                let content = if c == 0 {
+                    xml::esc(r.word(NOUNS))
+                } else if r.chance(0.2) {
+                    let text = r.pick(STATUS_TEXT).to_string();
+                    let colour = r.pick(COLOURS).to_string();
+                    xml::status(&ctx.macro_id(), &text, &colour)
+                } else {
+                    format!("{}", r.below(1000))
+                };
+                o.push_str(&xml::el("td", &xml::p(&content)));
+            }
+            o.push_str("</tr>");
+        }
+        o.push_str("</tbody>");
+        format!("<table data-table-width=\"760\" data-layout=\"default\">{o}</table>")
     }
 
-    fn tasks(&self, r: &mut Rng, ctx: &mut DocCtx) -> Block {
-        let items = (0..1 + r.below(4))
+    fn tasks(&self, r: &mut Rng, ctx: &mut DocCtx) -> String {
+        let items: Vec<(String, bool, String)> = (0..1 + r.below(4))
             .map(|_| {
                 ctx.task_seq += 1;
-                let mut content = {
-                    let n = 3 + r.below(6) as usize;
-                    sentence(r, n)
-                };
+                let n = 3 + r.below(6) as usize;
+                let mut content = xml::esc(&sentence(r, n));
                 if r.chance(0.5) {
-                    content.push(Inline::text(" "));
+                    content.push(' ');
                     let u = &self.d.users[r.below(self.d.users.len() as u64) as usize];
-                    content.push(mention(&u.account_id));
+                    content.push_str(&xml::mention(&u.account_id));
                 }
                 if r.chance(0.3) {
-                    content.push(Inline::text(" "));
-                    content.push(Inline::Date {
-                        date: day_string(self.t(100.0 + r.unit() * 600.0)),
-                        attrs: Attrs::new(),
-                    });
+                    content.push(' ');
+                    content.push_str(&xml::date(&day_string(self.t(100.0 + r.unit() * 600.0))));
                 }
-                TaskItem {
-                    done: r.chance(0.4),
-                    id: Some(ctx.task_seq.to_string()),
-                    uuid: None,
-                    body: vec![Block::Plain { content }],
-                    attrs: Attrs::new(),
-                }
+                (ctx.task_seq.to_string(), r.chance(0.4), content)
             })
             .collect();
-        Block::TaskList {
-            items,
-            attrs: Attrs::new(),
-        }
+        xml::task_list(&items)
     }
 }
 
@@ -1759,6 +1572,29 @@ struct DocCtx {
     /// Inline-comment markers placed in the body: (ref, selected text).
     markers: Vec<(String, String)>,
     task_seq: u32,
+    /// Seed of the macro ids (`ac:macro-id`), drawn apart from the content stream.
+    macro_seed: u64,
+    macro_seq: u64,
+    /// `<li><p>…</p></li>` (new editor) or `<li>…</li>` (old editor).
+    paragraphs_in_lists: bool,
+}
+
+impl DocCtx {
+    fn new(seed: u64, id: u64) -> DocCtx {
+        let macro_seed = Rng::stream(seed, 0x3ac0_0000 ^ id).next_u64();
+        DocCtx {
+            markers: Vec::new(),
+            task_seq: 0,
+            macro_seed,
+            macro_seq: 0,
+            paragraphs_in_lists: macro_seed.is_multiple_of(2),
+        }
+    }
+
+    fn macro_id(&mut self) -> String {
+        self.macro_seq += 1;
+        Rng::stream(self.macro_seed, self.macro_seq).uuid()
+    }
 }
 
 fn unique_title(r: &mut Rng, seen: &mut HashSet<String>, k: usize) -> String {
@@ -1780,7 +1616,7 @@ fn unique_title(r: &mut Rng, seen: &mut HashSet<String>, k: usize) -> String {
     t
 }
 
-fn sentence(r: &mut Rng, n: usize) -> Vec<Inline> {
+fn sentence(r: &mut Rng, n: usize) -> String {
     let mut s = String::new();
     for i in 0..n {
         let w = r.pick(WORDS);
@@ -1791,7 +1627,7 @@ fn sentence(r: &mut Rng, n: usize) -> Vec<Inline> {
             s.push_str(w);
         }
     }
-    vec![Inline::text(s)]
+    s
 }
 
 fn capitalise(w: &str) -> String {
@@ -1800,35 +1636,6 @@ fn capitalise(w: &str) -> String {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
     }
-}
-
-fn para(content: Vec<Inline>) -> Block {
-    Block::Paragraph {
-        content,
-        align: None,
-        attrs: Attrs::new(),
-    }
-}
-
-fn heading(level: u8, content: Vec<Inline>) -> Block {
-    Block::Heading {
-        level,
-        content,
-        align: None,
-        attrs: Attrs::new(),
-    }
-}
-
-fn params(p: &[(&str, &str)]) -> Params {
-    Params(
-        p.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    )
-}
-
-fn mention(account_id: &str) -> Inline {
-    Inline::link(Link::new(LinkTarget::user(account_id)))
 }
 
 fn day_string(ms: i64) -> String {
@@ -1892,32 +1699,83 @@ pub fn media_type_of(name: &str) -> &'static str {
         Some("pdf") => "application/pdf",
         Some("txt" | "log") => "text/plain",
         Some("csv") => "text/csv",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         Some("json") => "application/json",
         Some("zip") => "application/zip",
         _ => "application/octet-stream",
     }
 }
 
-/// Plausible file bytes: real magic numbers, then seeded filler.
+/// Real files, sized by the seed: a PDF whose text extracts, PNG and JPEG images that decode,
+/// a DOCX, CSV and plain text ([`crate::files`]); other types get seeded bytes.
 fn file_bytes(media_type: &str, r: &mut Rng) -> Vec<u8> {
-    let len = 64 + r.below(3000) as usize;
-    let mut v: Vec<u8> = match media_type {
-        "image/png" => b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec(),
-        "image/jpeg" => b"\xff\xd8\xff\xe0\0\x10JFIF\0".to_vec(),
-        "application/pdf" => b"%PDF-1.4\n".to_vec(),
-        _ => Vec::new(),
-    };
-    if media_type.starts_with("text/") {
-        while v.len() < len {
-            v.extend_from_slice(r.pick(WORDS).as_bytes());
-            v.push(if r.chance(0.1) { b'\n' } else { b' ' });
+    let words = |r: &mut Rng, n: usize| (0..n).map(|_| r.word(WORDS)).collect::<Vec<_>>().join(" ");
+    match media_type {
+        "application/pdf" => {
+            let lines: Vec<String> = (0..2 + r.below(12))
+                .map(|_| {
+                    let n = 4 + r.below(8) as usize;
+                    capitalise(&words(r, n))
+                })
+                .collect();
+            crate::files::pdf(&lines)
         }
-    } else {
-        while v.len() < len {
-            v.extend_from_slice(&r.next_u64().to_le_bytes());
+        "image/png" => {
+            let (w, h) = (4 + r.below(24) as u32, 4 + r.below(16) as u32);
+            let (a, b) = (r.next_u64(), r.next_u64());
+            crate::files::png(w, h, move |x, y| {
+                let v = a.rotate_left((x * 7 + y * 3) % 64) ^ b;
+                [v as u8, (v >> 8) as u8, (x * 255 / w.max(1)) as u8]
+            })
+        }
+        "image/jpeg" => {
+            let (bw, bh) = (1 + r.below(6) as u32, 1 + r.below(4) as u32);
+            let a = r.next_u64();
+            crate::files::jpeg(bw, bh, move |x, y| {
+                (a.rotate_left((x * 5 + y * 11) % 64) & 0xff) as u8
+            })
+        }
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => {
+            let paras: Vec<String> = (0..1 + r.below(6))
+                .map(|_| {
+                    let n = 5 + r.below(10) as usize;
+                    capitalise(&words(r, n))
+                })
+                .collect();
+            // Writing a zip in memory does not fail; should it, the file is its text.
+            crate::files::docx(&paras).unwrap_or_else(|| paras.join("\n").into_bytes())
+        }
+        "text/csv" => {
+            let mut s = String::from("id,name,owner,count\n");
+            for i in 0..2 + r.below(30) {
+                s.push_str(&format!(
+                    "{},{},{},{}\n",
+                    i + 1,
+                    r.word(NOUNS),
+                    r.word(FIRST),
+                    r.below(1000)
+                ));
+            }
+            s.into_bytes()
+        }
+        t if t.starts_with("text/") => {
+            let len = 64 + r.below(3000) as usize;
+            let mut v = Vec::new();
+            while v.len() < len {
+                v.extend_from_slice(r.pick(WORDS).as_bytes());
+                v.push(if r.chance(0.1) { b'\n' } else { b' ' });
+            }
+            v
+        }
+        _ => {
+            let len = 64 + r.below(3000) as usize;
+            let mut v = Vec::new();
+            while v.len() < len {
+                v.extend_from_slice(&r.next_u64().to_le_bytes());
+            }
+            v
         }
     }
-    v
 }
 
 #[cfg(test)]
@@ -1948,8 +1806,8 @@ mod tests {
                 p = d.contents[&id].parent_id;
             }
             assert!(depth <= 3, "{} is {} deep", c.title, depth);
-            // Every generated body is storage kb-doc reads.
-            kb_doc::storage::read(c.current().body.as_str())
+            // Every generated body is well-formed storage.
+            crate::confluence::xhtml::check(c.current().body.as_str())
                 .unwrap_or_else(|e| panic!("{}: {e}", c.title));
         }
         for s in &d.spaces {

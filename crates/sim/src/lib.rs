@@ -21,12 +21,14 @@
 pub mod confluence;
 pub mod dc;
 pub mod faults;
+pub mod files;
 pub mod generator;
 pub mod model;
 pub mod notion;
 pub mod ratelimit;
 pub mod rng;
 pub mod server;
+pub mod storage;
 pub mod time;
 pub mod webhooks;
 

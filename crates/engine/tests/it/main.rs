@@ -10,6 +10,7 @@ mod migrate;
 mod migrate_c2n;
 mod migrate_honest;
 mod names;
+mod odd_bodies;
 mod quarantine;
 mod support;
 mod sync_pass;

@@ -108,13 +108,7 @@ async fn edit(State(sim): State<Arc<Sim>>, Path(id): Path<String>, bytes: Bytes)
         body = b.to_string();
     }
     if let Some(a) = v.get("append").and_then(Value::as_str) {
-        body.push_str(&kb_doc::storage::write(&kb_doc::Document {
-            blocks: vec![kb_doc::Block::Paragraph {
-                content: vec![kb_doc::Inline::text(a)],
-                align: None,
-                attrs: kb_doc::Attrs::new(),
-            }],
-        }));
+        body.push_str(&crate::storage::p(&crate::storage::esc(a)));
     }
     let title = v
         .get("title")

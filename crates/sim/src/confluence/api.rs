@@ -257,10 +257,15 @@ impl Query {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BodyFormat {
     Storage,
+    /// HTML rendered from storage ([`super::view`]).
+    View,
+    /// The same HTML (the twin's export has site-relative links on v2).
+    ExportView,
 }
 
-/// Parses `body-format` (or `name`): `storage` is served, `none` means no body; the other real
-/// representations are a 501 from the twin (not yet implemented); anything else is a 400.
+/// Parses `body-format` (or `name`): `storage`, `view` and `export_view` are served (where the
+/// endpoint allows them), `none` means no body; the other real representations are a 501 from
+/// the twin (not yet implemented); anything else is a 400.
 pub fn body_format(
     q: &Query,
     name: &str,
@@ -271,6 +276,8 @@ pub fn body_format(
         Some("storage") => Ok(Some(BodyFormat::Storage)),
         // Not in the spec, but atlassian-python-api sends it to mean "no body".
         Some("none") => Ok(None),
+        Some("view") if allowed.contains(&"view") => Ok(Some(BodyFormat::View)),
+        Some("export_view") if allowed.contains(&"export_view") => Ok(Some(BodyFormat::ExportView)),
         Some(v) if allowed.contains(&v) => Err(ApiError::not_implemented(format!(
             "kbridge sim: {name}={v} is not implemented by the twin yet; use storage"
         ))),

@@ -82,7 +82,18 @@ pub fn out(d: &Dataset, cc: &CustomContent, v: &Version, fmt: Option<BodyFormat>
     m.insert("authorId".into(), json!(cc.author_id));
     m.insert("createdAt".into(), json!(iso(cc.created_at)));
     m.insert("version".into(), render::version(v));
-    m.insert("body".into(), render::body(v.body.as_str(), fmt));
+    m.insert(
+        "body".into(),
+        render::body(
+            v.body.as_str(),
+            fmt,
+            super::view::ViewCtx {
+                d,
+                container: None,
+                absolute: None,
+            },
+        ),
+    );
     m.insert("_links".into(), json!({"webui": webui(d, cc)}));
     Value::Object(m)
 }
@@ -277,7 +288,15 @@ pub async fn versions(ctx: Ctx, Path(id): Path<String>) -> R {
         .map(|v| {
             let mut entity = json!({"id": sid(cc.id), "title": v.title});
             if fmt.is_some() {
-                entity["body"] = render::body(v.body.as_str(), fmt);
+                entity["body"] = render::body(
+                    v.body.as_str(),
+                    fmt,
+                    super::view::ViewCtx {
+                        d: &data.d,
+                        container: None,
+                        absolute: None,
+                    },
+                );
             }
             let mut o = render::version(v);
             o["custom"] = entity;

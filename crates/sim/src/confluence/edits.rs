@@ -925,7 +925,12 @@ pub async fn history(ctx: Ctx, Path(id): Path<String>) -> R {
 
 /// A comment as v1 `Content` (`type: comment`), with `expand` of `body.storage`, `version`,
 /// `container`, `ancestors` and `extensions.inlineProperties`.
-pub(super) fn comment_v1(data: &Data, c: &Comment, ex: &Expand, base: &str) -> Value {
+pub(super) fn comment_v1(
+    data: &Data,
+    c: &Comment,
+    ex: &Expand,
+    base: &str,
+) -> Result<Value, ApiError> {
     let d = &data.d;
     let container = d.contents.get(&c.container_id);
     let mut m = Map::new();
@@ -973,9 +978,14 @@ pub(super) fn comment_v1(data: &Data, c: &Comment, ex: &Expand, base: &str) -> V
         );
     }
     if ex.has("body") {
+        let ctx = super::view::ViewCtx {
+            d,
+            container: Some(c.container_id),
+            absolute: None,
+        };
         m.insert(
             "body".into(),
-            json!({"storage": {"value": v.body.as_str(), "representation": "storage", "embeddedContent": []}}),
+            super::v1::body_v1(v.body.as_str(), ex, ctx, base, c.id)?,
         );
     }
     if ex.has("container")
@@ -1011,11 +1021,11 @@ pub(super) fn comment_v1(data: &Data, c: &Comment, ex: &Expand, base: &str) -> V
             "self": format!("{base}/rest/api/content/{}", c.id),
         }),
     );
-    Value::Object(m)
+    Ok(Value::Object(m))
 }
 
-/// `GET /wiki/rest/api/content/{id}/child/{type}`: `page` (by position), `comment` (`depth=all`
-/// for replies too, `location` footer/inline/resolved) and `attachment`.
+/// `GET /wiki/rest/api/content/{id}/child/{type}`: `page` and `folder` (by position), `comment`
+/// (`depth=all` for replies too, `location` footer/inline/resolved) and `attachment`.
 pub async fn children_v1(ctx: Ctx, Path((id, kind)): Path<(String, String)>) -> R {
     let (start, limit) = offsets(&ctx.q, 25, 200)?;
     let ex = Expand::parse(&ctx.q);
@@ -1023,7 +1033,12 @@ pub async fn children_v1(ctx: Ctx, Path((id, kind)): Path<(String, String)>) -> 
     let c = content_for(&data, &ctx, &id)?;
     let cid = c.id;
     match kind.as_str() {
-        "page" => {
+        "page" | "folder" => {
+            let want = if kind == "page" {
+                ContentKind::Page
+            } else {
+                ContentKind::Folder
+            };
             let hidden = data.hidden(&ctx.caller);
             let kids: Vec<&Content> = data
                 .ix
@@ -1032,9 +1047,7 @@ pub async fn children_v1(ctx: Ctx, Path((id, kind)): Path<(String, String)>) -> 
                 .into_iter()
                 .flatten()
                 .filter_map(|k| data.d.contents.get(k))
-                .filter(|k| {
-                    k.kind == ContentKind::Page && k.status == Status::Current && hidden.sees(k.id)
-                })
+                .filter(|k| k.kind == want && k.status == Status::Current && hidden.sees(k.id))
                 .collect();
             v1_page(&ctx, &kids, start, limit, Map::new(), |k| {
                 content_v1(&data, k, &ex, &ctx.base)
@@ -1085,7 +1098,7 @@ pub async fn children_v1(ctx: Ctx, Path((id, kind)): Path<(String, String)>) -> 
                 })
                 .collect();
             v1_page(&ctx, &comments, start, limit, Map::new(), |c| {
-                Ok(comment_v1(&data, c, &ex, &ctx.base))
+                comment_v1(&data, c, &ex, &ctx.base)
             })
         }
         other => Err(ApiError::bad_request(format!(

@@ -14,7 +14,9 @@ pub mod events;
 pub mod perms;
 pub mod render;
 pub mod v1;
+mod v1w;
 pub mod v2;
+pub mod view;
 mod write;
 pub mod xhtml;
 
@@ -664,8 +666,20 @@ pub fn routes() -> Router<Arc<Sim>> {
         .route("/wiki/rest/api/search", get(v1::site_search))
         .route("/wiki/rest/api/space", get(v1::spaces))
         .route("/wiki/rest/api/space/{key}", get(v1::space))
-        .route("/wiki/rest/api/content", get(v1::contents))
-        .route("/wiki/rest/api/content/{id}", get(v1::content))
+        .route(
+            "/wiki/rest/api/content",
+            get(v1::contents).post(v1w::create),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}",
+            get(v1::content).put(v1w::update).delete(v1w::delete),
+        )
+        .route(
+            "/wiki/rest/api/content/{id}/property/{key}",
+            get(v1w::get_property)
+                .put(v1w::update_property)
+                .delete(v1w::delete_property),
+        )
         .route("/wiki/rest/api/group", get(v1::groups))
         .route("/wiki/rest/api/group/by-id", get(v1::group_by_id))
         .route(
@@ -709,7 +723,7 @@ pub fn routes() -> Router<Arc<Sim>> {
         )
         .route(
             "/wiki/rest/api/content/{id}/property",
-            get(edits::properties_v1),
+            get(edits::properties_v1).post(v1w::create_property),
         )
         .route(
             "/wiki/rest/api/content/{id}/restriction/byOperation",

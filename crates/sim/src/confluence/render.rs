@@ -2,12 +2,14 @@
 //! `PageSingle`, `BlogPostBulk`, `SpaceBulk`, `AttachmentBulk`, `FooterCommentModel`, `Task`…).
 //! Fields the spec does not mark nullable are left out rather than sent as `null`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::api::BodyFormat;
+use super::view::ViewCtx;
 use crate::model::*;
 use crate::time::iso;
 
@@ -30,11 +32,10 @@ pub fn version(v: &Version) -> Value {
     })
 }
 
-pub fn body(v: &str, fmt: Option<BodyFormat>) -> Value {
-    match fmt {
-        Some(BodyFormat::Storage) => json!({"storage": {"representation": "storage", "value": v}}),
-        None => json!({}),
-    }
+/// A v2 `body` in the representation asked for; `ctx` says what the body is on (for the
+/// links of `view` and `export_view`).
+pub fn body(v: &str, fmt: Option<BodyFormat>, ctx: ViewCtx) -> Value {
+    serde_json::to_value(BodyOut::of(v, fmt, ctx)).unwrap_or(Value::Null)
 }
 
 /// Confluence's tiny link: the id's little-endian bytes in base64, `/`→`-`, `+`→`_`, trailing
@@ -200,23 +201,50 @@ impl<'a> VersionOut<'a> {
 #[derive(Serialize)]
 pub struct StorageOut<'a> {
     representation: &'static str,
-    value: &'a str,
+    value: Cow<'a, str>,
 }
 
 #[derive(Serialize)]
 pub struct BodyOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     storage: Option<StorageOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    view: Option<StorageOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    export_view: Option<StorageOut<'a>>,
 }
 
 impl<'a> BodyOut<'a> {
-    pub fn of(v: &'a str, fmt: Option<BodyFormat>) -> Self {
-        BodyOut {
-            storage: fmt.map(|_| StorageOut {
-                representation: "storage",
-                value: v,
-            }),
+    /// The body in `fmt`: storage as held, `view`/`export_view` rendered from it
+    /// ([`super::view`]).
+    pub fn of(v: &'a str, fmt: Option<BodyFormat>, ctx: ViewCtx) -> Self {
+        let mut b = BodyOut {
+            storage: None,
+            view: None,
+            export_view: None,
+        };
+        match fmt {
+            None => {}
+            Some(BodyFormat::Storage) => {
+                b.storage = Some(StorageOut {
+                    representation: "storage",
+                    value: Cow::Borrowed(v),
+                })
+            }
+            Some(BodyFormat::View) => {
+                b.view = Some(StorageOut {
+                    representation: "view",
+                    value: Cow::Owned(super::view::render(v, ctx)),
+                })
+            }
+            Some(BodyFormat::ExportView) => {
+                b.export_view = Some(StorageOut {
+                    representation: "export_view",
+                    value: Cow::Owned(super::view::render(v, ctx)),
+                })
+            }
         }
+        b
     }
 }
 
@@ -281,7 +309,15 @@ pub fn content_out<'a>(
         last_owner_id: page.then_some(()),
         created_at: Iso(c.created_at),
         version: include_version.then(|| VersionOut::of(v)),
-        body: BodyOut::of(v.body.as_str(), fmt),
+        body: BodyOut::of(
+            v.body.as_str(),
+            fmt,
+            ViewCtx {
+                d,
+                container: Some(c.id),
+                absolute: None,
+            },
+        ),
         links: ContentLinks {
             webui: WebUi {
                 key: space_key(d, c),
@@ -645,7 +681,15 @@ pub fn comment_out<'a>(
             None
         },
         version: VersionOut::of(c.current()),
-        body: BodyOut::of(c.current().body.as_str(), fmt),
+        body: BodyOut::of(
+            c.current().body.as_str(),
+            fmt,
+            ViewCtx {
+                d,
+                container: Some(c.container_id),
+                absolute: None,
+            },
+        ),
         resolution_status: if inline {
             c.resolution_status.as_deref()
         } else {
@@ -684,7 +728,12 @@ pub fn task(d: &Dataset, t: &Task, fmt: Option<BodyFormat>) -> Value {
     };
     m.insert("status".into(), json!(t.status));
     if fmt.is_some() {
-        m.insert("body".into(), body(&t.body, fmt));
+        let ctx = ViewCtx {
+            d,
+            container: Some(t.content_id),
+            absolute: None,
+        };
+        m.insert("body".into(), body(&t.body, fmt, ctx));
     }
     m.insert("createdBy".into(), json!(t.created_by));
     if let Some(a) = &t.assigned_to {
@@ -705,7 +754,7 @@ pub fn task(d: &Dataset, t: &Task, fmt: Option<BodyFormat>) -> Value {
 }
 
 /// `PageVersion` / `BlogPostVersion` (items of `…/versions`).
-pub fn content_version(c: &Content, v: &Version, fmt: Option<BodyFormat>) -> Value {
+pub fn content_version(d: &Dataset, c: &Content, v: &Version, fmt: Option<BodyFormat>) -> Value {
     let key = if c.kind == ContentKind::Blogpost {
         "blogpost"
     } else {
@@ -713,7 +762,12 @@ pub fn content_version(c: &Content, v: &Version, fmt: Option<BodyFormat>) -> Val
     };
     let mut entity = json!({"id": sid(c.id), "title": v.title});
     if fmt.is_some() {
-        entity["body"] = body(v.body.as_str(), fmt);
+        let ctx = ViewCtx {
+            d,
+            container: Some(c.id),
+            absolute: None,
+        };
+        entity["body"] = body(v.body.as_str(), fmt, ctx);
     }
     json!({
         "createdAt": iso(v.created_at),

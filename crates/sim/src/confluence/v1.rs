@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use super::api::*;
 use super::events::{self, Action};
 use super::render::{self, att_id, sid};
+use super::view::{self, ViewCtx};
 use super::write::{no_content, would_loop};
 use super::{Data, admits};
 use crate::model::*;
@@ -281,6 +282,104 @@ fn labels_v1(d: &Dataset, ids: &[u64]) -> Vec<Value> {
 }
 
 /// A page or blog post as a v1 `Content`, with what `expand` asks for.
+/// The v1 `body` of an expansion: each representation asked for (`body.storage`, `body.view`,
+/// `body.export_view`, `body.anonymous_export_view`, `body.styled_view`; `body` alone is the
+/// storage, as the twin always answered), the others left in `_expandable`. `editor`,
+/// `atlas_doc_format` and `dynamic` are a 501.
+/// The representations `body_v1` serves; any other `body.*` expansion is a 501.
+const V1_BODIES: &[&str] = &[
+    "storage",
+    "view",
+    "styled_view",
+    "export_view",
+    "anonymous_export_view",
+];
+
+/// A 501 for a `body.*` expansion the twin does not render (checked before a listing renders).
+pub(super) fn check_body_expand(ex: &Expand) -> Result<(), ApiError> {
+    for e in &ex.0 {
+        if let Some(rest) = e.strip_prefix("body.") {
+            let repr = rest.split('.').next().unwrap_or("");
+            if !V1_BODIES.contains(&repr) {
+                return Err(ApiError::not_implemented(format!(
+                    "kbridge sim: expand=body.{repr} is not implemented by the twin yet; use body.storage, body.view or body.export_view"
+                ))
+                .v1());
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn body_v1(
+    storage: &str,
+    ex: &Expand,
+    ctx: ViewCtx,
+    base: &str,
+    id: u64,
+) -> Result<Value, ApiError> {
+    let mut body = Map::new();
+    let mut asked = Vec::new();
+    for e in &ex.0 {
+        let Some(rest) = e.strip_prefix("body") else {
+            continue;
+        };
+        let repr = rest.trim_start_matches('.').split('.').next().unwrap_or("");
+        let repr = if repr.is_empty() { "storage" } else { repr };
+        if !asked.contains(&repr) {
+            asked.push(repr);
+        }
+    }
+    for repr in asked {
+        let value = match repr {
+            "storage" => storage.to_string(),
+            "view" | "styled_view" => view::render(storage, ctx),
+            "export_view" | "anonymous_export_view" => view::render(
+                storage,
+                ViewCtx {
+                    absolute: Some(base),
+                    ..ctx
+                },
+            ),
+            _ => {
+                check_body_expand(ex)?;
+                continue;
+            }
+        };
+        let value = if repr == "styled_view" {
+            format!(
+                "<html><head><style>body {{ font-family: sans-serif; }}</style></head><body>{value}</body></html>"
+            )
+        } else {
+            value
+        };
+        let mut r = json!({"value": value, "representation": repr, "embeddedContent": [],
+                           "_expandable": {"content": format!("/rest/api/content/{id}")}});
+        if repr != "storage" {
+            r["webresource"] = json!({"_expandable": {"uris": ""}});
+        }
+        body.insert(repr.to_string(), r);
+    }
+    let mut expandable = Map::new();
+    for k in [
+        "editor",
+        "atlas_doc_format",
+        "view",
+        "export_view",
+        "styled_view",
+        "dynamic",
+        "storage",
+        "editor2",
+        "anonymous_export_view",
+    ] {
+        if !body.contains_key(k) {
+            expandable.insert(k.into(), json!(""));
+        }
+    }
+    body.insert("_expandable".into(), Value::Object(expandable));
+    Ok(Value::Object(body))
+}
+
 pub(super) fn content_v1(
     data: &Data,
     c: &Content,
@@ -346,23 +445,15 @@ pub(super) fn content_v1(
         m.insert("ancestors".into(), Value::Array(chain));
     }
     if ex.has("body") {
-        let mut body = Map::new();
-        for e in &ex.0 {
-            match e.as_str() {
-                "body" | "body.storage" => {
-                    body.insert(
-                        "storage".into(),
-                        json!({"value": c.current().body.as_str(), "representation": "storage", "embeddedContent": [],
-                               "_expandable": {"content": format!("/rest/api/content/{}", c.id)}}),
-                    );
-                }
-                b if b.starts_with("body.") => {
-                    return Err(ApiError::not_implemented(format!("kbridge sim: expand={b} is not implemented by the twin yet; use body.storage")).v1());
-                }
-                _ => {}
-            }
-        }
-        m.insert("body".into(), Value::Object(body));
+        let ctx = ViewCtx {
+            d,
+            container: Some(c.id),
+            absolute: None,
+        };
+        m.insert(
+            "body".into(),
+            body_v1(c.current().body.as_str(), ex, ctx, base, c.id)?,
+        );
     }
     if ex.has("metadata") {
         let mut meta = Map::new();
@@ -468,6 +559,7 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
         start = off;
     }
     let ex = Expand::parse(&ctx.q);
+    check_body_expand(&ex)?;
     let conf = ctx.conf();
     let query = super::cql::parse(&cql_text, conf.now()).map_err(|e| {
         ApiError::bad_request(format!("Could not parse cql : {cql_text} ({e})")).v1()
@@ -584,7 +676,7 @@ fn cql_search(ctx: &Ctx, kind: SearchKind) -> R {
                 .unwrap_or_default()
                 .into()
         } else if let Some(cm) = d.comments.get(id) {
-            serde_json::to_string(&super::edits::comment_v1(&data, cm, &ex, &ctx.base))
+            serde_json::to_string(&super::edits::comment_v1(&data, cm, &ex, &ctx.base)?)
                 .unwrap_or_default()
                 .into()
         } else {
@@ -617,7 +709,8 @@ fn other_hit(data: &Data, id: u64, ex: &Expand, base: &str) -> Option<(Value, Hi
         ));
     }
     let cm = d.comments.get(&id)?;
-    let v = super::edits::comment_v1(data, cm, ex, base);
+    // The expansion was checked by the search (`check_body_expand`).
+    let v = super::edits::comment_v1(data, cm, ex, base).ok()?;
     let webui = v["_links"]["webui"].as_str().unwrap_or("").to_string();
     let title = v["title"].as_str().unwrap_or("").to_string();
     let space = super::cql::Item::comment(d, cm).map_or(0, |i| i.space_id);

@@ -552,7 +552,7 @@ pub async fn content_versions(ctx: Ctx, Path(id): Path<String>) -> R {
     let (page, next) = ctx.paginate(items, desc, limit)?;
     ctx.list(
         page.into_iter()
-            .map(|v| render::content_version(c, v, fmt))
+            .map(|v| render::content_version(&data.d, c, v, fmt))
             .collect(),
         next,
         limit,

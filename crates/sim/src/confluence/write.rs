@@ -16,8 +16,8 @@ use super::events::{self, Action};
 use super::render;
 use super::v2::{find, kind_of};
 use super::{Data, admits};
-use crate::generator::{TaskSpec, extract_tasks};
 use crate::model::*;
+use crate::storage::{self, TaskSpec};
 
 type R = Result<Response, ApiError>;
 
@@ -163,10 +163,7 @@ fn next_position(data: &Data, parent: Option<u64>, space: u64) -> i32 {
 
 /// Re-derives a page's tasks from its body: same `ac:task-id` keeps its task id.
 pub(super) fn sync_tasks(d: &mut Dataset, content_id: u64, body: &str, who: &str, now: i64) {
-    let Ok(doc) = kb_doc::storage::read(body) else {
-        return;
-    };
-    let specs: Vec<TaskSpec> = extract_tasks(&doc);
+    let specs: Vec<TaskSpec> = storage::tasks(body);
     let space_id = d.contents.get(&content_id).map(|c| c.space_id).unwrap_or(0);
     let existing: Vec<u64> = d
         .tasks
@@ -237,7 +234,7 @@ pub(super) fn sync_tasks(d: &mut Dataset, content_id: u64, body: &str, who: &str
 // ---------------------------------------------------------------------------------------------
 // Pages and blog posts
 
-fn create_content(ctx: &Ctx, bytes: &[u8], kind: ContentKind) -> R {
+pub(super) fn create_content(ctx: &Ctx, bytes: &[u8], kind: ContentKind) -> R {
     let v = object(bytes)?;
     let root_level = ctx.q.bool("root-level", false)?;
     ctx.q.bool("private", false)?;

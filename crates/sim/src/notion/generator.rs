@@ -143,19 +143,29 @@ fn prop_id(db: &str, name: &str) -> String {
         .collect()
 }
 
+/// A real PNG (it decodes), sized by the seed.
 fn png(seed: u64) -> Vec<u8> {
-    let mut v = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
     let mut r = Rng::new(seed);
-    v.extend((0..200 + r.below(800)).map(|_| r.next_u64() as u8));
-    v
+    let (w, h) = (8 + r.below(24) as u32, 8 + r.below(24) as u32);
+    let a = r.next_u64();
+    crate::files::png(w, h, move |x, y| {
+        let v = a.rotate_left((x + 2 * y) % 64);
+        [v as u8, (v >> 16) as u8, (y * 255 / h) as u8]
+    })
 }
 
+/// A real one-page PDF whose text extracts, sized by the seed.
 fn pdf(seed: u64) -> Vec<u8> {
-    let mut v = b"%PDF-1.4\n".to_vec();
     let mut r = Rng::new(seed);
-    v.extend((0..300 + r.below(900)).map(|_| b'a' + (r.below(26) as u8)));
-    v.extend_from_slice(b"\n%%EOF\n");
-    v
+    let lines: Vec<String> = (0..3 + r.below(10))
+        .map(|_| {
+            (0..4 + r.below(8))
+                .map(|_| r.word(WORDS))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    crate::files::pdf(&lines)
 }
 
 struct Gen {
@@ -255,85 +265,133 @@ impl Gen {
         self.block(parent, &b.0, b.1, b.2)
     }
 
-    /// Blocks from the kb-doc Notion writer.
-    fn write_blocks(
-        &mut self,
-        parent: Parent,
-        blocks: &[kb_doc::notion::model::Block],
-    ) -> Vec<String> {
-        let mut out = Vec::new();
-        for b in blocks {
-            let data = b
-                .data
-                .as_ref()
-                .and_then(|d| serde_json::to_value(d).ok())
-                .unwrap_or(json!({}));
-            let id = self.block(parent.clone(), &b.kind, data, Vec::new());
-            let kids = self.write_blocks(Parent::Block(id.clone()), &b.children);
-            if let Some(x) = self.ws.blocks.get_mut(&id) {
-                x.children = kids;
-            }
-            out.push(id);
-        }
-        out
-    }
-
     fn sentence(&mut self) -> String {
         let n = 4 + self.r.below(8);
         let w: Vec<&str> = (0..n).map(|_| self.r.word(WORDS)).collect();
         cap(&w.join(" "))
     }
 
-    /// The page's GFM, read into the IR and written as Notion blocks.
+    /// The page's body as the Notion editor stores it, written here as block JSON (never by
+    /// kbridge's converters): headings, a paragraph of every annotation and a link, nested
+    /// bulleted and numbered lists, a quote and code, a table, to-dos, an equation, a callout.
     fn markdown_blocks(&mut self, parent: &Parent, title: &str) -> Vec<String> {
-        let mut md = format!(
-            "# {title}\n\n## {}\n\n{} with **bold {}**, _italic_, ~~struck~~, `code` and a [link](https://example.com/{}).\n\n",
-            cap(self.r.word(WORDS)),
+        let h = |kind: &str, text: &str| {
+            Built(
+                kind.into(),
+                json!({"rich_text": [txt(text)], "color": "default", "is_toggleable": false}),
+                vec![],
+            )
+        };
+        let item = |kind: &str, text: &str, kids: Vec<Built>| {
+            Built(
+                kind.into(),
+                json!({"rich_text": [txt(text)], "color": "default"}),
+                kids,
+            )
+        };
+        let ann = |text: &str, a: Value| json!({"type": "text", "text": {"content": text}, "annotations": a});
+        let mut out = vec![h("heading_1", title)];
+        let h2 = cap(self.r.word(WORDS));
+        out.push(h("heading_2", &h2));
+        let s = self.sentence();
+        let bold = format!("bold {}", self.r.word(WORDS));
+        let href = format!("https://example.com/{}", self.r.word(WORDS));
+        out.push(para(vec![
+            txt(&format!("{s} with ")),
+            ann(&bold, json!({"bold": true})),
+            txt(", "),
+            ann("italic", json!({"italic": true})),
+            txt(", "),
+            ann("struck", json!({"strikethrough": true})),
+            txt(", "),
+            ann("code", json!({"code": true})),
+            txt(" and a "),
+            json!({"type": "text", "text": {"content": "link", "link": {"url": href}}}),
+            txt("."),
+        ]));
+        let h3 = cap(self.r.word(WORDS));
+        out.push(h("heading_3", &h3));
+        let (a, b, c, d) = (
             self.sentence(),
-            self.r.word(WORDS),
-            self.r.word(WORDS),
+            self.sentence(),
+            self.sentence(),
+            self.sentence(),
         );
-        md.push_str(&format!(
-            "### {}\n\n- {}\n  - {}\n    - {}\n- {}\n\n1. {}\n2. {}\n\n",
-            cap(self.r.word(WORDS)),
-            self.sentence(),
-            self.sentence(),
-            self.sentence(),
-            self.sentence(),
-            self.sentence(),
-            self.sentence()
+        out.push(item(
+            "bulleted_list_item",
+            &a,
+            vec![item(
+                "bulleted_list_item",
+                &b,
+                vec![item("bulleted_list_item", &c, vec![])],
+            )],
         ));
+        out.push(item("bulleted_list_item", &d, vec![]));
+        let (e, f) = (self.sentence(), self.sentence());
+        out.push(item("numbered_list_item", &e, vec![]));
+        out.push(item("numbered_list_item", &f, vec![]));
         if self.r.chance(0.7) {
-            md.push_str(&format!(
-                "> {}\n\n```rust\nfn {}() -> u32 {{ {} }}\n```\n\n",
-                self.sentence(),
-                title
-                    .to_lowercase()
-                    .replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
-                self.r.below(100)
+            let q = self.sentence();
+            out.push(item("quote", &q, vec![]));
+            let name = title
+                .to_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+            let code = format!("fn {name}() -> u32 {{ {} }}", self.r.below(100));
+            out.push(Built(
+                "code".into(),
+                json!({"rich_text": [txt(&code)], "caption": [], "language": "rust"}),
+                vec![],
             ));
         }
         if self.r.chance(0.6) {
-            md.push_str(&format!(
-                "| Item | Owner | Count |\n|---|---|---|\n| {} | {} | {} |\n| {} | {} | {} |\n\n",
-                self.r.word(WORDS),
-                self.r.pick(FIRST),
-                self.r.below(50),
-                self.r.word(WORDS),
-                self.r.pick(FIRST),
-                self.r.below(50)
+            let mut rows = vec![["Item".to_string(), "Owner".into(), "Count".into()]];
+            for _ in 0..2 {
+                rows.push([
+                    self.r.word(WORDS).to_string(),
+                    self.r.pick(FIRST).to_string(),
+                    self.r.below(50).to_string(),
+                ]);
+            }
+            out.push(Built(
+                "table".into(),
+                json!({"table_width": 3, "has_column_header": true, "has_row_header": false}),
+                rows.iter()
+                    .map(|r| {
+                        Built(
+                            "table_row".into(),
+                            json!({"cells": r.iter().map(|c| json!([txt(c)])).collect::<Vec<_>>()}),
+                            vec![],
+                        )
+                    })
+                    .collect(),
             ));
         }
-        md.push_str(&format!(
-            "- [ ] {}\n- [x] {}\n\n$$\nE = mc^{}\n$$\n\n> [!NOTE]\n> {}\n",
-            self.sentence(),
-            self.sentence(),
-            1 + self.r.below(3),
-            self.sentence()
+        let (t1, t2) = (self.sentence(), self.sentence());
+        let power = 1 + self.r.below(3);
+        let note = self.sentence();
+        out.push(Built(
+            "to_do".into(),
+            json!({"rich_text": [txt(&t1)], "checked": false, "color": "default"}),
+            vec![],
         ));
-        let doc = kb_doc::markdown::read(&md);
-        let nb = kb_doc::notion::blocks(&doc);
-        self.write_blocks(parent.clone(), &nb.blocks)
+        out.push(Built(
+            "to_do".into(),
+            json!({"rich_text": [txt(&t2)], "checked": true, "color": "default"}),
+            vec![],
+        ));
+        out.push(Built(
+            "equation".into(),
+            json!({"expression": format!("E = mc^{power}")}),
+            vec![],
+        ));
+        out.push(Built(
+            "callout".into(),
+            json!({"rich_text": [txt(&note)], "icon": {"type": "emoji", "emoji": "ℹ️"}, "color": "blue_background"}),
+            vec![],
+        ));
+        out.into_iter()
+            .map(|b| self.build(parent.clone(), b))
+            .collect()
     }
 }
 

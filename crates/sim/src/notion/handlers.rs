@@ -30,13 +30,13 @@ pub(crate) fn ctx<'a>(sim: &'a Sim, ws: &'a Workspace, v: Version) -> Ctx<'a> {
     }
 }
 
-fn query(q: &Option<String>) -> Vec<(String, String)> {
+pub(crate) fn query(q: &Option<String>) -> Vec<(String, String)> {
     form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes())
         .into_owned()
         .collect()
 }
 
-fn qget<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
+pub(crate) fn qget<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
     q.iter().find(|(a, _)| a == k).map(|(_, b)| b.as_str())
 }
 
@@ -61,7 +61,7 @@ fn page_event(
     );
 }
 
-fn author(c: &Caller) -> ChangeAuthor {
+pub(crate) fn author(c: &Caller) -> ChangeAuthor {
     ChangeAuthor {
         id: c.bot_id.clone(),
         kind: "bot".into(),

@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod api;
+mod extra;
 pub mod generator;
 mod handlers;
 pub mod model;
@@ -310,6 +311,7 @@ pub fn routes(sim: Arc<Sim>) -> Router<Arc<Sim>> {
         .route("/users/{id}", get(h::get_user))
         .route("/pages", post(h::create_page))
         .route("/pages/{id}", get(h::page).patch(h::update_page))
+        .route("/pages/{id}/move", post(extra::move_page))
         .route("/pages/{id}/properties/{prop}", get(h::page_property))
         .route(
             "/blocks/{id}",
@@ -324,7 +326,10 @@ pub fn routes(sim: Arc<Sim>) -> Router<Arc<Sim>> {
         .route("/data_sources/{id}", get(h::data_source))
         .route("/data_sources/{id}/query", post(h::query_data_source))
         .route("/comments", get(h::comments).post(h::create_comment))
-        .route("/file_uploads", post(h::create_upload))
+        .route("/comments/{id}", get(extra::comment))
+        .route("/custom_emojis", get(extra::custom_emojis))
+        .route("/data_sources/{id}/templates", get(extra::templates))
+        .route("/file_uploads", get(extra::uploads).post(h::create_upload))
         .route("/file_uploads/{id}", get(h::upload))
         .route("/file_uploads/{id}/send", post(h::send_upload))
         .fallback(|| async { NError::invalid_url() })

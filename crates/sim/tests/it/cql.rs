@@ -200,7 +200,7 @@ async fn space_type_ancestor_and_expansions() {
     );
     assert_eq!(
         twin.get(&format!(
-            "/wiki/rest/api/content/search?cql={}&expand=body.view",
+            "/wiki/rest/api/content/search?cql={}&expand=body.editor",
             q("type = page")
         ))
         .await
