@@ -100,11 +100,10 @@ fn page_properties_show_the_title_and_people_names() {
         if name == "markdown" {
             assert!(!out.contains("5a1e0c9e"), "{name}: not by id: {out}");
         } else {
-            // Storage keeps the account id in the user link, shown with the name as its text.
-            assert!(
-                out.contains("<ac:plain-text-link-body><![CDATA[@Ada Lovelace]]>"),
-                "{out}"
-            );
+            // A Notion user is no Confluence account: storage shows the name as text, never a
+            // `ri:user` with a Notion id (an unknown user in Confluence).
+            assert!(out.contains("@Ada Lovelace, @Grace Hopper"), "{out}");
+            assert!(!out.contains("ri:user"), "{out}");
         }
     }
 }
