@@ -55,7 +55,7 @@ pub async fn move_page(State(sim): S, Extension(c): C, Path(raw): Path<String>, 
         ));
     }
     let old = p.parent.clone();
-    if !ws.pages.get(&to).is_some_and(|t| !t.in_trash) || !visible(&ws, &c, &to) {
+    if ws.pages.get(&to).is_none_or(|t| t.in_trash) || !visible(&ws, &c, &to) {
         return Err(NError::not_found("page", &to));
     }
     // No loops: the target is not the page or one of its descendants.
