@@ -463,14 +463,11 @@ impl Confluence {
         }
     }
 
-    /// A folder's parent `(id, type)`; `None` when it cannot be read (404). Data Center has no
-    /// folders: `Some((None, None))` without a request.
-    pub async fn folder_parent(
-        &self,
-        id: &str,
-    ) -> Result<Option<(Option<String>, Option<String>)>, HttpError> {
+    /// A folder's parent and title (`GET /api/v2/folders/{id}`); `None` when it is gone (404).
+    /// Data Center has no folders: an empty answer.
+    pub async fn folder(&self, id: &str) -> Result<Option<FolderInfo>, HttpError> {
         if self.flavour == Flavour::DataCenter {
-            return Ok(Some((None, None)));
+            return Ok(Some(FolderInfo::default()));
         }
         let req = self
             .v2(&format!("folders/{id}"))?
@@ -481,7 +478,11 @@ impl Confluence {
             _ => None,
         };
         match self.get(req).await {
-            Ok(v) => Ok(Some((text(v.get("parentId")), text(v.get("parentType"))))),
+            Ok(v) => Ok(Some(FolderInfo {
+                parent_id: text(v.get("parentId")),
+                parent_type: text(v.get("parentType")),
+                title: text(v.get("title")),
+            })),
             Err(e) if e.status() == Some(404) => Ok(None),
             Err(e) => Err(e),
         }
@@ -759,4 +760,12 @@ mod tests {
         assert!(version_tuple("7.9").unwrap() < (7, 18));
         assert_eq!(version_tuple("x"), None);
     }
+}
+
+/// What a folder read gives: where it hangs and its title.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FolderInfo {
+    pub parent_id: Option<String>,
+    pub parent_type: Option<String>,
+    pub title: Option<String>,
 }

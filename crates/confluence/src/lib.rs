@@ -47,7 +47,7 @@ pub use config::{
     ENV_TOKEN, ENV_URL, ENV_USERNAME, Flavour, MEDIA_ORIGINS, NO_CEILING, SiteUrl,
 };
 pub use connector::{
-    DC_LIMIT, Details, ServerInfo, SpaceList, SpaceRef, Wanted, cql_type, version_tuple,
+    DC_LIMIT, Details, FolderInfo, ServerInfo, SpaceList, SpaceRef, Wanted, cql_type, version_tuple,
 };
 pub use cql::CqlQuery;
 pub use kb_http;

@@ -1,7 +1,8 @@
 //! Attachment text: the files extract downloaded (`extract --files`, content-addressed, in
 //! `attachment_files`) read and turned into text for the index, with their container article.
 //! Plain text, Markdown and CSV are read as UTF-8; HTML has its tags removed and entities
-//! decoded; other types (images, PDF, Office) are recorded as `unsupported` (no text).
+//! decoded; PDF text comes from `lopdf`, Word (`.docx`) text from its `word/document.xml`; other
+//! types (images, spreadsheets, presentations) are recorded as `unsupported` (no text).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,7 +20,7 @@ pub struct AttachmentText {
     pub sha256: Option<String>,
     pub size: Option<i64>,
     pub path: Option<String>,
-    /// `text`, `html`, `unsupported`, `no file` (not downloaded), or `error: …`.
+    /// `text`, `html`, `pdf`, `docx`, `unsupported`, `no file` (not downloaded), or `error: …`.
     pub extraction: String,
     pub text: Option<String>,
 }
@@ -115,7 +116,81 @@ pub fn extract_text(
     {
         return Ok(Some(("text", utf8()?)));
     }
+    if ext == "pdf" || media == "application/pdf" {
+        return pdf_text(bytes)
+            .map(|t| Some(("pdf", t)))
+            .map_err(|e| format!("{name} is not a readable PDF: {e}"));
+    }
+    if ext == "docx"
+        || media == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    {
+        return docx_text(bytes)
+            .map(|t| Some(("docx", t)))
+            .map_err(|e| format!("{name} is not a readable Word document: {e}"));
+    }
     Ok(None)
+}
+
+/// The text of every page of a PDF, pages separated by a blank line.
+fn pdf_text(bytes: &[u8]) -> Result<String, String> {
+    let doc = lopdf::Document::load_mem(bytes).map_err(|e| e.to_string())?;
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let mut out = Vec::with_capacity(pages.len());
+    for n in pages {
+        let t = doc
+            .extract_text(&[n])
+            .map_err(|e| format!("page {n}: {e}"))?;
+        out.push(t.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
+    Ok(out.join("\n\n"))
+}
+
+/// The text of a Word document: the runs (`w:t`) of `word/document.xml`, a line per paragraph,
+/// tabs and breaks kept as whitespace.
+fn docx_text(bytes: &[u8]) -> Result<String, String> {
+    use quick_xml::events::Event;
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| e.to_string())?;
+    let mut xml = String::new();
+    zip.by_name("word/document.xml")
+        .map_err(|e| format!("word/document.xml: {e}"))?
+        .read_to_string(&mut xml)
+        .map_err(|e| format!("word/document.xml: {e}"))?;
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let mut out = String::new();
+    let mut in_text = false;
+    loop {
+        match reader
+            .read_event()
+            .map_err(|e| format!("word/document.xml: {e}"))?
+        {
+            Event::Start(e) if e.name().as_ref() == "w:t" => in_text = true,
+            Event::End(e) => match e.name().as_ref() {
+                "w:t" => in_text = false,
+                "w:p" => out.push('\n'),
+                _ => {}
+            },
+            Event::Empty(e) => match e.name().as_ref() {
+                "w:tab" => out.push('\t'),
+                "w:br" | "w:cr" => out.push('\n'),
+                _ => {}
+            },
+            Event::Text(t) if in_text => out.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if in_text => {
+                if let Ok(Some(c)) = r.resolve_char_ref() {
+                    out.push(c);
+                } else {
+                    let name: &str = &r;
+                    if let Some(c) = quick_xml::escape::resolve_predefined_entity(&name) {
+                        out.push_str(c);
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Ok(out.trim_end().to_string())
 }
 
 /// Text of HTML: tags, comments, scripts and styles removed, common entities decoded.
@@ -187,6 +262,28 @@ mod tests {
             Some(("html", "Fish & chips".into()))
         );
         assert_eq!(t("a.png", "\u{89}PNG"), None);
+        assert!(extract_text("a.pdf", None, b"%PDF-1.4 not really").is_err());
+        assert!(extract_text("a.docx", None, b"PK not a zip").is_err());
         assert!(extract_text("a.txt", None, &[0xff, 0xfe, 0x00]).is_err());
+    }
+
+    #[test]
+    fn text_of_pdf_and_docx_written_by_other_code() {
+        let lines = vec![
+            "Quarterly runbook review".to_string(),
+            "Rotate the signing keys & check 'quotes'".to_string(),
+        ];
+        let pdf = kb_sim::files::pdf(&lines);
+        let (kind, t) = extract_text("review.pdf", Some("application/pdf"), &pdf)
+            .unwrap()
+            .unwrap();
+        assert_eq!(kind, "pdf");
+        for l in &lines {
+            assert!(t.contains(l.as_str()), "{l:?} in {t:?}");
+        }
+        let docx = kb_sim::files::docx(&lines).unwrap();
+        let (kind, t) = extract_text("review.docx", None, &docx).unwrap().unwrap();
+        assert_eq!(kind, "docx");
+        assert_eq!(t, lines.join("\n"));
     }
 }

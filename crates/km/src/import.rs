@@ -196,6 +196,18 @@ async fn context(store: &Store, cfg: &KmConfig, opts: &ImportOptions) -> Result<
                 titles.insert(id, t);
             }
         }
+        // Folders have no row of their own: extract keeps their titles in the ancestor rows.
+        for raw in store
+            .rows_raw_where(
+                "page_ancestors",
+                &Filter::all().eq("ancestor_type", "folder"),
+            )
+            .await?
+        {
+            if let (Some(id), Some(t)) = (text(raw.get("id")), text(raw.get("title"))) {
+                titles.insert(id, t);
+            }
+        }
     }
     let access = AccessData::load(store).await?;
     let attachments = if cfg.rules.attachment_text {

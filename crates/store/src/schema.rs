@@ -521,7 +521,7 @@ const GROUP_MEMBERS: TableDef = TableDef {
 
 const PAGE_ANCESTORS: TableDef = TableDef {
     name: "page_ancestors",
-    doc: "ancestors of each page, highest first (`GET /wiki/api/v2/pages/{id}/ancestors`); `depth` (1 = the space root side) from the context",
+    doc: "ancestors of each page, highest first (`GET /wiki/api/v2/pages/{id}/ancestors`); `depth` (1 = the space root side) from the context; a folder ancestor's `raw` also holds its `title` (folders have no table of their own)",
     columns: &[
         parent("page_id", Ctx("page_id")),
         key("ancestor_id", T::Text, J("/id")),

@@ -152,7 +152,7 @@ pub(crate) async fn page_tree(
 /// The folders read so far and the rows written.
 #[derive(Default)]
 struct Tree {
-    folders: HashMap<String, (Option<String>, Option<String>)>,
+    folders: HashMap<String, kb_confluence::FolderInfo>,
     /// Parents not stored in the space.
     absent: HashSet<String>,
     children: u64,
@@ -212,14 +212,17 @@ impl Tree {
             }
             if want_ancestors {
                 // Walk up: pages from the map, folders from the API (once each).
-                let mut chain: Vec<(String, String)> = Vec::new();
+                // (id, type, folder title): a folder has no row of its own, so its title is
+                // kept in the ancestor row's raw (km's parent-title category reads it).
+                let mut chain: Vec<(String, String, Option<String>)> = Vec::new();
                 let mut cur = n.parent.clone().zip(n.parent_type.clone());
                 while let Some((pid, ptype)) = cur {
-                    if chain.iter().any(|(c, _)| *c == pid) || chain.len() > 1000 {
+                    if chain.iter().any(|(c, _, _)| *c == pid) || chain.len() > 1000 {
                         ctx.warn(format!("page {id}: its parent chain loops at {pid}"));
                         break;
                     }
-                    chain.push((pid.clone(), ptype.clone()));
+                    let at = chain.len();
+                    chain.push((pid.clone(), ptype.clone(), None));
                     cur = match ptype.as_str() {
                         "page" => {
                             if !pages.contains_key(&pid) && !self.absent.contains(&pid) {
@@ -242,8 +245,9 @@ impl Tree {
                                 let f = folder(ctx, &pid).await?;
                                 self.folders.insert(pid.clone(), f);
                             }
-                            let (p, t) = self.folders[&pid].clone();
-                            p.zip(t)
+                            let f = &self.folders[&pid];
+                            chain[at].2 = f.title.clone();
+                            f.parent_id.clone().zip(f.parent_type.clone())
                         }
                         _ => None,
                     };
@@ -252,8 +256,12 @@ impl Tree {
                 let rows: Vec<Row> = chain
                     .into_iter()
                     .enumerate()
-                    .map(|(i, (a, t))| {
-                        Row::new("page_ancestors", json!({"id": a, "type": t}))
+                    .map(|(i, (a, t, title))| {
+                        let mut raw = json!({"id": a, "type": t});
+                        if let Some(title) = title {
+                            raw["title"] = Value::String(title);
+                        }
+                        Row::new("page_ancestors", raw)
                             .with("page_id", id.as_str())
                             .with("depth", i as i64 + 1)
                     })
@@ -284,11 +292,11 @@ async fn stored_page(ctx: &Ctx, space: &SpaceRef, id: &str) -> Result<Option<Nod
     Ok(rows.first().and_then(|r| node(r)).map(|(_, n)| n))
 }
 
-/// A folder's parent (id, type).
-async fn folder(ctx: &Ctx, id: &str) -> Result<(Option<String>, Option<String>)> {
+/// A folder's parent and title.
+async fn folder(ctx: &Ctx, id: &str) -> Result<kb_confluence::FolderInfo> {
     match ctx
         .client
-        .folder_parent(id)
+        .folder(id)
         .await
         .map_err(ExtractError::http(format!("reading folder {id}")))?
     {
@@ -300,7 +308,7 @@ async fn folder(ctx: &Ctx, id: &str) -> Result<(Option<String>, Option<String>)>
             ctx.warn(format!(
                 "folder {id} could not be read (404): ancestors above it are missing"
             ));
-            Ok((None, None))
+            Ok(kb_confluence::FolderInfo::default())
         }
     }
 }
