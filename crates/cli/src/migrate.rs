@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use kb_config::resolve::{ConfluenceFlags, NotionFlags};
 use kb_confluence::Confluence;
+use kb_engine::events::EventFn;
 use kb_engine::migrate::{
     ConfluenceToNotion, MigrateProgress, MigrateReport, NotionToConfluence, PageOutcome,
     ProgressFn, c2n, n2c,
@@ -144,6 +145,10 @@ pub(crate) struct Clients {
     pub(crate) store_url: String,
     pub(crate) notion_rate: f64,
     pub(crate) confluence_rate: f64,
+    /// The job's one event sink (the clients' request events and the engine's steps).
+    pub(crate) sink: EventFn,
+    /// Its events counted by kind (the `events` of `--json`).
+    pub(crate) counts: Arc<kb_engine::events::Counts>,
 }
 
 pub(crate) fn clients(c: &Connections, what: &str) -> Result<Clients> {
@@ -169,9 +174,11 @@ pub(crate) fn clients(c: &Connections, what: &str) -> Result<Clients> {
     .with_context(|| what.to_string())?;
     let store_url = crate::settings::store_url(&file, c.store.clone());
     // Both clients' request events go to the one sink (logged once, counted).
-    let (sink, _) = crate::logging::sink(None);
-    let events = crate::logging::http_events(sink);
+    let (sink, counts) = crate::logging::sink(None);
+    let events = crate::logging::http_events(sink.clone());
     Ok(Clients {
+        sink,
+        counts,
         notion_rate: ncfg.rate,
         confluence_rate: ccfg.rate,
         notion: Notion::with_events(ncfg, events.clone()).with_context(|| what.to_string())?,
@@ -219,10 +226,16 @@ impl Clients {
     }
 }
 
-/// Progress lines on a terminal (`None` for `--json` or when stderr is not one).
-fn progress(wanted: bool, source: &'static str) -> Option<ProgressFn> {
-    (wanted && std::io::stderr().is_terminal()).then(|| {
-        let f: ProgressFn = Arc::new(move |p: &MigrateProgress| match p {
+/// The job's steps on its one event stream (logged once by the sink: `-v` shows each page),
+/// plus progress lines on a terminal (not with `--json` or when stderr is not one).
+fn progress(sink: EventFn, wanted: bool, source: &'static str) -> ProgressFn {
+    let lines = wanted && std::io::stderr().is_terminal();
+    Arc::new(move |p: &MigrateProgress| {
+        sink(&p.event());
+        if !lines {
+            return;
+        }
+        match p {
             MigrateProgress::Reading => eprintln!("reading the {source} tree…"),
             MigrateProgress::Read { pages } => eprintln!("{pages} pages read; writing…"),
             MigrateProgress::Page { title, outcome } => {
@@ -230,8 +243,7 @@ fn progress(wanted: bool, source: &'static str) -> Option<ProgressFn> {
                     eprintln!("  {outcome:?}: {title}");
                 }
             }
-        });
-        f
+        }
     })
 }
 
@@ -246,16 +258,17 @@ fn notion_to_confluence(a: N2cArgs) -> Result<bool> {
         plan_only: a.run.plan,
         force: a.run.force,
     };
-    let progress = progress(!a.run.json, "Notion");
+    let progress = progress(cl.sink.clone(), !a.run.json, "Notion");
     let store_url = cl.store_url.clone();
     let report = cl
         .with_store(async |store| {
-            n2c::run(store, &cl.notion, &cl.confluence, &opts, progress).await
+            n2c::run(store, &cl.notion, &cl.confluence, &opts, Some(progress)).await
         })
         .context(WHAT)?;
     if a.run.json {
         let mut v = serde_json::to_value(&report)?;
         v["store"] = serde_json::Value::String(kb_store::redact_url(&store_url));
+        v["events"] = serde_json::to_value(cl.counts.snapshot())?;
         if a.run.plan {
             v["estimate"] = estimate(&report, &cl);
         }
@@ -524,17 +537,18 @@ fn confluence_to_notion(a: C2nArgs) -> Result<bool> {
     const WHAT: &str = "migrate confluence-to-notion";
     let cl = clients(&a.conn, WHAT)?;
     let opts = a.source.options(a.run.plan, a.run.force);
-    let progress = progress(!a.run.json, "Confluence");
+    let progress = progress(cl.sink.clone(), !a.run.json, "Confluence");
     let store_url = cl.store_url.clone();
     let report = cl
         .with_store(async |store| {
-            c2n::run(store, &cl.notion, &cl.confluence, &opts, progress).await
+            c2n::run(store, &cl.notion, &cl.confluence, &opts, Some(progress)).await
         })
         .context(WHAT)?;
     let estimate = c2n_estimate(&report, &cl);
     if a.run.json {
         let mut v = serde_json::to_value(&report)?;
         v["store"] = serde_json::Value::String(kb_store::redact_url(&store_url));
+        v["events"] = serde_json::to_value(cl.counts.snapshot())?;
         if a.run.plan {
             v["estimate"] = estimate;
         }

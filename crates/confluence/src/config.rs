@@ -247,9 +247,9 @@ pub struct ConfluenceConfig {
     pub auth: AuthScheme,
     /// With adaptive pacing (the default): the ceiling of each endpoint class's rate, which is
     /// learned from the server's answers. With fixed pacing: sustained requests per second for
-    /// the whole site. Default 10 (conservative for API tokens, whose burst limit is far
-    /// higher); [`NO_CEILING`] (adaptive only) leaves the pace to the server's answers, which
-    /// is what the CLI does when no `--rate` is given.
+    /// the whole site (then it must be set: no default suits every site). Default
+    /// [`NO_CEILING`]: the pace is left to the server's answers, as the CLI and the daemon do
+    /// when no `rate` is given.
     pub rate: f64,
     /// Pace each endpoint class by what the server says (`Retry-After`, `X-RateLimit-*`),
     /// up to `rate` (default); `false`: one fixed bucket of `rate` for the whole site.
@@ -304,7 +304,7 @@ impl ConfluenceConfig {
             email: email.trim().to_string(),
             token,
             auth: AuthScheme::Basic,
-            rate: 10.0,
+            rate: NO_CEILING,
             adaptive: true,
             burst: 10,
             concurrency: 4,
@@ -422,6 +422,13 @@ impl ConfluenceConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let no_ceiling = self.adaptive && self.rate == NO_CEILING;
         let positive = self.rate.is_finite() && self.rate > 0.0;
+        if !self.adaptive && self.rate == NO_CEILING {
+            return Err(ConfigError::Invalid {
+                name: "rate",
+                why: "fixed pacing needs a rate: set requests per second, or keep adaptive pacing"
+                    .into(),
+            });
+        }
         if !(no_ceiling || positive) {
             return Err(ConfigError::Invalid {
                 name: "rate",

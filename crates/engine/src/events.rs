@@ -28,6 +28,8 @@ pub enum Event {
     PhaseDone { what: String },
     /// Something was skipped or could not be read; the job goes on.
     Warning { message: String },
+    /// A migrated page is done (`outcome`: created, updated, unchanged, conflict, failed).
+    Page { title: String, outcome: String },
     /// An attachment file was stored (`extract --files`).
     FileStored { attachment_id: String, bytes: u64 },
     /// An attachment file could not be downloaded; the job goes on and the next run tries it
@@ -50,6 +52,7 @@ impl Event {
             Event::Rows { .. } => "rows_stored",
             Event::PhaseDone { .. } => "phase_done",
             Event::Warning { .. } => "warning",
+            Event::Page { .. } => "page_done",
             Event::FileStored { .. } => "file_stored",
             Event::FileFailed { .. } => "file_failed",
         }
@@ -81,6 +84,13 @@ impl Event {
                 "rows stored"
             ),
             Event::Warning { message } => tracing::warn!(target: "kb_engine", event, "{message}"),
+            Event::Page { title, outcome } => {
+                if outcome == "unchanged" {
+                    tracing::debug!(target: "kb_engine", event, title = title.as_str(), outcome = outcome.as_str(), "page done")
+                } else {
+                    tracing::info!(target: "kb_engine", event, title = title.as_str(), outcome = outcome.as_str(), "page done")
+                }
+            }
             Event::FileStored {
                 attachment_id,
                 bytes,

@@ -59,6 +59,48 @@ impl Event {
         }
     }
 
+    /// One line for a run log: `None` for a routine answer, otherwise what happened and to
+    /// which endpoint (429 pauses, retries, near-limit answers, give-ups).
+    pub fn summary(&self) -> Option<String> {
+        match self {
+            Event::RequestDone { .. } => None,
+            Event::RateLimited {
+                endpoint,
+                retry_after,
+                pause,
+            } => Some(match retry_after {
+                Some(r) => format!(
+                    "{endpoint}: rate limited (429, Retry-After {} ms); the site's requests pause {} ms",
+                    r.as_millis(),
+                    pause.as_millis()
+                ),
+                None => format!(
+                    "{endpoint}: rate limited (429); the site's requests pause {} ms",
+                    pause.as_millis()
+                ),
+            }),
+            Event::Retried {
+                endpoint,
+                attempt,
+                reason,
+                delay,
+            } => Some(format!(
+                "{endpoint}: attempt {attempt} failed ({reason}); retrying in {} ms",
+                delay.as_millis()
+            )),
+            Event::NearLimit { endpoint } => Some(format!(
+                "{endpoint}: the service's rate limit is nearly reached"
+            )),
+            Event::GaveUp {
+                endpoint,
+                attempts,
+                reason,
+            } => Some(format!(
+                "{endpoint}: gave up after {attempts} attempts: {reason}"
+            )),
+        }
+    }
+
     /// Logs the event (debug for routine answers, info for 429s, retries and give-ups: the
     /// failure itself reaches the user once, as the caller's error or a report entry). Each
     /// line carries the event's kind as `event`.

@@ -181,7 +181,7 @@ fn docx_text(bytes: &[u8]) -> Result<String, String> {
                     out.push(c);
                 } else {
                     let name: &str = &r;
-                    if let Some(c) = quick_xml::escape::resolve_predefined_entity(&name) {
+                    if let Some(c) = quick_xml::escape::resolve_predefined_entity(name) {
                         out.push_str(c);
                     }
                 }

@@ -112,6 +112,18 @@ pub fn kind_for<'r>(registry: &'r [Box<dyn JobKind>], job: &Job) -> Option<&'r d
     registry.iter().find(|r| r.kind() == k).map(|b| b.as_ref())
 }
 
+/// A client's request events into the run log: 429 pauses, retries, near-limit answers and
+/// give-ups as info lines naming the endpoint; routine answers only in the run's counts. Each is
+/// also logged once on the daemon's own log.
+fn http_log(log: LogFn) -> kb_confluence::kb_http::EventCallback {
+    Arc::new(move |e: &kb_confluence::kb_http::Event| {
+        e.log();
+        if let Some(line) = e.summary() {
+            log(Level::Info, None, &line);
+        }
+    })
+}
+
 fn confluence(ctx: &JobContext, name: Option<&str>) -> Result<(Confluence, usize), JobError> {
     let env = ctx.env.clone();
     let get = move |k: &str| env(k);
@@ -128,7 +140,7 @@ fn confluence(ctx: &JobContext, name: Option<&str>) -> Result<(Confluence, usize
         ))
     })?;
     let concurrency = cfg.concurrency;
-    let c = Confluence::new(cfg).map_err(|e| {
+    let c = Confluence::build(cfg, Some(http_log(ctx.log.clone()))).map_err(|e| {
         JobError(format!(
             "the Confluence connection {:?}: {e}",
             name.unwrap_or("confluence")
@@ -148,7 +160,7 @@ fn notion(ctx: &JobContext, name: Option<&str>) -> Result<Notion, JobError> {
                     name.unwrap_or("notion")
                 ))
             })?;
-    Notion::new(cfg).map_err(|e| {
+    Notion::with_events(cfg, http_log(ctx.log.clone())).map_err(|e| {
         JobError(format!(
             "the Notion connection {:?}: {e}",
             name.unwrap_or("notion")
@@ -214,7 +226,9 @@ impl JobKind for Extract {
                             "the file of attachment {attachment_id} was not downloaded: {reason}"
                         ),
                     ),
-                    // Requests are counted in the run's row; stored files in its counts.
+                    Progress::Page { title, outcome } => log(Level::Info, Some(title), outcome),
+                    // Requests are logged by their client (`http_log`) and counted in the
+                    // run's row; stored files in its counts.
                     Progress::Http(_) | Progress::FileStored { .. } => {}
                 }
             });
@@ -260,9 +274,7 @@ fn migrate_progress(log: LogFn) -> kb_engine::migrate::ProgressFn {
         MigrateProgress::Read { pages } => {
             log(Level::Info, None, &format!("{pages} pages read; writing"))
         }
-        MigrateProgress::Page { title, outcome } => {
-            log(Level::Info, Some(title), &format!("{outcome:?}"))
-        }
+        MigrateProgress::Page { title, outcome } => log(Level::Info, Some(title), outcome.as_str()),
     })
 }
 

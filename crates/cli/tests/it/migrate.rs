@@ -84,12 +84,41 @@ fn plan_migrate_verify_and_rerun_from_the_command_line() {
         r.stdout
     );
 
-    let r = kb(dir.path(), &env, &n2c("migrate", "--json"));
+    let mut args = n2c("migrate", "--json");
+    args.extend(["-v", "--log-format", "json"]);
+    let r = kb(dir.path(), &env, &args);
     assert_eq!(r.status, 0, "{}", r.stderr);
     let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
     let pages = v["pages"].as_u64().unwrap();
     assert!(pages > 20, "{v}");
     assert_eq!(v["created"].as_u64(), Some(pages));
+    // The migration's steps are on the job's one event stream, with the clients' requests:
+    // each page one `page_done` log line (JSON, on stderr) and counted in the report's events.
+    let events: Vec<Value> = r
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let done: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "page_done")
+        .collect();
+    assert_eq!(done.len() as u64, pages, "{}", r.stderr);
+    assert!(
+        done.iter()
+            .all(|e| e["outcome"] == "created" && e["title"].is_string() && e["level"] == "INFO"),
+        "{done:?}"
+    );
+    assert!(
+        events.iter().any(|e| e["event"] == "phase_started"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(v["events"]["page_done"].as_u64(), Some(pages), "{v}");
+    assert!(
+        v["events"]["request_done"].as_u64().unwrap() >= v["writes"].as_u64().unwrap(),
+        "{v}"
+    );
     assert_eq!(v["store"], "kbridge.db");
     assert!(dir.path().join("kbridge.db").exists());
     assert!(

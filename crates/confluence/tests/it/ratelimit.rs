@@ -4,7 +4,6 @@
 //! twin's buckets refill in real time), a few seconds each; nothing about time is asserted.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
 
 use kb_confluence::ContentQuery;
 use kb_sim::SimConfig;
@@ -106,9 +105,7 @@ async fn adaptive_pacing_learns_the_endpoint_limit() {
     let mut fast = config(&sim.confluence_url(), ADMIN);
     fast.rate = 1000.0;
     let adaptive = kb_confluence::Confluence::new(fast.clone()).unwrap();
-    let t0 = Instant::now();
     let n = read_each_page(&adaptive, &ids, 3).await;
-    let took = t0.elapsed().as_secs_f64();
     let s = adaptive.stats();
     let limited = sim.sim.stats.count("GET", route, 429);
     assert!(
@@ -123,12 +120,9 @@ async fn adaptive_pacing_learns_the_endpoint_limit() {
         .find(|c| c.class == "GET /wiki/api/v2/pages/{id}")
         .unwrap();
     assert!(class.rate < 60.0 && class.pushed_back > 0, "{class:?}");
-    // Not slower than twice the server-side minimum (the first 40 are the burst).
-    let minimum = (n - 40) as f64 / 40.0;
-    assert!(
-        took < 2.0 * minimum + 1.0,
-        "{took}s against a minimum of {minimum}s"
-    );
+    // It did not collapse far below the limit either (how fast that is in wall time is
+    // `kbridge bench extract`'s figure, not a test's).
+    assert!(class.rate > 20.0, "{class:?}");
 
     // The fixed bucket at the same ceiling: a 429 storm.
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
@@ -137,6 +131,8 @@ async fn adaptive_pacing_learns_the_endpoint_limit() {
     fast.burst = 1000;
     let fixed = kb_confluence::Confluence::new(fast).unwrap();
     read_each_page(&fixed, &ids, 3).await;
+    // How many depends on the machine's speed; that the twin pushes back at all is what shows
+    // the adaptive client's near-zero count is its own doing.
     let storm = sim.sim.stats.count("GET", route, 429);
-    assert!(storm > limited + 5, "fixed: {storm}, adaptive: {limited}");
+    assert!(storm > limited, "fixed: {storm}, adaptive: {limited}");
 }

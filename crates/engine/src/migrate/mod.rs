@@ -70,6 +70,38 @@ pub enum MigrateProgress {
 
 pub type ProgressFn = Arc<dyn Fn(&MigrateProgress) + Send + Sync>;
 
+impl PageOutcome {
+    /// Its name in logs and JSON (`created`, `updated`, `unchanged`, `conflict`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PageOutcome::Created => "created",
+            PageOutcome::Updated => "updated",
+            PageOutcome::Unchanged => "unchanged",
+            PageOutcome::Conflict => "conflict",
+        }
+    }
+}
+
+impl MigrateProgress {
+    /// The step as an event of the job's one stream ([`crate::events`]): reading the source
+    /// is a phase, each page a `page_done`.
+    pub fn event(&self) -> crate::events::Event {
+        use crate::events::Event;
+        match self {
+            MigrateProgress::Reading => Event::Phase {
+                what: "reading the source tree".into(),
+            },
+            MigrateProgress::Read { pages } => Event::PhaseDone {
+                what: format!("reading the source tree ({pages} pages)"),
+            },
+            MigrateProgress::Page { title, outcome } => Event::Page {
+                title: title.clone(),
+                outcome: outcome.as_str().into(),
+            },
+        }
+    }
+}
+
 /// A page of a `--plan`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct PlannedPage {

@@ -345,3 +345,57 @@ async fn a_migration_job_runs_and_reports_per_page() {
         r.counts
     );
 }
+
+/// The clients' request events reach the run's log: a 429 storm and retries are lines of the
+/// run (info, naming the endpoint), not only of the daemon's stderr; routine answers are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_and_retries_are_in_the_run_log() {
+    let mut cfg = SimConfig::default();
+    cfg.workspace.pages = 15;
+    cfg.workspace.seed = 12;
+    cfg.faults = "429=0.15,503=0.05".parse().unwrap();
+    let sim = kb_sim::start(cfg).await.expect("the twin starts");
+    let mut c = extract_config(Vec::new());
+    c.connections.insert("wiki".into(), wiki(&sim, 2000.0));
+    let d = daemon(c, env(&sim), "2026-03-04T10:00:00Z").await;
+    let (s, v) = call(&d.sh, "POST", "/api/v1/jobs/replica/run", None).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let run = v["run"].as_i64().unwrap();
+    let done = drain(&d.sh).await.unwrap();
+    assert_eq!(done, vec![(run, Ended::Finished("succeeded".into()))]);
+    let (_, r) = call(&d.sh, "GET", &format!("/api/v1/runs/{run}"), None).await;
+    let limited = r["requests"]["rate_limited"].as_u64().unwrap();
+    let retries = r["requests"]["retries"].as_u64().unwrap();
+    assert!(limited > 0 && retries > 0, "{r}");
+    let (_, l) = call(
+        &d.sh,
+        "GET",
+        &format!("/api/v1/runs/{run}/logs?level=info&limit=10000"),
+        None,
+    )
+    .await;
+    let lines: Vec<&str> = l["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["message"].as_str().unwrap())
+        .collect();
+    let rate_lines = lines
+        .iter()
+        .filter(|m| m.contains("rate limited (429"))
+        .count();
+    let retry_lines = lines.iter().filter(|m| m.contains("retrying in")).count();
+    assert_eq!(rate_lines as u64, limited, "{lines:#?}");
+    assert!(retry_lines > 0, "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .filter(|m| m.contains("rate limited") || m.contains("retrying"))
+            .all(|m| m.starts_with("GET /wiki")),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|m| m.contains("request done")),
+        "routine answers stay out of the log"
+    );
+}
