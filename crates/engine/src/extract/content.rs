@@ -158,7 +158,12 @@ async fn stored_rows(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<HashMap<
 /// Reads one kind of content of one space into the store. Returns the ids whose details
 /// (versions, labels, properties, restrictions) must be fetched and whether the structure
 /// changed (for the derived tables).
-pub(crate) async fn sync_space(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Result<Changes> {
+pub(crate) async fn sync_space(
+    ctx: &Ctx,
+    kind: Kind,
+    space: &SpaceRef,
+    window: Option<&super::window::Window>,
+) -> Result<Changes> {
     let scope = ctx.scope(&space.id);
     let cp_value = ctx
         .store
@@ -187,7 +192,7 @@ pub(crate) async fn sync_space(ctx: &Ctx, kind: Kind, space: &SpaceRef) -> Resul
         full_listing(ctx, kind, space, cp_value, resume, state.hwm).await?
     } else {
         ctx.report(|r| r.incremental = true);
-        incremental(ctx, kind, space, cp_value, state).await?
+        incremental(ctx, kind, space, cp_value, state, window).await?
     };
     changes.end.pass = None;
     Ok(changes)
@@ -398,6 +403,7 @@ async fn incremental(
     space: &SpaceRef,
     cp_value: Option<Value>,
     mut state: ListState,
+    window: Option<&super::window::Window>,
 ) -> Result<Changes> {
     let what = format!("changes to {} of {}", kind.table, space.key);
     ctx.progress(Progress::Phase { what: what.clone() });
@@ -405,23 +411,29 @@ async fn incremental(
     let mut refetch: Vec<String> = Vec::new();
     let mut changes = Changes::default();
 
-    // 1. The CQL window: everything modified since the high-water mark minus the overlap.
-    let from = state.hwm - ctx.opts.overlap.as_millis() as i64;
-    let window = ctx
-        .client
-        .changed_since(
-            kind.api,
-            space,
-            from,
-            ctx.opts.utc_offset_minutes,
-            CQL_EXPAND,
-        )
-        .map_err(ExtractError::http(format!("searching {what}")))?;
-    let cql = window.request.url.query().unwrap_or("").to_string();
-    let hits = window
-        .all()
-        .await
-        .map_err(ExtractError::http(format!("searching {what} ({cql})")))?;
+    // 1. The CQL window: everything modified since the high-water mark minus the overlap
+    //    (the run's one window when it stands for this listing).
+    let hits = match window.and_then(|w| w.hits(space, kind)) {
+        Some(hits) => hits,
+        None => {
+            let from = state.hwm - ctx.opts.overlap.as_millis() as i64;
+            let window = ctx
+                .client
+                .changed_since(
+                    kind.api,
+                    space,
+                    from,
+                    ctx.opts.utc_offset_minutes,
+                    CQL_EXPAND,
+                )
+                .map_err(ExtractError::http(format!("searching {what}")))?;
+            let cql = window.request.url.query().unwrap_or("").to_string();
+            window
+                .all()
+                .await
+                .map_err(ExtractError::http(format!("searching {what} ({cql})")))?
+        }
+    };
     for hit in hits {
         let Some(id) = keys::id(&hit) else { continue };
         let version = keys::version_number(&hit).unwrap_or(0) as i64;
@@ -434,18 +446,21 @@ async fn incremental(
     }
 
     // 2. The trash: content trashed since (its children moved up to its parent).
-    let trashed = listing(ctx, kind, space, &["trashed"], false)
-        .await
-        .map_err(ExtractError::http(format!(
-            "listing trashed {}",
-            kind.table
-        )))?
-        .all()
-        .await
-        .map_err(ExtractError::http(format!(
-            "listing trashed {} of {}",
-            kind.table, space.key
-        )))?;
+    let trashed = match window.and_then(|w| w.trashed(space, kind)) {
+        Some(t) => t,
+        None => listing(ctx, kind, space, &["trashed"], false)
+            .await
+            .map_err(ExtractError::http(format!(
+                "listing trashed {}",
+                kind.table
+            )))?
+            .all()
+            .await
+            .map_err(ExtractError::http(format!(
+                "listing trashed {} of {}",
+                kind.table, space.key
+            )))?,
+    };
     let mut newly_trashed = Vec::new();
     for t in &trashed {
         let Some(id) = keys::id(t) else { continue };

@@ -36,6 +36,7 @@ mod derive;
 mod files;
 mod run;
 mod site;
+mod window;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

@@ -367,6 +367,19 @@ pub async fn extract(
     Ok(report)
 }
 
+/// The tables a page or blog post listing feeds (it runs when any of them is wanted).
+pub(crate) fn content_tables(kind: Kind) -> [&'static str; 7] {
+    [
+        kind.table,
+        kind.versions,
+        kind.labels,
+        kind.properties,
+        "content_restrictions",
+        "child_pages",
+        "page_ancestors",
+    ]
+}
+
 async fn phases(ctx: &Ctx) -> Result<()> {
     let spaces = site::spaces(ctx).await?;
     if spaces.is_empty() {
@@ -383,25 +396,20 @@ async fn phases(ctx: &Ctx) -> Result<()> {
         }
         Ok::<_, ExtractError>(())
     };
+    // One change window for the whole run (Cloud): the incremental listings below take their
+    // hits and trash from it instead of asking per space.
+    let window = super::window::search(ctx, &spaces).await?;
     let chain = async {
         let mut finished = Vec::new();
         for space in &spaces {
             site::space_metadata(ctx, space).await?;
             let mut changed: Vec<Vec<String>> = Vec::new();
             for kind in [PAGES, BLOG_POSTS] {
-                if !ctx.opts.wants_any(&[
-                    kind.table,
-                    kind.versions,
-                    kind.labels,
-                    kind.properties,
-                    "content_restrictions",
-                    "child_pages",
-                    "page_ancestors",
-                ]) {
+                if !ctx.opts.wants_any(&content_tables(kind)) {
                     changed.push(Vec::new());
                     continue;
                 }
-                let changes = content::sync_space(ctx, kind, space).await?;
+                let changes = content::sync_space(ctx, kind, space, window.as_ref()).await?;
                 if changes.full {
                     // Tasks are listed whole after a full listing: no ids needed.
                     let _ = tx.send((kind, space.clone()));
@@ -425,11 +433,11 @@ async fn phases(ctx: &Ctx) -> Result<()> {
                 finished.push((kind, space.clone(), changes));
             }
             site::tasks(ctx, space, &changed[0], &changed[1]).await?;
-            site::custom_content(ctx, space).await?;
         }
+        site::custom_content(ctx, &spaces).await?;
         drop(tx);
-        site::attachments(ctx, &spaces).await?;
-        site::comments(ctx, &spaces).await?;
+        site::attachments(ctx, &spaces, window.as_ref()).await?;
+        site::comments(ctx, &spaces, window.as_ref()).await?;
         site::groups(ctx).await?;
         Ok::<_, ExtractError>(finished)
     };

@@ -261,42 +261,65 @@ pub(crate) async fn tasks(
 }
 
 /// Custom content of a space, per configured type.
-pub(crate) async fn custom_content(ctx: &Ctx, space: &SpaceRef) -> Result<()> {
-    if !ctx.opts.wants("custom_content") {
+pub(crate) async fn custom_content(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
+    if !ctx.opts.wants("custom_content") || spaces.is_empty() {
         return Ok(());
     }
+    // One listing per type for up to 100 spaces (v2 `space-id`), each space's set replaced.
     for t in &ctx.opts.custom_content_types {
-        let what = format!("custom content {t} of {}", space.key);
-        let Some(listing) = ctx
-            .client
-            .custom_content_listing(t, space)
-            .map_err(ExtractError::http("building a request"))?
-        else {
-            tracing::debug!(space = %space.key, kind = %t, "The flavour lists no custom content.");
-            continue;
-        };
-        let items = match listing.all().await {
-            Ok(items) => items,
-            Err(e) if matches!(e.status(), Some(400 | 404 | 501)) => {
-                ctx.warn(format!("{what} could not be listed ({e}): skipped"));
+        for chunk in spaces.chunks(100) {
+            let keys: Vec<&str> = chunk.iter().map(|s| s.key.as_str()).collect();
+            let what = format!("custom content {t} of {}", keys.join(", "));
+            let Some(listing) = ctx
+                .client
+                .custom_content_listing(t, chunk)
+                .map_err(ExtractError::http("building a request"))?
+            else {
+                tracing::debug!(kind = %t, "The flavour lists no custom content.");
                 continue;
+            };
+            let items = match listing.all().await {
+                Ok(items) => items,
+                Err(e) if matches!(e.status(), Some(400 | 404 | 501)) => {
+                    ctx.warn(format!("{what} could not be listed ({e}): skipped"));
+                    continue;
+                }
+                Err(e) => return Err(ExtractError::http(format!("listing {what}"))(e)),
+            };
+            let mut by_space: HashMap<&str, Vec<Row>> =
+                chunk.iter().map(|s| (s.id.as_str(), Vec::new())).collect();
+            let mut n = 0;
+            for i in items {
+                let space_id = match i.get("spaceId") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Number(n)) => n.to_string(),
+                    _ => String::new(),
+                };
+                match by_space.get_mut(space_id.as_str()) {
+                    Some(rows) => {
+                        rows.push(Row::new("custom_content", i));
+                        n += 1;
+                    }
+                    None => ctx.warn(format!(
+                        "custom content {:?} of type {t} names no extracted space (spaceId {:?}): not stored",
+                        keys::id(&i),
+                        i.get("spaceId")
+                    )),
+                }
             }
-            Err(e) => return Err(ExtractError::http(format!("listing {what}"))(e)),
-        };
-        ctx.rows("custom_content", items.len() as u64);
-        let rows = items
-            .into_iter()
-            .map(|i| Row::new("custom_content", i))
-            .collect();
-        let mut batch = Batch::new();
-        batch.replace_set(
-            "custom_content",
-            Filter::all()
-                .eq("space_id", space.id.as_str())
-                .eq("type", t.as_str()),
-            rows,
-        );
-        ctx.commit(&batch, &what).await?;
+            ctx.rows("custom_content", n);
+            let mut batch = Batch::new();
+            for (space_id, rows) in by_space {
+                batch.replace_set(
+                    "custom_content",
+                    Filter::all()
+                        .eq("space_id", space_id)
+                        .eq("type", t.as_str()),
+                    rows,
+                );
+            }
+            ctx.commit(&batch, &what).await?;
+        }
     }
     Ok(())
 }
@@ -353,6 +376,77 @@ async fn site_listing(ctx: &Ctx, endpoint: &str, space_ids: &[String]) -> Result
     })
 }
 
+/// The floor (high-water mark minus the overlap) of a site-wide listing that runs
+/// incrementally this time, or `None` when it runs in full.
+pub(crate) async fn incremental_floor(
+    ctx: &Ctx,
+    endpoint: &str,
+    space_ids: &[String],
+) -> Result<Option<i64>> {
+    let l = site_listing(ctx, endpoint, space_ids).await?;
+    if l.full {
+        return Ok(None);
+    }
+    if endpoint == "attachments" && ctx.opts.files.is_some() {
+        let v = ctx
+            .store
+            .checkpoint(&ctx.scope(""), "attachment_files")
+            .await
+            .map_err(ExtractError::store("reading a checkpoint"))?;
+        if !ListState::from_json(v.as_ref()).done {
+            return Ok(None);
+        }
+    }
+    Ok(Some(l.hwm - ctx.opts.overlap.as_millis() as i64))
+}
+
+const COMMENT_TABLES: [&str; 4] = [
+    "page_footer_comments",
+    "blog_post_footer_comments",
+    "page_inline_comments",
+    "blog_post_inline_comments",
+];
+
+/// Whether the run's window shows that nothing of `cql_type` changed since `floor`: every hit
+/// of the type at or after the floor (the overlap always brings the newest ones back) is
+/// already stored at its version in one of `tables`.
+async fn quiet(
+    ctx: &Ctx,
+    window: Option<&super::window::Window>,
+    cql_type: &str,
+    floor: i64,
+    tables: &[&str],
+) -> Result<bool> {
+    let Some(hits) = window.and_then(|w| w.changed(cql_type, floor)) else {
+        return Ok(false);
+    };
+    let mut stored: HashMap<String, i64> = HashMap::new();
+    for chunk in hits.chunks(500) {
+        for table in tables {
+            let rows = ctx
+                .store
+                .select(
+                    table,
+                    &["id", "version_number"],
+                    &Filter::all().any("id", chunk.iter().map(|(id, _)| id.as_str())),
+                )
+                .await
+                .map_err(ExtractError::store(format!("reading {table}")))?;
+            for r in rows {
+                if let (Some(id), Some(v)) = (
+                    r.first().and_then(Value::as_str),
+                    r.get(1).and_then(Value::as_i64),
+                ) {
+                    stored.insert(id.to_string(), v);
+                }
+            }
+        }
+    }
+    Ok(hits
+        .iter()
+        .all(|(id, v)| stored.get(id).is_some_and(|s| s >= v)))
+}
+
 /// The spaces a site-wide listing under way stores rows of, kept in its checkpoint.
 fn spaces_json(space_ids: &[String]) -> Value {
     let mut ids: Vec<&str> = space_ids.iter().map(String::as_str).collect();
@@ -384,7 +478,11 @@ fn mark_spaces(ctx: &Ctx, batch: &mut Batch, endpoint: &str, l: &SiteListing, hw
 /// site-wide listing is committed with the details of its changed attachments and its
 /// checkpoint in one transaction, so nothing site-sized is held in memory and a killed run
 /// resumes with nothing missing.
-pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
+pub(crate) async fn attachments(
+    ctx: &Ctx,
+    spaces: &[SpaceRef],
+    window: Option<&super::window::Window>,
+) -> Result<()> {
     let space_ids: Vec<String> = spaces.iter().map(|s| s.id.clone()).collect();
     let space_ids = space_ids.as_slice();
     let tables = [
@@ -442,6 +540,20 @@ pub(crate) async fn attachments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
         }
         None => None,
     };
+    if !l.full
+        && quiet(
+            ctx,
+            window,
+            "attachment",
+            l.hwm - ctx.opts.overlap.as_millis() as i64,
+            &["attachments"],
+        )
+        .await?
+    {
+        // The run's window shows no attachment changed since this listing's floor.
+        ctx.progress(Progress::PhaseDone { what });
+        return Ok(());
+    }
     let mut cp = l.cp.clone();
     let mut files_failed = 0;
     let listing = ctx
@@ -784,7 +896,11 @@ async fn list_or_empty(
 
 /// Footer and inline comments of the extracted content (site-wide listings, split by
 /// container; replies go where their root comment is).
-pub(crate) async fn comments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
+pub(crate) async fn comments(
+    ctx: &Ctx,
+    spaces: &[SpaceRef],
+    window: Option<&super::window::Window>,
+) -> Result<()> {
     for (endpoint, page_table, blog_table) in [
         (
             "footer-comments",
@@ -800,7 +916,7 @@ pub(crate) async fn comments(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()> {
         if !ctx.opts.wants_any(&[page_table, blog_table]) {
             continue;
         }
-        comment_listing(ctx, endpoint, page_table, blog_table, spaces).await?;
+        comment_listing(ctx, endpoint, page_table, blog_table, spaces, window).await?;
     }
     Ok(())
 }
@@ -815,6 +931,7 @@ async fn comment_listing(
     page_table: &'static str,
     blog_table: &'static str,
     spaces: &[SpaceRef],
+    window: Option<&super::window::Window>,
 ) -> Result<()> {
     let space_ids: Vec<String> = spaces.iter().map(|s| s.id.clone()).collect();
     let space_ids = space_ids.as_slice();
@@ -822,6 +939,21 @@ async fn comment_listing(
     ctx.progress(Progress::Phase { what: what.clone() });
     let scope = ctx.scope("");
     let l = site_listing(ctx, endpoint, space_ids).await?;
+    if !l.full
+        && quiet(
+            ctx,
+            window,
+            "comment",
+            l.hwm - ctx.opts.overlap.as_millis() as i64,
+            // CQL does not tell footer from inline comments: either table may hold a hit.
+            &COMMENT_TABLES,
+        )
+        .await?
+    {
+        // The run's window shows no comment changed since this listing's floor.
+        ctx.progress(Progress::PhaseDone { what });
+        return Ok(());
+    }
     let mut cp = l.cp.clone();
     let listing = ctx
         .client

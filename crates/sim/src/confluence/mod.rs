@@ -299,14 +299,44 @@ pub struct Confluence {
     clock: Mutex<i64>,
 }
 
+/// The newest timestamp of any version in the dataset (epoch ms).
+fn latest_change(d: &Dataset) -> i64 {
+    let contents = d
+        .contents
+        .values()
+        .flat_map(|c| c.versions.iter().map(|v| v.created_at));
+    let comments = d
+        .comments
+        .values()
+        .flat_map(|c| c.versions.iter().map(|v| v.created_at));
+    let attachments = d
+        .attachments
+        .values()
+        .flat_map(|a| a.versions.iter().map(|v| v.created_at));
+    let custom = d
+        .custom_contents
+        .values()
+        .flat_map(|c| c.versions.iter().map(|v| v.created_at));
+    contents
+        .chain(comments)
+        .chain(attachments)
+        .chain(custom)
+        .max()
+        .unwrap_or(0)
+}
+
 impl Confluence {
     pub fn new(d: Dataset, credentials: Vec<Credential>) -> Confluence {
         let initial = Arc::new(d.clone());
+        // The clock never runs behind the site's own history: a generated edit can be dated
+        // after the wall clock (histories are laid out forward from a base time), and a write
+        // made now must still be the newest change, as it is on the service.
+        let latest = latest_change(&d);
         Confluence {
             data: RwLock::new(Data::new(d)),
             initial,
             credentials,
-            clock: Mutex::new(0),
+            clock: Mutex::new(latest),
         }
     }
 
