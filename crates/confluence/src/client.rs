@@ -374,6 +374,12 @@ impl Confluence {
         self.http.stats().snapshot()
     }
 
+    /// The site's clock as of its newest answer (`Date`, epoch ms); see
+    /// [`kb_http::Client::server_clock_ms`].
+    pub fn server_clock_ms(&self) -> Option<i64> {
+        self.http.server_clock_ms()
+    }
+
     fn request(&self, path: &str) -> Result<Request, HttpError> {
         Ok(Request::get(self.http.url(path)?))
     }

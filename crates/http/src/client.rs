@@ -407,6 +407,8 @@ struct Inner {
     /// Whether the site has answered once (any status): connection failures before that are
     /// most likely a wrong URL and get a short retry.
     answered: AtomicBool,
+    /// The newest `Date` an answer carried (epoch ms, the server's clock; 0: none yet).
+    server_date_ms: std::sync::atomic::AtomicI64,
 }
 
 /// The client of one site. Cheap to clone: clones share the pool, the limiter and the counters.
@@ -468,6 +470,7 @@ impl Client {
                 jitter: Jitter::new(cfg.retry.jitter_seed),
                 stats: Stats::default(),
                 answered: AtomicBool::new(false),
+                server_date_ms: std::sync::atomic::AtomicI64::new(0),
                 cfg,
                 hints,
                 on_event,
@@ -483,6 +486,16 @@ impl Client {
     /// The counters of this site.
     pub fn stats(&self) -> &Stats {
         &self.inner.stats
+    }
+
+    /// The server's clock as of the newest answer so far (its `Date` header, whole seconds;
+    /// epoch ms), or `None` before any answer carried one. A time taken before a listing starts
+    /// is at or before everything the listing sees, by the server's own clock.
+    pub fn server_clock_ms(&self) -> Option<i64> {
+        match self.inner.server_date_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(ms),
+        }
     }
 
     /// The limiter of this site.
@@ -665,6 +678,17 @@ impl Client {
                 p.observe(req, r.status, &r.headers);
             }
             self.inner.answered.store(true, Ordering::Relaxed);
+            if let Some(ms) = r
+                .headers
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| httpdate::parse_http_date(v).ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            {
+                self.inner
+                    .server_date_ms
+                    .fetch_max(ms.as_millis() as i64, Ordering::Relaxed);
+            }
             if ["x-ratelimit-nearlimit", "x-beta-ratelimit-nearlimit"]
                 .iter()
                 .any(|h| {

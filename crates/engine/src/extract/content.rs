@@ -244,6 +244,14 @@ async fn full_listing(
     let scope = ctx.scope(&space.id);
     let what = format!("{} of {}", kind.table, space.key);
     ctx.progress(Progress::Phase { what: what.clone() });
+    // The server's clock before the listing began: everything modified before it is in the
+    // listing, so the mark is at least that even when the newest item is old (a space without
+    // recent blog posts does not drag the next run's window back to its last one). A resumed
+    // listing began in an earlier run: only its items count.
+    let started = resume
+        .is_none()
+        .then(|| ctx.client.server_clock_ms())
+        .flatten();
     let l = listing(ctx, kind, space, kind.statuses, true)
         .await
         .map_err(ExtractError::http(format!("listing {what}")))?;
@@ -300,7 +308,7 @@ async fn full_listing(
         full: true,
         end: ListState {
             done: true,
-            hwm: state.hwm,
+            hwm: state.hwm.max(started.unwrap_or(i64::MIN)),
             ..ListState::default()
         },
         checkpoint: Some(listed),
@@ -414,7 +422,10 @@ async fn incremental(
     // 1. The CQL window: everything modified since the high-water mark minus the overlap
     //    (the run's one window when it stands for this listing).
     let hits = match window.and_then(|w| w.hits(space, kind)) {
-        Some(hits) => hits,
+        Some(hits) => {
+            state.hwm = state.hwm.max(window.map_or(0, |w| w.newest()));
+            hits
+        }
         None => {
             let from = state.hwm - ctx.opts.overlap.as_millis() as i64;
             let window = ctx

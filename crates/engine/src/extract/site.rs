@@ -550,10 +550,24 @@ pub(crate) async fn attachments(
         )
         .await?
     {
-        // The run's window shows no attachment changed since this listing's floor.
+        // The run's window shows no attachment changed since this listing's floor: the mark
+        // moves up to what the window saw.
+        if let Some(w) = window
+            && w.newest() > l.hwm
+        {
+            let mut batch = Batch::new();
+            mark_spaces(ctx, &mut batch, "attachments", &l, w.newest());
+            ctx.commit(&batch, &what).await?;
+        }
         ctx.progress(Progress::PhaseDone { what });
         return Ok(());
     }
+    // A full listing from the start: the server's clock before it is a mark (see
+    // `content::full_listing`).
+    let started = (l.full && l.resume.is_none())
+        .then(|| ctx.client.server_clock_ms())
+        .flatten()
+        .unwrap_or(i64::MIN);
     let mut cp = l.cp.clone();
     let mut files_failed = 0;
     let listing = ctx
@@ -691,7 +705,7 @@ pub(crate) async fn attachments(
     state.pass = None;
     let mut batch = Batch::new();
     batch.checkpoint(&scope, "attachments", expect(&cp), state.to_json());
-    mark_spaces(ctx, &mut batch, "attachments", &l, state.hwm);
+    mark_spaces(ctx, &mut batch, "attachments", &l, state.hwm.max(started));
     if let Some(v) = &files_cp {
         // A file that failed keeps the checkpoint open: the next run lists the attachments in
         // full again and downloads what has no file yet (the others are not fetched twice).
@@ -950,10 +964,22 @@ async fn comment_listing(
         )
         .await?
     {
-        // The run's window shows no comment changed since this listing's floor.
+        // The run's window shows no comment changed since this listing's floor: the mark
+        // moves up to what the window saw.
+        if let Some(w) = window
+            && w.newest() > l.hwm
+        {
+            let mut batch = Batch::new();
+            mark_spaces(ctx, &mut batch, endpoint, &l, w.newest());
+            ctx.commit(&batch, &what).await?;
+        }
         ctx.progress(Progress::PhaseDone { what });
         return Ok(());
     }
+    let started = (l.full && l.resume.is_none())
+        .then(|| ctx.client.server_clock_ms())
+        .flatten()
+        .unwrap_or(i64::MIN);
     let mut cp = l.cp.clone();
     let listing = ctx
         .client
@@ -1103,7 +1129,7 @@ async fn comment_listing(
     state.pass = None;
     let mut batch = Batch::new();
     batch.checkpoint(&scope, endpoint, expect(&cp), state.to_json());
-    mark_spaces(ctx, &mut batch, endpoint, &l, state.hwm);
+    mark_spaces(ctx, &mut batch, endpoint, &l, state.hwm.max(started));
     ctx.commit(&batch, &what).await?;
     ctx.progress(Progress::PhaseDone { what });
     Ok(())

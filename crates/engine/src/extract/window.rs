@@ -34,6 +34,11 @@ pub(crate) struct Window {
     trashed: HashMap<(String, &'static str), Vec<Value>>,
     /// The tables whose trash was listed (for every space of `hits` of that table).
     trash_listed: HashSet<&'static str>,
+    /// The newest modification among all hits (epoch ms, the server's clock): the window saw
+    /// every change of the listings it stands for up to it, so their marks move up to it
+    /// even when they saw nothing of their own (a space without new blog posts does not
+    /// drag every later window back to its last one).
+    newest: i64,
     /// Per attachment/comment type: its hits' (id, version, modification time).
     others: HashMap<&'static str, Vec<(String, i64, i64)>>,
 }
@@ -53,6 +58,11 @@ impl Window {
         self.hits
             .contains_key(&key)
             .then(|| self.trashed.get(&key).cloned().unwrap_or_default())
+    }
+
+    /// The mark a listing the window stood for may move up to.
+    pub(crate) fn newest(&self) -> i64 {
+        self.newest
     }
 
     /// The (id, version) of every hit of `cql_type` (`attachment`, `comment`) modified at or
@@ -180,6 +190,7 @@ pub(crate) async fn search(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<Option<Wind
     }
     let by_key: HashMap<&str, &SpaceRef> = spaces.iter().map(|s| (s.key.as_str(), s)).collect();
     for hit in found {
+        w.newest = w.newest.max(modified_ms(&hit));
         let t = hit.get("type").and_then(Value::as_str).unwrap_or("");
         match t {
             "page" | "blogpost" => {

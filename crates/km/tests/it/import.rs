@@ -104,6 +104,14 @@ async fn sync_imports_every_current_page_then_rewrites_only_what_changed() {
         "{again:?}"
     );
     assert_eq!(again.counts.unchanged as usize, want.len());
+    // And it costs at most 5 requests (the extract's quiet run: spaces, the one change
+    // window, the trash of pages and of blog posts).
+    assert!(
+        again.requests <= 5,
+        "a no-change km sync cost {} requests: {:?}",
+        again.requests,
+        again.extract_requests
+    );
 
     // 10 edits: exactly 10 articles rewritten; the edit is searchable.
     let pages: Vec<&Value> = d["contents"]
