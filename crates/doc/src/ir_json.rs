@@ -15,7 +15,7 @@ pub fn write(doc: &Document) -> Result<String, serde_json::Error> {
     write_report(doc).map(|w| w.output)
 }
 
-/// [`write`], and the places where nesting past the depth policy was lifted.
+/// [`write()`](fn@write), and the places where nesting past the depth policy was lifted.
 pub fn write_report(doc: &Document) -> Result<crate::Written, serde_json::Error> {
     let (doc, fallbacks) = crate::depth::limit(doc);
     Ok(crate::Written {
