@@ -276,13 +276,16 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
         sim.webhooks.register(r.clone())?;
     }
     forward_notion_changes(&sim);
-    let app = app(sim.clone());
+    let app = tower::Layer::layer(
+        &tower::util::MapRequestLayer::new(trim_trailing_slash),
+        app(sim.clone()),
+    );
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let listener = SimListener { inner: listener };
     let task = tokio::spawn(async move {
         let _ = axum::serve(
             listener,
-            app.into_make_service_with_connect_info::<ConnKill>(),
+            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<ConnKill>(app),
         )
         .with_graceful_shutdown(async move {
             let _ = rx.await;
@@ -295,6 +298,31 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
         shutdown: Some(tx),
         task: Some(task),
     })
+}
+
+/// Confluence's REST paths answer with or without a trailing slash (Jersey matches both;
+/// atlassian-python-api posts to `rest/api/content/`): `/wiki/…/` and `/rest/…/` are routed as
+/// if the slash were not there, before routing. The Notion API is left as it is.
+fn trim_trailing_slash(mut req: Request) -> Request {
+    let path = req.uri().path();
+    if path.len() > 1
+        && path.ends_with('/')
+        && (path.starts_with("/wiki/") || path.starts_with("/rest/"))
+    {
+        let trimmed = path.trim_end_matches('/').to_string();
+        let pq = match req.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(v) = pq.parse() {
+            parts.path_and_query = Some(v);
+            if let Ok(u) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = u;
+            }
+        }
+    }
+    req
 }
 
 /// Every change of the Notion twin (API or admin) becomes a Notion integration webhook. The
