@@ -301,7 +301,7 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
 }
 
 /// Confluence's REST paths answer with or without a trailing slash (Jersey matches both;
-/// atlassian-python-api posts to `rest/api/content/`): `/wiki/…/` and `/rest/…/` are routed as
+/// clients name `rest/api/content/`, though atlassian-python-api strips it): `/wiki/…/` and `/rest/…/` are routed as
 /// if the slash were not there, before routing. The Notion API is left as it is.
 fn trim_trailing_slash(mut req: Request) -> Request {
     let path = req.uri().path();
