@@ -5,7 +5,7 @@
 //! that its peak resident set (`VmHWM`) is the extractor's alone. With `--rate R` the twin's
 //! per-endpoint limit and the client's ceiling are both R, so a correct limiter meets no 429,
 //! and the wall time can be compared with requests ÷ rate. Without `--rate` the twin applies
-//! `--limits` (default `realistic`: Atlassian's documented per-endpoint burst limits) and the
+//! `--limits` (default `bursts`: Atlassian's documented per-endpoint burst limits) and the
 //! client has no ceiling: its pacing learns the limits, and the wall time is compared with the
 //! server-side minimum (the requests of the busiest limited endpoint ÷ its limit).
 
@@ -32,7 +32,7 @@ pub struct ExtractBenchArgs {
     #[arg(long)]
     rate: Option<f64>,
     /// The twin's limits when no `--rate` is given (kb-sim's `--rate-limit` syntax).
-    #[arg(long, default_value = "realistic")]
+    #[arg(long, default_value = "bursts")]
     limits: String,
     /// Requests in flight at most.
     #[arg(long, default_value_t = 4)]

@@ -72,6 +72,7 @@ async fn bench(a: MigrateBenchArgs) -> Result<Value> {
             },
         )],
         routes: Vec::new(),
+        points: None,
     };
     let sim = kb_sim::start(cfg).await.context("twins")?;
     let truth: Value = reqwest::get(format!("{}/__sim/notion/dataset?trees=true", sim.url()))

@@ -6,8 +6,12 @@
 //! Spec syntax (`--rate-limit`): comma-separated `KEY=RATE[/BURST]`, where KEY is a method
 //! (`get`, `post`, `put`, `delete`, or `all`) or `METHOD:/route/template` for one endpoint
 //! (`GET:/wiki/api/v2/pages`), RATE is requests per second and BURST the bucket size (default:
-//! one second's worth). `realistic` is Atlassian's documented burst: GET and POST 100/s, PUT and
-//! DELETE 50/s per endpoint.
+//! one second's worth). `points=QUOTA[/SECONDS]` adds Atlassian's points-based quota: every
+//! request costs points (see [`points_cost`]) from a pool of QUOTA per window of SECONDS
+//! (default 3600, windows aligned on the UTC clock, so an hourly pool resets at the top of each
+//! hour); an empty pool answers 429 until the window ends. `realistic` is Atlassian's
+//! published numbers: GET and POST 100/s, PUT and DELETE 50/s per endpoint, and the Tier 1
+//! global pool of 65,000 points per hour; `bursts` is the burst part alone.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -55,6 +59,41 @@ pub struct RateLimits {
     pub methods: Vec<(String, Limit)>,
     /// (method, route template) → limit; wins over `methods`.
     pub routes: Vec<(String, String, Limit)>,
+    /// The points quota, if any.
+    pub points: Option<Points>,
+}
+
+/// A points pool: `quota` points per window of `window_secs` (aligned on the UTC clock).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Points {
+    pub quota: u64,
+    pub window_secs: u64,
+}
+
+/// Atlassian's Tier 1 "global pool": 65,000 points an hour (reference/confluence-api.md §2).
+pub const REALISTIC_POINTS: Points = Points {
+    quota: 65_000,
+    window_secs: 3600,
+};
+
+/// Whether a route serves identity or access objects (users, groups, permissions,
+/// restrictions), which cost 2 points each instead of 1.
+pub fn identity_route(route: &str) -> bool {
+    ["/user", "/group", "/permission", "/restriction"]
+        .iter()
+        .any(|k| route.contains(k))
+}
+
+/// What one answered request costs, as Atlassian's points model charges it: a base of 1, plus,
+/// for reads, 1 point per object returned (`objects`: the length of `results`, or 1 for a
+/// single object), 2 per object on identity and access routes. Writes and failed requests cost
+/// the base only.
+pub fn points_cost(method: &str, route: &str, status: u16, objects: usize) -> u64 {
+    if method != "GET" || !(200..300).contains(&status) {
+        return 1;
+    }
+    let each = if identity_route(route) { 2 } else { 1 };
+    1 + each * objects as u64
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -76,7 +115,10 @@ impl FromStr for RateLimits {
                 entry: entry.into(),
                 why: why.into(),
             };
-            if entry == "realistic" {
+            if entry == "realistic" || entry == "bursts" {
+                if entry == "realistic" {
+                    out.points = Some(REALISTIC_POINTS);
+                }
                 for (m, r) in [
                     ("GET", 100.0),
                     ("POST", 100.0),
@@ -94,6 +136,29 @@ impl FromStr for RateLimits {
                 continue;
             }
             let (key, val) = entry.rsplit_once('=').ok_or_else(|| err("missing '='"))?;
+            if key.trim() == "points" {
+                let (q, w) = match val.split_once('/') {
+                    Some((q, w)) => (q, Some(w)),
+                    None => (val, None),
+                };
+                let quota = q
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|q| *q > 0)
+                    .ok_or_else(|| err("the points quota must be a whole number above 0"))?;
+                let window_secs = match w {
+                    Some(w) => w
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|w| *w > 0)
+                        .ok_or_else(|| err("the points window must be whole seconds above 0"))?,
+                    None => 3600,
+                };
+                out.points = Some(Points { quota, window_secs });
+                continue;
+            }
             let limit = Limit::parse(val).map_err(err)?;
             match key.split_once(':') {
                 Some((m, route)) if route.starts_with('/') => {
@@ -120,7 +185,7 @@ impl FromStr for RateLimits {
 
 impl RateLimits {
     pub fn is_empty(&self) -> bool {
-        self.methods.is_empty() && self.routes.is_empty()
+        self.methods.is_empty() && self.routes.is_empty() && self.points.is_none()
     }
 
     pub fn limit_for(&self, method: &str, route: &str) -> Option<Limit> {
@@ -148,10 +213,31 @@ struct Bucket {
     last: Instant,
 }
 
-/// Token buckets for a [`RateLimits`] configuration.
+/// The state of the points pool at one moment.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PointsState {
+    pub quota: u64,
+    pub window_secs: u64,
+    pub remaining: u64,
+    /// Until the pool refills, in ms (at least 1).
+    pub reset_in_ms: i64,
+    /// When it refills (ms since the epoch).
+    pub reset_at_ms: i64,
+}
+
+impl PointsState {
+    /// Whole seconds until the refill, rounded up (what `Retry-After` says).
+    pub fn reset_secs(&self) -> u64 {
+        (self.reset_in_ms as u64).div_ceil(1000).max(1)
+    }
+}
+
+/// Token buckets for a [`RateLimits`] configuration, and its points pool.
 pub struct Limiter {
     pub limits: Mutex<RateLimits>,
     buckets: Mutex<HashMap<(String, String), Bucket>>,
+    /// (window index, points used in it).
+    pool: Mutex<(i64, u64)>,
 }
 
 impl Limiter {
@@ -159,7 +245,41 @@ impl Limiter {
         Limiter {
             limits: Mutex::new(limits),
             buckets: Mutex::new(HashMap::new()),
+            pool: Mutex::new((i64::MIN, 0)),
         }
+    }
+
+    /// The points pool at `now_ms` (`None` when there is no quota).
+    pub fn points(&self, now_ms: i64) -> Option<PointsState> {
+        let p = self
+            .limits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .points?;
+        let window_ms = (p.window_secs as i64).saturating_mul(1000);
+        let index = now_ms.div_euclid(window_ms);
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.0 != index {
+            *pool = (index, 0);
+        }
+        let reset_at_ms = (index + 1) * window_ms;
+        Some(PointsState {
+            quota: p.quota,
+            window_secs: p.window_secs,
+            remaining: p.quota.saturating_sub(pool.1),
+            reset_in_ms: (reset_at_ms - now_ms).max(1),
+            reset_at_ms,
+        })
+    }
+
+    /// Charges `cost` points at `now_ms` and returns the pool after it.
+    pub fn charge(&self, now_ms: i64, cost: u64) -> Option<PointsState> {
+        self.points(now_ms)?;
+        {
+            let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+            pool.1 = pool.1.saturating_add(cost);
+        }
+        self.points(now_ms)
     }
 
     pub fn set(&self, limits: RateLimits) {
@@ -172,6 +292,7 @@ impl Limiter {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        *self.pool.lock().unwrap_or_else(|e| e.into_inner()) = (i64::MIN, 0);
     }
 
     /// Takes a token for `method route`, if the endpoint is limited at all.
@@ -245,10 +366,66 @@ mod tests {
         assert_eq!(r.limit_for("DELETE", "/x"), None);
         let all: RateLimits = "all=2".parse().unwrap();
         assert!(all.limit_for("DELETE", "/x").is_some());
-        assert_eq!("realistic".parse::<RateLimits>().unwrap().methods.len(), 4);
-        for bad in ["get", "get=0", "get=x", "fetch=1", "get=1/0", "GET:pages=1"] {
+        let real = "realistic".parse::<RateLimits>().unwrap();
+        assert_eq!(real.methods.len(), 4);
+        assert_eq!(real.points, Some(REALISTIC_POINTS));
+        let bursts = "bursts".parse::<RateLimits>().unwrap();
+        assert_eq!((bursts.methods, bursts.points), (real.methods, None));
+        assert_eq!(
+            "points=50/60".parse::<RateLimits>().unwrap().points,
+            Some(Points {
+                quota: 50,
+                window_secs: 60
+            })
+        );
+        assert_eq!(
+            "points=7".parse::<RateLimits>().unwrap().points,
+            Some(Points {
+                quota: 7,
+                window_secs: 3600
+            })
+        );
+        for bad in [
+            "get",
+            "get=0",
+            "get=x",
+            "fetch=1",
+            "get=1/0",
+            "GET:pages=1",
+            "points=0",
+            "points=x",
+            "points=5/0",
+            "points=5/x",
+        ] {
             assert!(bad.parse::<RateLimits>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn points_are_charged_per_object_and_the_pool_refills_on_the_hour() {
+        assert_eq!(points_cost("GET", "/wiki/api/v2/pages", 200, 25), 26);
+        assert_eq!(points_cost("GET", "/wiki/rest/api/group", 200, 10), 21);
+        assert_eq!(points_cost("GET", "/wiki/rest/api/user", 200, 1), 3);
+        assert_eq!(
+            points_cost("GET", "/wiki/rest/api/content/{id}/restriction", 200, 2),
+            5
+        );
+        assert_eq!(points_cost("POST", "/wiki/api/v2/pages", 200, 1), 1);
+        assert_eq!(points_cost("GET", "/wiki/api/v2/pages/{id}", 404, 1), 1);
+        let l = Limiter::new("points=100".parse().unwrap());
+        let hour = 3_600_000_i64;
+        let t = 1_800_000_000_000_i64 - 1_800_000_000_000 % hour + 600_000; // 10 min past
+        let s = l.points(t).unwrap();
+        assert_eq!((s.remaining, s.reset_in_ms), (100, hour - 600_000));
+        assert_eq!(l.charge(t, 60).unwrap().remaining, 40);
+        assert_eq!(l.charge(t + 1000, 60).unwrap().remaining, 0);
+        assert_eq!(l.points(t + 2000).unwrap().reset_secs(), 3000 - 2);
+        // The top of the next hour: a full pool again.
+        let next = t - 600_000 + hour;
+        assert_eq!(l.points(next).unwrap().remaining, 100);
+        assert!(Limiter::new(RateLimits::default()).points(t).is_none());
+        l.reset();
+        assert_eq!(l.points(next).unwrap().remaining, 100);
     }
 
     #[tokio::test(start_paused = true)]

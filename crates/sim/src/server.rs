@@ -276,13 +276,16 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
         sim.webhooks.register(r.clone())?;
     }
     forward_notion_changes(&sim);
-    let app = app(sim.clone());
+    let app = tower::Layer::layer(
+        &tower::util::MapRequestLayer::new(trim_trailing_slash),
+        app(sim.clone()),
+    );
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let listener = SimListener { inner: listener };
     let task = tokio::spawn(async move {
         let _ = axum::serve(
             listener,
-            app.into_make_service_with_connect_info::<ConnKill>(),
+            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<ConnKill>(app),
         )
         .with_graceful_shutdown(async move {
             let _ = rx.await;
@@ -295,6 +298,31 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
         shutdown: Some(tx),
         task: Some(task),
     })
+}
+
+/// Confluence's REST paths answer with or without a trailing slash (Jersey matches both;
+/// clients name `rest/api/content/`, though atlassian-python-api strips it): `/wiki/…/` and `/rest/…/` are routed as
+/// if the slash were not there, before routing. The Notion API is left as it is.
+fn trim_trailing_slash(mut req: Request) -> Request {
+    let path = req.uri().path();
+    if path.len() > 1
+        && path.ends_with('/')
+        && (path.starts_with("/wiki/") || path.starts_with("/rest/"))
+    {
+        let trimmed = path.trim_end_matches('/').to_string();
+        let pq = match req.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(v) = pq.parse() {
+            parts.path_and_query = Some(v);
+            if let Ok(u) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = u;
+            }
+        }
+    }
+    req
 }
 
 /// Every change of the Notion twin (API or admin) becomes a Notion integration webhook. The
@@ -482,6 +510,33 @@ async fn twin_layer(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -
         sim.stats.record(&method, &route, 429);
         return r;
     }
+    // The points pool (`points=` or `realistic`): an empty pool is a 429 until it refills.
+    if let Some(pool) = sim.limiter.points(crate::time::now_ms())
+        && pool.remaining == 0
+    {
+        let secs = pool.reset_secs();
+        let mut r = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TOO_MANY_REQUESTS",
+            "Rate limit exceeded: the points quota of this window is used up",
+        )
+        .flavor(flavor)
+        .header(header::RETRY_AFTER, secs.to_string())
+        .into_response();
+        points_headers(&mut r, &pool);
+        let h = r.headers_mut();
+        h.insert("beta-retry-after", HeaderValue::from(secs));
+        h.insert(
+            "ratelimit-reason",
+            HeaderValue::from_static("confluence-quota-global-based"),
+        );
+        h.insert("x-ratelimit-nearlimit", HeaderValue::from_static("true"));
+        if let Ok(v) = HeaderValue::from_str(&crate::time::iso_minute(pool.reset_at_ms)) {
+            h.insert("x-ratelimit-reset", v);
+        }
+        sim.stats.record(&method, &route, 429);
+        return r;
+    }
     let auth = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -496,6 +551,9 @@ async fn twin_layer(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -
     };
     if let Some(v) = verdict {
         rate_headers(&mut resp, v.limit, v.remaining);
+    }
+    if sim.limiter.points(crate::time::now_ms()).is_some() {
+        resp = charge_points(&sim, &method, &route, resp).await;
     }
     if let Some(FaultKind::LostAnswer(how)) = fault {
         let kill = req_kill;
@@ -542,6 +600,65 @@ pub(crate) async fn lost_answer(
             sim.stats.record(method, route, 0);
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
+    }
+}
+
+/// Charges the answer's points (objects counted in its JSON, see
+/// [`crate::ratelimit::points_cost`]) and adds the pool's headers. Only with a points quota.
+async fn charge_points(sim: &Sim, method: &str, route: &str, resp: Response) -> Response {
+    let status = resp.status().as_u16();
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let (resp, objects) = if method == "GET" && json && (200..300).contains(&status) {
+        let (parts, body) = resp.into_parts();
+        match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(bytes) => {
+                #[derive(serde::Deserialize)]
+                struct Listing {
+                    results: Option<Vec<serde::de::IgnoredAny>>,
+                }
+                let n = serde_json::from_slice::<Listing>(&bytes)
+                    .ok()
+                    .and_then(|l| l.results)
+                    .map_or(1, |r| r.len());
+                (
+                    Response::from_parts(parts, axum::body::Body::from(bytes)),
+                    n,
+                )
+            }
+            Err(_) => (Response::from_parts(parts, axum::body::Body::empty()), 1),
+        }
+    } else {
+        (resp, 1)
+    };
+    let mut resp = resp;
+    let cost = crate::ratelimit::points_cost(method, route, status, objects);
+    if let Some(pool) = sim.limiter.charge(crate::time::now_ms(), cost) {
+        points_headers(&mut resp, &pool);
+    }
+    resp
+}
+
+/// The points pool's headers, as Cloud sent them while it introduced the quotas:
+/// `Beta-RateLimit-Policy: "global-app-quota";q=QUOTA;w=WINDOW` and
+/// `Beta-RateLimit: "global-app-quota";r=REMAINING;t=SECONDS_TO_RESET`.
+fn points_headers(r: &mut Response, pool: &crate::ratelimit::PointsState) {
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "\"global-app-quota\";q={};w={}",
+        pool.quota, pool.window_secs
+    )) {
+        h.insert("beta-ratelimit-policy", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "\"global-app-quota\";r={};t={}",
+        pool.remaining,
+        pool.reset_secs()
+    )) {
+        h.insert("beta-ratelimit", v);
     }
 }
 

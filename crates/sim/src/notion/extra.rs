@@ -202,3 +202,170 @@ pub async fn templates(
         .ok_or_else(|| NError::not_found("data source", &id))?;
     ok(json!({"templates": [], "has_more": false, "next_cursor": null}))
 }
+
+/// `GET /v1/pages/{id}/markdown` (`include_transcript`): the page's content as enhanced
+/// markdown (`notion/markdown.rs`), in the SDK's `page_markdown` shape. A block id (one listed
+/// in `unknown_block_ids`) answers that block's subtree. The twin never truncates.
+pub async fn page_markdown(
+    State(sim): S,
+    Extension(c): C,
+    Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
+) -> R {
+    let id = path_id(&raw, "page_id")?;
+    let q = super::handlers::query(&q);
+    if let Some(t) = super::handlers::qget(&q, "include_transcript")
+        && !matches!(t, "true" | "false")
+    {
+        return Err(NError::validation(format!(
+            "query.include_transcript should be a boolean, instead was `\"{t}\"`."
+        )));
+    }
+    let ws = sim.notion.read();
+    let known = ws.pages.get(&id).is_some_and(|p| !p.in_trash)
+        || ws.blocks.get(&id).is_some_and(|b| !b.in_trash);
+    if !known || !visible(&ws, &c, &id) {
+        return Err(NError::not_found("page", &id));
+    }
+    let cx = super::handlers::ctx(&sim, &ws, c.version);
+    let r = super::markdown::page_markdown(&cx, &c, &id);
+    ok(json!({
+        "object": "page_markdown",
+        "id": id,
+        "markdown": r.markdown,
+        "truncated": false,
+        "unknown_block_ids": r.unknown_block_ids,
+    }))
+}
+
+/// The views of a database, derived from it (the twin stores none): a default table view over
+/// its data source with every property shown, and, when the data source has a select or status
+/// property, a board grouped by it, newest rows first.
+pub(crate) fn views_of(ws: &Workspace, db: &NDatabase) -> Vec<Value> {
+    let vid = |n: u64| {
+        crate::rng::Rng::stream(
+            ws.seed ^ 0x7_1e35 ^ n,
+            crate::rng::fnv1a64(db.id.as_bytes()),
+        )
+        .uuid()
+    };
+    let hex = db.id.replace('-', "");
+    let common = |id: &str, name: &str, ty: &str| {
+        json!({
+            "object": "view",
+            "id": id,
+            "parent": {"type": "database_id", "database_id": db.id},
+            "name": name,
+            "type": ty,
+            "created_time": iso_minute(db.created_time),
+            "last_edited_time": iso_minute(db.last_edited_time),
+            "url": format!("https://www.notion.so/{hex}?v={}", id.replace('-', "")),
+            "data_source_id": db.data_source_id,
+            "created_by": {"object": "user", "id": db.created_by},
+            "last_edited_by": {"object": "user", "id": db.last_edited_by},
+            "filter": null,
+            "sorts": null,
+        })
+    };
+    let table_id = vid(1);
+    let mut table = common(&table_id, "Default view", "table");
+    table["configuration"] = json!({
+        "type": "table",
+        "properties": db.properties.iter().map(|p| json!({
+            "property_id": p.id, "property_name": p.name, "visible": true,
+        })).collect::<Vec<_>>(),
+    });
+    let mut out = vec![table];
+    if let Some(p) = db
+        .properties
+        .iter()
+        .find(|p| p.kind == "select" || p.kind == "status")
+    {
+        let board_id = vid(2);
+        let mut board = common(&board_id, &format!("By {}", p.name), "board");
+        let group = if p.kind == "status" {
+            json!({"type": "status", "property_id": p.id, "property_name": p.name, "group_by": "option", "sort": {"type": "manual"}})
+        } else {
+            json!({"type": "select", "property_id": p.id, "property_name": p.name, "sort": {"type": "manual"}})
+        };
+        board["configuration"] = json!({"type": "board", "group_by": group});
+        board["sorts"] = json!([{"timestamp": "created_time", "direction": "descending"}]);
+        out.push(board);
+    }
+    out
+}
+
+fn views_need_2025(c: &Caller) -> Result<(), NError> {
+    if c.version == Version::V2022 {
+        return Err(NError::validation(
+            "The views API requires Notion-Version 2025-09-03 or later.",
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /v1/views` (`database_id` or `data_source_id`, `start_cursor`, `page_size`): view
+/// references `{object: "view", id}`, in the SDK's `ListDatabaseViewsResponse` shape.
+pub async fn list_views(State(sim): S, Extension(c): C, RawQuery(q): RawQuery) -> R {
+    views_need_2025(&c)?;
+    let q = super::handlers::query(&q);
+    let size = page_size(
+        super::handlers::qget(&q, "page_size")
+            .map(|s| json!(s))
+            .as_ref(),
+        "query",
+    )?;
+    let cursor = super::handlers::qget(&q, "start_cursor").map(str::to_string);
+    let ws = sim.notion.read();
+    let db = match (
+        super::handlers::qget(&q, "database_id"),
+        super::handlers::qget(&q, "data_source_id"),
+    ) {
+        (None, None) => {
+            return Err(NError::validation(
+                "At least one of database_id or data_source_id is required.",
+            ));
+        }
+        (Some(d), _) => {
+            let id = norm_id(d)
+                .ok_or_else(|| NError::validation("query.database_id should be a valid uuid"))?;
+            ws.databases
+                .get(&id)
+                .filter(|x| !x.in_trash)
+                .ok_or_else(|| NError::not_found("database", &id))?
+        }
+        (None, Some(s)) => {
+            let id = norm_id(s)
+                .ok_or_else(|| NError::validation("query.data_source_id should be a valid uuid"))?;
+            ws.database_of_source(&id)
+                .filter(|x| !x.in_trash)
+                .ok_or_else(|| NError::not_found("data source", &id))?
+        }
+    };
+    if !visible(&ws, &c, &db.id) {
+        return Err(NError::not_found("database", &db.id));
+    }
+    let items: Vec<(String, Value)> = views_of(&ws, db)
+        .into_iter()
+        .map(|v| {
+            let id = v["id"].as_str().unwrap_or("").to_string();
+            (id.clone(), json!({"object": "view", "id": id}))
+        })
+        .collect();
+    let (page, next) = page_by_id(items, cursor.as_deref(), size)?;
+    ok(list(page, next, "view", json!({})))
+}
+
+/// `GET /v1/views/{id}`: one view, in the SDK's `DataSourceViewObjectResponse` shape.
+pub async fn view(State(sim): S, Extension(c): C, Path(raw): Path<String>) -> R {
+    views_need_2025(&c)?;
+    let id = path_id(&raw, "view_id")?;
+    let ws = sim.notion.read();
+    ws.databases
+        .values()
+        .filter(|d| !d.in_trash && visible(&ws, &c, &d.id))
+        .flat_map(|d| views_of(&ws, d))
+        .find(|v| v["id"] == json!(id))
+        .map(ok)
+        .unwrap_or_else(|| Err(NError::not_found("view", &id)))
+}

@@ -12,6 +12,7 @@ pub mod api;
 mod extra;
 pub mod generator;
 mod handlers;
+mod markdown;
 pub mod model;
 mod query;
 pub mod render;
@@ -312,6 +313,9 @@ pub fn routes(sim: Arc<Sim>) -> Router<Arc<Sim>> {
         .route("/pages", post(h::create_page))
         .route("/pages/{id}", get(h::page).patch(h::update_page))
         .route("/pages/{id}/move", post(extra::move_page))
+        .route("/pages/{id}/markdown", get(extra::page_markdown))
+        .route("/views", get(extra::list_views))
+        .route("/views/{id}", get(extra::view))
         .route("/pages/{id}/properties/{prop}", get(h::page_property))
         .route(
             "/blocks/{id}",

@@ -25,6 +25,15 @@ pub enum Filter {
         cond: String,
         value: Value,
     },
+    /// A rollup: `any`/`every`/`none` of its array's items meet the filter of type `ftype`,
+    /// or its `number`/`date` result does.
+    Rollup {
+        schema: Box<PropSchema>,
+        mode: String,
+        ftype: String,
+        cond: String,
+        value: Value,
+    },
     /// `created_time` or `last_edited_time` of the row.
     Time {
         which: String,
@@ -213,16 +222,108 @@ pub fn compile(db: &NDatabase, f: &Value, path: &str, depth: usize) -> Result<Fi
             value,
         });
     }
-    if matches!(schema.kind.as_str(), "rollup" | "files") {
-        return Err(NError::validation(format!(
-            "Filtering on {} properties is not supported by the twin.",
-            schema.kind
-        )));
+    if schema.kind == "rollup" {
+        return compile_rollup(schema, inner, &format!("{path}.rollup"));
+    }
+    if schema.kind == "files" {
+        return Err(NError::validation(
+            "Filtering on files properties is not supported by the twin.",
+        ));
     }
     let ftype = expected.to_string();
     let (cond, value) = one_condition(inner, &ftype, &format!("{path}.{fkey}"))?;
     Ok(Filter::Prop {
         schema: Box::new(schema),
+        ftype,
+        cond,
+        value,
+    })
+}
+
+/// The filter types a rollup's array items take in `any`/`every`/`none`.
+const ROLLUP_ITEM_TYPES: &[&str] = &[
+    "rich_text",
+    "title",
+    "number",
+    "checkbox",
+    "select",
+    "multi_select",
+    "status",
+    "date",
+    "people",
+    "relation",
+    "url",
+    "email",
+    "phone_number",
+    "created_time",
+    "last_edited_time",
+    "created_by",
+    "last_edited_by",
+];
+
+/// `{"rollup": {"any"|"every"|"none": {TYPE: {COND: V}}}}` or `{"rollup": {"number"|"date":
+/// {COND: V}}}`, as Notion's filter reference defines the rollup filter.
+fn compile_rollup(
+    schema: PropSchema,
+    inner: &serde_json::Map<String, Value>,
+    path: &str,
+) -> Result<Filter, NError> {
+    let mut it = inner.iter();
+    let (mode, sub) = match (it.next(), it.next()) {
+        (Some(x), None) => x,
+        _ => {
+            return Err(NError::body(format_args!(
+                "{path} should have exactly one of any, every, none, number, date"
+            )));
+        }
+    };
+    let sub = sub.as_object().ok_or_else(|| {
+        NError::body(format_args!(
+            "{path}.{mode} should be an object, instead was `{}`",
+            short(sub)
+        ))
+    })?;
+    let (ftype, cond, value) = match mode.as_str() {
+        "any" | "every" | "none" => {
+            let mut it = sub.iter();
+            let (ty, obj) = match (it.next(), it.next()) {
+                (Some(x), None) => x,
+                _ => {
+                    return Err(NError::body(format_args!(
+                        "{path}.{mode} should have one property filter type ({})",
+                        ROLLUP_ITEM_TYPES.join(", ")
+                    )));
+                }
+            };
+            if !ROLLUP_ITEM_TYPES.contains(&ty.as_str()) {
+                return Err(NError::body(format_args!(
+                    "{path}.{mode}.{ty} is not a rollup item filter; use one of {}",
+                    ROLLUP_ITEM_TYPES.join(", ")
+                )));
+            }
+            let obj = obj.as_object().ok_or_else(|| {
+                NError::body(format_args!("{path}.{mode}.{ty} should be an object"))
+            })?;
+            let ftype = match ty.as_str() {
+                "created_time" | "last_edited_time" => "date",
+                t => t,
+            };
+            let (c, v) = one_condition(obj, ftype, &format!("{path}.{mode}.{ty}"))?;
+            (ty.clone(), c, v)
+        }
+        "number" | "date" => {
+            let (c, v) = one_condition(sub, mode, &format!("{path}.{mode}"))?;
+            (mode.clone(), c, v)
+        }
+        _ => {
+            return Err(NError::body(format_args!(
+                "{path}.{mode} is not a rollup filter; use any, every, none, number or date"
+            )));
+        }
+    };
+    Ok(Filter::Rollup {
+        schema: Box::new(schema),
+        mode: mode.clone(),
         ftype,
         cond,
         value,
@@ -329,64 +430,132 @@ pub fn eval(r: &Ctx, p: &NPage, db: &NDatabase, f: &Filter) -> bool {
             } else {
                 raw
             };
-            match ftype.as_str() {
-                "title" | "rich_text" => text_match(&plain(Some(&raw)), cond, value),
-                "url" | "email" | "phone_number" | "string" => {
-                    text_match(raw.as_str().unwrap_or(""), cond, value)
-                }
-                "number" => num_match(raw.as_f64(), cond, value),
-                "checkbox" => {
-                    let h = raw.as_bool().unwrap_or(false);
-                    let w = value.as_bool().unwrap_or(false);
-                    if cond == "equals" { h == w } else { h != w }
-                }
-                "select" | "status" => {
-                    let h = raw.get("name").and_then(Value::as_str);
-                    match cond.as_str() {
-                        "equals" => h == value.as_str(),
-                        "does_not_equal" => h != value.as_str(),
-                        "is_empty" => h.is_none(),
-                        _ => h.is_some(),
-                    }
-                }
-                "multi_select" => {
-                    let names: Vec<String> = raw
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|o| o["name"].as_str().map(str::to_string))
-                        .collect();
-                    let want = value.as_str().unwrap_or("").to_string();
-                    match cond.as_str() {
-                        "contains" => names.contains(&want),
-                        "does_not_contain" => !names.contains(&want),
-                        "is_empty" => names.is_empty(),
-                        _ => !names.is_empty(),
-                    }
-                }
-                "people" | "relation" => {
-                    let ids: Vec<String> = raw
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|o| o["id"].as_str().map(str::to_string))
-                        .collect();
-                    ids_match(&ids, cond, value)
-                }
+            let t = match schema.kind.as_str() {
+                "created_time" => Some(minute(p.created_time)),
+                "last_edited_time" => Some(minute(p.last_edited_time)),
+                _ => None,
+            };
+            value_match(ftype, &raw, t, cond, value)
+        }
+        Filter::Rollup {
+            schema,
+            mode,
+            ftype,
+            cond,
+            value,
+        } => {
+            let raw = r.raw_value(p, db, schema, false);
+            match mode.as_str() {
+                "number" => num_match(raw.get("number").and_then(Value::as_f64), cond, value),
                 "date" => {
-                    let t = match schema.kind.as_str() {
-                        "created_time" => Some(minute(p.created_time)),
-                        "last_edited_time" => Some(minute(p.last_edited_time)),
-                        _ => raw
-                            .get("start")
-                            .and_then(Value::as_str)
-                            .and_then(crate::time::parse_iso),
-                    };
+                    let t = raw
+                        .pointer("/date/start")
+                        .and_then(Value::as_str)
+                        .and_then(crate::time::parse_iso);
                     date_match(t, cond, value)
                 }
-                _ => false,
+                _ => {
+                    // Array items are property values `{type, <type>: …}`; an item of another
+                    // type than the filter's never matches it (`title` items take
+                    // `rich_text` filters too, as Notion's do).
+                    let items: Vec<Value> = match raw.get("array").and_then(Value::as_array) {
+                        Some(a) => a.clone(),
+                        None => Vec::new(),
+                    };
+                    let hit = |it: &Value| {
+                        let ty = it.get("type").and_then(Value::as_str).unwrap_or("");
+                        let same = ty == ftype
+                            || (ftype == "rich_text" && ty == "title")
+                            || (ftype == "title" && ty == "rich_text");
+                        if !same {
+                            return false;
+                        }
+                        let v = it.get(ty).cloned().unwrap_or(Value::Null);
+                        let (ft, t) = match ty {
+                            "created_time" | "last_edited_time" => (
+                                "date",
+                                v.as_str().and_then(crate::time::parse_iso).map(minute),
+                            ),
+                            _ => (ftype.as_str(), None),
+                        };
+                        value_match(ft, &v, t, cond, value)
+                    };
+                    match mode.as_str() {
+                        "any" => items.iter().any(hit),
+                        "every" => items.iter().all(hit),
+                        _ => !items.iter().any(hit),
+                    }
+                }
             }
         }
+    }
+}
+
+/// Whether property value `raw` (the part under its type; `time` for created/edited times)
+/// meets condition `cond` of filter type `ftype`.
+fn value_match(ftype: &str, raw: &Value, time: Option<i64>, cond: &str, value: &Value) -> bool {
+    match ftype {
+        "title" | "rich_text" => text_match(&plain(Some(raw)), cond, value),
+        "url" | "email" | "phone_number" | "string" => {
+            text_match(raw.as_str().unwrap_or(""), cond, value)
+        }
+        "number" => num_match(raw.as_f64(), cond, value),
+        "checkbox" => {
+            let h = raw.as_bool().unwrap_or(false);
+            let w = value.as_bool().unwrap_or(false);
+            if cond == "equals" { h == w } else { h != w }
+        }
+        "select" | "status" => {
+            let h = raw.get("name").and_then(Value::as_str);
+            match cond {
+                "equals" => h == value.as_str(),
+                "does_not_equal" => h != value.as_str(),
+                "is_empty" => h.is_none(),
+                _ => h.is_some(),
+            }
+        }
+        "multi_select" => {
+            let names: Vec<String> = raw
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|o| o["name"].as_str().map(str::to_string))
+                .collect();
+            let want = value.as_str().unwrap_or("").to_string();
+            match cond {
+                "contains" => names.contains(&want),
+                "does_not_contain" => !names.contains(&want),
+                "is_empty" => names.is_empty(),
+                _ => !names.is_empty(),
+            }
+        }
+        "people" | "relation" => {
+            let ids: Vec<String> = raw
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|o| o.as_str().or_else(|| o["id"].as_str()).map(str::to_string))
+                .collect();
+            ids_match(&ids, cond, value)
+        }
+        "created_by" | "last_edited_by" => {
+            let ids: Vec<String> = raw
+                .as_str()
+                .or_else(|| raw["id"].as_str())
+                .map(str::to_string)
+                .into_iter()
+                .collect();
+            ids_match(&ids, cond, value)
+        }
+        "date" => {
+            let t = time.or_else(|| {
+                raw.get("start")
+                    .and_then(Value::as_str)
+                    .and_then(crate::time::parse_iso)
+            });
+            date_match(t, cond, value)
+        }
+        _ => false,
     }
 }
 

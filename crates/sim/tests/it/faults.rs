@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use kb_sim::{SimConfig, WorkspaceConfig};
+use reqwest::Method;
 use serde_json::json;
 
 use crate::support::{ADMIN, Twin};
@@ -358,4 +359,123 @@ async fn lost_answer_on_the_notion_twin_commits_then_drops_the_connection() {
             .iter()
             .any(|b| b["child_page"]["title"] == "Second")
     );
+}
+
+fn header_num(r: &crate::support::Reply, name: &str, key: &str) -> u64 {
+    // `"global-app-quota";q=65000;w=3600` → the number after `key=`.
+    let v = r.headers[name].to_str().unwrap();
+    v.split(';')
+        .find_map(|p| p.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("{name}: {v}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_points_quota_charges_per_object_and_answers_429_until_the_window_ends() {
+    // Both with `realistic` (Atlassian's numbers) and a small pool to exhaust.
+    let real = Twin::start(SimConfig {
+        rate_limits: "realistic".parse().unwrap(),
+        ..SimConfig::default()
+    })
+    .await;
+    let r = real.get("/wiki/api/v2/pages?limit=5").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.headers["beta-ratelimit-policy"],
+        "\"global-app-quota\";q=65000;w=3600"
+    );
+    // A listing of 5 pages costs 1 + 5; the per-endpoint burst headers are there too.
+    assert_eq!(header_num(&r, "beta-ratelimit", "r"), 65_000 - 6);
+    assert_eq!(r.headers["x-ratelimit-limit"], "100");
+    let t = header_num(&r, "beta-ratelimit", "t");
+    assert!((1..=3600).contains(&t), "{t}");
+    // Identity objects cost 2 each: the groups listing.
+    let groups = real.get("/wiki/rest/api/group?limit=3").await;
+    assert_eq!(groups.status, 200, "{}", groups.json);
+    let n = groups.json["results"].as_array().unwrap().len() as u64;
+    assert_eq!(
+        header_num(&groups, "beta-ratelimit", "r"),
+        65_000 - 6 - (1 + 2 * n)
+    );
+    // A write costs the base only.
+    let space = real.ok("/wiki/api/v2/spaces?limit=1").await["results"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = header_num(
+        &real.get("/wiki/api/v2/spaces?limit=1").await,
+        "beta-ratelimit",
+        "r",
+    );
+    let w = real
+        .send(
+            Method::POST,
+            "/wiki/api/v2/pages",
+            &json!({"spaceId": space, "title": "Metered", "body": {"representation": "storage", "value": "<p>x</p>"}}),
+        )
+        .await;
+    assert_eq!(w.status, 200, "{}", w.json);
+    assert_eq!(header_num(&w, "beta-ratelimit", "r"), before - 1);
+
+    let twin = Twin::start(SimConfig {
+        rate_limits: "points=40".parse().unwrap(),
+        ..SimConfig::default()
+    })
+    .await;
+    let window = |r: &crate::support::Reply| header_num(r, "beta-ratelimit", "t");
+    let mut spent = 0;
+    let last = loop {
+        let r = twin.get("/wiki/api/v2/pages?limit=7").await;
+        if r.status == 429 {
+            break r;
+        }
+        assert_eq!(r.status, 200, "{}", r.json);
+        assert!(
+            r.headers.get("x-ratelimit-limit").is_none(),
+            "no burst limit here"
+        );
+        spent += 8;
+        assert_eq!(
+            header_num(&r, "beta-ratelimit", "r"),
+            40u64.saturating_sub(spent)
+        );
+        assert!(spent < 100, "the pool never ran out");
+    };
+    // 40 points: five listings (8 each), then the pool is empty.
+    assert_eq!(spent, 40);
+    let r = last;
+    assert_eq!(r.json["errors"][0]["status"], 429, "{}", r.json);
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert_eq!(r.headers["beta-retry-after"], r.headers["retry-after"]);
+    assert_eq!(
+        retry,
+        window(&r),
+        "Retry-After is the time to the top of the hour"
+    );
+    assert!((1..=3600).contains(&retry));
+    assert_eq!(
+        r.headers["ratelimit-reason"],
+        "confluence-quota-global-based"
+    );
+    assert_eq!(r.headers["x-ratelimit-nearlimit"], "true");
+    let reset = r.headers["x-ratelimit-reset"].to_str().unwrap();
+    assert!(
+        reset.ends_with(":00Z"),
+        "the pool refills on the hour: {reset}"
+    );
+    // Every endpoint shares the pool, v1 in its own error shape; /__sim is never metered.
+    let v1 = twin.get("/wiki/rest/api/space").await;
+    assert_eq!(v1.status, 429);
+    assert_eq!(v1.json["statusCode"], 429, "{}", v1.json);
+    assert!(
+        !twin.dataset().await["spaces"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // A new spec (or a reset) refills it.
+    twin.admin_post("/__sim/rate-limits", &json!({"spec": "points=40/3600"}))
+        .await;
+    assert_eq!(twin.get("/wiki/api/v2/pages?limit=7").await.status, 200);
 }

@@ -23,6 +23,7 @@ mod notion_schema;
 mod notion_sdk;
 mod notion_support;
 mod pagination;
+mod py_loaders;
 mod python_client;
 mod representations;
 mod support;

@@ -224,4 +224,74 @@ async fn objects_match_the_sdk_response_types() {
         )
         .await;
     conforms(&up, &uploads, &["FileUploadObjectResponse"], "file upload");
+    // The views of every database (the list, each reference, each view and its configuration,
+    // group-by and property entries) and a page as markdown.
+    let views_dts = read("views.d.ts");
+    for d in ds["databases"].as_array().unwrap() {
+        let list = t
+            .get(
+                V2025,
+                &format!("/v1/views?database_id={}", d["id"].as_str().unwrap()),
+            )
+            .await;
+        conforms(
+            &list,
+            &views_dts,
+            &["ListDatabaseViewsResponse"],
+            "view list",
+        );
+        for r in list["results"].as_array().unwrap() {
+            conforms(
+                r,
+                &common,
+                &["DataSourceViewReferenceResponse"],
+                "view reference",
+            );
+            let v = t
+                .get(V2025, &format!("/v1/views/{}", r["id"].as_str().unwrap()))
+                .await;
+            conforms(&v, &views_dts, &["DataSourceViewObjectResponse"], "view");
+            conforms(
+                &v["parent"],
+                &common,
+                &["DatabaseParentResponse"],
+                "view parent",
+            );
+            let cfg = &v["configuration"];
+            let ty = cfg["type"].as_str().unwrap();
+            conforms(
+                cfg,
+                &views_dts,
+                &[&format!("{}ViewConfigResponse", pascal(ty))],
+                "view configuration",
+            );
+            for p in cfg["properties"].as_array().into_iter().flatten() {
+                conforms(
+                    p,
+                    &views_dts,
+                    &["ViewPropertyConfigResponse"],
+                    "view property",
+                );
+            }
+            if let Some(g) = cfg.get("group_by") {
+                let gty = g["type"].as_str().unwrap();
+                conforms(
+                    g,
+                    &views_dts,
+                    &[&format!("{}GroupByConfigResponse", pascal(gty))],
+                    "group by",
+                );
+            }
+            for so in v["sorts"].as_array().into_iter().flatten() {
+                let name = if so.get("timestamp").is_some() {
+                    "TimestampSortResponse"
+                } else {
+                    "PropertySortResponse"
+                };
+                conforms(so, &views_dts, &[name], "view sort");
+            }
+        }
+    }
+    let md = t.get(V2025, &format!("/v1/pages/{home}/markdown")).await;
+    conforms(&md, &common, &["PageMarkdownResponse"], "page markdown");
 }

@@ -90,6 +90,79 @@ async fn the_official_js_sdk_works_against_the_twin() {
             .then_with(|| a["id"].as_str().cmp(&b["id"].as_str()))
     });
     let me = t.get(V2025, "/v1/users/me").await;
+    // The markdown of Team Home: its first block (a heading) and its subpages, from the dataset.
+    let pages = ds["pages"].as_array().unwrap();
+    let blocks = ds["blocks"].as_array().unwrap();
+    let first = blocks
+        .iter()
+        .find(|b| b["id"] == home["children"][0])
+        .expect("a first block");
+    assert_eq!(first["type"], "heading_1");
+    let plain = |rt: &Value| -> String {
+        rt.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["plain_text"].as_str().unwrap())
+            .collect()
+    };
+    let first_line = format!("# {}", plain(&first["data"]["rich_text"]));
+    let subpages: Vec<String> = home["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| pages.iter().find(|p| p["id"] == *k))
+        .map(|p| plain(&p["props"]["title"]))
+        .collect();
+    assert!(!subpages.is_empty());
+    // Views: a table, and a board when the data source has a select or status property.
+    let views: serde_json::Map<String, Value> = ds["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let board = d["properties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["type"] == "select" || p["type"] == "status");
+            let types = if board {
+                json!(["table", "board"])
+            } else {
+                json!(["table"])
+            };
+            (d["id"].as_str().unwrap().to_string(), types)
+        })
+        .collect();
+    // Rollup filter: tasks whose project (show_original of its status) has the first task's
+    // project's status.
+    let projects = db(&ds, "Projects");
+    let (k_project, p_status) = (prop_id(tasks, "Project"), prop_id(projects, "Status"));
+    let status_of = |k: &Value| -> Vec<String> {
+        k["props"][&k_project]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|id| {
+                pages
+                    .iter()
+                    .find(|p| p["id"] == *id && p["in_trash"] == false)
+            })
+            .filter_map(|p| p["props"][&p_status]["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    let live_tasks: Vec<&Value> = rows(&ds, tasks["id"].as_str().unwrap())
+        .into_iter()
+        .filter(|r| r["in_trash"] == false)
+        .collect();
+    let status = live_tasks
+        .iter()
+        .find_map(|k| status_of(k).into_iter().next())
+        .expect("a task in a project with a status");
+    let rollup_rows: Vec<Value> = live_tasks
+        .iter()
+        .filter(|k| status_of(k).contains(&status))
+        .map(|k| k["id"].clone())
+        .collect();
     let expected = json!({
         "user_ids": ds["users"].as_array().unwrap().iter().map(|u| u["id"].clone()).collect::<Vec<_>>(),
         "bot_id": me["id"],
@@ -102,6 +175,11 @@ async fn the_official_js_sdk_works_against_the_twin() {
         "tasks_data_source": tasks["data_source_id"],
         "done_tasks_by_hours": done_rows.iter().map(|r| r["id"].clone()).collect::<Vec<_>>(),
         "missing_page": "0f0e0d0c-0b0a-4000-8000-000000000000",
+        "markdown_first_line": first_line,
+        "markdown_subpages": subpages,
+        "views": views,
+        "rollup_status": status,
+        "rollup_rows": rollup_rows,
     });
     let file = std::env::temp_dir().join(format!("kb-sim-notion-sdk-{}.json", std::process::id()));
     std::fs::write(&file, expected.to_string()).unwrap();
@@ -136,6 +214,15 @@ async fn the_official_js_sdk_works_against_the_twin() {
     );
     assert_eq!(summary["appended"], 3);
     assert_eq!(summary["query"], done_rows.len());
+    assert_eq!(summary["rollup"], rollup_rows.len());
+    assert_eq!(
+        summary["views"],
+        views
+            .values()
+            .map(|v| v.as_array().unwrap().len())
+            .sum::<usize>()
+    );
+    assert!(summary["markdown_lines"].as_u64().unwrap() > subpages.len() as u64);
     // The twin saw the SDK's calls.
     let log = t.handle.sim.notion.changes();
     assert_eq!(log.last().unwrap().event_type, "page.content_updated");

@@ -22,26 +22,38 @@ use serde_json::{Value, json};
 
 use crate::support::{ADMIN, Twin};
 
-fn skip_or_fail(why: &str) {
+/// Skips (stderr `SKIPPED: …`) or, under `KBRIDGE_REQUIRE_CORPUS=1` (CI), fails.
+pub(crate) fn skip_or_fail_for(what: &str, why: &str) {
     if std::env::var("KBRIDGE_REQUIRE_CORPUS").as_deref() == Ok("1") {
-        panic!("the Python client test cannot run: {why} (KBRIDGE_REQUIRE_CORPUS=1)");
+        panic!("the {what} test cannot run: {why} (KBRIDGE_REQUIRE_CORPUS=1)");
     }
-    eprintln!("SKIPPED: the atlassian-python-api test: {why}");
+    eprintln!("SKIPPED: the {what} test: {why}");
+}
+
+fn skip_or_fail(why: &str) {
+    skip_or_fail_for("atlassian-python-api", why);
+}
+
+/// `tests/clients/NAME`.
+pub(crate) fn client_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/clients")
+        .join(name)
 }
 
 fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/python")
+    client_dir("python")
 }
 
-/// `target/kbridge-pyclients/venv` of the workspace (or of `CARGO_TARGET_DIR`).
-fn venv_dir() -> PathBuf {
+/// `target/kbridge-pyclients/NAME` of the workspace (or of `CARGO_TARGET_DIR`).
+fn venv_named(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    target.join("kbridge-pyclients/venv")
+    target.join("kbridge-pyclients").join(name)
 }
 
-fn run(cmd: &mut Command) -> Result<String, String> {
+pub(crate) fn run(cmd: &mut Command) -> Result<String, String> {
     let out = cmd
         .output()
         .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
@@ -59,10 +71,15 @@ fn run(cmd: &mut Command) -> Result<String, String> {
 
 /// The venv's python, with the pinned requirements installed (once per requirements text).
 fn ensure_venv() -> Result<PathBuf, String> {
-    let venv = venv_dir();
+    ensure_venv_for("venv", &clients_dir().join("requirements.txt"))
+}
+
+/// The python of venv `target/kbridge-pyclients/NAME`, made with `python3 -m venv` and
+/// `pip install -r REQS` (again whenever the requirements text changes).
+pub(crate) fn ensure_venv_for(name: &str, reqs: &Path) -> Result<PathBuf, String> {
+    let venv = venv_named(name);
     let python = venv.join("bin/python");
-    let reqs = clients_dir().join("requirements.txt");
-    let wanted = std::fs::read_to_string(&reqs).map_err(|e| format!("{}: {e}", reqs.display()))?;
+    let wanted = std::fs::read_to_string(reqs).map_err(|e| format!("{}: {e}", reqs.display()))?;
     let stamp = venv.join("kbridge-requirements.txt");
     if !python.exists() {
         std::fs::create_dir_all(venv.parent().expect("has a parent"))
@@ -79,7 +96,7 @@ fn ensure_venv() -> Result<PathBuf, String> {
                 "--disable-pip-version-check",
                 "-r",
             ])
-            .arg(&reqs))?;
+            .arg(reqs))?;
         std::fs::write(&stamp, &wanted).map_err(|e| format!("{}: {e}", stamp.display()))?;
     }
     Ok(python)
@@ -104,8 +121,28 @@ async fn atlassian_python_api_reads_the_twin_like_a_real_site() {
     let twin = Twin::small().await;
     let d = twin.dataset().await;
     let spaces = d["spaces"].as_array().expect("spaces");
-    let space = &spaces[0];
     let contents = d["contents"].as_array().expect("contents");
+    // The page with the most children (some of them trashed or archived, left out), and its
+    // space, the one the script lists, searches and writes to: a v1 create with `space.key`
+    // and an ancestor in another space is a 404 ("The parent content is invalid", the v1
+    // spec), which is what made the write calls fail when they were first tried with this
+    // parent and the first space.
+    let kids_of = |parent: &Value| -> Vec<&Value> {
+        let mut v: Vec<&Value> = contents
+            .iter()
+            .filter(|c| c["type"] == "page" && c["status"] == "current" && c["parentId"] == *parent)
+            .collect();
+        v.sort_by_key(|c| (c["position"].as_i64().unwrap(), c["id"].as_u64().unwrap()));
+        v
+    };
+    let parent = contents
+        .iter()
+        .max_by_key(|p| (kids_of(&p["id"]).len(), p["id"].as_u64()))
+        .unwrap();
+    let space = spaces
+        .iter()
+        .find(|s| s["id"] == parent["spaceId"])
+        .expect("the parent's space");
     let current_pages = |f: &dyn Fn(&Value) -> bool| -> Vec<String> {
         contents
             .iter()
@@ -138,19 +175,6 @@ async fn atlassian_python_api_reads_the_twin_like_a_real_site() {
         .find(|c| c["id"] == space["homepageId"])
         .expect("homepage");
     let key = space["key"].as_str().unwrap();
-    // The page with the most children (some of them trashed or archived, left out).
-    let kids_of = |parent: &Value| -> Vec<&Value> {
-        let mut v: Vec<&Value> = contents
-            .iter()
-            .filter(|c| c["type"] == "page" && c["status"] == "current" && c["parentId"] == *parent)
-            .collect();
-        v.sort_by_key(|c| (c["position"].as_i64().unwrap(), c["id"].as_u64().unwrap()));
-        v
-    };
-    let parent = contents
-        .iter()
-        .max_by_key(|p| (kids_of(&p["id"]).len(), p["id"].as_u64()))
-        .unwrap();
     let children = kids_of(&parent["id"]);
     assert!(children.len() > 3, "a page has children to page through");
     let comments = d["comments"].as_array().unwrap();
@@ -198,6 +222,7 @@ async fn atlassian_python_api_reads_the_twin_like_a_real_site() {
             "page": with_props["id"].to_string(),
             "keys": with_props["properties"].as_array().unwrap().iter().map(|p| p["key"].clone()).collect::<Vec<_>>(),
         },
+        "dataset_url": twin.url("/__sim/confluence/dataset"),
     });
     let file = std::env::temp_dir().join(format!(
         "kbridge-pyclient-{}-{}.json",
@@ -228,7 +253,7 @@ async fn atlassian_python_api_reads_the_twin_like_a_real_site() {
     );
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("ok: ")).count(),
-        10,
+        17,
         "every check ran:\n{stdout}"
     );
     // The client really paginated: several requests to the listings it walked.
@@ -263,6 +288,28 @@ async fn atlassian_python_api_reads_the_twin_like_a_real_site() {
     );
     assert!(
         count("/wiki/rest/api/content/{id}/property") >= 1,
+        "{stats}"
+    );
+    // The writes went through v1 (create_page and add_comment POST /content, update_page PUT
+    // /content/{id} after reading its history, remove_page DELETE twice), with no shim.
+    let by = |method: &str, route: &str| -> u64 {
+        stats["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                r["route"] == route
+                    && r["method"] == method
+                    && r["status"].as_u64().is_some_and(|s| s < 300)
+            })
+            .map(|r| r["count"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(by("POST", "/wiki/rest/api/content"), 2, "{stats}");
+    assert_eq!(by("PUT", "/wiki/rest/api/content/{id}"), 1, "{stats}");
+    assert_eq!(by("DELETE", "/wiki/rest/api/content/{id}"), 2, "{stats}");
+    assert!(
+        by("GET", "/wiki/rest/api/content/{id}/history") >= 1,
         "{stats}"
     );
 }

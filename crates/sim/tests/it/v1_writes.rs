@@ -322,3 +322,50 @@ async fn v1_listings_cap_their_limits_as_cloud_does() {
         assert!(r["results"].as_array().unwrap().len() <= cap, "{path}");
     }
 }
+
+/// atlassian-python-api's `create_page(space, title, body, parent_id=…)` sends
+/// `ancestors: [{type: "page", id}]` to `POST rest/api/content/` (trailing slash). The parent
+/// must be in `space.key`'s space: one in another space is a 404 in v1's shape ("The parent
+/// content is invalid", the v1 spec's 404), and nothing is created; the same call with a parent
+/// of the space creates the page under it.
+#[tokio::test]
+async fn v1_create_with_an_ancestor_in_another_space_is_a_404() {
+    let twin = Twin::small().await;
+    let spaces = twin
+        .ok("/wiki/rest/api/space?limit=2&expand=homepage")
+        .await;
+    let (a, b) = (&spaces["results"][0], &spaces["results"][1]);
+    let key = a["key"].as_str().unwrap();
+    let before = twin.dataset().await["contents"].as_array().unwrap().len();
+    let foreign = b["homepage"]["id"].as_str().unwrap();
+    let body = |parent: &str| {
+        json!({"type": "page", "title": "Child by python", "status": "current", "space": {"key": key},
+               "ancestors": [{"type": "page", "id": parent}],
+               "body": {"storage": {"value": "<p>x</p>", "representation": "storage"}},
+               "metadata": {"properties": {"content-appearance-published": {"value": "fixed-width"}}}})
+    };
+    let r = twin
+        .send(Method::POST, "/wiki/rest/api/content/", &body(foreign))
+        .await;
+    assert_eq!(r.status, 404, "{}", r.json);
+    assert_eq!(r.json["statusCode"], 404, "{}", r.json);
+    assert!(
+        r.json["message"].as_str().unwrap().contains(foreign),
+        "{}",
+        r.json
+    );
+    assert_eq!(
+        twin.dataset().await["contents"].as_array().unwrap().len(),
+        before,
+        "nothing was created"
+    );
+    let home = a["homepage"]["id"].as_str().unwrap();
+    let ok = twin
+        .send(Method::POST, "/wiki/rest/api/content/", &body(home))
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.json);
+    assert_eq!(
+        ok.json["ancestors"].as_array().unwrap().last().unwrap()["id"],
+        home
+    );
+}

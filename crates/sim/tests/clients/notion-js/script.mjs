@@ -76,6 +76,39 @@ const rows = await collectPaginatedAPI(notion.dataSources.query, {
 check(same(rows.map((r) => r.id), expected.done_tasks_by_hours), "dataSources.query ids", rows.map((r) => r.id));
 summary.query = rows.length;
 
+// a page as enhanced markdown (pages.retrieveMarkdown)
+const md = await notion.pages.retrieveMarkdown({ page_id: expected.page_id });
+check(md.object === "page_markdown" && md.id === expected.page_id && md.truncated === false, "retrieveMarkdown object", md);
+const mdLines = md.markdown.split("\n");
+check(mdLines[0] === expected.markdown_first_line, "markdown first line", mdLines[0]);
+for (const title of expected.markdown_subpages) {
+  check(mdLines.some((l) => l.startsWith("<page url=") && l.endsWith(`>${title}</page>`)), `markdown subpage ${title}`, md.markdown);
+}
+summary.markdown_lines = mdLines.length;
+
+// views of every database (views.list, then views.retrieve)
+const viewTypes = {};
+for (const [dbId, want] of Object.entries(expected.views)) {
+  const refs = await collectPaginatedAPI(notion.views.list, { database_id: dbId, page_size: 1 });
+  const types = [];
+  for (const r of refs) {
+    const v = await notion.views.retrieve({ view_id: r.id });
+    check(v.object === "view" && v.parent.database_id === dbId && v.configuration?.type === v.type, "views.retrieve", v);
+    types.push(v.type);
+  }
+  check(same(types, want), `views of ${dbId}`, types);
+  viewTypes[dbId] = types.length;
+}
+summary.views = Object.values(viewTypes).reduce((a, b) => a + b, 0);
+
+// a rollup filter
+const rolled = await collectPaginatedAPI(notion.dataSources.query, {
+  data_source_id: expected.tasks_data_source,
+  filter: { property: "Project status", rollup: { any: { status: { equals: expected.rollup_status } } } },
+});
+check(same(rolled.map((r) => r.id).sort(), [...expected.rollup_rows].sort()), "rollup filter ids", rolled.map((r) => r.id));
+summary.rollup = rolled.length;
+
 // a missing page is an APIResponseError with the real code
 try {
   await notion.pages.retrieve({ page_id: expected.missing_page });
