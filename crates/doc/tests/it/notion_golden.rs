@@ -66,10 +66,20 @@ fn fnv(s: &str) -> u64 {
     h
 }
 
+/// `write_report` (which converts and writes request by request) prints exactly the plan that
+/// [`notion::plan`] builds whole, and reports the same fallbacks in the same order.
+fn same_report(doc: &kb_doc::Document) {
+    let plan = notion::plan(doc, PlanParent::NewPage);
+    let w = notion::write_report(doc);
+    assert_eq!(w.output, serde_json::to_string(&plan).unwrap() + "\n");
+    assert_eq!(w.fallbacks, plan.fallbacks);
+}
+
 /// One line per request (method, path, target and the compact body Notion receives), then the
 /// attachments, subpages and fallbacks.
 fn plan_lines(body: &str, parent: PlanParent) -> String {
     let doc = storage::read(body).unwrap();
+    same_report(&doc);
     let plan = notion::plan(&doc, parent);
     let mut out = String::new();
     for r in &plan.requests {
@@ -200,6 +210,7 @@ fn corpus_plans_and_model_json_are_unchanged() {
         // What the writer makes of it after reading.
         let ph = match notion::read_json(&src) {
             Ok(doc) => {
+                same_report(&doc);
                 let plan = notion::plan(&doc, PlanParent::NewPage);
                 fnv(&serde_json::to_string(&plan).unwrap())
             }
