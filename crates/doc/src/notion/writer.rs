@@ -94,8 +94,8 @@ use serde_json::{Map, Value};
 
 use super::is_notion_id;
 use super::model::{
-    self, Annotations, BlockData, DateValue, ExternalFile, Icon, IdRef, Mention, RichText,
-    RichTextKind, TextContent,
+    self, Annotations, BlockData, DateValue, ExternalFile, Icon, IdRef, Mention, RareData,
+    RichText, RichTextKind, TextContent,
 };
 use crate::ir::{self, Attrs, Document, Inline, LinkTarget, Mark};
 use crate::report::{Fallback, Written};
@@ -1021,7 +1021,7 @@ fn nb(kind: &str, data: BlockData, children: Vec<NBlock>) -> NBlock {
     }
 }
 
-fn paragraph(rich: Vec<RichText>, color: Option<String>) -> NBlock {
+fn paragraph(rich: Vec<RichText>, color: Option<model::Color>) -> NBlock {
     nb(
         "paragraph",
         BlockData {
@@ -1042,10 +1042,10 @@ fn is_color(c: &str) -> bool {
 }
 
 /// A block colour from `notion:color` (a Notion colour name other than `default`).
-fn color_attr(a: &Attrs) -> Option<String> {
+fn color_attr(a: &Attrs) -> Option<model::Color> {
     a.get("notion:color")
         .filter(|c| is_color(c) && !c.starts_with("default"))
-        .cloned()
+        .map(|c| model::color(c))
 }
 
 fn attr<'a>(a: &'a Attrs, k: &str) -> Option<&'a str> {
@@ -1149,7 +1149,10 @@ impl Style {
             strikethrough: self.strike,
             underline: self.underline,
             code: self.code,
-            color: self.color.clone().unwrap_or_else(model::default_color),
+            color: self
+                .color
+                .as_deref()
+                .map_or_else(model::default_color, model::color),
         }
     }
 }
@@ -1191,7 +1194,9 @@ fn push_text(r: &mut Runs, s: &str, st: &Style, link: Option<&str>) {
 
 fn push_mention(r: &mut Runs, mention: Mention, st: &Style, plain_text: Option<String>) {
     r.items.push(RichText {
-        kind: RichTextKind::Mention { mention },
+        kind: RichTextKind::Mention {
+            mention: Box::new(mention),
+        },
         annotations: st.ann(),
         plain_text,
         href: None,
@@ -1792,7 +1797,10 @@ impl Conv {
                     out.push(nb(
                         "equation",
                         BlockData {
-                            expression: Some(m.tex.clone()),
+                            rare: Some(Box::new(RareData {
+                                expression: Some(m.tex.clone()),
+                                ..Default::default()
+                            })),
                             ..BlockData::default()
                         },
                         vec![],
@@ -1859,7 +1867,10 @@ impl Conv {
                     out.push(nb(
                         "synced_block",
                         BlockData {
-                            synced_from: Some(from),
+                            rare: Some(Box::new(RareData {
+                                synced_from: Some(from),
+                                ..Default::default()
+                            })),
                             ..BlockData::default()
                         },
                         vec![],
@@ -1892,8 +1903,11 @@ impl Conv {
                     Some(id) => {
                         self.fb("page_properties_report", "a link to the database");
                         let data = BlockData {
-                            source_type: Some("database_id".into()),
-                            database_id: Some(id.clone()),
+                            rare: Some(Box::new(RareData {
+                                source_type: Some("database_id".into()),
+                                database_id: Some(id.clone()),
+                                ..Default::default()
+                            })),
                             ..BlockData::default()
                         };
                         out.push(nb("link_to_page", data, vec![]));
@@ -1949,14 +1963,20 @@ impl Conv {
                 let database = attr(&l.attrs, "notion:target") == Some("database");
                 let data = if database {
                     BlockData {
-                        source_type: Some("database_id".into()),
-                        database_id: Some(id.clone()),
+                        rare: Some(Box::new(RareData {
+                            source_type: Some("database_id".into()),
+                            database_id: Some(id.clone()),
+                            ..Default::default()
+                        })),
                         ..BlockData::default()
                     }
                 } else {
                     BlockData {
-                        source_type: Some("page_id".into()),
-                        page_id: Some(id.clone()),
+                        rare: Some(Box::new(RareData {
+                            source_type: Some("page_id".into()),
+                            page_id: Some(id.clone()),
+                            ..Default::default()
+                        })),
                         ..BlockData::default()
                     }
                 };
@@ -2195,7 +2215,7 @@ impl Conv {
                     .params
                     .get("bgColor")
                     .and_then(|bg| nearest_color(bg, true))
-                    .map(|(n, _)| n)
+                    .map(|(n, _)| model::color(&n))
                     .filter(|n| n != "default"),
             }
         });
@@ -2214,8 +2234,11 @@ impl Conv {
         let r = self.runs(&inl);
         let children = self.blocks(rest, depth + 1);
         let data = BlockData {
-            icon,
             color,
+            rare: Some(Box::new(RareData {
+                icon,
+                ..Default::default()
+            })),
             ..BlockData::default()
         };
         self.text_block("callout", r, data, children, out);
@@ -2253,8 +2276,11 @@ impl Conv {
         for chunk in self.fit(items, "code") {
             let data = BlockData {
                 rich_text: Some(chunk),
-                language: Some(language.clone()),
-                caption: caption.take(),
+                rare: Some(Box::new(RareData {
+                    language: Some(language.clone()),
+                    caption: caption.take(),
+                    ..Default::default()
+                })),
                 ..BlockData::default()
             };
             out.push(nb("code", data, Vec::new()));
@@ -2449,7 +2475,10 @@ impl Conv {
                             nb(
                                 "column",
                                 BlockData {
-                                    width_ratio: w,
+                                    rare: Some(Box::new(RareData {
+                                        width_ratio: w,
+                                        ..Default::default()
+                                    })),
                                     ..BlockData::default()
                                 },
                                 kids,
@@ -2516,8 +2545,11 @@ impl Conv {
                 Some(upload_data(&p))
             }
             _ if external_ok(url) => Some(BlockData {
-                source_type: Some("external".into()),
-                external: Some(ExternalFile { url: url.into() }),
+                rare: Some(Box::new(RareData {
+                    source_type: Some("external".into()),
+                    external: Some(ExternalFile { url: url.into() }),
+                    ..Default::default()
+                })),
                 ..BlockData::default()
             }),
             _ => None,
@@ -2624,7 +2656,10 @@ impl Conv {
             self.url_source(&e.url, &e.attrs)
         } else if external_ok(&e.url) {
             Some(BlockData {
-                url: Some(e.url.clone()),
+                rare: Some(Box::new(RareData {
+                    url: Some(e.url.clone()),
+                    ..Default::default()
+                })),
                 ..BlockData::default()
             })
         } else {
@@ -3212,11 +3247,11 @@ impl Conv {
 }
 
 fn upload_data(id: &str) -> BlockData {
-    BlockData {
+    BlockData::with_rare(RareData {
         source_type: Some("file_upload".into()),
         file_upload: Some(IdRef { id: id.into() }),
-        ..BlockData::default()
-    }
+        ..RareData::default()
+    })
 }
 
 /// Background colour for a Confluence status colour.
