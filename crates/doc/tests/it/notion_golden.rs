@@ -228,3 +228,26 @@ fn corpus_plans_and_model_json_are_unchanged() {
     }
     check("notion_corpus_hashes.txt", &out);
 }
+
+/// Fallbacks keep the order of a whole-tree conversion when the plan is streamed: those of the
+/// walk first (a heading 5 two blocks after the layout, converted after the layout is finished),
+/// then those of finishing the blocks (a column whose first block is a table), in `plan` and in
+/// `write_report` alike.
+#[test]
+fn streamed_fallbacks_keep_their_order() {
+    let body = "<ac:layout><ac:layout-section ac:type=\"two_equal\">\
+<ac:layout-cell><table><tbody><tr><td>1</td></tr></tbody></table></ac:layout-cell>\
+<ac:layout-cell><p>b</p></ac:layout-cell></ac:layout-section></ac:layout>\
+<p>between</p><p>and</p><h5>five</h5><p>after</p>";
+    let doc = storage::read(body).unwrap();
+    same_report(&doc);
+    let f = notion::plan(&doc, PlanParent::NewPage).fallbacks;
+    let column = f.iter().position(|x| x.node == "column");
+    let heading = f
+        .iter()
+        .position(|x| x.node.contains('5') || x.node.contains("heading"));
+    assert!(
+        matches!((heading, column), (Some(h), Some(c)) if h < c),
+        "{f:#?}"
+    );
+}
