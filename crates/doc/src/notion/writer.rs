@@ -94,8 +94,8 @@ use serde_json::{Map, Value};
 
 use super::is_notion_id;
 use super::model::{
-    self, Annotations, BlockData, DateValue, ExternalFile, Icon, IdRef, Mention, RareData,
-    RichText, RichTextKind, TextContent,
+    self, Annotations, BlockData, COLOR_NAMES, DateValue, ExternalFile, Icon, IdRef, Mention,
+    RareData, RichText, RichTextKind, TextContent,
 };
 use crate::ir::{self, Attrs, Document, Inline, LinkTarget, Mark};
 use crate::report::{Fallback, Written};
@@ -278,30 +278,6 @@ const LANGUAGES: &[&str] = &[
     "xml",
     "yaml",
     "java/c/c++/c#",
-];
-
-/// Notion's colour names (text and background).
-const COLOR_NAMES: &[&str] = &[
-    "default",
-    "gray",
-    "brown",
-    "orange",
-    "yellow",
-    "green",
-    "blue",
-    "purple",
-    "pink",
-    "red",
-    "default_background",
-    "gray_background",
-    "brown_background",
-    "orange_background",
-    "yellow_background",
-    "green_background",
-    "blue_background",
-    "purple_background",
-    "pink_background",
-    "red_background",
 ];
 
 // ============================================================================== public types
