@@ -24,7 +24,10 @@ const DENSE: &str = "<p><strong>a</strong> <em>b</em> <code>c</code> <u>d</u> \
 <table><tbody><tr><td>1</td><td>2</td></tr></tbody></table>";
 
 /// The formats every size is written to.
-const TARGETS: &[&str] = &["storage", "markdown", "notion", "ir"];
+/// `notion` is the append plan's JSON as `kbridge convert --to notion` writes it (converted and
+/// written request by request); `notion-plan` is the whole plan held in memory, as migrate holds
+/// it while it sends the requests (written: the request bodies, one at a time).
+const TARGETS: &[&str] = &["storage", "markdown", "notion", "notion-plan", "ir"];
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -47,7 +50,7 @@ enum BenchWhat {
         #[arg(
             long,
             value_delimiter = ',',
-            default_value = "storage,markdown,notion,ir"
+            default_value = "storage,markdown,notion,notion-plan,ir"
         )]
         to: Vec<String>,
         /// Input sizes in MiB, comma-separated.
@@ -148,15 +151,27 @@ fn once(
     let read_s = t.elapsed().as_secs_f64();
     let after_read = peak_rss();
     let t = Instant::now();
-    let written = match to {
-        "storage" => storage::write_report(&doc),
-        "markdown" => markdown::write_report(&doc),
-        "notion" => notion::write_report(&doc),
-        _ => ir_json::write_report(&doc).context("cannot serialise the IR")?,
+    let out_len = match to {
+        "storage" => storage::write_report(&doc).output.len(),
+        "markdown" => markdown::write_report(&doc).output.len(),
+        "notion" => notion::write_report(&doc).output.len(),
+        "notion-plan" => {
+            // Held whole while each request body is serialized in turn, as migrate sends them.
+            let plan = notion::plan(&doc, notion::PlanParent::NewPage);
+            let mut n = 0;
+            for r in &plan.requests {
+                n += serde_json::to_string(&r.body())
+                    .context("cannot serialise a request")?
+                    .len();
+            }
+            n
+        }
+        _ => ir_json::write_report(&doc)
+            .context("cannot serialise the IR")?
+            .output
+            .len(),
     };
     let write_s = t.elapsed().as_secs_f64();
-    let out_len = written.output.len();
-    drop(written);
     let peak = peak_rss();
     let mib = body.len() as f64 / (1024.0 * 1024.0);
     let per_byte = |p: Option<u64>| match (p, baseline) {

@@ -38,7 +38,7 @@ pub enum OutputFormat {
     /// kbridge's document model (IR) as pretty JSON, written as `.json`.
     Ir,
     /// The Notion append plan (requests that create the page's blocks within Notion's limits)
-    /// as pretty JSON, written as `.notion.json`.
+    /// as compact JSON on one line (`jq .` shows it indented), written as `.notion.json`.
     Notion,
 }
 

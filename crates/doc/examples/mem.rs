@@ -5,6 +5,10 @@
 //! ```text
 //! cargo run --release -p kb-doc --example mem -- notion 16 [BODY.xhtml]
 //! ```
+//!
+//! Targets: `storage`, `markdown`, `ir`, `text`, `notion-report` (the plan's JSON as
+//! `kbridge convert --to notion` writes it, streamed), `notion-plan` (the whole plan in memory,
+//! as migrate holds it) and `notion` (the whole-tree stages one by one: blocks, requests, JSON).
 
 fn status(key: &str) -> usize {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -49,16 +53,24 @@ fn main() {
         "storage" => kb_doc::storage::write_report(&doc).output.len(),
         "markdown" => kb_doc::markdown::write_report(&doc).output.len(),
         "ir" => kb_doc::ir_json::write(&doc).expect("json").len(),
+        // The whole-tree path (`plan`, which migrate uses), phase by phase.
         "notion" => {
             let nb = kb_doc::notion::blocks(&doc);
             phase("notion blocks", base, n);
             let requests = kb_doc::notion::chunk(nb.blocks, &kb_doc::notion::PlanParent::NewPage);
             phase("notion chunk (requests)", base, n);
-            let s = serde_json::to_string_pretty(&requests).expect("json");
+            let s = serde_json::to_string(&requests).expect("json");
             phase("notion plan JSON", base, n);
             s.len()
         }
+        // `kbridge convert --to notion` and `kbridge bench codecs --to notion`: streamed.
         "notion-report" => kb_doc::notion::write_report(&doc).output.len(),
+        // The whole plan held at once, as migrate holds it.
+        "notion-plan" => {
+            let plan = kb_doc::notion::plan(&doc, kb_doc::notion::PlanParent::NewPage);
+            phase("notion plan", base, n);
+            plan.requests.len()
+        }
         "text" => kb_doc::text::to_text(&doc).len(),
         t => panic!("unknown target {t}"),
     };
@@ -78,7 +90,7 @@ fn sizes() {
         std::mem::size_of::<kb_doc::Block>()
     );
     eprintln!(
-        "Icon {} HostedFile {} ExternalFile {} IdRef {} Color {} Annotations {} RichTextKind {} Map {}",
+        "Icon {} HostedFile {} ExternalFile {} IdRef {} Color {} Annotations {} RichTextKind {} Map {} RareData {}",
         std::mem::size_of::<Option<model::Icon>>(),
         std::mem::size_of::<Option<model::HostedFile>>(),
         std::mem::size_of::<Option<model::ExternalFile>>(),
@@ -86,6 +98,7 @@ fn sizes() {
         std::mem::size_of::<Option<model::Color>>(),
         std::mem::size_of::<model::Annotations>(),
         std::mem::size_of::<model::RichTextKind>(),
-        std::mem::size_of::<serde_json::Map<String, serde_json::Value>>()
+        std::mem::size_of::<serde_json::Map<String, serde_json::Value>>(),
+        std::mem::size_of::<model::RareData>()
     );
 }

@@ -746,7 +746,7 @@ fn bench_codecs_prints_json_per_target_and_size() {
     assert_eq!(r.status, 0, "{}", r.stderr);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["input"], "dense (built in)");
-    for to in ["storage", "markdown", "notion", "ir"] {
+    for to in ["storage", "markdown", "notion", "notion-plan", "ir"] {
         assert!(v["targets"][to].is_object(), "{to}: {v}");
     }
     // A bad input is refused with the file named.

@@ -24,8 +24,47 @@ pub struct User {
     pub extra: Map<String, Value>,
 }
 
-/// Text colours and backgrounds (`red`, `red_background`, `default`…).
-pub type Color = String;
+/// Text colours and backgrounds (`red`, `red_background`, `default`…). Notion's own names are
+/// held without an allocation ([`color`]); any other string read from the API is kept as it is.
+pub type Color = std::borrow::Cow<'static, str>;
+
+/// Notion's colour names (text and background).
+pub const COLOR_NAMES: &[&str] = &[
+    "default",
+    "gray",
+    "brown",
+    "orange",
+    "yellow",
+    "green",
+    "blue",
+    "purple",
+    "pink",
+    "red",
+    "default_background",
+    "gray_background",
+    "brown_background",
+    "orange_background",
+    "yellow_background",
+    "green_background",
+    "blue_background",
+    "purple_background",
+    "pink_background",
+    "red_background",
+];
+
+/// `name` as a [`Color`]: borrowed from [`COLOR_NAMES`] when it is one of them (no allocation
+/// per rich-text run), else owned.
+pub fn color(name: &str) -> Color {
+    match COLOR_NAMES.iter().find(|n| **n == name) {
+        Some(n) => Color::Borrowed(n),
+        None => Color::Owned(name.to_string()),
+    }
+}
+
+fn de_color<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Color, D::Error> {
+    let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+    Ok(color(&s))
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Annotations {
@@ -39,12 +78,12 @@ pub struct Annotations {
     pub underline: bool,
     #[serde(default)]
     pub code: bool,
-    #[serde(default = "default_color")]
+    #[serde(default = "default_color", deserialize_with = "de_color")]
     pub color: Color,
 }
 
 pub(crate) fn default_color() -> Color {
-    "default".into()
+    Color::Borrowed("default")
 }
 
 impl Annotations {
@@ -131,12 +170,13 @@ pub enum RichTextKind {
     Equation {
         equation: Equation,
     },
+    /// Boxed: a mention is rare and its payload is large (a rich-text run stays small).
     Mention {
-        mention: Mention,
+        mention: Box<Mention>,
     },
     /// A rich-text type this version does not know, kept whole.
     #[serde(untagged)]
-    Other(Map<String, Value>),
+    Other(Box<Map<String, Value>>),
 }
 
 /// One rich-text run: uniform annotations over its content.
@@ -240,81 +280,364 @@ pub enum Icon {
     Other(Map<String, Value>),
 }
 
-/// The type-specific payload of a block (`block[block.type]`). One struct serves every block
+/// The type-specific payload of a block (`block[block.type]`). One type serves every block
 /// type: each field exists on the types that have it; what no field models stays in `extra`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// The fields most blocks have (text, colour, to-do and toggle flags, table rows and headers)
+/// are held inline; the others sit in [`RareData`], boxed and allocated only when one of them
+/// is set, so that a block of a big page stays small. `BlockData` dereferences to its
+/// `RareData` (an empty one when none is set), so `data.caption` reads any field, and writing
+/// one (`data.caption = …`) allocates the box when needed. The JSON is one flat object, keys in
+/// the order of the fields of the Notion API (rare and common interleaved as the API has them).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(from = "Wire")]
 pub struct BlockData {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rich_text: Option<Vec<RichText>>,
-    /// Pre-2022-02-22 spelling of `rich_text`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<Vec<RichText>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color: Option<Color>,
-    #[serde(default, skip_serializing_if = "is_false")]
     pub is_toggleable: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `table_row`.
+    pub cells: Option<Vec<Vec<RichText>>>,
+    /// `table`.
+    pub table_width: Option<u32>,
+    pub has_column_header: Option<bool>,
+    pub has_row_header: Option<bool>,
+    /// Every other field, when one is set.
+    pub rare: Option<Box<RareData>>,
+    pub extra: Map<String, Value>,
+}
+
+/// The fields of [`BlockData`] few blocks have.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RareData {
+    /// Pre-2022-02-22 spelling of `rich_text`.
+    pub text: Option<Vec<RichText>>,
     pub list_start_index: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list_format: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icon: Option<Icon>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caption: Option<Vec<RichText>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Media blocks: `type` + `file` / `external` / `file_upload`.
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
     pub source_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<HostedFile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<ExternalFile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_upload: Option<IdRef>,
-    /// `table_row`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cells: Option<Vec<Vec<RichText>>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub table_width: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_column_header: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_row_header: Option<bool>,
     /// `column`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width_ratio: Option<f64>,
     /// `synced_block`: `null` for an original, `{type:"block_id", block_id}` for a duplicate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synced_from: Option<Map<String, Value>>,
     /// `link_to_page`: `page_id` / `database_id` / `comment_id`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_id: Option<String>,
     /// `unsupported`: the underlying type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_type: Option<String>,
     /// Children embedded in the payload (request shape, and some captured fixtures).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub children: Option<Vec<Block>>,
     /// `column_list.columns` / `table.table_rows` (embedded children in captured fixtures).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub columns: Option<Vec<Block>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table_rows: Option<Vec<Block>>,
+}
+
+static NO_RARE: RareData = RareData {
+    text: None,
+    list_start_index: None,
+    list_format: None,
+    icon: None,
+    language: None,
+    caption: None,
+    expression: None,
+    url: None,
+    name: None,
+    title: None,
+    source_type: None,
+    file: None,
+    external: None,
+    file_upload: None,
+    width_ratio: None,
+    synced_from: None,
+    page_id: None,
+    database_id: None,
+    block_type: None,
+    children: None,
+    columns: None,
+    table_rows: None,
+};
+
+/// Equal when every field is (an empty [`RareData`] box equals none).
+impl PartialEq for BlockData {
+    fn eq(&self, o: &Self) -> bool {
+        self.rich_text == o.rich_text
+            && self.color == o.color
+            && self.is_toggleable == o.is_toggleable
+            && self.checked == o.checked
+            && self.cells == o.cells
+            && self.table_width == o.table_width
+            && self.has_column_header == o.has_column_header
+            && self.has_row_header == o.has_row_header
+            && self.extra == o.extra
+            && **self == **o
+    }
+}
+
+impl std::ops::Deref for BlockData {
+    type Target = RareData;
+    fn deref(&self) -> &RareData {
+        self.rare.as_deref().unwrap_or(&NO_RARE)
+    }
+}
+
+impl std::ops::DerefMut for BlockData {
+    fn deref_mut(&mut self) -> &mut RareData {
+        self.rare.get_or_insert_with(Box::default)
+    }
+}
+
+impl BlockData {
+    /// A payload with the given rare fields (and no common one).
+    pub fn with_rare(rare: RareData) -> Self {
+        BlockData {
+            rare: Some(Box::new(rare)),
+            ..Default::default()
+        }
+    }
+}
+
+/// [`BlockData`]'s JSON, one flat object (the order of its keys is the order of these fields).
+#[derive(Deserialize)]
+struct Wire {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rich_text: Option<Vec<RichText>>,
+    /// Pre-2022-02-22 spelling of `rich_text`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<Vec<RichText>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    color: Option<Color>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    is_toggleable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checked: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    list_start_index: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    list_format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    icon: Option<Icon>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    caption: Option<Vec<RichText>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expression: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    /// Media blocks: `type` + `file` / `external` / `file_upload`.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
+    source_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    file: Option<HostedFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    external: Option<ExternalFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    file_upload: Option<IdRef>,
+    /// `table_row`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cells: Option<Vec<Vec<RichText>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    table_width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    has_column_header: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    has_row_header: Option<bool>,
+    /// `column`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    width_ratio: Option<f64>,
+    /// `synced_block`: `null` for an original, `{type:"block_id", block_id}` for a duplicate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    synced_from: Option<Map<String, Value>>,
+    /// `link_to_page`: `page_id` / `database_id` / `comment_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    page_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    database_id: Option<String>,
+    /// `unsupported`: the underlying type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    block_type: Option<String>,
+    /// Children embedded in the payload (request shape, and some captured fixtures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    children: Option<Vec<Block>>,
+    /// `column_list.columns` / `table.table_rows` (embedded children in captured fixtures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    columns: Option<Vec<Block>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    table_rows: Option<Vec<Block>>,
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    extra: Map<String, Value>,
+}
+
+impl From<Wire> for BlockData {
+    fn from(w: Wire) -> Self {
+        let rare = RareData {
+            text: w.text,
+            list_start_index: w.list_start_index,
+            list_format: w.list_format,
+            icon: w.icon,
+            language: w.language,
+            caption: w.caption,
+            expression: w.expression,
+            url: w.url,
+            name: w.name,
+            title: w.title,
+            source_type: w.source_type,
+            file: w.file,
+            external: w.external,
+            file_upload: w.file_upload,
+            width_ratio: w.width_ratio,
+            synced_from: w.synced_from,
+            page_id: w.page_id,
+            database_id: w.database_id,
+            block_type: w.block_type,
+            children: w.children,
+            columns: w.columns,
+            table_rows: w.table_rows,
+        };
+        BlockData {
+            rich_text: w.rich_text,
+            color: w.color,
+            is_toggleable: w.is_toggleable,
+            checked: w.checked,
+            cells: w.cells,
+            table_width: w.table_width,
+            has_column_header: w.has_column_header,
+            has_row_header: w.has_row_header,
+            rare: (rare != NO_RARE).then(|| Box::new(rare)),
+            extra: w.extra,
+        }
+    }
+}
+
+/// [`Wire`] borrowed from a [`BlockData`], to serialize it (the same attributes, so the same
+/// JSON).
+#[derive(Serialize)]
+struct WireRef<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rich_text: Option<&'a Vec<RichText>>,
+    /// Pre-2022-02-22 spelling of `rich_text`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a Vec<RichText>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    color: Option<&'a Color>,
+    #[serde(skip_serializing_if = "is_false")]
+    is_toggleable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checked: Option<&'a bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    list_start_index: Option<&'a u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    list_format: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icon: Option<&'a Icon>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    caption: Option<&'a Vec<RichText>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expression: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a String>,
+    /// Media blocks: `type` + `file` / `external` / `file_upload`.
+    #[serde(skip_serializing_if = "Option::is_none", rename = "type")]
+    source_type: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a HostedFile>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external: Option<&'a ExternalFile>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_upload: Option<&'a IdRef>,
+    /// `table_row`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cells: Option<&'a Vec<Vec<RichText>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    table_width: Option<&'a u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has_column_header: Option<&'a bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has_row_header: Option<&'a bool>,
+    /// `column`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width_ratio: Option<&'a f64>,
+    /// `synced_block`: `null` for an original, `{type:"block_id", block_id}` for a duplicate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    synced_from: Option<&'a Map<String, Value>>,
+    /// `link_to_page`: `page_id` / `database_id` / `comment_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page_id: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_id: Option<&'a String>,
+    /// `unsupported`: the underlying type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    block_type: Option<&'a String>,
+    /// Children embedded in the payload (request shape, and some captured fixtures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    children: Option<&'a Vec<Block>>,
+    /// `column_list.columns` / `table.table_rows` (embedded children in captured fixtures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    columns: Option<&'a Vec<Block>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    table_rows: Option<&'a Vec<Block>>,
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
+}
+
+impl Serialize for BlockData {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r: &RareData = self;
+        WireRef {
+            rich_text: self.rich_text.as_ref(),
+            color: self.color.as_ref(),
+            is_toggleable: self.is_toggleable,
+            checked: self.checked.as_ref(),
+            cells: self.cells.as_ref(),
+            table_width: self.table_width.as_ref(),
+            has_column_header: self.has_column_header.as_ref(),
+            has_row_header: self.has_row_header.as_ref(),
+            text: r.text.as_ref(),
+            list_start_index: r.list_start_index.as_ref(),
+            list_format: r.list_format.as_ref(),
+            icon: r.icon.as_ref(),
+            language: r.language.as_ref(),
+            caption: r.caption.as_ref(),
+            expression: r.expression.as_ref(),
+            url: r.url.as_ref(),
+            name: r.name.as_ref(),
+            title: r.title.as_ref(),
+            source_type: r.source_type.as_ref(),
+            file: r.file.as_ref(),
+            external: r.external.as_ref(),
+            file_upload: r.file_upload.as_ref(),
+            width_ratio: r.width_ratio.as_ref(),
+            synced_from: r.synced_from.as_ref(),
+            page_id: r.page_id.as_ref(),
+            database_id: r.database_id.as_ref(),
+            block_type: r.block_type.as_ref(),
+            children: r.children.as_ref(),
+            columns: r.columns.as_ref(),
+            table_rows: r.table_rows.as_ref(),
+            extra: &self.extra,
+        }
+        .serialize(s)
+    }
 }
 
 impl BlockData {

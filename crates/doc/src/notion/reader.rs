@@ -211,7 +211,7 @@ fn base_attrs(b: &model::Block) -> Attrs {
         .and_then(|d| d.color.as_ref())
         .filter(|c| *c != "default")
     {
-        a.insert("notion:color".into(), c.clone());
+        a.insert("notion:color".into(), c.to_string());
     }
     a
 }
@@ -825,7 +825,7 @@ fn wrappers(a: &Annotations, link: Option<(LinkTarget, Option<String>)>) -> Vec<
         w.push(Wrapper::Link(t, anchor));
     }
     if a.color != "default" && !a.color.is_empty() {
-        w.push(Wrapper::Color(a.color.clone()));
+        w.push(Wrapper::Color(a.color.to_string()));
     }
     for (on, m) in [
         (a.bold, Mark::Strong),

@@ -94,8 +94,8 @@ use serde_json::{Map, Value};
 
 use super::is_notion_id;
 use super::model::{
-    self, Annotations, BlockData, DateValue, ExternalFile, Icon, IdRef, Mention, RichText,
-    RichTextKind, TextContent,
+    self, Annotations, BlockData, COLOR_NAMES, DateValue, ExternalFile, Icon, IdRef, Mention,
+    RareData, RichText, RichTextKind, TextContent,
 };
 use crate::ir::{self, Attrs, Document, Inline, LinkTarget, Mark};
 use crate::report::{Fallback, Written};
@@ -280,30 +280,6 @@ const LANGUAGES: &[&str] = &[
     "java/c/c++/c#",
 ];
 
-/// Notion's colour names (text and background).
-const COLOR_NAMES: &[&str] = &[
-    "default",
-    "gray",
-    "brown",
-    "orange",
-    "yellow",
-    "green",
-    "blue",
-    "purple",
-    "pink",
-    "red",
-    "default_background",
-    "gray_background",
-    "brown_background",
-    "orange_background",
-    "yellow_background",
-    "green_background",
-    "blue_background",
-    "purple_background",
-    "pink_background",
-    "red_background",
-];
-
 // ============================================================================== public types
 
 /// Where the plan's top-level blocks go. Serialized like Notion's `parent` objects.
@@ -454,53 +430,70 @@ pub fn plan(doc: &Document, parent: PlanParent) -> AppendPlan {
     }
 }
 
-/// `kbridge convert --to notion`: the plan for a new page ([`PlanParent::NewPage`]) as pretty
-/// JSON, and its fallbacks.
+/// `kbridge convert --to notion`: the plan for a new page ([`PlanParent::NewPage`]) as compact
+/// JSON (one line and a newline; the serialization of [`plan`]'s [`AppendPlan`], byte for byte),
+/// and its fallbacks. The requests are converted, cut and written one after the other, so the
+/// page's Notion blocks are never all held at once.
 pub fn write_report(doc: &Document) -> Written {
-    let AppendPlan {
-        parent,
-        requests,
-        attachments,
-        subpages,
-        fallbacks,
-    } = plan(doc, PlanParent::NewPage);
-    // The same JSON as `AppendPlan`'s, but each request is dropped once written: the blocks
-    // and the text they become are not all held at once (peak memory on big pages).
-    #[derive(Serialize)]
-    struct Streamed<'a> {
-        parent: &'a PlanParent,
-        requests: Draining,
-        attachments: &'a [Attachment],
-        subpages: &'a [Subpage],
-        fallbacks: &'a [Fallback],
-    }
+    let (doc, depth_fallbacks) = crate::depth::limit(doc);
     let streamed = Streamed {
-        parent: &parent,
-        requests: Draining(std::cell::RefCell::new(requests.into_iter())),
-        attachments: &attachments,
-        subpages: &subpages,
-        fallbacks: &fallbacks,
+        blocks: &doc.blocks,
+        conv: std::cell::RefCell::new(Conv::default()),
+        depth_fallbacks,
+        fallbacks: std::cell::RefCell::new(Vec::new()),
     };
-    let mut output = match serde_json::to_string_pretty(&streamed) {
+    let mut output = match serde_json::to_string(&streamed) {
         Ok(s) => s,
         // Only a map with non-string keys fails to serialize, and the plan has none.
         Err(e) => format!("{{\"error\": {:?}}}", e.to_string()),
     };
     output.push('\n');
-    Written { output, fallbacks }
+    Written {
+        output,
+        fallbacks: streamed.fallbacks.into_inner(),
+    }
 }
 
-/// Serializes requests as a sequence, dropping each once written.
-struct Draining(std::cell::RefCell<std::vec::IntoIter<Request>>);
+/// The JSON of [`plan`]`(doc, PlanParent::NewPage)` (the same bytes), produced while the
+/// document is converted: each top-level block is converted when the request that takes it is
+/// cut, and each request is written and dropped as soon as it is complete, so the Notion blocks
+/// of the whole page are never held at once (peak memory on big pages).
+struct Streamed<'a> {
+    blocks: &'a [ir::Block],
+    conv: std::cell::RefCell<Conv>,
+    depth_fallbacks: Vec<Fallback>,
+    /// Every fallback, once the requests are written.
+    fallbacks: std::cell::RefCell<Vec<Fallback>>,
+}
 
-impl Serialize for Draining {
+impl Serialize for Streamed<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        let mut it = self.0.borrow_mut();
-        let mut seq = s.serialize_seq(Some(it.len()))?;
-        for r in it.by_ref() {
-            seq.serialize_element(&r)?;
-        }
+        // The fields of `AppendPlan`, in its order.
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("parent", &PlanParent::NewPage)?;
+        m.serialize_entry("requests", &StreamedRequests(self))?;
+        let mut conv = self.conv.borrow_mut();
+        let mut fallbacks = self.depth_fallbacks.clone();
+        fallbacks.append(&mut conv.take_fallbacks());
+        m.serialize_entry("attachments", &conv.attachments)?;
+        m.serialize_entry("subpages", &conv.subpages)?;
+        m.serialize_entry("fallbacks", &fallbacks)?;
+        *self.fallbacks.borrow_mut() = fallbacks;
+        m.end()
+    }
+}
+
+struct StreamedRequests<'s, 'a>(&'s Streamed<'a>);
+
+impl Serialize for StreamedRequests<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut conv = self.0.conv.borrow_mut();
+        let mut seq = s.serialize_seq(None)?;
+        chunk_with(
+            TopLevel::new(&mut conv, self.0.blocks),
+            &PlanParent::NewPage,
+            |r| seq.serialize_element(&r),
+        )?;
         seq.end()
     }
 }
@@ -510,14 +503,65 @@ impl Serialize for Draining {
 pub fn blocks(doc: &Document) -> NotionBlocks {
     let (doc, mut fallbacks) = crate::depth::limit(doc);
     let mut c = Conv::default();
-    let raw = c.blocks(&doc.blocks, 0);
-    let blocks = c.finish(raw);
-    fallbacks.append(&mut c.fallbacks);
+    let blocks: Vec<NBlock> = TopLevel::new(&mut c, &doc.blocks).collect();
+    fallbacks.append(&mut c.take_fallbacks());
     NotionBlocks {
         blocks,
         attachments: c.attachments,
         subpages: c.subpages,
         fallbacks,
+    }
+}
+
+/// The document's top-level Notion blocks, converted and finished one at a time: stage 1 as an
+/// iterator, so that requests can be cut and written while the rest of the document is not yet
+/// converted (peak memory on big pages). The last converted block is held back until the next
+/// one is known, because an indented block (`notion:indent`) attaches to it.
+struct TopLevel<'a> {
+    conv: &'a mut Conv,
+    bs: &'a [ir::Block],
+    /// The next IR block to convert.
+    i: usize,
+    /// Converted, not finished.
+    pending: Vec<NBlock>,
+    /// Finished, not yet taken.
+    ready: VecDeque<NBlock>,
+}
+
+impl<'a> TopLevel<'a> {
+    fn new(conv: &'a mut Conv, bs: &'a [ir::Block]) -> Self {
+        TopLevel {
+            conv,
+            bs,
+            i: 0,
+            pending: Vec::new(),
+            ready: VecDeque::new(),
+        }
+    }
+}
+
+impl Iterator for TopLevel<'_> {
+    type Item = NBlock;
+
+    fn next(&mut self) -> Option<NBlock> {
+        loop {
+            if let Some(b) = self.ready.pop_front() {
+                return Some(b);
+            }
+            if self.pending.len() > 1 {
+                let last = self.pending.pop();
+                let done = std::mem::take(&mut self.pending);
+                self.pending.extend(last);
+                self.ready = self.conv.finish(done).into();
+            } else if self.i < self.bs.len() {
+                self.i += self.conv.step(self.bs, self.i, 0, &mut self.pending);
+            } else if self.pending.is_empty() {
+                return None;
+            } else {
+                let done = std::mem::take(&mut self.pending);
+                self.ready = self.conv.finish(done).into();
+            }
+        }
     }
 }
 
@@ -768,19 +812,62 @@ struct Task {
 /// per-request limit, in an executable order: every parent's children arrive in document order,
 /// and every target is created by an earlier request.
 pub fn chunk(blocks: Vec<NBlock>, parent: &PlanParent) -> Vec<Request> {
-    let mut requests: Vec<Request> = Vec::new();
-    let mut queue: VecDeque<Task> = VecDeque::new();
-    queue.push_back(Task {
-        target: BlockRef::Parent,
-        items: blocks.into_iter().map(sized).collect(),
+    let mut requests = Vec::new();
+    let done: Result<(), std::convert::Infallible> = chunk_with(blocks.into_iter(), parent, |r| {
+        requests.push(r);
+        Ok(())
     });
-    while let Some(mut task) = queue.pop_front() {
-        while !task.items.is_empty() {
-            let req = requests.len();
+    match done {
+        Ok(()) => requests,
+        Err(e) => match e {},
+    }
+}
+
+/// [`chunk`] over top-level blocks taken from an iterator as they are needed, handing each
+/// request to `emit` as soon as it is complete (it is never needed again: later requests refer
+/// to it by index only). Stops at the first error of `emit`.
+fn chunk_with<E>(
+    blocks: impl Iterator<Item = NBlock>,
+    parent: &PlanParent,
+    mut emit: impl FnMut(Request) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut top = blocks.map(sized);
+    let mut emitted = 0usize;
+    let mut queue: VecDeque<Task> = VecDeque::new();
+    // The parent's task comes first and draws its items from `top`; every later task is a
+    // block's deferred children.
+    let mut first = Some(Task {
+        target: BlockRef::Parent,
+        items: VecDeque::new(),
+    });
+    loop {
+        let (mut task, lazy) = match first.take() {
+            Some(t) => (t, true),
+            None => match queue.pop_front() {
+                Some(t) => (t, false),
+                None => break,
+            },
+        };
+        let refill = |items: &mut VecDeque<SizedBlock>,
+                      top: &mut dyn Iterator<Item = SizedBlock>| {
+            if lazy
+                && items.is_empty()
+                && let Some(b) = top.next()
+            {
+                items.push_back(b);
+            }
+        };
+        loop {
+            refill(&mut task.items, &mut top);
+            if task.items.is_empty() {
+                break;
+            }
+            let req = emitted;
             let mut budget = Budget::new();
             let mut children: Vec<NBlock> = Vec::new();
             let mut deferred: Vec<Task> = Vec::new();
             while children.len() < MAX_CHILDREN {
+                refill(&mut task.items, &mut top);
                 let Some(front) = task.items.front() else {
                     break;
                 };
@@ -801,24 +888,25 @@ pub fn chunk(blocks: Vec<NBlock>, parent: &PlanParent) -> Vec<Request> {
                 children.push(take(node, 0, path, req, &mut budget, &mut deferred));
             }
             let create_page = req == 0 && *parent == PlanParent::NewPage;
-            requests.push(Request {
+            emit(Request {
                 path: request_path(&task.target, create_page, parent),
                 target: task.target.clone(),
                 create_page,
                 children,
-            });
+            })?;
+            emitted += 1;
             queue.extend(deferred);
         }
     }
-    if requests.is_empty() && *parent == PlanParent::NewPage {
-        requests.push(Request {
+    if emitted == 0 && *parent == PlanParent::NewPage {
+        emit(Request {
             target: BlockRef::Parent,
             create_page: true,
             path: "/v1/pages".into(),
             children: Vec::new(),
-        });
+        })?;
     }
-    requests
+    Ok(())
 }
 
 fn request_path(target: &BlockRef, create_page: bool, parent: &PlanParent) -> String {
@@ -909,7 +997,7 @@ fn nb(kind: &str, data: BlockData, children: Vec<NBlock>) -> NBlock {
     }
 }
 
-fn paragraph(rich: Vec<RichText>, color: Option<String>) -> NBlock {
+fn paragraph(rich: Vec<RichText>, color: Option<model::Color>) -> NBlock {
     nb(
         "paragraph",
         BlockData {
@@ -930,10 +1018,10 @@ fn is_color(c: &str) -> bool {
 }
 
 /// A block colour from `notion:color` (a Notion colour name other than `default`).
-fn color_attr(a: &Attrs) -> Option<String> {
+fn color_attr(a: &Attrs) -> Option<model::Color> {
     a.get("notion:color")
         .filter(|c| is_color(c) && !c.starts_with("default"))
-        .cloned()
+        .map(|c| model::color(c))
 }
 
 fn attr<'a>(a: &'a Attrs, k: &str) -> Option<&'a str> {
@@ -1037,7 +1125,10 @@ impl Style {
             strikethrough: self.strike,
             underline: self.underline,
             code: self.code,
-            color: self.color.clone().unwrap_or_else(model::default_color),
+            color: self
+                .color
+                .as_deref()
+                .map_or_else(model::default_color, model::color),
         }
     }
 }
@@ -1079,7 +1170,9 @@ fn push_text(r: &mut Runs, s: &str, st: &Style, link: Option<&str>) {
 
 fn push_mention(r: &mut Runs, mention: Mention, st: &Style, plain_text: Option<String>) {
     r.items.push(RichText {
-        kind: RichTextKind::Mention { mention },
+        kind: RichTextKind::Mention {
+            mention: Box::new(mention),
+        },
         annotations: st.ann(),
         plain_text,
         href: None,
@@ -1446,6 +1539,11 @@ struct Conv {
     subpages: Vec<Subpage>,
     /// Inside a column (column lists do not nest).
     in_column: bool,
+    /// Fallbacks of [`Conv::finish`] (with whether each is reported once per document), kept
+    /// apart so that the report lists them after every fallback of the walk, as when the whole
+    /// tree was walked before it was finished: see [`Conv::take_fallbacks`].
+    fin_fallbacks: Vec<(Fallback, bool)>,
+    fin_once: HashSet<(String, String)>,
 }
 
 impl Conv {
@@ -1463,6 +1561,47 @@ impl Conv {
             rendered_as: rendered_as.into(),
             extension: true,
         });
+    }
+
+    /// A fallback of [`Conv::finish`].
+    fn fin_fb(&mut self, node: &str, rendered_as: &str) {
+        self.fin_fallbacks.push((
+            Fallback {
+                node: node.into(),
+                rendered_as: rendered_as.into(),
+                extension: false,
+            },
+            false,
+        ));
+    }
+
+    /// A fallback of [`Conv::finish`], reported once per document.
+    fn fin_fb_once(&mut self, node: &str, rendered_as: &str) {
+        if self
+            .fin_once
+            .insert((node.to_string(), rendered_as.to_string()))
+        {
+            self.fin_fallbacks.push((
+                Fallback {
+                    node: node.into(),
+                    rendered_as: rendered_as.into(),
+                    extension: false,
+                },
+                true,
+            ));
+        }
+    }
+
+    /// Every fallback so far: the walk's, then the finishing's (a once-per-document one only
+    /// when the walk did not report it).
+    fn take_fallbacks(&mut self) -> Vec<Fallback> {
+        let mut out = std::mem::take(&mut self.fallbacks);
+        for (f, once) in std::mem::take(&mut self.fin_fallbacks) {
+            if !once || !self.once.contains(&(f.node.clone(), f.rendered_as.clone())) {
+                out.push(f);
+            }
+        }
+        out
     }
 
     /// Reports a fallback once per document.
@@ -1494,59 +1633,65 @@ impl Conv {
         }
         let mut i = 0;
         while i < bs.len() {
-            let b = &bs[i];
-            let mut produced = Vec::new();
-            let mut step = 1;
-            let toggle_children = match (b, bs.get(i + 1)) {
-                (ir::Block::Heading { attrs, .. }, Some(ir::Block::Expand(e)))
-                    if attr(attrs, "notion:toggleable") == Some("true")
-                        && attr(&e.attrs, "notion:block") == Some("toggle_heading") =>
-                {
-                    Some(&e.blocks)
-                }
-                _ => None,
-            };
-            match (b, toggle_children) {
-                (
-                    ir::Block::Heading {
-                        level,
-                        content,
-                        align,
-                        attrs,
-                    },
-                    Some(kids),
-                ) => {
-                    step = 2;
-                    self.heading(
-                        *level,
-                        content,
-                        *align,
-                        attrs,
-                        Some(kids),
-                        depth,
-                        &mut produced,
-                    );
-                }
-                _ => self.block(b, depth, &mut produced),
-            }
-            let indent = block_attrs(b)
-                .and_then(|a| attr(a, "notion:indent"))
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0);
-            if indent > 0 && !produced.is_empty() {
-                if let Err(p) = attach(&mut out, produced, indent) {
-                    self.fb_once(
-                        "indented block",
-                        "a block after the paragraph (not its child)",
-                    );
-                    out.extend(p);
-                }
-            } else {
-                out.extend(produced);
-            }
-            i += step;
+            i += self.step(bs, i, depth, &mut out);
         }
         out
+    }
+
+    /// Converts `bs[i]` (with `bs[i + 1]` when it is the expand of a toggleable heading) onto
+    /// `out`, attaching indented blocks to the last one; returns how many blocks it used.
+    fn step(&mut self, bs: &[ir::Block], i: usize, depth: usize, out: &mut Vec<NBlock>) -> usize {
+        let b = &bs[i];
+        let mut produced = Vec::new();
+        let mut step = 1;
+        let toggle_children = match (b, bs.get(i + 1)) {
+            (ir::Block::Heading { attrs, .. }, Some(ir::Block::Expand(e)))
+                if attr(attrs, "notion:toggleable") == Some("true")
+                    && attr(&e.attrs, "notion:block") == Some("toggle_heading") =>
+            {
+                Some(&e.blocks)
+            }
+            _ => None,
+        };
+        match (b, toggle_children) {
+            (
+                ir::Block::Heading {
+                    level,
+                    content,
+                    align,
+                    attrs,
+                },
+                Some(kids),
+            ) => {
+                step = 2;
+                self.heading(
+                    *level,
+                    content,
+                    *align,
+                    attrs,
+                    Some(kids),
+                    depth,
+                    &mut produced,
+                );
+            }
+            _ => self.block(b, depth, &mut produced),
+        }
+        let indent = block_attrs(b)
+            .and_then(|a| attr(a, "notion:indent"))
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        if indent > 0 && !produced.is_empty() {
+            if let Err(p) = attach(out, produced, indent) {
+                self.fb_once(
+                    "indented block",
+                    "a block after the paragraph (not its child)",
+                );
+                out.extend(p);
+            }
+        } else {
+            out.extend(produced);
+        }
+        step
     }
 
     fn block(&mut self, b: &ir::Block, depth: usize, out: &mut Vec<NBlock>) {
@@ -1628,7 +1773,10 @@ impl Conv {
                     out.push(nb(
                         "equation",
                         BlockData {
-                            expression: Some(m.tex.clone()),
+                            rare: Some(Box::new(RareData {
+                                expression: Some(m.tex.clone()),
+                                ..Default::default()
+                            })),
                             ..BlockData::default()
                         },
                         vec![],
@@ -1695,7 +1843,10 @@ impl Conv {
                     out.push(nb(
                         "synced_block",
                         BlockData {
-                            synced_from: Some(from),
+                            rare: Some(Box::new(RareData {
+                                synced_from: Some(from),
+                                ..Default::default()
+                            })),
                             ..BlockData::default()
                         },
                         vec![],
@@ -1728,8 +1879,11 @@ impl Conv {
                     Some(id) => {
                         self.fb("page_properties_report", "a link to the database");
                         let data = BlockData {
-                            source_type: Some("database_id".into()),
-                            database_id: Some(id.clone()),
+                            rare: Some(Box::new(RareData {
+                                source_type: Some("database_id".into()),
+                                database_id: Some(id.clone()),
+                                ..Default::default()
+                            })),
                             ..BlockData::default()
                         };
                         out.push(nb("link_to_page", data, vec![]));
@@ -1785,14 +1939,20 @@ impl Conv {
                 let database = attr(&l.attrs, "notion:target") == Some("database");
                 let data = if database {
                     BlockData {
-                        source_type: Some("database_id".into()),
-                        database_id: Some(id.clone()),
+                        rare: Some(Box::new(RareData {
+                            source_type: Some("database_id".into()),
+                            database_id: Some(id.clone()),
+                            ..Default::default()
+                        })),
                         ..BlockData::default()
                     }
                 } else {
                     BlockData {
-                        source_type: Some("page_id".into()),
-                        page_id: Some(id.clone()),
+                        rare: Some(Box::new(RareData {
+                            source_type: Some("page_id".into()),
+                            page_id: Some(id.clone()),
+                            ..Default::default()
+                        })),
                         ..BlockData::default()
                     }
                 };
@@ -2031,7 +2191,7 @@ impl Conv {
                     .params
                     .get("bgColor")
                     .and_then(|bg| nearest_color(bg, true))
-                    .map(|(n, _)| n)
+                    .map(|(n, _)| model::color(&n))
                     .filter(|n| n != "default"),
             }
         });
@@ -2050,8 +2210,11 @@ impl Conv {
         let r = self.runs(&inl);
         let children = self.blocks(rest, depth + 1);
         let data = BlockData {
-            icon,
             color,
+            rare: Some(Box::new(RareData {
+                icon,
+                ..Default::default()
+            })),
             ..BlockData::default()
         };
         self.text_block("callout", r, data, children, out);
@@ -2089,8 +2252,11 @@ impl Conv {
         for chunk in self.fit(items, "code") {
             let data = BlockData {
                 rich_text: Some(chunk),
-                language: Some(language.clone()),
-                caption: caption.take(),
+                rare: Some(Box::new(RareData {
+                    language: Some(language.clone()),
+                    caption: caption.take(),
+                    ..Default::default()
+                })),
                 ..BlockData::default()
             };
             out.push(nb("code", data, Vec::new()));
@@ -2285,7 +2451,10 @@ impl Conv {
                             nb(
                                 "column",
                                 BlockData {
-                                    width_ratio: w,
+                                    rare: Some(Box::new(RareData {
+                                        width_ratio: w,
+                                        ..Default::default()
+                                    })),
                                     ..BlockData::default()
                                 },
                                 kids,
@@ -2352,8 +2521,11 @@ impl Conv {
                 Some(upload_data(&p))
             }
             _ if external_ok(url) => Some(BlockData {
-                source_type: Some("external".into()),
-                external: Some(ExternalFile { url: url.into() }),
+                rare: Some(Box::new(RareData {
+                    source_type: Some("external".into()),
+                    external: Some(ExternalFile { url: url.into() }),
+                    ..Default::default()
+                })),
                 ..BlockData::default()
             }),
             _ => None,
@@ -2460,7 +2632,10 @@ impl Conv {
             self.url_source(&e.url, &e.attrs)
         } else if external_ok(&e.url) {
             Some(BlockData {
-                url: Some(e.url.clone()),
+                rare: Some(Box::new(RareData {
+                    url: Some(e.url.clone()),
+                    ..Default::default()
+                })),
                 ..BlockData::default()
             })
         } else {
@@ -3014,7 +3189,7 @@ impl Conv {
                         });
                         if !first_ok {
                             if !c.children.is_empty() {
-                                self.fb_once(
+                                self.fin_fb_once(
                                     "column",
                                     "an empty first paragraph (a column is created with its first block, which must be small and childless)",
                                 );
@@ -3027,7 +3202,7 @@ impl Conv {
                 }
                 "table" => {
                     if kids.is_empty() {
-                        self.fb("table", "nothing (a table without rows)");
+                        self.fin_fb("table", "nothing (a table without rows)");
                         continue;
                     }
                     b.children = kids;
@@ -3048,11 +3223,11 @@ impl Conv {
 }
 
 fn upload_data(id: &str) -> BlockData {
-    BlockData {
+    BlockData::with_rare(RareData {
         source_type: Some("file_upload".into()),
         file_upload: Some(IdRef { id: id.into() }),
-        ..BlockData::default()
-    }
+        ..RareData::default()
+    })
 }
 
 /// Background colour for a Confluence status colour.

@@ -10,6 +10,7 @@ mod markdown;
 mod merge;
 mod names;
 mod notion;
+mod notion_golden;
 mod notion_names;
 mod notion_writer;
 mod robustness;
