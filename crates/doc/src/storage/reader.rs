@@ -1236,14 +1236,15 @@ fn push_text(out: &mut Vec<Inline>, t: &str) {
     }
 }
 
-/// Ends a run of inline content in block context: a whitespace-only run is insignificant.
+/// Ends a run of inline content in block context: a run of XML whitespace alone (space, tab,
+/// line breaks) is insignificant; a no-break space is content, as in HTML.
 fn flush_run(run: &mut Vec<Inline>, out: &mut Vec<Block>) {
     if run.is_empty() {
         return;
     }
-    let all_ws = run
-        .iter()
-        .all(|i| matches!(i, Inline::Text { text } if text.trim().is_empty()));
+    let all_ws = run.iter().all(|i| {
+        matches!(i, Inline::Text { text } if text.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r')))
+    });
     if all_ws {
         run.clear();
         return;

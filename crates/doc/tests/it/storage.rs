@@ -34,6 +34,21 @@ fn para_inlines(b: Block) -> Vec<Inline> {
     }
 }
 
+/// Whitespace between blocks: spaces and line breaks are insignificant, a no-break space is
+/// content (HTML renders it) and survives a round trip.
+#[test]
+fn a_no_break_space_between_blocks_is_content() {
+    let d = storage::read("<p>a</p>\n  \t<p>b</p>").unwrap();
+    assert_eq!(d.blocks.len(), 2, "{d:?}");
+    let d = storage::read("<p>a</p>&nbsp;<p>b</p>").unwrap();
+    assert_eq!(d.blocks.len(), 3, "{d:?}");
+    assert!(
+        matches!(&d.blocks[1], Block::Plain { content } if content == &vec![Inline::text("\u{a0}")]),
+        "{d:?}"
+    );
+    assert_eq!(storage::read(&storage::write(&d)).unwrap(), d);
+}
+
 #[test]
 fn text_styles_headings_alignment() {
     let b = one(
@@ -713,6 +728,18 @@ fn inlines() -> impl Strategy<Value = Vec<Inline>> {
     proptest::collection::vec(inline(), 1..5).prop_map(canon)
 }
 
+/// Loose text between blocks (a `Plain`): XML whitespace alone there is insignificant (as
+/// between `<p>` elements), so it is outside storage's expressible subset; a no-break space
+/// is content.
+fn plain() -> impl Strategy<Value = Block> {
+    inlines()
+        .prop_filter("whitespace-only text between blocks", |c| {
+            !c.iter()
+                .all(|i| matches!(i, Inline::Text { text } if text.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))))
+        })
+        .prop_map(|content| Block::Plain { content })
+}
+
 fn para() -> impl Strategy<Value = Block> {
     (
         inlines(),
@@ -762,11 +789,8 @@ fn no_adjacent_plain(v: Vec<Block>) -> Vec<Block> {
 
 fn block() -> impl Strategy<Value = Block> {
     leaf_block().prop_recursive(3, 24, 3, |inner| {
-        let blocks = proptest::collection::vec(
-            prop_oneof![3 => inner, 1 => inlines().prop_map(|content| Block::Plain { content })],
-            1..3,
-        )
-        .prop_map(no_adjacent_plain);
+        let blocks = proptest::collection::vec(prop_oneof![3 => inner, 1 => plain()], 1..3)
+            .prop_map(no_adjacent_plain);
         prop_oneof![
             (
                 any::<bool>(),
@@ -886,12 +910,10 @@ fn block() -> impl Strategy<Value = Block> {
 }
 
 fn document() -> impl Strategy<Value = Document> {
-    proptest::collection::vec(
-        prop_oneof![4 => block(), 1 => inlines().prop_map(|content| Block::Plain { content })],
-        0..6,
-    )
-    .prop_map(|b| Document {
-        blocks: no_adjacent_plain(b),
+    proptest::collection::vec(prop_oneof![4 => block(), 1 => plain()], 0..6).prop_map(|b| {
+        Document {
+            blocks: no_adjacent_plain(b),
+        }
     })
 }
 
