@@ -165,21 +165,21 @@ pub(crate) async fn search(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<Option<Wind
     };
     let what = "changes since the last run".to_string();
     ctx.progress(Progress::Phase { what: what.clone() });
-    let listing = ctx
-        .client
-        .changed_in_spaces(
-            &types,
-            spaces,
-            from,
-            ctx.opts.utc_offset_minutes,
-            CQL_EXPAND,
-        )
-        .map_err(ExtractError::http(format!("searching {what}")))?;
-    let cql = listing.request.url.query().unwrap_or("").to_string();
-    let found = listing
-        .all()
-        .await
-        .map_err(ExtractError::http(format!("searching {what} ({cql})")))?;
+    // Up to 100 space keys per search, so the CQL stays well inside URL length limits.
+    let mut found = Vec::new();
+    for chunk in spaces.chunks(100) {
+        let listing = ctx
+            .client
+            .changed_in_spaces(&types, chunk, from, ctx.opts.utc_offset_minutes, CQL_EXPAND)
+            .map_err(ExtractError::http(format!("searching {what}")))?;
+        let cql = listing.request.url.query().unwrap_or("").to_string();
+        found.extend(
+            listing
+                .all()
+                .await
+                .map_err(ExtractError::http(format!("searching {what} ({cql})")))?,
+        );
+    }
     let mut w = Window {
         from,
         types: types.clone(),
