@@ -114,6 +114,21 @@ async fn the_official_js_sdk_works_against_the_twin() {
         .map(|p| plain(&p["props"]["title"]))
         .collect();
     assert!(!subpages.is_empty());
+    // The page the SDK moves: the first subpage of Team Home, under the other top-level page.
+    let move_page = home["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| pages.iter().any(|p| p["id"] == **k))
+        .expect("a subpage")
+        .clone();
+    let move_to = pages
+        .iter()
+        .find(|p| {
+            p["parent"]["type"] == "workspace" && p["id"] != home["id"] && p["in_trash"] == false
+        })
+        .expect("another top-level page")["id"]
+        .clone();
     // Views: a table, and a board when the data source has a select or status property.
     let views: serde_json::Map<String, Value> = ds["databases"]
         .as_array()
@@ -180,6 +195,9 @@ async fn the_official_js_sdk_works_against_the_twin() {
         "views": views,
         "rollup_status": status,
         "rollup_rows": rollup_rows,
+        "move_page": move_page,
+        "move_to": move_to,
+        "comment_text": "a comment from the SDK ✓",
     });
     let file = std::env::temp_dir().join(format!("kb-sim-notion-sdk-{}.json", std::process::id()));
     std::fs::write(&file, expected.to_string()).unwrap();
@@ -223,7 +241,18 @@ async fn the_official_js_sdk_works_against_the_twin() {
             .sum::<usize>()
     );
     assert!(summary["markdown_lines"].as_u64().unwrap() > subpages.len() as u64);
-    // The twin saw the SDK's calls.
+    // The twin saw the SDK's calls: the move, the comment and the upload are in its dataset.
     let log = t.handle.sim.notion.changes();
-    assert_eq!(log.last().unwrap().event_type, "page.content_updated");
+    let kinds: Vec<&str> = log.iter().map(|c| c.event_type.as_str()).collect();
+    assert!(kinds.contains(&"page.content_updated"), "{kinds:?}");
+    let after = t.dataset().await;
+    let moved = after["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == move_page)
+        .unwrap();
+    assert_eq!(moved["parent"]["id"], move_to, "{moved}");
+    assert!(summary["comment"].is_string());
+    assert!(summary["uploads"].as_u64().unwrap() >= 1);
 }

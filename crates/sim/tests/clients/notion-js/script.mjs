@@ -109,6 +109,38 @@ const rolled = await collectPaginatedAPI(notion.dataSources.query, {
 check(same(rolled.map((r) => r.id).sort(), [...expected.rollup_rows].sort()), "rollup filter ids", rolled.map((r) => r.id));
 summary.rollup = rolled.length;
 
+// pages.move: a subpage moves under another (the Rust test checks the twin's dataset after)
+const moved = await notion.pages.move({
+  page_id: expected.move_page,
+  parent: { type: "page_id", page_id: expected.move_to },
+});
+check(moved.object === "page" && moved.parent?.page_id === expected.move_to, "pages.move", moved);
+
+// comments: create on a page, then retrieve it by id
+const made = await notion.comments.create({
+  parent: { page_id: expected.page_id },
+  rich_text: [{ type: "text", text: { content: expected.comment_text } }],
+});
+const again = await notion.comments.retrieve({ comment_id: made.id });
+check(
+  again.id === made.id && again.rich_text.map((r) => r.plain_text).join("") === expected.comment_text,
+  "comments.retrieve",
+  again,
+);
+summary.comment = made.id;
+
+// file uploads: create one, then find it, pending, in the listing
+const upload = await notion.fileUploads.create({ mode: "single_part", filename: "from-the-sdk.txt", content_type: "text/plain" });
+const uploads = await collectPaginatedAPI(notion.fileUploads.list, { page_size: 2 });
+check(uploads.some((u) => u.id === upload.id && u.status === "pending"), "fileUploads.list", uploads.map((u) => [u.id, u.status]));
+summary.uploads = uploads.length;
+
+// custom emojis and a data source's templates: a generated workspace has none
+const emojis = await notion.customEmojis.list({});
+check(Array.isArray(emojis.results) && emojis.results.length === 0 && emojis.has_more === false, "customEmojis.list", emojis);
+const templates = await notion.dataSources.listTemplates({ data_source_id: expected.tasks_data_source });
+check(Array.isArray(templates.templates) && templates.templates.length === 0, "dataSources.listTemplates", templates);
+
 // a missing page is an APIResponseError with the real code
 try {
   await notion.pages.retrieve({ page_id: expected.missing_page });
