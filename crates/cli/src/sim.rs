@@ -20,7 +20,8 @@ Examples:
   kbridge sim --seed 7 --pages 10000 --port 8089
   kbridge sim --corpus ../shared/corpus/confluence-storage/real-cloud
   kbridge sim --faults 429=0.05,503=0.02,reset=0.01,slow=0.02:2s,truncate=0.005
-  kbridge sim --rate-limit realistic           # Atlassian's per-endpoint burst limits
+  kbridge sim --rate-limit realistic           # Atlassian's per-endpoint bursts and hourly points
+  kbridge sim --rate-limit bursts              # the per-endpoint bursts alone
   kbridge sim --notion-pages 200 --notion-depth 6 --notion-rows 150
   kbridge sim --notion-rate off                # no Notion rate limit (default 3/s, burst 10)
 
@@ -70,7 +71,8 @@ pub struct SimArgs {
     /// Fault plan, e.g. 429=0.05,503=0.02,reset=0.01,slow=0.02:2s,truncate=0.005.
     #[arg(long, default_value = "")]
     faults: String,
-    /// Per-endpoint rate limits: `realistic`, or e.g. get=100,put=50/10,GET:/wiki/api/v2/pages=5.
+    /// Rate limits: `realistic` (Atlassian's per-endpoint bursts and 65,000 points an hour),
+    /// `bursts` (the bursts alone), or e.g. get=100,put=50/10,GET:/wiki/api/v2/pages=5,points=65000.
     #[arg(long, default_value = "")]
     rate_limit: String,
     /// A webhook receiver, KIND=URL (KIND: confluence_dc, confluence_cloud or notion); repeatable.
