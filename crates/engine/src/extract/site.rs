@@ -290,12 +290,10 @@ pub(crate) async fn custom_content(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<()>
                 chunk.iter().map(|s| (s.id.as_str(), Vec::new())).collect();
             let mut n = 0;
             for i in items {
-                let space_id = match i.get("spaceId") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Number(n)) => n.to_string(),
-                    _ => String::new(),
-                };
-                match by_space.get_mut(space_id.as_str()) {
+                match keys::space_id(&i)
+                    .as_deref()
+                    .and_then(|id| by_space.get_mut(id))
+                {
                     Some(rows) => {
                         rows.push(Row::new("custom_content", i));
                         n += 1;

@@ -264,13 +264,9 @@ pub(crate) async fn search(ctx: &Ctx, spaces: &[SpaceRef]) -> Result<Option<Wind
                 kind.table
             )))?;
             for item in items {
-                let space_id = match item.get("spaceId") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Number(n)) => n.to_string(),
-                    _ => {
-                        attributable = false;
-                        continue;
-                    }
+                let Some(space_id) = keys::space_id(&item) else {
+                    attributable = false;
+                    continue;
                 };
                 if ids.contains(space_id.as_str()) {
                     of_spaces

@@ -522,18 +522,6 @@ fn quiet_cost() -> u64 {
     4 + kb_sim::generator::CUSTOM_CONTENT_TYPES.len() as u64
 }
 
-/// A call to the twin's REST API as its admin user, as another client would make it.
-async fn api(
-    sim: &kb_sim::SimHandle,
-    method: reqwest::Method,
-    path: &str,
-) -> reqwest::RequestBuilder {
-    let c = &sim.credentials()[0];
-    reqwest::Client::new()
-        .request(method, format!("{}/{path}", sim.confluence_url()))
-        .basic_auth(&c.email, Some(&c.token))
-}
-
 /// Quiet runs cost the window alone, and what changes between them still arrives: a new
 /// footer comment and a new attachment (written through the API by another client, not by
 /// kbridge) are stored by the next run, and the run after is quiet again.
@@ -559,8 +547,7 @@ async fn quiet_runs_cost_the_window_and_new_comments_and_files_still_arrive() {
         .iter()
         .find(|c| c["type"] == "page" && c["status"] == "current")
         .unwrap();
-    let r = api(&sim, reqwest::Method::POST, "api/v2/footer-comments")
-        .await
+    let r = support::api(&sim, reqwest::Method::POST, "api/v2/footer-comments")
         .json(&json!({
             "pageId": s(&page["id"]),
             "body": {"representation": "storage", "value": "<p>a comment written by another client</p>"}
@@ -577,12 +564,11 @@ async fn quiet_runs_cost_the_window_and_new_comments_and_files_still_arrive() {
             .mime_str("text/plain")
             .unwrap(),
     );
-    let r = api(
+    let r = support::api(
         &sim,
         reqwest::Method::POST,
         &format!("rest/api/content/{}/child/attachment", s(&page["id"])),
     )
-    .await
     .header("X-Atlassian-Token", "no-check")
     .multipart(form)
     .send()

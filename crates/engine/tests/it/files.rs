@@ -34,16 +34,14 @@ async fn current_attachments(store: &Store) -> BTreeMap<String, (String, i64)> {
 /// The bytes of an attachment from the twin's v1 download route (not the `downloadLink` the
 /// extractor follows).
 async fn twin_bytes(sim: &kb_sim::SimHandle, container: &str, id: &str) -> Vec<u8> {
-    let c = &sim.credentials()[0];
-    let r = reqwest::Client::new()
-        .get(format!(
-            "{}/rest/api/content/{container}/child/attachment/{id}/download",
-            sim.confluence_url()
-        ))
-        .basic_auth(&c.email, Some(&c.token))
-        .send()
-        .await
-        .unwrap();
+    let r = support::api(
+        sim,
+        reqwest::Method::GET,
+        &format!("rest/api/content/{container}/child/attachment/{id}/download"),
+    )
+    .send()
+    .await
+    .unwrap();
     assert!(r.status().is_success(), "{id}: {}", r.status());
     r.bytes().await.unwrap().to_vec()
 }

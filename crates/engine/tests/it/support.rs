@@ -94,6 +94,15 @@ pub async fn dataset(sim: &SimHandle) -> Value {
         .expect("dataset json")
 }
 
+/// A call to the twin's REST API (`path` under `/wiki`) as its admin user, as another client
+/// would make it.
+pub fn api(sim: &SimHandle, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    let c = &sim.credentials()[0];
+    reqwest::Client::new()
+        .request(method, format!("{}/{path}", sim.confluence_url()))
+        .basic_auth(&c.email, Some(&c.token))
+}
+
 /// An admin edit, as a human would make it.
 pub async fn admin(sim: &SimHandle, path: &str, body: Value) -> Value {
     let r = reqwest::Client::new()

@@ -263,24 +263,8 @@ async fn langchain_confluence_loader_reads_pages_comments_and_attachments() {
         "every check ran:\n{stdout}"
     );
     // It read comments with the view representation and downloaded the files.
-    let stats: Value = twin
-        .http
-        .get(twin.url("/__sim/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ok = |route: &str| -> u64 {
-        stats["requests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["route"] == route && r["status"] == 200)
-            .map(|r| r["count"].as_u64().unwrap())
-            .sum()
-    };
+    let stats = twin.stats().await;
+    let ok = |route: &str| crate::support::ok_count(&stats, route);
     assert!(
         ok("/wiki/rest/api/content/{id}/child/{kind}") >= pages.len() as u64,
         "{stats}"

@@ -257,24 +257,8 @@ async fn atlassian_python_api_reads_the_twin_like_a_real_site() {
         "every check ran:\n{stdout}"
     );
     // The client really paginated: several requests to the listings it walked.
-    let stats: Value = twin
-        .http
-        .get(twin.url("/__sim/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let count = |route: &str| -> u64 {
-        stats["requests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["route"] == route && r["status"] == 200)
-            .map(|r| r["count"].as_u64().unwrap())
-            .sum()
-    };
+    let stats = twin.stats().await;
+    let count = |route: &str| crate::support::ok_count(&stats, route);
     assert!(
         count("/wiki/rest/api/space") >= spaces.len() as u64,
         "{stats}"

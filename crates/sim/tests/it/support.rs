@@ -121,6 +121,11 @@ impl Twin {
         r.json().await.expect("json")
     }
 
+    /// The twin's request counters (`/__sim/stats`).
+    pub async fn stats(&self) -> Value {
+        self.ok("/__sim/stats").await
+    }
+
     pub async fn dataset(&self) -> Value {
         let r = self
             .http
@@ -174,6 +179,17 @@ impl Twin {
         }
         out
     }
+}
+
+/// Answers 200 to `route` (a route template, e.g. `/wiki/rest/api/content/{id}`) in `stats`.
+pub fn ok_count(stats: &Value, route: &str) -> u64 {
+    stats["requests"]
+        .as_array()
+        .expect("stats.requests")
+        .iter()
+        .filter(|r| r["route"] == route && r["status"] == 200)
+        .map(|r| r["count"].as_u64().expect("a count"))
+        .sum()
 }
 
 pub fn ids(items: &[Value]) -> Vec<String> {
