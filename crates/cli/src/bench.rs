@@ -64,6 +64,14 @@ enum BenchWhat {
     /// A Notion → Confluence migration of a generated workspace against the twins at the given
     /// rates: requests per page against the APIs' minimum, wall time against requests ÷ rate.
     Migrate(crate::bench_migrate::MigrateBenchArgs),
+    /// The knowledge base over a generated site with permissions and a labelled relevance set:
+    /// import and index (articles/s, index size, peak memory), a no-change sync and 10 edits
+    /// (requests, articles rewritten), search latency p50/p99 as random users, recall@10 and
+    /// MRR@10 of the labelled queries.
+    Km(crate::bench_km::KmBenchArgs),
+    /// One km phase in this process (used by `km`; prints one JSON object).
+    #[command(hide = true)]
+    KmOnce(crate::bench_km::KmOnceArgs),
     /// One extraction in this process (used by `extract`; prints one JSON object).
     #[command(hide = true)]
     ExtractOnce(crate::bench_extract::ExtractOnceArgs),
@@ -92,6 +100,8 @@ pub fn run(args: BenchArgs) -> Result<bool> {
         BenchWhat::Extract(a) => crate::bench_extract::run(a),
         BenchWhat::Migrate(a) => crate::bench_migrate::run(a),
         BenchWhat::ExtractOnce(a) => crate::bench_extract::once(a),
+        BenchWhat::Km(a) => crate::bench_km::run(a),
+        BenchWhat::KmOnce(a) => crate::bench_km::once(a),
         BenchWhat::CodecsOnce {
             input,
             dense,

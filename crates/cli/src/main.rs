@@ -10,6 +10,7 @@
 
 mod bench;
 mod bench_extract;
+mod bench_km;
 mod bench_migrate;
 mod check;
 mod config_cmd;

@@ -20,16 +20,26 @@ pub struct AttachmentText {
     pub sha256: Option<String>,
     pub size: Option<i64>,
     pub path: Option<String>,
-    /// `text`, `html`, `pdf`, `docx`, `unsupported`, `no file` (not downloaded), or `error: …`.
+    /// `text`, `html`, `pdf`, `docx`, `unsupported`, `no file` (not downloaded), `not read`
+    /// (text extraction turned off), or `error: …`.
     pub extraction: String,
     pub text: Option<String>,
+    /// When it was first uploaded, its version's time and author, and the version.
+    pub created: Option<String>,
+    pub modified: Option<String>,
+    pub author: Option<String>,
+    pub version: Option<i64>,
+    /// Its page in Confluence and its download path (site-relative).
+    pub webui: Option<String>,
+    pub download: Option<String>,
 }
 
 /// The current attachments per container id, their text extracted from `files` (the folder
-/// given to `extract --files`); without a folder, no text.
+/// given to `extract --files`) when `read_text`; without a folder, no text.
 pub async fn load(
     store: &Store,
     files: Option<&Path>,
+    read_text: bool,
 ) -> Result<HashMap<String, Vec<AttachmentText>>, StoreError> {
     let rows = store
         .select(
@@ -41,6 +51,12 @@ pub async fn load(
                 "page_id",
                 "blog_post_id",
                 "media_type",
+                "created_at",
+                "version_created_at",
+                "version_author_id",
+                "version_number",
+                "webui_link",
+                "download_link",
             ],
             &Filter::all().eq("status", "current"),
         )
@@ -63,6 +79,7 @@ pub async fn load(
         let media = text(r.get(5));
         let file = stored.get(&id);
         let (extraction, body) = match (files, file) {
+            _ if !read_text => ("not read".to_string(), None),
             (Some(dir), Some(f)) => match std::fs::read(dir.join(&f.path)) {
                 Ok(bytes) => match extract_text(&name, media.as_deref(), &bytes) {
                     Ok(Some((kind, t))) => (kind.to_string(), Some(t)),
@@ -82,6 +99,12 @@ pub async fn load(
             path: file.map(|f| f.path.clone()),
             extraction,
             text: body,
+            created: text(r.get(6)),
+            modified: text(r.get(7)),
+            author: text(r.get(8)),
+            version: r.get(9).and_then(serde_json::Value::as_i64),
+            webui: text(r.get(10)),
+            download: text(r.get(11)),
         });
     }
     for v in out.values_mut() {

@@ -151,6 +151,7 @@ async fn context(store: &Store, cfg: &KmConfig, opts: &ImportOptions) -> Result<
     for (table, owner) in [
         ("page_labels", "page_id"),
         ("blog_post_labels", "blog_post_id"),
+        ("attachment_labels", "attachment_id"),
     ] {
         for r in store
             .select(table, &[owner, "name"], &Filter::all())
@@ -210,8 +211,8 @@ async fn context(store: &Store, cfg: &KmConfig, opts: &ImportOptions) -> Result<
         }
     }
     let access = AccessData::load(store).await?;
-    let attachments = if cfg.rules.attachment_text {
-        crate::attachments::load(store, opts.files.as_deref()).await?
+    let attachments = if cfg.rules.attachment_text || wants_attachments(cfg) {
+        crate::attachments::load(store, opts.files.as_deref(), cfg.rules.attachment_text).await?
     } else {
         HashMap::new()
     };
@@ -228,12 +229,29 @@ async fn context(store: &Store, cfg: &KmConfig, opts: &ImportOptions) -> Result<
     })
 }
 
+/// Whether attachments are articles of their own (`content_types` has `attachment`).
+fn wants_attachments(cfg: &KmConfig) -> bool {
+    cfg.filters.content_types.iter().any(|t| t == "attachment")
+}
+
 /// The filters' verdict on one item (`Some(reason)`: left out).
 fn filtered(cfg: &KmConfig, ctx: &Context, it: &Item, opts: &ImportOptions) -> Option<String> {
-    let f = &cfg.filters;
-    if !f.content_types.iter().any(|t| t == it.kind) {
+    if !cfg.filters.content_types.iter().any(|t| t == it.kind) {
         return Some(format!("content type {}", it.kind));
     }
+    filtered_but_type(cfg, ctx, it, opts)
+}
+
+/// The filters' verdict on one item, its content type aside (an attachment's container is
+/// judged by this, so `content_types = ["attachment"]` imports the files of pages that are
+/// not articles themselves).
+fn filtered_but_type(
+    cfg: &KmConfig,
+    ctx: &Context,
+    it: &Item,
+    opts: &ImportOptions,
+) -> Option<String> {
+    let f = &cfg.filters;
     let key = ctx.spaces.get(&it.space_id).map(|(k, _)| k.as_str());
     if !f.spaces_include.is_empty() && !key.is_some_and(|k| f.spaces_include.iter().any(|s| s == k))
     {
@@ -249,16 +267,8 @@ fn filtered(cfg: &KmConfig, ctx: &Context, it: &Item, opts: &ImportOptions) -> O
     if let Some(l) = labels.iter().find(|l| f.labels_exclude.contains(l)) {
         return Some(format!("label {l} excluded"));
     }
-    for (bound, value, name) in [
-        (&f.created_after, &it.created, "created"),
-        (&f.modified_after, &it.modified, "modified"),
-    ] {
-        if let Some(b) = bound.as_deref().and_then(parse_instant) {
-            match value.as_deref().and_then(parse_instant) {
-                Some(v) if v >= b => {}
-                _ => return Some(format!("{name} before {}", bound.as_deref().unwrap_or(""))),
-            }
-        }
+    if let Some(reason) = filtered_dates(cfg, it.created.as_deref(), it.modified.as_deref()) {
+        return Some(reason);
     }
     let chain = ctx.access.ancestors.get(&it.id);
     let in_subtree = |root: &String| it.id == *root || chain.is_some_and(|c| c.contains(root));
@@ -274,6 +284,31 @@ fn filtered(cfg: &KmConfig, ctx: &Context, it: &Item, opts: &ImportOptions) -> O
         return Some("not returned by the CQL filter".into());
     }
     None
+}
+
+/// The created-after and modified-after filters.
+fn filtered_dates(cfg: &KmConfig, created: Option<&str>, modified: Option<&str>) -> Option<String> {
+    let f = &cfg.filters;
+    for (bound, value, name) in [
+        (&f.created_after, created, "created"),
+        (&f.modified_after, modified, "modified"),
+    ] {
+        if let Some(b) = bound.as_deref().and_then(parse_instant) {
+            match value.and_then(parse_instant) {
+                Some(v) if v >= b => {}
+                _ => return Some(format!("{name} before {}", bound.as_deref().unwrap_or(""))),
+            }
+        }
+    }
+    None
+}
+
+/// A page or blog post whose attachments become articles.
+struct Container {
+    kind: &'static str,
+    space_id: String,
+    title: String,
+    levels: Levels,
 }
 
 /// The stored state of an article.
@@ -323,6 +358,8 @@ pub async fn import(
     let mut pending: Vec<Prepared> = Vec::new();
     let mut failures: Vec<(String, String)> = Vec::new();
     let mut succeeded: Vec<String> = Vec::new();
+    // Current containers that pass the filters (their type aside), for attachment articles.
+    let mut containers: HashMap<String, Container> = HashMap::new();
     for (kind, table, columns) in [
         ("page", "pages", PAGE_COLUMNS),
         ("blogpost", "blog_posts", BLOG_COLUMNS),
@@ -351,6 +388,22 @@ pub async fn import(
                     continue;
                 }
                 let aid = format!("{kind}:{}", it.id);
+                if wants_attachments(cfg)
+                    && ctx.attachments.contains_key(&it.id)
+                    && filtered_but_type(cfg, &ctx, &it, opts).is_none()
+                {
+                    containers.insert(
+                        it.id.clone(),
+                        Container {
+                            kind,
+                            space_id: it.space_id.clone(),
+                            title: it.title.clone(),
+                            levels: ctx
+                                .access
+                                .levels(&it.id, &it.space_id, it.parent_id.is_some()),
+                        },
+                    );
+                }
                 if let Some(reason) = filtered(cfg, &ctx, &it, opts) {
                     counts.skipped_by_filter += 1;
                     tracing::debug!(article = %aid, reason, "left out by a filter");
@@ -400,6 +453,65 @@ pub async fn import(
             }
             if rows.len() < 1000 {
                 break;
+            }
+        }
+    }
+    write(store, index, &mut pending).await?;
+
+    // Attachments as articles of their own: the files of the containers that passed.
+    let mut ids: Vec<&String> = containers.keys().collect();
+    ids.sort();
+    for cid in ids {
+        let c = &containers[cid];
+        for a in ctx.attachments.get(cid).into_iter().flatten() {
+            let aid = format!("attachment:{}", a.id);
+            if let Some(reason) = filtered_dates(cfg, a.created.as_deref(), a.modified.as_deref()) {
+                counts.skipped_by_filter += 1;
+                tracing::debug!(article = %aid, reason, "left out by a filter");
+                continue;
+            }
+            seen.insert(aid.clone());
+            let source_hash = attachment_hash(&ctx, a, cid, c);
+            let prev = existing.get(&aid);
+            if prev.is_some_and(|e| e.source_hash.as_deref() == Some(source_hash.as_str()))
+                && !failed_before.contains(&aid)
+            {
+                counts.unchanged += 1;
+                continue;
+            }
+            match prepare_attachment(cfg, &ctx, opts, a, cid, c, &aid, source_hash, run_id) {
+                Ok(p) => {
+                    if let Levels::Unknown(why) = &p.levels {
+                        counts.closed += 1;
+                        log.warn(
+                            &aid,
+                            &format!("readable by no one until its container's access is known: {why}"),
+                            "run `kbridge km sync --permissions` (a permission sync reads restrictions and memberships again)",
+                        );
+                    }
+                    for w in &p.warnings {
+                        log.warn(&aid, w, "the article holds the file's name and metadata only; see docs/km.md, attachments");
+                    }
+                    if prev.is_some() {
+                        counts.updated += 1;
+                    } else {
+                        counts.added += 1;
+                    }
+                    succeeded.push(aid.clone());
+                    pending.push(p);
+                }
+                Err(e) => {
+                    counts.failed += 1;
+                    log.error(
+                        &aid,
+                        &e,
+                        "run `kbridge extract confluence --reconcile`; it is retried by every run",
+                    );
+                    failures.push((aid.clone(), e));
+                }
+            }
+            if pending.len() >= CHUNK {
+                write(store, index, &mut pending).await?;
             }
         }
     }
@@ -541,6 +653,199 @@ fn source_hash(ctx: &Context, it: &Item, levels: &Levels) -> String {
     ])
 }
 
+fn attachment_hash(
+    ctx: &Context,
+    a: &crate::attachments::AttachmentText,
+    container: &str,
+    c: &Container,
+) -> String {
+    let space = ctx
+        .spaces
+        .get(&c.space_id)
+        .map(|(k, n)| format!("{k}/{n}"))
+        .unwrap_or_default();
+    let version = a.version.map(|v| v.to_string()).unwrap_or_default();
+    let labels = ctx
+        .labels
+        .get(&a.id)
+        .map(|l| l.join(","))
+        .unwrap_or_default();
+    hash(&[
+        &ctx.fingerprint,
+        &labels,
+        "attachment",
+        &a.id,
+        &version,
+        &a.file_name,
+        a.sha256.as_deref().unwrap_or("-"),
+        &a.extraction,
+        a.media_type.as_deref().unwrap_or(""),
+        container,
+        c.kind,
+        &c.title,
+        &space,
+        &c.levels.fingerprint(),
+        a.author.as_deref().unwrap_or(""),
+        a.created.as_deref().unwrap_or(""),
+        a.modified.as_deref().unwrap_or(""),
+        a.webui.as_deref().unwrap_or(""),
+        a.download.as_deref().unwrap_or(""),
+    ])
+}
+
+/// An attachment as an article of its own: its file name as the title, its text (when km
+/// reads its type) as the body, its container's access (attachments follow their container),
+/// space and category (`parent_title`: the container's title); tags are its own labels.
+#[allow(clippy::too_many_arguments)]
+fn prepare_attachment(
+    cfg: &KmConfig,
+    ctx: &Context,
+    opts: &ImportOptions,
+    a: &crate::attachments::AttachmentText,
+    container: &str,
+    c: &Container,
+    aid: &str,
+    source_hash: String,
+    run_id: i64,
+) -> Result<Prepared, String> {
+    let m = &cfg.mapping;
+    let (space_key, space_name) = ctx
+        .spaces
+        .get(&c.space_id)
+        .cloned()
+        .ok_or_else(|| format!("its container's space {} is not in the replica", c.space_id))?;
+    let updated = match m.updated.as_str() {
+        "created" => a.created.clone(),
+        _ => a.modified.clone(),
+    };
+    let tags: Vec<String> = match m.tags.as_str() {
+        "none" => Vec::new(),
+        _ => ctx.labels.get(&a.id).cloned().unwrap_or_default(),
+    };
+    let category = match m.category.as_str() {
+        "space_key" => space_key.clone(),
+        "parent_title" => c.title.clone(),
+        _ => space_name.clone(),
+    };
+    let container_id = format!("{}:{container}", c.kind);
+    let mut custom = serde_json::Map::new();
+    custom.insert("container".into(), json!(container_id));
+    custom.insert("mediaType".into(), json!(a.media_type));
+    custom.insert("fileSize".into(), json!(a.size));
+    custom.insert("extraction".into(), json!(a.extraction));
+    let link = a.download.as_ref().or(a.webui.as_ref());
+    let url = link.map(|w| format!("{}{}", opts.site_url.trim_end_matches('/'), w));
+    let text = a.text.clone().unwrap_or_default();
+    let markdown = match &a.text {
+        Some(t) => format!("# {}\n\n{t}\n", a.file_name),
+        None => format!("# {}\n\n(no text: {})\n", a.file_name, a.extraction),
+    };
+    let html = format!(
+        "<h1>{}</h1>\n<pre>{}</pre>\n",
+        escape_html(&a.file_name),
+        escape_html(&text)
+    );
+    let mut warnings = Vec::new();
+    if a.extraction.starts_with("error") {
+        warnings.push(format!("{}: {}", a.file_name, a.extraction));
+    }
+    let levels = c.levels.clone();
+    let content_hash = hash(&[
+        &a.file_name,
+        &markdown,
+        &tags.join(","),
+        &category,
+        a.author.as_deref().unwrap_or(""),
+        &serde_json::to_string(&custom).unwrap_or_default(),
+        &levels.fingerprint(),
+    ]);
+    let access_label = match &levels {
+        Levels::Known(_) => "levels",
+        Levels::Unknown(_) => "unknown",
+    };
+    let raw = json!({
+        "id": aid,
+        "source": "confluence",
+        "sourceId": a.id,
+        "kind": "attachment",
+        "spaceKey": space_key,
+        "url": url,
+        "title": a.file_name,
+        "author": a.author,
+        "created": a.created,
+        "updated": updated,
+        "category": category,
+        "tags": tags,
+        "customFields": custom,
+        "sourceVersion": a.version,
+        "access": access_label,
+        "contentHash": content_hash,
+        "sourceHash": source_hash,
+        "runId": run_id,
+    });
+    let row = Row::new("km_articles", raw)
+        .with("body_markdown", markdown)
+        .with("body_html", html)
+        .with("body_text", text.clone());
+    let access_rows = access_rows(aid, &a.id, &levels);
+    let index = kb_search::Article {
+        id: aid.to_string(),
+        kind: "attachment".into(),
+        title: a.file_name.clone(),
+        body: text,
+        tags,
+        category,
+        space: space_key,
+        author: a.author.clone(),
+        updated_ms: updated.as_deref().and_then(parse_instant).unwrap_or(0),
+        access: levels.to_index(),
+    };
+    Ok(Prepared {
+        row,
+        access_rows,
+        index,
+        levels,
+        warnings,
+        attachment_rows: Vec::new(),
+        id: aid.to_string(),
+    })
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The access rows of an article: one per principal per level (`OPEN` for an open level), or
+/// `NOBODY` when its access is unknown.
+fn access_rows(aid: &str, source_id: &str, levels: &Levels) -> Vec<Row> {
+    let mut rows = Vec::new();
+    match levels {
+        Levels::Known(l) => {
+            for (i, set) in l.iter().enumerate() {
+                let ps: Vec<&str> = if set.is_empty() {
+                    vec![kb_search::OPEN]
+                } else {
+                    set.iter().map(String::as_str).collect()
+                };
+                for p in ps {
+                    rows.push(Row::new(
+                        "km_access",
+                        json!({"articleId": aid, "level": i, "principal": p, "sourceId": source_id}),
+                    ));
+                }
+            }
+        }
+        Levels::Unknown(_) => rows.push(Row::new(
+            "km_access",
+            json!({"articleId": aid, "level": 0, "principal": kb_search::NOBODY, "sourceId": source_id}),
+        )),
+    }
+    rows
+}
+
 /// An article ready to be written.
 struct Prepared {
     row: Row,
@@ -646,28 +951,7 @@ fn prepare(
         .with("body_markdown", out.markdown.clone())
         .with("body_html", out.html.clone())
         .with("body_text", out.text.clone());
-    let mut access_rows = Vec::new();
-    match &levels {
-        Levels::Known(l) => {
-            for (i, set) in l.iter().enumerate() {
-                let ps: Vec<&str> = if set.is_empty() {
-                    vec![kb_search::OPEN]
-                } else {
-                    set.iter().map(String::as_str).collect()
-                };
-                for p in ps {
-                    access_rows.push(Row::new(
-                        "km_access",
-                        json!({"articleId": aid, "level": i, "principal": p, "sourceId": it.id}),
-                    ));
-                }
-            }
-        }
-        Levels::Unknown(_) => access_rows.push(Row::new(
-            "km_access",
-            json!({"articleId": aid, "level": 0, "principal": kb_search::NOBODY, "sourceId": it.id}),
-        )),
-    }
+    let access_rows = access_rows(aid, &it.id, &levels);
     let mut body = out.text.clone();
     let mut attachment_rows = Vec::new();
     let mut warnings = out.warnings;

@@ -26,6 +26,7 @@ pub mod generator;
 pub mod model;
 pub mod notion;
 pub mod ratelimit;
+pub mod relevance;
 pub mod rng;
 pub mod server;
 pub mod storage;

@@ -1,6 +1,8 @@
 //! Import from the replica: articles equal the readable current content, incremental runs
 //! rewrite only what changed, failures are retried, the delete guard holds.
 
+use std::collections::BTreeSet;
+
 use kb_km::KmConfig;
 use kb_search::SearchIndex;
 use kb_store::{Batch, Filter, Row};
@@ -407,4 +409,190 @@ async fn attachment_text_is_stored_and_indexed_with_its_article() {
             a["article_id"]
         );
     }
+}
+
+/// Current attachments in the ground truth whose container is one of `articles` (the pages
+/// and blog posts the crawler can read), as article ids.
+fn current_attachments(d: &Value, articles: &[String]) -> BTreeSet<String> {
+    let live: BTreeSet<String> = d["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["status"] == "current"
+                && articles.contains(&format!("{}:{}", s(&c["type"]), s(&c["id"])))
+        })
+        .map(|c| s(&c["id"]))
+        .collect();
+    d["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["status"] == "current" && live.contains(&s(&a["containerId"])))
+        .map(|a| format!("attachment:att{}", s(&a["id"])))
+        .collect()
+}
+
+fn attachment_articles(ids: &[String]) -> BTreeSet<String> {
+    ids.iter()
+        .filter(|i| i.starts_with("attachment:"))
+        .cloned()
+        .collect()
+}
+
+/// The access rows of an article as (level, principal) pairs.
+async fn access_of(store: &kb_store::Store, id: &str) -> BTreeSet<(i64, String)> {
+    store
+        .rows_typed_where("km_access", &Filter::all().eq("article_id", id))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r["level"].as_i64().unwrap(), s(&r["principal"])))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_become_articles_of_their_own_when_asked_and_follow_their_container() {
+    let sim = support::twin(80, 12, true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::sqlite(dir.path()).await;
+    let mut index = SearchIndex::in_memory().unwrap();
+    let opts = kb_km::SyncOptions {
+        extract: kb_engine::extract::ExtractOptions {
+            files: Some(dir.path().join("files")),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let admin = support::admin(&sim);
+
+    // Pages and blog posts only (the default): no attachment is an article.
+    let pages_only = KmConfig::default();
+    let r = kb_km::sync(&admin, &store, &mut index, &pages_only, &opts)
+        .await
+        .unwrap();
+    assert_eq!(r.status, "succeeded", "{r:?}");
+    let ids = store.ids("km_articles", &Filter::all()).await.unwrap();
+    assert!(attachment_articles(&ids).is_empty());
+    let pages = ids.len();
+    let page_ids = ids.clone();
+
+    // With `attachment` among the content types, every current attachment of a current page
+    // or blog post is an article; the pages are not rewritten.
+    let mut cfg = KmConfig::default();
+    cfg.filters.content_types.push("attachment".into());
+    let r = kb_km::sync(&admin, &store, &mut index, &cfg, &opts)
+        .await
+        .unwrap();
+    assert_eq!(r.status, "succeeded", "{r:?}");
+    let d = support::dataset(&sim).await;
+    // (Pages behind restrictions the crawler cannot pass are not articles, nor their files.)
+    let want = current_attachments(&d, &page_ids);
+    assert!(want.len() >= 10, "{}", want.len());
+    let ids = store.ids("km_articles", &Filter::all()).await.unwrap();
+    assert_eq!(attachment_articles(&ids), want);
+    assert_eq!(r.counts.added as usize, want.len(), "{r:?}");
+    assert_eq!(r.counts.updated, 0, "{r:?}");
+    assert_eq!(ids.len(), pages + want.len());
+
+    // An article of a PDF: its file name, its container, its text found by search, and its
+    // container's access, level by level.
+    let arts = store.rows_typed("km_articles").await.unwrap();
+    let pdf = arts
+        .iter()
+        .find(|a| a["kind"] == "attachment" && a["custom_fields"]["extraction"] == "pdf")
+        .expect("a PDF attachment article");
+    let aid = s(&pdf["id"]);
+    let num = aid.trim_start_matches("attachment:att");
+    let truth = d["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| s(&a["id"]) == num)
+        .unwrap();
+    assert_eq!(pdf["title"], truth["title"]);
+    let container = d["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == truth["containerId"])
+        .unwrap();
+    let container_id = format!("{}:{}", s(&container["type"]), s(&container["id"]));
+    assert_eq!(pdf["custom_fields"]["container"], json!(container_id));
+    let own = access_of(&store, &aid).await;
+    assert!(!own.is_empty());
+    assert_eq!(own, access_of(&store, &container_id).await);
+    let text = s(&pdf["body_text"]);
+    let word = text
+        .split(|c: char| !c.is_alphanumeric())
+        .find(|w| w.len() >= 4 && w.chars().all(char::is_alphabetic))
+        .unwrap_or_else(|| panic!("no word in {text:?}"));
+    let hits = kb_km::search(
+        &store,
+        &index,
+        &kb_km::Searcher::User(s(&d["users"][0]["accountId"])),
+        &kb_km::SearchRequest {
+            text: word.to_string(),
+            limit: 1000,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        hits.hits.iter().any(|h| h.id == aid),
+        "{word:?} finds {aid}"
+    );
+    // Whoever cannot read the container cannot find its attachment.
+    for u in d["users"].as_array().unwrap() {
+        let who = s(&u["accountId"]);
+        let readable = support::readable(&store, &index, &who).await;
+        for a in &want {
+            let row = arts.iter().find(|r| s(&r["id"]) == *a).unwrap();
+            let c = s(&row["custom_fields"]["container"]);
+            assert_eq!(
+                readable.contains(a),
+                readable.contains(&c),
+                "{who}: {a} and its container {c}"
+            );
+        }
+    }
+
+    // Deleted in Confluence by someone else: the next run deletes its article only.
+    let admin_cred = &sim.credentials()[0];
+    let resp = reqwest::Client::new()
+        .delete(format!("{}/wiki/api/v2/attachments/att{num}", sim.url()))
+        .basic_auth(&admin_cred.email, Some(&admin_cred.token))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    // Trashing a file creates no version and no `lastmodified` of anything: the window of a
+    // quiet run cannot see it (docs/extract.md); the reconciling run does.
+    let reconcile = kb_km::SyncOptions {
+        extract: kb_engine::extract::ExtractOptions {
+            reconcile: true,
+            ..opts.extract.clone()
+        },
+        ..Default::default()
+    };
+    let r = kb_km::sync(&admin, &store, &mut index, &cfg, &reconcile)
+        .await
+        .unwrap();
+    assert_eq!(r.status, "succeeded", "{r:?}");
+    assert_eq!(r.counts.deleted, 1, "{r:?}");
+    let ids = store.ids("km_articles", &Filter::all()).await.unwrap();
+    let mut left = want.clone();
+    left.remove(&aid);
+    assert_eq!(attachment_articles(&ids), left);
+
+    // And a run with nothing new rewrites nothing.
+    let r = kb_km::sync(&admin, &store, &mut index, &cfg, &opts)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.counts.added, r.counts.updated, r.counts.deleted),
+        (0, 0, 0),
+        "{r:?}"
+    );
 }

@@ -5,5 +5,6 @@
 
 mod import;
 mod perms;
+mod relevance;
 mod rules;
 mod support;
