@@ -280,15 +280,20 @@ pub fn run(a: KmBenchArgs) -> Result<bool> {
         let import = child(&exe, &url, &store, &index, "import", None)?;
         let quiet = child(&exe, &url, &store, &index, "sync", None)?;
 
-        // 10 edits of current pages the crawler reads, as a person would make them.
+        // 10 edits, as a person would make them, of pages that are articles (the crawler
+        // reads them).
         let d = dataset().await?;
-        let editable: Vec<String> = d["contents"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|c| c["type"] == "page" && c["status"] == "current")
-            .map(|c| s(&c["id"]))
-            .collect();
+        let editable: Vec<String> = {
+            let st = kb_store::Store::open(&store).await?;
+            let ids = st.ids("km_articles", &kb_store::Filter::all()).await?;
+            st.close().await;
+            ids.iter()
+                .filter_map(|i| i.strip_prefix("page:").map(str::to_string))
+                .collect()
+        };
+        if editable.len() < 10 {
+            bail!("the import made {} page articles: too few to edit 10", editable.len());
+        }
         let mut rng = kb_sim::rng::Rng::new(a.seed);
         let mut edited = std::collections::BTreeSet::new();
         while edited.len() < 10.min(editable.len()) {

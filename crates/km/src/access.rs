@@ -237,16 +237,19 @@ pub async fn principals(store: &Store, who: &Searcher) -> Result<Vec<String>, St
         Searcher::User(a) => format!("u:{a}"),
         Searcher::Role(r) => format!("role:{r}"),
     };
-    let members = store
-        .select("km_members", &["principal", "member"], &Filter::all())
-        .await?;
     let mut mine: BTreeSet<String> = BTreeSet::from([direct.clone()]);
-    // Roles hold groups, groups hold users: two passes reach everything.
+    // Roles hold groups, groups hold users: two rounds reach everything. Each round reads
+    // only the memberships of what is known so far (`member` is indexed).
     for _ in 0..2 {
-        for r in &members {
-            if let (Some(p), Some(m)) = (text(r.first()), text(r.get(1)))
-                && mine.contains(&m)
-            {
+        let rows = store
+            .select(
+                "km_members",
+                &["principal"],
+                &Filter::all().any("member", mine.iter().map(String::as_str)),
+            )
+            .await?;
+        for r in rows {
+            if let Some(p) = text(r.first()) {
                 mine.insert(p);
             }
         }
@@ -263,10 +266,15 @@ pub async fn principals(store: &Store, who: &Searcher) -> Result<Vec<String>, St
     if let Searcher::Role(r) = who {
         // A role searches as its groups.
         let role = format!("role:{r}");
-        for row in &members {
-            if let (Some(p), Some(m)) = (text(row.first()), text(row.get(1)))
-                && p == role
-            {
+        for row in store
+            .select(
+                "km_members",
+                &["member"],
+                &Filter::all().eq("principal", role.as_str()),
+            )
+            .await?
+        {
+            if let Some(m) = text(row.first()) {
                 mine.insert(m);
             }
         }

@@ -17,7 +17,7 @@ use crate::transform;
 use crate::util::{hash, parse_instant, text};
 
 /// How many articles are written per store transaction and index commit.
-const CHUNK: usize = 500;
+const CHUNK: usize = 2000;
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -371,6 +371,7 @@ pub async fn import(
                 .await?;
             let Some(last) = rows.last() else { break };
             after = last.first().cloned();
+            let mut todo: Vec<(Item, String, Levels, String, bool)> = Vec::new();
             for r in &rows {
                 let Some((status, it)) = item(kind, r) else {
                     let id = text(r.first()).unwrap_or_else(|| "(no id)".into());
@@ -420,7 +421,12 @@ pub async fn import(
                     counts.unchanged += 1;
                     continue;
                 }
-                match prepare(cfg, &ctx, opts, &it, &aid, levels, source_hash, run_id) {
+                todo.push((it, aid, levels, source_hash, prev.is_some()));
+            }
+            // The transformations of this page of rows, on every core (they are pure).
+            let prepared = prepare_all(cfg, &ctx, opts, &todo, run_id);
+            for ((_, aid, _, _, had), result) in todo.drain(..).zip(prepared) {
+                match result {
                     Ok(p) => {
                         if let Levels::Unknown(why) = &p.levels {
                             counts.closed += 1;
@@ -433,7 +439,7 @@ pub async fn import(
                         for w in &p.warnings {
                             log.warn(&aid, w, "see docs/km.md, transformation rules");
                         }
-                        if prev.is_some() {
+                        if had {
                             counts.updated += 1;
                         } else {
                             counts.added += 1;
@@ -1005,6 +1011,57 @@ fn prepare(
         warnings,
         attachment_rows,
         id: aid.to_string(),
+    })
+}
+
+/// [`prepare`] for each of `todo` (item, article id, levels, source hash), split over the
+/// available cores; results in the order of `todo`.
+fn prepare_all(
+    cfg: &KmConfig,
+    ctx: &Context,
+    opts: &ImportOptions,
+    todo: &[(Item, String, Levels, String, bool)],
+    run_id: i64,
+) -> Vec<Result<Prepared, String>> {
+    let one = |(it, aid, levels, hash, _): &(Item, String, Levels, String, bool)| {
+        prepare(
+            cfg,
+            ctx,
+            opts,
+            it,
+            aid,
+            levels.clone(),
+            hash.clone(),
+            run_id,
+        )
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || todo.len() < 16 {
+        return todo.iter().map(one).collect();
+    }
+    let per = todo.len().div_ceil(threads);
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = todo
+            .chunks(per)
+            .map(|chunk| {
+                (
+                    chunk.len(),
+                    sc.spawn(move || chunk.iter().map(one).collect::<Vec<_>>()),
+                )
+            })
+            .collect();
+        // One result per item, whatever happens to a thread.
+        handles
+            .into_iter()
+            .flat_map(|(n, h)| match h.join() {
+                Ok(v) => v,
+                Err(_) => (0..n)
+                    .map(|_| {
+                        Err("its transformation panicked (a bug: please report it)".to_string())
+                    })
+                    .collect(),
+            })
+            .collect()
     })
 }
 

@@ -448,12 +448,14 @@ pub async fn search(
     let ids: Vec<serde_json::Value> = res.hits.iter().map(|h| json!(h.id)).collect();
     let mut stored = std::collections::HashMap::new();
     if !ids.is_empty() {
+        // The body only for snippets: it is the largest column.
+        let columns: &[&str] = if req.snippets {
+            &["id", "url", "body_text"]
+        } else {
+            &["id", "url"]
+        };
         for r in store
-            .select(
-                "km_articles",
-                &["id", "url", "body_text"],
-                &Filter::all().any("id", ids),
-            )
+            .select("km_articles", columns, &Filter::all().any("id", ids))
             .await?
         {
             if let Some(id) = util::text(r.first()) {

@@ -371,8 +371,17 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let text_query = self.text_query(&q.text);
         let mut must: Vec<(Occur, Box<dyn TQuery>)> = vec![(Occur::Must, text_query.box_clone())];
-        // Access: per level, one of the searcher's principals or OPEN.
+        // Access: per level, one of the searcher's principals or OPEN. A level that every
+        // document of the index (deleted ones too) holds as OPEN passes everyone: left out.
+        let all_docs: u64 = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| u64::from(r.max_doc()))
+            .sum();
         for field in f.acl {
+            if searcher.doc_freq(&Term::from_field_text(field, OPEN))? == all_docs {
+                continue;
+            }
             // The sentinels are never a searcher's: a caller passing them gains nothing.
             let terms = q
                 .principals
@@ -419,7 +428,8 @@ impl SearchIndex {
                 facet_collector,
             ),
         )?;
-        let snippets = SnippetGenerator::create(&searcher, &*text_query, f.body).ok();
+        // Made on the first hit whose body the caller gives.
+        let mut snippets: Option<Option<SnippetGenerator>> = None;
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let d: TantivyDocument = searcher.doc(addr)?;
@@ -431,12 +441,17 @@ impl SearchIndex {
             let (Some(id), Some(title)) = (get(f.id), get(f.title)) else {
                 continue;
             };
-            let snippet = match (&snippets, body_of(&id)) {
-                (Some(g), Some(body)) => {
-                    let s = g.snippet(&body);
-                    (!s.fragment().is_empty()).then(|| s.to_html())
-                }
-                _ => None,
+            let snippet = match body_of(&id) {
+                Some(body) => snippets
+                    .get_or_insert_with(|| {
+                        SnippetGenerator::create(&searcher, &*text_query, f.body).ok()
+                    })
+                    .as_ref()
+                    .and_then(|g| {
+                        let s = g.snippet(&body);
+                        (!s.fragment().is_empty()).then(|| s.to_html())
+                    }),
+                None => None,
             };
             hits.push(Hit {
                 id,
