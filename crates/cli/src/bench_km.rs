@@ -175,20 +175,51 @@ pub fn once(a: KmOnceArgs) -> Result<bool> {
                     answers.push(ans.hits.into_iter().map(|h| h.id).collect::<Vec<_>>());
                 }
                 let mut ms = Vec::new();
+                let mut by_kind: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
                 let mut hits = 0usize;
                 for m in q["mixed"].as_array().context("mixed")? {
                     let who = kb_km::Searcher::parse(m["who"].as_str().context("who")?);
                     let req = ask(m["text"].as_str().context("text")?, m["tag"].as_str());
                     let t = Instant::now();
                     let ans = kb_km::search(&store, &index, &who, &req).await?;
-                    ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                    let took = t.elapsed().as_secs_f64() * 1000.0;
+                    ms.push(took);
+                    by_kind
+                        .entry(m["kind"].as_str().unwrap_or("?").to_string())
+                        .or_default()
+                        .push(took);
                     hits += ans.hits.len();
                 }
+                // Match-all as a random user with the facet counts, as a search page shows
+                // them.
+                let mut faceted = Vec::new();
+                for m in q["mixed"].as_array().context("mixed")?.iter().take(200) {
+                    let who = kb_km::Searcher::parse(m["who"].as_str().context("who")?);
+                    let req = kb_km::SearchRequest {
+                        facets: true,
+                        ..ask("", None)
+                    };
+                    let t = Instant::now();
+                    kb_km::search(&store, &index, &who, &req).await?;
+                    faceted.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                faceted.sort_by(f64::total_cmp);
                 ms.sort_by(f64::total_cmp);
+                let kinds: serde_json::Map<String, Value> = by_kind
+                    .into_iter()
+                    .map(|(k, mut v)| {
+                        v.sort_by(f64::total_cmp);
+                        let j = json!({"queries": v.len(), "p50_ms": percentile(&v, 0.5), "p99_ms": percentile(&v, 0.99)});
+                        (k, j)
+                    })
+                    .collect();
                 json!({
                     "answers": answers,
                     "mixed": ms.len(),
                     "mixed_hits": hits,
+                    "by_kind": kinds,
+                    "match_all_with_facets": {"queries": faceted.len(),
+                        "p50_ms": percentile(&faceted, 0.5), "p99_ms": percentile(&faceted, 0.99)},
                     "p50_ms": percentile(&ms, 0.5),
                     "p99_ms": percentile(&ms, 0.99),
                     "max_ms": ms.last().copied().unwrap_or(0.0),
@@ -336,21 +367,21 @@ pub fn run(a: KmBenchArgs) -> Result<bool> {
         let mut mixed = Vec::new();
         for i in 0..a.queries {
             let who = rng.pick(&users).clone();
-            let text = match i % 4 {
-                0 => set.queries[i % set.queries.len()].text.clone(),
+            let (kind, text) = match i % 4 {
+                0 => ("labelled", set.queries[i % set.queries.len()].text.clone()),
                 1 => {
                     let t = rng.pick(&titles);
-                    t.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+                    ("title_words", t.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
                 }
                 2 => {
                     let t = rng.pick(&titles);
                     let w = t.split_whitespace().next().unwrap_or("the");
                     let cut: String = w.chars().take(3).collect();
-                    format!("{cut}*")
+                    ("prefix", format!("{cut}*"))
                 }
-                _ => String::new(),
+                _ => ("match_all", String::new()),
             };
-            mixed.push(json!({"text": text, "who": who}));
+            mixed.push(json!({"text": text, "who": who, "kind": kind}));
         }
         let qfile = tmp.path().join("queries.json");
         std::fs::write(

@@ -241,6 +241,7 @@ async fn search(a: SearchArgs) -> Result<bool> {
         limit: a.limit,
         offset: a.offset,
         snippets: true,
+        facets: true,
     };
     let ans = kb_km::search(&store, &index, &Searcher::parse(&a.who), &req).await;
     store.close().await;

@@ -398,6 +398,9 @@ pub struct SearchRequest {
     pub offset: usize,
     /// Snippets from the stored plain text.
     pub snippets: bool,
+    /// Facet counts (tags, categories, spaces, authors) of every readable match: a pass over
+    /// all of them, so only when shown.
+    pub facets: bool,
 }
 
 /// One hit, with what the store knows of it.
@@ -443,6 +446,7 @@ pub async fn search(
         kinds: req.kinds.clone(),
         limit: req.limit,
         offset: req.offset,
+        skip_facets: !req.facets,
     };
     let res = index.search(&q, &|_| None)?;
     let ids: Vec<serde_json::Value> = res.hits.iter().map(|h| json!(h.id)).collect();

@@ -85,6 +85,8 @@ pub struct Query {
     pub limit: usize,
     /// How many hits to skip.
     pub offset: usize,
+    /// Leave the facet counts out (they cost a pass over every readable match).
+    pub skip_facets: bool,
 }
 
 /// One result.
@@ -418,16 +420,16 @@ impl SearchIndex {
         for root in ["/tag", "/category", "/space", "/author"] {
             facet_collector.add_facet(root);
         }
-        let (top, total, facet_counts) = searcher.search(
-            &query,
-            &(
-                TopDocs::with_limit(limit)
-                    .and_offset(q.offset)
-                    .order_by_score(),
-                Count,
-                facet_collector,
-            ),
-        )?;
+        let top_docs = TopDocs::with_limit(limit)
+            .and_offset(q.offset)
+            .order_by_score();
+        let (top, total, facet_counts) = if q.skip_facets {
+            let (top, total) = searcher.search(&query, &(top_docs, Count))?;
+            (top, total, None)
+        } else {
+            let (top, total, f) = searcher.search(&query, &(top_docs, Count, facet_collector))?;
+            (top, total, Some(f))
+        };
         // Made on the first hit whose body the caller gives.
         let mut snippets: Option<Option<SnippetGenerator>> = None;
         let mut hits = Vec::with_capacity(top.len());
@@ -467,7 +469,7 @@ impl SearchIndex {
             ("/space", &mut facets.spaces),
             ("/author", &mut facets.authors),
         ] {
-            for (facet, n) in facet_counts.get(root) {
+            for (facet, n) in facet_counts.iter().flat_map(|c| c.get(root)) {
                 if let Some(last) = facet.to_path().last() {
                     out.insert((*last).to_string(), n);
                 }

@@ -134,6 +134,19 @@ fn filters_and_facets_count_only_readable_matches() {
         BTreeMap::from([("ENG".into(), 2), ("REL".into(), 1)])
     );
     assert_eq!(r.facets.authors, BTreeMap::from([("alice".into(), 1)]));
+    // Without facets: the same hits and total, no counts.
+    let bare = ix
+        .search(
+            &Query {
+                skip_facets: true,
+                ..all.clone()
+            },
+            &|_| None,
+        )
+        .unwrap();
+    assert_eq!(bare.total, r.total);
+    assert_eq!(bare.hits, r.hits);
+    assert!(bare.facets.tags.is_empty() && bare.facets.spaces.is_empty());
     let hr = Query {
         principals: vec!["g:all".into(), "g:hr".into()],
         tags: vec!["database".into()],
