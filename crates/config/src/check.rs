@@ -169,6 +169,30 @@ pub fn check(file: &ConfigFile) -> Vec<Problem> {
             }
         }
     }
+    if let Some(km) = &file.km {
+        if let Err(m) = km.check() {
+            add("km".into(), m);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for j in &km.jobs {
+            if j.name.trim().is_empty() {
+                add(
+                    "km.jobs".into(),
+                    "a job has no name: give each [[km.jobs]] a name".into(),
+                );
+            } else if file.jobs.contains_key(&j.name) {
+                add(
+                    format!("km.jobs.{}", j.name),
+                    "a [jobs] entry has the same name: rename one (kbridge serve runs both by name)".into(),
+                );
+            } else if !seen.insert(j.name.as_str()) {
+                add(
+                    format!("km.jobs.{}", j.name),
+                    "two [[km.jobs]] have this name: rename one".into(),
+                );
+            }
+        }
+    }
     out
 }
 

@@ -32,6 +32,10 @@ pub struct ConfigFile {
     /// When `kbridge serve` runs a job, `[schedules.JOB]` (JOB a name of `[jobs]`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub schedules: BTreeMap<String, ScheduleSection>,
+    /// The knowledge base (`kbridge km`): filters, field mapping, transformation rules, roles,
+    /// the delete guard and the scheduled km jobs (`[[km.jobs]]`, run by `kbridge serve`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub km: Option<crate::km::KmConfig>,
 }
 
 /// `[schedules.JOB]`: when `kbridge serve` runs the job JOB.
