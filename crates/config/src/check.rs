@@ -167,6 +167,43 @@ pub fn check(file: &ConfigFile) -> Vec<Problem> {
                     );
                 }
             }
+            Job::Km(j) => {
+                check_ref(
+                    &mut add,
+                    file,
+                    &k("connection"),
+                    j.connection.as_deref(),
+                    Kind::Confluence,
+                );
+                if let Some(w) = &j.what
+                    && !matches!(w.as_str(), "content" | "permissions")
+                {
+                    add(k("what"), "use content or permissions".into());
+                }
+            }
+            Job::Sync(j) => {
+                check_ref(
+                    &mut add,
+                    file,
+                    &k("notion"),
+                    j.notion.as_deref(),
+                    Kind::Notion,
+                );
+                check_ref(
+                    &mut add,
+                    file,
+                    &k("confluence"),
+                    j.confluence.as_deref(),
+                    Kind::Confluence,
+                );
+                if j.links.iter().any(|l| l.trim().is_empty()) {
+                    add(
+                        k("links"),
+                        "holds an empty name: give link names or leave it out for every link"
+                            .into(),
+                    );
+                }
+            }
         }
     }
     if let Some(km) = &file.km {

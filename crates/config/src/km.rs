@@ -33,6 +33,10 @@ pub struct KmConfig {
     /// these groups is in the replica, no user finds anything (fail closed) and the permission
     /// sync says so.
     pub product_access: Vec<String>,
+    /// The search index folder `kbridge serve` uses (default `kbridge-index` beside a SQLite
+    /// store, else in the current folder; `kbridge km` takes `--index`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<std::path::PathBuf>,
 }
 
 impl Default for KmConfig {
@@ -46,6 +50,7 @@ impl Default for KmConfig {
             delete_guard_min: 10,
             jobs: Vec::new(),
             product_access: vec!["confluence-users".into()],
+            index: None,
         }
     }
 }

@@ -86,6 +86,7 @@ pub fn routes() -> Vec<RouteDef> {
         r(Method::GET, "/ui/runs", Admin, get(runs)),
         r(Method::GET, "/ui/runs/{id}", Admin, get(run)),
         r(Method::GET, "/ui/logs", Admin, get(logs)),
+        r(Method::GET, "/ui/search", Admin, get(search)),
     ]
 }
 
@@ -1047,4 +1048,67 @@ async fn logs(
         }),
         Err(e) => err_page(e),
     }
+}
+
+// ---- km search as a user
+
+struct HitView {
+    id: String,
+    title: String,
+    url: String,
+    score: String,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    csrf: String,
+    nav: &'static str,
+    flash: String,
+    who: String,
+    q: String,
+    searched: bool,
+    error: String,
+    total: usize,
+    hits: Vec<HitView>,
+}
+
+async fn search(
+    State(sh): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<crate::api::KmSearchQuery>,
+) -> Response {
+    let who = q.who.clone().unwrap_or_default();
+    let text = q.q.clone().unwrap_or_default();
+    let mut p = SearchPage {
+        csrf: csrf_of(&sh, &headers),
+        nav: "search",
+        flash: String::new(),
+        who: who.clone(),
+        q: text,
+        searched: false,
+        error: String::new(),
+        total: 0,
+        hits: Vec::new(),
+    };
+    if q.who.is_some() {
+        match crate::api::km_search_answer(&sh, q).await {
+            Ok((_, _, ans)) => {
+                p.searched = true;
+                p.total = ans.total;
+                p.hits = ans
+                    .hits
+                    .into_iter()
+                    .map(|h| HitView {
+                        id: h.id,
+                        title: h.title,
+                        url: h.url.unwrap_or_default(),
+                        score: format!("{:.3}", h.score),
+                    })
+                    .collect();
+            }
+            Err(e) => p.error = e.text(),
+        }
+    }
+    page(p)
 }

@@ -5,8 +5,10 @@
 
 mod api;
 mod browser;
+mod km;
 mod runner;
 mod scheduler;
 mod support;
 mod ui;
+mod webhooks;
 mod workers;
