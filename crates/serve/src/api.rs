@@ -146,6 +146,19 @@ pub fn routes() -> Vec<RouteDef> {
         r(Method::GET, "/api/v1/runs/{id}/logs", Admin, get(run_logs)),
         r(Method::GET, "/api/v1/logs", Admin, get(logs)),
         r(Method::GET, "/api/v1/km/search", Admin, get(km_search)),
+        r(Method::GET, "/api/v1/sync/links", Admin, get(sync_links)),
+        r(
+            Method::GET,
+            "/api/v1/sync/conflicts",
+            Admin,
+            get(sync_conflicts),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/sync/conflicts/{id}/resolve",
+            Admin,
+            post(sync_resolve),
+        ),
         r(
             Method::POST,
             "/webhooks/notion",
@@ -865,4 +878,141 @@ pub(crate) async fn km_search_answer(
 
 async fn km_search(State(sh): State<AppState>, Query(q): Query<KmSearchQuery>) -> ApiResult {
     Ok(axum::Json(km_search_json(&sh, q).await?))
+}
+
+// ---- sync links and conflicts
+
+fn sync_err(e: kb_engine::sync::SyncError) -> ApiError {
+    match e {
+        kb_engine::sync::SyncError::Input(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
+        other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+    }
+}
+
+/// Runs a kb-engine future (not Send) on a blocking thread of this runtime.
+async fn blocking<T: Send + 'static>(
+    sh: &Arc<Shared>,
+    f: impl for<'a> FnOnce(
+        &'a Shared,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<T, ApiError>> + 'a>,
+    > + Send
+    + 'static,
+) -> Result<T, ApiError> {
+    let handle = tokio::runtime::Handle::current();
+    let sh = sh.clone();
+    tokio::task::spawn_blocking(move || handle.block_on(f(&sh)))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+}
+
+pub(crate) async fn sync_links_list(
+    sh: &Arc<Shared>,
+) -> Result<Vec<kb_engine::sync::LinkStatus>, ApiError> {
+    blocking(sh, |sh| {
+        Box::pin(async move { kb_engine::sync::status(&sh.store).await.map_err(sync_err) })
+    })
+    .await
+}
+
+async fn sync_links(State(sh): State<AppState>) -> ApiResult {
+    Ok(axum::Json(json!({"links": sync_links_list(&sh).await?})))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ConflictsQuery {
+    pub(crate) link: Option<String>,
+    /// `false` to list resolved conflicts too (default: open ones).
+    pub(crate) open: Option<bool>,
+}
+
+pub(crate) async fn sync_conflicts_list(
+    sh: &Arc<Shared>,
+    q: ConflictsQuery,
+) -> Result<Vec<kb_engine::sync::ConflictView>, ApiError> {
+    blocking(sh, move |sh| {
+        Box::pin(async move {
+            kb_engine::sync::conflicts(
+                &sh.store,
+                q.link.as_deref().filter(|l| !l.is_empty()),
+                q.open.unwrap_or(true),
+            )
+            .await
+            .map_err(sync_err)
+        })
+    })
+    .await
+}
+
+async fn sync_conflicts(State(sh): State<AppState>, Query(q): Query<ConflictsQuery>) -> ApiResult {
+    Ok(axum::Json(
+        json!({"conflicts": sync_conflicts_list(&sh, q).await?}),
+    ))
+}
+
+/// `POST /api/v1/sync/conflicts/{id}/resolve`: which side wins, and the connections to write
+/// with (default `notion` and `confluence`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResolveBody {
+    pub(crate) take: String,
+    #[serde(default)]
+    pub(crate) notion: Option<String>,
+    #[serde(default)]
+    pub(crate) confluence: Option<String>,
+}
+
+pub(crate) async fn resolve_conflict(
+    sh: &Arc<Shared>,
+    id: i64,
+    b: ResolveBody,
+) -> Result<Value, ApiError> {
+    let take = match b.take.as_str() {
+        "notion" => kb_engine::sync::Take::Notion,
+        "confluence" => kb_engine::sync::Take::Confluence,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("take = {other:?} is not a side"),
+            )
+            .hint("give take = notion or take = confluence"));
+        }
+    };
+    let config = sh.config_with_connections().await?;
+    blocking(sh, move |sh| {
+        Box::pin(async move {
+            let ctx = crate::jobs::JobContext {
+                store: sh.store.clone(),
+                config,
+                env: sh.env.clone(),
+                now: sh.clock.now(),
+                log: Arc::new(|_, _, _| {}),
+                km_index: sh.km_index.clone(),
+            };
+            let bad = |e: crate::jobs::JobError| ApiError::new(StatusCode::BAD_REQUEST, e.0);
+            let n = crate::jobs::notion(&ctx, b.notion.as_deref()).map_err(bad)?;
+            let (c, _) = crate::jobs::confluence(&ctx, b.confluence.as_deref()).map_err(bad)?;
+            let cx = kb_engine::sync::SyncContext {
+                store: &sh.store,
+                notion: &n,
+                confluence: &c,
+            };
+            let r = kb_engine::sync::resolve(&cx, id, take, ctx.now.as_millisecond())
+                .await
+                .map_err(sync_err)?;
+            Ok(json!({"resolved": id, "take": b.take, "report": r}))
+        })
+    })
+    .await
+}
+
+async fn sync_resolve(
+    State(sh): State<AppState>,
+    Path(id): Path<String>,
+    axum::Json(b): axum::Json<ResolveBody>,
+) -> ApiResult {
+    let id = id
+        .parse()
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "a conflict id is a number"))?;
+    Ok(axum::Json(resolve_conflict(&sh, id, b).await?))
 }

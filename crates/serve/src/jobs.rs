@@ -170,7 +170,10 @@ fn http_log(log: LogFn) -> kb_confluence::kb_http::EventCallback {
     })
 }
 
-fn confluence(ctx: &JobContext, name: Option<&str>) -> Result<(Confluence, usize), JobError> {
+pub(crate) fn confluence(
+    ctx: &JobContext,
+    name: Option<&str>,
+) -> Result<(Confluence, usize), JobError> {
     let env = ctx.env.clone();
     let get = move |k: &str| env(k);
     let (cfg, _) = kb_engine::connect::confluence(
@@ -195,7 +198,7 @@ fn confluence(ctx: &JobContext, name: Option<&str>) -> Result<(Confluence, usize
     Ok((c, concurrency))
 }
 
-fn notion(ctx: &JobContext, name: Option<&str>) -> Result<Notion, JobError> {
+pub(crate) fn notion(ctx: &JobContext, name: Option<&str>) -> Result<Notion, JobError> {
     let env = ctx.env.clone();
     let get = move |k: &str| env(k);
     let cfg =

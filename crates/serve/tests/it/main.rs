@@ -9,6 +9,7 @@ mod km;
 mod runner;
 mod scheduler;
 mod support;
+mod sync;
 mod ui;
 mod webhooks;
 mod workers;
