@@ -1083,8 +1083,10 @@ struct SearchPage {
 async fn search(
     State(sh): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<crate::api::KmSearchQuery>,
+    Query(mut q): Query<crate::api::KmSearchQuery>,
 ) -> Response {
+    // The page shows up to 200 hits (the API's default is 20).
+    q.limit = Some(q.limit.unwrap_or(200));
     let who = q.who.clone().unwrap_or_default();
     let text = q.q.clone().unwrap_or_default();
     let mut p = SearchPage {

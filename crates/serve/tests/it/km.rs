@@ -16,7 +16,7 @@ use crate::support::{TOKEN, call, daemon, request, send};
 
 const TOKEN_VAR: &str = "WIKI_TOKEN";
 
-async fn twin() -> SimHandle {
+pub(crate) async fn twin() -> SimHandle {
     let mut cfg = SimConfig::default();
     cfg.workspace.pages = 40;
     cfg.workspace.seed = 5;
@@ -33,7 +33,7 @@ fn s(v: &Value) -> String {
 }
 
 /// What `auth` can list through the twin's v2 API (the oracle): current pages and blog posts.
-async fn api_readable(sim: &SimHandle, email: &str, token: &str) -> BTreeSet<String> {
+pub(crate) async fn api_readable(sim: &SimHandle, email: &str, token: &str) -> BTreeSet<String> {
     let http = reqwest::Client::new();
     let b = base64::engine::general_purpose::STANDARD.encode(format!("{email}:{token}"));
     let mut out = BTreeSet::new();
@@ -58,7 +58,7 @@ async fn api_readable(sim: &SimHandle, email: &str, token: &str) -> BTreeSet<Str
 }
 
 /// The twin's users that can sign in: (account id, email, token).
-async fn users(sim: &SimHandle) -> Vec<(String, String, String)> {
+pub(crate) async fn users(sim: &SimHandle) -> Vec<(String, String, String)> {
     let d: Value = reqwest::get(format!("{}/__sim/confluence/dataset", sim.url()))
         .await
         .unwrap()

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::support::{TOKEN, call, daemon, request, send};
 
-async fn twins() -> SimHandle {
+pub(crate) async fn twins() -> SimHandle {
     let mut cfg = SimConfig::default();
     cfg.workspace.pages = 12;
     cfg.workspace.seed = 5;
@@ -33,7 +33,7 @@ async fn twins() -> SimHandle {
     kb_sim::start(cfg).await.expect("the twins start")
 }
 
-fn config(sim: &SimHandle) -> ConfigFile {
+pub(crate) fn config(sim: &SimHandle) -> ConfigFile {
     let mut c = ConfigFile::default();
     c.connections.insert(
         "notion".into(),
@@ -72,7 +72,7 @@ fn notion_req(sim: &SimHandle, m: reqwest::Method, path: &str) -> reqwest::Reque
         .header("Notion-Version", "2025-09-03")
 }
 
-async fn conf_page(sim: &SimHandle, id: &str) -> Value {
+pub(crate) async fn conf_page(sim: &SimHandle, id: &str) -> Value {
     let c = &sim.credentials()[0];
     reqwest::Client::new()
         .get(format!(
@@ -118,21 +118,23 @@ async fn minute_later(sim: &SimHandle, d: &crate::support::Daemon) {
     d.clock.advance(SignedDuration::from_secs(61));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_conflict_is_shown_side_by_side_and_resolved_from_the_daemon() {
-    let sim = twins().await;
-    let env = HashMap::from([
+pub(crate) const TEXTS: [&str; 3] = [
+    "Alpha paragraph one",
+    "Bravo paragraph two",
+    "Charlie paragraph three",
+];
+
+pub(crate) fn env(sim: &SimHandle) -> HashMap<String, String> {
+    HashMap::from([
         ("WIKI_TOKEN".to_string(), sim.credentials()[0].token.clone()),
         ("NOTES_TOKEN".to_string(), sim.notion_token().to_string()),
-    ]);
-    let now = jiff::Timestamp::now().to_string();
-    let d = daemon(config(&sim), env, &now).await;
+    ])
+}
 
-    // Before any link: no links, no conflicts.
-    let (s, v) = call(&d.sh, "GET", "/api/v1/sync/links", None).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["links"], json!([]), "{v}");
-
+/// A Notion tree migrated and linked (`docs`), passed quietly by the daemon's `twoway` job,
+/// then the same paragraph edited differently on both sides and passed again: one open
+/// conflict. Returns the Confluence root page's id.
+pub(crate) async fn with_conflict(sim: &SimHandle, d: &crate::support::Daemon) -> String {
     // A tree with three paragraphs, migrated and linked (as `kbridge migrate` and `sync init`).
     let n = {
         let mut cfg = kb_notion::NotionConfig::new(
@@ -162,17 +164,13 @@ async fn a_conflict_is_shown_side_by_side_and_resolved_from_the_daemon() {
         .and_then(|p| p["id"].as_str())
         .unwrap()
         .to_string();
-    let texts = [
-        "Alpha paragraph one",
-        "Bravo paragraph two",
-        "Charlie paragraph three",
-    ];
+    let texts = TEXTS;
     let children: Vec<Value> = texts
         .iter()
         .map(|t| json!({"type": "paragraph", "paragraph": {"rich_text": [{"type": "text", "text": {"content": t}}]}}))
         .collect();
     let r: Value = notion_req(
-        &sim,
+        sim,
         reqwest::Method::PATCH,
         &format!("blocks/{root}/children"),
     )
@@ -227,17 +225,17 @@ async fn a_conflict_is_shown_side_by_side_and_resolved_from_the_daemon() {
         call(&d.sh, "POST", "/api/v1/jobs/twoway/run", None).await;
         let done = drain(&d.sh).await.unwrap();
         assert_eq!(done[0].1, Ended::Finished("succeeded".into()), "{done:?}");
-        minute_later(&sim, &d).await;
+        minute_later(sim, d).await;
     }
 
     // The same paragraph edited differently on both sides.
-    let r = notion_req(&sim, reqwest::Method::PATCH, &format!("blocks/{p1}"))
+    let r = notion_req(sim, reqwest::Method::PATCH, &format!("blocks/{p1}"))
         .json(&json!({"paragraph": {"rich_text": [{"type": "text", "text": {"content": "Notion says this"}}]}}))
         .send()
         .await
         .unwrap();
     assert!(r.status().is_success());
-    edit_confluence(&sim, &cid, texts[0], "Confluence says that").await;
+    edit_confluence(sim, &cid, texts[0], "Confluence says that").await;
     call(&d.sh, "POST", "/api/v1/jobs/twoway/run", None).await;
     let done = drain(&d.sh).await.unwrap();
     let (run, ended) = &done[0];
@@ -249,6 +247,23 @@ async fn a_conflict_is_shown_side_by_side_and_resolved_from_the_daemon() {
     let (_, r) = call(&d.sh, "GET", &format!("/api/v1/runs/{run}"), None).await;
     assert_eq!(r["counts"]["docs"]["conflicts"], 1, "{r}");
     assert!(r["errors"].to_string().contains("conflict"), "{r}");
+
+    cid
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_is_shown_side_by_side_and_resolved_from_the_daemon() {
+    let sim = twins().await;
+    let now = jiff::Timestamp::now().to_string();
+    let d = daemon(config(&sim), env(&sim), &now).await;
+
+    // Before any link: no links, no conflicts.
+    let (s, v) = call(&d.sh, "GET", "/api/v1/sync/links", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["links"], json!([]), "{v}");
+
+    let cid = with_conflict(&sim, &d).await;
+    let texts = TEXTS;
 
     // The API and the page show it side by side.
     let (_, v) = call(&d.sh, "GET", "/api/v1/sync/conflicts", None).await;

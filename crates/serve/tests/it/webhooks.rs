@@ -44,7 +44,9 @@ fn post(
 }
 
 /// Each signed route: a change body, the header it is signed with, and how to sign it.
-fn delivery(path: &str) -> (Vec<u8>, &'static str, Box<dyn Fn(&[u8]) -> String>) {
+type Signer = Box<dyn Fn(&[u8]) -> String>;
+
+fn delivery(path: &str) -> (Vec<u8>, &'static str, Signer) {
     match path {
         "/webhooks/notion" => (
             json!({"id": "ev-1", "type": "page.content_updated", "timestamp": "2026-03-04T10:00:00Z",
