@@ -236,6 +236,12 @@ async fn km_jobs_run_in_the_daemon_and_search_as_a_user_finds_only_their_pages()
     let (_, m) = call(&d.sh, "GET", "/metrics", None).await;
     let m = m.as_str().unwrap().to_string();
     assert!(m.contains("kbridge_km_search_seconds_count"), "{m}");
+    // No token in any answer, page or row (km's tables included).
+    crate::support::assert_no_secret_anywhere(&d, &[&admin.token], "kb", run).await;
+    assert!(
+        crate::support::db_holds(&d, TOKEN_VAR),
+        "the check finds what is there"
+    );
     assert!(
         m.contains("kbridge_job_runs_total{kind=\"km\",status=\"succeeded\"} 3"),
         "{m}"

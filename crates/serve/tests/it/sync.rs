@@ -355,4 +355,13 @@ async fn a_conflict_is_shown_side_by_side_and_resolved_from_the_daemon() {
     call(&d.sh, "POST", "/api/v1/jobs/twoway/run", None).await;
     let done = drain(&d.sh).await.unwrap();
     assert_eq!(done[0].1, Ended::Finished("succeeded".into()), "{done:?}");
+    // No token in any answer, page or row (the sync tables included).
+    let wiki = sim.credentials()[0].token.clone();
+    crate::support::assert_no_secret_anywhere(
+        &d,
+        &[&wiki, sim.notion_token()],
+        "twoway",
+        done[0].0,
+    )
+    .await;
 }

@@ -192,4 +192,5 @@ async fn a_verified_hint_queues_the_sync_job_once() {
         m.contains("kbridge_webhook_deliveries_total{source=\"notion\",outcome=\"accepted\"} 2"),
         "{m}"
     );
+    crate::support::assert_no_secret_anywhere(&d, &[NOTION_SECRET, CONF_SECRET], "twoway", 1).await;
 }
