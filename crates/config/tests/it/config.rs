@@ -537,3 +537,54 @@ what = "permissions"
         assert!(p[0].message.contains(words), "{text}: {}", p[0].message);
     }
 }
+
+#[test]
+fn km_and_sync_jobs_are_checked_like_the_others() {
+    let text = r#"
+[connections.wiki]
+kind = "confluence_cloud"
+url = "https://acme.atlassian.net"
+email = "me@acme.com"
+[jobs.kb]
+kind = "km"
+connection = "wiki"
+what = "permissions"
+[jobs.twoway]
+kind = "sync"
+links = ["docs"]
+"#;
+    let f = parse(text, "kbridge.toml").unwrap();
+    assert!(check(&f).is_empty(), "{:?}", check(&f));
+    assert!(matches!(f.jobs["kb"], Job::Km(_)));
+    assert!(matches!(f.jobs["twoway"], Job::Sync(_)));
+    let bad = r#"
+[jobs.kb]
+kind = "km"
+connection = "nowhere"
+what = "everything"
+[jobs.twoway]
+kind = "sync"
+confluence = "nowhere"
+links = [""]
+"#;
+    let f = parse(bad, "kbridge.toml").unwrap();
+    let keys: Vec<String> = check(&f).into_iter().map(|p| p.key).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "jobs.kb.connection",
+            "jobs.kb.what",
+            "jobs.twoway.confluence",
+            "jobs.twoway.links"
+        ],
+        "{keys:?}"
+    );
+    // Unknown fields are refused in these jobs too.
+    assert!(
+        parse(
+            "[jobs.kb]\nkind = \"km\"\nwhat_ = \"content\"\n",
+            "kbridge.toml"
+        )
+        .is_err()
+    );
+}
