@@ -167,6 +167,67 @@ pub fn check(file: &ConfigFile) -> Vec<Problem> {
                     );
                 }
             }
+            Job::Km(j) => {
+                check_ref(
+                    &mut add,
+                    file,
+                    &k("connection"),
+                    j.connection.as_deref(),
+                    Kind::Confluence,
+                );
+                if let Some(w) = &j.what
+                    && !matches!(w.as_str(), "content" | "permissions")
+                {
+                    add(k("what"), "use content or permissions".into());
+                }
+            }
+            Job::Sync(j) => {
+                check_ref(
+                    &mut add,
+                    file,
+                    &k("notion"),
+                    j.notion.as_deref(),
+                    Kind::Notion,
+                );
+                check_ref(
+                    &mut add,
+                    file,
+                    &k("confluence"),
+                    j.confluence.as_deref(),
+                    Kind::Confluence,
+                );
+                if j.links.iter().any(|l| l.trim().is_empty()) {
+                    add(
+                        k("links"),
+                        "holds an empty name: give link names or leave it out for every link"
+                            .into(),
+                    );
+                }
+            }
+        }
+    }
+    if let Some(km) = &file.km {
+        if let Err(m) = km.check() {
+            add("km".into(), m);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for j in &km.jobs {
+            if j.name.trim().is_empty() {
+                add(
+                    "km.jobs".into(),
+                    "a job has no name: give each [[km.jobs]] a name".into(),
+                );
+            } else if file.jobs.contains_key(&j.name) {
+                add(
+                    format!("km.jobs.{}", j.name),
+                    "a [jobs] entry has the same name: rename one (kbridge serve runs both by name)".into(),
+                );
+            } else if !seen.insert(j.name.as_str()) {
+                add(
+                    format!("km.jobs.{}", j.name),
+                    "two [[km.jobs]] have this name: rename one".into(),
+                );
+            }
         }
     }
     out

@@ -11,6 +11,7 @@
 //! `now`), and never talk to a service.
 
 pub mod check;
+pub mod km;
 pub mod load;
 pub mod model;
 pub mod reference;

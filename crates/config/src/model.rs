@@ -32,6 +32,10 @@ pub struct ConfigFile {
     /// When `kbridge serve` runs a job, `[schedules.JOB]` (JOB a name of `[jobs]`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub schedules: BTreeMap<String, ScheduleSection>,
+    /// The knowledge base (`kbridge km`): filters, field mapping, transformation rules, roles,
+    /// the delete guard and the scheduled km jobs (`[[km.jobs]]`, run by `kbridge serve`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub km: Option<crate::km::KmConfig>,
 }
 
 /// `[schedules.JOB]`: when `kbridge serve` runs the job JOB.
@@ -201,6 +205,40 @@ pub enum Job {
     /// Migrate a Confluence space or subtree into Notion (`kbridge migrate
     /// confluence-to-notion`).
     MigrateConfluenceToNotion(ConfluenceToNotionJob),
+    /// The knowledge base's incremental pass or permission sync (`kbridge km sync`), with the
+    /// `[km]` configuration.
+    Km(KmSyncJob),
+    /// One two-way sync pass per link (`kbridge sync run`); `kbridge serve`'s webhook
+    /// receivers queue one as soon as a verified change arrives.
+    Sync(SyncJob),
+}
+
+/// `kind = "sync"`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncJob {
+    /// The Notion connection's name (default `notion`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notion: Option<String>,
+    /// The Confluence connection's name (default `confluence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confluence: Option<String>,
+    /// The sync links to pass (`kbridge sync init --name`; default: every link in the store).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
+}
+
+/// `kind = "km"`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KmSyncJob {
+    /// The Confluence connection's name (default `confluence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<String>,
+    /// `content` (extract, then import: the incremental pass; the default) or `permissions`
+    /// (space permissions, restrictions, groups and members re-read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what: Option<String>,
 }
 
 /// `kind = "extract"`

@@ -42,11 +42,38 @@ pub fn markdown() -> String {
                 table(&mut out, &root, &v, &["kind"]);
             }
         } else {
-            out.push_str(&format!("### `[{name}]`\n\n{desc}\n\n"));
-            table(&mut out, &root, &target, &[]);
+            section(&mut out, &root, &format!("[{name}]"), &desc, &target);
         }
     }
     out
+}
+
+/// A table's section, then one section per nested table (`[km.filters]`) and per list of
+/// tables (`[[km.jobs]]`).
+fn section(out: &mut String, root: &Value, header: &str, desc: &str, target: &Value) {
+    out.push_str(&format!("### `{header}`\n\n{desc}\n\n"));
+    table(out, root, target, &[]);
+    let Some(Value::Object(props)) = target.get("properties") else {
+        return;
+    };
+    let base = header.trim_matches(['[', ']']);
+    for (k, p) in props {
+        let sub = deref(root, p);
+        if sub.get("properties").is_some() {
+            section(out, root, &format!("[{base}.{k}]"), &description(p), &sub);
+        } else if let Some(items) = sub.get("items") {
+            let item = deref(root, items);
+            if item.get("properties").is_some() {
+                section(
+                    out,
+                    root,
+                    &format!("[[{base}.{k}]]"),
+                    &description(p),
+                    &item,
+                );
+            }
+        }
+    }
 }
 
 /// The variants of a `BTreeMap<String, Enum>`'s values, if `v` is one.

@@ -38,6 +38,9 @@ pub enum Access {
     Public,
     /// The admin token (`Authorization: Bearer …`, or the UI's session cookie).
     Admin,
+    /// A signed webhook: no admin token, but every delivery is verified (its service's
+    /// signature or shared secret) before anything is processed; else 401.
+    Signed,
 }
 
 /// One route of the daemon.
@@ -75,7 +78,7 @@ fn r(
 
 /// Every route, the one list the router is built from.
 pub fn routes() -> Vec<RouteDef> {
-    use Access::{Admin, Public};
+    use Access::{Admin, Public, Signed};
     let mut v = vec![
         r(Method::GET, "/healthz", Public, get(healthz)),
         r(Method::GET, "/readyz", Public, get(readyz)),
@@ -142,6 +145,38 @@ pub fn routes() -> Vec<RouteDef> {
         r(Method::GET, "/api/v1/runs/{id}", Admin, get(get_run)),
         r(Method::GET, "/api/v1/runs/{id}/logs", Admin, get(run_logs)),
         r(Method::GET, "/api/v1/logs", Admin, get(logs)),
+        r(Method::GET, "/api/v1/km/search", Admin, get(km_search)),
+        r(Method::GET, "/api/v1/sync/links", Admin, get(sync_links)),
+        r(
+            Method::GET,
+            "/api/v1/sync/conflicts",
+            Admin,
+            get(sync_conflicts),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/sync/conflicts/{id}/resolve",
+            Admin,
+            post(sync_resolve),
+        ),
+        r(
+            Method::POST,
+            "/webhooks/notion",
+            Signed,
+            post(crate::webhooks::notion),
+        ),
+        r(
+            Method::POST,
+            "/webhooks/confluence",
+            Signed,
+            post(crate::webhooks::automation),
+        ),
+        r(
+            Method::POST,
+            "/webhooks/confluence-dc",
+            Signed,
+            post(crate::webhooks::data_center),
+        ),
     ];
     v.extend(crate::ui::routes());
     v
@@ -153,7 +188,7 @@ pub fn router(sh: AppState) -> Router {
     let mut admin = Router::new();
     for d in routes() {
         match d.access {
-            Access::Public => public = public.route(d.path, d.handler),
+            Access::Public | Access::Signed => public = public.route(d.path, d.handler),
             Access::Admin => admin = admin.route(d.path, d.handler),
         }
     }
@@ -765,4 +800,219 @@ async fn logs(State(sh): State<AppState>, Query(q): Query<LogsQuery>) -> ApiResu
 
 async fn overview(State(sh): State<AppState>) -> ApiResult {
     ok(crate::overview::overview(&sh).await?)
+}
+
+// ---- km search
+
+#[derive(Deserialize)]
+pub(crate) struct KmSearchQuery {
+    /// Who searches: an account id, `role:NAME` or `anonymous`.
+    #[serde(rename = "as")]
+    pub(crate) who: Option<String>,
+    /// The words (empty or `*`: everything the searcher may read).
+    pub(crate) q: Option<String>,
+    pub(crate) limit: Option<usize>,
+    pub(crate) offset: Option<usize>,
+}
+
+/// `GET /api/v1/km/search?as=WHO&q=TEXT`: km search as a user or a role, only what they may
+/// read (their principals from the store, groups expanded).
+pub(crate) async fn km_search_json(sh: &Arc<Shared>, q: KmSearchQuery) -> Result<Value, ApiError> {
+    let (who, text, answer) = km_search_answer(sh, q).await?;
+    Ok(json!({
+        "as": who,
+        "q": text,
+        "total": answer.total,
+        "hits": answer.hits,
+        "principals": answer.principals,
+    }))
+}
+
+/// Who searched, the words, and km's answer.
+pub(crate) async fn km_search_answer(
+    sh: &Arc<Shared>,
+    q: KmSearchQuery,
+) -> Result<(String, String, kb_km::SearchAnswer), ApiError> {
+    let who = match q.who.as_deref().map(str::trim) {
+        Some(w) if !w.is_empty() => w.to_string(),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "km search needs `as`: who searches",
+            )
+            .hint("give as=ACCOUNT_ID, as=role:NAME or as=anonymous"));
+        }
+    };
+    let text = match q.q.as_deref().map(str::trim) {
+        None | Some("*") => String::new(),
+        Some(t) => t.to_string(),
+    };
+    let limit = q.limit.unwrap_or(20).clamp(1, 1000);
+    let offset = q.offset.unwrap_or(0);
+    let req = kb_km::SearchRequest {
+        text: text.clone(),
+        limit,
+        offset,
+        snippets: true,
+        ..kb_km::SearchRequest::default()
+    };
+    let searcher = kb_km::Searcher::parse(&who);
+    // kb-km's futures are not Send: searched on a blocking thread of this runtime.
+    let handle = tokio::runtime::Handle::current();
+    let sh2 = sh.clone();
+    let started = Instant::now();
+    let answer = tokio::task::spawn_blocking(move || {
+        handle.block_on(async move {
+            let index = sh2.km_index.lock().await.map_err(|e| e.0)?;
+            kb_km::search(&sh2.store, &index, &searcher, &req)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("km search: {e}")))?
+    .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e))?;
+    sh.metrics.search_latency(started.elapsed());
+    Ok((who, text, answer))
+}
+
+async fn km_search(State(sh): State<AppState>, Query(q): Query<KmSearchQuery>) -> ApiResult {
+    Ok(axum::Json(km_search_json(&sh, q).await?))
+}
+
+// ---- sync links and conflicts
+
+fn sync_err(e: kb_engine::sync::SyncError) -> ApiError {
+    match e {
+        kb_engine::sync::SyncError::Input(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
+        other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+    }
+}
+
+/// Runs a kb-engine future (not Send) on a blocking thread of this runtime.
+async fn blocking<T: Send + 'static>(
+    sh: &Arc<Shared>,
+    f: impl for<'a> FnOnce(
+        &'a Shared,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<T, ApiError>> + 'a>,
+    > + Send
+    + 'static,
+) -> Result<T, ApiError> {
+    let handle = tokio::runtime::Handle::current();
+    let sh = sh.clone();
+    tokio::task::spawn_blocking(move || handle.block_on(f(&sh)))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+}
+
+pub(crate) async fn sync_links_list(
+    sh: &Arc<Shared>,
+) -> Result<Vec<kb_engine::sync::LinkStatus>, ApiError> {
+    blocking(sh, |sh| {
+        Box::pin(async move { kb_engine::sync::status(&sh.store).await.map_err(sync_err) })
+    })
+    .await
+}
+
+async fn sync_links(State(sh): State<AppState>) -> ApiResult {
+    Ok(axum::Json(json!({"links": sync_links_list(&sh).await?})))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ConflictsQuery {
+    pub(crate) link: Option<String>,
+    /// `false` to list resolved conflicts too (default: open ones).
+    pub(crate) open: Option<bool>,
+}
+
+pub(crate) async fn sync_conflicts_list(
+    sh: &Arc<Shared>,
+    q: ConflictsQuery,
+) -> Result<Vec<kb_engine::sync::ConflictView>, ApiError> {
+    blocking(sh, move |sh| {
+        Box::pin(async move {
+            kb_engine::sync::conflicts(
+                &sh.store,
+                q.link.as_deref().filter(|l| !l.is_empty()),
+                q.open.unwrap_or(true),
+            )
+            .await
+            .map_err(sync_err)
+        })
+    })
+    .await
+}
+
+async fn sync_conflicts(State(sh): State<AppState>, Query(q): Query<ConflictsQuery>) -> ApiResult {
+    Ok(axum::Json(
+        json!({"conflicts": sync_conflicts_list(&sh, q).await?}),
+    ))
+}
+
+/// `POST /api/v1/sync/conflicts/{id}/resolve`: which side wins, and the connections to write
+/// with (default `notion` and `confluence`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResolveBody {
+    pub(crate) take: String,
+    #[serde(default)]
+    pub(crate) notion: Option<String>,
+    #[serde(default)]
+    pub(crate) confluence: Option<String>,
+}
+
+pub(crate) async fn resolve_conflict(
+    sh: &Arc<Shared>,
+    id: i64,
+    b: ResolveBody,
+) -> Result<Value, ApiError> {
+    let take = match b.take.as_str() {
+        "notion" => kb_engine::sync::Take::Notion,
+        "confluence" => kb_engine::sync::Take::Confluence,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("take = {other:?} is not a side"),
+            )
+            .hint("give take = notion or take = confluence"));
+        }
+    };
+    let config = sh.config_with_connections().await?;
+    blocking(sh, move |sh| {
+        Box::pin(async move {
+            let ctx = crate::jobs::JobContext {
+                store: sh.store.clone(),
+                config,
+                env: sh.env.clone(),
+                now: sh.clock.now(),
+                log: Arc::new(|_, _, _| {}),
+                km_index: sh.km_index.clone(),
+            };
+            let bad = |e: crate::jobs::JobError| ApiError::new(StatusCode::BAD_REQUEST, e.0);
+            let n = crate::jobs::notion(&ctx, b.notion.as_deref()).map_err(bad)?;
+            let (c, _) = crate::jobs::confluence(&ctx, b.confluence.as_deref()).map_err(bad)?;
+            let cx = kb_engine::sync::SyncContext {
+                store: &sh.store,
+                notion: &n,
+                confluence: &c,
+            };
+            let r = kb_engine::sync::resolve(&cx, id, take, ctx.now.as_millisecond())
+                .await
+                .map_err(sync_err)?;
+            Ok(json!({"resolved": id, "take": b.take, "report": r}))
+        })
+    })
+    .await
+}
+
+async fn sync_resolve(
+    State(sh): State<AppState>,
+    Path(id): Path<String>,
+    axum::Json(b): axum::Json<ResolveBody>,
+) -> ApiResult {
+    let id = id
+        .parse()
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "a conflict id is a number"))?;
+    Ok(axum::Json(resolve_conflict(&sh, id, b).await?))
 }

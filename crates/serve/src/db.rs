@@ -60,7 +60,7 @@ pub struct RunRow {
     pub id: i64,
     pub job: String,
     pub kind: String,
-    /// `schedule`, `catch_up`, `manual` or `resume`.
+    /// `schedule`, `catch_up`, `manual`, `resume` or `webhook:SOURCE`.
     pub trigger: String,
     pub due_at: Option<i64>,
     pub queued_at: i64,

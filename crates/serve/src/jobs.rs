@@ -15,6 +15,7 @@ use kb_config::{ConfigFile, Env, Job};
 use kb_confluence::Confluence;
 use kb_engine::migrate::{ConfluenceToNotion, MigrateProgress, MigrateReport, NotionToConfluence};
 use kb_notion::Notion;
+use kb_search::SearchIndex;
 use kb_store::Store;
 use serde_json::{Value, json};
 
@@ -55,6 +56,47 @@ pub struct JobContext {
     pub env: EnvFn,
     pub now: jiff::Timestamp,
     pub log: LogFn,
+    /// The knowledge base's search index (one per process: km jobs write it, km search reads it).
+    pub km_index: Arc<KmIndex>,
+}
+
+/// The km search index, opened on first use and shared by km runs and km search (a tantivy
+/// index has one writer per folder: one daemon process per index folder).
+pub struct KmIndex {
+    dir: std::path::PathBuf,
+    index: tokio::sync::Mutex<Option<SearchIndex>>,
+}
+
+impl KmIndex {
+    /// The index in `[km] index`, else `kbridge-index` beside a SQLite store, else in the
+    /// current folder (as `kbridge km`).
+    pub fn for_config(config: &ConfigFile, store_url: &str) -> KmIndex {
+        let dir = match config.km.as_ref().and_then(|k| k.index.clone()) {
+            Some(d) => d,
+            None if !store_url.contains("://") => match std::path::Path::new(store_url).parent() {
+                Some(p) => p.join("kbridge-index"),
+                None => std::path::PathBuf::from("kbridge-index"),
+            },
+            None => std::path::PathBuf::from("kbridge-index"),
+        };
+        KmIndex {
+            dir,
+            index: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The index, opened if it is not yet; waits while a km run writes it.
+    pub async fn lock(&self) -> Result<tokio::sync::MappedMutexGuard<'_, SearchIndex>, JobError> {
+        let mut g = self.index.lock().await;
+        if g.is_none() {
+            let idx = SearchIndex::open(&self.dir).map_err(|e| {
+                JobError(format!("the km search index {}: {e}", self.dir.display()))
+            })?;
+            *g = Some(idx);
+        }
+        tokio::sync::MutexGuard::try_map(g, |o| o.as_mut())
+            .map_err(|_| JobError("the km search index is not open".into()))
+    }
 }
 
 /// What a run did.
@@ -94,6 +136,8 @@ pub fn kind_of(job: &Job) -> &'static str {
         Job::Extract(_) => "extract",
         Job::MigrateNotionToConfluence(_) => "migrate_notion_to_confluence",
         Job::MigrateConfluenceToNotion(_) => "migrate_confluence_to_notion",
+        Job::Km(_) => "km",
+        Job::Sync(_) => "sync",
     }
 }
 
@@ -103,6 +147,8 @@ pub fn registry() -> Vec<Box<dyn JobKind>> {
         Box::new(Extract),
         Box::new(NotionToConfluenceKind),
         Box::new(ConfluenceToNotionKind),
+        Box::new(KmKind),
+        Box::new(SyncKind),
     ]
 }
 
@@ -124,7 +170,10 @@ fn http_log(log: LogFn) -> kb_confluence::kb_http::EventCallback {
     })
 }
 
-fn confluence(ctx: &JobContext, name: Option<&str>) -> Result<(Confluence, usize), JobError> {
+pub(crate) fn confluence(
+    ctx: &JobContext,
+    name: Option<&str>,
+) -> Result<(Confluence, usize), JobError> {
     let env = ctx.env.clone();
     let get = move |k: &str| env(k);
     let (cfg, _) = kb_engine::connect::confluence(
@@ -149,7 +198,7 @@ fn confluence(ctx: &JobContext, name: Option<&str>) -> Result<(Confluence, usize
     Ok((c, concurrency))
 }
 
-fn notion(ctx: &JobContext, name: Option<&str>) -> Result<Notion, JobError> {
+pub(crate) fn notion(ctx: &JobContext, name: Option<&str>) -> Result<Notion, JobError> {
     let env = ctx.env.clone();
     let get = move |k: &str| env(k);
     let cfg =
@@ -372,6 +421,193 @@ impl JobKind for ConfluenceToNotionKind {
             .await
             .map_err(|e| JobError(e.to_string()))?;
             Ok(migrate_outcome(r))
+        })
+    }
+}
+
+/// `kind = "km"` (and each `[[km.jobs]]`): `kb_km::sync`, as `kbridge km sync`, with the
+/// `[km]` configuration. A run with any failed item fails.
+pub struct KmKind;
+
+impl JobKind for KmKind {
+    fn kind(&self) -> &'static str {
+        "km"
+    }
+
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+        ctx: &'a JobContext,
+    ) -> BoxFuture<'a, Result<JobOutcome, JobError>> {
+        Box::pin(async move {
+            let Job::Km(j) = job else {
+                return Err(JobError(format!("not a km job: {}", kind_of(job))));
+            };
+            let permissions = match j.what.as_deref() {
+                None | Some("content") => false,
+                Some("permissions") => true,
+                Some(w) => {
+                    return Err(JobError(format!(
+                        "what = {w:?}: use content or permissions"
+                    )));
+                }
+            };
+            // No [km] table: km's documented defaults (every field of [km] has one).
+            let cfg = match &ctx.config.km {
+                Some(k) => k.clone(),
+                None => kb_km::KmConfig::default(),
+            };
+            let (client, _) = confluence(ctx, j.connection.as_deref())?;
+            let mut index = ctx.km_index.lock().await?;
+            let opts = kb_km::SyncOptions {
+                permissions,
+                ..kb_km::SyncOptions::default()
+            };
+            ctx.log.as_ref()(
+                Level::Info,
+                None,
+                if permissions {
+                    "started the permission sync"
+                } else {
+                    "started the incremental pass (extract, then import)"
+                },
+            );
+            let r = kb_km::sync(&client, &ctx.store, &mut index, &cfg, &opts).await;
+            drop(index);
+            let r = r.map_err(|e| JobError(e.to_string()))?;
+            // The integration log's warnings and errors, into the run's log.
+            let lines = kb_km::log::read(&ctx.store, Some(r.run_id), Some("warn"))
+                .await
+                .map_err(|e| JobError(format!("the km log of run {}: {e}", r.run_id)))?;
+            for l in &lines {
+                let level = if l.level == "error" {
+                    Level::Error
+                } else {
+                    Level::Warn
+                };
+                let msg = if l.hint.is_empty() {
+                    l.message.clone()
+                } else {
+                    format!("{} ({})", l.message, l.hint)
+                };
+                ctx.log.as_ref()(level, Some(&l.object), &msg);
+            }
+            let c = &r.counts;
+            let mut errors: Vec<String> = lines
+                .iter()
+                .filter(|l| l.level == "error")
+                .map(|l| format!("{}: {}", l.object, l.message))
+                .collect();
+            if (c.failed > 0 || r.status != "succeeded") && errors.is_empty() {
+                errors.push(format!(
+                    "km run {} {}: {} items failed (kbridge km logs --run {})",
+                    r.run_id, r.status, c.failed, r.run_id
+                ));
+            }
+            Ok(JobOutcome {
+                counts: json!({
+                    "added": c.added, "updated": c.updated, "deleted": c.deleted,
+                    "skipped": c.skipped_by_filter, "failed": c.failed,
+                    "unchanged": c.unchanged, "closed": c.closed,
+                }),
+                requests: json!({
+                    "total": r.requests,
+                    "extract_run": r.extract_run_id,
+                    "by_endpoint": r.extract_requests,
+                }),
+                errors,
+                store_run: Some(r.run_id),
+            })
+        })
+    }
+}
+
+/// `kind = "sync"`: `kb_engine::sync::run_pass` for each link, as `kbridge sync run`. A pass
+/// with a failed page or a new conflict fails (the conflict waits for its resolve button).
+pub struct SyncKind;
+
+impl JobKind for SyncKind {
+    fn kind(&self) -> &'static str {
+        "sync"
+    }
+
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+        ctx: &'a JobContext,
+    ) -> BoxFuture<'a, Result<JobOutcome, JobError>> {
+        Box::pin(async move {
+            let Job::Sync(j) = job else {
+                return Err(JobError(format!("not a sync job: {}", kind_of(job))));
+            };
+            let n = notion(ctx, j.notion.as_deref())?;
+            let (c, _) = confluence(ctx, j.confluence.as_deref())?;
+            let links = if j.links.is_empty() {
+                let all: Vec<String> = ctx
+                    .store
+                    .sync_links()
+                    .await
+                    .map_err(|e| JobError(format!("the sync links: {e}")))?
+                    .into_iter()
+                    .map(|l| l.name)
+                    .collect();
+                if all.is_empty() {
+                    return Err(JobError(
+                        "there is no sync link in this store: make one with `kbridge sync init`"
+                            .into(),
+                    ));
+                }
+                all
+            } else {
+                j.links.clone()
+            };
+            let cx = kb_engine::sync::SyncContext {
+                store: &ctx.store,
+                notion: &n,
+                confluence: &c,
+            };
+            let mut counts = serde_json::Map::new();
+            let mut requests = serde_json::Map::new();
+            let mut errors = Vec::new();
+            for name in &links {
+                ctx.log.as_ref()(Level::Info, Some(name), "pass started");
+                match kb_engine::sync::run_pass(&cx, name, ctx.now.as_millisecond()).await {
+                    Ok(r) => {
+                        counts.insert(
+                            name.clone(),
+                            json!({
+                                "checked": r.checked, "to_notion": r.to_notion,
+                                "to_confluence": r.to_confluence, "merged": r.merged,
+                                "conflicts": r.conflicts.len(), "waiting": r.waiting,
+                                "created_in_notion": r.created_in_notion,
+                                "created_in_confluence": r.created_in_confluence,
+                            }),
+                        );
+                        requests.insert(name.clone(), json!(r.requests));
+                        for e in &r.errors {
+                            ctx.log.as_ref()(Level::Error, Some(name), e);
+                            errors.push(format!("{name}: {e}"));
+                        }
+                        for id in &r.conflicts {
+                            let m = format!(
+                                "conflict {id}: both sides changed; resolve it on the Sync page"
+                            );
+                            ctx.log.as_ref()(Level::Warn, Some(name), &m);
+                            errors.push(format!("{name}: {m}"));
+                        }
+                    }
+                    Err(e) => {
+                        ctx.log.as_ref()(Level::Error, Some(name), &e.to_string());
+                        errors.push(format!("{name}: {e}"));
+                    }
+                }
+            }
+            Ok(JobOutcome {
+                counts: Value::Object(counts),
+                requests: Value::Object(requests),
+                errors,
+                store_run: None,
+            })
         })
     }
 }

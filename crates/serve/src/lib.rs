@@ -20,6 +20,7 @@ pub mod runner;
 pub mod schedule;
 pub mod scheduler;
 pub mod ui;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -68,6 +69,11 @@ pub struct Shared {
     pub worker: String,
     pub lease: Duration,
     pub metrics: metrics::Metrics,
+    /// The km search index (km jobs write it, km search reads it).
+    pub km_index: Arc<jobs::KmIndex>,
+    /// Notion's verification token once a verification request arrived (until then
+    /// `KBRIDGE_NOTION_WEBHOOK_TOKEN`).
+    pub(crate) notion_webhook_token: std::sync::Mutex<Option<SecretString>>,
     /// SHA-256 of the admin token (compared in constant time; the token itself is not kept).
     pub(crate) token_digest: [u8; 32],
     pub(crate) auth: api::AuthState,
@@ -88,6 +94,8 @@ impl Shared {
             db,
             store,
             registry: jobs::registry(),
+            notion_webhook_token: std::sync::Mutex::new(None),
+            km_index: Arc::new(jobs::KmIndex::for_config(&o.config, &o.store_url)),
             token_digest: Sha256::digest(o.admin_token.expose_secret().trim().as_bytes()).into(),
             config: o.config,
             env: o.env,
@@ -140,6 +148,40 @@ impl Shared {
                     "file",
                     now,
                 )
+                .await?;
+        }
+        // `[[km.jobs]]`: km jobs with their schedules (in UTC, as km documents them).
+        for j in self.config.km.iter().flat_map(|k| k.jobs.iter()) {
+            let bad = |fix: String| ServeError::Invalid {
+                what: format!("kbridge.toml km.jobs {:?}", j.name),
+                fix,
+            };
+            if self.config.jobs.contains_key(&j.name) {
+                return Err(bad("a [jobs] entry has the same name: rename one".into()));
+            }
+            let what = match j.what.as_str() {
+                "content" | "permissions" => j.what.clone(),
+                w => return Err(bad(format!("what = {w:?}: use content or permissions"))),
+            };
+            let every = kb_config::km::schedule_every(&j.schedule).map_err(bad)?;
+            let sched = schedule::ScheduleSpec {
+                every,
+                time_zone: "UTC".into(),
+                jitter_seconds: 0,
+            };
+            schedule::Schedule::new(sched.clone()).map_err(|e| bad(e.to_string()))?;
+            let spec = serde_json::to_value(kb_config::Job::Km(kb_config::KmSyncJob {
+                connection: None,
+                what: Some(what),
+            }))
+            .map_err(|e| ServeError::Corrupt {
+                what: e.to_string(),
+            })?;
+            let sched = serde_json::to_value(sched).map_err(|e| ServeError::Corrupt {
+                what: e.to_string(),
+            })?;
+            self.db
+                .put_job(&j.name, &spec, Some(&sched), None, "file", now)
                 .await?;
         }
         for name in self.config.schedules.keys() {

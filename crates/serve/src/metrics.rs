@@ -33,6 +33,8 @@ pub struct Metrics {
     retries: Family<Labels, Counter>,
     http: Family<Labels, Counter>,
     http_latency: Family<Labels, Histogram>,
+    search_latency: Histogram,
+    webhooks: Family<Labels, Counter>,
 }
 
 fn duration_buckets() -> Histogram {
@@ -60,6 +62,8 @@ impl Default for Metrics {
             retries: Family::default(),
             http: Family::default(),
             http_latency: Family::new_with_constructor(latency_buckets as fn() -> Histogram),
+            search_latency: latency_buckets(),
+            webhooks: Family::default(),
             registry: Mutex::new(Registry::default()),
         };
         r.register(
@@ -106,6 +110,16 @@ impl Default for Metrics {
             "admin_request_seconds",
             "Latency of the daemon's answers, by route",
             m.http_latency.clone(),
+        );
+        r.register(
+            "km_search_seconds",
+            "Latency of km searches (as a user or a role)",
+            m.search_latency.clone(),
+        );
+        r.register(
+            "webhook_deliveries",
+            "Webhook deliveries received, by source and outcome",
+            m.webhooks.clone(),
         );
         *m.registry.lock().unwrap_or_else(|e| e.into_inner()) = r;
         m
@@ -176,6 +190,16 @@ impl Metrics {
         self.http_latency
             .get_or_create(&l(&[("route", route)]))
             .observe(secs);
+    }
+
+    pub fn search_latency(&self, d: std::time::Duration) {
+        self.search_latency.observe(d.as_secs_f64());
+    }
+
+    pub fn webhook(&self, source: &str, outcome: &str) {
+        self.webhooks
+            .get_or_create(&l(&[("source", source), ("outcome", outcome)]))
+            .inc();
     }
 
     /// The text exposition.

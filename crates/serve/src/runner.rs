@@ -186,6 +186,7 @@ pub async fn execute(
         env: sh.env.clone(),
         now: sh.clock.now(),
         log: log.clone(),
+        km_index: sh.km_index.clone(),
     };
     let started = Instant::now();
     // The engine's futures are not Send: the run is driven on a blocking thread of this

@@ -86,6 +86,14 @@ pub fn routes() -> Vec<RouteDef> {
         r(Method::GET, "/ui/runs", Admin, get(runs)),
         r(Method::GET, "/ui/runs/{id}", Admin, get(run)),
         r(Method::GET, "/ui/logs", Admin, get(logs)),
+        r(Method::GET, "/ui/search", Admin, get(search)),
+        r(Method::GET, "/ui/sync", Admin, get(sync_page)),
+        r(
+            Method::POST,
+            "/ui/sync/conflicts/{id}/resolve",
+            Admin,
+            post(resolve_conflict),
+        ),
     ]
 }
 
@@ -1046,5 +1054,144 @@ async fn logs(
             run: run.unwrap_or_default(),
         }),
         Err(e) => err_page(e),
+    }
+}
+
+// ---- km search as a user
+
+struct HitView {
+    id: String,
+    title: String,
+    url: String,
+    score: String,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    csrf: String,
+    nav: &'static str,
+    flash: String,
+    who: String,
+    q: String,
+    searched: bool,
+    error: String,
+    total: usize,
+    hits: Vec<HitView>,
+}
+
+async fn search(
+    State(sh): State<AppState>,
+    headers: HeaderMap,
+    Query(mut q): Query<crate::api::KmSearchQuery>,
+) -> Response {
+    // The page shows up to 200 hits (the API's default is 20).
+    q.limit = Some(q.limit.unwrap_or(200));
+    let who = q.who.clone().unwrap_or_default();
+    let text = q.q.clone().unwrap_or_default();
+    let mut p = SearchPage {
+        csrf: csrf_of(&sh, &headers),
+        nav: "search",
+        flash: String::new(),
+        who: who.clone(),
+        q: text,
+        searched: false,
+        error: String::new(),
+        total: 0,
+        hits: Vec::new(),
+    };
+    if q.who.is_some() {
+        match crate::api::km_search_answer(&sh, q).await {
+            Ok((_, _, ans)) => {
+                p.searched = true;
+                p.total = ans.total;
+                p.hits = ans
+                    .hits
+                    .into_iter()
+                    .map(|h| HitView {
+                        id: h.id,
+                        title: h.title,
+                        url: h.url.unwrap_or_default(),
+                        score: format!("{:.3}", h.score),
+                    })
+                    .collect();
+            }
+            Err(e) => p.error = e.text(),
+        }
+    }
+    page(p)
+}
+
+// ---- sync links and conflicts
+
+#[derive(Template)]
+#[template(path = "sync.html")]
+struct SyncPage {
+    csrf: String,
+    nav: &'static str,
+    flash: String,
+    links: Vec<kb_engine::sync::LinkStatus>,
+    conflicts: Vec<kb_engine::sync::ConflictView>,
+}
+
+async fn sync_page(
+    State(sh): State<AppState>,
+    headers: HeaderMap,
+    Query(f): Query<Flash>,
+) -> Response {
+    let links = match crate::api::sync_links_list(&sh).await {
+        Ok(l) => l,
+        Err(e) => return err_page(e.text()),
+    };
+    let conflicts = match crate::api::sync_conflicts_list(
+        &sh,
+        crate::api::ConflictsQuery {
+            link: None,
+            open: Some(true),
+        },
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => return err_page(e.text()),
+    };
+    page(SyncPage {
+        csrf: csrf_of(&sh, &headers),
+        nav: "sync",
+        flash: f.flash.unwrap_or_default(),
+        links,
+        conflicts,
+    })
+}
+
+async fn resolve_conflict(
+    State(sh): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = csrf_ok(&sh, &headers, f.get("csrf").map(String::as_str)) {
+        return r;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return back("/ui/sync", "A conflict id is a number.");
+    };
+    let Some(take) = f.get("take").cloned() else {
+        return back("/ui/sync", "Choose the side to keep.");
+    };
+    let body = crate::api::ResolveBody {
+        take,
+        notion: None,
+        confluence: None,
+    };
+    match crate::api::resolve_conflict(&sh, id, body).await {
+        Ok(v) => back(
+            "/ui/sync",
+            &format!(
+                "Conflict {id} resolved: {} written to both sides.",
+                v["take"]
+            ),
+        ),
+        Err(e) => back("/ui/sync", &api_error_text(e)),
     }
 }

@@ -472,3 +472,119 @@ fn docs_config_md_holds_the_reference_generated_from_the_model() {
         assert!(generated.contains(key), "{key} missing from the reference");
     }
 }
+
+#[test]
+fn the_km_table_parses_in_kbridge_toml_and_config_check_names_its_problems() {
+    let good = r#"
+[km]
+max_delete_share = 0.25
+product_access = ["confluence-users"]
+[km.filters]
+spaces_include = ["ENG"]
+[km.roles]
+support = ["support-team"]
+[[km.jobs]]
+name = "km-content"
+schedule = "daily 02:30"
+[[km.jobs]]
+name = "km-perms"
+schedule = "0 */6 * * *"
+what = "permissions"
+"#;
+    let f = parse(good, "kbridge.toml").unwrap();
+    let km = f.km.as_ref().unwrap();
+    assert_eq!(km.filters.spaces_include, vec!["ENG".to_string()]);
+    assert_eq!(km.jobs.len(), 2);
+    assert_eq!(km.jobs[0].what, "content");
+    assert!(check(&f).is_empty(), "{:?}", check(&f));
+    assert_eq!(
+        kb_config::km::schedule_every(&km.jobs[1].schedule).unwrap(),
+        "cron 0 */6 * * *"
+    );
+    // The same text through the km entry point (kbridge-km.toml) gives the same configuration.
+    assert_eq!(
+        &kb_config::km::KmConfig::from_toml("kbridge-km.toml", good).unwrap(),
+        km
+    );
+
+    // Unknown fields are refused, naming the key.
+    let e = parse("[km.filters]\nspace_include = [\"ENG\"]\n", "kbridge.toml").unwrap_err();
+    assert!(e.to_string().contains("space_include"), "{e}");
+
+    // A bad schedule, a bad `what`, a duplicate name: each named by `config check`.
+    for (text, key, words) in [
+        (
+            "[[km.jobs]]\nname = \"a\"\nschedule = \"every tuesday\"\n",
+            "km",
+            "hourly, daily HH:MM",
+        ),
+        (
+            "[[km.jobs]]\nname = \"a\"\nschedule = \"hourly\"\nwhat = \"everything\"\n",
+            "km",
+            "content or permissions",
+        ),
+        (
+            "[jobs.a]\nkind = \"extract\"\n[[km.jobs]]\nname = \"a\"\nschedule = \"hourly\"\n",
+            "km.jobs.a",
+            "same name",
+        ),
+        ("[km]\nmax_delete_share = 2.0\n", "km", "between 0 and 1"),
+    ] {
+        let f = parse(text, "kbridge.toml").unwrap();
+        let p = check(&f);
+        assert_eq!(p.len(), 1, "{text}: {p:?}");
+        assert_eq!(p[0].key, key, "{text}");
+        assert!(p[0].message.contains(words), "{text}: {}", p[0].message);
+    }
+}
+
+#[test]
+fn km_and_sync_jobs_are_checked_like_the_others() {
+    let text = r#"
+[connections.wiki]
+kind = "confluence_cloud"
+url = "https://acme.atlassian.net"
+email = "me@acme.com"
+[jobs.kb]
+kind = "km"
+connection = "wiki"
+what = "permissions"
+[jobs.twoway]
+kind = "sync"
+links = ["docs"]
+"#;
+    let f = parse(text, "kbridge.toml").unwrap();
+    assert!(check(&f).is_empty(), "{:?}", check(&f));
+    assert!(matches!(f.jobs["kb"], Job::Km(_)));
+    assert!(matches!(f.jobs["twoway"], Job::Sync(_)));
+    let bad = r#"
+[jobs.kb]
+kind = "km"
+connection = "nowhere"
+what = "everything"
+[jobs.twoway]
+kind = "sync"
+confluence = "nowhere"
+links = [""]
+"#;
+    let f = parse(bad, "kbridge.toml").unwrap();
+    let keys: Vec<String> = check(&f).into_iter().map(|p| p.key).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "jobs.kb.connection",
+            "jobs.kb.what",
+            "jobs.twoway.confluence",
+            "jobs.twoway.links"
+        ],
+        "{keys:?}"
+    );
+    // Unknown fields are refused in these jobs too.
+    assert!(
+        parse(
+            "[jobs.kb]\nkind = \"km\"\nwhat_ = \"content\"\n",
+            "kbridge.toml"
+        )
+        .is_err()
+    );
+}

@@ -265,7 +265,7 @@ fn openapi_json_lists_exactly_the_api_routes() {
     let served: std::collections::BTreeSet<_> = routes()
         .iter()
         .filter(|r| {
-            ["/api/", "/metrics", "/healthz", "/readyz"]
+            ["/api/", "/metrics", "/healthz", "/readyz", "/webhooks/"]
                 .iter()
                 .any(|p| r.path.starts_with(p))
         })
@@ -278,5 +278,13 @@ fn openapi_json_lists_exactly_the_api_routes() {
     // The public ones are marked so.
     for p in ["/healthz", "/readyz"] {
         assert_eq!(doc["paths"][p]["get"]["security"], json!([]), "{p}");
+    }
+    for r in routes().iter().filter(|r| r.access == Access::Signed) {
+        assert_eq!(
+            doc["paths"][r.path]["post"]["security"],
+            json!([]),
+            "{}",
+            r.path
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The web UI in a real Chromium (Debian's `chromium` and `chromium-driver`, driven by
 //! fantoccini): an operator logs in, adds a connection to the twin, tests it, creates a
 //! scheduled extract job, runs it now, watches it finish, sees counts and logs; the pages
-//! also at a phone's width. Screenshots of each page go to `target/screenshots/serve/`.
+//! also at a phone's width; then searches as a user (only that user's pages) and resolves a
+//! sync conflict with its button. Screenshots of each page go to `target/screenshots/serve/`.
 //!
 //! Without the browser the test prints a visible SKIPPED line, unless
 //! `KBRIDGE_REQUIRE_BROWSER=1` (CI sets it), which makes it a failure.
@@ -357,6 +358,197 @@ async fn an_operator_adds_a_connection_tests_it_schedules_and_runs_an_extract() 
         width.as_u64().unwrap() <= 400,
         "the page is not wider than the phone: {width}"
     );
+
+    c.close().await.unwrap();
+    stop_tx.send(true).unwrap();
+    daemon.await.unwrap().unwrap();
+}
+
+/// Logs in at `base` as the operator.
+async fn login(c: &Client, base: &str) {
+    c.goto(&format!("{base}/")).await.unwrap();
+    c.find(Locator::Css("input[name=token]"))
+        .await
+        .unwrap()
+        .send_keys(TOKEN)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#login button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("#overview"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_operator_searches_as_a_user_and_resolves_a_sync_conflict() {
+    if !Path::new(CHROMIUM).exists() || !Path::new(DRIVER).exists() {
+        if std::env::var("KBRIDGE_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!("KBRIDGE_REQUIRE_BROWSER=1 but {CHROMIUM} or {DRIVER} is missing");
+        }
+        eprintln!("SKIPPED: the browser test needs {CHROMIUM} and {DRIVER}");
+        return;
+    }
+    // Two twins: a site with permissions for km, a Notion workspace and a site for sync.
+    let km_sim = crate::km::twin().await;
+    let sync_sim = crate::sync::twins().await;
+    let mut config = crate::sync::config(&sync_sim);
+    config.connections.insert(
+        "kmwiki".into(),
+        kb_config::Connection::ConfluenceCloud(kb_config::ConfluenceCloudConnection {
+            url: km_sim.confluence_url(),
+            email: km_sim.credentials()[0].email.clone(),
+            token_env: Some("KMWIKI_TOKEN".into()),
+            token_file: None,
+            rate: Some(5000.0),
+            concurrency: Some(8),
+        }),
+    );
+    config.jobs.insert(
+        "kb".into(),
+        kb_config::Job::Km(kb_config::KmSyncJob {
+            connection: Some("kmwiki".into()),
+            what: None,
+        }),
+    );
+    let mut env = crate::sync::env(&sync_sim);
+    env.insert("KMWIKI_TOKEN".into(), km_sim.credentials()[0].token.clone());
+    let now = jiff::Timestamp::now().to_string();
+    let d = crate::support::daemon(config, env, &now).await;
+    // The knowledge base imported, and a conflict waiting, before the operator opens the UI.
+    crate::support::call(&d.sh, "POST", "/api/v1/jobs/kb/run", None).await;
+    let done = kb_serve::runner::drain(&d.sh).await.unwrap();
+    assert_eq!(
+        done[0].1,
+        kb_serve::runner::Ended::Finished("succeeded".into())
+    );
+    let cid = crate::sync::with_conflict(&sync_sim, &d).await;
+    let conflict = d.sh.store.sync_conflicts(None, true).await.unwrap()[0].id;
+
+    let port = free_port();
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let daemon = tokio::spawn(kb_serve::serve(
+        d.sh.clone(),
+        Some(SocketAddr::from(([127, 0, 0, 1], port))),
+        2,
+        stop,
+    ));
+    let base = format!("http://127.0.0.1:{port}");
+    let dport = free_port();
+    let _driver = Driver(
+        std::process::Command::new(DRIVER)
+            .arg(format!("--port={dport}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until("chromedriver", async || {
+        std::net::TcpStream::connect(("127.0.0.1", dport)).is_ok()
+    })
+    .await;
+    wait_until("the daemon", async || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })
+    .await;
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({"binary": CHROMIUM, "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"]}),
+    );
+    let c = ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{dport}"))
+        .await
+        .unwrap();
+    login(&c, &base).await;
+
+    // Search as a user: exactly the pages that user may read (the twin's own API says which).
+    let admin = &km_sim.credentials()[0];
+    let crawler = crate::km::api_readable(&km_sim, &admin.email, &admin.token).await;
+    let users = crate::km::users(&km_sim).await;
+    let (account, email, token) = users.into_iter().nth(3).unwrap();
+    let oracle: std::collections::BTreeSet<String> =
+        crate::km::api_readable(&km_sim, &email, &token)
+            .await
+            .intersection(&crawler)
+            .cloned()
+            .collect();
+    assert!(
+        oracle.len() < crawler.len(),
+        "the user sees less than the crawler"
+    );
+    c.goto(&format!("{base}/ui/search")).await.unwrap();
+    c.find(Locator::Css("#search-as"))
+        .await
+        .unwrap()
+        .send_keys(&account)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#search-go"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("#search-total"))
+        .await
+        .unwrap();
+    let mut shown = std::collections::BTreeSet::new();
+    for row in c
+        .find_all(Locator::Css("#search-hits tr.hit"))
+        .await
+        .unwrap()
+    {
+        shown.insert(row.attr("data-id").await.unwrap().unwrap());
+    }
+    assert_eq!(shown, oracle, "the hits for {account}");
+    shot(&c, "12-search-as-user").await;
+
+    // The conflict side by side; keep Notion's.
+    c.goto(&format!("{base}/ui/sync")).await.unwrap();
+    let section = c
+        .find(Locator::Css(&format!("#conflict-{conflict}")))
+        .await
+        .unwrap();
+    let text = section.text().await.unwrap();
+    assert!(
+        text.contains("Notion says this") && text.contains("Confluence says that"),
+        "{text}"
+    );
+    shot(&c, "13-sync-conflict").await;
+    c.find(Locator::Css(&format!(
+        "#conflict-{conflict} button.take-notion"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    c.wait().for_element(Locator::Css("#flash")).await.unwrap();
+    let flash = c
+        .find(Locator::Css("#flash"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(flash.contains("resolved"), "{flash}");
+    c.find(Locator::Css("#no-conflicts")).await.unwrap();
+    shot(&c, "14-sync-resolved").await;
+    let storage = crate::sync::conf_page(&sync_sim, &cid).await["body"]["storage"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(storage.contains("Notion says this"), "{storage}");
+    assert!(!storage.contains("Confluence says that"), "{storage}");
 
     c.close().await.unwrap();
     stop_tx.send(true).unwrap();

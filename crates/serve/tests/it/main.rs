@@ -5,8 +5,11 @@
 
 mod api;
 mod browser;
+mod km;
 mod runner;
 mod scheduler;
 mod support;
+mod sync;
 mod ui;
+mod webhooks;
 mod workers;

@@ -152,10 +152,7 @@ async fn an_extract_job_added_through_the_api_runs_with_counts_and_logs() {
         let (_, v) = call(&d.sh, "GET", path, None).await;
         assert!(!v.to_string().contains(&secret), "{path}");
     }
-    assert!(
-        !file_holds(&d.dir.path().join("kbridge.db"), &secret),
-        "the token is in the database file"
-    );
+    crate::support::assert_no_secret_anywhere(&d, &[&secret], "replica", run).await;
     assert!(
         file_holds(&d.dir.path().join("kbridge.db"), TOKEN_VAR),
         "the check itself finds what is there"

@@ -105,3 +105,47 @@ pub async fn call(
     let v = serde_json::from_str(&b).unwrap_or(Value::String(b));
     (s, v)
 }
+
+/// Whether the SQLite file (with its WAL) holds `needle`.
+pub fn db_holds(d: &Daemon, needle: &str) -> bool {
+    let mut hay = Vec::new();
+    for ext in ["", "-wal", "-shm"] {
+        if let Ok(b) = std::fs::read(format!("{}{ext}", d.store_url)) {
+            hay.extend(b);
+        }
+    }
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// No secret in any answer of any GET route of the router (the API, the UI's pages, the
+/// probes, `/metrics`; `{name}` and `{id}` filled with `name` and `id`, km search as
+/// anonymous) nor anywhere in the database file. A new route or table is covered without
+/// touching this list.
+pub async fn assert_no_secret_anywhere(d: &Daemon, secrets: &[&str], name: &str, id: i64) {
+    let mut checked = 0;
+    for r in kb_serve::api::routes() {
+        if r.method != axum::http::Method::GET {
+            continue;
+        }
+        let mut path = r
+            .path
+            .replace("{name}", name)
+            .replace("{id}", &id.to_string());
+        if path == "/api/v1/km/search" || path == "/ui/search" {
+            path.push_str("?as=anonymous&q=*");
+        }
+        let (_, body) = send(
+            &d.sh,
+            request("GET", &path, Some(TOKEN), None, [127, 0, 0, 1]),
+        )
+        .await;
+        for s in secrets {
+            assert!(!body.contains(s), "a secret in the answer of GET {path}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "{checked} GET routes checked");
+    for s in secrets {
+        assert!(!db_holds(d, s), "a secret in the database file");
+    }
+}
