@@ -57,7 +57,8 @@ struct CommonArgs {
     /// The configuration file (default: kbridge.toml if it exists).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// The km configuration (`[km]` table; default kbridge-km.toml if it exists).
+    /// The km configuration (`[km]` table; default: kbridge.toml's `[km]`, else kbridge-km.toml
+    /// if it exists).
     #[arg(long)]
     km_config: Option<PathBuf>,
     /// One JSON object on stdout.
@@ -138,11 +139,25 @@ pub fn run(args: KmArgs) -> Result<bool> {
     }
 }
 
+/// The km configuration: `--km-config FILE`, else the `[km]` table of `kbridge.toml` (checked
+/// when it was loaded), else `kbridge-km.toml`, else the defaults. Both of the last two present
+/// is refused: one place says what km does.
 fn km_config(c: &CommonArgs) -> Result<KmConfig> {
     let path = match &c.km_config {
         Some(p) => p.clone(),
         None => {
             let p = PathBuf::from("kbridge-km.toml");
+            if let Some(km) = crate::settings::load(c.config.as_ref())?.km {
+                if p.exists() {
+                    return Err(crate::errors::UserError::new(
+                        "setting_invalid",
+                        "the km configuration is in two places: the [km] table of kbridge.toml and kbridge-km.toml",
+                    )
+                    .hint("keep one: move kbridge-km.toml's settings into kbridge.toml's [km] table and delete it, or pass --km-config")
+                    .into());
+                }
+                return Ok(km);
+            }
             if !p.exists() {
                 return Ok(KmConfig::default());
             }

@@ -42,6 +42,11 @@ fn api_readable(sim: &kb_sim::BackgroundSim, auth: Option<(&str, &str)>) -> BTre
     })
 }
 
+/// The admin's account id (reads everything the crawler reads).
+fn s_account(d: &Value) -> String {
+    d["users"][0]["accountId"].as_str().unwrap().to_string()
+}
+
 fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -163,6 +168,43 @@ fn km_sync_search_as_users_rerun_and_logs() {
     for line in logs.stdout.lines().filter(|l| !l.trim().is_empty()) {
         let _: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
     }
+
+    // `[km]` inside kbridge.toml: a space left out there is left out of the knowledge base
+    // (its articles deleted, the delete guard opened for it), and kbridge-km.toml beside it is
+    // refused.
+    let gone_space = d["spaces"][0]["key"].as_str().unwrap().to_string();
+    std::fs::write(
+        dir.path().join("kbridge.toml"),
+        format!(
+            "[km]\nmax_delete_share = 1.0\n\n[km.filters]\nspaces_exclude = [\"{gone_space}\"]\n"
+        ),
+    )
+    .unwrap();
+    let third = json(&kb(dir.path(), &env, &["km", "sync", "--json"]));
+    assert_eq!(third["status"], "succeeded", "{third}");
+    assert!(third["counts"]["deleted"].as_u64().unwrap() > 0, "{third}");
+    let left = search(dir.path(), &env, &s_account(&d));
+    let in_space: BTreeSet<String> = d["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| d["spaces"][0]["id"] == c["spaceId"])
+        .map(|c| {
+            let id = match &c["id"] {
+                Value::String(x) => x.clone(),
+                other => other.to_string(),
+            };
+            format!("{}:{id}", c["type"].as_str().unwrap())
+        })
+        .collect();
+    assert!(!left.is_empty());
+    assert!(left.is_disjoint(&in_space), "{gone_space} is left out");
+    std::fs::write(dir.path().join("kbridge-km.toml"), "[km]\n").unwrap();
+    let both = kb(dir.path(), &env, &["km", "sync"]);
+    assert_ne!(both.status, 0);
+    assert!(both.stderr.contains("two places"), "{}", both.stderr);
+    std::fs::remove_file(dir.path().join("kbridge-km.toml")).unwrap();
+    std::fs::remove_file(dir.path().join("kbridge.toml")).unwrap();
 
     // A configuration with an unknown key: its file and key named, once, and a non-zero exit.
     let bad = dir.path().join("bad-km.toml");
