@@ -60,6 +60,11 @@ struct InitArgs {
     /// The crawl account's time zone, minutes east of UTC (CQL reads dates in it).
     #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
     utc_offset_minutes: i32,
+    /// What a trash on one side does on the other: trash (default: the other page goes to
+    /// its trash too, and a restore is mirrored) or unlink (the pair is forgotten, the other
+    /// page stays).
+    #[arg(long, default_value = "trash")]
+    deletion: String,
     /// Print the result as JSON on stdout (one object per link and pass).
     #[arg(long)]
     json: bool,
@@ -194,6 +199,7 @@ pub fn run(args: SyncArgs) -> Result<bool> {
 fn init(a: InitArgs) -> Result<bool> {
     const WHAT: &str = "sync init";
     let policy: Policy = a.policy.parse().map_err(anyhow::Error::msg)?;
+    let deletion: sync::Deletion = a.deletion.parse().map_err(anyhow::Error::msg)?;
     let (space, page) = match a.confluence.split_once(':') {
         Some((s, p)) => (s.to_string(), Some(p.to_string())),
         None => (a.confluence.clone(), None),
@@ -209,6 +215,7 @@ fn init(a: InitArgs) -> Result<bool> {
         confluence_root: page,
         policy,
         utc_offset_minutes: a.utc_offset_minutes,
+        deletion,
     };
     let report = runtime()?.block_on(async {
         let store = open(&cl.store_url).await?;

@@ -16,6 +16,7 @@ mod pass;
 pub mod patch;
 pub mod signals;
 pub mod state;
+mod structure;
 
 use std::collections::HashMap;
 
@@ -24,7 +25,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use pass::{SyncContext, SyncReport, lift, run_pass};
-pub use state::{Link, LinkSpec, LinkState, Pair, PairState, Policy};
+pub use state::{Deletion, Link, LinkSpec, LinkState, Pair, PairState, Policy};
 
 use crate::migrate::source::{NodeKind, walk};
 use crate::migrate::transform::norm_id;
@@ -58,6 +59,8 @@ pub struct InitOptions {
     pub confluence_root: Option<String>,
     pub policy: Policy,
     pub utc_offset_minutes: i32,
+    /// What a trash on one side does on the other (`trash` by default).
+    pub deletion: Deletion,
 }
 
 /// What `init` found.
@@ -153,6 +156,8 @@ pub async fn init(
             confluence_root: confluence_root.clone(),
             policy: opts.policy,
             utc_offset_minutes: opts.utc_offset_minutes,
+            deletion: opts.deletion,
+            reconcile_minutes: state::RECONCILE_MINUTES,
         },
         state: LinkState::default(),
     };
@@ -232,6 +237,8 @@ pub async fn init(
                 confluence_hash: doc_hash(&ctitle, &cdoc)?,
                 base_hash: doc_hash(&n.title, &ndoc)?,
                 conflict: None,
+                trashed: false,
+                unlinked: None,
             },
             base: ndoc.clone(),
             notion_seen: ndoc,
@@ -244,6 +251,7 @@ pub async fn init(
     let mut link = link;
     link.state.notion_polled = Some(kb_store::time::format_millis(now_ms));
     link.state.confluence_polled = Some(now_ms);
+    link.state.reconciled = Some(now_ms);
     state::save_link_state(cx.store, &link).await?;
     Ok(report)
 }

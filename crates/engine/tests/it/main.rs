@@ -16,3 +16,4 @@ mod support;
 mod sync_pass;
 mod sync_patch;
 mod sync_signals;
+mod sync_structure;
