@@ -166,6 +166,21 @@ pub async fn init(
         confluence_root: confluence_root.clone(),
         ..Default::default()
     };
+    // Each page's edit time, listed before the tree is read: an edit made while it is read
+    // has a later time and is found by the first pass.
+    let mut edited: HashMap<String, String> = HashMap::new();
+    for v in cx
+        .notion
+        .pages_edited_since("1970-01-01T00:00:00.000Z")
+        .await?
+    {
+        if let (Some(id), Some(t)) = (
+            v.get("id").and_then(Value::as_str).and_then(norm_id),
+            v.get("last_edited_time").and_then(Value::as_str),
+        ) {
+            edited.insert(id, t.to_string());
+        }
+    }
     let nodes = walk(cx.notion, &root).await?;
     let mut found: Vec<(usize, String)> = Vec::new();
     for (i, n) in nodes.iter().enumerate() {
@@ -228,8 +243,10 @@ pub async fn init(
                 confluence_title: ctitle.clone(),
                 notion_parent: parent(n.parent),
                 confluence_parent: kb_confluence::keys::parent_id(page).unwrap_or_default(),
-                notion_edited: None,
-                notion_read_at: None,
+                notion_edited: edited.get(&n.id).cloned(),
+                notion_read_at: edited
+                    .contains_key(&n.id)
+                    .then(|| kb_store::time::format_millis(now_ms)),
                 notion_hash: doc_hash(&n.title, &ndoc)?,
                 confluence_version: kb_confluence::keys::version_number(page).ok_or_else(|| {
                     SyncError::Input(format!("Confluence page {cid} has no version"))

@@ -161,6 +161,7 @@ fn depth(pairs: &[Pair], i: usize) -> usize {
 
 /// Applies the structure changes the listings show; each change is saved with its pair.
 /// A failure is reported with the page and leaves that pair as it was.
+#[allow(clippy::needless_range_loop)] // pairs are read and written by index in one loop
 pub(super) async fn apply(
     cx: &super::SyncContext<'_>,
     link: &Link,

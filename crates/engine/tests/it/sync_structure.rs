@@ -427,7 +427,10 @@ async fn an_hour_without_edits_writes_nothing_and_polls_cost_one_request_per_sid
         let after = served(&h).await;
         assert!(r.errors.is_empty(), "minute {minute}: {:?}", r.errors);
         assert_eq!(writes(&r), 0, "minute {minute}: {r:?}");
-        assert_eq!(after.2, before.2, "minute {minute}: no write reached a twin");
+        assert_eq!(
+            after.2, before.2,
+            "minute {minute}: no write reached a twin"
+        );
         assert!(
             after.0 - before.0 <= 1 && after.1 - before.1 <= 1,
             "minute {minute}: Notion {} and Confluence {} requests: {r:?}",
