@@ -65,6 +65,10 @@ struct InitArgs {
     /// page stays).
     #[arg(long, default_value = "trash")]
     deletion: String,
+    /// Both trees full and not migrated by this store: pair their pages by title path. Without
+    /// it, `init` prints the pairing it would make and writes nothing.
+    #[arg(long)]
+    adopt: bool,
     /// Print the result as JSON on stdout (one object per link and pass).
     #[arg(long)]
     json: bool,
@@ -216,6 +220,7 @@ fn init(a: InitArgs) -> Result<bool> {
         policy,
         utc_offset_minutes: a.utc_offset_minutes,
         deletion,
+        adopt: a.adopt,
     };
     let report = runtime()?.block_on(async {
         let store = open(&cl.store_url).await?;
@@ -226,11 +231,37 @@ fn init(a: InitArgs) -> Result<bool> {
     })?;
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
+    } else if !report.written {
+        println!(
+            "sync link \"{}\" (not stored): both trees hold pages and this store migrated none of them; paired by title path they would be:",
+            report.link
+        );
+        for p in &report.plan {
+            println!(
+                "  {}  Notion {}  <->  Confluence {}",
+                p.path, p.notion_id, p.confluence_id
+            );
+        }
+        println!(
+            "  {} Notion and {} Confluence pages without a counterpart by title path (not synced).",
+            report.unpaired.len(),
+            report.unpaired_confluence.len()
+        );
+        println!("Nothing was written. Run the same command with --adopt to store this pairing.");
     } else {
         println!(
             "sync link \"{}\": {} page pairs adopted (Confluence root {}).",
             report.link, report.adopted, report.confluence_root
         );
+        match report.mode {
+            sync::StartMode::CopyToConfluence => println!(
+                "  The Confluence tree is empty: the passes copy the Notion pages into it, one level of pages a pass."
+            ),
+            sync::StartMode::CopyToNotion => println!(
+                "  The Notion tree is empty: the passes copy the Confluence pages into it, one level of pages a pass."
+            ),
+            _ => {}
+        }
         if !report.unpaired.is_empty() {
             println!(
                 "  {} Notion pages have no Confluence counterpart and are not synced: migrate them first ({}…).",

@@ -659,7 +659,9 @@ pub async fn run_pass(
     }
 
     // The marks advance only after a pass without failures: a failed page is looked at again.
-    if report.errors.is_empty() {
+    // Nor after a pass that created pages: pages below them, listed before their parent was
+    // paired, are found by listing the same window again (a copy runs a level a pass).
+    if report.errors.is_empty() && report.created_in_notion + report.created_in_confluence == 0 {
         link.state.notion_polled = Some(ms_rfc3339(now_ms));
         link.state.confluence_polled = Some(now_ms);
         if reconcile {

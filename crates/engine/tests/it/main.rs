@@ -13,6 +13,7 @@ mod names;
 mod odd_bodies;
 mod quarantine;
 mod support;
+mod sync_init;
 mod sync_pass;
 mod sync_patch;
 mod sync_signals;

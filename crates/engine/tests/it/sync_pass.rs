@@ -264,6 +264,7 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
             policy: Policy::Manual,
             utc_offset_minutes: 0,
             deletion: sync::Deletion::Trash,
+            adopt: false,
         },
         clock.now(),
     )
@@ -287,6 +288,7 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
             policy: Policy::Manual,
             utc_offset_minutes: 0,
             deletion: sync::Deletion::Trash,
+            adopt: false,
         },
         clock.now(),
     )
@@ -534,6 +536,7 @@ pub(crate) async fn linked_with(
             policy: Policy::Manual,
             utc_offset_minutes: 0,
             deletion,
+            adopt: false,
         },
         clock.now(),
     )
