@@ -407,6 +407,8 @@ struct Receivers {
     notion_token: std::sync::Mutex<Option<SecretString>>,
     confluence_secret: Option<SecretString>,
     wake: tokio::sync::Notify,
+    /// A verified event said a page moved, was trashed or restored: the next pass reconciles.
+    structural: std::sync::atomic::AtomicBool,
 }
 
 fn env_secret(name: &str) -> Option<SecretString> {
@@ -464,6 +466,10 @@ async fn receive(
                 );
             } else {
                 tracing::info!(service = kind, hints = h.len(), "webhook: a pass is due");
+                if h.iter().any(|x| x.is_structural()) {
+                    rx.structural
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
+                }
                 rx.wake.notify_one();
             }
             StatusCode::OK
@@ -495,6 +501,7 @@ fn watch(a: WatchArgs) -> Result<bool> {
             notion_token: std::sync::Mutex::new(env_secret("KBRIDGE_NOTION_WEBHOOK_TOKEN")),
             confluence_secret: env_secret("KBRIDGE_CONFLUENCE_WEBHOOK_SECRET"),
             wake: tokio::sync::Notify::new(),
+            structural: std::sync::atomic::AtomicBool::new(false),
         });
         if let Some(addr) = &a.listen {
             use axum::routing::post;
@@ -526,6 +533,13 @@ fn watch(a: WatchArgs) -> Result<bool> {
         tokio::pin!(stop);
         loop {
             // A pass is never cut: the stop signal is looked at between passes.
+            if rx.structural.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                for n in &names {
+                    if let Err(e) = sync::reconcile_soon(&store, n).await {
+                        eprintln!("error: sync link {n}: {e:#}");
+                    }
+                }
+            }
             if let Err(e) = pass_all(&cx, &names, false).await {
                 eprintln!("error: {e:#}");
             }

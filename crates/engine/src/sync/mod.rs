@@ -539,6 +539,17 @@ pub async fn resolve(
     Ok(report)
 }
 
+/// Makes the next pass of link `name` a reconcile (complete listings, which find moves,
+/// trashes and restores): for a webhook that says one happened.
+pub async fn reconcile_soon(store: &kb_store::Store, name: &str) -> Result<(), SyncError> {
+    let mut link = state::load_link(store, name).await?;
+    if link.state.reconciled.is_some() {
+        link.state.reconciled = None;
+        state::save_link_state(store, &link).await?;
+    }
+    Ok(())
+}
+
 /// One line per link for `sync status`.
 #[derive(Clone, Debug, Serialize)]
 pub struct LinkStatus {

@@ -209,12 +209,15 @@ async fn structure_on_either_side_is_mirrored(store: kb_store::Store) {
     assert_eq!(r.requests["confluence"], 1, "{r:?}");
 
     // 3. B trashed in Notion (with its subtree): B and the pages below it go to the
-    // Confluence trash, deepest first (a Confluence trash moves children up).
+    // Confluence trash, deepest first (a Confluence trash moves children up). A trash shows
+    // in no incremental poll; a webhook saying so makes the next pass a reconcile.
     h.notion_trash(&b_n, true).await;
     let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
     assert_eq!(writes(&r), 0, "a trash shows in no incremental poll: {r:?}");
-    clock.later(&sim, PAST_RECONCILE).await;
+    clock.minute_later(&sim).await;
+    sync::reconcile_soon(&store, "docs").await.unwrap();
     let r = sync::run_pass(&cx, "docs", clock.now()).await.unwrap();
+    assert!(r.reconciled, "{r:?}");
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!(r.trashed_in_confluence, 1 + b_below.len(), "{r:?}");
     assert_eq!(writes(&r), r.trashed_in_confluence, "{r:?}");
