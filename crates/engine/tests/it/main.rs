@@ -17,4 +17,5 @@ mod sync_init;
 mod sync_pass;
 mod sync_patch;
 mod sync_signals;
+mod sync_soak;
 mod sync_structure;
