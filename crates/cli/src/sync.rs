@@ -60,6 +60,15 @@ struct InitArgs {
     /// The crawl account's time zone, minutes east of UTC (CQL reads dates in it).
     #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
     utc_offset_minutes: i32,
+    /// What a trash on one side does on the other: trash (default: the other page goes to
+    /// its trash too, and a restore is mirrored) or unlink (the pair is forgotten, the other
+    /// page stays).
+    #[arg(long, default_value = "trash")]
+    deletion: String,
+    /// Both trees full and not migrated by this store: pair their pages by title path. Without
+    /// it, `init` prints the pairing it would make and writes nothing.
+    #[arg(long)]
+    adopt: bool,
     /// Print the result as JSON on stdout (one object per link and pass).
     #[arg(long)]
     json: bool,
@@ -194,6 +203,7 @@ pub fn run(args: SyncArgs) -> Result<bool> {
 fn init(a: InitArgs) -> Result<bool> {
     const WHAT: &str = "sync init";
     let policy: Policy = a.policy.parse().map_err(anyhow::Error::msg)?;
+    let deletion: sync::Deletion = a.deletion.parse().map_err(anyhow::Error::msg)?;
     let (space, page) = match a.confluence.split_once(':') {
         Some((s, p)) => (s.to_string(), Some(p.to_string())),
         None => (a.confluence.clone(), None),
@@ -209,6 +219,8 @@ fn init(a: InitArgs) -> Result<bool> {
         confluence_root: page,
         policy,
         utc_offset_minutes: a.utc_offset_minutes,
+        deletion,
+        adopt: a.adopt,
     };
     let report = runtime()?.block_on(async {
         let store = open(&cl.store_url).await?;
@@ -219,11 +231,37 @@ fn init(a: InitArgs) -> Result<bool> {
     })?;
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
+    } else if !report.written {
+        println!(
+            "sync link \"{}\" (not stored): both trees hold pages and this store migrated none of them; paired by title path they would be:",
+            report.link
+        );
+        for p in &report.plan {
+            println!(
+                "  {}  Notion {}  <->  Confluence {}",
+                p.path, p.notion_id, p.confluence_id
+            );
+        }
+        println!(
+            "  {} Notion and {} Confluence pages without a counterpart by title path (not synced).",
+            report.unpaired.len(),
+            report.unpaired_confluence.len()
+        );
+        println!("Nothing was written. Run the same command with --adopt to store this pairing.");
     } else {
         println!(
             "sync link \"{}\": {} page pairs adopted (Confluence root {}).",
             report.link, report.adopted, report.confluence_root
         );
+        match report.mode {
+            sync::StartMode::CopyToConfluence => println!(
+                "  The Confluence tree is empty: the passes copy the Notion pages into it, one level of pages a pass."
+            ),
+            sync::StartMode::CopyToNotion => println!(
+                "  The Notion tree is empty: the passes copy the Confluence pages into it, one level of pages a pass."
+            ),
+            _ => {}
+        }
         if !report.unpaired.is_empty() {
             println!(
                 "  {} Notion pages have no Confluence counterpart and are not synced: migrate them first ({}…).",
@@ -369,6 +407,8 @@ struct Receivers {
     notion_token: std::sync::Mutex<Option<SecretString>>,
     confluence_secret: Option<SecretString>,
     wake: tokio::sync::Notify,
+    /// A verified event said a page moved, was trashed or restored: the next pass reconciles.
+    structural: std::sync::atomic::AtomicBool,
 }
 
 fn env_secret(name: &str) -> Option<SecretString> {
@@ -426,6 +466,10 @@ async fn receive(
                 );
             } else {
                 tracing::info!(service = kind, hints = h.len(), "webhook: a pass is due");
+                if h.iter().any(|x| x.is_structural()) {
+                    rx.structural
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
+                }
                 rx.wake.notify_one();
             }
             StatusCode::OK
@@ -457,6 +501,7 @@ fn watch(a: WatchArgs) -> Result<bool> {
             notion_token: std::sync::Mutex::new(env_secret("KBRIDGE_NOTION_WEBHOOK_TOKEN")),
             confluence_secret: env_secret("KBRIDGE_CONFLUENCE_WEBHOOK_SECRET"),
             wake: tokio::sync::Notify::new(),
+            structural: std::sync::atomic::AtomicBool::new(false),
         });
         if let Some(addr) = &a.listen {
             use axum::routing::post;
@@ -488,6 +533,13 @@ fn watch(a: WatchArgs) -> Result<bool> {
         tokio::pin!(stop);
         loop {
             // A pass is never cut: the stop signal is looked at between passes.
+            if rx.structural.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                for n in &names {
+                    if let Err(e) = sync::reconcile_soon(&store, n).await {
+                        eprintln!("error: sync link {n}: {e:#}");
+                    }
+                }
+            }
             if let Err(e) = pass_all(&cx, &names, false).await {
                 eprintln!("error: {e:#}");
             }

@@ -16,6 +16,7 @@ mod pass;
 pub mod patch;
 pub mod signals;
 pub mod state;
+mod structure;
 
 use std::collections::HashMap;
 
@@ -24,7 +25,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use pass::{SyncContext, SyncReport, lift, run_pass};
-pub use state::{Link, LinkSpec, LinkState, Pair, PairState, Policy};
+pub use state::{Deletion, Link, LinkSpec, LinkState, Pair, PairState, Policy};
 
 use crate::migrate::source::{NodeKind, walk};
 use crate::migrate::transform::norm_id;
@@ -58,6 +59,33 @@ pub struct InitOptions {
     pub confluence_root: Option<String>,
     pub policy: Policy,
     pub utc_offset_minutes: i32,
+    /// What a trash on one side does on the other (`trash` by default).
+    pub deletion: Deletion,
+    /// Both trees full and unpaired: pair them by title path (without it, `init` prints the
+    /// plan and writes nothing).
+    pub adopt: bool,
+}
+
+/// How `init` paired the two trees.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StartMode {
+    /// From an earlier migration's pairs.
+    #[default]
+    Migration,
+    /// One side held only its root: the passes copy the other side's pages into it.
+    CopyToConfluence,
+    CopyToNotion,
+    /// Both full, paired by the path of titles below the roots.
+    TitlePath,
+}
+
+/// One pair `init` found by title path.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlannedPair {
+    pub path: String,
+    pub notion_id: String,
+    pub confluence_id: String,
 }
 
 /// What `init` found.
@@ -71,6 +99,13 @@ pub struct InitReport {
     pub unpaired: Vec<String>,
     /// Database rows and databases, which this version does not sync yet.
     pub skipped_databases: usize,
+    pub mode: StartMode,
+    /// Title-path pairing: the pairs found; with `written: false` nothing was stored.
+    pub plan: Vec<PlannedPair>,
+    /// Confluence pages of the tree without a Notion counterpart by title path.
+    pub unpaired_confluence: Vec<String>,
+    /// Whether the link was stored (false: a title-path plan shown without `--adopt`).
+    pub written: bool,
 }
 
 /// The Confluence page an earlier migration paired with Notion page `nid` (either direction).
@@ -153,6 +188,8 @@ pub async fn init(
             confluence_root: confluence_root.clone(),
             policy: opts.policy,
             utc_offset_minutes: opts.utc_offset_minutes,
+            deletion: opts.deletion,
+            reconcile_minutes: state::RECONCILE_MINUTES,
         },
         state: LinkState::default(),
     };
@@ -161,6 +198,21 @@ pub async fn init(
         confluence_root: confluence_root.clone(),
         ..Default::default()
     };
+    // Each page's edit time, listed before the tree is read: an edit made while it is read
+    // has a later time and is found by the first pass.
+    let mut edited: HashMap<String, String> = HashMap::new();
+    for v in cx
+        .notion
+        .pages_edited_since("1970-01-01T00:00:00.000Z")
+        .await?
+    {
+        if let (Some(id), Some(t)) = (
+            v.get("id").and_then(Value::as_str).and_then(norm_id),
+            v.get("last_edited_time").and_then(Value::as_str),
+        ) {
+            edited.insert(id, t.to_string());
+        }
+    }
     let nodes = walk(cx.notion, &root).await?;
     let mut found: Vec<(usize, String)> = Vec::new();
     for (i, n) in nodes.iter().enumerate() {
@@ -176,6 +228,85 @@ pub async fn init(
         match cid {
             Some(c) => found.push((i, c)),
             None => report.unpaired.push(n.id.clone()),
+        }
+    }
+    // No migration pairs below the root: copy into an empty side, or pair by title path.
+    if found.len() <= 1 {
+        let conf = confluence_tree(cx, &confluence_root).await?;
+        let notion_pages: Vec<usize> = nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.kind == NodeKind::Page && n.id != root)
+            .map(|(i, _)| i)
+            .collect();
+        match (notion_pages.is_empty(), conf.is_empty()) {
+            (true, true) => {}
+            (false, true) => {
+                report.mode = StartMode::CopyToConfluence;
+                report.unpaired.clear();
+            }
+            (true, false) => report.mode = StartMode::CopyToNotion,
+            (false, false) => {
+                report.mode = StartMode::TitlePath;
+                report.unpaired.clear();
+                found.retain(|(i, _)| nodes[*i].id == root);
+                let notion_path = |mut i: usize| {
+                    let mut parts = Vec::new();
+                    while nodes[i].id != root {
+                        parts.push(nodes[i].title.clone());
+                        match nodes[i].parent {
+                            Some(p) => i = p,
+                            None => break,
+                        }
+                    }
+                    parts.reverse();
+                    parts.join(" / ")
+                };
+                let conf_path = |id: &str| {
+                    let mut parts = Vec::new();
+                    let mut cur = id.to_string();
+                    while let Some((t, parent)) = conf.get(&cur) {
+                        parts.push(t.clone());
+                        match parent {
+                            Some(p) if *p != confluence_root => cur = p.clone(),
+                            _ => break,
+                        }
+                    }
+                    parts.reverse();
+                    parts.join(" / ")
+                };
+                let mut by_path: HashMap<String, Vec<String>> = HashMap::new();
+                for id in conf.keys() {
+                    by_path.entry(conf_path(id)).or_default().push(id.clone());
+                }
+                let mut taken = std::collections::HashSet::new();
+                for &i in &notion_pages {
+                    let path = notion_path(i);
+                    match by_path.get(&path).map(Vec::as_slice) {
+                        Some([cid]) => {
+                            taken.insert(cid.clone());
+                            report.plan.push(PlannedPair {
+                                path,
+                                notion_id: nodes[i].id.clone(),
+                                confluence_id: cid.clone(),
+                            });
+                            found.push((i, cid.clone()));
+                        }
+                        _ => report.unpaired.push(nodes[i].id.clone()),
+                    }
+                }
+                let mut rest: Vec<String> = conf
+                    .keys()
+                    .filter(|c| !taken.contains(*c))
+                    .cloned()
+                    .collect();
+                rest.sort();
+                report.unpaired_confluence = rest;
+                report.plan.sort_by(|a, b| a.path.cmp(&b.path));
+                if !opts.adopt {
+                    return Ok(report);
+                }
+            }
         }
     }
     // Titles first: links in either body name pages by them.
@@ -195,6 +326,7 @@ pub async fn init(
         notion_of_title.insert(title_of(cid)?, nodes[*i].id.clone());
     }
     state::save_link(cx.store, &link).await?;
+    report.written = true;
     for (i, cid) in &found {
         let n = &nodes[*i];
         let page = &conf_pages[cid];
@@ -214,7 +346,7 @@ pub async fn init(
         let mut ndoc = n.doc.clone();
         pass::unsigned_files(&mut ndoc);
         let parent = |i: Option<usize>| i.map(|p| nodes[p].id.clone()).unwrap_or_default();
-        let pair = Pair {
+        let mut pair = Pair {
             notion_id: n.id.clone(),
             confluence_id: cid.clone(),
             state: PairState {
@@ -223,8 +355,10 @@ pub async fn init(
                 confluence_title: ctitle.clone(),
                 notion_parent: parent(n.parent),
                 confluence_parent: kb_confluence::keys::parent_id(page).unwrap_or_default(),
-                notion_edited: None,
-                notion_read_at: None,
+                notion_edited: edited.get(&n.id).cloned(),
+                notion_read_at: edited
+                    .contains_key(&n.id)
+                    .then(|| kb_store::time::format_millis(now_ms)),
                 notion_hash: doc_hash(&n.title, &ndoc)?,
                 confluence_version: kb_confluence::keys::version_number(page).ok_or_else(|| {
                     SyncError::Input(format!("Confluence page {cid} has no version"))
@@ -232,20 +366,70 @@ pub async fn init(
                 confluence_hash: doc_hash(&ctitle, &cdoc)?,
                 base_hash: doc_hash(&n.title, &ndoc)?,
                 conflict: None,
+                trashed: false,
+                unlinked: None,
             },
             base: ndoc.clone(),
             notion_seen: ndoc,
             confluence_seen: cdoc,
         };
+        // Copying: the full side's root shows as an edit of the empty side's, so the first
+        // pass writes it over; its pages follow, a level a pass, as new pages.
+        match report.mode {
+            StartMode::CopyToConfluence => {
+                pair.base = pair.confluence_seen.clone();
+                pair.notion_seen = pair.confluence_seen.clone();
+                pair.state.base_hash = pair.state.confluence_hash.clone();
+                pair.state.notion_hash = String::new();
+                pair.state.notion_edited = None;
+            }
+            StartMode::CopyToNotion => {
+                pair.confluence_seen = pair.notion_seen.clone();
+                pair.state.confluence_hash = String::new();
+                pair.state.confluence_version = 0;
+            }
+            _ => {}
+        }
         state::save_pair(cx.store, &opts.name, &pair).await?;
         report.adopted += 1;
     }
-    // Changes from now on are the next pass's.
+    // Changes from now on are the next pass's (copying: everything is).
     let mut link = link;
-    link.state.notion_polled = Some(kb_store::time::format_millis(now_ms));
-    link.state.confluence_polled = Some(now_ms);
+    if report.mode != StartMode::CopyToConfluence && report.mode != StartMode::CopyToNotion {
+        link.state.notion_polled = Some(kb_store::time::format_millis(now_ms));
+        link.state.confluence_polled = Some(now_ms);
+    }
+    link.state.reconciled = Some(now_ms);
     state::save_link_state(cx.store, &link).await?;
     Ok(report)
+}
+
+/// The Confluence pages below `root` (not `root` itself): id → (title, parent id).
+async fn confluence_tree(
+    cx: &SyncContext<'_>,
+    root: &str,
+) -> Result<HashMap<String, (String, Option<String>)>, SyncError> {
+    let cql = format!("ancestor = {root} and type = page");
+    let mut out = HashMap::new();
+    for v in cx
+        .confluence
+        .content_search(&cql, &["ancestors"])?
+        .all()
+        .await?
+    {
+        let id = kb_confluence::keys::id(&v)
+            .ok_or_else(|| SyncError::Input(format!("a CQL result without an id: {v}")))?;
+        let title = kb_confluence::keys::title(&v)
+            .ok_or_else(|| SyncError::Input(format!("Confluence page {id} has no title")))?
+            .to_string();
+        let parent = v
+            .get("ancestors")
+            .and_then(Value::as_array)
+            .and_then(|a| a.last())
+            .and_then(kb_confluence::keys::id);
+        out.insert(id, (title, parent));
+    }
+    Ok(out)
 }
 
 /// A recorded conflict, for `sync conflicts`.
@@ -353,6 +537,17 @@ pub async fn resolve(
     cx.store.resolve_sync_conflict(id, how).await?;
     report.link = link.name.clone();
     Ok(report)
+}
+
+/// Makes the next pass of link `name` a reconcile (complete listings, which find moves,
+/// trashes and restores): for a webhook that says one happened.
+pub async fn reconcile_soon(store: &kb_store::Store, name: &str) -> Result<(), SyncError> {
+    let mut link = state::load_link(store, name).await?;
+    if link.state.reconciled.is_some() {
+        link.state.reconciled = None;
+        state::save_link_state(store, &link).await?;
+    }
+    Ok(())
 }
 
 /// One line per link for `sync status`.

@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use super::SyncError;
 use super::patch::{self, Step};
 use super::state::{self, Link, Pair, PairState, Policy, doc_hash};
+use super::structure;
 use crate::migrate::transform::{norm_id, prepare};
 
 /// How far back each poll looks before the previous one started: Notion rounds
@@ -51,6 +52,16 @@ pub struct SyncReport {
     /// Pages created on the other side.
     pub created_in_notion: usize,
     pub created_in_confluence: usize,
+    /// Pages moved, trashed and restored to mirror the other side; pairs unlinked.
+    pub moved_in_notion: usize,
+    pub moved_in_confluence: usize,
+    pub trashed_in_notion: usize,
+    pub trashed_in_confluence: usize,
+    pub restored_in_notion: usize,
+    pub restored_in_confluence: usize,
+    pub unlinked: usize,
+    /// Whether this pass was a reconcile (complete listings of both trees).
+    pub reconciled: bool,
     /// Notion blocks updated in place, inserted, deleted.
     pub blocks_updated: usize,
     pub blocks_inserted: usize,
@@ -457,14 +468,28 @@ pub async fn run_pass(
         .map(|(i, p)| (p.confluence_id.clone(), i))
         .collect();
 
-    // --- What changed: one search and one CQL listing.
-    let notion_since = link
+    // --- What changed: one search and one CQL listing; a reconcile lists both trees whole
+    // (trashes, restores and Confluence moves show in no incremental listing).
+    let reconcile = link
         .state
-        .notion_polled
-        .as_deref()
-        .and_then(kb_store::time::parse_rfc3339)
-        .map(|ms| ms_rfc3339(ms - NOTION_OVERLAP_MS))
-        .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".into());
+        .reconciled
+        .is_none_or(|t| now_ms - t >= link.spec.reconcile_ms());
+    report.reconciled = reconcile;
+    let mut listed = structure::Listed {
+        complete: reconcile,
+        ..Default::default()
+    };
+    let live = |i: usize| structure::active(&pairs[i]);
+    let notion_since = match link.state.notion_polled.as_deref() {
+        Some(t) if !reconcile => kb_store::time::parse_rfc3339(t)
+            .map(|ms| ms_rfc3339(ms - NOTION_OVERLAP_MS))
+            .ok_or_else(|| {
+                SyncError::Corrupt(format!(
+                    "sync link {name}: the last Notion poll time \"{t}\" does not read"
+                ))
+            })?,
+        _ => "1970-01-01T00:00:00.000Z".into(),
+    };
     let mut notion_dirty: HashMap<usize, String> = HashMap::new();
     // New Notion pages under a synced page: (id, parent id).
     let mut notion_new: Vec<(String, String)> = Vec::new();
@@ -478,6 +503,9 @@ pub async fn run_pass(
             ));
             continue;
         };
+        if page.in_trash || page.archived {
+            continue;
+        }
         let edited = page
             .extra
             .get("last_edited_time")
@@ -488,19 +516,19 @@ pub async fn run_pass(
                 ))
             })?
             .to_string();
+        let parent = page
+            .parent
+            .as_ref()
+            .and_then(|p| p.get("page_id"))
+            .and_then(Value::as_str)
+            .and_then(norm_id);
         if let Some(&i) = by_notion.get(&id) {
+            listed.notion.insert(i, parent);
             if notion_changed(&pairs[i].state, &edited) {
                 notion_dirty.insert(i, edited);
             }
-        } else if !page.in_trash
-            && !page.archived
-            && let Some(parent) = page
-                .parent
-                .as_ref()
-                .and_then(|p| p.get("page_id"))
-                .and_then(Value::as_str)
-                .and_then(norm_id)
-            && by_notion.contains_key(&parent)
+        } else if let Some(parent) = parent
+            && by_notion.get(&parent).is_some_and(|&k| live(k))
         {
             notion_new.push((id, parent));
         }
@@ -508,16 +536,19 @@ pub async fn run_pass(
     let conf_since = link
         .state
         .confluence_polled
-        .map(|ms| ms - CONFLUENCE_OVERLAP_MS)
-        .unwrap_or(0);
+        .filter(|_| !reconcile)
+        .map(|ms| ms - CONFLUENCE_OVERLAP_MS);
     let root = &link.spec.confluence_root;
-    let cql = format!(
-        "(ancestor = {root} or id = {root}) and type = page and lastmodified >= {}",
-        kb_confluence::cql::quote(&kb_confluence::cql::cql_datetime(
-            conf_since,
-            link.spec.utc_offset_minutes
-        ))
-    );
+    let cql = match conf_since {
+        Some(since) => format!(
+            "(ancestor = {root} or id = {root}) and type = page and lastmodified >= {}",
+            kb_confluence::cql::quote(&kb_confluence::cql::cql_datetime(
+                since,
+                link.spec.utc_offset_minutes
+            ))
+        ),
+        None => format!("(ancestor = {root} or id = {root}) and type = page"),
+    };
     let mut conf_dirty: Vec<usize> = Vec::new();
     // New Confluence pages under a synced page: (id, parent id).
     let mut conf_new: Vec<(String, String)> = Vec::new();
@@ -535,23 +566,25 @@ pub async fn run_pass(
         };
         // A result without a version number is read: it is never taken for unchanged.
         let version = kb_confluence::keys::version_number(&v);
+        let parent = v
+            .get("ancestors")
+            .and_then(Value::as_array)
+            .and_then(|a| a.last())
+            .and_then(kb_confluence::keys::id);
         if let Some(&i) = by_conf.get(&id) {
+            listed.confluence.insert(i, parent);
             if version.is_none_or(|v| v > pairs[i].state.confluence_version) {
                 conf_dirty.push(i);
             }
-        } else {
-            let parent = v
-                .get("ancestors")
-                .and_then(Value::as_array)
-                .and_then(|a| a.last())
-                .and_then(kb_confluence::keys::id);
-            if let Some(p) = parent
-                && by_conf.contains_key(&p)
-            {
-                conf_new.push((id, p));
-            }
+        } else if let Some(p) = parent
+            && by_conf.get(&p).is_some_and(|&k| live(k))
+        {
+            conf_new.push((id, p));
         }
     }
+
+    // --- Structure: moves on either side, and on a reconcile trashes and restores.
+    structure::apply(cx, &link, &mut pairs, &listed, &mut report).await?;
 
     // Titles for links: Notion id → Confluence title, and back.
     let (titles, notion_of_title) = title_maps(&pairs);
@@ -563,6 +596,9 @@ pub async fn run_pass(
     dirty.dedup();
     for i in dirty {
         let p = &mut pairs[i];
+        if !structure::active(p) {
+            continue;
+        }
         if p.state.conflict.is_some() {
             report.waiting += 1;
             continue;
@@ -623,9 +659,14 @@ pub async fn run_pass(
     }
 
     // The marks advance only after a pass without failures: a failed page is looked at again.
-    if report.errors.is_empty() {
+    // Nor after a pass that created pages: pages below them, listed before their parent was
+    // paired, are found by listing the same window again (a copy runs a level a pass).
+    if report.errors.is_empty() && report.created_in_notion + report.created_in_confluence == 0 {
         link.state.notion_polled = Some(ms_rfc3339(now_ms));
         link.state.confluence_polled = Some(now_ms);
+        if reconcile {
+            link.state.reconciled = Some(now_ms);
+        }
     }
     link.state.passes += 1;
     state::save_link_state(cx.store, &link).await?;
@@ -921,6 +962,8 @@ async fn create_in_confluence(
             confluence_hash: doc_hash(&seen.title, &cdoc)?,
             base_hash: seen.hash.clone(),
             conflict: None,
+            trashed: false,
+            unlinked: None,
         },
         base: seen.doc.clone(),
         notion_seen: seen.doc,
@@ -987,6 +1030,8 @@ async fn create_in_notion(
             confluence_hash: seen.hash.clone(),
             base_hash: seen.hash.clone(),
             conflict: None,
+            trashed: false,
+            unlinked: None,
         },
         base: seen.doc.clone(),
         notion_seen: now.doc,

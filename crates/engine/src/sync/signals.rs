@@ -59,6 +59,24 @@ pub struct Hint {
 }
 
 impl Hint {
+    /// Whether the event says a page moved, was trashed or restored (Notion `page.moved`,
+    /// `page.deleted`, `page.undeleted`; Confluence `page_moved`, `page_removed` (trashed),
+    /// `page_trashed` (purged), `page_restored`, and the Automation rule's names for them):
+    /// a change only a reconcile finds, so one is due.
+    pub fn is_structural(&self) -> bool {
+        let e = self.event.to_ascii_lowercase();
+        [
+            "moved",
+            "deleted",
+            "undeleted",
+            "removed",
+            "trashed",
+            "restored",
+        ]
+        .iter()
+        .any(|w| e.ends_with(w))
+    }
+
     /// Whether every author is `bot_id` (kbridge's own integration): the echo of a write
     /// kbridge made. An event without authors, or with any other author, is not an echo.
     pub fn is_own_echo(&self, bot_id: &str) -> bool {

@@ -38,6 +38,38 @@ impl std::str::FromStr for Policy {
     }
 }
 
+/// What happens on one side when the page's pair is trashed on the other.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Deletion {
+    /// The other side's page goes to its trash too (restorable; a restore is mirrored).
+    #[default]
+    Trash,
+    /// The pair is forgotten; the other side's page stays as it is.
+    Unlink,
+}
+
+impl std::str::FromStr for Deletion {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Deletion, String> {
+        match s {
+            "trash" => Ok(Deletion::Trash),
+            "unlink" => Ok(Deletion::Unlink),
+            other => Err(format!(
+                "unknown deletion policy \"{other}\": use trash or unlink"
+            )),
+        }
+    }
+}
+
+/// Minutes between two reconciles (complete listings of both trees) when the link does not
+/// say.
+pub const RECONCILE_MINUTES: u32 = 10;
+
+fn reconcile_default() -> u32 {
+    RECONCILE_MINUTES
+}
+
 /// What a link joins.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkSpec {
@@ -52,6 +84,19 @@ pub struct LinkSpec {
     /// East of UTC, in minutes: the zone CQL dates are read in for the crawl account.
     #[serde(default)]
     pub utc_offset_minutes: i32,
+    /// What a trash on one side does on the other.
+    #[serde(default)]
+    pub deletion: Deletion,
+    /// Minutes between reconciles: complete listings of both trees, which find trashes,
+    /// restores and Confluence moves (an incremental listing shows none of them).
+    #[serde(default = "reconcile_default")]
+    pub reconcile_minutes: u32,
+}
+
+impl LinkSpec {
+    pub fn reconcile_ms(&self) -> i64 {
+        i64::from(self.reconcile_minutes.max(1)) * 60_000
+    }
 }
 
 /// Where change detection stands: each side's last poll start.
@@ -66,6 +111,9 @@ pub struct LinkState {
     /// Passes run.
     #[serde(default)]
     pub passes: u64,
+    /// ms since the epoch: the start of the last reconcile that went through without failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconciled: Option<i64>,
 }
 
 /// A link as loaded.
@@ -102,6 +150,13 @@ pub struct PairState {
     /// An open conflict: the pair waits for `sync resolve`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflict: Option<i64>,
+    /// Both pages are in their trash (a restore on either side is mirrored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trashed: bool,
+    /// Why the pair is no longer synced (a page moved out of the tree, or trashed under the
+    /// `unlink` deletion policy). The pair is kept so the pages are never taken for new ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlinked: Option<String>,
 }
 
 /// A pair as loaded: ids, state, and the three documents.

@@ -13,12 +13,12 @@ use crate::support;
 /// A test's clock: the wall clock plus what the test moved its Notion twin's clock by (each
 /// test has its own twin, so its own clock).
 #[derive(Default)]
-struct Clock {
+pub(crate) struct Clock {
     skew_ms: std::sync::atomic::AtomicI64,
 }
 
 impl Clock {
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -27,32 +27,37 @@ impl Clock {
     }
 
     /// A minute passes (for Notion, whose times are rounded to the minute, and for the passes).
-    async fn minute_later(&self, sim: &SimHandle) {
+    pub(crate) async fn minute_later(&self, sim: &SimHandle) {
+        self.later(sim, 61).await
+    }
+
+    /// `secs` seconds pass, for the Notion twin and for the passes.
+    pub(crate) async fn later(&self, sim: &SimHandle, secs: i64) {
         let r = reqwest::Client::new()
             .post(format!("{}/__sim/notion/clock", sim.url()))
-            .json(&json!({"advance_seconds": 61}))
+            .json(&json!({"advance_seconds": secs}))
             .send()
             .await
             .unwrap();
         assert!(r.status().is_success());
         self.skew_ms
-            .fetch_add(61_000, std::sync::atomic::Ordering::SeqCst);
+            .fetch_add(secs * 1000, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
 /// A human, editing through the services' APIs with plain HTTP.
-struct Human {
-    http: reqwest::Client,
-    sim_url: String,
-    conf_url: String,
-    email: String,
-    token: String,
-    notion_url: String,
-    notion_token: String,
+pub(crate) struct Human {
+    pub(crate) http: reqwest::Client,
+    pub(crate) sim_url: String,
+    pub(crate) conf_url: String,
+    pub(crate) email: String,
+    pub(crate) token: String,
+    pub(crate) notion_url: String,
+    pub(crate) notion_token: String,
 }
 
 impl Human {
-    fn new(sim: &SimHandle) -> Human {
+    pub(crate) fn new(sim: &SimHandle) -> Human {
         let c = &sim.credentials()[0];
         Human {
             http: reqwest::Client::new(),
@@ -65,7 +70,7 @@ impl Human {
         }
     }
 
-    async fn conf_page(&self, id: &str) -> Value {
+    pub(crate) async fn conf_page(&self, id: &str) -> Value {
         self.http
             .get(format!(
                 "{}/api/v2/pages/{id}?body-format=storage",
@@ -81,7 +86,7 @@ impl Human {
     }
 
     /// Replaces `old` by `new` in the storage of Confluence page `id` (version + 1).
-    async fn edit_confluence(&self, id: &str, old: &str, new: &str) {
+    pub(crate) async fn edit_confluence(&self, id: &str, old: &str, new: &str) {
         let p = self.conf_page(id).await;
         let storage = p["body"]["storage"]["value"].as_str().unwrap();
         assert!(storage.contains(old), "page {id} holds {old:?}: {storage}");
@@ -103,7 +108,13 @@ impl Human {
         assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     }
 
-    async fn create_confluence(&self, space_id: &str, parent: &str, title: &str, storage: &str) {
+    pub(crate) async fn create_confluence(
+        &self,
+        space_id: &str,
+        parent: &str,
+        title: &str,
+        storage: &str,
+    ) {
         let r = self
             .http
             .post(format!("{}/api/v2/pages", self.conf_url))
@@ -118,14 +129,14 @@ impl Human {
         assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     }
 
-    fn notion(&self, m: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn notion(&self, m: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http
             .request(m, format!("{}/{path}", self.notion_url))
             .bearer_auth(&self.notion_token)
             .header("Notion-Version", "2025-09-03")
     }
 
-    async fn children(&self, id: &str) -> Vec<Value> {
+    pub(crate) async fn children(&self, id: &str) -> Vec<Value> {
         let v: Value = self
             .notion(
                 reqwest::Method::GET,
@@ -140,7 +151,7 @@ impl Human {
         v["results"].as_array().unwrap().clone()
     }
 
-    async fn set_paragraph(&self, block: &str, text: &str) {
+    pub(crate) async fn set_paragraph(&self, block: &str, text: &str) {
         let r = self
             .notion(reqwest::Method::PATCH, &format!("blocks/{block}"))
             .json(
@@ -153,7 +164,7 @@ impl Human {
     }
 
     /// The twin's request count for `method route` with status 200.
-    async fn count(&self, method: &str, route: &str) -> u64 {
+    pub(crate) async fn count(&self, method: &str, route: &str) -> u64 {
         let v: Value = reqwest::get(format!("{}/__sim/stats", self.sim_url))
             .await
             .unwrap()
@@ -182,7 +193,7 @@ fn text_of(b: &Value) -> String {
 }
 
 /// The three paragraphs a human appends to page `id`: (block id, text).
-async fn write_paragraphs(h: &Human, id: &str) -> Vec<(String, String)> {
+pub(crate) async fn write_paragraphs(h: &Human, id: &str) -> Vec<(String, String)> {
     let texts = [
         "Alpha paragraph about the deploy window",
         "Bravo paragraph about the pager rota",
@@ -252,6 +263,8 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
             confluence_root: None,
             policy: Policy::Manual,
             utc_offset_minutes: 0,
+            deletion: sync::Deletion::Trash,
+            adopt: false,
         },
         clock.now(),
     )
@@ -274,6 +287,8 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
             confluence_root: None,
             policy: Policy::Manual,
             utc_offset_minutes: 0,
+            deletion: sync::Deletion::Trash,
+            adopt: false,
         },
         clock.now(),
     )
@@ -471,10 +486,20 @@ async fn edits_on_either_side_reach_the_other_merge_or_conflict_and_reruns_write
 
 /// The twins, a migrated and linked tree (the root holds three paragraphs a human wrote), on
 /// `store`: (root Notion id, Confluence root id, paragraphs).
-async fn linked(
+pub(crate) async fn linked(
     sim: &SimHandle,
     store: &kb_store::Store,
     clock: &Clock,
+) -> (String, String, Vec<(String, String)>) {
+    linked_with(sim, store, clock, sync::Deletion::Trash).await
+}
+
+/// [`linked`] with a deletion policy.
+pub(crate) async fn linked_with(
+    sim: &SimHandle,
+    store: &kb_store::Store,
+    clock: &Clock,
+    deletion: sync::Deletion,
 ) -> (String, String, Vec<(String, String)>) {
     let (n, c) = (notion(sim), support::client(sim));
     let (key, _) = space_key(&c).await;
@@ -510,6 +535,8 @@ async fn linked(
             confluence_root: None,
             policy: Policy::Manual,
             utc_offset_minutes: 0,
+            deletion,
+            adopt: false,
         },
         clock.now(),
     )
@@ -522,7 +549,7 @@ async fn linked(
     )
 }
 
-async fn set_faults(sim: &SimHandle, plan: &str) {
+pub(crate) async fn set_faults(sim: &SimHandle, plan: &str) {
     let r = reqwest::Client::new()
         .post(format!("{}/__sim/faults", sim.url()))
         .json(&json!({ "plan": plan }))

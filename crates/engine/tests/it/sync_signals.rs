@@ -278,3 +278,41 @@ fn automation_requests_need_the_shared_secret_and_a_page_id() {
         Err(SignalError::Unsigned(_))
     ));
 }
+
+/// Events that say a page moved, was trashed or restored ask for a reconcile; content edits
+/// do not.
+#[test]
+fn structural_events_are_told_from_edits() {
+    let secret = SecretString::from("s3cret-header-value".to_string());
+    let hint = |event: &str| {
+        let body = format!(r#"{{"event":"{event}","pageId":"98765"}}"#);
+        match signals::confluence_automation(
+            body.as_bytes(),
+            Some("s3cret-header-value"),
+            Some(&secret),
+        )
+        .unwrap()
+        {
+            Delivery::Hints(h) => h[0].clone(),
+            d => panic!("{d:?}"),
+        }
+    };
+    for e in [
+        "page_moved",
+        "page_removed",
+        "page_trashed",
+        "page_restored",
+    ] {
+        assert!(hint(e).is_structural(), "{e}");
+    }
+    for e in ["page_updated", "page_created", "page_changed"] {
+        assert!(!hint(e).is_structural(), "{e}");
+    }
+    let mut h = hint("page_updated");
+    for e in ["page.moved", "page.deleted", "page.undeleted"] {
+        h.event = e.into();
+        assert!(h.is_structural(), "{e}");
+    }
+    h.event = "page.content_updated".into();
+    assert!(!h.is_structural());
+}
