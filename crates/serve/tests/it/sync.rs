@@ -213,6 +213,8 @@ pub(crate) async fn with_conflict(sim: &SimHandle, d: &crate::support::Daemon) -
             confluence_root: None,
             policy: Policy::Manual,
             utc_offset_minutes: 0,
+            deletion: Default::default(),
+            adopt: false,
         },
         d.clock.now().as_millisecond(),
     )
