@@ -215,6 +215,8 @@ pub struct Confluence {
     pub(crate) auth: AuthScheme,
     /// Data Center: what the server said about itself (read once).
     pub(crate) server: Arc<tokio::sync::OnceCell<crate::connector::ServerInfo>>,
+    /// Data Center: user keys by username, as looked up (`None`: no such user).
+    pub(crate) user_keys: Arc<std::sync::Mutex<std::collections::HashMap<String, Option<String>>>>,
     pacer: Option<Arc<crate::pacing::AdaptivePacer>>,
 }
 
@@ -347,6 +349,7 @@ impl Confluence {
             flavour,
             auth: scheme,
             server: Arc::new(tokio::sync::OnceCell::new()),
+            user_keys: Arc::default(),
             pacer,
         })
     }

@@ -27,13 +27,15 @@ use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use crate::confluence::api::{ApiError, Ctx, json_response};
 use crate::confluence::{Credential, v1};
 use crate::server::Sim;
+
+mod rpc;
 
 /// The context path of the Data Center twin.
 pub const CONTEXT: &str = "/confluence";
@@ -97,6 +99,15 @@ pub fn routes(sim: Arc<Sim>) -> Router<Arc<Sim>> {
         .route(&format!("{api}/group"), get(groups))
         .route(&format!("{api}/group/{{name}}/member"), get(members))
         .route(&format!("{api}/user/current"), get(current_user))
+        .route(&format!("{api}/user"), get(user))
+        .route(
+            &format!("{CONTEXT}/rpc/json-rpc/confluenceservice-v2"),
+            post(rpc::envelope),
+        )
+        .route(
+            &format!("{CONTEXT}/rpc/json-rpc/confluenceservice-v2/{{method}}"),
+            post(rpc::light),
+        )
         .route(
             &format!("{CONTEXT}/rest/applinks/1.0/manifest"),
             get(manifest),
@@ -431,6 +442,40 @@ async fn groups(ctx: Ctx) -> R {
 
 async fn current_user(ctx: Ctx) -> R {
     v1::current_user(ctx).await
+}
+
+/// `GET /confluence/rest/api/user?username=…` (or `key=…`): one user, 404 when unknown.
+async fn user(ctx: Ctx) -> R {
+    let by_name = ctx.q.get("username").map(str::to_ascii_lowercase);
+    let by_key = ctx.q.get("key").map(str::to_string);
+    if by_name.is_none() && by_key.is_none() {
+        return Err(ApiError::bad_request("Either a username or a key must be given").v1());
+    }
+    let found = {
+        let data = ctx.conf().read();
+        data.d
+            .users
+            .iter()
+            .find(|u| {
+                let name = u.email.split('@').next().unwrap_or(&u.email);
+                by_name
+                    .as_deref()
+                    .is_some_and(|n| name.eq_ignore_ascii_case(n))
+                    || by_key.as_deref() == Some(user_key(&u.account_id).as_str())
+            })
+            .map(|u| json!({"type": "known", "accountId": u.account_id, "displayName": u.display_name}))
+    };
+    match found {
+        Some(u) => Ok(json_response(StatusCode::OK, &u)),
+        None => {
+            let what = match (by_name, by_key) {
+                (Some(n), _) => format!("username: {n}"),
+                (None, Some(k)) => format!("key: {k}"),
+                (None, None) => String::new(),
+            };
+            Err(ApiError::not_found_msg(format!("No user found with {what}")).v1())
+        }
+    }
 }
 
 async fn download(ctx: Ctx, p: Path<(String, String)>) -> R {
