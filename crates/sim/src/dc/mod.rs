@@ -4,7 +4,9 @@
 //!
 //! - `/confluence/rest/api/…`: space, content (offsets), `content/scan` (cursor, pages only),
 //!   `content/{id}`, `content/search` (CQL, offsets), labels, properties, child attachments,
-//!   restrictions, groups and members by group **name**, the current user; plus
+//!   restrictions, groups and members by group **name**, the current user, users by
+//!   username or key; the writes in 9.0's shapes (`POST`/`PUT /content`, labels, attachments
+//!   with `X-Atlassian-Token: no-check`); the JSON-RPC remote API ([`rpc`]); plus
 //!   `/confluence/rest/applinks/1.0/manifest` (the version) and attachment downloads;
 //! - auth: a personal access token as `Authorization: Bearer` ([`pat_for`]) or Basic
 //!   `username:password` (the username is the email's local part, the password the Cloud
@@ -82,15 +84,36 @@ pub fn routes(sim: Arc<Sim>) -> Router<Arc<Sim>> {
             &format!("{api}/space/{{key}}/property"),
             get(space_properties),
         )
-        .route(&format!("{api}/content"), get(contents))
+        .route(
+            &format!("{api}/content"),
+            get(contents).post(crate::confluence::v1w::create),
+        )
         .route(&format!("{api}/content/scan"), get(scan))
         .route(&format!("{api}/content/search"), get(search))
-        .route(&format!("{api}/content/{{id}}"), get(content))
-        .route(&format!("{api}/content/{{id}}/label"), get(labels))
+        .route(
+            &format!("{api}/content/{{id}}"),
+            get(content)
+                .put(crate::confluence::v1w::update)
+                .delete(crate::confluence::v1w::delete),
+        )
+        .route(
+            &format!("{api}/content/{{id}}/history"),
+            get(crate::confluence::edits::history),
+        )
+        .route(
+            &format!("{api}/content/{{id}}/label"),
+            get(labels).post(v1::add_labels),
+        )
         .route(&format!("{api}/content/{{id}}/property"), get(properties))
         .route(
             &format!("{api}/content/{{id}}/child/attachment"),
-            get(attachments),
+            get(attachments)
+                .post(v1::upload_attachments)
+                .put(v1::upload_attachments),
+        )
+        .route(
+            &format!("{api}/content/{{id}}/child/attachment/{{att}}/data"),
+            post(v1::upload_attachment_data),
         )
         .route(
             &format!("{api}/content/{{id}}/restriction/byOperation"),
