@@ -33,6 +33,7 @@ mod config;
 mod connector;
 pub mod cql;
 pub mod dc;
+mod dc_write;
 pub mod keys;
 pub mod pacing;
 mod space_perms;
