@@ -171,6 +171,9 @@ impl Confluence {
         if files.is_empty() {
             return Ok(Vec::new());
         }
+        if self.flavour() == crate::config::Flavour::DataCenter {
+            return self.dc_put_attachments(page_id, files).await;
+        }
         let mut parts: Vec<Part<'_>> = files
             .iter()
             .map(|f| Part {

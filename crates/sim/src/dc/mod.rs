@@ -279,7 +279,11 @@ async fn reshape(
         .replace(
             "\"context\":\"/wiki\"",
             &format!("\"context\":\"{CONTEXT}\""),
-        );
+        )
+        // Data Center's attachment ids are numbers, in links too.
+        .replace("/rest/api/content/att", "/rest/api/content/")
+        // A self link made of the base and the request path has the context once.
+        .replace(&format!("{CONTEXT}{CONTEXT}/"), &format!("{CONTEXT}/"));
     let Ok(mut v) = serde_json::from_str::<Value>(&text) else {
         return Response::from_parts(parts, Body::from(text));
     };
