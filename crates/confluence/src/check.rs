@@ -161,21 +161,7 @@ impl Confluence {
         let flavour = self.flavour();
         let info = self.server_info().await;
         let mut hints = Vec::new();
-        let space_permissions = match flavour {
-            Flavour::Cloud => "REST v2 (/spaces/{id}/permissions; needs space admin)".to_string(),
-            Flavour::DataCenter => {
-                let rest = info
-                    .version
-                    .as_deref()
-                    .and_then(crate::connector::version_tuple)
-                    .is_some_and(|v| v >= (9, 1));
-                if rest {
-                    "REST from 9.1 (not read by kbridge yet: space_permissions stays empty)".into()
-                } else {
-                    "JSON-RPC getSpacePermissionSets only (REST from 9.1; not read by kbridge yet: space_permissions stays empty)".into()
-                }
-            }
-        };
+        let space_permissions = self.permission_source().await.describe().to_string();
         if flavour == Flavour::DataCenter {
             if info.version.is_none() {
                 hints.push("the server did not tell its version (/rest/applinks/1.0/manifest): capabilities are probed".to_string());

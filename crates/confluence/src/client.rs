@@ -215,6 +215,10 @@ pub struct Confluence {
     pub(crate) auth: AuthScheme,
     /// Data Center: what the server said about itself (read once).
     pub(crate) server: Arc<tokio::sync::OnceCell<crate::connector::ServerInfo>>,
+    /// Data Center: user keys by username, as looked up (`None`: no such user).
+    pub(crate) user_keys: Arc<std::sync::Mutex<std::collections::HashMap<String, Option<String>>>>,
+    /// Space keys by space id, as listed (Data Center's routes take the key).
+    pub(crate) space_keys: Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
     pacer: Option<Arc<crate::pacing::AdaptivePacer>>,
 }
 
@@ -347,6 +351,8 @@ impl Confluence {
             flavour,
             auth: scheme,
             server: Arc::new(tokio::sync::OnceCell::new()),
+            user_keys: Arc::default(),
+            space_keys: Arc::default(),
             pacer,
         })
     }
@@ -447,8 +453,16 @@ impl Confluence {
     ) -> Result<Vec<Value>, ConfluenceError> {
         let mut found = Vec::new();
         for chunk in keys.chunks(V2_LIMIT as usize) {
-            found.extend(self.spaces_by_key(chunk)?.all().await?);
+            let listing = match self.flavour {
+                Flavour::Cloud => self.spaces_by_key(chunk)?,
+                Flavour::DataCenter => {
+                    let chunk: Vec<String> = chunk.iter().map(|k| k.as_ref().to_string()).collect();
+                    self.space_listing(&chunk)?
+                }
+            };
+            found.extend(listing.all().await?);
         }
+        self.remember_spaces(&found);
         let mut out = Vec::new();
         let mut missing = Vec::new();
         for k in keys {
@@ -472,6 +486,9 @@ impl Confluence {
 
     /// `GET /spaces/{id}`.
     pub async fn space(&self, id: &str) -> Result<Value, HttpError> {
+        if self.flavour == Flavour::DataCenter {
+            return self.dc_space_by_id(id).await;
+        }
         let req = self
             .v2(&format!("spaces/{id}"))?
             .query("description-format", "plain")
@@ -532,6 +549,9 @@ impl Confluence {
 
     /// `GET /spaces/{id}/pages` (`depth=root` gives the space's top-level pages).
     pub fn space_pages(&self, space_id: &str, q: &ContentQuery) -> Result<Listing, HttpError> {
+        if self.flavour == Flavour::DataCenter {
+            return self.dc_space_pages(space_id, q);
+        }
         let mut q = q.clone();
         q.space_ids.clear();
         let req = q
@@ -634,6 +654,9 @@ impl Confluence {
 
     /// `GET /{kind}/{id}/attachments`.
     pub fn content_attachments(&self, kind: ContentKind, id: &str) -> Result<Listing, HttpError> {
+        if self.flavour == Flavour::DataCenter {
+            return self.dc_attachments(id);
+        }
         self.of(kind, id, "attachments")
     }
 

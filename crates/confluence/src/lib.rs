@@ -33,8 +33,10 @@ mod config;
 mod connector;
 pub mod cql;
 pub mod dc;
+mod dc_write;
 pub mod keys;
 pub mod pacing;
+mod space_perms;
 mod write;
 
 pub use check::{CheckError, CheckReport};
@@ -51,4 +53,5 @@ pub use connector::{
 };
 pub use cql::CqlQuery;
 pub use kb_http;
+pub use space_perms::{PermissionSource, SpacePermissions, dc_permission_operation};
 pub use write::{NewPage, PageUpdate, Upload};

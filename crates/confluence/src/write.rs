@@ -85,6 +85,9 @@ impl Confluence {
     /// `POST /pages`: creates a page (never retried once it may have reached the server; the
     /// caller recovers a page created by a lost response with [`Confluence::page_by_title`]).
     pub async fn create_page(&self, page: &NewPage<'_>) -> Result<Value, HttpError> {
+        if self.flavour() == crate::config::Flavour::DataCenter {
+            return self.dc_create_page(page).await;
+        }
         let mut body = json!({
             "spaceId": page.space_id,
             "status": "current",
@@ -101,6 +104,9 @@ impl Confluence {
 
     /// `PUT /pages/{id}`: writes a new version.
     pub async fn update_page(&self, page: &PageUpdate<'_>) -> Result<Value, HttpError> {
+        if self.flavour() == crate::config::Flavour::DataCenter {
+            return self.dc_update_page(page).await;
+        }
         let mut body = json!({
             "id": page.id,
             "status": "current",
@@ -122,6 +128,9 @@ impl Confluence {
 
     /// `GET /pages/{id}?body-format=storage`.
     pub async fn page_with_body(&self, id: &str) -> Result<Value, HttpError> {
+        if self.flavour() == crate::config::Flavour::DataCenter {
+            return self.dc_page_with_body(id).await;
+        }
         let req = self
             .v2(&format!("pages/{id}"))?
             .query("body-format", "storage")
@@ -135,6 +144,9 @@ impl Confluence {
         space_id: &str,
         title: &str,
     ) -> Result<Option<Value>, HttpError> {
+        if self.flavour() == crate::config::Flavour::DataCenter {
+            return self.dc_page_by_title(space_id, title).await;
+        }
         let req = self
             .v2("pages")?
             .query("space-id", space_id)
@@ -158,6 +170,9 @@ impl Confluence {
     ) -> Result<Vec<Value>, HttpError> {
         if files.is_empty() {
             return Ok(Vec::new());
+        }
+        if self.flavour() == crate::config::Flavour::DataCenter {
+            return self.dc_put_attachments(page_id, files).await;
         }
         let mut parts: Vec<Part<'_>> = files
             .iter()

@@ -194,3 +194,88 @@ async fn the_per_user_fill_rate_is_learned() {
     assert!((site.rate - 28.5).abs() < 0.01, "{p:?}");
     assert_eq!(c.stats().rate_limited, 0, "{:?}", c.stats());
 }
+
+#[tokio::test]
+async fn space_permissions_come_from_json_rpc_with_user_keys_and_group_names() {
+    let sim = kb_sim::start(SimConfig::default()).await.unwrap();
+    let d = dataset(&sim.url()).await;
+    let sp = &d["spaces"][0];
+    let space = SpaceRef {
+        id: match &sp["id"] {
+            serde_json::Value::String(s) => s.clone(),
+            v => v.to_string(),
+        },
+        key: sp["key"].as_str().unwrap().to_string(),
+    };
+    let admin = dc(&sim);
+    assert_eq!(
+        admin.permission_source().await,
+        kb_confluence::PermissionSource::JsonRpc
+    );
+    let kb_confluence::SpacePermissions::Read { items, source } =
+        admin.read_space_permissions(&space).await.unwrap()
+    else {
+        panic!("the admin reads the space's permissions")
+    };
+    assert_eq!(source, kb_confluence::PermissionSource::JsonRpc);
+    let got: BTreeSet<(String, String, String, String)> = items
+        .iter()
+        .map(|p| {
+            (
+                p["principal"]["type"].as_str().unwrap().to_string(),
+                p["principal"]["id"].as_str().unwrap_or("").to_string(),
+                p["operation"]["key"].as_str().unwrap().to_string(),
+                p["operation"]["targetType"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let group_name = |id: &str| {
+        d["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == id)
+            .unwrap()["name"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let want: BTreeSet<(String, String, String, String)> = sp["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let t = p["principalType"].as_str().unwrap().to_string();
+            let id = p["principalId"].as_str().unwrap_or("");
+            let id = match t.as_str() {
+                "user" => kb_sim::dc::user_key(id),
+                "group" => group_name(id),
+                _ => String::new(),
+            };
+            (
+                t,
+                id,
+                p["operation"].as_str().unwrap().to_string(),
+                p["targetType"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    // Ids are stable: a second read gives the same rows in the same order.
+    let kb_confluence::SpacePermissions::Read { items: again, .. } =
+        admin.read_space_permissions(&space).await.unwrap()
+    else {
+        panic!("read again")
+    };
+    assert_eq!(again, items);
+
+    // The guest administers no space: refused, and said why (not an error, not empty rows).
+    let guest = Confluence::new(dc_config(&sim, &pat(&sim, 1))).unwrap();
+    match guest.read_space_permissions(&space).await.unwrap() {
+        kb_confluence::SpacePermissions::Refused { reason, source } => {
+            assert_eq!(source, kb_confluence::PermissionSource::JsonRpc);
+            assert!(reason.contains("NotPermittedException"), "{reason}");
+        }
+        other => panic!("the guest reads permissions: {other:?}"),
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use futures_util::StreamExt as _;
 
-use kb_confluence::{ContentKind, SpaceList, keys};
+use kb_confluence::{ContentKind, SpaceList, SpacePermissions, keys};
 use kb_store::{Batch, Expect, Filter, Row};
 use serde_json::{Value, json};
 
@@ -114,9 +114,34 @@ pub(crate) async fn space_metadata(ctx: &Ctx, space: &SpaceRef) -> Result<()> {
         if !ctx.opts.wants(table) {
             continue;
         }
+        if table == "space_permissions" {
+            // Cloud's REST v2, Data Center 9.1+'s REST or, up to 9.0, JSON-RPC.
+            match ctx.client.read_space_permissions(space).await {
+                Ok(SpacePermissions::Read { items, .. }) => {
+                    ctx.rows(table, items.len() as u64);
+                    let rows = items
+                        .into_iter()
+                        .map(|i| Row::new(table, i).with("space_id", space.id.as_str()))
+                        .collect();
+                    batch.replace_set(table, Filter::all().eq("space_id", space.id.as_str()), rows);
+                }
+                // Reading space permissions needs space-admin rights: say so and go on.
+                Ok(SpacePermissions::Refused { source, reason }) => ctx.warn(format!(
+                    "{table} of space {} could not be read from {} ({reason}); the table keeps what it had",
+                    space.key,
+                    source.describe()
+                )),
+                Err(e) => {
+                    return Err(ExtractError::http(format!(
+                        "listing {table} of space {}",
+                        space.key
+                    ))(e));
+                }
+            }
+            continue;
+        }
         let what = match table {
             "space_labels" => SpaceList::Labels,
-            "space_permissions" => SpaceList::Permissions,
             _ => SpaceList::Properties,
         };
         let Some(listing) = ctx

@@ -8,6 +8,7 @@ mod extract_dc;
 mod files;
 mod migrate;
 mod migrate_c2n;
+mod migrate_dc;
 mod migrate_honest;
 mod names;
 mod odd_bodies;

@@ -14,7 +14,7 @@ use crate::migrate::notion;
 use crate::support;
 
 /// Both twins: a Confluence site of `pages` pages (three spaces) and a small Notion workspace.
-async fn twins(pages: usize, seed: u64) -> SimHandle {
+pub(crate) async fn twins(pages: usize, seed: u64) -> SimHandle {
     let mut cfg = SimConfig::default();
     cfg.workspace.pages = pages;
     cfg.workspace.seed = seed;
@@ -47,7 +47,7 @@ async fn biggest_space(c: &Confluence) -> (String, String, Vec<Value>) {
 }
 
 /// A fresh Notion page under "Team Home" that receives the migration.
-async fn target(n: &Notion) -> String {
+pub(crate) async fn target(n: &Notion) -> String {
     let found = n.search(Some("Team Home"), Some("page")).await.unwrap();
     let home = found
         .iter()
@@ -103,7 +103,12 @@ async fn child_pages(
 
 /// Every Notion page holds exactly one `child_page` per child of its Confluence page, titled
 /// like it, in the same set; `to` holds one per root.
-async fn assert_tree(n: &Notion, to: &str, listed: &[Value], ids: &BTreeMap<String, String>) {
+pub(crate) async fn assert_tree(
+    n: &Notion,
+    to: &str,
+    listed: &[Value],
+    ids: &BTreeMap<String, String>,
+) {
     let mut want: BTreeMap<String, Vec<String>> = BTreeMap::new();
     want.insert(to.to_string(), Vec::new());
     for id in ids.values() {

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing, with its place
 
+mod dc;
 mod import;
 mod perms;
 mod relevance;

@@ -13,7 +13,10 @@ use serde_json::{Value, json};
 use crate::support::{self, s};
 
 /// What `auth` (None: anonymous) can list through v2: current pages and blog posts.
-async fn api_readable(sim: &kb_sim::SimHandle, auth: Option<(&str, &str)>) -> BTreeSet<String> {
+pub(crate) async fn api_readable(
+    sim: &kb_sim::SimHandle,
+    auth: Option<(&str, &str)>,
+) -> BTreeSet<String> {
     let http = reqwest::Client::new();
     let mut out = BTreeSet::new();
     for (kind, path) in [("page", "pages"), ("blogpost", "blogposts")] {
@@ -38,7 +41,7 @@ async fn api_readable(sim: &kb_sim::SimHandle, auth: Option<(&str, &str)>) -> BT
 }
 
 /// The twin's users that can sign in (not the unlicensed account), with their tokens.
-fn users(d: &Value, sim: &kb_sim::SimHandle) -> Vec<(String, String, String)> {
+pub(crate) fn users(d: &Value, sim: &kb_sim::SimHandle) -> Vec<(String, String, String)> {
     let creds = sim.credentials();
     d["users"]
         .as_array()

@@ -4,7 +4,9 @@
 //!
 //! - `/confluence/rest/api/…`: space, content (offsets), `content/scan` (cursor, pages only),
 //!   `content/{id}`, `content/search` (CQL, offsets), labels, properties, child attachments,
-//!   restrictions, groups and members by group **name**, the current user; plus
+//!   restrictions, groups and members by group **name**, the current user, users by
+//!   username or key; the writes in 9.0's shapes (`POST`/`PUT /content`, labels, attachments
+//!   with `X-Atlassian-Token: no-check`); the JSON-RPC remote API ([`rpc`]); plus
 //!   `/confluence/rest/applinks/1.0/manifest` (the version) and attachment downloads;
 //! - auth: a personal access token as `Authorization: Bearer` ([`pat_for`]) or Basic
 //!   `username:password` (the username is the email's local part, the password the Cloud
@@ -27,13 +29,15 @@ use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use crate::confluence::api::{ApiError, Ctx, json_response};
 use crate::confluence::{Credential, v1};
 use crate::server::Sim;
+
+mod rpc;
 
 /// The context path of the Data Center twin.
 pub const CONTEXT: &str = "/confluence";
@@ -80,15 +84,36 @@ pub fn routes(sim: Arc<Sim>) -> Router<Arc<Sim>> {
             &format!("{api}/space/{{key}}/property"),
             get(space_properties),
         )
-        .route(&format!("{api}/content"), get(contents))
+        .route(
+            &format!("{api}/content"),
+            get(contents).post(crate::confluence::v1w::create),
+        )
         .route(&format!("{api}/content/scan"), get(scan))
         .route(&format!("{api}/content/search"), get(search))
-        .route(&format!("{api}/content/{{id}}"), get(content))
-        .route(&format!("{api}/content/{{id}}/label"), get(labels))
+        .route(
+            &format!("{api}/content/{{id}}"),
+            get(content)
+                .put(crate::confluence::v1w::update)
+                .delete(crate::confluence::v1w::delete),
+        )
+        .route(
+            &format!("{api}/content/{{id}}/history"),
+            get(crate::confluence::edits::history),
+        )
+        .route(
+            &format!("{api}/content/{{id}}/label"),
+            get(labels).post(v1::add_labels),
+        )
         .route(&format!("{api}/content/{{id}}/property"), get(properties))
         .route(
             &format!("{api}/content/{{id}}/child/attachment"),
-            get(attachments),
+            get(attachments)
+                .post(v1::upload_attachments)
+                .put(v1::upload_attachments),
+        )
+        .route(
+            &format!("{api}/content/{{id}}/child/attachment/{{att}}/data"),
+            post(v1::upload_attachment_data),
         )
         .route(
             &format!("{api}/content/{{id}}/restriction/byOperation"),
@@ -97,6 +122,15 @@ pub fn routes(sim: Arc<Sim>) -> Router<Arc<Sim>> {
         .route(&format!("{api}/group"), get(groups))
         .route(&format!("{api}/group/{{name}}/member"), get(members))
         .route(&format!("{api}/user/current"), get(current_user))
+        .route(&format!("{api}/user"), get(user))
+        .route(
+            &format!("{CONTEXT}/rpc/json-rpc/confluenceservice-v2"),
+            post(rpc::envelope),
+        )
+        .route(
+            &format!("{CONTEXT}/rpc/json-rpc/confluenceservice-v2/{{method}}"),
+            post(rpc::light),
+        )
         .route(
             &format!("{CONTEXT}/rest/applinks/1.0/manifest"),
             get(manifest),
@@ -245,7 +279,11 @@ async fn reshape(
         .replace(
             "\"context\":\"/wiki\"",
             &format!("\"context\":\"{CONTEXT}\""),
-        );
+        )
+        // Data Center's attachment ids are numbers, in links too.
+        .replace("/rest/api/content/att", "/rest/api/content/")
+        // A self link made of the base and the request path has the context once.
+        .replace(&format!("{CONTEXT}{CONTEXT}/"), &format!("{CONTEXT}/"));
     let Ok(mut v) = serde_json::from_str::<Value>(&text) else {
         return Response::from_parts(parts, Body::from(text));
     };
@@ -431,6 +469,40 @@ async fn groups(ctx: Ctx) -> R {
 
 async fn current_user(ctx: Ctx) -> R {
     v1::current_user(ctx).await
+}
+
+/// `GET /confluence/rest/api/user?username=…` (or `key=…`): one user, 404 when unknown.
+async fn user(ctx: Ctx) -> R {
+    let by_name = ctx.q.get("username").map(str::to_ascii_lowercase);
+    let by_key = ctx.q.get("key").map(str::to_string);
+    if by_name.is_none() && by_key.is_none() {
+        return Err(ApiError::bad_request("Either a username or a key must be given").v1());
+    }
+    let found = {
+        let data = ctx.conf().read();
+        data.d
+            .users
+            .iter()
+            .find(|u| {
+                let name = u.email.split('@').next().unwrap_or(&u.email);
+                by_name
+                    .as_deref()
+                    .is_some_and(|n| name.eq_ignore_ascii_case(n))
+                    || by_key.as_deref() == Some(user_key(&u.account_id).as_str())
+            })
+            .map(|u| json!({"type": "known", "accountId": u.account_id, "displayName": u.display_name}))
+    };
+    match found {
+        Some(u) => Ok(json_response(StatusCode::OK, &u)),
+        None => {
+            let what = match (by_name, by_key) {
+                (Some(n), _) => format!("username: {n}"),
+                (None, Some(k)) => format!("key: {k}"),
+                (None, None) => String::new(),
+            };
+            Err(ApiError::not_found_msg(format!("No user found with {what}")).v1())
+        }
+    }
 }
 
 async fn download(ctx: Ctx, p: Path<(String, String)>) -> R {

@@ -7,6 +7,8 @@ mod auth;
 mod contract;
 mod cql;
 mod dc_contract;
+mod dc_python;
+mod dc_rpc;
 mod edits;
 mod faults;
 mod files;
