@@ -505,7 +505,7 @@ async fn delete_connection(State(sh): State<AppState>, Path(name): Path<String>)
 pub async fn test_connection_json(sh: &Shared, name: &str) -> Result<Value, ApiError> {
     let config = sh.config_with_connections().await?;
     enum Client {
-        Confluence(kb_confluence::Confluence),
+        Confluence(Box<kb_confluence::Confluence>),
         Notion(kb_notion::Notion),
     }
     let quick = |retry: &mut kb_notion::kb_http::RetryPolicy,
@@ -527,7 +527,7 @@ pub async fn test_connection_json(sh: &Shared, name: &str) -> Result<Value, ApiE
                         quick(&mut cfg.retry, &mut cfg.timeout);
                         kb_confluence::Confluence::new(cfg).map_err(|e| e.to_string())
                     })
-                    .map(Client::Confluence)
+                    .map(|c| Client::Confluence(Box::new(c)))
             }
             Some(Connection::Notion(_)) => {
                 kb_engine::connect::notion(&config, Some(name), &Default::default(), &env)
