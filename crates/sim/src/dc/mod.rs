@@ -6,7 +6,7 @@
 //!   `content/{id}`, `content/search` (CQL, offsets), labels, properties, child attachments,
 //!   restrictions, groups and members by group **name**, the current user, users by
 //!   username or key; the writes in 9.0's shapes (`POST`/`PUT /content`, labels, attachments
-//!   with `X-Atlassian-Token: no-check`); the JSON-RPC remote API ([`rpc`]); plus
+//!   with `X-Atlassian-Token: no-check`); the JSON-RPC remote API (module `rpc`); plus
 //!   `/confluence/rest/applinks/1.0/manifest` (the version) and attachment downloads;
 //! - auth: a personal access token as `Authorization: Bearer` ([`pat_for`]) or Basic
 //!   `username:password` (the username is the email's local part, the password the Cloud
