@@ -336,7 +336,7 @@ pub fn generate(seed: u64, subjects: usize) -> RelevanceSet {
     }
     // Distractors: each mentions a subject's system and aspect once, in text about another.
     for (k, &(si, ai)) in pairs.iter().enumerate() {
-        let (system, _, sys_words) = SYSTEMS[si];
+        let (_, _, sys_words) = SYSTEMS[si];
         let (aspect, _) = ASPECTS[ai];
         let other = pairs[(k + 1) % pairs.len()];
         let (o_system, o_tag, o_words) = SYSTEMS[other.0];
@@ -357,7 +357,6 @@ pub fn generate(seed: u64, subjects: usize) -> RelevanceSet {
             storage: paragraphs(&body),
             labels: vec![o_tag.to_string(), "meeting-notes".into()],
         });
-        let _ = system;
     }
     RelevanceSet { pages, queries }
 }
